@@ -1,0 +1,43 @@
+// Shared prelude, prepended to every kernel file by src/gpu/kernel.ts.
+
+// Threads per workgroup; every entry point uses @workgroup_size(WG).
+override WG: u32 = 64;
+
+// Index of this workgroup in a grid that the dispatcher folds into 2-D when it exceeds the
+// per-dimension limit (65,535): g = wid.x + wid.y * nwg.x. Kernels bound-check with their sizes.
+fn group_index(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// lowbias32 integer hash (Wellons): a bijection on u32 with good avalanche.
+fn hash32(x: u32) -> u32 {
+  var h = x;
+  h ^= h >> 16u;
+  h *= 0x7feb352du;
+  h ^= h >> 15u;
+  h *= 0x846ca68bu;
+  h ^= h >> 16u;
+  return h;
+}
+
+// Counter-based uniform number in [0, 1) for element i of a dropout site: u = hash(i ^ hash(seed ^ hash(step))) / 2^32,
+// keeping the top 24 bits so that u is exact in f32. `seed` already identifies the site.
+fn uniform01(seed: u32, step: u32, i: u32) -> f32 {
+  let h = hash32(i ^ hash32(seed ^ hash32(step)));
+  return f32(h >> 8u) * (1.0 / 16777216.0);
+}
+
+// Dropout multiplier: 0 with probability p, else 1 / (1 - p). p = 0 keeps everything.
+fn dropout_scale(seed: u32, step: u32, i: u32, p: f32) -> f32 {
+  if (p <= 0.0) { return 1.0; }
+  return select(0.0, 1.0 / (1.0 - p), uniform01(seed, step, i) >= p);
+}
+
+fn leaky_relu(x: f32, slope: f32) -> f32 {
+  return select(x * slope, x, x > 0.0);
+}
+
+// d leaky_relu(x) / dx, as PyTorch takes it (slope at x <= 0).
+fn leaky_relu_grad(x: f32, slope: f32) -> f32 {
+  return select(slope, 1.0, x > 0.0);
+}

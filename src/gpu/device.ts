@@ -1,0 +1,124 @@
+// Device acquisition with one API for the browser (navigator.gpu) and Node (the `webgpu` package, Dawn).
+
+export interface DeviceOptions {
+  /** Ask for a low-power or high-performance adapter where the platform has a choice. */
+  powerPreference?: GPUPowerPreference;
+  /** Turn on timestamp queries when the adapter has them (needed by the profiler). Default true. */
+  timestamps?: boolean;
+  /** Node only: log line for the fallback to SwiftShader (default console.error). */
+  log?: (msg: string) => void;
+}
+
+export interface AcquiredDevice {
+  device: GPUDevice;
+  adapterInfo: AdapterSummary;
+  features: ReadonlySet<string>;
+  /** Node only: the Dawn instance. It must stay referenced for the life of the device. */
+  keepAlive?: unknown;
+}
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  runtime: 'browser' | 'node';
+}
+
+/** Limits the library raises to whatever the adapter offers. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
+
+export const WEBGPU_HELP =
+  'WebGPU is not available. In the browser use a recent Chrome or Edge (or enable ' +
+  'chrome://flags/#enable-unsafe-webgpu on Linux); in Node install the `webgpu` package and a Vulkan driver ' +
+  '(for a CPU-only machine: `apt-get install chromium libvulkan1`, which brings SwiftShader).';
+
+export function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+}
+
+export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredDevice> {
+  const found = isNode() ? await nodeAdapter(opts) : await browserAdapter(opts);
+  const { adapter, keepAlive, runtime } = found;
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const wanted = WANTED_FEATURES.filter((f) => (f !== 'timestamp-query' || opts.timestamps !== false));
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-gat' });
+  const info = adapter.info;
+  return {
+    device,
+    keepAlive,
+    features: new Set(requiredFeatures),
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      runtime,
+    },
+  };
+}
+
+interface FoundAdapter {
+  adapter: GPUAdapter;
+  keepAlive?: unknown;
+  runtime: 'browser' | 'node';
+}
+
+async function browserAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
+  if (typeof navigator === 'undefined' || !('gpu' in navigator)) throw new Error(WEBGPU_HELP);
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  if (!adapter) throw new Error(`No WebGPU adapter was found. ${WEBGPU_HELP}`);
+  return { adapter, runtime: 'browser' };
+}
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * Node: the `webgpu` package. When the system's Vulkan drivers give no adapter and none was chosen through
+ * VK_ICD_FILENAMES / VK_DRIVER_FILES, falls back to Chromium's SwiftShader (a CPU Vulkan driver) and says so.
+ */
+async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
+  // A string specifier in a variable keeps bundlers from pulling the Node-only package into browser builds.
+  const pkg = 'webgpu';
+  let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    webgpu = await import(/* @vite-ignore */ pkg);
+  } catch (err) {
+    throw new Error(`Could not load the \`webgpu\` package (${(err as Error).message}). ${WEBGPU_HELP}`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
+  const fs = await import('node:fs');
+  const chosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  const instances: GPU[] = [];
+  const tryCreate = async () => {
+    const gpu = webgpu.create([]);
+    instances.push(gpu);
+    return gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  };
+  let adapter = await tryCreate();
+  if (!adapter && !chosen && fs.existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    (opts.log ?? console.error)(`webgpu-gat: no GPU adapter found; using SwiftShader (CPU) from ${SWIFTSHADER_ICD}`);
+    adapter = await tryCreate();
+  }
+  if (!adapter) {
+    const hint = chosen ? ` (Vulkan driver file set to ${chosen})` : '';
+    throw new Error(`No WebGPU adapter was found in Node${hint}. ${WEBGPU_HELP}`);
+  }
+  return { adapter, keepAlive: instances, runtime: 'node' };
+}

@@ -1,0 +1,279 @@
+// The dispatcher: owns the device, compiles each kernel once, caches bind groups and uniform buffers, records
+// dispatches into one command encoder until `flush()`, and (when profiling) times each dispatch.
+import { acquireDevice, type AdapterSummary, type DeviceOptions } from './device.ts';
+import { type Kernel } from './kernel.ts';
+import { Profiler, type KernelCost } from './profiler.ts';
+import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from './tensor.ts';
+
+export interface DispatchCall {
+  /** Tensors for the kernel's 'r' and 'w' bindings, in binding order. */
+  tensors: readonly Tensor[];
+  /** The uniform block as u32 words (floats packed with `f32()`); required when the kernel has a 'u' binding. */
+  uniforms?: readonly number[];
+  /** Workgroups to launch; folded into a 2-D grid above the per-dimension limit. */
+  workgroups: number;
+  /** Bytes moved and floating-point operations, for the profiler's GB/s and GFLOP/s. */
+  cost?: KernelCost;
+}
+
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly profiler: Profiler;
+  readonly offsetAlignment: number;
+  readonly maxBindingSize: number;
+  readonly maxGroupsPerDim: number;
+  /** Dispatches recorded since the Gpu was made (for tests and the profiler). */
+  dispatchCount = 0;
+  submitCount = 0;
+
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private uniformBuffers = new Map<string, GPUBuffer>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private failure: string | null = null;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapterInfo: AdapterSummary,
+    readonly features: ReadonlySet<string>,
+    private readonly keepAlive: unknown,
+  ) {
+    const lim = device.limits;
+    this.offsetAlignment = lim.minStorageBufferOffsetAlignment;
+    this.maxBindingSize = lim.maxStorageBufferBindingSize;
+    this.maxGroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
+    this.pool = new BufferPool(device, lim.maxBufferSize);
+    this.profiler = new Profiler(device, features.has('timestamp-query'));
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.failure ??= `GPU device lost (${info.reason}): ${info.message}`;
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      this.failure ??= `GPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`;
+    });
+  }
+
+  static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+    const got = await acquireDevice(opts);
+    return new Gpu(got.device, got.adapterInfo, got.features, got.keepAlive);
+  }
+
+  get hasTimestamps(): boolean {
+    return this.features.has('timestamp-query');
+  }
+
+  // ---- tensors ----
+
+  /** A new tensor with undefined contents. */
+  empty(dtype: DType, shape: readonly number[]): Tensor {
+    const bytes = Math.max(numel(shape) * 4, 4);
+    return new Tensor(this, this.pool.acquire(bytes), dtype, shape);
+  }
+
+  /** A new tensor holding `data`. */
+  tensor(dtype: DType, shape: readonly number[], data: TypedArray | readonly number[]): Tensor {
+    return this.empty(dtype, shape).write(data);
+  }
+
+  /** A new tensor with every element set to `value` (bit pattern of the dtype). */
+  full(dtype: DType, shape: readonly number[], value: number): Tensor {
+    const t = this.empty(dtype, shape);
+    const host = arrayFor(dtype, new ArrayBuffer(t.byteLength));
+    host.fill(value);
+    return t.write(host);
+  }
+
+  writeBuffer(buffer: GPUBuffer, byteOffset: number, data: TypedArray): void {
+    this.check();
+    // A queued write lands before the next submit; flush first so it cannot overtake recorded dispatches.
+    if (this.pending > 0) this.flush();
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async readBuffer(buffer: GPUBuffer, byteOffset: number, byteLength: number, dtype: DType): Promise<TypedArray> {
+    this.check();
+    const size = Math.max(4, byteLength);
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.endPass();
+    this.encoderNow().copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
+    this.flush(true);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      this.check();
+      throw err;
+    }
+    const copy = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return arrayFor(dtype, copy, 0, byteLength / 4);
+  }
+
+  // ---- dispatch ----
+
+  dispatch(k: Kernel, call: DispatchCall): void {
+    this.check();
+    if (call.workgroups === 0) return;
+    const { pipeline, layout } = this.pipelineFor(k);
+    const bindGroup = this.bindGroupFor(k, layout, call);
+    const [x, y] = this.grid(call.workgroups, k.name);
+    const pass = this.profiler.active ? this.profiledPass(k, call.cost) : this.passNow();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+    if (this.profiler.active) this.endPass();
+    this.pending++;
+    this.dispatchCount++;
+  }
+
+  /** Submits everything recorded so far in one command buffer. */
+  flush(force = false): void {
+    if (!this.encoder || (!force && this.pending === 0)) return;
+    this.endPass();
+    this.profiler.beforeSubmit(this.encoder);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.profiler.afterSubmit();
+    this.encoder = null;
+    this.pending = 0;
+    this.submitCount++;
+  }
+
+  /** Flushes and waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  /** Throws the first device error or loss seen so far. */
+  check(): void {
+    if (this.failure) throw new Error(this.failure);
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.destroy();
+    for (const b of this.uniformBuffers.values()) b.destroy();
+    this.profiler.destroy();
+    this.device.destroy();
+    void this.keepAlive;
+  }
+
+  /** Splits a workgroup count into (x, y) with x * y >= n and both within the per-dimension limit. */
+  grid(n: number, name = 'kernel'): [number, number] {
+    const max = this.maxGroupsPerDim;
+    if (n <= max) return [n, 1];
+    const y = Math.ceil(n / max);
+    if (y > max) throw new Error(`${name}: ${n} workgroups are beyond this device's limits (${max} x ${max})`);
+    return [Math.ceil(n / y), y];
+  }
+
+  // ---- caches ----
+
+  private pipelineFor(k: Kernel) {
+    const key = `${k.name}|${k.entryPoint}|${JSON.stringify(k.overrides)}`;
+    let entry = this.pipelines.get(key);
+    if (!entry) {
+      const layout = this.device.createBindGroupLayout({
+        label: k.name,
+        entries: k.bindings.flatMap((kind, binding) => kind === '-' ? [] : [{
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: kind === 'u' ? 'uniform' : kind === 'r' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
+        }]),
+      });
+      const module = this.device.createShaderModule({ label: k.name, code: k.code });
+      const pipeline = this.device.createComputePipeline({
+        label: k.name,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: k.entryPoint, constants: k.overrides },
+      });
+      entry = { pipeline, layout };
+      this.pipelines.set(key, entry);
+    }
+    return entry;
+  }
+
+  private bindGroupFor(k: Kernel, layout: GPUBindGroupLayout, call: DispatchCall): GPUBindGroup {
+    const storageCount = k.bindings.filter((b) => b === 'r' || b === 'w').length;
+    if (call.tensors.length !== storageCount) {
+      throw new Error(`${k.name}: expected ${storageCount} tensors, got ${call.tensors.length}`);
+    }
+    const resources: { binding: number; resource: GPUBufferBinding }[] = [];
+    let ti = 0;
+    for (const [binding, kind] of k.bindings.entries()) {
+      if (kind === '-') continue;
+      if (kind === 'u') {
+        if (!call.uniforms) throw new Error(`${k.name}: uniforms missing`);
+        resources.push({ binding, resource: { buffer: this.uniformBuffer(call.uniforms) } });
+        continue;
+      }
+      const t = call.tensors[ti++];
+      t.assertAlive();
+      const size = Math.max(4, t.byteLength);
+      if (size > this.maxBindingSize) {
+        throw new Error(`${k.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`);
+      }
+      resources.push({ binding, resource: { buffer: t.buffer, offset: t.byteOffset, size } });
+    }
+    const key = k.name + '|' + k.entryPoint + '|' + JSON.stringify(k.overrides) + '|' +
+      resources.map(({ resource: r }) => `${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? 0}`).join(',');
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      group = this.device.createBindGroup({
+        label: k.name,
+        layout,
+        entries: resources,
+      });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  /** Uniform blocks are cached by content: a training loop's blocks are made once and reused every step. */
+  private uniformBuffer(words: readonly number[]): GPUBuffer {
+    const key = words.join(',');
+    let buf = this.uniformBuffers.get(key);
+    if (!buf) {
+      const size = Math.max(16, Math.ceil(words.length / 4) * 16);
+      buf = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+      new Uint32Array(buf.getMappedRange()).set(words.map((w) => w >>> 0));
+      buf.unmap();
+      this.uniformBuffers.set(key, buf);
+    }
+    return buf;
+  }
+
+  private idOf(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  // ---- encoding ----
+
+  private encoderNow(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private passNow(): GPUComputePassEncoder {
+    return (this.pass ??= this.encoderNow().beginComputePass());
+  }
+
+  private profiledPass(k: Kernel, cost?: KernelCost): GPUComputePassEncoder {
+    this.endPass();
+    if (this.profiler.full) this.flush(true);
+    const timestampWrites = this.profiler.next(k.name, cost);
+    this.pass = this.encoderNow().beginComputePass({ timestampWrites });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}

@@ -1,0 +1,126 @@
+// Elementwise ops (shaders/elementwise.wgsl): bias add, add, ELU, LeakyReLU, dropout, mean over heads, fill.
+import code from '../../shaders/elementwise.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectSize, expectTensor } from './check.ts';
+
+// Bindings: x, y, out, uniforms, step.
+const unary: BindingKind[] = ['r', '-', 'w', 'u'];
+const binary: BindingKind[] = ['r', 'r', 'w', 'u'];
+const K = {
+  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add', bindings: binary }),
+  add: kernel({ name: 'add', code, entryPoint: 'add', bindings: binary }),
+  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward', bindings: unary }),
+  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary }),
+  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary }),
+  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary }),
+  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
+  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
+  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
+  fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
+};
+
+/** Uniform block of elementwise.wgsl: n, cols, a, seed, heads. */
+function params(n: number, cols = 1, a = 0, seed = 0, heads = 1): number[] {
+  return [n, cols, f32(a), seed >>> 0, heads];
+}
+
+function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonly number[] = like.shape): Tensor {
+  if (!out) return gpu.empty('f32', shape);
+  expectTensor(op, 'out', out, 'f32', shape);
+  return out;
+}
+
+function run(gpu: Gpu, k: (typeof K)[keyof typeof K], tensors: Tensor[], uniforms: number[], n: number, bytesPerElem: number, flopsPerElem = 1) {
+  gpu.dispatch(k, { tensors, uniforms, workgroups: groups(n, k.workgroupSize), cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem } });
+}
+
+/** out[r, c] = x[r, c] + bias[c] */
+export function biasAdd(gpu: Gpu, x: Tensor, bias: Tensor, out?: Tensor): Tensor {
+  const cols = bias.size;
+  expectTensor('biasAdd', 'x', x, 'f32', [-1, cols]);
+  expectSize('biasAdd', 'bias', bias, 'f32', cols);
+  out = outFor(gpu, 'biasAdd', x, out);
+  run(gpu, K.biasAdd, [x, bias, out], params(x.size, cols), x.size, 8);
+  return out;
+}
+
+/** out = a + b */
+export function add(gpu: Gpu, a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  expectSize('add', 'b', b, 'f32', a.size);
+  out = outFor(gpu, 'add', a, out);
+  run(gpu, K.add, [a, b, out], params(a.size), a.size, 12);
+  return out;
+}
+
+export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor {
+  out = outFor(gpu, 'eluForward', x, out);
+  run(gpu, K.eluForward, [x, out], params(x.size, 1, alpha), x.size, 8, 3);
+  return out;
+}
+
+/** dx = dy * d elu(x) / dx, with x the forward input. */
+export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Tensor): Tensor {
+  expectSize('eluBackward', 'dy', dy, 'f32', x.size);
+  out = outFor(gpu, 'eluBackward', x, out);
+  run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
+  return out;
+}
+
+export function leakyReluForward(gpu: Gpu, x: Tensor, slope = 0.01, out?: Tensor): Tensor {
+  out = outFor(gpu, 'leakyReluForward', x, out);
+  run(gpu, K.leakyForward, [x, out], params(x.size, 1, slope), x.size, 8);
+  return out;
+}
+
+export function leakyReluBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope = 0.01, out?: Tensor): Tensor {
+  expectSize('leakyReluBackward', 'dy', dy, 'f32', x.size);
+  out = outFor(gpu, 'leakyReluBackward', x, out);
+  run(gpu, K.leakyBackward, [x, dy, out], params(x.size, 1, slope), x.size, 12);
+  return out;
+}
+
+export interface DropoutArgs {
+  /** Probability of zeroing an element. */
+  p: number;
+  /** Identifies the dropout site; with the step it fixes the mask. */
+  seed: number;
+  /** u32 tensor whose first element is the training step. */
+  step: Tensor;
+}
+
+/** out = x * mask / (1 - p). Its backward is this same call on dy with the same args. */
+export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
+  if (!(args.p >= 0 && args.p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${args.p}`);
+  expectTensor('dropout', 'step', args.step, 'u32', [-1]);
+  out = outFor(gpu, 'dropout', x, out);
+  run(gpu, K.dropout, [x, out, args.step], params(x.size, 1, args.p, args.seed), x.size, 8, 1);
+  return out;
+}
+
+/** out[r, c] = mean_h x[r, h, c] for x of shape [rows, heads * channels]. */
+export function headMeanForward(gpu: Gpu, x: Tensor, heads: number, out?: Tensor): Tensor {
+  const cols = x.shape[1] / heads;
+  if (x.shape.length !== 2 || !Number.isInteger(cols)) throw new Error(`headMeanForward: x of shape [${x.shape}] is not [rows, ${heads} * C]`);
+  const rows = x.shape[0];
+  out = outFor(gpu, 'headMeanForward', x, out, [rows, cols]);
+  run(gpu, K.headMeanForward, [x, out], params(rows * cols, cols, 0, 0, heads), rows * cols, 4 * (heads + 1), heads);
+  return out;
+}
+
+/** dx[r, h, c] = dy[r, c] / H */
+export function headMeanBackward(gpu: Gpu, dy: Tensor, heads: number, out?: Tensor): Tensor {
+  expectTensor('headMeanBackward', 'dy', dy, 'f32', [-1, -1]);
+  const [rows, cols] = dy.shape;
+  out = outFor(gpu, 'headMeanBackward', dy, out, [rows, heads * cols]);
+  run(gpu, K.headMeanBackward, [dy, out], params(out.size, cols, 0, 0, heads), out.size, 8);
+  return out;
+}
+
+/** Sets every element of an f32 tensor to `value`. */
+export function fill(gpu: Gpu, out: Tensor, value: number): Tensor {
+  if (out.dtype !== 'f32') throw new Error(`fill: out must be f32, got ${out.dtype}`);
+  run(gpu, K.fill, [out], params(out.size, 1, value), out.size, 4, 0);
+  return out;
+}

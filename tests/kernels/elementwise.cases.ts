@@ -1,0 +1,95 @@
+import * as ew from '../../src/kernels/elementwise.ts';
+import * as ref from '../reference/elementwise.ts';
+import { checkVjp } from '../reference/fd.ts';
+import { assertBitIdentical, assertClose, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+
+const CASES = 20;
+
+export const cases: KernelCase[] = [
+  {
+    name: 'bias_add and add match float64 on random shapes',
+    async run(gpu) {
+      await repeat(CASES, 1, async (rand) => {
+        const rows = randInt(rand, 1, 300), cols = randInt(rand, 1, 70);
+        const x = randomArray(rand, rows * cols), b = randomArray(rand, cols), y = randomArray(rand, rows * cols);
+        const tx = gpu.tensor('f32', [rows, cols], x), tb = gpu.tensor('f32', [cols], b), ty = gpu.tensor('f32', [rows, cols], y);
+        const out = ew.biasAdd(gpu, tx, tb, poisoned(gpu, 'f32', [rows, cols]));
+        assertClose('bias_add', await out.read(), ref.biasAdd(x, b));
+        const sum = ew.add(gpu, tx, ty, poisoned(gpu, 'f32', [rows, cols]));
+        assertClose('add', await sum.read(), ref.add(x, y));
+        [tx, tb, ty, out, sum].forEach((t) => t.dispose());
+      });
+    },
+  },
+  {
+    name: 'ELU and LeakyReLU forward and backward match float64',
+    async run(gpu) {
+      await repeat(CASES, 2, async (rand) => {
+        const n = randInt(rand, 1, 5000);
+        const x = randomArray(rand, n, -3, 3), dy = randomArray(rand, n);
+        const alpha = 0.5 + rand(), slope = rand() * 0.5;
+        const tx = gpu.tensor('f32', [n], x), tdy = gpu.tensor('f32', [n], dy);
+        // Exp in f32 on the GPU: a few ulp, so 1e-6 relative holds comfortably; we keep the standard 1e-5.
+        assertClose('elu fwd', await ew.eluForward(gpu, tx, alpha, poisoned(gpu, 'f32', [n])).read(), ref.eluForward(x, alpha));
+        assertClose('elu bwd', await ew.eluBackward(gpu, tx, tdy, alpha, poisoned(gpu, 'f32', [n])).read(), ref.eluBackward(x, dy, alpha));
+        assertClose('lrelu fwd', await ew.leakyReluForward(gpu, tx, slope, poisoned(gpu, 'f32', [n])).read(), ref.leakyReluForward(x, slope));
+        assertClose('lrelu bwd', await ew.leakyReluBackward(gpu, tx, tdy, slope, poisoned(gpu, 'f32', [n])).read(), ref.leakyReluBackward(x, dy, slope));
+      });
+    },
+  },
+  {
+    name: 'dropout matches the float64 hash mask, is its own backward, and drops about p',
+    async run(gpu) {
+      await repeat(CASES, 3, async (rand) => {
+        const n = randInt(rand, 1000, 20000), p = 0.1 + 0.8 * rand(), seed = randInt(rand, 0, 2 ** 31), stepV = randInt(rand, 0, 1000);
+        const x = randomArray(rand, n, 0.5, 2);
+        const step = gpu.tensor('u32', [1], [stepV]);
+        const tx = gpu.tensor('f32', [n], x);
+        const got = (await ew.dropout(gpu, tx, { p, seed, step }, poisoned(gpu, 'f32', [n])).read()) as Float32Array;
+        const want = ref.dropout(x, p, seed, stepV);
+        assertClose('dropout', got, want);
+        const dropped = got.filter((v) => v === 0).length / n;
+        if (Math.abs(dropped - p) > 5 * Math.sqrt((p * (1 - p)) / n) + 1e-3) throw new Error(`dropped ${dropped}, p = ${p}`);
+        const again = (await ew.dropout(gpu, tx, { p, seed, step }, poisoned(gpu, 'f32', [n])).read()) as Float32Array;
+        assertBitIdentical('dropout determinism', got, again);
+        step.write(new Uint32Array([stepV + 1]));
+        const next = (await ew.dropout(gpu, tx, { p, seed, step }, poisoned(gpu, 'f32', [n])).read()) as Float32Array;
+        if (next.every((v, i) => (v === 0) === (got[i] === 0))) throw new Error('the mask did not change with the step');
+      });
+    },
+  },
+  {
+    name: 'mean over heads forward and backward match float64',
+    async run(gpu) {
+      await repeat(CASES, 4, async (rand) => {
+        const rows = randInt(rand, 1, 500), heads = randInt(rand, 1, 9), cols = randInt(rand, 1, 17);
+        const x = randomArray(rand, rows * heads * cols), dy = randomArray(rand, rows * cols);
+        const got = await ew.headMeanForward(gpu, gpu.tensor('f32', [rows, heads * cols], x), heads, poisoned(gpu, 'f32', [rows, cols])).read();
+        assertClose('head mean fwd', got, ref.headMeanForward(x, rows, heads, cols));
+        const dx = await ew.headMeanBackward(gpu, gpu.tensor('f32', [rows, cols], dy), heads, poisoned(gpu, 'f32', [rows, heads * cols])).read();
+        assertClose('head mean bwd', dx, ref.headMeanBackward(dy, rows, heads, cols));
+      });
+    },
+  },
+  {
+    name: 'a launch of more than 65,535 workgroups is folded into 2-D and covers every element',
+    async run(gpu) {
+      const n = 64 * 70_001 + 13; // WG = 64
+      const x = randomArray(Math.random, n);
+      const b = randomArray(Math.random, 1);
+      const out = ew.biasAdd(gpu, gpu.tensor('f32', [n, 1], x), gpu.tensor('f32', [1], b), poisoned(gpu, 'f32', [n, 1]));
+      assertClose('bias_add over 70,001 workgroups', await out.read(), ref.biasAdd(x, b));
+    },
+  },
+  {
+    name: 'reference backward of ELU, LeakyReLU, mean over heads match finite differences',
+    async run() {
+      const rand = Math.random;
+      const x = Float64Array.from(randomArray(rand, 50, -2, 2)), g = Float64Array.from(randomArray(rand, 50));
+      checkVjp('elu', (v) => ref.eluForward(v, 1.3), x, g, ref.eluBackward(x, g, 1.3));
+      checkVjp('lrelu', (v) => ref.leakyReluForward(v, 0.2), x, g, ref.leakyReluBackward(x, g, 0.2));
+      const gm = Float64Array.from(randomArray(rand, 10));
+      checkVjp('head mean', (v) => ref.headMeanForward(v, 2, 5, 5), x, gm, ref.headMeanBackward(gm, 2, 5, 5));
+    },
+  },
+];
