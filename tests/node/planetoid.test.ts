@@ -1,0 +1,297 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+
+import { PLANETOID_PARTS, parsePlanetoid, type GraphDataset, type PlanetoidName } from '../../src/data/planetoid.ts';
+import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
+import { unpickle } from '../../src/data/pickle.ts';
+
+/** The original Planetoid files, in shared/ beside the repository. */
+const DATA_DIR = process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));
+
+const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0);
+
+/** Rolling hash (h = h*31 + v mod 1e9+7) used to compare whole arrays with a reference. */
+function rollingHash(a: ArrayLike<number>): number {
+  let h = 0;
+  for (let i = 0; i < a.length; i++) h = (h * 31 + a[i]!) % 1_000_000_007;
+  return h;
+}
+
+interface Expected {
+  nodes: number;
+  edges: number;
+  features: number;
+  classes: number;
+  train: number;
+  nnz: number;
+  /**
+   * Hashes of edge_index.flatten(), y, the CSR column indices and the CSR row
+   * pointers of x, computed by a line-by-line numpy port of PyG's
+   * read_planetoid_data (pickle.load(encoding='latin1'), todense, test-index
+   * reordering, Citeseer padding, argmax labels, remove_self_loops + coalesce).
+   */
+  edgeHash: number;
+  labelHash: number;
+  colHash: number;
+  rowPtrHash: number;
+}
+
+const EXPECTED: Record<PlanetoidName, Expected> = {
+  cora: {
+    nodes: 2708, edges: 10556, features: 1433, classes: 7, train: 140, nnz: 49216,
+    edgeHash: 854475917, labelHash: 574187028, colHash: 656448465, rowPtrHash: 422742370,
+  },
+  citeseer: {
+    nodes: 3327, edges: 9104, features: 3703, classes: 6, train: 120, nnz: 105165,
+    edgeHash: 525176192, labelHash: 564738980, colHash: 954927434, rowPtrHash: 550372340,
+  },
+};
+
+async function readTestIndex(name: string): Promise<number[]> {
+  const text = await readFile(path.join(DATA_DIR, `ind.${name}.test.index`), 'utf8');
+  return text.split('\n').filter((l) => l.trim() !== '').map(Number);
+}
+
+for (const name of ['cora', 'citeseer'] as const) {
+  describe(`Planetoid ${name}`, () => {
+    const exp = EXPECTED[name];
+    let ds: GraphDataset;
+    before(async () => {
+      ds = await loadPlanetoid(name, { root: DATA_DIR, download: false });
+    });
+
+    it('has the PyG counts', () => {
+      assert.equal(ds.name, name);
+      assert.equal(ds.numNodes, exp.nodes);
+      assert.equal(ds.numEdges, exp.edges);
+      assert.equal(ds.edgeIndex.length, 2 * exp.edges);
+      assert.equal(ds.numFeatures, exp.features);
+      assert.equal(ds.numClasses, exp.classes);
+      assert.equal(ds.features.rows, exp.nodes);
+      assert.equal(ds.features.cols, exp.features);
+      assert.equal(ds.features.values.length, exp.nnz);
+      assert.equal(ds.labels.length, exp.nodes);
+      assert.equal(sum(ds.trainMask), exp.train);
+      assert.equal(sum(ds.valMask), 500);
+      assert.equal(sum(ds.testMask), 1000);
+    });
+
+    it('uses the public split', async () => {
+      for (let i = 0; i < ds.numNodes; i++) {
+        assert.equal(ds.trainMask[i], i < exp.train ? 1 : 0, `train mask of node ${i}`);
+        assert.equal(ds.valMask[i], i >= exp.train && i < exp.train + 500 ? 1 : 0, `val mask of node ${i}`);
+      }
+      const test = new Set(await readTestIndex(name));
+      for (let i = 0; i < ds.numNodes; i++) assert.equal(ds.testMask[i], test.has(i) ? 1 : 0, `test mask of node ${i}`);
+    });
+
+    it('has 20 training nodes per class', () => {
+      const counts = new Array<number>(ds.numClasses).fill(0);
+      for (let i = 0; i < ds.numNodes; i++) if (ds.trainMask[i]) counts[ds.labels[i]!]!++;
+      assert.deepEqual(counts, new Array<number>(ds.numClasses).fill(20));
+    });
+
+    it('matches a numpy port of PyG element for element', () => {
+      assert.equal(rollingHash(ds.edgeIndex), exp.edgeHash, 'edge_index');
+      assert.equal(rollingHash(ds.labels), exp.labelHash, 'labels');
+      assert.equal(rollingHash(ds.features.colIdx), exp.colHash, 'feature columns');
+      assert.equal(rollingHash(ds.features.rowPtr), exp.rowPtrHash, 'feature row pointers');
+    });
+
+    it('has a valid CSR with normalised rows', () => {
+      const { rowPtr, colIdx, values } = ds.features;
+      assert.equal(rowPtr[0], 0);
+      assert.equal(rowPtr[ds.numNodes], values.length);
+      let zeroRows = 0;
+      for (let r = 0; r < ds.numNodes; r++) {
+        assert.ok(rowPtr[r]! <= rowPtr[r + 1]!, `rowPtr decreases at row ${r}`);
+        let s = 0;
+        for (let k = rowPtr[r]!; k < rowPtr[r + 1]!; k++) {
+          assert.ok(colIdx[k]! < ds.numFeatures, `column out of range in row ${r}`);
+          if (k > rowPtr[r]!) assert.ok(colIdx[k]! > colIdx[k - 1]!, `columns not strictly sorted in row ${r}`);
+          assert.ok(values[k]! > 0, `stored zero in row ${r}`);
+          s += values[k]!;
+        }
+        if (rowPtr[r] === rowPtr[r + 1]) zeroRows++;
+        else assert.ok(Math.abs(s - 1) <= 1e-6, `row ${r} sums to ${s}`);
+      }
+      // Citeseer: the 15 isolated test nodes PyG pads with zero rows; Cora has none.
+      assert.equal(zeroRows, name === 'citeseer' ? 15 : 0);
+    });
+
+    it('has labels in range; padded Citeseer nodes get label 0 (argmax of a zero row)', async () => {
+      for (const l of ds.labels) assert.ok(l >= 0 && l < ds.numClasses);
+      const test = new Set(await readTestIndex(name));
+      const { rowPtr } = ds.features;
+      for (let r = 0; r < ds.numNodes; r++) {
+        if (rowPtr[r] !== rowPtr[r + 1]) continue;
+        assert.equal(ds.labels[r], 0, `label of padded node ${r}`);
+        assert.ok(!test.has(r) && !ds.trainMask[r] && !ds.valMask[r], `padded node ${r} is in a split`);
+      }
+    });
+
+    it('has coalesced, loop-free, symmetric edges', () => {
+      const e = ds.numEdges;
+      const src = ds.edgeIndex.subarray(0, e);
+      const dst = ds.edgeIndex.subarray(e);
+      const keys = new Set<number>();
+      for (let i = 0; i < e; i++) {
+        assert.ok(src[i]! >= 0 && src[i]! < ds.numNodes && dst[i]! >= 0 && dst[i]! < ds.numNodes, `edge ${i} out of range`);
+        assert.notEqual(src[i], dst[i], `self loop at edge ${i}`);
+        if (i > 0) {
+          const ordered = src[i - 1]! < src[i]! || (src[i - 1] === src[i] && dst[i - 1]! < dst[i]!);
+          assert.ok(ordered, `edges ${i - 1}, ${i} not strictly sorted (duplicate or out of order)`);
+        }
+        keys.add(src[i]! * ds.numNodes + dst[i]!);
+      }
+      // PyG's Cora and Citeseer are undirected: every (s, d) has its (d, s).
+      for (let i = 0; i < e; i++) assert.ok(keys.has(dst[i]! * ds.numNodes + src[i]!), `edge ${src[i]}->${dst[i]} has no reverse`);
+    });
+  });
+}
+
+describe('parsePlanetoid', () => {
+  let files: Record<string, Uint8Array>;
+  before(async () => {
+    files = {};
+    for (const p of PLANETOID_PARTS) files[p] = await readFile(path.join(DATA_DIR, `ind.cora.${p}`));
+  });
+
+  it('keeps raw binary features without normalizeFeatures', () => {
+    const ds = parsePlanetoid('cora', files, { normalizeFeatures: false });
+    assert.equal(ds.features.values.length, 49216);
+    assert.ok(ds.features.values.every((v) => v === 1));
+  });
+
+  it('names a missing part', () => {
+    const { graph: _graph, ...rest } = files;
+    assert.throws(() => parsePlanetoid('cora', rest), /missing part 'graph'/);
+  });
+
+  it('names a file that is not a pickle of the expected kind', () => {
+    assert.throws(() => parsePlanetoid('cora', { ...files, tx: files.y! }), /ind\.cora\.tx is not a scipy csr_matrix/);
+  });
+});
+
+describe('pickle reader', () => {
+  const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+  it('reads dicts, lists, ints and latin1 strings (protocol 2)', () => {
+    // pickle.dumps({1: [2, 300], 'k': 'caf\xe9'}, protocol=2) from Python 2, by hand:
+    // PROTO 2, EMPTY_DICT, BINPUT 0, MARK, BININT1 1, EMPTY_LIST, BINPUT 1, MARK,
+    // BININT1 2, BININT2 300, APPENDS, SHORT_BINSTRING 'k', SHORT_BINSTRING 'caf\xe9', SETITEMS, STOP
+    const v = unpickle(bytes('\x80\x02}q\x00(K\x01]q\x01(K\x02M\x2c\x01eU\x01kU\x04caf\xe9u.'));
+    assert.deepEqual(v, new Map<unknown, unknown>([[1, [2, 300]], ['k', 'café']]));
+  });
+
+  it('names unsupported globals', () => {
+    assert.throws(() => unpickle(bytes('\x80\x02cos\nsystem\nq\x00.')), /unsupported global 'os\.system'/);
+  });
+
+  it('names unsupported opcodes', () => {
+    assert.throws(() => unpickle(bytes('\x80\x02I1\n.')), /unsupported opcode INT \(0x49 'I'\)/);
+    assert.throws(() => unpickle(bytes('\x80\x02\xff.')), /unsupported opcode unknown \(0xff\)/);
+  });
+
+  it('rejects truncated data', () => {
+    assert.throws(() => unpickle(bytes('\x80\x02U\x05ab')), /truncated/);
+  });
+});
+
+describe('loadPlanetoid file lookup and download', () => {
+  let server: Server;
+  let baseUrl: string;
+  let requests: string[] = [];
+  let work: string;
+  const oldCwd = process.cwd();
+  const oldEnv = { dir: process.env.PLANETOID_DIR, url: process.env.PLANETOID_URL };
+
+  before(async () => {
+    // Serves DATA_DIR under /data/ on the loopback interface only.
+    server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const file = /^\/data\/(ind\.[a-z]+\.[a-z.]+)$/.exec(req.url ?? '')?.[1];
+      readFile(path.join(DATA_DIR, file ?? 'missing')).then(
+        (body) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body),
+        () => res.writeHead(404).end('not found'),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`;
+    // cwd = <tmp>/work, so neither ./data/planetoid nor ../shared/datasets/planetoid exist.
+    const tmp = await mkdtemp(path.join(tmpdir(), 'planetoid-test-'));
+    work = path.join(tmp, 'work');
+    await mkdir(work);
+    process.chdir(work);
+    delete process.env.PLANETOID_DIR;
+    delete process.env.PLANETOID_URL;
+  });
+
+  after(async () => {
+    process.chdir(oldCwd);
+    if (oldEnv.dir !== undefined) process.env.PLANETOID_DIR = oldEnv.dir;
+    if (oldEnv.url !== undefined) process.env.PLANETOID_URL = oldEnv.url;
+    else delete process.env.PLANETOID_URL;
+    await new Promise((resolve) => server.close(resolve));
+    await rm(path.dirname(work), { recursive: true, force: true });
+  });
+
+  it('lists the searched directories when files are missing and download is off', async () => {
+    const root = path.join(work, 'empty');
+    await assert.rejects(loadPlanetoid('cora', { root, download: false }), (err: Error) => {
+      assert.match(err.message, /Planetoid 'cora' files .* not found and download is disabled/);
+      for (const d of [root, path.join(work, 'data/planetoid'), path.resolve(work, '../shared/datasets/planetoid')]) {
+        assert.ok(err.message.includes(d), `message should list ${d}:\n${err.message}`);
+      }
+      return true;
+    });
+    assert.deepEqual(requests, []);
+  });
+
+  it('reports a failed download with its URL', async () => {
+    const logs: string[] = [];
+    await assert.rejects(
+      loadPlanetoid('cora', { baseUrl: `${baseUrl}/nope`, log: (m) => logs.push(m) }),
+      /download of http:\/\/127\.0\.0\.1:\d+\/data\/nope\/ind\.cora\.x failed: HTTP 404/,
+    );
+    // Nothing complete (or partial) was left behind.
+    assert.deepEqual(await readdir(path.join(work, 'data/planetoid')), []);
+    requests = [];
+  });
+
+  it('downloads into ./data/planetoid, logs it, then reuses the files', async () => {
+    const logs: string[] = [];
+    const ds = await loadPlanetoid('cora', { baseUrl, log: (m) => logs.push(m) });
+    assert.equal(ds.numNodes, 2708);
+    assert.equal(ds.numEdges, 10556);
+    assert.deepEqual(requests.sort(), PLANETOID_PARTS.map((p) => `/data/ind.cora.${p}`).sort());
+
+    const dir = path.join(work, 'data/planetoid');
+    assert.deepEqual((await readdir(dir)).sort(), PLANETOID_PARTS.map((p) => `ind.cora.${p}`).sort());
+    for (const p of PLANETOID_PARTS) {
+      assert.deepEqual(await readFile(path.join(dir, `ind.cora.${p}`)), await readFile(path.join(DATA_DIR, `ind.cora.${p}`)));
+    }
+    assert.ok(logs.some((m) => m.includes('downloading') && m.includes(dir)), logs.join('\n'));
+    assert.equal(logs.filter((m) => m.includes('downloaded')).length, PLANETOID_PARTS.length);
+
+    requests = [];
+    const again = await loadPlanetoid('cora', { baseUrl, log: (m) => logs.push(m) });
+    assert.equal(again.numEdges, 10556);
+    assert.deepEqual(requests, [], 'second load must use the downloaded files');
+  });
+
+  it('takes the base URL from PLANETOID_URL', async () => {
+    process.env.PLANETOID_URL = `${baseUrl}/`;
+    requests = [];
+    const ds = await loadPlanetoid('citeseer', { log: () => {} });
+    assert.equal(ds.numNodes, 3327);
+    assert.equal(requests.length, PLANETOID_PARTS.length);
+    assert.ok(requests.every((u) => u.startsWith('/data/ind.citeseer.')));
+  });
+});
