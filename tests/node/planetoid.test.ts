@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 
 import { PLANETOID_PARTS, parsePlanetoid, type GraphDataset, type PlanetoidName } from '../../src/data/planetoid.ts';
 import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
-import { unpickle } from '../../src/data/pickle.ts';
+import { NdArray, unpickle } from '../../src/data/pickle.ts';
 
 /** The original Planetoid files, in shared/ beside the repository. */
 const DATA_DIR = process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));
@@ -188,6 +188,21 @@ describe('pickle reader', () => {
     // BININT1 2, BININT2 300, APPENDS, SHORT_BINSTRING 'k', SHORT_BINSTRING 'caf\xe9', SETITEMS, STOP
     const v = unpickle(bytes('\x80\x02}q\x00(K\x01]q\x01(K\x02M\x2c\x01eU\x01kU\x04caf\xe9u.'));
     assert.deepEqual(v, new Map<unknown, unknown>([[1, [2, 300]], ['k', 'café']]));
+  });
+
+  it('rebuilds a big-endian numpy array from a Python 3 protocol-2 pickle', () => {
+    // pickle.dumps(np.array([[1, -2, 3], [4, 5, 66000]], dtype='>i4'), protocol=2) (numpy 2):
+    // _reconstruct + BUILD((1, (2, 3), dtype('i4') with byte order '>', False, _codecs.encode(raw, 'latin1')))
+    const hex =
+      '8002636e756d70792e5f636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7100636e756d70790a6e646172' +
+      '7261790a71014b00857102635f636f646563730a656e636f64650a7103580100000062710458060000006c6174696e3171058671' +
+      '06527107877108527109284b014b024b0386710a636e756d70790a64747970650a710b58020000006934710c898887710d52710e' +
+      '284b0358010000003e710f4e4e4e4affffffff4affffffff4b0074711062896803581d00000000000001c3bfc3bfc3bfc3be0000' +
+      '00030000000400000005000101c39071116805867112527113747114622e';
+    const v = unpickle(Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16)));
+    assert.ok(v instanceof NdArray);
+    assert.deepEqual(v.shape, [2, 3]);
+    assert.deepEqual(v.data, Int32Array.of(1, -2, 3, 4, 5, 66000));
   });
 
   it('names unsupported globals', () => {
