@@ -130,6 +130,17 @@ export class Gpu {
     this.dispatchCount++;
   }
 
+  /** Records a copy of `src` into `dst` starting at element `dstOffset`, in order with the dispatches. */
+  copy(src: Tensor, dst: Tensor, dstOffset = 0): void {
+    this.check();
+    src.assertAlive();
+    dst.assertAlive();
+    if (dstOffset + src.size > dst.size) throw new Error(`copy: ${src.size} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    this.endPass();
+    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset + dstOffset * 4, src.byteLength);
+    this.pending++;
+  }
+
   /** Submits everything recorded so far in one command buffer. */
   flush(force = false): void {
     if (!this.encoder || (!force && this.pending === 0)) return;

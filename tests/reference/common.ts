@@ -1,15 +1,7 @@
 // Float64 CPU replicas of the helpers in shaders/common.wgsl.
+import { hash32 } from '../../src/nn/seeds.ts';
 
-/** lowbias32, as in common.wgsl (u32 arithmetic through Math.imul and >>> 0). */
-export function hash32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d) >>> 0;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { hash32 };
 
 export function uniform01(seed: number, step: number, i: number): number {
   const h = hash32((i ^ hash32((seed ^ hash32(step)) >>> 0)) >>> 0);

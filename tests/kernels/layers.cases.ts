@@ -1,0 +1,192 @@
+// GATConv / GATv2Conv layers and the two-layer model on the GPU against the float64 reference
+// (tests/reference/model.ts), whose own gradients are checked here by finite differences.
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import { buildGraph } from '../../src/graph.ts';
+import { nllLoss } from '../../src/kernels/loss.ts';
+import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
+import type { StepContext } from '../../src/nn/conv.ts';
+import { GATConv } from '../../src/nn/gat-conv.ts';
+import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
+import { GraphSet } from '../../src/nn/graphs.ts';
+import { DenseInput } from '../../src/nn/input.ts';
+import { GATModel, type NodeFeatures } from '../../src/nn/model.ts';
+import { ParameterStore } from '../../src/nn/params.ts';
+import { dropoutScale } from '../reference/common.ts';
+import { checkVjp } from '../reference/fd.ts';
+import * as ref from '../reference/model.ts';
+import { assertClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
+
+type Kind = 'gatv2' | 'gat';
+
+interface LayerOpts {
+  kind: Kind;
+  heads: number;
+  concat: boolean;
+  shareWeights: boolean;
+  residual: boolean;
+  addSelfLoops: boolean;
+  bias: boolean;
+}
+
+function specOf(o: LayerOpts, fin: number, c: number): ref.LayerSpec {
+  return { kind: o.kind, inChannels: fin, channels: c, heads: o.heads, concat: o.concat, slope: 0.2, bias: o.bias, shareWeights: o.shareWeights, residual: o.residual };
+}
+
+function toF64(m: Map<string, Float32Array>, prefix = ''): ref.Params {
+  return new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), Float64Array.from(v)]));
+}
+
+/** Edges of a layer's graph in the GPU's CSR order. */
+function edgesOf(graphs: GraphSet, addSelfLoops: boolean): ref.Edges {
+  const g = graphs.hostGraph(addSelfLoops);
+  return { n: g.numNodes, src: g.src, dst: g.dst };
+}
+
+/** One layer, dense input, random upstream gradient: output, every parameter gradient and the input gradient. */
+async function checkLayer(gpu: Gpu, o: LayerOpts, rand: () => number): Promise<void> {
+  const n = randInt(rand, 2, 40), fin = randInt(rand, 1, 12), c = randInt(rand, 1, 6);
+  const [s, d] = randomEdges(rand, n, randInt(rand, 0, 4 * n));
+  const conv = o.kind === 'gat'
+    ? new GATConv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, dropout: 0.3 })
+    : new GATv2Conv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, shareWeights: o.shareWeights, dropout: 0.3 });
+  const store = new ParameterStore(gpu, conv.paramSpecs(''), rand);
+  conv.bind(gpu, store, '');
+  conv.dropoutSeed = randInt(rand, 0, 2 ** 31);
+  // Biases start at zero in PyG; give them random values so that their paths are exercised.
+  for (const slot of store.slots) store.write(slot.name, randomArray(rand, slot.size));
+  const stepValue = randInt(rand, 1, 100);
+  const step = gpu.tensor('u32', [1], [stepValue]);
+  const ctx: StepContext = { gpu, training: true, step };
+  const graphs = new GraphSet(gpu, [s, d], n);
+  const x = randomArray(rand, n * fin);
+  const out = conv.forward(ctx, new DenseInput(gpu.tensor('f32', [n, fin], x)), graphs);
+  const dout = randomArray(rand, out.size);
+  const dx = conv.backward(ctx, gpu.tensor('f32', out.shape, dout), true)!;
+
+  const edges = edgesOf(graphs, o.addSelfLoops);
+  const mask = Float64Array.from({ length: edges.src.length * o.heads }, (_, i) => dropoutScale(conv.dropoutSeed, stepValue, i, 0.3));
+  const p = toF64(await store.readAll());
+  const want = ref.layerForward(specOf(o, fin, c), p, Float64Array.from(x), edges, mask);
+  assertClose('layer output', await out.read(), want.out, 1e-5);
+  const back = ref.layerBackward(specOf(o, fin, c), p, want.cache, edges, mask, Float64Array.from(dout));
+  const grads = await store.readAll('grads');
+  for (const [name, g] of back.grads) assertClose(`d ${name}`, grads.get(name)!, g, 1e-4);
+  assertClose('d x', await dx.read(), back.dx, 1e-4);
+  conv.dispose();
+  store.dispose();
+  graphs.dispose();
+}
+
+const combos: LayerOpts[] = [];
+for (const kind of ['gatv2', 'gat'] as Kind[]) for (const heads of [1, 4]) for (const concat of [true, false]) for (const residual of [false, true]) {
+  combos.push({ kind, heads, concat, residual, shareWeights: false, addSelfLoops: true, bias: true });
+}
+combos.push({ kind: 'gatv2', heads: 4, concat: true, residual: false, shareWeights: true, addSelfLoops: true, bias: true });
+combos.push({ kind: 'gatv2', heads: 2, concat: false, residual: true, shareWeights: true, addSelfLoops: false, bias: false });
+combos.push({ kind: 'gatv2', heads: 4, concat: true, residual: false, shareWeights: false, addSelfLoops: false, bias: true });
+combos.push({ kind: 'gat', heads: 4, concat: true, residual: false, shareWeights: false, addSelfLoops: false, bias: false });
+const label = (o: LayerOpts) =>
+  `${o.kind} heads=${o.heads} ${o.concat ? 'concat' : 'mean'}${o.residual ? ' residual' : ''}${o.shareWeights ? ' shareWeights' : ''}${o.addSelfLoops ? '' : ' no-self-loops'}${o.bias ? '' : ' no-bias'}`;
+
+/** The float64 model reference's gradients against central finite differences of its own loss. */
+function checkReferenceGradients(kind: Kind, seed: number): void {
+  const rand = rng(seed);
+  const n = 7, fin = 5, hid = 3, heads = 2, classes = 3;
+  const [s, d] = randomEdges(rand, n, 14);
+  const withLoops = buildGraph([s, d], n, { addSelfLoops: true });
+  const g: ref.Edges = { n, src: withLoops.src, dst: withLoops.dst };
+  const E = withLoops.numEdges;
+  const mask = (len: number) => Float64Array.from({ length: len }, () => (rand() < 0.3 ? 0 : 1 / 0.7));
+  const conv1: ref.LayerSpec = { kind, inChannels: fin, channels: hid, heads, concat: true, slope: 0.2, bias: true, shareWeights: false, residual: true };
+  const conv2: ref.LayerSpec = { kind, inChannels: hid * heads, channels: classes, heads: 1, concat: false, slope: 0.2, bias: true, shareWeights: false, residual: false };
+  const m: ref.ModelSpec = {
+    conv1, conv2, graph1: g, graph2: g, inputMask: mask(n * fin), hiddenMask: mask(n * hid * heads),
+    alphaMask1: mask(E * heads), alphaMask2: mask(E), labels: Array.from({ length: n }, () => randInt(rand, 0, classes)),
+    trainMask: Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : 1)), classes,
+  };
+  const shapes = new Map<string, number>();
+  const v2 = kind === 'gatv2';
+  shapes.set('conv1.lin.weight', fin * (v2 ? 2 : 1) * hid * heads);
+  if (v2) shapes.set('conv1.lin.bias', 2 * hid * heads);
+  if (v2) shapes.set('conv1.att', hid * heads); else (shapes.set('conv1.att_src', hid * heads), shapes.set('conv1.att_dst', hid * heads));
+  shapes.set('conv1.bias', hid * heads);
+  shapes.set('conv1.res', fin * hid * heads);
+  shapes.set('conv2.lin.weight', hid * heads * (v2 ? 2 : 1) * classes);
+  if (v2) shapes.set('conv2.lin.bias', 2 * classes);
+  if (v2) shapes.set('conv2.att', classes); else (shapes.set('conv2.att_src', classes), shapes.set('conv2.att_dst', classes));
+  shapes.set('conv2.bias', classes);
+  const p: ref.Params = new Map([...shapes].map(([k, len]) => [k, Float64Array.from(randomArray(rand, len))]));
+  const x = Float64Array.from(randomArray(rand, n * fin));
+  const { grads } = ref.modelLossAndGrads(m, p, x);
+  for (const [name, value] of p) {
+    const lossAt = (v: Float64Array) => [ref.modelLossAndGrads(m, new Map([...p, [name, v]]), x).loss];
+    checkVjp(`${kind} d loss / d ${name}`, lossAt, value, [1], grads.get(name)!, { tol: 1e-5 });
+  }
+}
+
+/** The whole model on the GPU (sparse or dense input) against the reference: loss and every gradient. */
+async function checkModel(gpu: Gpu, kind: Kind, sparse: boolean, rand: () => number): Promise<void> {
+  const n = randInt(rand, 5, 60), fin = randInt(rand, 2, 30), classes = randInt(rand, 2, 6);
+  const [s, d] = randomEdges(rand, n, randInt(rand, n, 5 * n));
+  const model = new GATModel(gpu, { model: kind, inChannels: fin, hiddenChannels: 4, heads: 3, outChannels: classes, dropout: 0.4, seed: randInt(rand, 0, 1000), residual: rand() < 0.5 });
+  // Dense features with about 70% zeros; the sparse path sees the same values as CSR.
+  const x = randomArray(rand, n * fin).map((v) => (rand() < 0.7 ? 0 : v));
+  const rows: SparseRows = { rows: n, cols: fin, rowPtr: new Uint32Array(n + 1), colIdx: new Uint32Array(0), values: new Float32Array(0) };
+  const cols: number[] = [], vals: number[] = [], nzOf = new Int32Array(n * fin).fill(-1);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < fin; c++) if (x[r * fin + c] !== 0) (nzOf[r * fin + c] = cols.length, cols.push(c), vals.push(x[r * fin + c]));
+    rows.rowPtr[r + 1] = cols.length;
+  }
+  rows.colIdx = Uint32Array.from(cols);
+  rows.values = Float32Array.from(vals);
+  const features: NodeFeatures = sparse
+    ? { kind: 'sparse', x: uploadSparse(gpu, rows), xT: uploadSparseTranspose(gpu, rows) }
+    : { kind: 'dense', x: gpu.tensor('f32', [n, fin], x) };
+  const graphs = new GraphSet(gpu, [s, d], n);
+  const labels = Int32Array.from({ length: n }, () => randInt(rand, 0, classes));
+  const train = Uint32Array.from({ length: n }, () => (rand() < 0.6 ? 1 : 0));
+  train[0] = 1;
+  const count = train.reduce((a, b) => a + b, 0);
+  const stepValue = randInt(rand, 1, 500);
+  const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [stepValue]) };
+
+  const logits = model.forward(ctx, features, graphs);
+  const r = nllLoss(gpu, logits, gpu.tensor('i32', [n], labels), gpu.tensor('u32', [n], train), count);
+  model.backward(ctx, r.dlogits);
+
+  const seeds = model.dropoutSeeds;
+  const p = 0.4;
+  const edges = edgesOf(graphs, true);
+  const E = edges.src.length;
+  const spec: ref.ModelSpec = {
+    conv1: specOf({ kind, heads: 3, concat: true, residual: model.config.residual, shareWeights: false, addSelfLoops: true, bias: true }, fin, 4),
+    conv2: specOf({ kind, heads: 1, concat: false, residual: model.config.residual, shareWeights: false, addSelfLoops: true, bias: true }, 12, classes),
+    graph1: edges, graph2: edges,
+    // The input mask hashes the element index (dense) or the nonzero's index (sparse).
+    inputMask: Float64Array.from({ length: n * fin }, (_, i) => dropoutScale(seeds.input, stepValue, sparse ? Math.max(nzOf[i], 0) : i, p)),
+    hiddenMask: Float64Array.from({ length: n * 12 }, (_, i) => dropoutScale(seeds.hidden, stepValue, i, p)),
+    alphaMask1: Float64Array.from({ length: E * 3 }, (_, i) => dropoutScale(seeds.alpha1, stepValue, i, p)),
+    alphaMask2: Float64Array.from({ length: E }, (_, i) => dropoutScale(seeds.alpha2, stepValue, i, p)),
+    labels, trainMask: train, classes,
+  };
+  const params = toF64(await model.params.readAll());
+  const want = ref.modelLossAndGrads(spec, params, Float64Array.from(x));
+  assertClose('logits', await logits.read(), want.logits, 1e-5);
+  assertClose('loss', await r.loss.read(), [want.loss], 1e-5);
+  const grads = await model.params.readAll('grads');
+  for (const [name, g] of want.grads) assertClose(`d ${name}`, grads.get(name)!, g, 1e-4);
+  model.dispose();
+  graphs.dispose();
+}
+
+export const cases: KernelCase[] = [
+  ...combos.map((o, i): KernelCase => ({
+    name: `layer forward and backward match float64: ${label(o)}`,
+    run: (gpu) => repeat(3, 100 + i, (rand) => checkLayer(gpu, o, rand)),
+  })),
+  { name: 'reference model gradients match finite differences: gatv2', run: async () => checkReferenceGradients('gatv2', 7) },
+  { name: 'reference model gradients match finite differences: gat', run: async () => checkReferenceGradients('gat', 8) },
+  { name: 'whole GATv2 model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 200, (rand) => checkModel(gpu, 'gatv2', true, rand)) },
+  { name: 'whole GATv2 model gradients match float64 (dense input)', run: (gpu) => repeat(5, 201, (rand) => checkModel(gpu, 'gatv2', false, rand)) },
+  { name: 'whole GAT model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 202, (rand) => checkModel(gpu, 'gat', true, rand)) },
+];

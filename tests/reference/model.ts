@@ -1,0 +1,267 @@
+// Float64 reference of the GAT / GATv2 layers and the two-layer model, forward and hand-written backward,
+// in plain loops over dense arrays. Parameters use the library's internal names and layouts
+// (`lin.weight` [in, P], `lin.bias` [P], `att` [H*C], `att_src`, `att_dst`, `bias`, `res` [in, out]).
+import { leakyRelu, leakyReluGrad } from './common.ts';
+
+export type Params = Map<string, Float64Array>;
+
+export interface LayerSpec {
+  kind: 'gatv2' | 'gat';
+  inChannels: number;
+  channels: number;
+  heads: number;
+  concat: boolean;
+  slope: number;
+  bias: boolean;
+  shareWeights: boolean;
+  residual: boolean;
+}
+
+/** Edges in the order the GPU holds them (CSR by destination). */
+export interface Edges {
+  n: number;
+  src: ArrayLike<number>;
+  dst: ArrayLike<number>;
+}
+
+interface LayerCache {
+  x: Float64Array;
+  lin: Float64Array;
+  alpha: Float64Array;
+  /** alpha times its dropout multiplier */
+  alphaD: Float64Array;
+  z?: Float64Array; // GATv2: xl[src] + xr[dst], [E, H, C]
+  s?: Float64Array; // GAT: a_src[src] + a_dst[dst], [E, H]
+}
+
+const outWidth = (L: LayerSpec) => (L.concat ? L.heads * L.channels : L.channels);
+const linWidth = (L: LayerSpec) => (L.kind === 'gat' || L.shareWeights ? 1 : 2) * L.heads * L.channels;
+
+/** y[n, j] = sum_i x[n, i] w[i, j] */
+function matmul(x: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number): Float64Array {
+  const y = new Float64Array(n * fout);
+  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
+    const v = x[r * fin + i];
+    if (v !== 0) for (let j = 0; j < fout; j++) y[r * fout + j] += v * w[i * fout + j];
+  }
+  return y;
+}
+
+/** x^T dy: [fin, fout] */
+function matmulTA(x: Float64Array, dy: Float64Array, n: number, fin: number, fout: number): Float64Array {
+  const g = new Float64Array(fin * fout);
+  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
+    const v = x[r * fin + i];
+    if (v !== 0) for (let j = 0; j < fout; j++) g[i * fout + j] += v * dy[r * fout + j];
+  }
+  return g;
+}
+
+/** dy w^T: [n, fin] */
+function matmulTB(dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number): Float64Array {
+  const dx = new Float64Array(n * fin);
+  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
+    let s = 0;
+    for (let j = 0; j < fout; j++) s += dy[r * fout + j] * w[i * fout + j];
+    dx[r * fin + i] = s;
+  }
+  return dx;
+}
+
+/** Softmax of e [E, H] over the edges of each destination. */
+function segmentSoftmax(e: Float64Array, g: Edges, H: number): Float64Array {
+  const E = g.src.length;
+  const max = new Float64Array(g.n * H).fill(-Infinity);
+  const sum = new Float64Array(g.n * H);
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) max[g.dst[k] * H + h] = Math.max(max[g.dst[k] * H + h], e[k * H + h]);
+  const a = new Float64Array(E * H);
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
+    a[k * H + h] = Math.exp(e[k * H + h] - max[g.dst[k] * H + h]);
+    sum[g.dst[k] * H + h] += a[k * H + h];
+  }
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) a[k * H + h] /= sum[g.dst[k] * H + h];
+  return a;
+}
+
+export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges, alphaMask: ArrayLike<number>): { out: Float64Array; cache: LayerCache } {
+  const { heads: H, channels: C, inChannels: fin } = L;
+  const HC = H * C, P = linWidth(L), N = g.n, E = g.src.length;
+  const lin = matmul(x, p.get('lin.weight')!, N, fin, P);
+  if (L.kind === 'gatv2' && L.bias) for (let r = 0; r < N; r++) for (let j = 0; j < P; j++) lin[r * P + j] += p.get('lin.bias')![j];
+  const e = new Float64Array(E * H);
+  const cache: LayerCache = { x, lin, alpha: e, alphaD: e };
+  if (L.kind === 'gatv2') {
+    const rOff = L.shareWeights ? 0 : HC;
+    const att = p.get('att')!;
+    const z = new Float64Array(E * HC);
+    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
+      const v = lin[g.src[k] * P + h * C + c] + lin[g.dst[k] * P + rOff + h * C + c];
+      z[k * HC + h * C + c] = v;
+      e[k * H + h] += att[h * C + c] * leakyRelu(v, L.slope);
+    }
+    cache.z = z;
+  } else {
+    const aS = new Float64Array(N * H), aD = new Float64Array(N * H);
+    const attS = p.get('att_src')!, attD = p.get('att_dst')!;
+    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
+      aS[n * H + h] += lin[n * HC + h * C + c] * attS[h * C + c];
+      aD[n * H + h] += lin[n * HC + h * C + c] * attD[h * C + c];
+    }
+    const s = new Float64Array(E * H);
+    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
+      s[k * H + h] = aS[g.src[k] * H + h] + aD[g.dst[k] * H + h];
+      e[k * H + h] = leakyRelu(s[k * H + h], L.slope);
+    }
+    cache.s = s;
+  }
+  const alpha = segmentSoftmax(e, g, H);
+  const alphaD = alpha.map((a, i) => a * alphaMask[i]);
+  cache.alpha = alpha;
+  cache.alphaD = alphaD;
+  const agg = new Float64Array(N * HC);
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
+    agg[g.dst[k] * HC + h * C + c] += alphaD[k * H + h] * lin[g.src[k] * P + h * C + c];
+  }
+  const W = outWidth(L);
+  let out = agg;
+  if (!L.concat) {
+    out = new Float64Array(N * C);
+    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) out[n * C + c] += agg[n * HC + h * C + c] / H;
+  }
+  if (L.residual) {
+    const r = matmul(x, p.get('res')!, N, fin, W);
+    out = out.map((v, i) => v + r[i]);
+  }
+  if (L.bias) out = out.map((v, i) => v + p.get('bias')![i % W]);
+  return { out, cache };
+}
+
+/** Gradients of every parameter of the layer (internal names) and of its input. */
+export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edges, alphaMask: ArrayLike<number>, dout: Float64Array): { grads: Params; dx: Float64Array } {
+  const { heads: H, channels: C, inChannels: fin } = L;
+  const HC = H * C, P = linWidth(L), N = g.n, E = g.src.length, W = outWidth(L);
+  const { x, lin, alpha, alphaD } = cache;
+  const grads: Params = new Map();
+  if (L.bias) {
+    const db = new Float64Array(W);
+    for (let i = 0; i < dout.length; i++) db[i % W] += dout[i];
+    grads.set('bias', db);
+  }
+  let dxRes: Float64Array | null = null;
+  if (L.residual) {
+    grads.set('res', matmulTA(x, dout, N, fin, W));
+    dxRes = matmulTB(dout, p.get('res')!, N, fin, W);
+  }
+  const dagg = L.concat ? dout : Float64Array.from({ length: N * HC }, (_, i) => dout[Math.floor(i / HC) * C + (i % C)] / H);
+  // Aggregation: agg[dst] += alphaD * xl[src]
+  const dlin = new Float64Array(N * P);
+  const dalpha = new Float64Array(E * H);
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) {
+      const up = dagg[g.dst[k] * HC + h * C + c];
+      s += up * lin[g.src[k] * P + h * C + c];
+      dlin[g.src[k] * P + h * C + c] += alphaD[k * H + h] * up;
+    }
+    dalpha[k * H + h] = s * alphaMask[k * H + h];
+  }
+  // Softmax: de = alpha * (dalpha - sum_segment alpha * dalpha)
+  const dot = new Float64Array(N * H);
+  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) dot[g.dst[k] * H + h] += alpha[k * H + h] * dalpha[k * H + h];
+  const de = Float64Array.from({ length: E * H }, (_, i) => alpha[i] * (dalpha[i] - dot[g.dst[Math.floor(i / H)] * H + (i % H)]));
+  if (L.kind === 'gatv2') {
+    const rOff = L.shareWeights ? 0 : HC;
+    const att = p.get('att')!, z = cache.z!;
+    const datt = new Float64Array(HC);
+    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
+      const v = z[k * HC + h * C + c];
+      datt[h * C + c] += de[k * H + h] * leakyRelu(v, L.slope);
+      const dz = de[k * H + h] * att[h * C + c] * leakyReluGrad(v, L.slope);
+      dlin[g.src[k] * P + h * C + c] += dz;
+      dlin[g.dst[k] * P + rOff + h * C + c] += dz;
+    }
+    grads.set('att', datt);
+    if (L.bias) {
+      const db = new Float64Array(P);
+      for (let i = 0; i < dlin.length; i++) db[i % P] += dlin[i];
+      grads.set('lin.bias', db);
+    }
+  } else {
+    const s = cache.s!;
+    const daS = new Float64Array(N * H), daD = new Float64Array(N * H);
+    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
+      const ds = de[k * H + h] * leakyReluGrad(s[k * H + h], L.slope);
+      daS[g.src[k] * H + h] += ds;
+      daD[g.dst[k] * H + h] += ds;
+    }
+    const attS = p.get('att_src')!, attD = p.get('att_dst')!;
+    const dS = new Float64Array(HC), dD = new Float64Array(HC);
+    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
+      const i = n * HC + h * C + c;
+      dS[h * C + c] += daS[n * H + h] * lin[i];
+      dD[h * C + c] += daD[n * H + h] * lin[i];
+      dlin[i] += daS[n * H + h] * attS[h * C + c] + daD[n * H + h] * attD[h * C + c];
+    }
+    grads.set('att_src', dS);
+    grads.set('att_dst', dD);
+  }
+  grads.set('lin.weight', matmulTA(x, dlin, N, fin, P));
+  const dx = matmulTB(dlin, p.get('lin.weight')!, N, fin, P);
+  if (dxRes) for (let i = 0; i < dx.length; i++) dx[i] += dxRes[i];
+  return { grads, dx };
+}
+
+export interface ModelSpec {
+  conv1: LayerSpec;
+  conv2: LayerSpec;
+  graph1: Edges;
+  graph2: Edges;
+  /** Dropout multipliers (0 or 1/(1-p)), as the GPU hashes them. */
+  inputMask: ArrayLike<number>;
+  hiddenMask: ArrayLike<number>;
+  alphaMask1: ArrayLike<number>;
+  alphaMask2: ArrayLike<number>;
+  labels: ArrayLike<number>;
+  trainMask: ArrayLike<number>;
+  classes: number;
+}
+
+/** log-softmax + mean NLL over the masked rows; returns the loss and d loss / d logits. */
+export function nll(logits: Float64Array, labels: ArrayLike<number>, mask: ArrayLike<number>, K: number): { loss: number; dlogits: Float64Array } {
+  const N = labels.length;
+  let count = 0;
+  for (let n = 0; n < N; n++) if (mask[n]) count++;
+  let loss = 0;
+  const d = new Float64Array(N * K);
+  for (let n = 0; n < N; n++) {
+    if (!mask[n]) continue;
+    let m = -Infinity;
+    for (let c = 0; c < K; c++) m = Math.max(m, logits[n * K + c]);
+    let s = 0;
+    for (let c = 0; c < K; c++) s += Math.exp(logits[n * K + c] - m);
+    const lse = m + Math.log(s);
+    loss -= (logits[n * K + labels[n]] - lse) / count;
+    for (let c = 0; c < K; c++) d[n * K + c] = (Math.exp(logits[n * K + c] - lse) - (c === labels[n] ? 1 : 0)) / count;
+  }
+  return { loss, dlogits: d };
+}
+
+/** Loss of the two-layer model and the gradient of every parameter (names prefixed conv1. / conv2.). */
+export function modelLossAndGrads(m: ModelSpec, p: Params, x: Float64Array): { loss: number; grads: Params; logits: Float64Array } {
+  const sub = (prefix: string) => new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const p1 = sub('conv1.'), p2 = sub('conv2.');
+  const xd = x.map((v, i) => v * m.inputMask[i]);
+  const l1 = layerForward(m.conv1, p1, xd, m.graph1, m.alphaMask1);
+  const h = l1.out;
+  const act = h.map((v) => (v > 0 ? v : Math.expm1(v)));
+  const actD = act.map((v, i) => v * m.hiddenMask[i]);
+  const l2 = layerForward(m.conv2, p2, actD, m.graph2, m.alphaMask2);
+  const { loss, dlogits } = nll(l2.out, m.labels, m.trainMask, m.classes);
+  const b2 = layerBackward(m.conv2, p2, l2.cache, m.graph2, m.alphaMask2, dlogits);
+  const dh = b2.dx.map((v, i) => v * m.hiddenMask[i] * (h[i] > 0 ? 1 : Math.exp(h[i])));
+  const b1 = layerBackward(m.conv1, p1, l1.cache, m.graph1, m.alphaMask1, dh);
+  const grads: Params = new Map();
+  for (const [k, v] of b1.grads) grads.set('conv1.' + k, v);
+  for (const [k, v] of b2.grads) grads.set('conv2.' + k, v);
+  return { loss, grads, logits: l2.out };
+}
