@@ -1,0 +1,113 @@
+// Row-wise log-softmax, the masked negative log-likelihood with its gradient, and argmax. One thread per row
+// (C is small: at most a few dozen classes); the loss is summed over rows by one workgroup in a fixed order.
+
+struct Params {
+  n: u32,          // rows N
+  c: u32,          // classes C
+  count: u32,      // masked rows (the mean's denominator); 0 gives loss 0 and zero gradients
+  inv_count: f32,  // 1 / count (0 when count is 0)
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;         // logits [N, C]
+@group(0) @binding(1) var<storage, read> labels: array<i32>;    // [N]
+@group(0) @binding(2) var<storage, read> mask: array<u32>;      // [N], nonzero = row counts
+@group(0) @binding(3) var<storage, read_write> out: array<f32>; // dlogits or log-probabilities [N, C]
+@group(0) @binding(4) var<storage, read_write> row_stats: array<vec2f>; // per row: (loss, correct), 0 off the mask
+@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(6) var<storage, read_write> loss: array<f32>;    // [1]
+@group(0) @binding(7) var<storage, read_write> correct: array<f32>; // [1]
+@group(0) @binding(8) var<storage, read_write> pred: array<u32>;    // [N]
+
+fn index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
+  return group_index(wid, nwg) * WG + lid.x;
+}
+
+// Largest value of row r and its first position.
+struct RowMax { value: f32, at: u32 }
+
+fn row_max(base: u32) -> RowMax {
+  var m = RowMax(x[base], 0u);
+  for (var c = 1u; c < P.c; c++) {
+    let v = x[base + c];
+    if (v > m.value) { m = RowMax(v, c); }
+  }
+  return m;
+}
+
+// sum_c exp(x[r, c] - mx)
+fn row_exp_sum(base: u32, mx: f32) -> f32 {
+  var s = 0.0;
+  for (var c = 0u; c < P.c; c++) { s += exp(x[base + c] - mx); }
+  return s;
+}
+
+// Forward and backward of the masked mean NLL of log_softmax, per row:
+//   logp[r, c] = x[r, c] - max_c x[r, :] - log(sum_c exp(x[r, c] - max));
+//   masked rows: row_stats[r] = (-logp[r, y_r], argmax_c x[r, :] == y_r);
+//                dlogits[r, c] = (softmax(x[r, :])[c] - [c == y_r]) / count
+//   other rows:  row_stats[r] = (0, 0); dlogits[r, :] = 0.
+// y_r is clamped into [0, C) for reading (an out-of-range label never counts as correct).
+@compute @workgroup_size(WG)
+fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index(wid, nwg, lid);
+  if (r >= P.n) { return; }
+  let base = r * P.c;
+  if (mask[r] == 0u) {
+    for (var c = 0u; c < P.c; c++) { out[base + c] = 0.0; }
+    row_stats[r] = vec2f(0.0, 0.0);
+    return;
+  }
+  let m = row_max(base);
+  let sum = row_exp_sum(base, m.value);
+  let label = labels[r];
+  let y = u32(clamp(label, 0, i32(P.c) - 1));
+  let scale = P.inv_count;
+  let inv_sum = 1.0 / sum;
+  for (var c = 0u; c < P.c; c++) {
+    let p = exp(x[base + c] - m.value) * inv_sum;
+    out[base + c] = (p - select(0.0, 1.0, c == y)) * scale;
+  }
+  let logp_y = (x[base + y] - m.value) - log(sum);
+  row_stats[r] = vec2f(-logp_y, select(0.0, 1.0, label == i32(m.at)));
+}
+
+var<workgroup> partial: array<vec2f, WG>;
+
+// loss[0] = (sum_r row_stats[r].x) / count;  correct[0] = sum_r row_stats[r].y.
+// One workgroup (WG a power of two): thread t sums rows t, t + WG, ... in order, then a fixed tree.
+@compute @workgroup_size(WG)
+fn nll_total(@builtin(local_invocation_id) lid: vec3u) {
+  let t = lid.x;
+  var s = vec2f(0.0, 0.0);
+  for (var r = t; r < P.n; r += WG) { s += row_stats[r]; }
+  partial[t] = s;
+  workgroupBarrier();
+  for (var half = WG / 2u; half > 0u; half /= 2u) {
+    if (t < half) { partial[t] += partial[t + half]; }
+    workgroupBarrier();
+  }
+  if (t == 0u) {
+    let total = partial[0];
+    loss[0] = select(0.0, total.x / f32(P.count), P.count > 0u);
+    correct[0] = total.y;
+  }
+}
+
+// out[r, c] = x[r, c] - max_c x[r, :] - log(sum_c exp(x[r, c] - max))
+@compute @workgroup_size(WG)
+fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index(wid, nwg, lid);
+  if (r >= P.n) { return; }
+  let base = r * P.c;
+  let mx = row_max(base).value;
+  let log_sum = log(row_exp_sum(base, mx));
+  for (var c = 0u; c < P.c; c++) { out[base + c] = (x[base + c] - mx) - log_sum; }
+}
+
+// pred[r] = argmax_c x[r, c] (the first maximum on ties)
+@compute @workgroup_size(WG)
+fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index(wid, nwg, lid);
+  if (r >= P.n) { return; }
+  pred[r] = row_max(r * P.c).at;
+}

@@ -1,0 +1,64 @@
+// Adam optimizer step (shaders/adam.wgsl) over one flat buffer of every parameter of a model.
+import code from '../../shaders/adam.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { f32, groups, kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectSize } from './check.ts';
+
+export interface AdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+// Bindings: param, grad, exp_avg, exp_avg_sq, scalars, uniforms.
+const bindings = ['w', 'r', 'w', 'w', 'r', 'u'] as const;
+const K = {
+  step4: kernel({ name: 'adam.step', code, entryPoint: 'adam_step4', bindings, workgroupSize: 128 }),
+  tail: kernel({ name: 'adam.step', code, entryPoint: 'adam_tail', bindings, workgroupSize: 4 }),
+};
+
+function checkConfig(cfg: AdamConfig): void {
+  if (!(cfg.lr >= 0)) throw new Error(`adam: lr must be >= 0, got ${cfg.lr}`);
+  if (!(cfg.beta1 >= 0 && cfg.beta1 < 1)) throw new Error(`adam: beta1 must be in [0, 1), got ${cfg.beta1}`);
+  if (!(cfg.beta2 >= 0 && cfg.beta2 < 1)) throw new Error(`adam: beta2 must be in [0, 1), got ${cfg.beta2}`);
+  if (!(cfg.eps >= 0)) throw new Error(`adam: eps must be >= 0, got ${cfg.eps}`);
+  if (!(cfg.weightDecay >= 0)) throw new Error(`adam: weightDecay must be >= 0, got ${cfg.weightDecay}`);
+}
+
+/**
+ * Host-side: the per-step scalars [lr, 1 - beta1^t, 1 - beta2^t, 0] for step t >= 1, written into an f32 [4]
+ * tensor before the step (one queue write per step). Computed in float64 (as torch does in Python), then rounded.
+ */
+export function adamScalars(cfg: AdamConfig, t: number): Float32Array {
+  checkConfig(cfg);
+  if (!Number.isInteger(t) || t < 1) throw new Error(`adamScalars: step t must be an integer >= 1, got ${t}`);
+  return new Float32Array([cfg.lr, 1 - cfg.beta1 ** t, 1 - cfg.beta2 ** t, 0]);
+}
+
+/**
+ * One torch.optim.Adam step (L2 weight decay added to the gradient, bias-corrected, NOT AdamW) over flat f32
+ * tensors of equal size, in the order of torch's _single_tensor_adam:
+ *   g = grad + wd * p;  m = lerp(m, g, 1 - b1);  v = b2 v + (1 - b2) g^2;
+ *   p += -(lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
+ * scalars = the f32 [4] tensor from adamScalars (lr and the bias corrections of this step). The other
+ * settings travel as a uniform block that stays the same every step (created once, then cached). One dispatch
+ * of four elements per thread, plus one small dispatch for the last n % 4 elements when n is not a multiple of 4.
+ */
+export function adamStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
+  checkConfig(cfg);
+  const n = params.size;
+  expectSize('adamStep', 'params', params, 'f32', n);
+  expectSize('adamStep', 'grads', grads, 'f32', n);
+  expectSize('adamStep', 'm', m, 'f32', n);
+  expectSize('adamStep', 'v', v, 'f32', n);
+  expectSize('adamStep', 'scalars', scalars, 'f32', 4);
+  const uniforms = [n, f32(cfg.beta2), f32(cfg.eps), f32(cfg.weightDecay), f32(1 - cfg.beta1), f32(1 - cfg.beta2)];
+  const tensors = [params, grads, m, v, scalars];
+  const vec4s = Math.floor(n / 4);
+  gpu.dispatch(K.step4, { tensors, uniforms, workgroups: groups(vec4s, K.step4.workgroupSize), cost: { bytes: vec4s * 112, flops: vec4s * 64 } });
+  // The last n % 4 elements (none when the caller pads its flat buffers to a multiple of 4).
+  gpu.dispatch(K.tail, { tensors, uniforms, workgroups: n % 4 === 0 ? 0 : 1, cost: { bytes: (n % 4) * 28, flops: (n % 4) * 16 } });
+}

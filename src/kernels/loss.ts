@@ -1,0 +1,100 @@
+// Classification head (shaders/loss.wgsl): masked mean NLL of log-softmax with its gradient, argmax, log-softmax.
+import code from '../../shaders/loss.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { f32, groups, kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectSize, expectTensor } from './check.ts';
+
+/** Threads of the single workgroup that sums the per-row losses (a power of two; larger is slower on SwiftShader, whose barriers are costly). */
+const TOTAL_WG = 64;
+
+// Bindings: x, labels, mask, out, row_stats, uniforms, loss, correct, pred.
+const K = {
+  nllRows: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'] }),
+  nllTotal: kernel({ name: 'nll_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
+  logSoftmax: kernel({ name: 'log_softmax', code, entryPoint: 'log_softmax', bindings: ['r', '-', '-', 'w', '-', 'u'] }),
+  argmax: kernel({ name: 'argmax', code, entryPoint: 'argmax', bindings: ['r', '-', '-', '-', '-', 'u', '-', '-', 'w'] }),
+};
+
+/** Uniform block of loss.wgsl: n, c, count, inv_count. */
+function params(n: number, c: number, count = 0): number[] {
+  return [n, c, count, f32(count > 0 ? 1 / count : 0)];
+}
+
+export interface NllResult {
+  /** f32 [1]: mean over masked rows. */
+  loss: Tensor;
+  /** f32 [1]: number of masked rows whose argmax equals the label. */
+  correct: Tensor;
+  /** f32 [N,C] */
+  dlogits: Tensor;
+}
+
+/** Throws unless every label is in [0, numClasses). */
+export function validateLabels(labels: Int32Array, numClasses: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (y < 0 || y >= numClasses) throw new Error(`label ${y} at node ${i} is out of range for ${numClasses} classes`);
+  }
+}
+
+/** Checks logits [N, C] with C >= 1 and returns [N, C]. */
+function rowsAndClasses(op: string, x: Tensor, what = 'logits'): [number, number] {
+  expectTensor(op, what, x, 'f32', [-1, -1]);
+  const [n, c] = x.shape;
+  if (c < 1) throw new Error(`${op}: ${what} must have at least one class (column), got shape [${x.shape}]`);
+  return [n, c];
+}
+
+/**
+ * log-softmax over each row (max-subtracted) + negative log-likelihood over the rows where mask[r] != 0.
+ * loss = -(1/count) sum_{r in mask} logp[r, label[r]];  dlogits[r,:] = (softmax(logits[r,:]) - onehot(label[r])) / count
+ * on masked rows, 0 on the others. count = number of masked rows (the caller passes it: masks are static); with
+ * count = 0 the loss and the gradient are 0. labels i32 [N], mask u32 [N]. A label outside [0, C) on a masked row is
+ * clamped into range for reading and never counts as correct (check host labels with validateLabels).
+ */
+export function nllLoss(gpu: Gpu, logits: Tensor, labels: Tensor, mask: Tensor, count: number, opts: { dlogits?: Tensor; loss?: Tensor; correct?: Tensor } = {}): NllResult {
+  const [n, c] = rowsAndClasses('nllLoss', logits);
+  expectSize('nllLoss', 'labels', labels, 'i32', n);
+  expectSize('nllLoss', 'mask', mask, 'u32', n);
+  if (!Number.isInteger(count) || count < 0 || count > n) {
+    throw new Error(`nllLoss: count must be the number of masked rows, an integer in [0, ${n}], got ${count}`);
+  }
+  const dlogits = opts.dlogits ?? gpu.empty('f32', [n, c]);
+  const loss = opts.loss ?? gpu.empty('f32', [1]);
+  const correct = opts.correct ?? gpu.empty('f32', [1]);
+  expectTensor('nllLoss', 'dlogits', dlogits, 'f32', [n, c]);
+  expectSize('nllLoss', 'loss', loss, 'f32', 1);
+  expectSize('nllLoss', 'correct', correct, 'f32', 1);
+
+  const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]); // vec2f per row; at least one for the binding
+  const uniforms = params(n, c, count);
+  gpu.dispatch(K.nllRows, {
+    tensors: [logits, labels, mask, dlogits, rowStats],
+    uniforms,
+    workgroups: groups(n, K.nllRows.workgroupSize),
+    cost: { bytes: n * (2 * c * 4 + 8 + 8), flops: n * c * 6 },
+  });
+  gpu.dispatch(K.nllTotal, { tensors: [rowStats, loss, correct], uniforms, workgroups: 1, cost: { bytes: n * 8 + 8, flops: 2 * n } });
+  // Dispatches run in recording order, so the scratch buffer may go back to the pool now.
+  rowStats.dispose();
+  return { loss, correct, dlogits };
+}
+
+/** pred[r] = argmax_c x[r,c] (first maximum on ties), u32 [N]. */
+export function argmax(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
+  const [n, c] = rowsAndClasses('argmax', x, 'x');
+  if (out) expectSize('argmax', 'out', out, 'u32', n);
+  else out = gpu.empty('u32', [n]);
+  gpu.dispatch(K.argmax, { tensors: [x, out], uniforms: params(n, c), workgroups: groups(n, K.argmax.workgroupSize), cost: { bytes: n * (c + 1) * 4, flops: n * c } });
+  return out;
+}
+
+/** logp = log_softmax(x) per row (for returning log-probabilities to users). */
+export function logSoftmax(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
+  const [n, c] = rowsAndClasses('logSoftmax', x, 'x');
+  if (out) expectTensor('logSoftmax', 'out', out, 'f32', [n, c]);
+  else out = gpu.empty('f32', [n, c]);
+  gpu.dispatch(K.logSoftmax, { tensors: [x, out], uniforms: params(n, c), workgroups: groups(n, K.logSoftmax.workgroupSize), cost: { bytes: n * c * 8, flops: n * c * 5 } });
+  return out;
+}

@@ -1,0 +1,105 @@
+// Deterministic reductions (shaders/reduce.wgsl): per-node sums of per-edge values and column sums. Each output
+// element is summed by one thread in a fixed order, so results are bit-identical run to run (no atomics).
+import code from '../../shaders/reduce.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { groups, kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { GraphTensors } from '../graph.ts';
+import { expectSize, expectTensor } from './check.ts';
+
+// Bindings: ptr, perm, vals, out, uniforms. The `4` kernels see vals and out as vec4 column groups (F % 4 == 0).
+const scatterBindings = { dst: ['r', '-', 'r', 'w', 'u'], src: ['r', 'r', 'r', 'w', 'u'] } as const;
+const columnBindings = ['-', '-', 'r', 'w', 'u'] as const;
+const K = {
+  scatterDst: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst', bindings: scatterBindings.dst }),
+  scatterDst4: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst4', bindings: scatterBindings.dst }),
+  scatterSrc: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src', bindings: scatterBindings.src }),
+  scatterSrc4: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src4', bindings: scatterBindings.src }),
+  columnPartials: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials', bindings: columnBindings }),
+  columnPartials4: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials4', bindings: columnBindings }),
+  columnTotal: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total', bindings: columnBindings }),
+  columnTotal4: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total4', bindings: columnBindings }),
+};
+
+/** Columns per thread: 4 (vec4 entry points) when F is a multiple of 4 and there is data to bind, else 1. */
+function lanes(f: number, rows: number): 1 | 4 {
+  return f % 4 === 0 && f > 0 && rows > 0 ? 4 : 1;
+}
+
+/** Rows summed by one stage-1 thread of columnSum. */
+export const COLUMN_BLOCK_ROWS = 128;
+/** Up to this many rows, columnSum is one pass (one thread per column walks every row). */
+export const COLUMN_SINGLE_PASS_ROWS = 256;
+
+/** Uniform block of reduce.wgsl: n, f, block, accumulate. */
+function params(n: number, f: number, block = 0, accumulate = false): number[] {
+  return [n, f, block, accumulate ? 1 : 0];
+}
+
+/**
+ * Deterministic segmented sum of per-edge values into nodes: out[i,f] = sum over the edges into i (by 'dst', CSR
+ * segments) or out of i (by 'src', through the CSC permutation: q in colPtr[i]..colPtr[i+1], k = perm[q]) of
+ * vals[k,f]. vals [E,F] in CSR order; out [N,F]. Nodes without edges get 0.
+ */
+export function scatterAdd(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' | 'src', out?: Tensor): Tensor {
+  if (by !== 'dst' && by !== 'src') throw new Error(`scatterAdd: 'by' must be 'dst' or 'src', got '${String(by)}'`);
+  expectTensor('scatterAdd', 'vals', vals, 'f32', [g.numEdges, -1]);
+  const [n, f] = [g.numNodes, vals.shape[1]];
+  if (out) expectTensor('scatterAdd', 'out', out, 'f32', [n, f]);
+  else out = gpu.empty('f32', [n, f]);
+  const w = lanes(f, g.numEdges);
+  const k = by === 'dst' ? (w === 4 ? K.scatterDst4 : K.scatterDst) : w === 4 ? K.scatterSrc4 : K.scatterSrc;
+  const tensors = by === 'dst' ? [g.rowPtr, vals, out] : [g.colPtr, g.perm, vals, out];
+  const indexBytes = (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0);
+  gpu.dispatch(k, {
+    tensors,
+    uniforms: params(n, f / w),
+    workgroups: groups((n * f) / w, k.workgroupSize),
+    cost: { bytes: indexBytes + (g.numEdges + n) * f * 4, flops: g.numEdges * f },
+  });
+  return out;
+}
+
+/**
+ * out[f] (+)= sum_r x[r,f] for x [R,F]. Deterministic two-stage reduction (partials over fixed blocks of
+ * COLUMN_BLOCK_ROWS rows, then their sum in block order); one pass when R <= COLUMN_SINGLE_PASS_ROWS.
+ * With `accumulate`, out[f] = out[f] + sum (out must be given).
+ */
+export function columnSum(gpu: Gpu, x: Tensor, opts: { out?: Tensor; accumulate?: boolean } = {}): Tensor {
+  expectTensor('columnSum', 'x', x, 'f32', [-1, -1]);
+  const [rows, f] = x.shape;
+  if (opts.accumulate && !opts.out) throw new Error('columnSum: accumulate needs an out tensor to add to');
+  const out = opts.out ?? gpu.empty('f32', [f]);
+  if (opts.out) expectSize('columnSum', 'out', out, 'f32', f);
+  const accumulate = opts.accumulate ?? false;
+  if (rows <= COLUMN_SINGLE_PASS_ROWS) {
+    total(gpu, x, rows, f, out, accumulate);
+    return out;
+  }
+  const blocks = Math.ceil(rows / COLUMN_BLOCK_ROWS);
+  const partials = gpu.empty('f32', [blocks, f]);
+  const w = lanes(f, rows);
+  const k = w === 4 ? K.columnPartials4 : K.columnPartials;
+  gpu.dispatch(k, {
+    tensors: [x, partials],
+    uniforms: params(rows, f / w, COLUMN_BLOCK_ROWS),
+    workgroups: groups((blocks * f) / w, k.workgroupSize),
+    cost: { bytes: (rows + blocks) * f * 4, flops: rows * f },
+  });
+  total(gpu, partials, blocks, f, out, accumulate);
+  // Dispatches run in recording order, so the scratch buffer may go back to the pool now.
+  partials.dispose();
+  return out;
+}
+
+/** out[f] = (accumulate ? out[f] : 0) + sum_r x[r, f], one thread per column. */
+function total(gpu: Gpu, x: Tensor, rows: number, f: number, out: Tensor, accumulate: boolean): void {
+  const w = lanes(f, rows);
+  const k = w === 4 ? K.columnTotal4 : K.columnTotal;
+  gpu.dispatch(k, {
+    tensors: [x, out],
+    uniforms: params(rows, f / w, 0, accumulate),
+    workgroups: groups(f / w, k.workgroupSize),
+    cost: { bytes: (rows + (accumulate ? 2 : 1)) * f * 4, flops: rows * f },
+  });
+}
