@@ -1,0 +1,168 @@
+// Attention-weighted aggregation of source features into destinations, with optional dropout on the attention
+// coefficients, and its backward.
+//
+// x is a strided node-matrix view (element (n, j) at x[n * x_stride + x_offset + j], head h, channel c at column
+// j = h * C + c); alpha is [E, H] in CSR order; out and dout are contiguous [N, H * C]. The dropout multiplier of
+// edge k, head h is dropout_scale(seed, step, k * H + h, p), hashed, never stored (p = 0: always 1). No atomics.
+
+struct Params {
+  nodes: u32,      // N
+  edges: u32,      // E
+  heads: u32,      // H
+  channels: u32,   // C
+  x_stride: u32,   // x view
+  x_offset: u32,
+  g_stride: u32,   // dx view
+  g_offset: u32,
+  accumulate: u32, // 1: add into dx instead of overwriting it
+  p: f32,          // dropout probability on alpha (0: none)
+  seed: u32,       // dropout site seed
+}
+
+@group(0) @binding(0) var<storage, read> row_ptr: array<u32>;   // CSR row pointer [N + 1]
+@group(0) @binding(1) var<storage, read> col_ptr: array<u32>;   // CSC row pointer [N + 1]
+@group(0) @binding(2) var<storage, read> perm: array<u32>;      // CSC position -> CSR position [E]
+@group(0) @binding(3) var<storage, read> src: array<u32>;       // [E]
+@group(0) @binding(4) var<storage, read> dst: array<u32>;       // [E]
+@group(0) @binding(5) var<storage, read> alpha: array<f32>;     // [E, H]
+@group(0) @binding(6) var<storage, read> x: array<f32>;         // view of [N, >= H * C]
+@group(0) @binding(7) var<storage, read> dout: array<f32>;      // [N, H * C]
+@group(0) @binding(8) var<storage, read_write> out: array<f32>; // out [N, H * C], dalpha [E, H], or dx (view)
+@group(0) @binding(9) var<uniform> P: Params;
+@group(0) @binding(10) var<storage, read> step: array<u32>;     // training step counter (dropout masks)
+
+fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
+  return group_index(wid, nwg) * WG + lid.x;
+}
+
+fn x_at(n: u32, col: u32) -> u32 { return n * P.x_stride + P.x_offset + col; }
+
+// Pipelines with and without dropout: without, drop() is the constant 1 (no hash, no branch in the loops).
+override DROPOUT: bool = false;
+
+// The step-only part of the dropout hash, computed once per thread by init_dropout().
+var<private> mask_site: u32;
+
+fn init_dropout() {
+  if (DROPOUT) { mask_site = hash32(P.seed ^ hash32(step[0])); }
+}
+
+// Dropout multiplier of attention coefficient (edge k, head h): dropout_scale(P.seed, step[0], k * H + h, P.p) of
+// common.wgsl, whose uniform01 is hash32(i ^ hash32(seed ^ hash32(step))) >> 8 / 2^24; the inner hashes depend on
+// the step only, so they are hoisted into mask_site. (The tests check the mask against the float64 copy of
+// dropout_scale in tests/reference/common.ts.) With p = 0 it is 1, as dropout_scale's.
+fn drop(k: u32, h: u32) -> f32 {
+  if (!DROPOUT) { return 1.0; }
+  let u = f32(hash32((k * P.heads + h) ^ mask_site) >> 8u) * (1.0 / 16777216.0);
+  return select(0.0, 1.0 / (1.0 - P.p), u >= P.p);
+}
+
+// ---- channel chunks: threads take 4 channels of one head at once (a vec4), so that the per-edge work (index
+// loads, alpha, the dropout hash, the loop itself) is shared by 4 channels. A head's last chunk may be narrower:
+// lanes past `width` load the chunk's last channel again and are never stored or summed.
+
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+fn chunks_per_head() -> u32 { return (P.channels + 3u) / 4u; }
+
+// Element indices base .. base + 3, clamped to the chunk's last channel.
+fn lanes(base: u32, width: u32) -> vec4u { return min(vec4u(base) + LANES, vec4u(base + width - 1u)); }
+
+fn x4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(x[i.x], x[i.y], x[i.z], x[i.w]);
+}
+
+// dout[base ..], zero past `width`.
+fn dout4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return select(vec4f(0.0), vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]), LANES < vec4u(width));
+}
+
+fn put(i: u32, v: f32, accumulate: bool) {
+  if (accumulate) {
+    out[i] += v;
+  } else {
+    out[i] = v;
+  }
+}
+
+// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
+fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
+  put(o, v.x, accumulate);
+  if (width > 1u) { put(o + 1u, v.y, accumulate); }
+  if (width > 2u) { put(o + 2u, v.z, accumulate); }
+  if (width > 3u) { put(o + 3u, v.w, accumulate); }
+}
+
+struct Chunk {
+  node: u32,
+  head: u32,
+  col: u32,    // first column: h * C + 4 * (chunk within the head)
+  width: u32,  // channels in this chunk, 1..4
+}
+
+fn chunk_of(t: u32) -> Chunk {
+  let per_head = chunks_per_head();
+  let per_node = P.heads * per_head;
+  let r = t % per_node;
+  let head = r / per_head;
+  let c0 = (r % per_head) * 4u;
+  return Chunk(t / per_node, head, head * P.channels + c0, min(4u, P.channels - c0));
+}
+
+// out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x[src_k, h, c]   (0 for a node without in-edges)
+// One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.
+@compute @workgroup_size(WG)
+fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  init_dropout();
+  let q = chunk_of(t);
+  var s = vec4f(0.0);
+  for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
+    s += alpha[k * P.heads + q.head] * drop(k, q.head) * x4(x_at(src[k], q.col), q.width);
+  }
+  store4(q.node * P.heads * P.channels + q.col, q.width, s, false);
+}
+
+// dalpha[k, h] = drop(k, h) * sum_c dout[dst_k, h, c] * x[src_k, h, c]   (gradient of alpha before dropout)
+// One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: dout[i] is loaded
+// once per chunk, only x[src_k] per edge. out = dalpha [E, H].
+@compute @workgroup_size(WG)
+fn aggregate_dalpha(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  init_dropout();
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  if (begin == end) { return; }
+  for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
+    let col = h * P.channels + c0;
+    let width = min(4u, P.channels - c0);
+    let d = dout4(i * P.heads * P.channels + col, width);
+    for (var k = begin; k < end; k++) {
+      put(k * P.heads + h, drop(k, h) * dot(d, x4(x_at(src[k], col), width)), c0 > 0u);
+    }
+  }
+}
+
+// dx[j, h, c] (+)= sum_{k out of j} alpha[k, h] * drop(k, h) * dout[dst_k, h, c]
+// One thread per (node, head, chunk of 4 channels) walking the node's outgoing edges through the CSC
+// permutation; out = dx (strided view).
+@compute @workgroup_size(WG)
+fn aggregate_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  init_dropout();
+  let q = chunk_of(t);
+  let width = P.heads * P.channels;
+  var s = vec4f(0.0);
+  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+    let k = perm[e];
+    s += alpha[k * P.heads + q.head] * drop(k, q.head) * dout4(dst[k] * width + q.col, q.width);
+  }
+  store4(q.node * P.g_stride + P.g_offset + q.col, q.width, s, P.accumulate != 0u);
+}

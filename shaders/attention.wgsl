@@ -1,0 +1,304 @@
+// Attention scores on edges, GATv2 and GAT (GATConv), with their backward passes.
+//
+// Node matrices are strided views: element (n, j) of a view lives at m[n * stride + offset + j], with head h,
+// channel c at column j = h * C + c. Per-edge values are [E, H] in CSR order (edges sorted by destination).
+// Reductions over a node's incoming edges walk its CSR segment row_ptr[i] .. row_ptr[i+1]; over its outgoing
+// edges, the CSC permutation perm[col_ptr[j]] .. perm[col_ptr[j+1]-1]. No atomics: every output element is
+// written by exactly one thread, in a fixed order, so results are bit-identical run to run.
+//
+// Channels go 4 at a time (a vec4): a thread loads a node's 4 channels of one head together, so the per-edge work
+// (index loads, the loop itself) is shared by 4 channels. A head's last chunk may be narrower: its lanes past
+// `width` re-load the chunk's last channel and are masked out of every sum and store.
+
+struct Params {
+  nodes: u32,      // N (rows of the node matrices; blocks of partials for the second column-sum pass)
+  edges: u32,      // E
+  heads: u32,      // H
+  channels: u32,   // C
+  slope: f32,      // LeakyReLU negative slope
+  l_stride: u32,   // left view (xl, x, or partials)
+  l_offset: u32,
+  r_stride: u32,   // right view (xr)
+  r_offset: u32,
+  g_stride: u32,   // gradient output view (dxr, dxl, dx)
+  g_offset: u32,
+  accumulate: u32, // 1: add into the gradient output instead of overwriting it
+  block_rows: u32, // column sums: rows per block
+}
+
+@group(0) @binding(0) var<storage, read> row_ptr: array<u32>;   // CSR row pointer [N + 1]
+@group(0) @binding(1) var<storage, read> col_ptr: array<u32>;   // CSC row pointer [N + 1]
+@group(0) @binding(2) var<storage, read> perm: array<u32>;      // CSC position -> CSR position [E]
+@group(0) @binding(3) var<storage, read> src: array<u32>;       // [E]
+@group(0) @binding(4) var<storage, read> dst: array<u32>;       // [E]
+@group(0) @binding(5) var<storage, read> left: array<f32>;      // xl / x (view); GAT: as [N, H]; partials
+@group(0) @binding(6) var<storage, read> right: array<f32>;     // xr (view); GAT: ad [N, H]
+@group(0) @binding(7) var<storage, read> att: array<f32>;       // [H * C]
+@group(0) @binding(8) var<storage, read> grad_in: array<f32>;   // de [E, H] or da [N, H]
+@group(0) @binding(9) var<storage, read_write> out: array<f32>;   // e, a, dxr, dxl, dx, das, dad, column sums
+@group(0) @binding(10) var<storage, read_write> out2: array<f32>; // per-destination datt partials [N, H * C]
+@group(0) @binding(11) var<uniform> P: Params;
+
+fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
+  return group_index(wid, nwg) * WG + lid.x;
+}
+
+fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
+fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
+fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
+
+// ---- 4-channel chunks ----
+
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+fn chunks_per_head() -> u32 { return (P.channels + 3u) / 4u; }
+
+// Element indices base .. base + 3, clamped to the chunk's last channel (lanes past `width` repeat it).
+fn lanes(base: u32, width: u32) -> vec4u { return min(vec4u(base) + LANES, vec4u(base + width - 1u)); }
+
+fn left4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(left[i.x], left[i.y], left[i.z], left[i.w]);
+}
+
+fn right4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(right[i.x], right[i.y], right[i.z], right[i.w]);
+}
+
+// att[col ..], zero past `width`: sums weighted by it need no other mask.
+fn att4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return select(vec4f(0.0), vec4f(att[i.x], att[i.y], att[i.z], att[i.w]), LANES < vec4u(width));
+}
+
+// leaky_relu and leaky_relu_grad of common.wgsl, lane by lane.
+fn leaky_relu4(z: vec4f, slope: f32) -> vec4f { return select(z * slope, z, z > vec4f(0.0)); }
+fn leaky_relu_grad4(z: vec4f, slope: f32) -> vec4f { return select(vec4f(slope), vec4f(1.0), z > vec4f(0.0)); }
+
+fn put(i: u32, v: f32, accumulate: bool) {
+  if (accumulate) {
+    out[i] += v;
+  } else {
+    out[i] = v;
+  }
+}
+
+// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
+fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
+  put(o, v.x, accumulate);
+  if (width > 1u) { put(o + 1u, v.y, accumulate); }
+  if (width > 2u) { put(o + 2u, v.z, accumulate); }
+  if (width > 3u) { put(o + 3u, v.w, accumulate); }
+}
+
+fn store4_out2(o: u32, width: u32, v: vec4f) {
+  out2[o] = v.x;
+  if (width > 1u) { out2[o + 1u] = v.y; }
+  if (width > 2u) { out2[o + 2u] = v.z; }
+  if (width > 3u) { out2[o + 3u] = v.w; }
+}
+
+// A thread's share of a node matrix: one node, one head, up to 4 channels.
+struct Chunk {
+  node: u32,
+  head: u32,
+  col: u32,    // first column: h * C + 4 * (chunk within the head)
+  width: u32,  // channels in this chunk, 1..4
+}
+
+fn chunk_of(t: u32) -> Chunk {
+  let per_head = chunks_per_head();
+  let per_node = P.heads * per_head;
+  let r = t % per_node;
+  let head = r / per_head;
+  let c0 = (r % per_head) * 4u;
+  return Chunk(t / per_node, head, head * P.channels + c0, min(4u, P.channels - c0));
+}
+
+// ---- GATv2 ----
+
+// e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[dst_k, h, c])
+// One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: xr[i] and att are
+// loaded once per chunk, only xl[src_k] per edge. out = e [E, H].
+@compute @workgroup_size(WG)
+fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  if (begin == end) { return; }
+  for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
+    let col = h * P.channels + c0;
+    let width = min(4u, P.channels - c0);
+    let a = att4(col, width);
+    let xr_i = right4(right_at(i, col), width);
+    for (var k = begin; k < end; k++) {
+      let e = dot(a, leaky_relu4(left4(left_at(src[k], col), width) + xr_i, P.slope));
+      put(k * P.heads + h, e, c0 > 0u);
+    }
+  }
+}
+
+// Over the CSR segment of destination i, with z = xl[src_k] + xr[i]:
+//   dxr[i, h, c]     = att[h, c] * sum_k de[k, h] * lrelu'(z)
+//   partial[i, h, c] =             sum_k de[k, h] * lrelu(z)     (datt = column sum of the partials)
+// One thread per (node, head, chunk of 4 channels); out = dxr (strided view), out2 = partials [N, H * C].
+@compute @workgroup_size(WG)
+fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  let q = chunk_of(t);
+  let xr_i = right4(right_at(q.node, q.col), q.width);
+  var dz = vec4f(0.0);
+  var partial = vec4f(0.0);
+  for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
+    let z = left4(left_at(src[k], q.col), q.width) + xr_i;
+    let de = grad_in[k * P.heads + q.head];
+    dz += de * leaky_relu_grad4(z, P.slope);
+    partial += de * leaky_relu4(z, P.slope);
+  }
+  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, false);
+  store4_out2(q.node * P.heads * P.channels + q.col, q.width, partial);
+}
+
+// Over the outgoing edges of source j (CSC), with z = xl[j] + xr[dst_k]:
+//   dxl[j, h, c] (+)= att[h, c] * sum_k de[k, h] * lrelu'(z)
+// One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
+@compute @workgroup_size(WG)
+fn gatv2_score_dxl(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  let q = chunk_of(t);
+  let xl_j = left4(left_at(q.node, q.col), q.width);
+  var dz = vec4f(0.0);
+  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+    let k = perm[e];
+    let z = xl_j + right4(right_at(dst[k], q.col), q.width);
+    dz += grad_in[k * P.heads + q.head] * leaky_relu_grad4(z, P.slope);
+  }
+  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, P.accumulate != 0u);
+}
+
+// ---- deterministic column sums, in two passes without atomics or barriers ----
+// A pass sums blocks of P.block_rows rows of a [P.nodes, H * C] view: out[b, col] = sum over the rows n of block b.
+// The first pass uses blocks of ~sqrt(N) rows; the second sums the first's [blocks, H * C] output as one block.
+// One thread per (block, column); out = [blocks, H * C].
+
+struct Block {
+  first: u32,  // rows first .. end - 1
+  end: u32,
+  col: u32,
+}
+
+fn block_of(t: u32) -> Block {
+  let cols = P.heads * P.channels;
+  let b = t / cols;
+  return Block(b * P.block_rows, min(P.nodes, (b + 1u) * P.block_rows), t % cols);
+}
+
+fn block_count() -> u32 {
+  return max(1u, (P.nodes + P.block_rows - 1u) / P.block_rows);
+}
+
+// out[b, col] = sum_{n in block b} left[n, col]
+@compute @workgroup_size(WG)
+fn column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= block_count() * P.heads * P.channels) { return; }
+  let b = block_of(t);
+  var s = 0.0;
+  for (var n = b.first; n < b.end; n++) { s += left[left_at(n, b.col)]; }
+  out[t] = s;
+}
+
+// out[b, col] = sum_{n in block b} da[n, col / C] * left[n, col]   (da in grad_in, [N, H])
+@compute @workgroup_size(WG)
+fn weighted_column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= block_count() * P.heads * P.channels) { return; }
+  let b = block_of(t);
+  let h = b.col / P.channels;
+  var s = 0.0;
+  for (var n = b.first; n < b.end; n++) { s += grad_in[n * P.heads + h] * left[left_at(n, b.col)]; }
+  out[t] = s;
+}
+
+// ---- GAT (GATConv) ----
+
+// a[n, h] = sum_c x[n, h, c] * att[h, c]   (alpha_src / alpha_dst in PyG)
+// One thread per (node, head); x in `left`, out = a [N, H].
+@compute @workgroup_size(WG)
+fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let n = t / P.heads;
+  let h = t % P.heads;
+  var a = 0.0;
+  for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
+    let col = h * P.channels + c0;
+    let width = min(4u, P.channels - c0);
+    a += dot(att4(col, width), left4(left_at(n, col), width));
+  }
+  out[t] = a;
+}
+
+// dx[n, h, c] (+)= da[n, h] * att[h, c]
+// One thread per (node, head, chunk of 4 channels); da in `grad_in`, out = dx (strided view).
+@compute @workgroup_size(WG)
+fn head_dot_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  let q = chunk_of(t);
+  store4(grad_at(q.node, q.col), q.width, grad_in[q.node * P.heads + q.head] * att4(q.col, q.width), P.accumulate != 0u);
+}
+
+// e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h])
+// One thread per (destination i, head) walking i's CSR segment; as in `left`, ad in `right` (both [N, H]),
+// out = e [E, H].
+@compute @workgroup_size(WG)
+fn gat_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let ad_i = right[t];
+  for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
+    out[k * P.heads + h] = leaky_relu(left[src[k] * P.heads + h] + ad_i, P.slope);
+  }
+}
+
+// dad[i, h] = sum_{k into i} de[k, h] * lrelu'(as[src_k, h] + ad[i, h])   (CSR segment)
+// One thread per (node, head); out = dad [N, H].
+@compute @workgroup_size(WG)
+fn gat_score_dad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let ad_i = right[t];
+  var g = 0.0;
+  for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
+    g += grad_in[k * P.heads + h] * leaky_relu_grad(left[src[k] * P.heads + h] + ad_i, P.slope);
+  }
+  out[t] = g;
+}
+
+// das[j, h] = sum_{k out of j} de[k, h] * lrelu'(as[j, h] + ad[dst_k, h])   (CSC permutation)
+// One thread per (node, head); out = das [N, H].
+@compute @workgroup_size(WG)
+fn gat_score_das(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let j = t / P.heads;
+  let h = t % P.heads;
+  let as_j = left[t];
+  var g = 0.0;
+  for (var q = col_ptr[j]; q < col_ptr[j + 1u]; q++) {
+    let k = perm[q];
+    g += grad_in[k * P.heads + h] * leaky_relu_grad(as_j + right[dst[k] * P.heads + h], P.slope);
+  }
+  out[t] = g;
+}

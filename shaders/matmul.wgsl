@@ -1,0 +1,161 @@
+// Dense matmul of row-major f32 matrices, register-blocked:
+//   C[M, N] = op(A) op(B) (+ C when ACCUMULATE),  op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
+//                                                 op(B) = B [K, N], or B^T with B stored [N, K] when TRANS_B.
+// One thread computes a BLOCK_M x BLOCK_N block of C (4 or 8 each) as 4 x 4 matrices held in registers, walking K
+// four at a time: it loads a 4 x 4 block of op(A) and of op(B) per 4 x 4 sub-block and adds their product. Loads go
+// straight to storage (no workgroup tiles: on SwiftShader, the CPU driver this library falls back to, workgroup
+// memory is slower to read than storage and barriers cost coroutine switches; the tiled kernel measured ~5x slower).
+// Rows of op(A) past M and columns of op(B) past N are read clamped into range and feed only elements of C that are
+// never written; K past the end is masked to zero, so any M, N, K works.
+//
+// Split-K (a small C with a long K, e.g. the weight gradient X^T dY): thread t works on split t / blocks, the K range
+// [split * k_chunk, min(K, (split + 1) * k_chunk)), and writes its partial block to part[split, M, N]; `reduce_splits`
+// then sums the partials in split order (deterministic, no atomics).
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override ACCUMULATE: bool = false;
+override BLOCK_M: u32 = 8;  // rows of C per thread: 4 or 8
+override BLOCK_N: u32 = 8;  // columns of C per thread: 4 or 8
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  blocks_n: u32,  // ceil(N / BLOCK_N)
+  blocks: u32,    // ceil(M / BLOCK_M) * blocks_n: threads per split
+  k_chunk: u32,   // K range of one split (a multiple of 4); >= K when there is one split
+  splits: u32,    // number of K splits (1: write C directly)
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;         // reduce_splits: the partials [splits, M, N]
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;   // C, or the partials [splits, M, N] when splits > 1
+@group(0) @binding(3) var<uniform> P: Params;
+
+// Sizes, copied from the uniform block once per thread (the CPU driver re-reads uniforms at every use).
+var<private> M: u32;
+var<private> N: u32;
+var<private> K: u32;
+
+// op(A)[m, k], zero for k >= k_end; m is clamped into range.
+fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
+  let row = min(m, M - 1u);
+  let kk = min(k, k_end - 1u);
+  var v: f32;
+  if (TRANS_A) { v = a[kk * M + row]; } else { v = a[row * K + kk]; }
+  return select(0.0, v, k < k_end);
+}
+
+// op(B)[k, n], zero for k >= k_end; n is clamped into range.
+fn b_at(k: u32, n: u32, k_end: u32) -> f32 {
+  let col = min(n, N - 1u);
+  let kk = min(k, k_end - 1u);
+  var v: f32;
+  if (TRANS_B) { v = b[col * K + kk]; } else { v = b[kk * N + col]; }
+  return select(0.0, v, k < k_end);
+}
+
+// op(A)[m .. m+3, k]
+fn a_col(m: u32, k: u32, k_end: u32) -> vec4f {
+  return vec4f(a_at(m, k, k_end), a_at(m + 1u, k, k_end), a_at(m + 2u, k, k_end), a_at(m + 3u, k, k_end));
+}
+
+// op(B)[k .. k+3, n]
+fn b_col(k: u32, n: u32, k_end: u32) -> vec4f {
+  return vec4f(b_at(k, n, k_end), b_at(k + 1u, n, k_end), b_at(k + 2u, n, k_end), b_at(k + 3u, n, k_end));
+}
+
+// The 4 x 4 block op(A)[m .. m+3, k .. k+3] (column j = op(A)[m .. m+3, k + j]).
+fn a_block(m: u32, k: u32, k_end: u32) -> mat4x4f {
+  return mat4x4f(a_col(m, k, k_end), a_col(m, k + 1u, k_end), a_col(m, k + 2u, k_end), a_col(m, k + 3u, k_end));
+}
+
+// The 4 x 4 block op(B)[k .. k+3, n .. n+3] (column j = op(B)[k .. k+3, n + j]).
+fn b_block(k: u32, n: u32, k_end: u32) -> mat4x4f {
+  return mat4x4f(b_col(k, n, k_end), b_col(k, n + 1u, k_end), b_col(k, n + 2u, k_end), b_col(k, n + 3u, k_end));
+}
+
+// Output writes are straight-line code (loops with early exits are slow in the CPU driver).
+fn put(at: u32, v: f32, add: bool) {
+  if (add) { c[at] += v; } else { c[at] = v; }
+}
+
+// C[row, n .. n+3] = v (+ C), of which only the first `valid` columns lie inside C.
+fn put_row(at: u32, v: vec4f, valid: u32, add: bool) {
+  if (valid > 0u) { put(at, v.x, add); }
+  if (valid > 1u) { put(at + 1u, v.y, add); }
+  if (valid > 2u) { put(at + 2u, v.z, add); }
+  if (valid > 3u) { put(at + 3u, v.w, add); }
+}
+
+// Writes the block C[m .. m+3, n .. n+3] = acc (column j of acc is C[m .. m+3, n + j]), adds it to C (ACCUMULATE,
+// one split), or writes it as split `split`'s partial; skips what lies outside C.
+fn store_block(acc: mat4x4f, m: u32, n: u32, split: u32, splits: u32) {
+  let rows = transpose(acc);
+  let at = split * M * N + m * N + n;
+  let valid = N - min(N, n);
+  let add = ACCUMULATE && splits == 1u;
+  if (m < M) { put_row(at, rows[0], valid, add); }
+  if (m + 1u < M) { put_row(at + N, rows[1], valid, add); }
+  if (m + 2u < M) { put_row(at + 2u * N, rows[2], valid, add); }
+  if (m + 3u < M) { put_row(at + 3u * N, rows[3], valid, add); }
+}
+
+// C[m, n] = sum_k op(A)[m, k] op(B)[k, n] (+ C[m, n]); with splits, part[s, m, n] = the sum over split s's K range.
+// Thread t: split t / blocks, block row (t % blocks) / blocks_n, block column t % blocks_n.
+@compute @workgroup_size(WG)
+fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = group_index(wid, nwg) * WG + lid.x;
+  let blocks = P.blocks;
+  let splits = P.splits;
+  if (t >= blocks * splits) { return; }
+  M = P.m;
+  N = P.n;
+  K = P.k;
+  let split = t / blocks;
+  let blk = t % blocks;
+  let m = (blk / P.blocks_n) * BLOCK_M;
+  let n = (blk % P.blocks_n) * BLOCK_N;
+  let k_begin = split * P.k_chunk;
+  let k_end = min(K, k_begin + P.k_chunk);
+
+  // acc_ij: rows m + 4i .. +3, columns n + 4j .. +3 (the _1 blocks only when BLOCK_M / BLOCK_N is 8).
+  var acc00 = mat4x4f();
+  var acc01 = mat4x4f();
+  var acc10 = mat4x4f();
+  var acc11 = mat4x4f();
+  for (var k = k_begin; k < k_end; k += 4u) {
+    let a0 = a_block(m, k, k_end);
+    let b0 = b_block(k, n, k_end);
+    acc00 += a0 * b0;
+    if (BLOCK_M == 8u && BLOCK_N == 8u) {
+      let a1 = a_block(m + 4u, k, k_end);
+      let b1 = b_block(k, n + 4u, k_end);
+      acc01 += a0 * b1;
+      acc10 += a1 * b0;
+      acc11 += a1 * b1;
+    } else if (BLOCK_M == 8u) {
+      acc10 += a_block(m + 4u, k, k_end) * b0;
+    } else if (BLOCK_N == 8u) {
+      acc01 += a0 * b_block(k, n + 4u, k_end);
+    }
+  }
+  store_block(acc00, m, n, split, splits);
+  if (BLOCK_N == 8u) { store_block(acc01, m, n + 4u, split, splits); }
+  if (BLOCK_M == 8u) { store_block(acc10, m + 4u, n, split, splits); }
+  if (BLOCK_M == 8u && BLOCK_N == 8u) { store_block(acc11, m + 4u, n + 4u, split, splits); }
+}
+
+// C[i] = sum_{s < splits} part[s, i] (+ C[i]), summed in split order. One thread per element of C.
+@compute @workgroup_size(WG)
+fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = group_index(wid, nwg) * WG + lid.x;
+  let size = P.m * P.n;
+  if (i >= size) { return; }
+  let splits = P.splits;
+  var s = 0.0;
+  for (var split = 0u; split < splits; split++) { s += a[split * size + i]; }
+  if (ACCUMULATE) { s += c[i]; }
+  c[i] = s;
+}

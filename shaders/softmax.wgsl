@@ -1,0 +1,67 @@
+// Softmax over each destination's incoming edges (a CSR segment), per head, and its backward.
+// Per-edge values are [E, H] in CSR order. One thread per (node, head) walks the node's segment; a node with no
+// incoming edges has nothing to write. No atomics: results are bit-identical run to run.
+
+struct Params {
+  nodes: u32,  // N
+  heads: u32,  // H
+}
+
+@group(0) @binding(0) var<storage, read> row_ptr: array<u32>;  // CSR row pointer [N + 1]
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // e (forward) or alpha (backward) [E, H]
+@group(0) @binding(2) var<storage, read> y: array<f32>;        // dalpha [E, H] (backward)
+@group(0) @binding(3) var<storage, read_write> out: array<f32>; // alpha or ds [E, H]
+@group(0) @binding(4) var<uniform> P: Params;
+
+fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
+  return group_index(wid, nwg) * WG + lid.x;
+}
+
+// alpha[k, h] = exp(e[k, h] - m) / sum_{k' into dst_k} exp(e[k', h] - m),  m = max_{k' into dst_k} e[k', h]
+// Pass 1 keeps a running max m and s = sum exp(e - m), rescaling s when m grows (so exp never sees a positive
+// argument and cannot overflow); pass 2 writes alpha.
+@compute @workgroup_size(WG)
+fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  if (begin == end) { return; }
+  var m = x[begin * P.heads + h];
+  var s = 0.0;
+  for (var k = begin; k < end; k++) {
+    let v = x[k * P.heads + h];
+    if (v > m) {
+      s = s * exp(m - v) + 1.0;
+      m = v;
+    } else {
+      s += exp(v - m);
+    }
+  }
+  for (var k = begin; k < end; k++) {
+    let j = k * P.heads + h;
+    out[j] = exp(x[j] - m) / s;
+  }
+}
+
+// ds[k, h] = alpha[k, h] * (dalpha[k, h] - sum_{k' into dst_k} alpha[k', h] * dalpha[k', h])
+@compute @workgroup_size(WG)
+fn segment_softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  var dot = 0.0;
+  for (var k = begin; k < end; k++) {
+    let j = k * P.heads + h;
+    dot += x[j] * y[j];
+  }
+  for (var k = begin; k < end; k++) {
+    let j = k * P.heads + h;
+    out[j] = x[j] * (y[j] - dot);
+  }
+}

@@ -1,0 +1,141 @@
+// Sparse (CSR) x dense: Y[r, :] = sum_{p in row r} value[p] * mask[p] * B[col[p], :] (+ Y[r, :] when ACCUMULATE),
+// mask[p] = dropout_scale(seed, step, nzId[p], p_drop) when DROPOUT (nzId: the nonzero's index in the forward CSR,
+// so that a transpose built with uploadSparseTranspose drops the same entries), else 1.
+//
+// One thread per (row, group of 4 * QUADS output columns): it walks its row's nonzeros in order and keeps QUADS vec4
+// accumulators. Threads of a row read the same (col, value) pairs; there is no workgroup staging because, on
+// SwiftShader (the CPU driver this library falls back to), a barrier costs about as much as a dozen loads per thread
+// and workgroup memory is no cheaper to read than storage. Each output element is one thread's in-order sum:
+// deterministic, no atomics. Columns past N are read clamped into range and never written.
+// Two entry points: spmm_vec4 reads B and writes Y as vec4 (needs N % 4 == 0), spmm_scalar one float at a time.
+
+override ACCUMULATE: bool = false;
+override DROPOUT: bool = false;
+override QUADS: u32 = 4;  // vec4 accumulators per thread: 1 to 4
+
+struct Params {
+  rows: u32,        // rows of A and Y
+  n: u32,           // columns of B and Y
+  row_groups: u32,  // threads per row, each over 4 * QUADS columns (together covering N)
+  p: f32,           // dropout probability
+  seed: u32,        // dropout site
+}
+
+@group(0) @binding(0) var<storage, read> row_ptr: array<u32>;
+@group(0) @binding(1) var<storage, read> col_idx: array<u32>;
+@group(0) @binding(2) var<storage, read> values: array<f32>;
+@group(0) @binding(3) var<storage, read> nz_id: array<u32>;
+@group(0) @binding(4) var<storage, read> b: array<f32>;     // spmm_scalar
+@group(0) @binding(4) var<storage, read> b4: array<vec4f>;  // spmm_vec4: the same B, as quads of columns
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;     // spmm_scalar
+@group(0) @binding(5) var<storage, read_write> y4: array<vec4f>;  // spmm_vec4: the same Y, as quads of columns
+@group(0) @binding(6) var<uniform> P: Params;
+@group(0) @binding(7) var<storage, read> step: array<u32>;
+
+// The thread's row and first output column; row >= rows for threads past the end.
+struct Job { row: u32, col: u32 }
+
+fn job_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> Job {
+  let t = group_index(wid, nwg) * WG + lid.x;
+  let groups = P.row_groups;
+  return Job(t / groups, (t % groups) * 4u * QUADS);
+}
+
+// hash32(seed ^ hash32(step)): the part of uniform01 (common.wgsl) shared by every element of this dropout site.
+fn site_hash() -> u32 {
+  return hash32(P.seed ^ hash32(step[0]));
+}
+
+// value[p] * mask[p]. Equal to values[p] * dropout_scale(seed, step, nz_id[p], p) with the site hash hoisted.
+fn masked_value(p: u32, site: u32, p_drop: f32, keep_scale: f32) -> f32 {
+  var v = values[p];
+  if (DROPOUT) {
+    let u = f32(hash32(nz_id[p] ^ site) >> 8u) * (1.0 / 16777216.0);
+    v = select(0.0, v * keep_scale, u >= p_drop);
+  }
+  return v;
+}
+
+// Output writes are straight-line code (no loops with early exits, which are slow in the CPU driver).
+fn put(at: u32, v: f32) {
+  if (ACCUMULATE) { y[at] += v; } else { y[at] = v; }
+}
+
+// Y[at .. at + 3] = v (+ Y), of which only the first `valid` columns lie inside the row.
+fn put_quad(at: u32, v: vec4f, valid: u32) {
+  if (valid > 0u) { put(at, v.x); }
+  if (valid > 1u) { put(at + 1u, v.y); }
+  if (valid > 2u) { put(at + 2u, v.z); }
+  if (valid > 3u) { put(at + 3u, v.w); }
+}
+
+// Y4[at] = v (+ Y4) when quad < quads.
+fn put_vec4(at: u32, v: vec4f, quad: u32, quads: u32) {
+  if (quad < quads) {
+    if (ACCUMULATE) { y4[at] += v; } else { y4[at] = v; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn spmm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let job = job_of(wid, nwg, lid);
+  if (job.row >= P.rows) { return; }
+  let n = P.n;
+  let quads = n / 4u;
+  // This thread's quads first .. first + QUADS - 1; those past the end of the row are read clamped, never written.
+  let first = job.col / 4u;
+  let q0 = min(first, quads - 1u);
+  let q1 = min(first + 1u, quads - 1u);
+  let q2 = min(first + 2u, quads - 1u);
+  let q3 = min(first + 3u, quads - 1u);
+  let site = site_hash();
+  let p_drop = P.p;
+  let keep_scale = 1.0 / (1.0 - p_drop);
+  var acc = array<vec4f, 4>();
+  let end = row_ptr[job.row + 1u];
+  for (var p = row_ptr[job.row]; p < end; p++) {
+    let v = masked_value(p, site, p_drop, keep_scale);
+    let base = col_idx[p] * quads;
+    acc[0] += v * b4[base + q0];
+    if (QUADS > 1u) { acc[1] += v * b4[base + q1]; }
+    if (QUADS > 2u) { acc[2] += v * b4[base + q2]; }
+    if (QUADS > 3u) { acc[3] += v * b4[base + q3]; }
+  }
+  let at = job.row * quads + first;
+  put_vec4(at, acc[0], first, quads);
+  if (QUADS > 1u) { put_vec4(at + 1u, acc[1], first + 1u, quads); }
+  if (QUADS > 2u) { put_vec4(at + 2u, acc[2], first + 2u, quads); }
+  if (QUADS > 3u) { put_vec4(at + 3u, acc[3], first + 3u, quads); }
+}
+
+// B[r, c .. c + 3] one float at a time, columns clamped to N - 1.
+fn b_quad(base: u32, c: u32, last: u32) -> vec4f {
+  return vec4f(b[base + min(c, last)], b[base + min(c + 1u, last)], b[base + min(c + 2u, last)], b[base + min(c + 3u, last)]);
+}
+
+@compute @workgroup_size(WG)
+fn spmm_scalar(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let job = job_of(wid, nwg, lid);
+  if (job.row >= P.rows) { return; }
+  let n = P.n;
+  let last = n - 1u;
+  let c = job.col;
+  let site = site_hash();
+  let p_drop = P.p;
+  let keep_scale = 1.0 / (1.0 - p_drop);
+  var acc = array<vec4f, 4>();
+  let end = row_ptr[job.row + 1u];
+  for (var p = row_ptr[job.row]; p < end; p++) {
+    let v = masked_value(p, site, p_drop, keep_scale);
+    let base = col_idx[p] * n;
+    acc[0] += v * b_quad(base, c, last);
+    if (QUADS > 1u) { acc[1] += v * b_quad(base, c + 4u, last); }
+    if (QUADS > 2u) { acc[2] += v * b_quad(base, c + 8u, last); }
+    if (QUADS > 3u) { acc[3] += v * b_quad(base, c + 12u, last); }
+  }
+  let at = job.row * n + c;
+  put_quad(at, acc[0], n - min(n, c));
+  if (QUADS > 1u) { put_quad(at + 4u, acc[1], n - min(n, c + 4u)); }
+  if (QUADS > 2u) { put_quad(at + 8u, acc[2], n - min(n, c + 8u)); }
+  if (QUADS > 3u) { put_quad(at + 12u, acc[3], n - min(n, c + 12u)); }
+}

@@ -1,0 +1,103 @@
+// Dense matmul (shaders/matmul.wgsl): C = op(A) op(B) (+ C), op = identity or transpose: the forward of a linear
+// layer (X W), its input gradient (dY W^T) and its weight gradient (X^T dY).
+import code from '../../shaders/matmul.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectTensor } from './check.ts';
+
+export interface MatmulOptions {
+  /** A is stored [K, M] and used transposed. */
+  transA?: boolean;
+  /** B is stored [N, K] and used transposed. */
+  transB?: boolean;
+  /** C += op(A) op(B), C being `out` (then required). */
+  accumulate?: boolean;
+  out?: Tensor;
+}
+
+const WG = 64;
+/** Split K when there are fewer threads than this (weight gradients: a tiny C, K = the number of nodes)... */
+const SPLIT_BELOW_THREADS = 1024;
+/** ... giving every split at least this much of K. */
+const MIN_SPLIT_K = 128;
+
+interface Variant {
+  transA: boolean;
+  transB: boolean;
+  accumulate: boolean;
+  /** Rows and columns of C per thread: 4 or 8. */
+  blockM: number;
+  blockN: number;
+}
+
+const kernels = new Map<string, Kernel>();
+function cached(key: string, make: () => Kernel): Kernel {
+  let k = kernels.get(key);
+  if (!k) kernels.set(key, (k = make()));
+  return k;
+}
+
+function matmulKernel(v: Variant): Kernel {
+  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}|${v.blockM}x${v.blockN}`, () => kernel({
+    name: 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u'], workgroupSize: WG,
+    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
+  }));
+}
+
+function reduceKernel(accumulate: boolean): Kernel {
+  return cached(`reduce|${+accumulate}`, () => kernel({
+    name: 'matmul.reduce_splits', code, entryPoint: 'reduce_splits', bindings: ['r', '-', 'w', 'u'], workgroupSize: WG,
+    overrides: { ACCUMULATE: accumulate },
+  }));
+}
+
+/** Rows (columns) of C per thread: 8, or 4 for a C at most 4 rows (columns) wide. */
+const blockSize = (extent: number) => (extent <= 4 ? 4 : 8);
+
+/** How many K splits, and the K range of each (a multiple of 4). */
+function chooseSplits(threads: number, k: number): { splits: number; kChunk: number } {
+  const want = Math.min(Math.floor(SPLIT_BELOW_THREADS / threads), Math.floor(k / MIN_SPLIT_K));
+  if (want < 2) return { splits: 1, kChunk: Math.max(4, Math.ceil(k / 4) * 4) };
+  const kChunk = Math.ceil(k / want / 4) * 4;
+  return { splits: Math.ceil(k / kChunk), kChunk };
+}
+
+/** C[M,N] = op(A) op(B) (+ C when accumulate). A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB). */
+export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = !!opts.transA, transB = !!opts.transB, accumulate = !!opts.accumulate;
+  expectTensor('matmul', 'A', a, 'f32', [-1, -1]);
+  expectTensor('matmul', 'B', b, 'f32', [-1, -1]);
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (kb !== k) {
+    const opA = `op(A) = A${transA ? '^T' : ''} is [${m}, ${k}]`, opB = `op(B) = B${transB ? '^T' : ''} is [${kb}, ${n}]`;
+    throw new Error(`matmul: shape mismatch: ${opA} but ${opB}; the inner dimensions differ`);
+  }
+  if (accumulate && !opts.out) throw new Error('matmul: accumulate needs the tensor to add to, as `out`');
+  const out = opts.out ?? gpu.empty('f32', [m, n]);
+  expectTensor('matmul', 'out', out, 'f32', [m, n]);
+  if (out.buffer === a.buffer || out.buffer === b.buffer) throw new Error('matmul: out must not share a buffer with A or B');
+  if (m === 0 || n === 0) return out;
+
+  const v: Variant = { transA, transB, accumulate, blockM: blockSize(m), blockN: blockSize(n) };
+  const blocksN = Math.ceil(n / v.blockN);
+  const blocks = Math.ceil(m / v.blockM) * blocksN;
+  const { splits, kChunk } = chooseSplits(blocks, k);
+  const uniforms = [m, n, k, blocksN, blocks, kChunk, splits];
+  const cost = { bytes: 4 * (m * k + k * n + m * n * (accumulate ? 2 : 1)), flops: 2 * m * n * k };
+  if (splits === 1) {
+    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out], uniforms, workgroups: groups(blocks, WG), cost });
+    return out;
+  }
+  const partials = gpu.empty('f32', [splits, m, n]);
+  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials], uniforms, workgroups: groups(blocks * splits, WG), cost });
+  gpu.dispatch(reduceKernel(accumulate), {
+    tensors: [partials, out],
+    uniforms,
+    workgroups: groups(m * n, WG),
+    cost: { bytes: 4 * m * n * (splits + (accumulate ? 2 : 1)), flops: m * n * splits },
+  });
+  partials.dispose(); // back to the pool: a later dispatch that reuses it runs after these two
+  return out;
+}

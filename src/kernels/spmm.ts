@@ -1,0 +1,171 @@
+// Sparse (CSR) x dense products (shaders/spmm.wgsl): the first linear layer on sparse node features (X W) and its
+// weight gradient (X^T dY), with PyG's input dropout applied to the nonzeros.
+import code from '../../shaders/spmm.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { expectTensor } from './check.ts';
+
+/** Host CSR matrix (same shape as src/data/planetoid.ts's SparseRows). */
+export interface SparseRows {
+  rows: number;
+  cols: number;
+  rowPtr: Uint32Array;
+  colIdx: Uint32Array;
+  values: Float32Array;
+}
+
+/** A CSR matrix on the GPU: rowPtr [rows + 1], colIdx / values / nzId [nnz]; all u32 except values (f32). */
+export interface SparseTensors {
+  rows: number;
+  cols: number;
+  nnz: number;
+  rowPtr: Tensor;
+  colIdx: Tensor;
+  values: Tensor;
+  /** For each nonzero, its index in the forward matrix (0..nnz-1 for the forward matrix itself): the dropout key. */
+  nzId: Tensor;
+  dispose(): void;
+}
+
+export interface SpmmOptions {
+  /** Dropout on A's nonzeros: value * dropout_scale(seed, step[0], nzId[p], p). */
+  dropout?: { p: number; seed: number; step: Tensor /* u32 [1] */ };
+  /** Y += A B (Y being `out`, then required). */
+  accumulate?: boolean;
+  out?: Tensor;
+}
+
+/** Throws unless `m` is a well-formed CSR matrix: each problem its own clear error. */
+export function validateSparse(m: SparseRows, what = 'sparse matrix'): void {
+  const { rows, cols, rowPtr, colIdx, values } = m;
+  for (const [name, v] of [['rows', rows], ['cols', cols]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 2) throw new Error(`${what}: ${name} must be a non-negative integer, got ${v}`);
+  }
+  if (!(rowPtr instanceof Uint32Array) || !(colIdx instanceof Uint32Array) || !(values instanceof Float32Array)) {
+    throw new Error(`${what}: rowPtr and colIdx must be Uint32Array and values a Float32Array`);
+  }
+  if (rowPtr.length !== rows + 1) throw new Error(`${what}: rowPtr has ${rowPtr.length} entries, expected rows + 1 = ${rows + 1}`);
+  const nnz = colIdx.length;
+  if (values.length !== nnz) throw new Error(`${what}: ${nnz} column indices but ${values.length} values`);
+  if (rowPtr[0] !== 0) throw new Error(`${what}: rowPtr must start at 0, got ${rowPtr[0]}`);
+  if (rowPtr[rows] !== nnz) throw new Error(`${what}: rowPtr must end at nnz = ${nnz}, got ${rowPtr[rows]}`);
+  for (let r = 0; r < rows; r++) {
+    if (rowPtr[r + 1] < rowPtr[r]) throw new Error(`${what}: rowPtr is not monotone: rowPtr[${r + 1}] = ${rowPtr[r + 1]} < rowPtr[${r}] = ${rowPtr[r]}`);
+  }
+  for (let p = 0; p < nnz; p++) {
+    if (colIdx[p] >= cols) throw new Error(`${what}: column index ${colIdx[p]} at nonzero ${p} is out of range for ${cols} columns`);
+    if (!Number.isFinite(values[p])) throw new Error(`${what}: value at nonzero ${p} is ${values[p]} (values must be finite)`);
+  }
+}
+
+function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
+  const nnz = m.colIdx.length;
+  const t = {
+    rowPtr: gpu.tensor('u32', [m.rows + 1], m.rowPtr),
+    colIdx: gpu.tensor('u32', [nnz], m.colIdx),
+    values: gpu.tensor('f32', [nnz], m.values),
+    nzId: gpu.tensor('u32', [nnz], nzId),
+  };
+  return { rows: m.rows, cols: m.cols, nnz, ...t, dispose: () => Object.values(t).forEach((x) => x.dispose()) };
+}
+
+/** Validates (rowPtr monotone, starts at 0, ends at nnz, column indices in range, no NaN/Inf values) and uploads; nzId = 0..nnz-1. */
+export function uploadSparse(gpu: Gpu, m: SparseRows): SparseTensors {
+  validateSparse(m);
+  const nzId = new Uint32Array(m.colIdx.length);
+  for (let p = 0; p < nzId.length; p++) nzId[p] = p;
+  return upload(gpu, m, nzId);
+}
+
+/**
+ * The transpose as CSR (rows = m.cols), with nzId[p] = index of that nonzero in m. Host-side, O(nnz): a stable
+ * counting sort by column, so each row of the transpose lists its entries in m's row order.
+ */
+export function transposeSparse(m: SparseRows): { matrix: SparseRows; nzId: Uint32Array } {
+  validateSparse(m);
+  const nnz = m.colIdx.length;
+  const rowPtr = new Uint32Array(m.cols + 1);
+  for (let p = 0; p < nnz; p++) rowPtr[m.colIdx[p] + 1]++;
+  for (let c = 0; c < m.cols; c++) rowPtr[c + 1] += rowPtr[c];
+  const next = rowPtr.slice(0, m.cols);
+  const colIdx = new Uint32Array(nnz);
+  const values = new Float32Array(nnz);
+  const nzId = new Uint32Array(nnz);
+  for (let r = 0; r < m.rows; r++) {
+    for (let p = m.rowPtr[r]; p < m.rowPtr[r + 1]; p++) {
+      const q = next[m.colIdx[p]]++;
+      colIdx[q] = r;
+      values[q] = m.values[p];
+      nzId[q] = p;
+    }
+  }
+  return { matrix: { rows: m.cols, cols: m.rows, rowPtr, colIdx, values }, nzId };
+}
+
+/** Uploads the transpose of `m`, keyed so that dropout on it drops the same entries as on `m`. */
+export function uploadSparseTranspose(gpu: Gpu, m: SparseRows): SparseTensors {
+  const { matrix, nzId } = transposeSparse(m);
+  return upload(gpu, matrix, nzId);
+}
+
+const WG = 64;
+const kernels = new Map<string, Kernel>();
+function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: boolean): Kernel {
+  const entryPoint = vec4 ? 'spmm_vec4' : 'spmm_scalar';
+  const key = `${entryPoint}|${quads}|${+accumulate}${+dropout}`;
+  let k = kernels.get(key);
+  if (!k) {
+    k = kernel({
+      name: 'spmm', code, entryPoint, workgroupSize: WG,
+      // row_ptr, col_idx, values, nz_id, b, y, uniforms, step
+      bindings: ['r', 'r', 'r', 'r', 'r', 'w', 'u', 'r'],
+      overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout },
+    });
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+function expectSparse(op: string, a: SparseTensors): void {
+  expectTensor(op, 'A.rowPtr', a.rowPtr, 'u32', [a.rows + 1]);
+  expectTensor(op, 'A.colIdx', a.colIdx, 'u32', [a.nnz]);
+  expectTensor(op, 'A.values', a.values, 'f32', [a.nnz]);
+  expectTensor(op, 'A.nzId', a.nzId, 'u32', [a.nnz]);
+}
+
+/** Y[A.rows, N] = (A ∘ dropout mask) * B[A.cols, N] (+ Y when accumulate). */
+export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = {}): Tensor {
+  expectSparse('spmm', a);
+  expectTensor('spmm', 'B', b, 'f32', [-1, -1]);
+  if (b.shape[0] !== a.cols) throw new Error(`spmm: shape mismatch: A is [${a.rows}, ${a.cols}] but B is [${b.shape}]; B must have ${a.cols} rows`);
+  const n = b.shape[1];
+  const drop = opts.dropout;
+  if (drop) {
+    if (!(drop.p >= 0 && drop.p < 1)) throw new Error(`spmm: dropout p must be in [0, 1), got ${drop.p}`);
+    expectTensor('spmm', 'dropout.step', drop.step, 'u32', [-1]);
+    if (drop.step.size < 1) throw new Error('spmm: dropout.step must hold the step counter (at least one u32)');
+  }
+  if (opts.accumulate && !opts.out) throw new Error('spmm: accumulate needs the tensor to add to, as `out`');
+  const out = opts.out ?? gpu.empty('f32', [a.rows, n]);
+  expectTensor('spmm', 'out', out, 'f32', [a.rows, n]);
+  if (out.buffer === b.buffer) throw new Error('spmm: out must not share a buffer with B');
+  if (a.rows === 0 || n === 0) return out;
+
+  const dropout = !!drop && drop.p > 0;
+  const vec4 = n % 4 === 0 && a.cols > 0; // (B then holds at least one quad: a valid vec4 binding)
+  // Up to 4 quads (16 columns) per thread, spread evenly over the row's threads.
+  const rowQuads = Math.ceil(n / 4);
+  const quads = Math.ceil(rowQuads / Math.ceil(rowQuads / 4));
+  const rowGroups = Math.ceil(rowQuads / quads);
+  const threads = a.rows * rowGroups;
+  // Without dropout, any u32 tensor stands in for the (unread) step binding.
+  const step = dropout ? drop!.step : a.rowPtr;
+  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout), {
+    tensors: [a.rowPtr, a.colIdx, a.values, a.nzId, b, out, step],
+    uniforms: [a.rows, n, rowGroups, f32(drop?.p ?? 0), (drop?.seed ?? 0) >>> 0],
+    workgroups: groups(threads, WG),
+    cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1)), flops: 2 * a.nnz * n },
+  });
+  return out;
+}

@@ -1,0 +1,154 @@
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
+import { matmul, type MatmulOptions } from '../../src/kernels/matmul.ts';
+import { checkVjp } from '../reference/fd.ts';
+import * as ref from '../reference/matmul.ts';
+import { assert, assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+
+const CASES = 20;
+
+/** Random A and B for C[m, n] = op(A) op(B), stored as the flags say; runs the kernel into a NaN-poisoned C. */
+async function runCase(gpu: Gpu, rand: () => number, m: number, k: number, n: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean }) {
+  const a = randomArray(rand, m * k), b = randomArray(rand, k * n), c0 = randomArray(rand, m * n);
+  const ta = gpu.tensor('f32', opts.transA ? [k, m] : [m, k], a);
+  const tb = gpu.tensor('f32', opts.transB ? [n, k] : [k, n], b);
+  const out = opts.accumulate ? gpu.tensor('f32', [m, n], c0) : poisoned(gpu, 'f32', [m, n]);
+  const got = (await matmul(gpu, ta, tb, { ...opts, out }).read()) as Float32Array;
+  const want = ref.matmul(a, b, { m, n, k, transA: opts.transA, transB: opts.transB }, opts.accumulate ? c0 : undefined);
+  [ta, tb, out].forEach((t) => t.dispose());
+  return { got, want };
+}
+
+const FORMS = [
+  { transA: false, transB: false },
+  { transA: true, transB: false },
+  { transA: false, transB: true },
+  { transA: true, transB: true },
+];
+const label = (f: { transA?: boolean; transB?: boolean }) => `A${f.transA ? '^T' : ''} B${f.transB ? '^T' : ''}`;
+
+export const cases: KernelCase[] = [
+  {
+    name: 'A B, A^T B, A B^T, A^T B^T match float64 on random ragged shapes',
+    async run(gpu) {
+      await repeat(CASES, 1, async (rand, i) => {
+        // M, N, K not multiples of the 8 x 8 thread block or of the K step of 4 (and sometimes 1).
+        const m = randInt(rand, 1, 150), k = randInt(rand, 1, 90), n = randInt(rand, 1, 75);
+        for (const form of FORMS) {
+          const { got, want } = await runCase(gpu, rand, m, k, n, form);
+          assertClose(`${label(form)} [${m}, ${k}] x [${k}, ${n}] (case ${i})`, got, want);
+        }
+      });
+    },
+  },
+  {
+    name: 'accumulate adds the product to C in every form',
+    async run(gpu) {
+      await repeat(CASES, 2, async (rand) => {
+        const m = randInt(rand, 1, 100), k = randInt(rand, 1, 70), n = randInt(rand, 1, 40);
+        const form = FORMS[randInt(rand, 0, 4)];
+        const { got, want } = await runCase(gpu, rand, m, k, n, { ...form, accumulate: true });
+        assertClose(`${label(form)} += [${m}, ${k}] x [${k}, ${n}]`, got, want);
+      });
+    },
+  },
+  {
+    name: 'split-K (a tiny C with K up to 20,000) matches float64, with and without accumulate',
+    async run(gpu) {
+      await repeat(CASES, 3, async (rand, i) => {
+        const m = randInt(rand, 1, 70), k = randInt(rand, 300, 20_000), n = randInt(rand, 1, 20);
+        const before = gpu.dispatchCount;
+        const { got, want } = await runCase(gpu, rand, m, k, n, { transA: true, accumulate: i % 2 === 1 });
+        assert(gpu.dispatchCount - before === 2, `expected a split-K launch (2 dispatches) for [${m}, ${k}]^T x [${k}, ${n}]`);
+        // Sums of up to 20,000 f32 products: the norm-wise error stays near 1e-6, inside the standard 1e-5.
+        assertClose(`A^T B [${k}, ${m}]^T x [${k}, ${n}]`, got, want);
+      });
+    },
+  },
+  {
+    name: 'the Cora shapes of a linear layer: X W, dY W^T, X^T dY',
+    async run(gpu) {
+      await repeat(3, 4, async (rand) => {
+        const nodes = 2708, hidden = 64, classes = randInt(rand, 7, 15);
+        const fwd = await runCase(gpu, rand, nodes, hidden, classes, {});
+        assertClose('X W', fwd.got, fwd.want);
+        const dx = await runCase(gpu, rand, nodes, classes, hidden, { transB: true });
+        assertClose('dY W^T', dx.got, dx.want);
+        const dw = await runCase(gpu, rand, hidden, nodes, classes, { transA: true });
+        assertClose('X^T dY', dw.got, dw.want);
+      });
+    },
+  },
+  {
+    name: 'backward of C = A B: dA = dC B^T and dB = A^T dC match float64 (reference checked by finite differences)',
+    async run(gpu) {
+      await repeat(CASES, 5, async (rand) => {
+        const m = randInt(rand, 1, 120), k = randInt(rand, 1, 60), n = randInt(rand, 1, 40);
+        const a = randomArray(rand, m * k), b = randomArray(rand, k * n), dc = randomArray(rand, m * n);
+        const want = ref.matmulBackward(a, b, dc, m, k, n);
+        const ta = gpu.tensor('f32', [m, k], a), tb = gpu.tensor('f32', [k, n], b), tdc = gpu.tensor('f32', [m, n], dc);
+        const da = await matmul(gpu, tdc, tb, { transB: true, out: poisoned(gpu, 'f32', [m, k]) }).read();
+        const db = await matmul(gpu, ta, tdc, { transA: true, out: poisoned(gpu, 'f32', [k, n]) }).read();
+        assertClose('dA', da, want.da);
+        assertClose('dB', db, want.db);
+        [ta, tb, tdc].forEach((t) => t.dispose());
+      });
+    },
+  },
+  {
+    name: 'reference backward matches finite differences',
+    async run() {
+      const rand = Math.random;
+      const [m, k, n] = [5, 7, 3];
+      const a = Float64Array.from(randomArray(rand, m * k)), b = Float64Array.from(randomArray(rand, k * n));
+      const dc = Float64Array.from(randomArray(rand, m * n));
+      const { da, db } = ref.matmulBackward(a, b, dc, m, k, n);
+      checkVjp('dA', (x) => ref.matmul(x, b, { m, n, k }), a, dc, da);
+      checkVjp('dB', (x) => ref.matmul(a, x, { m, n, k }), b, dc, db);
+    },
+  },
+  {
+    name: 'same inputs twice give bit-identical outputs (plain and split-K)',
+    async run(gpu) {
+      await repeat(4, 6, async (rand) => {
+        for (const [m, k, n, transA] of [[randInt(rand, 1, 200), randInt(rand, 1, 100), randInt(rand, 1, 70), false], [randInt(rand, 1, 64), randInt(rand, 2000, 9000), randInt(rand, 1, 16), true]] as const) {
+          const ta = gpu.tensor('f32', transA ? [k, m] : [m, k], randomArray(rand, m * k)), tb = gpu.tensor('f32', [k, n], randomArray(rand, k * n));
+          const once = (await matmul(gpu, ta, tb, { transA, out: poisoned(gpu, 'f32', [m, n]) }).read()) as Float32Array;
+          const twice = (await matmul(gpu, ta, tb, { transA, out: poisoned(gpu, 'f32', [m, n]) }).read()) as Float32Array;
+          assertBitIdentical(`[${m}, ${k}] x [${k}, ${n}]`, once, twice);
+        }
+      });
+    },
+  },
+  {
+    name: 'edge sizes: 1 x 1 x 1, K = 0 (C = 0, or C kept with accumulate), M = 0',
+    async run(gpu) {
+      for (const form of FORMS) {
+        const r = await runCase(gpu, Math.random, 1, 1, 1, form);
+        assertClose(`${label(form)} 1x1x1`, r.got, r.want);
+      }
+      const a0 = gpu.tensor('f32', [6, 0], []), b0 = gpu.tensor('f32', [0, 5], []);
+      assertClose('K = 0', await matmul(gpu, a0, b0, { out: poisoned(gpu, 'f32', [6, 5]) }).read(), new Float64Array(30));
+      const c = randomArray(Math.random, 30);
+      assertClose('K = 0, accumulate', await matmul(gpu, a0, b0, { accumulate: true, out: gpu.tensor('f32', [6, 5], c) }).read(), c);
+      const empty = matmul(gpu, gpu.tensor('f32', [0, 4], []), gpu.tensor('f32', [4, 3], randomArray(Math.random, 12)));
+      assert(empty.shape[0] === 0 && empty.shape[1] === 3, `M = 0 gives shape [${empty.shape}]`);
+    },
+  },
+  {
+    name: 'bad input: inner dimensions, wrong dtype, 1-D operand, wrong out shape, accumulate without out',
+    async run(gpu) {
+      const t = (shape: number[], dtype: 'f32' | 'u32' = 'f32') => gpu.empty(dtype, shape);
+      const call = (a: Tensor, b: Tensor, o?: MatmulOptions) => () => matmul(gpu, a, b, o);
+      assertThrows('inner', call(t([4, 3]), t([4, 5])), /matmul: shape mismatch: op\(A\) = A is \[4, 3\] but op\(B\) = B is \[4, 5\]/);
+      assertThrows('inner transA', call(t([4, 3]), t([3, 5]), { transA: true }), /shape mismatch.*A\^T is \[3, 4\]/);
+      assertThrows('inner transB', call(t([4, 3]), t([3, 5]), { transB: true }), /shape mismatch.*B\^T is \[5, 3\]/);
+      assertThrows('dtype', call(t([4, 3], 'u32'), t([3, 5])), /matmul: A must be f32, got u32/);
+      assertThrows('1-D', call(t([12]), t([3, 5])), /matmul: shape mismatch for A: expected \[\*,\*\], got \[12\]/);
+      assertThrows('out shape', call(t([4, 3]), t([3, 5]), { out: t([5, 4]) }), /matmul: shape mismatch for out: expected \[4,5\], got \[5,4\]/);
+      assertThrows('accumulate', call(t([4, 3]), t([3, 5]), { accumulate: true }), /accumulate needs/);
+      const a = t([4, 4]);
+      assertThrows('aliasing', call(a, t([4, 4]), { out: a }), /must not share a buffer/);
+    },
+  },
+];
