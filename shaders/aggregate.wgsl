@@ -44,17 +44,14 @@ override DROPOUT: bool = false;
 var<private> mask_site: u32;
 
 fn init_dropout() {
-  if (DROPOUT) { mask_site = hash32(P.seed ^ hash32(step[0])); }
+  if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
 }
 
 // Dropout multiplier of attention coefficient (edge k, head h): dropout_scale(P.seed, step[0], k * H + h, P.p) of
-// common.wgsl, whose uniform01 is hash32(i ^ hash32(seed ^ hash32(step))) >> 8 / 2^24; the inner hashes depend on
-// the step only, so they are hoisted into mask_site. (The tests check the mask against the float64 copy of
-// dropout_scale in tests/reference/common.ts.) With p = 0 it is 1, as dropout_scale's.
+// common.wgsl, with the step-only site hash computed once per thread.
 fn drop(k: u32, h: u32) -> f32 {
   if (!DROPOUT) { return 1.0; }
-  let u = f32(hash32((k * P.heads + h) ^ mask_site) >> 8u) * (1.0 / 16777216.0);
-  return select(0.0, 1.0 / (1.0 - P.p), u >= P.p);
+  return dropout_scale_at(mask_site, k * P.heads + h, P.p);
 }
 
 // ---- channel chunks: threads take 4 channels of one head at once (a vec4), so that the per-edge work (index

@@ -20,17 +20,24 @@ fn hash32(x: u32) -> u32 {
   return h;
 }
 
-// Counter-based uniform number in [0, 1) for element i of a dropout site: u = hash(i ^ hash(seed ^ hash(step))) / 2^32,
-// keeping the top 24 bits so that u is exact in f32. `seed` already identifies the site.
-fn uniform01(seed: u32, step: u32, i: u32) -> f32 {
-  let h = hash32(i ^ hash32(seed ^ hash32(step)));
-  return f32(h >> 8u) * (1.0 / 16777216.0);
+// Counter-based dropout. For element i of a dropout site (`seed` identifies the site, `step` the training step):
+//   u = hash32(i ^ site) / 2^32 with site = hash32(seed ^ hash32(step)), keeping the top 24 bits so u is exact in f32;
+//   the element is kept when u >= p and then scaled by 1 / (1 - p).
+// The site hash depends on the step only, so kernels compute it once per thread (dropout_site) and call
+// dropout_scale_at per element; dropout_scale does both.
+fn dropout_site(seed: u32, step: u32) -> u32 {
+  return hash32(seed ^ hash32(step));
 }
 
-// Dropout multiplier: 0 with probability p, else 1 / (1 - p). p = 0 keeps everything.
-fn dropout_scale(seed: u32, step: u32, i: u32, p: f32) -> f32 {
+// 0 with probability p, else 1 / (1 - p). p = 0 keeps everything.
+fn dropout_scale_at(site: u32, i: u32, p: f32) -> f32 {
   if (p <= 0.0) { return 1.0; }
-  return select(0.0, 1.0 / (1.0 - p), uniform01(seed, step, i) >= p);
+  let u = f32(hash32(i ^ site) >> 8u) * (1.0 / 16777216.0);
+  return select(0.0, 1.0 / (1.0 - p), u >= p);
+}
+
+fn dropout_scale(seed: u32, step: u32, i: u32, p: f32) -> f32 {
+  return dropout_scale_at(dropout_site(seed, step), i, p);
 }
 
 fn leaky_relu(x: f32, slope: f32) -> f32 {

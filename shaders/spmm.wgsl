@@ -41,17 +41,16 @@ fn job_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> Job {
   return Job(t / groups, (t % groups) * 4u * QUADS);
 }
 
-// hash32(seed ^ hash32(step)): the part of uniform01 (common.wgsl) shared by every element of this dropout site.
+// The step-only part of the dropout hash (common.wgsl), shared by every nonzero.
 fn site_hash() -> u32 {
-  return hash32(P.seed ^ hash32(step[0]));
+  return dropout_site(P.seed, step[0]);
 }
 
-// value[p] * mask[p]. Equal to values[p] * dropout_scale(seed, step, nz_id[p], p) with the site hash hoisted.
-fn masked_value(p: u32, site: u32, p_drop: f32, keep_scale: f32) -> f32 {
+// values[p] * dropout_scale(seed, step, nz_id[p], p), with the site hash computed once per thread.
+fn masked_value(p: u32, site: u32, p_drop: f32) -> f32 {
   var v = values[p];
   if (DROPOUT) {
-    let u = f32(hash32(nz_id[p] ^ site) >> 8u) * (1.0 / 16777216.0);
-    v = select(0.0, v * keep_scale, u >= p_drop);
+    v *= dropout_scale_at(site, nz_id[p], p_drop);
   }
   return v;
 }
@@ -90,11 +89,10 @@ fn spmm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   let q3 = min(first + 3u, quads - 1u);
   let site = site_hash();
   let p_drop = P.p;
-  let keep_scale = 1.0 / (1.0 - p_drop);
   var acc = array<vec4f, 4>();
   let end = row_ptr[job.row + 1u];
   for (var p = row_ptr[job.row]; p < end; p++) {
-    let v = masked_value(p, site, p_drop, keep_scale);
+    let v = masked_value(p, site, p_drop);
     let base = col_idx[p] * quads;
     acc[0] += v * b4[base + q0];
     if (QUADS > 1u) { acc[1] += v * b4[base + q1]; }
@@ -122,11 +120,10 @@ fn spmm_scalar(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let c = job.col;
   let site = site_hash();
   let p_drop = P.p;
-  let keep_scale = 1.0 / (1.0 - p_drop);
   var acc = array<vec4f, 4>();
   let end = row_ptr[job.row + 1u];
   for (var p = row_ptr[job.row]; p < end; p++) {
-    let v = masked_value(p, site, p_drop, keep_scale);
+    let v = masked_value(p, site, p_drop);
     let base = col_idx[p] * n;
     acc[0] += v * b_quad(base, c, last);
     if (QUADS > 1u) { acc[1] += v * b_quad(base, c + 4u, last); }
