@@ -167,10 +167,19 @@ export abstract class AttentionConv {
     }
   }
 
-  /** The attention weights of the last forward, per edge (CSR order, self loops included) and head. */
-  async attention(): Promise<{ alpha: Float32Array; heads: number } | null> {
+  /**
+   * The attention coefficients of the last forward, as PyG's `return_attention_weights=True` gives them: the edge
+   * list the layer attended over (self loops included; sources then destinations, in CSR order) and alpha
+   * [E, heads] before dropout.
+   */
+  async attention(): Promise<{ edgeIndex: Int32Array; alpha: Float32Array; heads: number } | null> {
     if (!this.saved) return null;
-    return { alpha: (await this.saved.alpha.read()) as Float32Array, heads: this.heads };
+    const { graph, alpha } = this.saved;
+    const [src, dst, a] = await Promise.all([graph.src.read(), graph.dst.read(), alpha.read()]);
+    const edgeIndex = new Int32Array(2 * graph.numEdges);
+    edgeIndex.set(src);
+    edgeIndex.set(dst, graph.numEdges);
+    return { edgeIndex, alpha: a as Float32Array, heads: this.heads };
   }
 
   /** This layer's parameters in PyG's state_dict names and shapes. */

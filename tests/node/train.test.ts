@@ -99,6 +99,7 @@ test('attention weights: one per edge and head, self loops included, summing to 
   assert.ok(att);
   assert.equal(g.numEdges, 10556 + 2708);
   assert.equal(att.alpha.length, g.numEdges * 8);
+  assert.deepEqual(att.edgeIndex, Int32Array.from([...g.src, ...g.dst]));
   for (let i = 0; i < g.numNodes; i += 97) {
     for (let h = 0; h < 8; h++) {
       let s = 0;
