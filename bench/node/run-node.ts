@@ -1,0 +1,48 @@
+// The Node parts of the bench, on Dawn through the `webgpu` package: ceilings, the Cora training epoch with its
+// kernel profile, the kernel sweep, and the arxiv-sized scale runs (each size on a fresh device).
+import { Gpu } from '../../src/gpu/gpu.ts';
+import type { NodeDataset } from '../../src/train/data.ts';
+import { CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type Ceilings } from '../suites/ceilings.ts';
+import { kernelSweep, KERNELS_FULL, KERNELS_QUICK, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
+import { scaleRun, SCALE_FULL, SCALE_QUICK, type ScaleRow } from '../suites/scale.ts';
+import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
+import type { Runtime } from '../tables.ts';
+
+export const CORA_FULL: TrainOptions = { warmup: 3, epochs: 20, profileEpochs: 2 };
+export const CORA_QUICK: TrainOptions = { warmup: 2, epochs: 6, profileEpochs: 1 };
+
+export interface NodeResults {
+  runtime: Runtime;
+  ceilings?: Ceilings;
+  cora?: TrainResult;
+  kernels?: { options: KernelSweepOptions; rows: KernelRow[] };
+  scale?: ScaleRow[];
+}
+
+export async function runNode(want: { node: boolean; kernels: boolean; scale: boolean }, quick: boolean, cora: NodeDataset, log: (m: string) => void): Promise<NodeResults> {
+  const gpu = await Gpu.create({ log: () => {} });
+  const out: NodeResults = { runtime: { name: 'Node', device: gpu.adapterInfo, timestamps: gpu.hasTimestamps } };
+  try {
+    if (want.node || want.kernels) {
+      log('ceilings');
+      out.ceilings = await measureCeilings(gpu, quick ? CEILINGS_QUICK : CEILINGS_FULL, log);
+    }
+    if (want.node) {
+      log('Cora training epochs');
+      out.cora = await trainEpochs(gpu, cora, quick ? CORA_QUICK : CORA_FULL, log);
+      log(`Cora: ${out.cora.msPerEpoch.toFixed(1)} ms per training epoch`);
+    }
+    if (want.kernels) {
+      const options = quick ? KERNELS_QUICK : KERNELS_FULL;
+      log('kernel sweep');
+      out.kernels = { options, rows: await kernelSweep(gpu, options, out.ceilings!.copy.gbPerS, log) };
+    }
+    if (want.scale) {
+      log('scale (arxiv-shaped synthetic graphs)');
+      out.scale = await scaleRun(gpu, quick ? SCALE_QUICK : SCALE_FULL, log);
+    }
+  } finally {
+    gpu.destroy();
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+// Every edge kernel of a GATv2 layer (forward and backward, attention dropout on), plus the segment sums and an
+// SpMM over the adjacency, on power-law graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU
+// time per call over repeated runs, GB/s from the bytes the op declares, and that as a share of the copy ceiling.
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
+import { buildGraph, uploadGraph, type GraphTensors } from '../../src/graph.ts';
+import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
+import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../../src/kernels/attention.ts';
+import { scatterAdd } from '../../src/kernels/reduce.ts';
+import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
+import { spmm, uploadSparse, type SparseTensors } from '../../src/kernels/spmm.ts';
+import { median } from '../report.ts';
+import { degreeStats, powerLawGraph, seededRng } from '../synthetic.ts';
+import { timeStep, timingSource, type TimingSource } from './timing.ts';
+
+export interface KernelSweepOptions {
+  /** Edges of each graph (before self loops are added); nodes = edges / avgDegree. */
+  sizes: number[];
+  avgDegree: number;
+  heads: number;
+  channels: number;
+  reps: number;
+  /** Fewer runs for graphs of at least `large` edges (a run of the 1e6-edge layer takes seconds on a CPU driver). */
+  largeReps: number;
+  large: number;
+}
+
+export const KERNELS_FULL: KernelSweepOptions = { sizes: [1e3, 1e4, 1e5, 1e6], avgDegree: 8, heads: 8, channels: 8, reps: 5, largeReps: 3, large: 5e5 };
+export const KERNELS_QUICK: KernelSweepOptions = { sizes: [1e3, 1e4, 1e5], avgDegree: 8, heads: 8, channels: 8, reps: 3, largeReps: 3, large: 5e5 };
+
+export interface KernelRow {
+  /** Edges as generated, and as the kernels see them (self loops removed, one per node added). */
+  edges: number;
+  kernelEdges: number;
+  nodes: number;
+  maxInDegree: number;
+  kernel: string;
+  /** Median milliseconds per run (a run calls the kernel once, or twice for attention.column_sum). */
+  ms: number;
+  reps: number;
+  bytes: number;
+  flops: number;
+  gbPerS: number;
+  /** gbPerS / the copy ceiling of the same device. */
+  shareOfCopy: number;
+  source: TimingSource;
+}
+
+function random(gpu: Gpu, shape: number[], seed: number, scale = 1): Tensor {
+  const rng = seededRng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const host = new Float32Array(n);
+  for (let i = 0; i < n; i++) host[i] = (rng() * 2 - 1) * scale;
+  return gpu.tensor('f32', shape, host);
+}
+
+/** The adjacency (with self loops) as a sparse matrix: row i holds 1/deg(i) at each source of an edge into i. */
+function adjacency(gpu: Gpu, g: ReturnType<typeof buildGraph>): SparseTensors {
+  const values = new Float32Array(g.numEdges);
+  for (let i = 0; i < g.numNodes; i++) {
+    const deg = g.rowPtr[i + 1] - g.rowPtr[i];
+    for (let p = g.rowPtr[i]; p < g.rowPtr[i + 1]; p++) values[p] = 1 / deg;
+  }
+  return uploadSparse(gpu, { rows: g.numNodes, cols: g.numNodes, rowPtr: g.rowPtr, colIdx: g.src, values });
+}
+
+/** The steps of one layer's edge pipeline on one graph, each a closure that records its dispatches. */
+function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C: number) {
+  const N = g.numNodes, E = g.numEdges, HC = H * C;
+  const lin = random(gpu, [N, 2 * HC], 11);
+  const xl = nodeMatrix(lin, 2 * HC, 0), xr = nodeMatrix(lin, 2 * HC, HC);
+  const att = random(gpu, [HC], 12, 0.3);
+  const dagg = random(gpu, [N, HC], 13);
+  const step = gpu.tensor('u32', [1], [1]);
+  const dropout = { p: 0.6, seed: 1234, step };
+  const dims = { heads: H, channels: C, slope: 0.2 };
+  const e = gpu.empty('f32', [E, H]), alpha = gpu.empty('f32', [E, H]), dalpha = gpu.empty('f32', [E, H]), de = gpu.empty('f32', [E, H]);
+  const agg = gpu.empty('f32', [N, HC]), dlin = gpu.empty('f32', [N, 2 * HC]), datt = gpu.empty('f32', [HC]);
+  const byDst = gpu.empty('f32', [N, H]), bySrc = gpu.empty('f32', [N, H]), y = gpu.empty('f32', [N, HC]);
+  const steps: [string, () => void][] = [
+    ['gatv2Score', () => gatv2Score(gpu, g, xl, xr, att, dims, e)],
+    ['segmentSoftmax', () => segmentSoftmax(gpu, g, e, H, alpha)],
+    ['aggregate', () => aggregate(gpu, g, alpha, xl, dims, { dropout, out: agg })],
+    ['aggregateBackward', () => aggregateBackward(gpu, g, alpha, xl, dagg, dims, { dalpha, dx: nodeMatrix(dlin, 2 * HC, 0), dropout })],
+    ['segmentSoftmaxBackward', () => segmentSoftmaxBackward(gpu, g, alpha, dalpha, H, de)],
+    ['gatv2ScoreBackward', () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
+      dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, accumulateDxl: true,
+    })],
+    ['scatterAdd dst', () => scatterAdd(gpu, g, alpha, 'dst', byDst)],
+    ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],
+    ['spmm (adjacency x [N, 64])', () => spmm(gpu, adj, agg, { out: y })],
+  ];
+  const dispose = () => [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y].forEach((t) => t.dispose());
+  return { steps, dispose };
+}
+
+export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, copyGbPerS: number, log: (m: string) => void = () => {}): Promise<KernelRow[]> {
+  const source = timingSource(gpu);
+  const rows: KernelRow[] = [];
+  for (const [i, edges] of o.sizes.entries()) {
+    const nodes = Math.max(16, Math.round(edges / o.avgDegree));
+    const list = powerLawGraph(nodes, edges, 42);
+    const { maxIn } = degreeStats(list);
+    const host = buildGraph([list.src, list.dst], nodes, { addSelfLoops: true });
+    const g = uploadGraph(gpu, host);
+    const adj = adjacency(gpu, host);
+    const { steps, dispose } = layerSteps(gpu, g, adj, o.heads, o.channels);
+    // One untimed pass at the first size compiles every pipeline; later sizes rely on the median.
+    if (i === 0) for (const [name, record] of steps) await timeStep(gpu, name, record, source);
+    const reps = edges >= o.large ? o.largeReps : o.reps;
+    const ms = new Map<string, number[]>();
+    const cost = new Map<string, { bytes: number; flops: number }>();
+    for (let r = 0; r < reps; r++) {
+      for (const [name, record] of steps) {
+        const s = await timeStep(gpu, name, record, source);
+        for (const [k, v] of s.ms) (ms.get(k) ?? ms.set(k, []).get(k)!).push(v);
+        for (const [k, c] of s.cost) cost.set(k, c);
+      }
+    }
+    for (const [kernel, samples] of ms) {
+      const t = median(samples);
+      const c = cost.get(kernel) ?? { bytes: 0, flops: 0 };
+      const gbPerS = c.bytes / t / 1e6;
+      rows.push({
+        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel, ms: t, reps, bytes: c.bytes, flops: c.flops,
+        gbPerS, shareOfCopy: gbPerS / copyGbPerS, source,
+      });
+    }
+    const total = [...ms.values()].reduce((a, s) => a + median(s), 0);
+    log(`${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}): ${ms.size} kernels, ${total.toFixed(1)} ms per layer pass`);
+    dispose();
+    adj.dispose();
+    g.dispose();
+  }
+  return rows;
+}
