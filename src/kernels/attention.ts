@@ -144,7 +144,7 @@ function columnSums(gpu: Gpu, m: NodeMatrix, rows: number, heads: number, channe
   const partial = gpu.empty('f32', [blocks, cols]);
   const first = weights ? K.weightedColumnSum : K.columnSum;
   launch(gpu, first, { left: m.t, gradIn: weights, out: partial }, params(rows, 0, heads, channels, 0, { left: m, blockRows }), blocks * cols,
-    { bytes: 4 * (rows * cols * (weights ? 2 : 1) + blocks * cols), flops: rows * cols * (weights ? 2 : 1) });
+    { bytes: 4 * (rows * cols + (weights ? rows * heads : 0) + blocks * cols), flops: rows * cols * (weights ? 2 : 1) });
   launch(gpu, K.columnSum, { left: partial, out }, params(blocks, 0, heads, channels, 0, { left: nodeMatrix(partial), blockRows: blocks }), cols,
     { bytes: 4 * (blocks * cols + cols), flops: blocks * cols });
   partial.dispose();
@@ -205,7 +205,7 @@ export function gatv2ScoreBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
 
   const partials = gpu.empty('f32', [N, HC]);
-  const edgeBytes = 4 * (2 * E + E * H + E * HC);
+  const edgeBytes = 4 * (N + 1 + E + E * H + E * HC); // segment pointers and one index per edge, de, gathered rows
   launch(gpu, K.gatv2Dxr, { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, gradIn: de, out: grads.dxr.t, out2: partials },
     params(N, E, H, C, slope, { left: xl, right: xr, grad: grads.dxr }), chunkThreads(N, H, C),
     { bytes: edgeBytes + 4 * 3 * N * HC, flops: 5 * E * HC });
@@ -278,8 +278,10 @@ export function gatScoreBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tens
   expectNoAlias(op, ['das', das], { as, ad, de });
   expectNoAlias(op, ['dad', dad], { as, ad, de, das });
   const u = params(N, E, H, 1, slope);
-  const cost = { bytes: 4 * (3 * E + 2 * E * H + 2 * N * H), flops: 3 * E * H };
-  launch(gpu, K.gatDad, { rowPtr: g.rowPtr, src: g.src, left: as, right: ad, gradIn: de, out: dad }, u, N * H, cost);
-  launch(gpu, K.gatDas, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: as, right: ad, gradIn: de, out: das }, u, N * H, cost);
+  const values = 4 * (2 * E * H + 2 * N * H); // de and the gathered scores, the node's own score and its output
+  launch(gpu, K.gatDad, { rowPtr: g.rowPtr, src: g.src, left: as, right: ad, gradIn: de, out: dad }, u, N * H,
+    { bytes: values + 4 * (N + 1 + E), flops: 3 * E * H });
+  launch(gpu, K.gatDas, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: as, right: ad, gradIn: de, out: das }, u, N * H,
+    { bytes: values + 4 * (N + 1 + 2 * E), flops: 3 * E * H });
   return { das, dad };
 }

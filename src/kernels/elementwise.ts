@@ -114,7 +114,7 @@ export function headMeanBackward(gpu: Gpu, dy: Tensor, heads: number, out?: Tens
   expectTensor('headMeanBackward', 'dy', dy, 'f32', [-1, -1]);
   const [rows, cols] = dy.shape;
   out = outFor(gpu, 'headMeanBackward', dy, out, [rows, heads * cols]);
-  run(gpu, K.headMeanBackward, [dy, out], params(out.size, cols, 0, 0, heads), out.size, 8);
+  run(gpu, K.headMeanBackward, [dy, out], params(out.size, cols, 0, 0, heads), out.size, 4 * (1 + 1 / heads));
   return out;
 }
 

@@ -91,7 +91,8 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
     return out;
   }
   const partials = gpu.empty('f32', [splits, m, n]);
-  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials], uniforms, workgroups: groups(blocks * splits, WG), cost });
+  const splitCost = { bytes: 4 * (m * k + k * n + m * n * splits), flops: 2 * m * n * k };
+  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
   gpu.dispatch(reduceKernel(accumulate), {
     tensors: [partials, out],
     uniforms,
