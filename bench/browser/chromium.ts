@@ -1,11 +1,9 @@
 // Runs the bench page in headless Chromium (WebGPU on the system's adapter, SwiftShader where there is no GPU):
 // bundles bench/browser/page.ts with esbuild (.wgsl as text, as the browser tests do), serves it with the Cora
 // data on 127.0.0.1, and lets the driver call window.bench.* one suite at a time.
-import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, WEBGPU_FLAGS } from '../../tests/browser/chromium.ts';
+import { bundleForBrowser, launchChromium } from '../../tests/browser/chromium.ts';
 import { serve, type Served } from '../../tests/browser/serve.ts';
 import type { NodeDataset } from '../../src/train/data.ts';
 import type { BenchPage } from './page.ts';
@@ -13,29 +11,13 @@ import { datasetToJson } from './transfer.ts';
 
 /** Timestamp queries without the 100 us quantization Chromium applies by default. */
 const TIMESTAMP_FLAGS = ['--enable-dawn-features=allow_unsafe_apis', '--disable-dawn-features=timestamp_quantization'];
-const QUIET_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-async function bundle(): Promise<string> {
-  const out = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('./page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    loader: { '.wgsl': 'text' },
-    external: ['webgpu', 'node:*'],
-    logLevel: 'error',
-  });
-  return out.outputFiles[0].text;
-}
 
 export interface BenchSession {
   call<K extends keyof BenchPage>(name: K, ...args: Parameters<BenchPage[K]>): Promise<Awaited<ReturnType<BenchPage[K]>>>;
 }
 
 export async function withBenchPage<T>(cora: NodeDataset, log: (m: string) => void, fn: (s: BenchSession) => Promise<T>): Promise<T> {
-  const js = await bundle();
+  const js = await bundleForBrowser({ entryPoints: [fileURLToPath(new URL('./page.ts', import.meta.url))] });
   const server: Served = await serve({
     files: {
       '/index.html': '<!doctype html><title>webgpu-gat bench</title><script type="module" src="/bench.js"></script>',
@@ -46,7 +28,7 @@ export async function withBenchPage<T>(cora: NodeDataset, log: (m: string) => vo
   });
   let browser: Browser | null = null;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...QUIET_FLAGS, ...WEBGPU_FLAGS, ...TIMESTAMP_FLAGS] });
+    browser = await launchChromium({ extraArgs: TIMESTAMP_FLAGS });
     const page: Page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (m) => (m.type() === 'error' || m.type() === 'warning' ? errors.push(m.text()) : log(m.text())));

@@ -6,18 +6,13 @@
  * Runtime-agnostic: give it the raw file bytes; `planetoid-node.ts` finds or
  * downloads them in Node.
  */
+import type { SparseRows } from '../kernels/spmm.ts';
 import { CsrMatrix, NdArray, unpickle, type NdData } from './pickle.ts';
 
 export type PlanetoidName = 'cora' | 'citeseer';
 
-/** CSR matrix, columns sorted within each row. */
-export interface SparseRows {
-  rows: number;
-  cols: number;
-  rowPtr: Uint32Array;
-  colIdx: Uint32Array;
-  values: Float32Array;
-}
+/** CSR matrix (the features come out with columns sorted within each row). */
+export type { SparseRows };
 
 export interface GraphDataset {
   name: string;

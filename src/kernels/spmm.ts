@@ -6,7 +6,7 @@ import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectTensor } from './check.ts';
 
-/** Host CSR matrix (same shape as src/data/planetoid.ts's SparseRows). */
+/** A CSR matrix on the host: row r's nonzeros are positions rowPtr[r] .. rowPtr[r+1]-1. */
 export interface SparseRows {
   rows: number;
   cols: number;

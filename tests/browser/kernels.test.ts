@@ -3,35 +3,25 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './chromium.ts';
+import { bundleForBrowser, launchChromium } from './chromium.ts';
 import { serve, type Served } from './serve.ts';
 import type { CaseResult } from './kernels-entry.ts';
 
 const kernelsDir = fileURLToPath(new URL('../kernels/', import.meta.url));
 const families = readdirSync(kernelsDir).filter((f) => f.endsWith('.cases.ts')).sort();
 
-/** One browser bundle: the entry plus every suite, with .wgsl files inlined as text. */
-async function bundle(): Promise<string> {
+/** One browser bundle: the entry plus every suite. */
+function bundle(): Promise<string> {
   const imports = families.map((f, i) => `import { cases as c${i} } from './${f}';`).join('\n');
   const list = families.map((f, i) => `['${f.replace('.cases.ts', '')}', c${i}]`).join(', ');
-  const out = await esbuild.build({
+  return bundleForBrowser({
     stdin: {
       contents: `${imports}\nimport { runSuites } from '../browser/kernels-entry.ts';\nwindow.runKernelSuites = () => runSuites([${list}]);\n`,
       resolveDir: kernelsDir,
       loader: 'ts',
     },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    loader: { '.wgsl': 'text' },
-    external: ['webgpu', 'node:*'],
-    logLevel: 'error',
   });
-  return out.outputFiles[0].text;
 }
 
 let browser: Browser;
