@@ -7,7 +7,8 @@
 //   peer      the same GATv2 in TensorFlow.js (WebGPU backend) against ours, in one Chromium page session
 //
 // Prints markdown tables (each naming its device) and writes them with the raw results to bench/results/:
-// <part>.json and <part>.md per part run, and summary.md with every table of the run. --quick runs small sizes.
+// <part>.json and <part>.md per part run, and summary.md with every table of the run. --quick runs small sizes
+// and writes to bench/results/quick/ (ignored by git) unless --out says otherwise.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ type Part = (typeof PARTS)[number];
 
 function parse(): { parts: Set<Part>; quick: boolean; out: string } {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench/results' }, help: { type: 'boolean', default: false } },
+    options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
   });
   if (values.help) {
     console.log('Usage: npm run bench -- [--only node,kernels,scale,chromium,peer] [--quick] [--out DIR]');
@@ -34,7 +35,9 @@ function parse(): { parts: Set<Part>; quick: boolean; out: string } {
   }
   const parts = (values.only ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of parts) if (!PARTS.includes(p as Part)) throw new Error(`--only: unknown part '${p}' (parts: ${PARTS.join(', ')})`);
-  return { parts: new Set(parts as Part[]), quick: values.quick, out: values.out };
+  // Quick runs go beside the published results, never over them.
+  const out = values.out ?? (values.quick ? 'bench/results/quick' : 'bench/results');
+  return { parts: new Set(parts as Part[]), quick: values.quick, out };
 }
 
 const started = performance.now();
