@@ -24,10 +24,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> exp_avg4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> exp_avg_sq4: array<vec4f>;
 
-fn index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 struct Moments { m: vec4f, v: vec4f }
 
 // torch.lerp(m, g, w) as ATen evaluates it (w is uniform, so the branch is too); then v * beta2 + (1 - beta2) g g.
@@ -50,7 +46,7 @@ fn updated(p: vec4f, mo: Moments) -> vec4f {
 // Thread i: elements 4i .. 4i + 3, for i < n / 4.
 @compute @workgroup_size(WG)
 fn adam_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n / 4u) { return; }
   let p = param4[i];
   let g = grad4[i] + select(vec4f(0.0), P.weight_decay * p, P.weight_decay != 0.0);

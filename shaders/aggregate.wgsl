@@ -31,10 +31,6 @@ struct Params {
 @group(0) @binding(9) var<uniform> P: Params;
 @group(0) @binding(10) var<storage, read> step: array<u32>;     // training step counter (dropout masks)
 
-fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 fn x_at(n: u32, col: u32) -> u32 { return n * P.x_stride + P.x_offset + col; }
 
 // Pipelines with and without dropout: without, drop() is the constant 1 (no hash, no branch in the loops).
@@ -54,16 +50,7 @@ fn drop(k: u32, h: u32) -> f32 {
   return dropout_scale_at(mask_site, k * P.heads + h, P.p);
 }
 
-// ---- channel chunks: threads take 4 channels of one head at once (a vec4), so that the per-edge work (index
-// loads, alpha, the dropout hash, the loop itself) is shared by 4 channels. A head's last chunk may be narrower:
-// lanes past `width` load the chunk's last channel again and are never stored or summed.
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
-
-fn chunks_per_head() -> u32 { return (P.channels + 3u) / 4u; }
-
-// Element indices base .. base + 3, clamped to the chunk's last channel.
-fn lanes(base: u32, width: u32) -> vec4u { return min(vec4u(base) + LANES, vec4u(base + width - 1u)); }
+// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
 
 fn x4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
@@ -92,30 +79,14 @@ fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
   if (width > 3u) { put(o + 3u, v.w, accumulate); }
 }
 
-struct Chunk {
-  node: u32,
-  head: u32,
-  col: u32,    // first column: h * C + 4 * (chunk within the head)
-  width: u32,  // channels in this chunk, 1..4
-}
-
-fn chunk_of(t: u32) -> Chunk {
-  let per_head = chunks_per_head();
-  let per_node = P.heads * per_head;
-  let r = t % per_node;
-  let head = r / per_head;
-  let c0 = (r % per_head) * 4u;
-  return Chunk(t / per_node, head, head * P.channels + c0, min(4u, P.channels - c0));
-}
-
 // out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x[src_k, h, c]   (0 for a node without in-edges)
 // One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.
 @compute @workgroup_size(WG)
 fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();
-  let q = chunk_of(t);
+  let q = chunk_of(t, P.heads, P.channels);
   var s = vec4f(0.0);
   for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
     s += alpha[k * P.heads + q.head] * drop(k, q.head) * x4(x_at(src[k], q.col), q.width);
@@ -152,9 +123,9 @@ fn aggregate_dalpha(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn aggregate_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();
-  let q = chunk_of(t);
+  let q = chunk_of(t, P.heads, P.channels);
   let width = P.heads * P.channels;
   var s = vec4f(0.0);
   for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {

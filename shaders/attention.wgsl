@@ -35,26 +35,15 @@ struct Params {
 @group(0) @binding(6) var<storage, read> right: array<f32>;     // xr (view); GAT: ad [N, H]
 @group(0) @binding(7) var<storage, read> att: array<f32>;       // [H * C]
 @group(0) @binding(8) var<storage, read> grad_in: array<f32>;   // de [E, H] or da [N, H]
-@group(0) @binding(9) var<storage, read_write> out: array<f32>;   // e, a, dxr, dxl, dx, das, dad, column sums
+@group(0) @binding(9) var<storage, read_write> out: array<f32>;   // e, a, dxr, dxl, dx, das, dad, block partials
 @group(0) @binding(10) var<storage, read_write> out2: array<f32>; // per-destination datt partials [N, H * C]
 @group(0) @binding(11) var<uniform> P: Params;
-
-fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
 
 fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
 fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
 
-// ---- 4-channel chunks ----
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
-
-fn chunks_per_head() -> u32 { return (P.channels + 3u) / 4u; }
-
-// Element indices base .. base + 3, clamped to the chunk's last channel (lanes past `width` repeat it).
-fn lanes(base: u32, width: u32) -> vec4u { return min(vec4u(base) + LANES, vec4u(base + width - 1u)); }
+// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
 
 fn left4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
@@ -99,23 +88,6 @@ fn store4_out2(o: u32, width: u32, v: vec4f) {
   if (width > 3u) { out2[o + 3u] = v.w; }
 }
 
-// A thread's share of a node matrix: one node, one head, up to 4 channels.
-struct Chunk {
-  node: u32,
-  head: u32,
-  col: u32,    // first column: h * C + 4 * (chunk within the head)
-  width: u32,  // channels in this chunk, 1..4
-}
-
-fn chunk_of(t: u32) -> Chunk {
-  let per_head = chunks_per_head();
-  let per_node = P.heads * per_head;
-  let r = t % per_node;
-  let head = r / per_head;
-  let c0 = (r % per_head) * 4u;
-  return Chunk(t / per_node, head, head * P.channels + c0, min(4u, P.channels - c0));
-}
-
 // ---- GATv2 ----
 
 // e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[dst_k, h, c])
@@ -149,8 +121,8 @@ fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(WG)
 fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
-  let q = chunk_of(t);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
   let xr_i = right4(right_at(q.node, q.col), q.width);
   var dz = vec4f(0.0);
   var partial = vec4f(0.0);
@@ -170,8 +142,8 @@ fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 @compute @workgroup_size(WG)
 fn gatv2_score_dxl(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
-  let q = chunk_of(t);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
   let xl_j = left4(left_at(q.node, q.col), q.width);
   var dz = vec4f(0.0);
   for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
@@ -182,10 +154,8 @@ fn gatv2_score_dxl(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, P.accumulate != 0u);
 }
 
-// ---- deterministic column sums, in two passes without atomics or barriers ----
-// A pass sums blocks of P.block_rows rows of a [P.nodes, H * C] view: out[b, col] = sum over the rows n of block b.
-// The first pass uses blocks of ~sqrt(N) rows; the second sums the first's [blocks, H * C] output as one block.
-// One thread per (block, column); out = [blocks, H * C].
+// ---- head-dot weight gradient, first pass: weighted sums over blocks of P.block_rows rows (no atomics or
+// barriers); reduce.wgsl's column sum then adds the [blocks, H * C] partials. One thread per (block, column).
 
 struct Block {
   first: u32,  // rows first .. end - 1
@@ -201,17 +171,6 @@ fn block_of(t: u32) -> Block {
 
 fn block_count() -> u32 {
   return max(1u, (P.nodes + P.block_rows - 1u) / P.block_rows);
-}
-
-// out[b, col] = sum_{n in block b} left[n, col]
-@compute @workgroup_size(WG)
-fn column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
-  if (t >= block_count() * P.heads * P.channels) { return; }
-  let b = block_of(t);
-  var s = 0.0;
-  for (var n = b.first; n < b.end; n++) { s += left[left_at(n, b.col)]; }
-  out[t] = s;
 }
 
 // out[b, col] = sum_{n in block b} da[n, col / C] * left[n, col]   (da in grad_in, [N, H])
@@ -250,8 +209,8 @@ fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn head_dot_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head()) { return; }
-  let q = chunk_of(t);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
   store4(grad_at(q.node, q.col), q.width, grad_in[q.node * P.heads + q.head] * att4(q.col, q.width), P.accumulate != 0u);
 }
 

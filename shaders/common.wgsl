@@ -9,6 +9,40 @@ fn group_index(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
+// Index of this thread in the whole launch: group_index * WG + local index.
+fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
+  return group_index(wid, nwg) * WG + lid.x;
+}
+
+// ---- 4-channel chunks, for kernels over node matrices [N, H * C]: a thread takes up to 4 channels of one head
+// as a vec4, so per-edge work (index loads, alpha, the dropout hash, the loop) is shared by 4 channels. A head's
+// last chunk may be narrower: lanes past `width` repeat the chunk's last channel and are never stored or summed.
+
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+fn chunks_per_head(channels: u32) -> u32 { return (channels + 3u) / 4u; }
+
+// Element indices base .. base + 3, clamped to the chunk's last channel.
+fn lanes(base: u32, width: u32) -> vec4u { return min(vec4u(base) + LANES, vec4u(base + width - 1u)); }
+
+// A thread's share of a node matrix: one node, one head, up to 4 channels.
+struct Chunk {
+  node: u32,
+  head: u32,
+  col: u32,    // first column: h * C + 4 * (chunk within the head)
+  width: u32,  // channels in this chunk, 1..4
+}
+
+// Thread t of a launch of nodes * heads * chunks_per_head(channels) threads.
+fn chunk_of(t: u32, heads: u32, channels: u32) -> Chunk {
+  let per_head = chunks_per_head(channels);
+  let per_node = heads * per_head;
+  let r = t % per_node;
+  let head = r / per_head;
+  let c0 = (r % per_head) * 4u;
+  return Chunk(t / per_node, head, head * channels + c0, min(4u, channels - c0));
+}
+
 // lowbias32 integer hash (Wellons): a bijection on u32 with good avalanche.
 fn hash32(x: u32) -> u32 {
   var h = x;

@@ -14,14 +14,10 @@ struct Params {
 @group(0) @binding(3) var<uniform> P: Params;
 @group(0) @binding(4) var<storage, read> step: array<u32>; // step counter for dropout masks
 
-fn index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 // out[r, c] = x[r, c] + bias[c]
 @compute @workgroup_size(WG)
 fn bias_add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = x[i] + y[i % P.cols];
 }
@@ -29,7 +25,7 @@ fn bias_add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 // out = a + b
 @compute @workgroup_size(WG)
 fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = x[i] + y[i];
 }
@@ -37,7 +33,7 @@ fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 // ELU: out = x if x > 0 else alpha * (exp(x) - 1)
 @compute @workgroup_size(WG)
 fn elu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let v = x[i];
   out[i] = select(P.a * (exp(v) - 1.0), v, v > 0.0);
@@ -46,7 +42,7 @@ fn elu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 // dx = dy * (1 if x > 0 else alpha * exp(x));  x = forward input, y = dy
 @compute @workgroup_size(WG)
 fn elu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let v = x[i];
   out[i] = y[i] * select(P.a * exp(v), 1.0, v > 0.0);
@@ -54,7 +50,7 @@ fn elu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 
 @compute @workgroup_size(WG)
 fn leaky_relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = leaky_relu(x[i], P.a);
 }
@@ -62,7 +58,7 @@ fn leaky_relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 // dx = dy * (1 if x > 0 else slope);  y = dy
 @compute @workgroup_size(WG)
 fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = y[i] * leaky_relu_grad(x[i], P.a);
 }
@@ -71,7 +67,7 @@ fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
 // same kernel applied to dy with the same seed and step.
 @compute @workgroup_size(WG)
 fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = x[i] * dropout_scale(P.seed, step[0], i, P.a);
 }
@@ -79,7 +75,7 @@ fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 // Mean over heads: out[r, c] = (1/H) * sum_h x[r, h, c]   (n = rows * C)
 @compute @workgroup_size(WG)
 fn head_mean_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let r = i / P.cols;
   let c = i % P.cols;
@@ -91,7 +87,7 @@ fn head_mean_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 // dx[r, h, c] = dy[r, c] / H   (n = rows * H * C)
 @compute @workgroup_size(WG)
 fn head_mean_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   let r = i / (P.heads * P.cols);
   let c = i % P.cols;
@@ -101,7 +97,7 @@ fn head_mean_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 // out[i] = a (for clearing accumulators and poisoning test outputs)
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index(wid, nwg, lid);
+  let i = thread_index(wid, nwg, lid);
   if (i >= P.n) { return; }
   out[i] = P.a;
 }

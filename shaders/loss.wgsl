@@ -18,10 +18,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> correct: array<f32>; // [1]
 @group(0) @binding(8) var<storage, read_write> pred: array<u32>;    // [N]
 
-fn index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 // Largest value of row r and its first position.
 struct RowMax { value: f32, at: u32 }
 
@@ -49,7 +45,7 @@ fn row_exp_sum(base: u32, mx: f32) -> f32 {
 // y_r is clamped into [0, C) for reading (an out-of-range label never counts as correct).
 @compute @workgroup_size(WG)
 fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = index(wid, nwg, lid);
+  let r = thread_index(wid, nwg, lid);
   if (r >= P.n) { return; }
   let base = r * P.c;
   if (mask[r] == 0u) {
@@ -96,7 +92,7 @@ fn nll_total(@builtin(local_invocation_id) lid: vec3u) {
 // out[r, c] = x[r, c] - max_c x[r, :] - log(sum_c exp(x[r, c] - max))
 @compute @workgroup_size(WG)
 fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = index(wid, nwg, lid);
+  let r = thread_index(wid, nwg, lid);
   if (r >= P.n) { return; }
   let base = r * P.c;
   let mx = row_max(base).value;
@@ -107,7 +103,7 @@ fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 // pred[r] = argmax_c x[r, c] (the first maximum on ties)
 @compute @workgroup_size(WG)
 fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = index(wid, nwg, lid);
+  let r = thread_index(wid, nwg, lid);
   if (r >= P.n) { return; }
   pred[r] = row_max(r * P.c).at;
 }

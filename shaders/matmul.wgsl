@@ -106,7 +106,7 @@ fn store_block(acc: mat4x4f, m: u32, n: u32, split: u32, splits: u32) {
 // Thread t: split t / blocks, block row (t % blocks) / blocks_n, block column t % blocks_n.
 @compute @workgroup_size(WG)
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = group_index(wid, nwg) * WG + lid.x;
+  let t = thread_index(wid, nwg, lid);
   let blocks = P.blocks;
   let splits = P.splits;
   if (t >= blocks * splits) { return; }
@@ -150,7 +150,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 // C[i] = sum_{s < splits} part[s, i] (+ C[i]), summed in split order. One thread per element of C.
 @compute @workgroup_size(WG)
 fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = group_index(wid, nwg) * WG + lid.x;
+  let i = thread_index(wid, nwg, lid);
   let size = P.m * P.n;
   if (i >= size) { return; }
   let splits = P.splits;

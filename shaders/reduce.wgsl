@@ -22,10 +22,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> vals4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4f>;
 
-fn index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 // Rows [b * block, min((b + 1) * block, n)) of column-sum stage 1.
 fn block_rows(b: u32) -> vec2u {
   return vec2u(b * P.block, min((b + 1u) * P.block, P.n));
@@ -34,7 +30,7 @@ fn block_rows(b: u32) -> vec2u {
 // By destination: out[i, f] = sum_{k = rowPtr[i]}^{rowPtr[i+1]-1} vals[k, f]   (one thread per (i, f); 0 without edges)
 @compute @workgroup_size(WG)
 fn scatter_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   if (t >= P.n * P.f) { return; }
   let i = t / P.f;
   let f = t % P.f;
@@ -45,7 +41,7 @@ fn scatter_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn scatter_dst4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   if (t >= P.n * P.f) { return; }
   let i = t / P.f;
   let f = t % P.f;
@@ -57,7 +53,7 @@ fn scatter_dst4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // By source: out[i, f] = sum_{q = colPtr[i]}^{colPtr[i+1]-1} vals[perm[q], f]   (one thread per (i, f))
 @compute @workgroup_size(WG)
 fn scatter_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   if (t >= P.n * P.f) { return; }
   let i = t / P.f;
   let f = t % P.f;
@@ -68,7 +64,7 @@ fn scatter_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(WG)
 fn scatter_src4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   if (t >= P.n * P.f) { return; }
   let i = t / P.f;
   let f = t % P.f;
@@ -80,7 +76,7 @@ fn scatter_src4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // Column sum stage 1: partial[b, f] = sum_{r = b*block}^{min((b+1)*block, R)-1} x[r, f]   (one thread per (b, f))
 @compute @workgroup_size(WG)
 fn column_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   let blocks = (P.n + P.block - 1u) / P.block;
   if (t >= blocks * P.f) { return; }
   let rows = block_rows(t / P.f);
@@ -92,7 +88,7 @@ fn column_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
 @compute @workgroup_size(WG)
 fn column_partials4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = index(wid, nwg, lid);
+  let t = thread_index(wid, nwg, lid);
   let blocks = (P.n + P.block - 1u) / P.block;
   if (t >= blocks * P.f) { return; }
   let rows = block_rows(t / P.f);
@@ -106,7 +102,7 @@ fn column_partials4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 // in row order, x being the stage-1 partials [blocks, F] or the input itself.   (one thread per f)
 @compute @workgroup_size(WG)
 fn column_total(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let f = index(wid, nwg, lid);
+  let f = thread_index(wid, nwg, lid);
   if (f >= P.f) { return; }
   var s = 0.0;
   for (var r = 0u; r < P.n; r++) { s += vals[r * P.f + f]; }
@@ -116,7 +112,7 @@ fn column_total(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 
 @compute @workgroup_size(WG)
 fn column_total4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let f = index(wid, nwg, lid);
+  let f = thread_index(wid, nwg, lid);
   if (f >= P.f) { return; }
   var s = vec4f(0.0);
   for (var r = 0u; r < P.n; r++) { s += vals4[r * P.f + f]; }

@@ -13,10 +13,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // alpha or ds [E, H]
 @group(0) @binding(4) var<uniform> P: Params;
 
-fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
-  return group_index(wid, nwg) * WG + lid.x;
-}
-
 // alpha[k, h] = exp(e[k, h] - m) / sum_{k' into dst_k} exp(e[k', h] - m),  m = max_{k' into dst_k} e[k', h]
 // Pass 1 keeps a running max m and s = sum exp(e - m), rescaling s when m grows (so exp never sees a positive
 // argument and cannot overflow); pass 2 writes alpha.

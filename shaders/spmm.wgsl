@@ -36,7 +36,7 @@ struct Params {
 struct Job { row: u32, col: u32 }
 
 fn job_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> Job {
-  let t = group_index(wid, nwg) * WG + lid.x;
+  let t = thread_index(wid, nwg, lid);
   let groups = P.row_groups;
   return Job(t / groups, (t % groups) * 4u * QUADS);
 }

@@ -7,6 +7,7 @@ import { f32, groups, kernel, type BindingKind, type Kernel } from '../gpu/kerne
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { expectSize, expectTensor } from './check.ts';
+import { columnSum } from './reduce.ts';
 
 // ---- shared helpers ----
 
@@ -104,7 +105,6 @@ const K = {
   gatv2Score: family.entry('gatv2_score', ['rowPtr', 'src', 'left', 'right', 'att'], ['out']),
   gatv2Dxr: family.entry('gatv2_score_dxr', ['rowPtr', 'src', 'left', 'right', 'att', 'gradIn'], ['out', 'out2']),
   gatv2Dxl: family.entry('gatv2_score_dxl', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'gradIn'], ['out']),
-  columnSum: family.entry('column_sum', ['left'], ['out']),
   weightedColumnSum: family.entry('weighted_column_sum', ['left', 'gradIn'], ['out']),
   headDot: family.entry('head_dot', ['left', 'att'], ['out']),
   headDotDx: family.entry('head_dot_dx', ['att', 'gradIn'], ['out']),
@@ -134,19 +134,17 @@ function params(nodes: number, edges: number, heads: number, channels: number, s
 }
 
 /**
- * out[col] = sum_n w[n, col / C] * m[n, col] (w = 1 without `weights`), deterministically and without atomics:
- * blocks of ~sqrt(rows) rows first, then the block sums.
+ * datt[h, c] = sum_n w[n, h] * m[n, h*C + c], deterministically and without atomics: weighted sums over blocks of
+ * ~sqrt(rows) rows here, then reduce.ts's columnSum over the blocks.
  */
-function columnSums(gpu: Gpu, m: NodeMatrix, rows: number, heads: number, channels: number, out: Tensor, weights?: Tensor): void {
+function weightedColumnSums(gpu: Gpu, m: NodeMatrix, weights: Tensor, rows: number, heads: number, channels: number, out: Tensor): void {
   const cols = heads * channels;
   const blockRows = Math.max(1, Math.ceil(Math.sqrt(rows)));
   const blocks = Math.max(1, Math.ceil(rows / blockRows));
   const partial = gpu.empty('f32', [blocks, cols]);
-  const first = weights ? K.weightedColumnSum : K.columnSum;
-  launch(gpu, first, { left: m.t, gradIn: weights, out: partial }, params(rows, 0, heads, channels, 0, { left: m, blockRows }), blocks * cols,
-    { bytes: 4 * (rows * cols + (weights ? rows * heads : 0) + blocks * cols), flops: rows * cols * (weights ? 2 : 1) });
-  launch(gpu, K.columnSum, { left: partial, out }, params(blocks, 0, heads, channels, 0, { left: nodeMatrix(partial), blockRows: blocks }), cols,
-    { bytes: 4 * (blocks * cols + cols), flops: blocks * cols });
+  launch(gpu, K.weightedColumnSum, { left: m.t, gradIn: weights, out: partial }, params(rows, 0, heads, channels, 0, { left: m, blockRows }), blocks * cols,
+    { bytes: 4 * (rows * cols + rows * heads + blocks * cols), flops: 2 * rows * cols });
+  columnSum(gpu, partial, { out });
   partial.dispose();
 }
 
@@ -212,7 +210,7 @@ export function gatv2ScoreBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr
   launch(gpu, K.gatv2Dxl, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, gradIn: de, out: grads.dxl.t },
     params(N, E, H, C, slope, { left: xl, right: xr, grad: grads.dxl, accumulate: grads.accumulateDxl }), chunkThreads(N, H, C),
     { bytes: edgeBytes + 4 * E + 4 * (grads.accumulateDxl ? 3 : 2) * N * HC, flops: 3 * E * HC });
-  columnSums(gpu, nodeMatrix(partials), N, H, C, grads.datt);
+  columnSum(gpu, partials, { out: grads.datt });
   partials.dispose();
 }
 
@@ -244,7 +242,7 @@ export function headDotBackward(gpu: Gpu, x: NodeMatrix, att: Tensor, da: Tensor
   expectNoAlias(op, ['datt', grads.datt], { x: x.t, da, dx: grads.dx.t });
   launch(gpu, K.headDotDx, { att, gradIn: da, out: grads.dx.t }, params(rows, 0, H, C, 0, { grad: grads.dx, accumulate: grads.accumulateDx }), chunkThreads(rows, H, C),
     { bytes: 4 * (rows * H + (grads.accumulateDx ? 2 : 1) * rows * H * C), flops: rows * H * C });
-  columnSums(gpu, x, rows, H, C, grads.datt, da);
+  weightedColumnSums(gpu, x, da, rows, H, C, grads.datt);
 }
 
 /** GAT: e[k,h] = LeakyReLU(as[src_k,h] + ad[dst_k,h]), as/ad [N,H]. */
