@@ -21,7 +21,7 @@ function wgslText(): Plugin {
 export default defineConfig({
   root: here('./demo'),
   base: './', // relative URLs: the built site works from any folder of any static file server
-  plugins: [wgslText(), planetoidData({ repoRoot: here('.') })],
+  plugins: [wgslText(), planetoidData()],
   build: {
     outDir: here('./dist'),
     emptyOutDir: true,

@@ -29,6 +29,14 @@ export interface LoadPlanetoidOptions {
  * If none has them, they are downloaded into `./data/planetoid`.
  */
 export async function loadPlanetoid(name: PlanetoidName, opts: LoadPlanetoidOptions = {}): Promise<GraphDataset> {
+  const dir = await findPlanetoidDir(name, opts);
+  const files: Record<string, Uint8Array> = {};
+  for (const p of PLANETOID_PARTS) files[p] = await readFile(partPath(dir, name, p));
+  return parsePlanetoid(name, files, { normalizeFeatures: opts.normalizeFeatures });
+}
+
+/** The directory holding all of a dataset's files, searched and (unless disabled) downloaded as loadPlanetoid does. */
+export async function findPlanetoidDir(name: PlanetoidName, opts: LoadPlanetoidOptions = {}): Promise<string> {
   const dirs = searchDirs(opts.root);
   let dir: string | undefined;
   const missing: string[] = [];
@@ -52,9 +60,7 @@ export async function loadPlanetoid(name: PlanetoidName, opts: LoadPlanetoidOpti
     const baseUrl = opts.baseUrl ?? process.env.PLANETOID_URL ?? PLANETOID_DEFAULT_URL;
     await downloadPlanetoid(name, dir, baseUrl, opts.log ?? ((m) => console.error(m)), searched);
   }
-  const files: Record<string, Uint8Array> = {};
-  for (const p of PLANETOID_PARTS) files[p] = await readFile(partPath(dir, name, p));
-  return parsePlanetoid(name, files, { normalizeFeatures: opts.normalizeFeatures });
+  return dir;
 }
 
 function searchDirs(root: string | undefined): string[] {

@@ -39,7 +39,7 @@ function toF64(m: Map<string, Float32Array>, prefix = ''): ref.Params {
 /** Edges of a layer's graph in the GPU's CSR order. */
 function edgesOf(graphs: GraphSet, addSelfLoops: boolean): ref.Edges {
   const g = graphs.hostGraph(addSelfLoops);
-  return { n: g.numNodes, src: g.src, dst: g.dst };
+  return { numNodes: g.numNodes, src: g.src, dst: g.dst };
 }
 
 /** One layer, dense input, random upstream gradient: output, every parameter gradient and the input gradient. */
@@ -94,7 +94,7 @@ function checkReferenceGradients(kind: Kind, seed: number): void {
   const n = 7, fin = 5, hid = 3, heads = 2, classes = 3;
   const [s, d] = randomEdges(rand, n, 14);
   const withLoops = buildGraph([s, d], n, { addSelfLoops: true });
-  const g: ref.Edges = { n, src: withLoops.src, dst: withLoops.dst };
+  const g: ref.Edges = { numNodes: n, src: withLoops.src, dst: withLoops.dst };
   const E = withLoops.numEdges;
   const mask = (len: number) => Float64Array.from({ length: len }, () => (rand() < 0.3 ? 0 : 1 / 0.7));
   const conv1: ref.LayerSpec = { kind, inChannels: fin, channels: hid, heads, concat: true, slope: 0.2, bias: true, shareWeights: false, residual: true };

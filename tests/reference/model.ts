@@ -1,7 +1,10 @@
 // Float64 reference of the GAT / GATv2 layers and the two-layer model, forward and hand-written backward,
 // in plain loops over dense arrays. Parameters use the library's internal names and layouts
 // (`lin.weight` [in, P], `lin.bias` [P], `att` [H*C], `att_src`, `att_dst`, `bias`, `res` [in, out]).
+import type { EdgeList } from './attention.ts';
 import { leakyRelu, leakyReluGrad } from './common.ts';
+import { matmul } from './matmul.ts';
+import { segmentSoftmax, segmentSoftmaxBackward } from './softmax.ts';
 
 export type Params = Map<string, Float64Array>;
 
@@ -18,11 +21,7 @@ export interface LayerSpec {
 }
 
 /** Edges in the order the GPU holds them (CSR by destination). */
-export interface Edges {
-  n: number;
-  src: ArrayLike<number>;
-  dst: ArrayLike<number>;
-}
+export type Edges = EdgeList;
 
 interface LayerCache {
   x: Float64Array;
@@ -37,56 +36,17 @@ interface LayerCache {
 const outWidth = (L: LayerSpec) => (L.concat ? L.heads * L.channels : L.channels);
 const linWidth = (L: LayerSpec) => (L.kind === 'gat' || L.shareWeights ? 1 : 2) * L.heads * L.channels;
 
-/** y[n, j] = sum_i x[n, i] w[i, j] */
-function matmul(x: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number): Float64Array {
-  const y = new Float64Array(n * fout);
-  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
-    const v = x[r * fin + i];
-    if (v !== 0) for (let j = 0; j < fout; j++) y[r * fout + j] += v * w[i * fout + j];
-  }
-  return y;
-}
-
+/** y = x w, x [n, fin], w [fin, fout] */
+const times = (x: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) => matmul(x, w, { m: n, k: fin, n: fout });
 /** x^T dy: [fin, fout] */
-function matmulTA(x: Float64Array, dy: Float64Array, n: number, fin: number, fout: number): Float64Array {
-  const g = new Float64Array(fin * fout);
-  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
-    const v = x[r * fin + i];
-    if (v !== 0) for (let j = 0; j < fout; j++) g[i * fout + j] += v * dy[r * fout + j];
-  }
-  return g;
-}
-
+const transposeTimes = (x: Float64Array, dy: Float64Array, n: number, fin: number, fout: number) => matmul(x, dy, { m: fin, k: n, n: fout, transA: true });
 /** dy w^T: [n, fin] */
-function matmulTB(dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number): Float64Array {
-  const dx = new Float64Array(n * fin);
-  for (let r = 0; r < n; r++) for (let i = 0; i < fin; i++) {
-    let s = 0;
-    for (let j = 0; j < fout; j++) s += dy[r * fout + j] * w[i * fout + j];
-    dx[r * fin + i] = s;
-  }
-  return dx;
-}
-
-/** Softmax of e [E, H] over the edges of each destination. */
-function segmentSoftmax(e: Float64Array, g: Edges, H: number): Float64Array {
-  const E = g.src.length;
-  const max = new Float64Array(g.n * H).fill(-Infinity);
-  const sum = new Float64Array(g.n * H);
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) max[g.dst[k] * H + h] = Math.max(max[g.dst[k] * H + h], e[k * H + h]);
-  const a = new Float64Array(E * H);
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
-    a[k * H + h] = Math.exp(e[k * H + h] - max[g.dst[k] * H + h]);
-    sum[g.dst[k] * H + h] += a[k * H + h];
-  }
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) a[k * H + h] /= sum[g.dst[k] * H + h];
-  return a;
-}
+const timesTransposed = (dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) => matmul(dy, w, { m: n, k: fout, n: fin, transB: true });
 
 export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges, alphaMask: ArrayLike<number>): { out: Float64Array; cache: LayerCache } {
   const { heads: H, channels: C, inChannels: fin } = L;
-  const HC = H * C, P = linWidth(L), N = g.n, E = g.src.length;
-  const lin = matmul(x, p.get('lin.weight')!, N, fin, P);
+  const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length;
+  const lin = times(x, p.get('lin.weight')!, N, fin, P);
   if (L.kind === 'gatv2' && L.bias) for (let r = 0; r < N; r++) for (let j = 0; j < P; j++) lin[r * P + j] += p.get('lin.bias')![j];
   const e = new Float64Array(E * H);
   const cache: LayerCache = { x, lin, alpha: e, alphaD: e };
@@ -114,7 +74,7 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
     }
     cache.s = s;
   }
-  const alpha = segmentSoftmax(e, g, H);
+  const alpha = segmentSoftmax(g, e, H);
   const alphaD = alpha.map((a, i) => a * alphaMask[i]);
   cache.alpha = alpha;
   cache.alphaD = alphaD;
@@ -129,7 +89,7 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
     for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) out[n * C + c] += agg[n * HC + h * C + c] / H;
   }
   if (L.residual) {
-    const r = matmul(x, p.get('res')!, N, fin, W);
+    const r = times(x, p.get('res')!, N, fin, W);
     out = out.map((v, i) => v + r[i]);
   }
   if (L.bias) out = out.map((v, i) => v + p.get('bias')![i % W]);
@@ -139,7 +99,7 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
 /** Gradients of every parameter of the layer (internal names) and of its input. */
 export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edges, alphaMask: ArrayLike<number>, dout: Float64Array): { grads: Params; dx: Float64Array } {
   const { heads: H, channels: C, inChannels: fin } = L;
-  const HC = H * C, P = linWidth(L), N = g.n, E = g.src.length, W = outWidth(L);
+  const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length, W = outWidth(L);
   const { x, lin, alpha, alphaD } = cache;
   const grads: Params = new Map();
   if (L.bias) {
@@ -149,8 +109,8 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
   }
   let dxRes: Float64Array | null = null;
   if (L.residual) {
-    grads.set('res', matmulTA(x, dout, N, fin, W));
-    dxRes = matmulTB(dout, p.get('res')!, N, fin, W);
+    grads.set('res', transposeTimes(x, dout, N, fin, W));
+    dxRes = timesTransposed(dout, p.get('res')!, N, fin, W);
   }
   const dagg = L.concat ? dout : Float64Array.from({ length: N * HC }, (_, i) => dout[Math.floor(i / HC) * C + (i % C)] / H);
   // Aggregation: agg[dst] += alphaD * xl[src]
@@ -165,10 +125,7 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
     }
     dalpha[k * H + h] = s * alphaMask[k * H + h];
   }
-  // Softmax: de = alpha * (dalpha - sum_segment alpha * dalpha)
-  const dot = new Float64Array(N * H);
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) dot[g.dst[k] * H + h] += alpha[k * H + h] * dalpha[k * H + h];
-  const de = Float64Array.from({ length: E * H }, (_, i) => alpha[i] * (dalpha[i] - dot[g.dst[Math.floor(i / H)] * H + (i % H)]));
+  const de = segmentSoftmaxBackward(g, alpha, dalpha, H);
   if (L.kind === 'gatv2') {
     const rOff = L.shareWeights ? 0 : HC;
     const att = p.get('att')!, z = cache.z!;
@@ -205,8 +162,8 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
     grads.set('att_src', dS);
     grads.set('att_dst', dD);
   }
-  grads.set('lin.weight', matmulTA(x, dlin, N, fin, P));
-  const dx = matmulTB(dlin, p.get('lin.weight')!, N, fin, P);
+  grads.set('lin.weight', transposeTimes(x, dlin, N, fin, P));
+  const dx = timesTransposed(dlin, p.get('lin.weight')!, N, fin, P);
   if (dxRes) for (let i = 0; i < dx.length; i++) dx[i] += dxRes[i];
   return { grads, dx };
 }
