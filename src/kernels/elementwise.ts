@@ -1,4 +1,5 @@
-// Elementwise ops (shaders/elementwise.wgsl): bias add, add, ELU, LeakyReLU, dropout, mean over heads, fill.
+// Elementwise ops (shaders/elementwise.wgsl): bias add, add, ELU, LeakyReLU, dropout, ELU fused with dropout,
+// mean over heads, fill. Each thread takes 4 consecutive elements.
 import code from '../../shaders/elementwise.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
@@ -16,14 +17,16 @@ const K = {
   leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary }),
   leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary }),
   dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
+  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
+  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
   headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
   headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
   fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
 };
 
-/** Uniform block of elementwise.wgsl: n, cols, a, seed, heads. */
-function params(n: number, cols = 1, a = 0, seed = 0, heads = 1): number[] {
-  return [n, cols, f32(a), seed >>> 0, heads];
+/** Uniform block of elementwise.wgsl: n, cols, a, seed, heads, p. */
+function params(n: number, cols = 1, a = 0, seed = 0, heads = 1, p = 0): number[] {
+  return [n, cols, f32(a), seed >>> 0, heads, f32(p)];
 }
 
 function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonly number[] = like.shape): Tensor {
@@ -33,7 +36,7 @@ function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonl
 }
 
 function run(gpu: Gpu, k: (typeof K)[keyof typeof K], tensors: Tensor[], uniforms: number[], n: number, bytesPerElem: number, flopsPerElem = 1) {
-  gpu.dispatch(k, { tensors, uniforms, workgroups: groups(n, k.workgroupSize), cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem } });
+  gpu.dispatch(k, { tensors, uniforms, workgroups: groups(Math.ceil(n / 4), k.workgroupSize), cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem } });
 }
 
 /** out[r, c] = x[r, c] + bias[c] */
@@ -90,12 +93,33 @@ export interface DropoutArgs {
   step: Tensor;
 }
 
+function expectDropout(op: string, args: DropoutArgs): void {
+  if (!(args.p >= 0 && args.p < 1)) throw new Error(`${op}: dropout p must be in [0, 1), got ${args.p}`);
+  expectTensor(op, 'step', args.step, 'u32', [-1]);
+}
+
 /** out = x * mask / (1 - p). Its backward is this same call on dy with the same args. */
 export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
-  if (!(args.p >= 0 && args.p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${args.p}`);
-  expectTensor('dropout', 'step', args.step, 'u32', [-1]);
+  expectDropout('dropout', args);
   out = outFor(gpu, 'dropout', x, out);
   run(gpu, K.dropout, [x, out, args.step], params(x.size, 1, args.p, args.seed), x.size, 8, 1);
+  return out;
+}
+
+/** dropout(ELU(x)) in one pass: the same mask as `dropout` with the same args. */
+export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
+  expectDropout('eluDropoutForward', args);
+  out = outFor(gpu, 'eluDropoutForward', x, out);
+  run(gpu, K.eluDropoutForward, [x, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 8, 4);
+  return out;
+}
+
+/** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. */
+export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
+  expectDropout('eluDropoutBackward', args);
+  expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
+  out = outFor(gpu, 'eluDropoutBackward', x, out);
+  run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 12, 4);
   return out;
 }
 

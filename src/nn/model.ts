@@ -4,7 +4,7 @@
 //   logits = conv2(dropout(h))           conv2: 1 head x classes, averaged (concat = false)
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { dropout, eluBackward, eluForward } from '../kernels/elementwise.ts';
+import { dropout, eluBackward, eluDropoutBackward, eluDropoutForward, eluForward } from '../kernels/elementwise.ts';
 import { hash32 } from './seeds.ts';
 import type { AttentionConv, LayerGraphs, NamedArray, StepContext } from './conv.ts';
 import { GATConv } from './gat-conv.ts';
@@ -87,9 +87,10 @@ export class GATModel {
       input1 = new DenseInput(inDrop ? dropout(gpu, features.x, inDrop, this.ws.get('x_drop', features.x.shape)) : features.x);
     }
     const h = this.conv1.forward(ctx, input1, graphs);
-    const act = eluForward(gpu, h, 1, this.ws.get('elu', h.shape));
+    // dropout(ELU(h)) in one pass; evaluation writes plain ELU(h) into the same buffer.
     const hidDrop = this.dropoutArgs(ctx, this.seeds.hidden);
-    const input2 = hidDrop ? dropout(gpu, act, hidDrop, this.ws.get('elu_drop', h.shape)) : act;
+    const hidden = this.ws.get('hidden', h.shape);
+    const input2 = hidDrop ? eluDropoutForward(gpu, h, 1, hidDrop, hidden) : eluForward(gpu, h, 1, hidden);
     this.saved = { h, training: ctx.training };
     return this.conv2.forward(ctx, new DenseInput(input2), graphs);
   }
@@ -101,8 +102,9 @@ export class GATModel {
     const h = this.saved!.h;
     const dInput2 = this.conv2.backward(ctx, dlogits, true)!;
     const hidDrop = this.dropoutArgs(ctx, this.seeds.hidden);
-    const dAct = hidDrop ? dropout(gpu, dInput2, hidDrop, this.ws.get('d_elu_drop', h.shape)) : dInput2;
-    const dh = eluBackward(gpu, h, dAct, 1, this.ws.get('d_elu', h.shape));
+    const dh = this.ws.get('d_h', h.shape);
+    if (hidDrop) eluDropoutBackward(gpu, h, dInput2, 1, hidDrop, dh);
+    else eluBackward(gpu, h, dInput2, 1, dh);
     this.conv1.backward(ctx, dh, false);
   }
 

@@ -59,6 +59,25 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'ELU fused with dropout matches ELU then dropout in float64, forward and backward',
+    async run(gpu) {
+      await repeat(CASES, 5, async (rand) => {
+        // Sizes 1 .. 4 exercise a last thread with clamped lanes; larger ones many workgroups.
+        const n = rand() < 0.3 ? randInt(rand, 1, 5) : randInt(rand, 5, 20000);
+        const p = 0.8 * rand(), seed = randInt(rand, 0, 2 ** 31), stepV = randInt(rand, 0, 1000), alpha = 0.5 + rand();
+        const x = randomArray(rand, n, -3, 3), dy = randomArray(rand, n);
+        const step = gpu.tensor('u32', [1], [stepV]);
+        const tx = gpu.tensor('f32', [n], x), tdy = gpu.tensor('f32', [n], dy);
+        const args = { p, seed, step };
+        const fwd = await ew.eluDropoutForward(gpu, tx, alpha, args, poisoned(gpu, 'f32', [n])).read();
+        assertClose('elu+dropout fwd', fwd, ref.dropout(ref.eluForward(x, alpha), p, seed, stepV));
+        const bwd = await ew.eluDropoutBackward(gpu, tx, tdy, alpha, args, poisoned(gpu, 'f32', [n])).read();
+        assertClose('elu+dropout bwd', bwd, ref.eluBackward(x, ref.dropout(dy, p, seed, stepV), alpha));
+        [tx, tdy, step].forEach((t) => t.dispose());
+      });
+    },
+  },
+  {
     name: 'mean over heads forward and backward match float64',
     async run(gpu) {
       await repeat(CASES, 4, async (rand) => {
@@ -74,7 +93,7 @@ export const cases: KernelCase[] = [
   {
     name: 'a launch of more than 65,535 workgroups is folded into 2-D and covers every element',
     async run(gpu) {
-      const n = 64 * 70_001 + 13; // WG = 64
+      const n = 4 * 64 * 70_001 + 13; // 4 elements per thread, WG = 64
       const x = randomArray(Math.random, n);
       const b = randomArray(Math.random, 1);
       const out = ew.biasAdd(gpu, gpu.tensor('f32', [n, 1], x), gpu.tensor('f32', [1], b), poisoned(gpu, 'f32', [n, 1]));
