@@ -1,5 +1,5 @@
 // Dense matmul of row-major f32 matrices, register-blocked:
-//   C[M, N] = op(A) op(B) (+ C when ACCUMULATE),  op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
+//   C[M, N] = op(A) op(B) (+ bias[n] when BIAS) (+ C when ACCUMULATE),  op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
 //                                                 op(B) = B [K, N], or B^T with B stored [N, K] when TRANS_B.
 // One thread computes a BLOCK_M x BLOCK_N block of C (4 or 8 each) as 4 x 4 matrices held in registers, walking K
 // four at a time: it loads a 4 x 4 block of op(A) and of op(B) per 4 x 4 sub-block and adds their product. Loads go
@@ -15,6 +15,7 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ACCUMULATE: bool = false;
+override BIAS: bool = false;
 override BLOCK_M: u32 = 8;  // rows of C per thread: 4 or 8
 override BLOCK_N: u32 = 8;  // columns of C per thread: 4 or 8
 
@@ -32,6 +33,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;   // C, or the partials [splits, M, N] when splits > 1
 @group(0) @binding(3) var<uniform> P: Params;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;     // [N], read when BIAS
 
 // Sizes, copied from the uniform block once per thread (the CPU driver re-reads uniforms at every use).
 var<private> M: u32;
@@ -89,17 +91,22 @@ fn put_row(at: u32, v: vec4f, valid: u32, add: bool) {
   if (valid > 3u) { put(at + 3u, v.w, add); }
 }
 
-// Writes the block C[m .. m+3, n .. n+3] = acc (column j of acc is C[m .. m+3, n + j]), adds it to C (ACCUMULATE,
-// one split), or writes it as split `split`'s partial; skips what lies outside C.
+// Writes the block C[m .. m+3, n .. n+3] = acc (column j of acc is C[m .. m+3, n + j]) (+ bias, one split), adds it
+// to C (ACCUMULATE, one split), or writes it as split `split`'s partial; skips what lies outside C.
 fn store_block(acc: mat4x4f, m: u32, n: u32, split: u32, splits: u32) {
   let rows = transpose(acc);
   let at = split * M * N + m * N + n;
   let valid = N - min(N, n);
   let add = ACCUMULATE && splits == 1u;
-  if (m < M) { put_row(at, rows[0], valid, add); }
-  if (m + 1u < M) { put_row(at + N, rows[1], valid, add); }
-  if (m + 2u < M) { put_row(at + 2u * N, rows[2], valid, add); }
-  if (m + 3u < M) { put_row(at + 3u * N, rows[3], valid, add); }
+  var b = vec4f(0.0);
+  if (BIAS && splits == 1u) {
+    let j = min(vec4u(n) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+    b = vec4f(bias[j.x], bias[j.y], bias[j.z], bias[j.w]);
+  }
+  if (m < M) { put_row(at, rows[0] + b, valid, add); }
+  if (m + 1u < M) { put_row(at + N, rows[1] + b, valid, add); }
+  if (m + 2u < M) { put_row(at + 2u * N, rows[2] + b, valid, add); }
+  if (m + 3u < M) { put_row(at + 3u * N, rows[3] + b, valid, add); }
 }
 
 // C[m, n] = sum_k op(A)[m, k] op(B)[k, n] (+ C[m, n]); with splits, part[s, m, n] = the sum over split s's K range.
@@ -147,7 +154,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   if (BLOCK_M == 8u && BLOCK_N == 8u) { store_block(acc11, m + 4u, n + 4u, split, splits); }
 }
 
-// C[i] = sum_{s < splits} part[s, i] (+ C[i]), summed in split order. One thread per element of C.
+// C[i] = sum_{s < splits} part[s, i] (+ bias[i % N]) (+ C[i]), summed in split order. One thread per element of C.
 @compute @workgroup_size(WG)
 fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = thread_index(wid, nwg, lid);
@@ -156,6 +163,7 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   let splits = P.splits;
   var s = 0.0;
   for (var split = 0u; split < splits; split++) { s += a[split * size + i]; }
+  if (BIAS) { s += bias[i % P.n]; }
   if (ACCUMULATE) { s += c[i]; }
   c[i] = s;
 }

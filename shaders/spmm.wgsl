@@ -1,9 +1,10 @@
-// Sparse (CSR) x dense: Y[r, :] = sum_{p in row r} value[p] * mask[p] * B[col[p], :] (+ Y[r, :] when ACCUMULATE),
+// Sparse (CSR) x dense: Y[r, :] = sum_{p in row r} value[p] * mask[p] * B[col[p], :] (+ bias when BIAS)
+//                                                                                  (+ Y[r, :] when ACCUMULATE),
 // mask[p] = dropout_scale(seed, step, nzId[p], p_drop) when DROPOUT (nzId: the nonzero's index in the forward CSR,
 // so that a transpose built with uploadSparseTranspose drops the same entries), else 1.
 //
 // One thread per (row, group of 4 * QUADS output columns): it walks its row's nonzeros in order and keeps QUADS vec4
-// accumulators. Threads of a row read the same (col, value) pairs; there is no workgroup staging because, on
+// accumulators (up to 8: the CPU driver pays per loop iteration more than per load, so wide threads win). Threads of a row read the same (col, value) pairs; there is no workgroup staging because, on
 // SwiftShader (the CPU driver this library falls back to), a barrier costs about as much as a dozen loads per thread
 // and workgroup memory is no cheaper to read than storage. Each output element is one thread's in-order sum:
 // deterministic, no atomics. Columns past N are read clamped into range and never written.
@@ -11,7 +12,8 @@
 
 override ACCUMULATE: bool = false;
 override DROPOUT: bool = false;
-override QUADS: u32 = 4;  // vec4 accumulators per thread: 1 to 4
+override BIAS: bool = false;
+override QUADS: u32 = 4;  // vec4 accumulators per thread: 1 to 8 (spmm_scalar: 1 to 4)
 
 struct Params {
   rows: u32,        // rows of A and Y
@@ -31,6 +33,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> y4: array<vec4f>;  // spmm_vec4: the same Y, as quads of columns
 @group(0) @binding(6) var<uniform> P: Params;
 @group(0) @binding(7) var<storage, read> step: array<u32>;
+@group(0) @binding(8) var<storage, read> bias: array<f32>;     // spmm_scalar
+@group(0) @binding(8) var<storage, read> bias4: array<vec4f>;  // spmm_vec4: [N / 4]
 
 // The thread's row and first output column; row >= rows for threads past the end.
 struct Job { row: u32, col: u32 }
@@ -56,22 +60,27 @@ fn masked_value(p: u32, site: u32, p_drop: f32) -> f32 {
 }
 
 // Output writes are straight-line code (no loops with early exits, which are slow in the CPU driver).
-fn put(at: u32, v: f32) {
-  if (ACCUMULATE) { y[at] += v; } else { y[at] = v; }
+// Y[at] = v (+ bias[c]) (+ Y[at])
+fn put(at: u32, c: u32, v: f32) {
+  var w = v;
+  if (BIAS) { w += bias[c]; }
+  if (ACCUMULATE) { y[at] += w; } else { y[at] = w; }
 }
 
-// Y[at .. at + 3] = v (+ Y), of which only the first `valid` columns lie inside the row.
-fn put_quad(at: u32, v: vec4f, valid: u32) {
-  if (valid > 0u) { put(at, v.x); }
-  if (valid > 1u) { put(at + 1u, v.y); }
-  if (valid > 2u) { put(at + 2u, v.z); }
-  if (valid > 3u) { put(at + 3u, v.w); }
+// Y[at .. at + 3] (columns c .. c + 3) = v (+ bias) (+ Y), of which only the first `valid` columns lie inside the row.
+fn put_quad(at: u32, c: u32, v: vec4f, valid: u32) {
+  if (valid > 0u) { put(at, c, v.x); }
+  if (valid > 1u) { put(at + 1u, c + 1u, v.y); }
+  if (valid > 2u) { put(at + 2u, c + 2u, v.z); }
+  if (valid > 3u) { put(at + 3u, c + 3u, v.w); }
 }
 
-// Y4[at] = v (+ Y4) when quad < quads.
-fn put_vec4(at: u32, v: vec4f, quad: u32, quads: u32) {
+// Y4[row_at + quad] = v (+ bias4[quad]) (+ Y4) when quad < quads.
+fn put_vec4(row_at: u32, quad: u32, quads: u32, v: vec4f) {
   if (quad < quads) {
-    if (ACCUMULATE) { y4[at] += v; } else { y4[at] = v; }
+    var w = v;
+    if (BIAS) { w += bias4[quad]; }
+    if (ACCUMULATE) { y4[row_at + quad] += w; } else { y4[row_at + quad] = w; }
   }
 }
 
@@ -79,31 +88,35 @@ fn put_vec4(at: u32, v: vec4f, quad: u32, quads: u32) {
 fn spmm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let job = job_of(wid, nwg, lid);
   if (job.row >= P.rows) { return; }
-  let n = P.n;
-  let quads = n / 4u;
+  let quads = P.n / 4u;
   // This thread's quads first .. first + QUADS - 1; those past the end of the row are read clamped, never written.
   let first = job.col / 4u;
-  let q0 = min(first, quads - 1u);
-  let q1 = min(first + 1u, quads - 1u);
-  let q2 = min(first + 2u, quads - 1u);
-  let q3 = min(first + 3u, quads - 1u);
+  let last = quads - 1u;
   let site = site_hash();
   let p_drop = P.p;
-  var acc = array<vec4f, 4>();
+  var acc = array<vec4f, 8>();
   let end = row_ptr[job.row + 1u];
   for (var p = row_ptr[job.row]; p < end; p++) {
     let v = masked_value(p, site, p_drop);
     let base = col_idx[p] * quads;
-    acc[0] += v * b4[base + q0];
-    if (QUADS > 1u) { acc[1] += v * b4[base + q1]; }
-    if (QUADS > 2u) { acc[2] += v * b4[base + q2]; }
-    if (QUADS > 3u) { acc[3] += v * b4[base + q3]; }
+    acc[0] += v * b4[base + min(first, last)];
+    if (QUADS > 1u) { acc[1] += v * b4[base + min(first + 1u, last)]; }
+    if (QUADS > 2u) { acc[2] += v * b4[base + min(first + 2u, last)]; }
+    if (QUADS > 3u) { acc[3] += v * b4[base + min(first + 3u, last)]; }
+    if (QUADS > 4u) { acc[4] += v * b4[base + min(first + 4u, last)]; }
+    if (QUADS > 5u) { acc[5] += v * b4[base + min(first + 5u, last)]; }
+    if (QUADS > 6u) { acc[6] += v * b4[base + min(first + 6u, last)]; }
+    if (QUADS > 7u) { acc[7] += v * b4[base + min(first + 7u, last)]; }
   }
-  let at = job.row * quads + first;
-  put_vec4(at, acc[0], first, quads);
-  if (QUADS > 1u) { put_vec4(at + 1u, acc[1], first + 1u, quads); }
-  if (QUADS > 2u) { put_vec4(at + 2u, acc[2], first + 2u, quads); }
-  if (QUADS > 3u) { put_vec4(at + 3u, acc[3], first + 3u, quads); }
+  let row_at = job.row * quads;
+  put_vec4(row_at, first, quads, acc[0]);
+  if (QUADS > 1u) { put_vec4(row_at, first + 1u, quads, acc[1]); }
+  if (QUADS > 2u) { put_vec4(row_at, first + 2u, quads, acc[2]); }
+  if (QUADS > 3u) { put_vec4(row_at, first + 3u, quads, acc[3]); }
+  if (QUADS > 4u) { put_vec4(row_at, first + 4u, quads, acc[4]); }
+  if (QUADS > 5u) { put_vec4(row_at, first + 5u, quads, acc[5]); }
+  if (QUADS > 6u) { put_vec4(row_at, first + 6u, quads, acc[6]); }
+  if (QUADS > 7u) { put_vec4(row_at, first + 7u, quads, acc[7]); }
 }
 
 // B[r, c .. c + 3] one float at a time, columns clamped to N - 1.
@@ -131,8 +144,8 @@ fn spmm_scalar(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     if (QUADS > 3u) { acc[3] += v * b_quad(base, c + 12u, last); }
   }
   let at = job.row * n + c;
-  put_quad(at, acc[0], n - min(n, c));
-  if (QUADS > 1u) { put_quad(at + 4u, acc[1], n - min(n, c + 4u)); }
-  if (QUADS > 2u) { put_quad(at + 8u, acc[2], n - min(n, c + 8u)); }
-  if (QUADS > 3u) { put_quad(at + 12u, acc[3], n - min(n, c + 12u)); }
+  put_quad(at, c, acc[0], n - min(n, c));
+  if (QUADS > 1u) { put_quad(at + 4u, c + 4u, acc[1], n - min(n, c + 4u)); }
+  if (QUADS > 2u) { put_quad(at + 8u, c + 8u, acc[2], n - min(n, c + 8u)); }
+  if (QUADS > 3u) { put_quad(at + 12u, c + 12u, acc[3], n - min(n, c + 12u)); }
 }

@@ -13,6 +13,8 @@ export interface MatmulOptions {
   transB?: boolean;
   /** C += op(A) op(B), C being `out` (then required). */
   accumulate?: boolean;
+  /** f32 [N], added to every row of the product. */
+  bias?: Tensor;
   out?: Tensor;
 }
 
@@ -26,6 +28,7 @@ interface Variant {
   transA: boolean;
   transB: boolean;
   accumulate: boolean;
+  bias: boolean;
   /** Rows and columns of C per thread: 4 or 8. */
   blockM: number;
   blockN: number;
@@ -39,16 +42,16 @@ function cached(key: string, make: () => Kernel): Kernel {
 }
 
 function matmulKernel(v: Variant): Kernel {
-  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}|${v.blockM}x${v.blockN}`, () => kernel({
-    name: 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u'], workgroupSize: WG,
-    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
+  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}|${v.blockM}x${v.blockN}`, () => kernel({
+    name: 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u', 'r'], workgroupSize: WG,
+    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BIAS: v.bias, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
   }));
 }
 
-function reduceKernel(accumulate: boolean): Kernel {
-  return cached(`reduce|${+accumulate}`, () => kernel({
-    name: 'matmul.reduce_splits', code, entryPoint: 'reduce_splits', bindings: ['r', '-', 'w', 'u'], workgroupSize: WG,
-    overrides: { ACCUMULATE: accumulate },
+function reduceKernel(accumulate: boolean, bias: boolean): Kernel {
+  return cached(`reduce|${+accumulate}${+bias}`, () => kernel({
+    name: 'matmul.reduce_splits', code, entryPoint: 'reduce_splits', bindings: ['r', '-', 'w', 'u', 'r'], workgroupSize: WG,
+    overrides: { ACCUMULATE: accumulate, BIAS: bias },
   }));
 }
 
@@ -63,7 +66,7 @@ function chooseSplits(threads: number, k: number): { splits: number; kChunk: num
   return { splits: Math.ceil(k / kChunk), kChunk };
 }
 
-/** C[M,N] = op(A) op(B) (+ C when accumulate). A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB). */
+/** C[M,N] = op(A) op(B) (+ bias) (+ C when accumulate). A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB). */
 export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = !!opts.transA, transB = !!opts.transB, accumulate = !!opts.accumulate;
   expectTensor('matmul', 'A', a, 'f32', [-1, -1]);
@@ -78,23 +81,29 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
   const out = opts.out ?? gpu.empty('f32', [m, n]);
   expectTensor('matmul', 'out', out, 'f32', [m, n]);
   if (out.buffer === a.buffer || out.buffer === b.buffer) throw new Error('matmul: out must not share a buffer with A or B');
+  const bias = opts.bias;
+  if (bias) {
+    expectTensor('matmul', 'bias', bias, 'f32', [-1]);
+    if (bias.size !== n) throw new Error(`matmul: shape mismatch: bias has ${bias.size} values, the product has ${n} columns`);
+    if (out.buffer === bias.buffer) throw new Error('matmul: out must not share a buffer with bias');
+  }
   if (m === 0 || n === 0) return out;
 
-  const v: Variant = { transA, transB, accumulate, blockM: blockSize(m), blockN: blockSize(n) };
+  const v: Variant = { transA, transB, accumulate, bias: !!bias, blockM: blockSize(m), blockN: blockSize(n) };
   const blocksN = Math.ceil(n / v.blockN);
   const blocks = Math.ceil(m / v.blockM) * blocksN;
   const { splits, kChunk } = chooseSplits(blocks, k);
   const uniforms = [m, n, k, blocksN, blocks, kChunk, splits];
   const cost = { bytes: 4 * (m * k + k * n + m * n * (accumulate ? 2 : 1)), flops: 2 * m * n * k };
   if (splits === 1) {
-    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out], uniforms, workgroups: groups(blocks, WG), cost });
+    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out, bias ?? b], uniforms, workgroups: groups(blocks, WG), cost });
     return out;
   }
   const partials = gpu.empty('f32', [splits, m, n]);
   const splitCost = { bytes: 4 * (m * k + k * n + m * n * splits), flops: 2 * m * n * k };
-  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
-  gpu.dispatch(reduceKernel(accumulate), {
-    tensors: [partials, out],
+  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials, bias ?? b], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
+  gpu.dispatch(reduceKernel(accumulate, !!bias), {
+    tensors: [partials, out, bias ?? partials],
     uniforms,
     workgroups: groups(m * n, WG),
     cost: { bytes: 4 * m * n * (splits + (accumulate ? 2 : 1)), flops: m * n * splits },

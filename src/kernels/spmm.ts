@@ -33,6 +33,8 @@ export interface SpmmOptions {
   dropout?: { p: number; seed: number; step: Tensor /* u32 [1] */ };
   /** Y += A B (Y being `out`, then required). */
   accumulate?: boolean;
+  /** f32 [N], added to every row of the product. */
+  bias?: Tensor;
   out?: Tensor;
 }
 
@@ -111,16 +113,16 @@ export function uploadSparseTranspose(gpu: Gpu, m: SparseRows): SparseTensors {
 
 const WG = 64;
 const kernels = new Map<string, Kernel>();
-function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: boolean): Kernel {
+function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: boolean, bias: boolean): Kernel {
   const entryPoint = vec4 ? 'spmm_vec4' : 'spmm_scalar';
-  const key = `${entryPoint}|${quads}|${+accumulate}${+dropout}`;
+  const key = `${entryPoint}|${quads}|${+accumulate}${+dropout}${+bias}`;
   let k = kernels.get(key);
   if (!k) {
     k = kernel({
       name: 'spmm', code, entryPoint, workgroupSize: WG,
-      // row_ptr, col_idx, values, nz_id, b, y, uniforms, step
-      bindings: ['r', 'r', 'r', 'r', 'r', 'w', 'u', 'r'],
-      overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout },
+      // row_ptr, col_idx, values, nz_id, b, y, uniforms, step, bias
+      bindings: ['r', 'r', 'r', 'r', 'r', 'w', 'u', 'r', 'r'],
+      overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
     });
     kernels.set(key, k);
   }
@@ -134,7 +136,7 @@ function expectSparse(op: string, a: SparseTensors): void {
   expectTensor(op, 'A.nzId', a.nzId, 'u32', [a.nnz]);
 }
 
-/** Y[A.rows, N] = (A ∘ dropout mask) * B[A.cols, N] (+ Y when accumulate). */
+/** Y[A.rows, N] = (A ∘ dropout mask) * B[A.cols, N] (+ bias) (+ Y when accumulate). */
 export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = {}): Tensor {
   expectSparse('spmm', a);
   expectTensor('spmm', 'B', b, 'f32', [-1, -1]);
@@ -150,22 +152,28 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   const out = opts.out ?? gpu.empty('f32', [a.rows, n]);
   expectTensor('spmm', 'out', out, 'f32', [a.rows, n]);
   if (out.buffer === b.buffer) throw new Error('spmm: out must not share a buffer with B');
+  if (opts.bias) {
+    expectTensor('spmm', 'bias', opts.bias, 'f32', [-1]);
+    if (opts.bias.size !== n) throw new Error(`spmm: shape mismatch: bias has ${opts.bias.size} values, the product has ${n} columns`);
+    if (out.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
+  }
   if (a.rows === 0 || n === 0) return out;
 
   const dropout = !!drop && drop.p > 0;
   const vec4 = n % 4 === 0 && a.cols > 0; // (B then holds at least one quad: a valid vec4 binding)
-  // Up to 4 quads (16 columns) per thread, spread evenly over the row's threads.
+  // Up to 8 quads (32 columns) per thread (4 without vec4), spread evenly over the row's threads.
   const rowQuads = Math.ceil(n / 4);
-  const quads = Math.ceil(rowQuads / Math.ceil(rowQuads / 4));
+  const maxQuads = vec4 ? 8 : 4;
+  const quads = Math.ceil(rowQuads / Math.ceil(rowQuads / maxQuads));
   const rowGroups = Math.ceil(rowQuads / quads);
   const threads = a.rows * rowGroups;
-  // Without dropout, any u32 tensor stands in for the (unread) step binding.
+  // Without dropout, any u32 tensor stands in for the (unread) step binding; without bias, B for the bias binding.
   const step = dropout ? drop!.step : a.rowPtr;
-  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout), {
-    tensors: [a.rowPtr, a.colIdx, a.values, a.nzId, b, out, step],
+  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout, !!opts.bias), {
+    tensors: [a.rowPtr, a.colIdx, a.values, a.nzId, b, out, step, opts.bias ?? b],
     uniforms: [a.rows, n, rowGroups, f32(drop?.p ?? 0), (drop?.seed ?? 0) >>> 0],
     workgroups: groups(threads, WG),
-    cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1)), flops: 2 * a.nnz * n },
+    cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) + (opts.bias ? n : 0)), flops: 2 * a.nnz * n },
   });
   return out;
 }

@@ -131,17 +131,25 @@ export abstract class AttentionConv {
     return ctx.training && this.opts.dropout > 0 ? { p: this.opts.dropout, seed: this.dropoutSeed, step: ctx.step } : undefined;
   }
 
+  /** Whether the heads are averaged (concat = false with several heads; one head needs no averaging). */
+  protected get averagesHeads(): boolean {
+    return !this.opts.concat && this.heads > 1;
+  }
+
   /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b */
   protected outputStage(ctx: StepContext, input: LayerInput, agg: Tensor): Tensor {
     const { gpu } = ctx;
     const ws = this.workspace;
     const n = input.rows;
-    let out = this.opts.concat ? agg : headMeanForward(gpu, agg, this.heads, ws.get('mean', [n, this.outWidth]));
+    const bias = this.opts.bias ? this.param('bias') : undefined;
+    let out = this.averagesHeads ? headMeanForward(gpu, agg, this.heads, ws.get('mean', [n, this.outWidth])) : agg;
     if (this.opts.residual) {
-      const res = input.times(gpu, this.param('res'), ws.get('res', [n, this.outWidth]));
-      out = add(gpu, out, res, ws.get('with_res', [n, this.outWidth]));
+      // The bias rides along in the residual product: out = combine(agg) + (x Wres + b).
+      const res = input.times(gpu, this.param('res'), ws.get('res', [n, this.outWidth]), bias);
+      out = add(gpu, out, res, ws.get('out', [n, this.outWidth]));
+    } else if (bias) {
+      out = biasAdd(gpu, out, bias, ws.get('out', [n, this.outWidth]));
     }
-    if (this.opts.bias) out = biasAdd(gpu, out, this.param('bias'), ws.get('out', [n, this.outWidth]));
     return out;
   }
 
@@ -150,7 +158,7 @@ export abstract class AttentionConv {
     const { gpu } = ctx;
     if (this.opts.bias) columnSum(gpu, dout, { out: this.grad('bias') });
     if (this.opts.residual) input.transposeTimes(gpu, dout, this.grad('res'));
-    return this.opts.concat ? dout : headMeanBackward(gpu, dout, this.heads, this.workspace.get('dagg', [input.rows, this.hc]));
+    return this.averagesHeads ? headMeanBackward(gpu, dout, this.heads, this.workspace.get('dagg', [input.rows, this.hc])) : dout;
   }
 
   /** dx = dlin W^T (+ dout Wres^T): the input gradient, for a dense input. */

@@ -6,7 +6,7 @@
 //   out_i = sum_j alpha_ij x_l[j]                              concat or mean over heads, + x W_res, + bias
 import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../kernels/attention.ts';
 import { aggregate, aggregateBackward } from '../kernels/aggregate.ts';
-import { add, biasAdd } from '../kernels/elementwise.ts';
+import { add } from '../kernels/elementwise.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -53,8 +53,7 @@ export class GATv2Conv extends AttentionConv {
     const n = input.rows, p = this.linWidth, hc = this.hc;
     const dims = { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
 
-    let lin = input.times(gpu, this.param('lin.weight'), ws.get('lin0', [n, p]));
-    if (this.opts.bias) lin = biasAdd(gpu, lin, this.param('lin.bias'), ws.get('lin', [n, p]));
+    const lin = input.times(gpu, this.param('lin.weight'), ws.get('lin', [n, p]), this.opts.bias ? this.param('lin.bias') : undefined);
     const xl = nodeMatrix(lin, p, 0);
     const xr = nodeMatrix(lin, p, this.opts.shareWeights ? 0 : hc);
 

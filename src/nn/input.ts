@@ -8,8 +8,8 @@ import { spmm, type SparseTensors } from '../kernels/spmm.ts';
 export interface LayerInput {
   readonly rows: number;
   readonly cols: number;
-  /** out[rows, P] (+)= x W, W [cols, P] */
-  times(gpu: Gpu, w: Tensor, out: Tensor, accumulate?: boolean): Tensor;
+  /** out[rows, P] = x W (+ bias [P]), W [cols, P] */
+  times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor): Tensor;
   /** out[cols, P] = x^T dy, dy [rows, P]: the weight gradient */
   transposeTimes(gpu: Gpu, dy: Tensor, out: Tensor): Tensor;
   /** The dense tensor, when there is one (needed for an input gradient). */
@@ -23,8 +23,8 @@ export class DenseInput implements LayerInput {
   get rows() { return this.x.shape[0]; }
   get cols() { return this.x.shape[1]; }
   get dense() { return this.x; }
-  times(gpu: Gpu, w: Tensor, out: Tensor, accumulate = false) {
-    return matmul(gpu, this.x, w, { out, accumulate });
+  times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
+    return matmul(gpu, this.x, w, { out, bias });
   }
   transposeTimes(gpu: Gpu, dy: Tensor, out: Tensor) {
     return matmul(gpu, this.x, dy, { transA: true, out });
@@ -47,8 +47,8 @@ export class SparseInput implements LayerInput {
   get rows() { return this.x.rows; }
   get cols() { return this.x.cols; }
   get dense() { return null; }
-  times(gpu: Gpu, w: Tensor, out: Tensor, accumulate = false) {
-    return spmm(gpu, this.x, w, { out, accumulate, dropout: this.dropout });
+  times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
+    return spmm(gpu, this.x, w, { out, bias, dropout: this.dropout });
   }
   transposeTimes(gpu: Gpu, dy: Tensor, out: Tensor) {
     return spmm(gpu, this.xT, dy, { out, dropout: this.dropout });

@@ -8,14 +8,17 @@ import { assert, assertBitIdentical, assertClose, assertThrows, poisoned, randIn
 const CASES = 20;
 
 /** Random A and B for C[m, n] = op(A) op(B), stored as the flags say; runs the kernel into a NaN-poisoned C. */
-async function runCase(gpu: Gpu, rand: () => number, m: number, k: number, n: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean }) {
+async function runCase(gpu: Gpu, rand: () => number, m: number, k: number, n: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean; bias?: boolean }) {
   const a = randomArray(rand, m * k), b = randomArray(rand, k * n), c0 = randomArray(rand, m * n);
   const ta = gpu.tensor('f32', opts.transA ? [k, m] : [m, k], a);
   const tb = gpu.tensor('f32', opts.transB ? [n, k] : [k, n], b);
   const out = opts.accumulate ? gpu.tensor('f32', [m, n], c0) : poisoned(gpu, 'f32', [m, n]);
-  const got = (await matmul(gpu, ta, tb, { ...opts, out }).read()) as Float32Array;
+  const biasValues = opts.bias ? randomArray(rand, n) : null;
+  const bias = biasValues ? gpu.tensor('f32', [n], biasValues) : undefined;
+  const got = (await matmul(gpu, ta, tb, { transA: opts.transA, transB: opts.transB, accumulate: opts.accumulate, bias, out }).read()) as Float32Array;
   const want = ref.matmul(a, b, { m, n, k, transA: opts.transA, transB: opts.transB }, opts.accumulate ? c0 : undefined);
-  [ta, tb, out].forEach((t) => t.dispose());
+  if (biasValues) for (let i = 0; i < want.length; i++) want[i] += biasValues[i % n];
+  [ta, tb, out, bias].forEach((t) => t?.dispose());
   return { got, want };
 }
 
@@ -29,14 +32,15 @@ const label = (f: { transA?: boolean; transB?: boolean }) => `A${f.transA ? '^T'
 
 export const cases: KernelCase[] = [
   {
-    name: 'A B, A^T B, A B^T, A^T B^T match float64 on random ragged shapes',
+    name: 'A B, A^T B, A B^T, A^T B^T (+ bias) match float64 on random ragged shapes',
     async run(gpu) {
       await repeat(CASES, 1, async (rand, i) => {
         // M, N, K not multiples of the 8 x 8 thread block or of the K step of 4 (and sometimes 1).
         const m = randInt(rand, 1, 150), k = randInt(rand, 1, 90), n = randInt(rand, 1, 75);
         for (const form of FORMS) {
-          const { got, want } = await runCase(gpu, rand, m, k, n, form);
-          assertClose(`${label(form)} [${m}, ${k}] x [${k}, ${n}] (case ${i})`, got, want);
+          const bias = rand() < 0.5;
+          const { got, want } = await runCase(gpu, rand, m, k, n, { ...form, bias });
+          assertClose(`${label(form)} [${m}, ${k}] x [${k}, ${n}]${bias ? ' + bias' : ''} (case ${i})`, got, want);
         }
       });
     },
@@ -53,12 +57,12 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'split-K (a tiny C with K up to 20,000) matches float64, with and without accumulate',
+    name: 'split-K (a tiny C with K up to 20,000) matches float64, with and without accumulate and bias',
     async run(gpu) {
       await repeat(CASES, 3, async (rand, i) => {
         const m = randInt(rand, 1, 70), k = randInt(rand, 300, 20_000), n = randInt(rand, 1, 20);
         const before = gpu.dispatchCount;
-        const { got, want } = await runCase(gpu, rand, m, k, n, { transA: true, accumulate: i % 2 === 1 });
+        const { got, want } = await runCase(gpu, rand, m, k, n, { transA: true, accumulate: i % 2 === 1, bias: i % 3 === 0 });
         assert(gpu.dispatchCount - before === 2, `expected a split-K launch (2 dispatches) for [${m}, ${k}]^T x [${k}, ${n}]`);
         // Sums of up to 20,000 f32 products: the norm-wise error stays near 1e-6, inside the standard 1e-5.
         assertClose(`A^T B [${k}, ${m}]^T x [${k}, ${n}]`, got, want);
@@ -147,6 +151,7 @@ export const cases: KernelCase[] = [
       assertThrows('1-D', call(t([12]), t([3, 5])), /matmul: shape mismatch for A: expected \[\*,\*\], got \[12\]/);
       assertThrows('out shape', call(t([4, 3]), t([3, 5]), { out: t([5, 4]) }), /matmul: shape mismatch for out: expected \[4,5\], got \[5,4\]/);
       assertThrows('accumulate', call(t([4, 3]), t([3, 5]), { accumulate: true }), /accumulate needs/);
+      assertThrows('bias', call(t([4, 3]), t([3, 5]), { bias: t([4]) }), /matmul: shape mismatch: bias has 4 values, the product has 5 columns/);
       const a = t([4, 4]);
       assertThrows('aliasing', call(a, t([4, 4]), { out: a }), /must not share a buffer/);
     },

@@ -39,7 +39,7 @@ function randomSparse(rand: () => number, s: Shape): SparseRows {
 }
 
 /** Runs spmm into a NaN-poisoned Y (or a random Y when accumulating) and returns it with the float64 answer. */
-async function runCase(gpu: Gpu, rand: () => number, a: SparseRows, n: number, opts: { accumulate?: boolean; dropout?: ref.Dropout; transpose?: boolean } = {}) {
+async function runCase(gpu: Gpu, rand: () => number, a: SparseRows, n: number, opts: { accumulate?: boolean; dropout?: ref.Dropout; transpose?: boolean; bias?: boolean } = {}) {
   const rows = opts.transpose ? a.cols : a.rows, inner = opts.transpose ? a.rows : a.cols;
   const b = randomArray(rand, inner * n), y0 = randomArray(rand, rows * n);
   const ta = opts.transpose ? uploadSparseTranspose(gpu, a) : uploadSparse(gpu, a);
@@ -47,12 +47,15 @@ async function runCase(gpu: Gpu, rand: () => number, a: SparseRows, n: number, o
   const out = opts.accumulate ? gpu.tensor('f32', [rows, n], y0) : poisoned(gpu, 'f32', [rows, n]);
   const step = opts.dropout && gpu.tensor('u32', [1], [opts.dropout.step]);
   const dropout = opts.dropout && step && { p: opts.dropout.p, seed: opts.dropout.seed, step };
-  const got = (await spmm(gpu, ta, tb, { out, accumulate: opts.accumulate, dropout }).read()) as Float32Array;
+  const biasValues = opts.bias ? randomArray(rand, n) : null;
+  const bias = biasValues ? gpu.tensor('f32', [n], biasValues) : undefined;
+  const got = (await spmm(gpu, ta, tb, { out, accumulate: opts.accumulate, dropout, bias }).read()) as Float32Array;
   const want = opts.transpose
     ? addInto(ref.spmmBackwardB(a, b, n, opts.dropout), opts.accumulate ? y0 : undefined)
     : ref.spmm(a, b, n, opts.dropout, opts.accumulate ? y0 : undefined);
+  if (biasValues) for (let i = 0; i < want.length; i++) want[i] += biasValues[i % n];
   ta.dispose();
-  [tb, out, step].forEach((t) => t?.dispose());
+  [tb, out, step, bias].forEach((t) => t?.dispose());
   return { got, want };
 }
 
@@ -61,19 +64,20 @@ function addInto(x: Float64Array, y?: ArrayLike<number>): Float64Array {
   return x;
 }
 
-/** N: multiples of 4 (the vec4 kernel) and not, below and above the 16 columns of one thread. */
-const randomN = (rand: () => number) => (rand() < 0.5 ? 4 * randInt(rand, 1, 20) : randInt(rand, 1, 80));
+/** N: multiples of 4 (the vec4 kernel, up to 32 columns a thread) and not (16), below and above one thread's columns. */
+const randomN = (rand: () => number) => (rand() < 0.5 ? 4 * randInt(rand, 1, 40) : randInt(rand, 1, 80));
 
 export const cases: KernelCase[] = [
   {
-    name: 'Y = A B matches float64 on random sparse matrices (empty rows, duplicates, ragged N), accumulate off and on',
+    name: 'Y = A B (+ bias) matches float64 on random sparse matrices (empty rows, duplicates, ragged N), accumulate off and on',
     async run(gpu) {
       await repeat(CASES, 1, async (rand, i) => {
         const a = randomSparse(rand, { rows: randInt(rand, 1, 300), cols: randInt(rand, 1, 200), maxPerRow: randInt(rand, 0, 40), emptyEvery: randInt(rand, 2, 9), duplicates: i % 3 === 0 });
         const n = randomN(rand);
         for (const accumulate of [false, true]) {
-          const { got, want } = await runCase(gpu, rand, a, n, { accumulate });
-          assertClose(`[${a.rows}, ${a.cols}] (${a.colIdx.length} nonzeros) x [${a.cols}, ${n}]${accumulate ? ' accumulate' : ''}`, got, want);
+          const bias = rand() < 0.5;
+          const { got, want } = await runCase(gpu, rand, a, n, { accumulate, bias });
+          assertClose(`[${a.rows}, ${a.cols}] (${a.colIdx.length} nonzeros) x [${a.cols}, ${n}]${accumulate ? ' accumulate' : ''}${bias ? ' bias' : ''}`, got, want);
         }
       });
     },
@@ -283,6 +287,7 @@ export const cases: KernelCase[] = [
       assertThrows('B dtype', call(gpu.empty('u32', [4, 5])), /spmm: B must be f32, got u32/);
       assertThrows('out shape', call(gpu.empty('f32', [4, 5]), { out: gpu.empty('f32', [4, 5]) }), /spmm: shape mismatch for out: expected \[3,5\], got \[4,5\]/);
       assertThrows('accumulate', call(gpu.empty('f32', [4, 5]), { accumulate: true }), /accumulate needs/);
+      assertThrows('bias', call(gpu.empty('f32', [4, 5]), { bias: gpu.empty('f32', [4]) }), /spmm: shape mismatch: bias has 4 values, the product has 5 columns/);
       const step = gpu.tensor('u32', [1], [0]);
       assertThrows('p', call(gpu.empty('f32', [4, 5]), { dropout: { p: 1, seed: 0, step } }), /dropout p must be in \[0, 1\), got 1/);
       assertThrows('step dtype', call(gpu.empty('f32', [4, 5]), { dropout: { p: 0.5, seed: 0, step: gpu.empty('f32', [1]) } }), /dropout.step must be u32, got f32/);
