@@ -5,6 +5,11 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Turn on timestamp queries when the adapter has them (needed by the profiler). Default true. */
   timestamps?: boolean;
+  /**
+   * Keep WebGPU's default limits instead of raising them to the adapter's (e.g. 8 storage buffers per shader
+   * stage): to run, on any machine, the code paths taken on devices that offer no more. Default false.
+   */
+  defaultLimits?: boolean;
   /** Node only: log line for the fallback to SwiftShader (default console.error). */
   log?: (msg: string) => void;
 }
@@ -52,7 +57,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const found = isNode() ? await nodeAdapter(opts) : await browserAdapter(opts);
   const { adapter, keepAlive, runtime } = found;
   const requiredLimits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  if (!opts.defaultLimits) for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const wanted = WANTED_FEATURES.filter((f) => (f !== 'timestamp-query' || opts.timestamps !== false));
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-gat' });

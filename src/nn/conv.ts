@@ -4,6 +4,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
+import { canFuseAttention } from '../kernels/attend.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { glorot, zeros } from './init.ts';
@@ -80,6 +81,11 @@ export abstract class AttentionConv {
   protected prefix = '';
   /** Seed of this layer's attention-dropout site. */
   dropoutSeed = 0;
+  /**
+   * Score, softmax and aggregation run as one fused kernel (kernels/attend.ts), and their backward as two, unless
+   * the device allows too few storage buffers per shader stage; then as separate kernels. Set by bind().
+   */
+  protected fused = true;
 
   /** Saved by forward for backward. */
   protected saved: { input: LayerInput; graph: GraphTensors; alpha: Tensor; training: boolean } | null = null;
@@ -109,6 +115,7 @@ export abstract class AttentionConv {
   }
 
   bind(gpu: Gpu, store: ParameterStore, prefix: string): void {
+    this.fused = canFuseAttention(gpu);
     this.store = store;
     this.prefix = prefix;
     this.ws = new Workspace(gpu);
@@ -136,8 +143,14 @@ export abstract class AttentionConv {
     return !this.opts.concat && this.heads > 1;
   }
 
-  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b */
+  /** The output bias, when the fused attention kernel adds it itself (nothing comes between: no mean, no residual). */
+  protected get attentionBias(): Tensor | undefined {
+    return this.fused && this.opts.bias && !this.averagesHeads && !this.opts.residual ? this.param('bias') : undefined;
+  }
+
+  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b (the bias may be in agg already). */
   protected outputStage(ctx: StepContext, input: LayerInput, agg: Tensor): Tensor {
+    if (this.attentionBias) return agg;
     const { gpu } = ctx;
     const ws = this.workspace;
     const n = input.rows;

@@ -7,6 +7,7 @@
 //   out_i = sum_j alpha_ij h[j]                      concat or mean over heads, + x W_res, + bias
 import { gatScore, gatScoreBackward, headDot, headDotBackward, nodeMatrix } from '../kernels/attention.ts';
 import { aggregate, aggregateBackward } from '../kernels/aggregate.ts';
+import { gatAttend, gatAttendBackward } from '../kernels/attend.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { AttentionConv, transpose, type ConvOptions, type LayerGraphs, type NamedArray, type StepContext } from './conv.ts';
@@ -44,9 +45,16 @@ export class GATConv extends AttentionConv {
     const h = nodeMatrix(lin);
     const aSrc = headDot(gpu, h, this.param('att_src'), n, dims, ws.get('a_src', [n, heads]));
     const aDst = headDot(gpu, h, this.param('att_dst'), n, dims, ws.get('a_dst', [n, heads]));
-    const e = gatScore(gpu, graph, aSrc, aDst, dims, ws.get('e', [graph.numEdges, heads]));
-    const alpha = segmentSoftmax(gpu, graph, e, heads, ws.get('alpha', [graph.numEdges, heads]));
-    const agg = aggregate(gpu, graph, alpha, h, dims, { dropout: this.edgeDropout(ctx), out: ws.get('agg', [n, hc]) });
+    const dropout = this.edgeDropout(ctx);
+    const alpha = ws.get('alpha', [graph.numEdges, heads]);
+    const agg = ws.get('agg', [n, hc]);
+    if (this.fused) {
+      gatAttend(gpu, graph, aSrc, aDst, h, dims, { dropout, bias: this.attentionBias, alpha, out: agg });
+    } else {
+      const e = gatScore(gpu, graph, aSrc, aDst, dims, ws.get('e', [graph.numEdges, heads]));
+      segmentSoftmax(gpu, graph, e, heads, alpha);
+      aggregate(gpu, graph, alpha, h, dims, { dropout, out: agg });
+    }
     this.saved = { input, graph, alpha, training: ctx.training };
     this.lin = lin;
     return this.outputStage(ctx, input, agg);
@@ -63,14 +71,17 @@ export class GATConv extends AttentionConv {
 
     const dagg = this.outputStageBackward(ctx, input, dout);
     const dlin = ws.get('dlin', [n, hc]);
-    const { dalpha } = aggregateBackward(gpu, graph, alpha, h, dagg, dims, {
-      dalpha: ws.get('dalpha', [graph.numEdges, heads]),
-      dx: nodeMatrix(dlin),
-      dropout: this.edgeDropout(ctx),
-    });
-    const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, heads, ws.get('de', [graph.numEdges, heads]));
+    const dropout = this.edgeDropout(ctx);
     const aSrc = ws.get('a_src', [n, heads]), aDst = ws.get('a_dst', [n, heads]);
-    const { das, dad } = gatScoreBackward(gpu, graph, aSrc, aDst, de, dims, { das: ws.get('da_src', [n, heads]), dad: ws.get('da_dst', [n, heads]) });
+    const das = ws.get('da_src', [n, heads]), dad = ws.get('da_dst', [n, heads]);
+    if (this.fused) {
+      gatAttendBackward(gpu, graph, aSrc, aDst, h, alpha, dagg, dims, { dropout, dx: nodeMatrix(dlin), das, dad });
+    } else {
+      // Aggregation (writes d lin), softmax, then scores.
+      const { dalpha } = aggregateBackward(gpu, graph, alpha, h, dagg, dims, { dalpha: ws.get('dalpha', [graph.numEdges, heads]), dx: nodeMatrix(dlin), dropout });
+      const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, heads, ws.get('de', [graph.numEdges, heads]));
+      gatScoreBackward(gpu, graph, aSrc, aDst, de, dims, { das, dad });
+    }
     headDotBackward(gpu, h, this.param('att_src'), das, n, dims, { dx: nodeMatrix(dlin), datt: this.grad('att_src'), accumulateDx: true });
     headDotBackward(gpu, h, this.param('att_dst'), dad, n, dims, { dx: nodeMatrix(dlin), datt: this.grad('att_dst'), accumulateDx: true });
     input.transposeTimes(gpu, dlin, this.grad('lin.weight'));

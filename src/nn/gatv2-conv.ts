@@ -4,8 +4,9 @@
 //   e_ij = att . LeakyReLU(x_l[j] + x_r[i])                    for each edge j -> i, per head
 //   alpha_ij = softmax over the incoming edges of i (e_ij)     then dropout in training
 //   out_i = sum_j alpha_ij x_l[j]                              concat or mean over heads, + x W_res, + bias
-import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../kernels/attention.ts';
+import { gatv2Score, gatv2ScoreBackward, nodeMatrix, type NodeMatrix } from '../kernels/attention.ts';
 import { aggregate, aggregateBackward } from '../kernels/aggregate.ts';
+import { gatv2Attend, gatv2AttendBackward } from '../kernels/attend.ts';
 import { add } from '../kernels/elementwise.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';
@@ -57,9 +58,16 @@ export class GATv2Conv extends AttentionConv {
     const xl = nodeMatrix(lin, p, 0);
     const xr = nodeMatrix(lin, p, this.opts.shareWeights ? 0 : hc);
 
-    const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, ws.get('e', [graph.numEdges, this.heads]));
-    const alpha = segmentSoftmax(gpu, graph, e, this.heads, ws.get('alpha', [graph.numEdges, this.heads]));
-    const agg = aggregate(gpu, graph, alpha, xl, dims, { dropout: this.edgeDropout(ctx), out: ws.get('agg', [n, hc]) });
+    const dropout = this.edgeDropout(ctx);
+    const alpha = ws.get('alpha', [graph.numEdges, this.heads]);
+    const agg = ws.get('agg', [n, hc]);
+    if (this.fused) {
+      gatv2Attend(gpu, graph, xl, xr, this.param('att'), dims, { dropout, bias: this.attentionBias, alpha, out: agg });
+    } else {
+      const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, ws.get('e', [graph.numEdges, this.heads]));
+      segmentSoftmax(gpu, graph, e, this.heads, alpha);
+      aggregate(gpu, graph, alpha, xl, dims, { dropout, out: agg });
+    }
     this.saved = { input, graph, alpha, training: ctx.training };
     this.lin = lin;
     return this.outputStage(ctx, input, agg);
@@ -76,29 +84,35 @@ export class GATv2Conv extends AttentionConv {
     const xr = nodeMatrix(this.lin, p, this.opts.shareWeights ? 0 : hc);
 
     const dagg = this.outputStageBackward(ctx, input, dout);
-    // d x_l from the aggregation, and d alpha (through the same dropout mask).
     let dlin = ws.get('dlin', [n, p]);
-    const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, {
-      dalpha: ws.get('dalpha', [graph.numEdges, this.heads]),
-      dx: nodeMatrix(dlin, p, 0),
-      dropout: this.edgeDropout(ctx),
-    });
-    const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, ws.get('de', [graph.numEdges, this.heads]));
-    if (!this.opts.shareWeights) {
-      gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, {
-        dxl: nodeMatrix(dlin, p, 0), dxr: nodeMatrix(dlin, p, hc), datt: this.grad('att'), accumulateDxl: true,
+    // With shared weights x_l and x_r are one tensor: its gradient is the sum of both roles.
+    const dxr = this.opts.shareWeights ? nodeMatrix(ws.get('dxr', [n, hc]), hc, 0) : nodeMatrix(dlin, p, hc);
+    if (this.fused) {
+      gatv2AttendBackward(gpu, graph, xl, xr, this.param('att'), alpha, dagg, dims, {
+        dropout: this.edgeDropout(ctx), dxl: nodeMatrix(dlin, p, 0), dxr, datt: this.grad('att'),
       });
     } else {
-      // x_l and x_r are one tensor: its gradient is the sum of both roles.
-      const dxr = ws.get('dxr', [n, hc]);
-      gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, {
-        dxl: nodeMatrix(dlin, p, 0), dxr: nodeMatrix(dxr, hc, 0), datt: this.grad('att'), accumulateDxl: true,
-      });
-      dlin = add(gpu, dlin, dxr, ws.get('dlin_sum', [n, p]));
+      this.unfusedBackward(ctx, dagg, nodeMatrix(dlin, p, 0), dxr);
     }
+    if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, ws.get('dlin_sum', [n, p]));
     if (this.opts.bias) columnSum(gpu, dlin, { out: this.grad('lin.bias') });
     input.transposeTimes(gpu, dlin, this.grad('lin.weight'));
     return needInputGrad ? this.inputGrad(ctx, input, dlin, this.param('lin.weight'), dout) : null;
+  }
+
+  /** The backward as separate kernels: aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr). */
+  private unfusedBackward(ctx: StepContext, dagg: Tensor, dxl: NodeMatrix, dxr: NodeMatrix): void {
+    const { graph, alpha } = this.saved!;
+    const { gpu } = ctx;
+    const ws = this.workspace;
+    const p = this.linWidth, E = graph.numEdges;
+    const dims = { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+    const xl = nodeMatrix(this.lin!, p, 0);
+    const xr = nodeMatrix(this.lin!, p, this.opts.shareWeights ? 0 : this.hc);
+    const dropout = this.edgeDropout(ctx);
+    const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, { dalpha: ws.get('dalpha', [E, this.heads]), dx: dxl, dropout });
+    const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, ws.get('de', [E, this.heads]));
+    gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, { dxl, dxr, datt: this.grad('att'), accumulateDxl: true });
   }
 
   toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray> {

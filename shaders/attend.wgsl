@@ -1,0 +1,398 @@
+// Fused attention for GATv2 and GAT (GATConv): scores, the softmax over each destination's incoming edges, dropout
+// on the coefficients and the weighted aggregation in one kernel, and the backward of the whole chain in two.
+// Same results as attention.wgsl's scores -> softmax.wgsl -> aggregate.wgsl (and their backward), with fewer passes
+// over the edges and fewer dispatches.
+//
+// Node matrices are strided views: element (n, j) of a view lives at m[n * stride + offset + j], with head h,
+// channel c at column j = h * C + c. Per-edge values are [E, H] in CSR order (edges sorted by destination); dagg and
+// the aggregated output are contiguous [N, H * C]. Reductions over a node's incoming edges walk its CSR segment
+// row_ptr[i] .. row_ptr[i+1]; over its outgoing edges, the CSC permutation perm[col_ptr[j]] .. perm[col_ptr[j+1]-1].
+// No atomics: every output element is written by exactly one thread, in a fixed order, so results are bit-identical
+// run to run. Channels go 4 at a time (a vec4 "chunk", see common.wgsl); the per-destination kernels take two chunks
+// (8 channels) per pass over the edges.
+//
+// The dropout multiplier of edge k, head h is drop(k, h) = dropout_scale(seed, step, k * H + h, p), applied to
+// alpha AFTER the softmax (as PyG does), hashed and never stored; alpha itself is written before dropout.
+
+struct Params {
+  nodes: u32,      // N
+  edges: u32,      // E
+  heads: u32,      // H
+  channels: u32,   // C
+  slope: f32,      // LeakyReLU negative slope
+  l_stride: u32,   // left view: xl (GATv2) or x (GAT)
+  l_offset: u32,
+  r_stride: u32,   // right view: xr (GATv2)
+  r_offset: u32,
+  g_stride: u32,   // gradient output view (dxr, dxl, dx)
+  g_offset: u32,
+  accumulate: u32, // 1: add into the gradient output instead of overwriting it
+  p: f32,          // dropout probability on alpha (0: none)
+  seed: u32,       // dropout site seed
+  has_bias: u32,   // 1: add bias[h * C + c] to the aggregated output
+}
+
+@group(0) @binding(0) var<storage, read> row_ptr: array<u32>;      // CSR row pointer [N + 1]
+@group(0) @binding(1) var<storage, read> col_ptr: array<u32>;      // CSC row pointer [N + 1]
+@group(0) @binding(2) var<storage, read> perm: array<u32>;         // CSC position -> CSR position [E]
+@group(0) @binding(3) var<storage, read> src: array<u32>;          // [E]
+@group(0) @binding(4) var<storage, read> dst: array<u32>;          // [E]
+@group(0) @binding(5) var<storage, read> left: array<f32>;         // xl (GATv2) or x (GAT), view
+@group(0) @binding(6) var<storage, read> right: array<f32>;        // xr (GATv2), view
+@group(0) @binding(7) var<storage, read> att: array<f32>;          // [H * C] (GATv2)
+@group(0) @binding(8) var<storage, read> bias: array<f32>;         // [H * C], read when P.has_bias
+@group(0) @binding(9) var<storage, read> score_src: array<f32>;    // GAT a_src [N, H]
+@group(0) @binding(10) var<storage, read> score_dst: array<f32>;   // GAT a_dst [N, H]
+@group(0) @binding(11) var<storage, read> alpha: array<f32>;       // [E, H] (backward; before dropout)
+@group(0) @binding(12) var<storage, read> dagg: array<f32>;        // d out [N, H * C] (backward)
+@group(0) @binding(13) var<storage, read> pair_in: array<vec2f>;   // [E, H] pairs from the destination pass
+@group(0) @binding(14) var<storage, read_write> alpha_out: array<f32>;  // alpha [E, H] (forward)
+@group(0) @binding(15) var<storage, read_write> pair_out: array<vec2f>; // [E, H] pairs (backward scratch)
+@group(0) @binding(16) var<storage, read_write> out: array<f32>;   // out [N, H * C], dxr, dxl, dx (views), dad [N, H]
+@group(0) @binding(17) var<storage, read_write> out2: array<f32>;  // datt partials [N, H * C] or das [N, H]
+@group(0) @binding(18) var<uniform> P: Params;
+@group(0) @binding(19) var<storage, read> step: array<u32>;        // training step counter (dropout masks)
+
+fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
+fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
+fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
+
+// ---- dropout (as aggregate.wgsl): pipelines with and without it; without, drop() is the constant 1 ----
+
+override DROPOUT: bool = false;
+
+var<private> mask_site: u32;
+
+fn init_dropout() {
+  if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
+}
+
+fn drop(k: u32, h: u32) -> f32 {
+  if (!DROPOUT) { return 1.0; }
+  return dropout_scale_at(mask_site, k * P.heads + h, P.p);
+}
+
+// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
+
+fn left4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(left[i.x], left[i.y], left[i.z], left[i.w]);
+}
+
+fn right4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(right[i.x], right[i.y], right[i.z], right[i.w]);
+}
+
+// att[col ..], zero past `width`: sums weighted by it need no other mask.
+fn att4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return select(vec4f(0.0), vec4f(att[i.x], att[i.y], att[i.z], att[i.w]), LANES < vec4u(width));
+}
+
+fn bias4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return vec4f(bias[i.x], bias[i.y], bias[i.z], bias[i.w]);
+}
+
+// dagg[base ..], zero past `width`.
+fn dagg4(base: u32, width: u32) -> vec4f {
+  let i = lanes(base, width);
+  return select(vec4f(0.0), vec4f(dagg[i.x], dagg[i.y], dagg[i.z], dagg[i.w]), LANES < vec4u(width));
+}
+
+fn leaky_relu4(z: vec4f, slope: f32) -> vec4f { return select(z * slope, z, z > vec4f(0.0)); }
+fn leaky_relu_grad4(z: vec4f, slope: f32) -> vec4f { return select(vec4f(slope), vec4f(1.0), z > vec4f(0.0)); }
+
+fn put(i: u32, v: f32, accumulate: bool) {
+  if (accumulate) {
+    out[i] += v;
+  } else {
+    out[i] = v;
+  }
+}
+
+// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
+fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
+  put(o, v.x, accumulate);
+  if (width > 1u) { put(o + 1u, v.y, accumulate); }
+  if (width > 2u) { put(o + 2u, v.z, accumulate); }
+  if (width > 3u) { put(o + 3u, v.w, accumulate); }
+}
+
+fn store4_out2(o: u32, width: u32, v: vec4f) {
+  out2[o] = v.x;
+  if (width > 1u) { out2[o + 1u] = v.y; }
+  if (width > 2u) { out2[o + 2u] = v.z; }
+  if (width > 3u) { out2[o + 3u] = v.w; }
+}
+
+// ---- forward, shared by GATv2 and GAT ----
+
+// Online softmax statistics, as softmax.wgsl: a running max m and s = sum exp(e - m), rescaled when m grows.
+struct Stats {
+  m: f32,
+  s: f32,
+}
+
+fn stats_add(st: Stats, e: f32, first: bool) -> Stats {
+  if (first) { return Stats(e, 1.0); }
+  if (e > st.m) { return Stats(e, st.s * exp(st.m - e) + 1.0); }
+  return Stats(st.m, st.s + exp(e - st.m));
+}
+
+// Channels are walked in blocks of 8: two vec4 chunks per pass over the edges, so the per-edge work (the index, alpha,
+// the dropout hash) is shared by 8 channels. `Block` is one such block of head h: columns col .. col + w0 - 1 and,
+// when `two`, col + 4 .. col + 4 + w1 - 1.
+struct Block {
+  col: u32,
+  w0: u32,
+  w1: u32,
+  two: bool,
+}
+
+fn block_at(h: u32, c0: u32) -> Block {
+  let two = P.channels > c0 + 4u;
+  return Block(h * P.channels + c0, min(4u, P.channels - c0), select(1u, min(4u, P.channels - c0 - 4u), two), two);
+}
+
+// With e[k, h] parked in alpha_out: for each block of 8 channels, one pass over i's CSR segment
+//   alpha[k, h] = exp(e[k, h] - m) / s       (written on the first block's pass; later passes read it back)
+//   out[i, h, c] = sum_k alpha[k, h] * drop(k, h) * left[src_k, h, c]  (+ bias[h, c])
+// A node without incoming edges gets 0 (+ bias).
+fn aggregate_chunks(i: u32, h: u32, begin: u32, end: u32, st: Stats) {
+  let row = i * P.heads * P.channels;
+  for (var c0 = 0u; c0 < P.channels; c0 += 8u) {
+    let b = block_at(h, c0);
+    var acc0 = vec4f(0.0);
+    var acc1 = vec4f(0.0);
+    for (var k = begin; k < end; k++) {
+      let kh = k * P.heads + h;
+      var a: f32;
+      if (c0 == 0u) {
+        a = exp(alpha_out[kh] - st.m) / st.s;
+        alpha_out[kh] = a;
+      } else {
+        a = alpha_out[kh];
+      }
+      let ad = a * drop(k, h);
+      let at = left_at(src[k], b.col);
+      acc0 += ad * left4(at, b.w0);
+      if (b.two) { acc1 += ad * left4(at + 4u, b.w1); }
+    }
+    if (P.has_bias != 0u) {
+      acc0 += bias4(b.col, b.w0);
+      if (b.two) { acc1 += bias4(b.col + 4u, b.w1); }
+    }
+    store4(row + b.col, b.w0, acc0, false);
+    if (b.two) { store4(row + b.col + 4u, b.w1, acc1, false); }
+  }
+}
+
+// GATv2, one thread per (destination i, head h):
+//   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c])   (pass 1, all chunks, online max/sum)
+//   alpha = softmax of e over i's incoming edges; out[i] = sum_k alpha * drop * xl[src_k] (+ bias)
+// xl in `left`, xr in `right`; writes alpha_out = alpha [E, H] (before dropout), out [N, H * C].
+@compute @workgroup_size(WG)
+fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  init_dropout();
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  let base = h * P.channels;
+  // The first 8 channels of att and xr[i] stay in registers; wider heads load the rest per edge.
+  let b = block_at(h, 0u);
+  let a0 = att4(b.col, b.w0);
+  let r0 = right4(right_at(i, b.col), b.w0);
+  var a1 = vec4f(0.0);
+  var r1 = vec4f(0.0);
+  if (b.two) {
+    a1 = att4(b.col + 4u, b.w1);
+    r1 = right4(right_at(i, b.col + 4u), b.w1);
+  }
+  var st = Stats(0.0, 0.0);
+  for (var k = begin; k < end; k++) {
+    let at = left_at(src[k], b.col);
+    var e = dot(a0, leaky_relu4(left4(at, b.w0) + r0, P.slope));
+    if (b.two) { e += dot(a1, leaky_relu4(left4(at + 4u, b.w1) + r1, P.slope)); }
+    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+      let width = min(4u, P.channels - c0);
+      e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
+    }
+    alpha_out[k * P.heads + h] = e;
+    st = stats_add(st, e, k == begin);
+  }
+  aggregate_chunks(i, h, begin, end, st);
+}
+
+// GAT, one thread per (destination i, head h):
+//   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h]);  alpha, out as gatv2_attend with x in `left`.
+@compute @workgroup_size(WG)
+fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  init_dropout();
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  let ad_i = score_dst[t];
+  var st = Stats(0.0, 0.0);
+  for (var k = begin; k < end; k++) {
+    let e = leaky_relu(score_src[src[k] * P.heads + h] + ad_i, P.slope);
+    alpha_out[k * P.heads + h] = e;
+    st = stats_add(st, e, k == begin);
+  }
+  aggregate_chunks(i, h, begin, end, st);
+}
+
+// ---- backward ----
+
+// First pass of the destination kernels over i's CSR segment (all chunks):
+//   dalpha[k, h] = drop(k, h) * sum_c dagg[i, h, c] * left[src_k, h, c]   (gradient of alpha before dropout)
+// parks (dalpha, alpha * drop) in pair_out and returns t = sum_k alpha[k, h] * dalpha[k, h].
+fn dalpha_pass(i: u32, h: u32, begin: u32, end: u32) -> f32 {
+  let row = i * P.heads * P.channels;
+  // The first 8 channels of dagg[i] stay in registers; wider heads load the rest per edge.
+  let b = block_at(h, 0u);
+  let d0 = dagg4(row + b.col, b.w0);
+  var d1 = vec4f(0.0);
+  if (b.two) { d1 = dagg4(row + b.col + 4u, b.w1); }
+  var total = 0.0;
+  for (var k = begin; k < end; k++) {
+    let at = left_at(src[k], b.col);
+    var d = dot(d0, left4(at, b.w0));
+    if (b.two) { d += dot(d1, left4(at + 4u, b.w1)); }
+    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+      let width = min(4u, P.channels - c0);
+      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
+    }
+    let kh = k * P.heads + h;
+    let dr = drop(k, h);
+    let a = alpha[kh];
+    d *= dr;
+    total += a * d;
+    pair_out[kh] = vec2f(d, a * dr);
+  }
+  return total;
+}
+
+// GATv2 backward, destination side: one thread per (destination i, head h), with z = xl[src_k] + xr[i]:
+//   dalpha_k and t as dalpha_pass;  de[k, h] = alpha[k, h] * (dalpha_k - t)   (softmax backward)
+//   dxr[i, h, c] = att[h, c] * sum_k de[k, h] * lrelu'(z)      (one pass per 8 channels; 0 without in-edges)
+// pair_out[k, h] = (de[k, h], alpha[k, h] * drop(k, h)) for the source side; out = dxr (view).
+@compute @workgroup_size(WG)
+fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  init_dropout();
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  let total = dalpha_pass(i, h, begin, end);
+  for (var c0 = 0u; c0 < P.channels; c0 += 8u) {
+    let b = block_at(h, c0);
+    let xr0 = right4(right_at(i, b.col), b.w0);
+    var xr1 = vec4f(0.0);
+    if (b.two) { xr1 = right4(right_at(i, b.col + 4u), b.w1); }
+    var dz0 = vec4f(0.0);
+    var dz1 = vec4f(0.0);
+    for (var k = begin; k < end; k++) {
+      let kh = k * P.heads + h;
+      var de: f32;
+      if (c0 == 0u) {
+        let pr = pair_out[kh];
+        de = alpha[kh] * (pr.x - total);
+        pair_out[kh] = vec2f(de, pr.y);
+      } else {
+        de = pair_out[kh].x;
+      }
+      let at = left_at(src[k], b.col);
+      dz0 += de * leaky_relu_grad4(left4(at, b.w0) + xr0, P.slope);
+      if (b.two) { dz1 += de * leaky_relu_grad4(left4(at + 4u, b.w1) + xr1, P.slope); }
+    }
+    store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * dz0, false);
+    if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * dz1, false); }
+  }
+}
+
+// GATv2 backward, source side: one thread per (source j, head h, chunk of 4 channels) over j's outgoing edges
+// (CSC), with (de, ad) = pair_in[k, h], ad = alpha * drop, and z = xl[j] + xr[dst_k]:
+//   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * sum_k de * lrelu'(z)
+//   partial[j, h, c] = sum_k de * lrelu(z)        (datt = column sum of the partials)
+// out = dxl (view), out2 = partials [N, H * C].
+@compute @workgroup_size(WG)
+fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
+  let hc = P.heads * P.channels;
+  let xl_j = left4(left_at(q.node, q.col), q.width);
+  var dx = vec4f(0.0);
+  var dz = vec4f(0.0);
+  var partial = vec4f(0.0);
+  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+    let k = perm[e];
+    let i = dst[k];
+    let pr = pair_in[k * P.heads + q.head];
+    let z = xl_j + right4(right_at(i, q.col), q.width);
+    dx += pr.y * dagg4(i * hc + q.col, q.width);
+    dz += pr.x * leaky_relu_grad4(z, P.slope);
+    partial += pr.x * leaky_relu4(z, P.slope);
+  }
+  store4(grad_at(q.node, q.col), q.width, dx + att4(q.col, q.width) * dz, P.accumulate != 0u);
+  store4_out2(q.node * hc + q.col, q.width, partial);
+}
+
+// GAT backward, destination side: one thread per (destination i, head h), x in `left`, s_k = a_src[src_k] + a_dst[i]:
+//   dalpha_k and t as dalpha_pass;  de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k)
+//   dad[i, h] = sum_k g_k
+// pair_out[k, h] = (g_k, alpha_k * drop(k, h)); out = dad [N, H].
+@compute @workgroup_size(WG)
+fn gat_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads) { return; }
+  init_dropout();
+  let i = t / P.heads;
+  let h = t % P.heads;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  let total = dalpha_pass(i, h, begin, end);
+  let ad_i = score_dst[t];
+  var dad = 0.0;
+  for (var k = begin; k < end; k++) {
+    let kh = k * P.heads + h;
+    let pr = pair_out[kh];
+    let g = alpha[kh] * (pr.x - total) * leaky_relu_grad(score_src[src[k] * P.heads + h] + ad_i, P.slope);
+    pair_out[kh] = vec2f(g, pr.y);
+    dad += g;
+  }
+  out[t] = dad;
+}
+
+// GAT backward, source side: one thread per (source j, head h, chunk of 4 channels) over j's outgoing edges (CSC),
+// with (g, ad) = pair_in[k, h]:
+//   dx[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c]
+//   das[j, h] = sum_k g      (written by the head's first chunk)
+// out = dx (view), out2 = das [N, H].
+@compute @workgroup_size(WG)
+fn gat_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
+  let hc = P.heads * P.channels;
+  var dx = vec4f(0.0);
+  var das = 0.0;
+  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+    let k = perm[e];
+    let pr = pair_in[k * P.heads + q.head];
+    dx += pr.y * dagg4(dst[k] * hc + q.col, q.width);
+    das += pr.x;
+  }
+  store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
+  if (q.col == q.head * P.channels) { out2[q.node * P.heads + q.head] = das; }
+}

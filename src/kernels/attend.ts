@@ -1,0 +1,288 @@
+// Fused attention (shaders/attend.wgsl): for GATv2 and GAT, edge scores, the softmax over each destination's
+// incoming edges, dropout on the coefficients and the weighted aggregation in one dispatch; the backward of that
+// whole chain in two dispatches (plus a column sum for GATv2's att gradient). Same results as the unfused chain
+//   gatv2Score / gatScore -> segmentSoftmax -> aggregate
+// and its backward, with the same dropout masks (dropout_scale(seed, step, k*H + h, p) on alpha after the softmax).
+import code from '../../shaders/attend.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { f32 } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { GraphTensors } from '../graph.ts';
+import type { EdgeDropout } from './aggregate.ts';
+import { chunkThreads, expectGraph, expectNodeMatrix, expectNoAlias, expectPositiveInt, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
+import { expectSize, expectTensor } from './check.ts';
+import { columnSum } from './reduce.ts';
+
+type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'bias' | 'scoreSrc' | 'scoreDst' | 'alpha' | 'dagg' | 'pairIn'
+  | 'alphaOut' | 'pairOut' | 'out' | 'out2' | 'uniforms' | 'step';
+const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm', 'src', 'dst', 'left', 'right', 'att', 'bias', 'scoreSrc', 'scoreDst', 'alpha',
+  'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step']);
+/** Entry points that hash dropout masks come in two pipelines: without dropout (`plain`) and with it (DROPOUT). */
+function variants(entryPoint: string, reads: Slot[], writes: Slot[]) {
+  return { plain: family.entry(entryPoint, reads, writes), dropout: family.entry(entryPoint, reads, writes, { DROPOUT: true }) };
+}
+const K = {
+  gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
+  gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
+  gatv2Src: family.entry('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'pairIn', 'dagg'], ['out', 'out2']),
+  gat: variants('gat_attend', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'bias', 'step'], ['alphaOut', 'out']),
+  gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
+  gatSrc: family.entry('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2']),
+};
+const pick = <T>(v: { plain: T; dropout: T }, d?: EdgeDropout) => (d && d.p > 0 ? v.dropout : v.plain);
+
+/** Storage buffers the widest fused kernel binds. */
+const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).flatMap((k) => ('plain' in k ? [k.plain, k.dropout] : [k])).map((k) => k.slots.length));
+
+/**
+ * Whether this device can run the fused kernels: they bind up to 10 storage buffers per shader stage, more than
+ * WebGPU's default of 8 (the library asks for what the adapter offers; most GPUs offer 10 or more). Layers use the
+ * separate score / softmax / aggregation kernels where it cannot.
+ */
+export function canFuseAttention(gpu: Gpu): boolean {
+  return gpu.device.limits.maxStorageBuffersPerShaderStage >= MAX_STORAGE_BINDINGS;
+}
+
+export interface AttendDims {
+  heads: number;
+  channels: number;
+  /** LeakyReLU negative slope of the scores. */
+  slope: number;
+}
+
+export interface AttendOptions {
+  /** Dropout on alpha after the softmax (mask index k*H + h, as aggregate()). */
+  dropout?: EdgeDropout;
+  /** f32 [H*C], added to every row of out. */
+  bias?: Tensor;
+  /** Output: alpha [E, H], the coefficients before dropout (what the backward and attention() need). Pooled when absent. */
+  alpha?: Tensor;
+  /** Output: [N, H*C] contiguous. Pooled when absent. */
+  out?: Tensor;
+}
+
+interface Views {
+  left?: NodeMatrix;
+  right?: NodeMatrix;
+  grad?: NodeMatrix;
+  accumulate?: boolean;
+  dropout?: EdgeDropout;
+  bias?: boolean;
+}
+
+/** Uniform block of attend.wgsl. */
+function params(g: GraphTensors, dims: { heads: number; channels: number; slope: number }, v: Views = {}): number[] {
+  const view = (m?: NodeMatrix) => (m ? [m.stride, m.offset] : [0, 0]);
+  return [g.numNodes, g.numEdges, dims.heads, dims.channels, f32(dims.slope), ...view(v.left), ...view(v.right), ...view(v.grad),
+    v.accumulate ? 1 : 0, f32(v.dropout?.p ?? 0), (v.dropout?.seed ?? 0) >>> 0, v.bias ? 1 : 0];
+}
+
+/** Without dropout (or bias) the kernels still bind a buffer there (WGSL counts it as used); it is never read. */
+const stepOf = (g: GraphTensors, d?: EdgeDropout) => d?.step ?? g.rowPtr;
+
+/**
+ * The fused kernels bind up to 10 storage buffers, more than WebGPU's default limit of 8; the library raises the
+ * limit to what the adapter offers. Say so clearly instead of failing at pipeline creation.
+ */
+function run(gpu: Gpu, op: string, k: SlotKernel<Slot>, tensors: Partial<Record<Slot, Tensor>>, uniforms: number[], threads: number, cost: { bytes: number; flops: number }): void {
+  const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
+  if (k.slots.length > limit) {
+    throw new Error(`${op}: ${k.kernel.name} binds ${k.slots.length} storage buffers, but this device allows ${limit} per shader stage; use the unfused kernels`);
+  }
+  launch(gpu, k, tensors, uniforms, threads, cost);
+}
+
+function expectDims(op: string, dims: AttendDims): void {
+  expectPositiveInt(op, 'heads', dims.heads);
+  expectPositiveInt(op, 'channels', dims.channels);
+  if (!Number.isFinite(dims.slope)) throw new Error(`${op}: slope must be a finite number, got ${dims.slope}`);
+}
+
+function expectDropout(op: string, d?: EdgeDropout): void {
+  if (!d) return;
+  if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout p must be in [0, 1), got ${d.p}`);
+  expectTensor(op, 'dropout step', d.step, 'u32', [-1]);
+}
+
+/** Checks the forward's optional tensors and outputs; returns the outputs. */
+function forwardOutputs(gpu: Gpu, op: string, g: GraphTensors, dims: AttendDims, opts: AttendOptions, inputs: Record<string, Tensor>): { alpha: Tensor; out: Tensor } {
+  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+  expectDropout(op, opts.dropout);
+  if (opts.bias) expectSize(op, 'bias', opts.bias, 'f32', HC);
+  const alpha = outputFor(gpu, op, 'alpha', [E, H], opts.alpha);
+  const out = outputFor(gpu, op, 'out', [N, HC], opts.out);
+  const all = { ...inputs, ...(opts.bias ? { bias: opts.bias } : {}), ...(opts.dropout ? { 'dropout step': opts.dropout.step } : {}) };
+  expectNoAlias(op, ['alpha', alpha], all);
+  expectNoAlias(op, ['out', out], { ...all, alpha });
+  return { alpha, out };
+}
+
+// ---- GATv2 ----
+
+/**
+ * GATv2 attention for each destination i and head h, in one dispatch (one thread per (i, h) walking i's CSR segment):
+ *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c])
+ *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]   (written, before dropout)
+ *   out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * xl[src_k,h,c]  (+ bias[h*C + c])
+ * A node without incoming edges gets out = 0 (+ bias). out is [N, H*C] contiguous.
+ */
+export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, dims: AttendDims, opts: AttendOptions = {}): { alpha: Tensor; out: Tensor } {
+  const op = 'gatv2Attend';
+  expectDims(op, dims);
+  expectGraph(op, g);
+  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+  expectNodeMatrix(op, 'xl', xl, N, HC);
+  expectNodeMatrix(op, 'xr', xr, N, HC);
+  expectSize(op, 'att', att, 'f32', HC);
+  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
+  const C = dims.channels, chunks = Math.ceil(C / 4);
+  run(gpu, op, pick(K.gatv2, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+    params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }), N * H,
+    // Pass 1 gathers xl[src] for every channel; each chunk pass gathers it again. e/alpha: written, read, rewritten.
+    { bytes: 4 * (N + 1 + E * (1 + chunks) + 2 * E * HC + N * HC + 3 * E * H + N * HC), flops: 4 * E * HC + 6 * E * H + 3 * E * HC });
+  return { alpha, out };
+}
+
+export interface Gatv2AttendGrads {
+  dropout?: EdgeDropout;
+  /** d xl; written (or added to, with accumulateDxl) by the source-side kernel. May share a buffer with dxr. */
+  dxl: NodeMatrix;
+  /** d xr, written. With shared weights (xl and xr one view) pass a separate buffer and add it to dxl yourself. */
+  dxr: NodeMatrix;
+  /** d att [H*C], written. */
+  datt: Tensor;
+  accumulateDxl?: boolean;
+}
+
+/**
+ * Backward of gatv2Attend given dagg = d out [N, H*C] (contiguous) and the forward's alpha [E,H], with z = xl[src_k] + xr[dst_k]:
+ *   dalpha[k,h] = drop(k,h) * sum_c dagg[dst_k,h,c] * xl[src_k,h,c]
+ *   de[k,h]     = alpha[k,h] * (dalpha[k,h] - sum_{k' -> dst_k} alpha[k',h] * dalpha[k',h])
+ *   dxr[i,h,c]  = att[h,c] * sum_{k -> i} de[k,h] * lrelu'(z)                               (CSR, per destination)
+ *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)   (CSC)
+ *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-source partials, then columnSum)
+ * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
+ * the per-edge (de, alpha*drop) pairs live in a pooled [E, H, 2] scratch between them.
+ */
+export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: Gatv2AttendGrads): void {
+  const op = 'gatv2AttendBackward';
+  expectDims(op, dims);
+  expectGraph(op, g);
+  const N = g.numNodes, E = g.numEdges, H = dims.heads, C = dims.channels, HC = H * C;
+  expectNodeMatrix(op, 'xl', xl, N, HC);
+  expectNodeMatrix(op, 'xr', xr, N, HC);
+  expectSize(op, 'att', att, 'f32', HC);
+  expectTensor(op, 'alpha', alpha, 'f32', [E, H]);
+  expectTensor(op, 'dagg', dagg, 'f32', [N, HC]);
+  expectDropout(op, grads.dropout);
+  expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
+  expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
+  expectSize(op, 'datt', grads.datt, 'f32', HC);
+  const inputs = { xl: xl.t, xr: xr.t, att, alpha, dagg, ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}) };
+  expectNoAlias(op, ['dxl', grads.dxl.t], inputs);
+  expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
+  expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
+  expectDisjoint(op, grads.dxl, grads.dxr, HC);
+
+  const chunks = Math.ceil(C / 4);
+  const pairs = pairScratch(gpu, E, H);
+  const partials = gpu.empty('f32', [N, HC]);
+  const step = stepOf(g, grads.dropout);
+  const accumulate = grads.accumulateDxl ?? false;
+  run(gpu, op, pick(K.gatv2Dst, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
+    params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }), N * H,
+    // Pass 1 gathers xl[src] for every channel, each chunk pass again; alpha twice; pairs written, read, rewritten.
+    { bytes: 4 * (N + 1 + E * (1 + chunks) + 2 * E * HC + 2 * N * HC + 2 * E * H + 6 * E * H + N * HC), flops: 2 * E * HC + 6 * E * H + 3 * E * HC });
+  run(gpu, op, K.gatv2Src, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, pairIn: pairs, dagg, out: grads.dxl.t, out2: partials },
+    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }), chunkThreads(N, H, C),
+    // Per thread and edge: perm, dst, the pair; per edge and channel: xr[dst], dagg[dst]. Then xl[j], dxl, partials.
+    { bytes: 4 * (N + 1 + 4 * E * H * chunks + 2 * E * HC + N * HC + (accumulate ? 2 : 1) * N * HC + N * HC), flops: 8 * E * HC });
+  columnSum(gpu, partials, { out: grads.datt });
+  pairs.dispose();
+  partials.dispose();
+}
+
+/** Per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
+function pairScratch(gpu: Gpu, E: number, H: number): Tensor {
+  return gpu.empty('f32', [Math.max(E, 1), H, 2]);
+}
+
+/** dxl and dxr may share a buffer (two column blocks of dG), but their columns must not overlap. */
+function expectDisjoint(op: string, a: NodeMatrix, b: NodeMatrix, width: number): void {
+  if (a.t.buffer !== b.t.buffer) return;
+  const start = (m: NodeMatrix) => m.t.byteOffset / 4 + m.offset;
+  const overlap = a.stride === b.stride && a.t.byteOffset === b.t.byteOffset ? Math.abs(a.offset - b.offset) < width : start(a) === start(b);
+  if (overlap) throw new Error(`${op}: dxl and dxr views overlap in one buffer; give them disjoint columns or separate buffers`);
+}
+
+// ---- GAT (GATConv) ----
+
+/**
+ * GAT attention for each destination i and head h, in one dispatch (one thread per (i, h) walking i's CSR segment):
+ *   e[k,h] = LeakyReLU(as[src_k,h] + ad[i,h]),  as/ad [N,H] (headDot of x with att_src / att_dst)
+ *   alpha, out as gatv2Attend, aggregating x:  out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * x[src_k,h,c] (+ bias)
+ */
+export function gatAttend(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, dims: AttendDims, opts: AttendOptions = {}): { alpha: Tensor; out: Tensor } {
+  const op = 'gatAttend';
+  expectDims(op, dims);
+  expectGraph(op, g);
+  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+  expectTensor(op, 'as', as, 'f32', [N, H]);
+  expectTensor(op, 'ad', ad, 'f32', [N, H]);
+  expectNodeMatrix(op, 'x', x, N, HC);
+  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
+  const chunks = Math.ceil(dims.channels / 4);
+  run(gpu, op, pick(K.gat, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+    params(g, { ...dims }, { left: x, dropout: opts.dropout, bias: !!opts.bias }), N * H,
+    { bytes: 4 * (N + 1 + E * (1 + chunks) + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 8 * E * H + 3 * E * HC });
+  return { alpha, out };
+}
+
+export interface GatAttendGrads {
+  dropout?: EdgeDropout;
+  /** d x from the aggregation; written (or added to, with accumulateDx). */
+  dx: NodeMatrix;
+  accumulateDx?: boolean;
+  /** Outputs d as, d ad [N, H]; pooled when absent. */
+  das?: Tensor;
+  dad?: Tensor;
+}
+
+/**
+ * Backward of gatAttend given dagg = d out [N, H*C] and alpha [E,H], with s_k = as[src_k,h] + ad[dst_k,h]:
+ *   dalpha, de as gatv2AttendBackward (x in place of xl);  g[k,h] = de[k,h] * lrelu'(s_k)
+ *   dad[i,h] = sum_{k -> i} g[k,h]                                                      (CSR, per destination)
+ *   das[j,h] = sum_{k: src_k = j} g[k,h];  dx[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c]   (CSC)
+ * Equals aggregateBackward -> segmentSoftmaxBackward -> gatScoreBackward (headDotBackward stays the caller's).
+ */
+export function gatAttendBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: GatAttendGrads): { das: Tensor; dad: Tensor } {
+  const op = 'gatAttendBackward';
+  expectDims(op, dims);
+  expectGraph(op, g);
+  const N = g.numNodes, E = g.numEdges, H = dims.heads, C = dims.channels, HC = H * C;
+  expectTensor(op, 'as', as, 'f32', [N, H]);
+  expectTensor(op, 'ad', ad, 'f32', [N, H]);
+  expectNodeMatrix(op, 'x', x, N, HC);
+  expectTensor(op, 'alpha', alpha, 'f32', [E, H]);
+  expectTensor(op, 'dagg', dagg, 'f32', [N, HC]);
+  expectDropout(op, grads.dropout);
+  expectNodeMatrix(op, 'dx', grads.dx, N, HC);
+  const das = outputFor(gpu, op, 'das', [N, H], grads.das);
+  const dad = outputFor(gpu, op, 'dad', [N, H], grads.dad);
+  const inputs = { as, ad, x: x.t, alpha, dagg, ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}) };
+  expectNoAlias(op, ['dx', grads.dx.t], inputs);
+  expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
+  expectNoAlias(op, ['dad', dad], { ...inputs, das });
+
+  const chunks = Math.ceil(C / 4);
+  const pairs = pairScratch(gpu, E, H);
+  const accumulate = grads.accumulateDx ?? false;
+  run(gpu, op, pick(K.gatDst, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
+    params(g, dims, { left: x, dropout: grads.dropout }), N * H,
+    { bytes: 4 * (N + 1 + 2 * E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H), flops: 2 * E * HC + 8 * E * H });
+  run(gpu, op, K.gatSrc, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, pairIn: pairs, dagg, out: grads.dx.t, out2: das },
+    params(g, dims, { grad: grads.dx, accumulate }), chunkThreads(N, H, C),
+    { bytes: 4 * (N + 1 + 2 * E * chunks + 2 * E * H * chunks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H), flops: 3 * E * HC });
+  pairs.dispose();
+  return { das, dad };
+}

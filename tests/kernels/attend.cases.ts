@@ -1,0 +1,302 @@
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
+import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
+import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
+import * as fused from '../../src/kernels/attend.ts';
+import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../../src/kernels/attention.ts';
+import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
+import * as aggRef from '../reference/aggregate.ts';
+import * as ref from '../reference/attention.ts';
+import * as smRef from '../reference/softmax.ts';
+import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './attention.cases.ts';
+import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+
+const CASES = 12;
+
+interface Options {
+  /** Dropout probability on alpha (0: none). */
+  p?: number;
+  bias?: boolean;
+  accumulate?: boolean;
+  /** GATv2 with shared weights: xl and xr are one view, dxr goes to its own buffer. */
+  shared?: boolean;
+  /** Run each kernel a second time and compare bits (default true). */
+  determinism?: boolean;
+  heads?: number;
+  channels?: number;
+}
+
+const readF32 = async (t: Tensor) => (await t.read()) as Float32Array;
+
+/**
+ * assertClose, or every element within 1e-6 of the reference: gradients through the softmax cancel to (near) zero
+ * on graphs whose segments hold copies of one edge, where a relative error means nothing. Inputs are O(1).
+ */
+function assertNear(label: string, got: Float32Array, want: ArrayLike<number>): void {
+  try {
+    assertClose(label, got, want);
+  } catch (err) {
+    const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+    if (!(worst <= 1e-6)) throw err;
+  }
+}
+
+/** out + bias on every row (float64). */
+function withBias(out: Float64Array, bias: Float32Array | null): Float64Array {
+  if (!bias) return out;
+  return out.map((v, i) => v + bias[i % bias.length]);
+}
+
+/** Random dims and dropout for one case; the dropout step lives in a u32 tensor as in training. */
+function setup(gpu: Gpu, rand: () => number, graph: Graph, track: ReturnType<typeof tracker>, opts: Options) {
+  const H = opts.heads ?? randInt(rand, 1, 9), C = opts.channels ?? randInt(rand, 1, 17);
+  const dims = { heads: H, channels: C, slope: 0.05 + 0.4 * rand() };
+  const p = opts.p ?? 0;
+  const drop = p > 0 ? { p, seed: randInt(rand, 0, 2 ** 31), step: randInt(rand, 0, 10_000) } : undefined;
+  const dropout = drop && { p: drop.p, seed: drop.seed, step: track(gpu.tensor('u32', [1], [drop.step])) };
+  const bias = opts.bias ?? rand() < 0.5 ? randomArray(rand, H * C) : null;
+  const accumulate = opts.accumulate ?? rand() < 0.5;
+  return { H, C, HC: H * C, dims, drop, dropout, bias, accumulate, g: track(uploadGraph(gpu, graph)) };
+}
+
+/**
+ * gatv2Attend on G = [pad | xl | gap | xr | pad] (or one block for shared weights) against the float64 chain
+ * gatv2Score -> segmentSoftmax -> aggregate (+ bias), then gatv2AttendBackward into another random layout against
+ * aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward; outputs poisoned, twice for determinism.
+ */
+async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: string, opts: Options = {}): Promise<void> {
+  const track = tracker();
+  const N = graph.numNodes, E = graph.numEdges;
+  const { H, C, HC, dims, drop, dropout, bias, accumulate, g } = setup(gpu, rand, graph, track, opts);
+  const shared = opts.shared ?? false;
+  const xl = randomArray(rand, N * HC), xr = shared ? xl : randomArray(rand, N * HC), att = randomArray(rand, HC), dagg = randomArray(rand, N * HC);
+  const lay = randomLayout(rand, HC, shared ? 1 : 2);
+  const G = track(gpu.tensor('f32', [N, lay.stride], placeColumns(N, lay.stride, shared ? [[lay.offsets[0], xl]] : [[lay.offsets[0], xl], [lay.offsets[1], xr]])));
+  const xlv = nodeMatrix(G, lay.stride, lay.offsets[0]), xrv = nodeMatrix(G, lay.stride, lay.offsets[shared ? 0 : 1]);
+  const tAtt = track(gpu.tensor('f32', [HC], att)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
+  const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+
+  const forward = async () => {
+    const r = fused.gatv2Attend(gpu, g, xlv, xrv, tAtt, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
+  };
+  const got = await forward();
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatv2Score(graph, xl, xr, att, dims), H);
+  assertClose(`${label} alpha`, got.alpha, alpha64);
+  assertClose(`${label} out`, got.out, withBias(aggRef.aggregate(graph, alpha64, xl, H, C, drop), bias));
+  const determinism = opts.determinism ?? true;
+  if (determinism) {
+    const again = await forward();
+    assertBitIdentical(`${label} alpha determinism`, got.alpha, again.alpha);
+    assertBitIdentical(`${label} out determinism`, got.out, again.out);
+  }
+
+  // Backward from the kernel's own alpha, as a layer would run it.
+  const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
+  const ab = aggRef.aggregateBackward(graph, got.alpha, xl, dagg, H, C, drop);
+  const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
+  const sb = ref.gatv2ScoreBackward(graph, xl, xr, att, de, dims);
+  const gl = randomLayout(rand, HC, shared ? 1 : 2);
+  const dxl0 = accumulate ? randomArray(rand, N * HC) : null;
+  const backward = async () => {
+    const dG = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dxl0 ? [[gl.offsets[0], dxl0]] : [])));
+    const dxr = shared ? nodeMatrix(track(poisoned(gpu, 'f32', [N, HC]))) : nodeMatrix(dG, gl.stride, gl.offsets[1]);
+    const datt = track(poisoned(gpu, 'f32', [HC]));
+    fused.gatv2AttendBackward(gpu, g, xlv, xrv, tAtt, tAlpha, tDagg, dims, { dropout, dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr, datt, accumulateDxl: accumulate });
+    return { dG: await readF32(dG), dxr: shared ? await readF32(dxr.t) : null, datt: await readF32(datt) };
+  };
+  const gb = await backward();
+  const wantDxl = addArrays(ab.dx, sb.dxl);
+  assertNear(`${label} dxl`, takeColumns(gb.dG, N, gl.stride, gl.offsets[0], HC), dxl0 ? addArrays(wantDxl, dxl0) : wantDxl);
+  assertNear(`${label} dxr`, gb.dxr ?? takeColumns(gb.dG, N, gl.stride, gl.offsets[1], HC), sb.dxr);
+  assertNear(`${label} datt`, gb.datt, sb.datt);
+  assertUntouched(`${label} dG`, gb.dG, N, gl.stride, shared ? [[gl.offsets[0], HC]] : [[gl.offsets[0], HC], [gl.offsets[1], HC]]);
+  if (determinism) {
+    const again = await backward();
+    assertBitIdentical(`${label} dG determinism`, gb.dG, again.dG);
+    if (gb.dxr) assertBitIdentical(`${label} dxr determinism`, gb.dxr, again.dxr!);
+    assertBitIdentical(`${label} datt determinism`, gb.datt, again.datt);
+  }
+  track.disposeAll();
+}
+
+/**
+ * gatAttend on a strided x against gatScore -> segmentSoftmax -> aggregate (+ bias) in float64, and
+ * gatAttendBackward against aggregateBackward -> segmentSoftmaxBackward -> gatScoreBackward.
+ */
+async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: string, opts: Options = {}): Promise<void> {
+  const track = tracker();
+  const N = graph.numNodes, E = graph.numEdges;
+  const { H, C, HC, dims, drop, dropout, bias, accumulate, g } = setup(gpu, rand, graph, track, opts);
+  const x = randomArray(rand, N * HC), as = randomArray(rand, N * H, -2, 2), ad = randomArray(rand, N * H, -2, 2), dagg = randomArray(rand, N * HC);
+  const lay = randomLayout(rand, HC, 1);
+  const X = track(gpu.tensor('f32', [N, lay.stride], placeColumns(N, lay.stride, [[lay.offsets[0], x]])));
+  const xv = nodeMatrix(X, lay.stride, lay.offsets[0]);
+  const tAs = track(gpu.tensor('f32', [N, H], as)), tAd = track(gpu.tensor('f32', [N, H], ad)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
+  const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+
+  const forward = async () => {
+    const r = fused.gatAttend(gpu, g, tAs, tAd, xv, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
+  };
+  const got = await forward();
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatScore(graph, as, ad, H, dims.slope), H);
+  assertClose(`${label} gat alpha`, got.alpha, alpha64);
+  assertClose(`${label} gat out`, got.out, withBias(aggRef.aggregate(graph, alpha64, x, H, C, drop), bias));
+  const determinism = opts.determinism ?? true;
+  if (determinism) {
+    const again = await forward();
+    assertBitIdentical(`${label} gat alpha determinism`, got.alpha, again.alpha);
+    assertBitIdentical(`${label} gat out determinism`, got.out, again.out);
+  }
+
+  const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
+  const ab = aggRef.aggregateBackward(graph, got.alpha, x, dagg, H, C, drop);
+  const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
+  const sb = ref.gatScoreBackward(graph, as, ad, de, H, dims.slope);
+  const gl = randomLayout(rand, HC, 1);
+  const dx0 = accumulate ? randomArray(rand, N * HC) : null;
+  const backward = async () => {
+    const dX = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dx0 ? [[gl.offsets[0], dx0]] : [])));
+    const r = fused.gatAttendBackward(gpu, g, tAs, tAd, xv, tAlpha, tDagg, dims, {
+      dropout, dx: nodeMatrix(dX, gl.stride, gl.offsets[0]), accumulateDx: accumulate, das: track(poisoned(gpu, 'f32', [N, H])), dad: track(poisoned(gpu, 'f32', [N, H])),
+    });
+    return { dX: await readF32(dX), das: await readF32(r.das), dad: await readF32(r.dad) };
+  };
+  const gb = await backward();
+  assertClose(`${label} gat dx`, takeColumns(gb.dX, N, gl.stride, gl.offsets[0], HC), dx0 ? addArrays(ab.dx, dx0) : ab.dx);
+  assertNear(`${label} gat das`, gb.das, sb.das);
+  assertNear(`${label} gat dad`, gb.dad, sb.dad);
+  assertUntouched(`${label} gat dX`, gb.dX, N, gl.stride, [[gl.offsets[0], HC]]);
+  if (determinism) {
+    const again = await backward();
+    assertBitIdentical(`${label} gat dX determinism`, gb.dX, again.dX);
+    assertBitIdentical(`${label} gat das determinism`, gb.das, again.das);
+    assertBitIdentical(`${label} gat dad determinism`, gb.dad, again.dad);
+  }
+  track.disposeAll();
+}
+
+/** 540,000 nodes, H = 8, C = 1: the per-(node, head) kernels launch 67,500 workgroups of 64. Mostly isolated nodes. */
+function foldGraph(rand: () => number): Graph {
+  const N = 540_000, E = 20_000;
+  return buildGraph([Array.from({ length: E }, () => randInt(rand, 0, N)), Array.from({ length: E }, () => randInt(rand, 0, N))], N);
+}
+
+export const cases: KernelCase[] = [
+  {
+    name: 'GATv2 fused attention matches the float64 score -> softmax -> aggregate chain and its backward (strided views, bias and accumulate at random)',
+    async run(gpu) {
+      await repeat(CASES, 41, async (rand) => checkGatv2(gpu, rand, randomGraph(rand), 'random'));
+    },
+  },
+  {
+    name: 'GATv2 fused attention with dropout on alpha, with and without bias, accumulating and not',
+    async run(gpu) {
+      await repeat(8, 42, async (rand, i) => checkGatv2(gpu, rand, randomGraph(rand), 'dropout', { p: 0.1 + 0.8 * rand(), bias: i % 2 === 0, accumulate: i % 4 < 2 }));
+    },
+  },
+  {
+    name: 'GATv2 fused attention with shared weights (xl and xr one view, dxr in its own buffer)',
+    async run(gpu) {
+      await repeat(6, 43, async (rand, i) => checkGatv2(gpu, rand, randomGraph(rand), 'shared', { shared: true, p: i % 2 ? 0.3 : 0 }));
+    },
+  },
+  {
+    name: 'GAT fused attention matches the float64 score -> softmax -> aggregate chain and its backward (dropout, bias, accumulate)',
+    async run(gpu) {
+      await repeat(CASES, 44, async (rand, i) => checkGat(gpu, rand, randomGraph(rand), 'random', { p: i % 2 ? 0.1 + 0.8 * rand() : 0 }));
+    },
+  },
+  {
+    name: 'fused attention matches the unfused GPU kernels (same dropout masks)',
+    async run(gpu) {
+      await repeat(4, 45, async (rand) => {
+        const track = tracker();
+        const graph = randomGraph(rand), N = graph.numNodes, E = graph.numEdges;
+        const H = randInt(rand, 1, 5), C = randInt(rand, 1, 10), HC = H * C, dims = { heads: H, channels: C, slope: 0.2 };
+        const g = track(uploadGraph(gpu, graph));
+        const G = track(gpu.tensor('f32', [N, 2 * HC], randomArray(rand, N * 2 * HC)));
+        const xl = nodeMatrix(G, 2 * HC, 0), xr = nodeMatrix(G, 2 * HC, HC);
+        const att = track(gpu.tensor('f32', [HC], randomArray(rand, HC))), dagg = track(gpu.tensor('f32', [N, HC], randomArray(rand, N * HC)));
+        const dropout = { p: 0.4, seed: randInt(rand, 0, 1000), step: track(gpu.tensor('u32', [1], [randInt(rand, 0, 1000)])) };
+        // Unfused, as GATv2Conv runs it today.
+        const alpha = track(segmentSoftmax(gpu, g, track(gatv2Score(gpu, g, xl, xr, att, dims)), H));
+        const out = track(aggregate(gpu, g, alpha, xl, dims, { dropout }));
+        const dG = track(gpu.full('f32', [N, 2 * HC], 0)), datt = track(gpu.empty('f32', [HC]));
+        const { dalpha } = aggregateBackward(gpu, g, alpha, xl, dagg, dims, { dx: nodeMatrix(dG, 2 * HC, 0), dropout });
+        const de = track(segmentSoftmaxBackward(gpu, g, alpha, track(dalpha), H));
+        gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, { dxl: nodeMatrix(dG, 2 * HC, 0), dxr: nodeMatrix(dG, 2 * HC, HC), datt, accumulateDxl: true });
+        // Fused.
+        const f = fused.gatv2Attend(gpu, g, xl, xr, att, dims, { dropout });
+        track(f.alpha), track(f.out);
+        const fG = track(poisoned(gpu, 'f32', [N, 2 * HC])), fatt = track(poisoned(gpu, 'f32', [HC]));
+        fused.gatv2AttendBackward(gpu, g, xl, xr, att, f.alpha, dagg, dims, { dropout, dxl: nodeMatrix(fG, 2 * HC, 0), dxr: nodeMatrix(fG, 2 * HC, HC), datt: fatt });
+        assertClose('alpha', await readF32(f.alpha), await readF32(alpha), 1e-6);
+        assertClose('out', await readF32(f.out), await readF32(out), 1e-6);
+        assertClose('dG', await readF32(fG), await readF32(dG));
+        assertClose('datt', await readF32(fatt), await readF32(datt));
+        track.disposeAll();
+      });
+    },
+  },
+  {
+    name: 'awkward graphs: no edges, isolated nodes, duplicates and self loops, a node with 10,000 in-edges',
+    async run(gpu) {
+      await repeat(2, 46, async (rand, i) => {
+        const none = buildGraph([[], []], 37);
+        const sparse = buildGraph([[3, 3, 3, 4, 4, 5, 6, 6], [0, 0, 0, 4, 4, 1, 2, 2]], 70);
+        const hub = hubGraph(rand, 300, 10_000);
+        for (const [name, graph] of [['no edges', none], ['isolated', sparse], ['hub', hub]] as const) {
+          await checkGatv2(gpu, rand, graph, name, { p: i ? 0.5 : 0, bias: true });
+          await checkGat(gpu, rand, graph, name, { p: i ? 0 : 0.5, bias: i === 1 });
+        }
+      });
+    },
+  },
+  {
+    name: 'launches of more than 65,535 workgroups are folded into 2-D and cover every edge and node',
+    async run(gpu) {
+      const rand = Math.random;
+      const graph = foldGraph(rand);
+      await checkGatv2(gpu, rand, graph, 'folded', { heads: 8, channels: 1, p: 0.25, bias: true, determinism: false });
+      await checkGat(gpu, rand, graph, 'folded', { heads: 8, channels: 1, p: 0.25, bias: false, determinism: false });
+    },
+  },
+  {
+    name: 'bad inputs throw errors that name the problem',
+    async run(gpu) {
+      const track = tracker();
+      const g = track(uploadGraph(gpu, buildGraph([[0, 1, 2], [1, 2, 0]], 3)));
+      const H = 2, C = 3, HC = 6, dims = { heads: H, channels: C, slope: 0.2 };
+      const G = track(gpu.full('f32', [3, 2 * HC], 0));
+      const xl = nodeMatrix(G, 2 * HC, 0), xr = nodeMatrix(G, 2 * HC, HC);
+      const att = track(gpu.full('f32', [HC], 0)), alpha = track(gpu.full('f32', [3, H], 0)), dagg = track(gpu.full('f32', [3, HC], 0));
+      const dG = track(gpu.full('f32', [3, 2 * HC], 0)), datt = track(gpu.full('f32', [HC], 0));
+      const grads = { dxl: nodeMatrix(dG, 2 * HC, 0), dxr: nodeMatrix(dG, 2 * HC, HC), datt };
+      const as = track(gpu.full('f32', [3, H], 0)), ad = track(gpu.full('f32', [3, H], 0)), X = track(gpu.full('f32', [3, HC], 0)), x = nodeMatrix(X);
+      const dX = nodeMatrix(track(gpu.full('f32', [3, HC], 0)));
+      const step = track(gpu.tensor('u32', [1], [0]));
+      assertThrows('att size', () => fused.gatv2Attend(gpu, g, xl, xr, track(gpu.full('f32', [HC + 1], 0)), dims), /gatv2Attend: shape mismatch for att/);
+      assertThrows('xr view', () => fused.gatv2Attend(gpu, g, xl, nodeMatrix(G, 2 * HC, HC + 1), att, dims), /gatv2Attend: xr view \(stride 12, offset 7\) cannot hold 6 columns/);
+      assertThrows('bias size', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { bias: track(gpu.full('f32', [HC - 1], 0)) }), /gatv2Attend: shape mismatch for bias/);
+      assertThrows('alpha shape', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { alpha: track(gpu.full('f32', [3, H + 1], 0)) }), /gatv2Attend: shape mismatch for alpha: expected \[3,2\]/);
+      assertThrows('alpha aliases att', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { alpha: att.reshape([3, H]) }), /gatv2Attend: alpha shares a GPU buffer with att/);
+      assertThrows('dropout p', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { dropout: { p: 1, seed: 0, step } }), /gatv2Attend: dropout p must be in \[0, 1\)/);
+      assertThrows('slope', () => fused.gatv2Attend(gpu, g, xl, xr, att, { ...dims, slope: NaN }), /gatv2Attend: slope must be a finite number/);
+      assertThrows('dagg shape', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, track(gpu.full('f32', [3, HC + 1], 0)), dims, grads), /gatv2AttendBackward: shape mismatch for dagg: expected \[3,6\]/);
+      assertThrows('backward alpha shape', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, dagg, dagg, dims, grads), /gatv2AttendBackward: shape mismatch for alpha/);
+      assertThrows('datt size', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, datt: track(gpu.full('f32', [HC + 1], 0)) }), /gatv2AttendBackward: shape mismatch for datt/);
+      assertThrows('dxl aliases xl', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, dxl: xl }), /gatv2AttendBackward: dxl shares a GPU buffer with xl/);
+      assertThrows('dxl overlaps dxr', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, dxr: nodeMatrix(dG, 2 * HC, 2) }), /gatv2AttendBackward: dxl and dxr views overlap/);
+      assertThrows('gat ad shape', () => fused.gatAttend(gpu, g, as, track(gpu.full('f32', [3, H + 1], 0)), x, dims), /gatAttend: shape mismatch for ad: expected \[3,2\]/);
+      assertThrows('gat x rows', () => fused.gatAttend(gpu, g, as, ad, nodeMatrix(track(gpu.full('f32', [2, HC], 0))), dims), /gatAttend: shape mismatch for x: expected 3 rows/);
+      assertThrows('gat heads', () => fused.gatAttend(gpu, g, as, ad, x, { ...dims, heads: 0 }), /gatAttend: heads must be a positive integer/);
+      assertThrows('gat backward dagg', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, alpha, dims, { dx: dX }), /gatAttendBackward: shape mismatch for dagg/);
+      assertThrows('gat backward das', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, das: dagg }), /gatAttendBackward: shape mismatch for das/);
+      assertThrows('gat backward dx aliases dagg', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: nodeMatrix(dagg) }), /gatAttendBackward: dx shares a GPU buffer with dagg/);
+      assertThrows('gat backward dropout step', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, dropout: { p: 0.5, seed: 0, step: alpha } }), /gatAttendBackward: dropout step must be u32, got f32/);
+      track.disposeAll();
+    },
+  },
+];
