@@ -33,6 +33,8 @@ fn starts_past_end(wid: vec3u, nwg: vec3u, lid: vec3u) -> bool {
 fn x4(i: vec4u) -> vec4f { return vec4f(x[i.x], x[i.y], x[i.z], x[i.w]); }
 fn y4(i: vec4u) -> vec4f { return vec4f(y[i.x], y[i.y], y[i.z], y[i.w]); }
 
+fn out4(i: vec4u) -> vec4f { return vec4f(out[i.x], out[i.y], out[i.z], out[i.w]); }
+
 fn store4(i: vec4u, v: vec4f) {
   out[i.x] = v.x;
   out[i.y] = v.y;
@@ -95,6 +97,21 @@ fn elu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   if (starts_past_end(wid, nwg, lid)) { return; }
   let i = quad_of(wid, nwg, lid);
   store4(i, y4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
+}
+
+// The same two backward passes in place: dy is read from `out` and overwritten by dx.
+@compute @workgroup_size(WG)
+fn elu_backward_in_place(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  if (starts_past_end(wid, nwg, lid)) { return; }
+  let i = quad_of(wid, nwg, lid);
+  store4(i, out4(i) * elu_grad4(x4(i), P.a));
+}
+
+@compute @workgroup_size(WG)
+fn elu_dropout_backward_in_place(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  if (starts_past_end(wid, nwg, lid)) { return; }
+  let i = quad_of(wid, nwg, lid);
+  store4(i, out4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
 }
 
 @compute @workgroup_size(WG)

@@ -16,6 +16,9 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ACCUMULATE: bool = false;
 override BIAS: bool = false;
+// Dropout on A as it is read: A[i] * dropout_scale(seed, step, i, p) with i the element's index in A's storage, the
+// mask elementwise.wgsl's `dropout` applies to the same tensor. A layer's dense input is then never stored dropped.
+override A_DROPOUT: bool = false;
 override BLOCK_M: u32 = 8;  // rows of C per thread: 4 or 8
 override BLOCK_N: u32 = 8;  // columns of C per thread: 4 or 8
 
@@ -27,6 +30,8 @@ struct Params {
   blocks: u32,    // ceil(M / BLOCK_M) * blocks_n: threads per split
   k_chunk: u32,   // K range of one split (a multiple of 4); >= K when there is one split
   splits: u32,    // number of K splits (1: write C directly)
+  p: f32,         // A_DROPOUT: probability
+  seed: u32,      // A_DROPOUT: dropout site
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;         // reduce_splits: the partials [splits, M, N]
@@ -34,18 +39,22 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;   // C, or the partials [splits, M, N] when splits > 1
 @group(0) @binding(3) var<uniform> P: Params;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;     // [N], read when BIAS
+@group(0) @binding(5) var<storage, read> step: array<u32>;     // the training step, read when A_DROPOUT
 
 // Sizes, copied from the uniform block once per thread (the CPU driver re-reads uniforms at every use).
 var<private> M: u32;
 var<private> N: u32;
 var<private> K: u32;
+var<private> SITE: u32;  // A_DROPOUT: dropout_site(seed, step), hashed once per thread
 
 // op(A)[m, k], zero for k >= k_end; m is clamped into range.
 fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
   let row = min(m, M - 1u);
   let kk = min(k, k_end - 1u);
-  var v: f32;
-  if (TRANS_A) { v = a[kk * M + row]; } else { v = a[row * K + kk]; }
+  var i: u32;
+  if (TRANS_A) { i = kk * M + row; } else { i = row * K + kk; }
+  var v = a[i];
+  if (A_DROPOUT) { v *= dropout_scale_at(SITE, i, P.p); }
   return select(0.0, v, k < k_end);
 }
 
@@ -120,6 +129,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   M = P.m;
   N = P.n;
   K = P.k;
+  if (A_DROPOUT) { SITE = dropout_site(P.seed, step[0]); }
   let split = t / blocks;
   let blk = t % blocks;
   let m = (blk / P.blocks_n) * BLOCK_M;

@@ -19,6 +19,8 @@ const K = {
   dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
+  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward_in_place', bindings: unary }),
+  eluDropoutBackwardInPlace: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward_in_place', bindings: ['r', '-', 'w', 'u', 'r'] }),
   headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
   headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
   fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
@@ -63,11 +65,12 @@ export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor
   return out;
 }
 
-/** dx = dy * d elu(x) / dx, with x the forward input. */
+/** dx = dy * d elu(x) / dx, with x the forward input. `out` may be dy itself: dx then overwrites dy. */
 export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Tensor): Tensor {
   expectSize('eluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluBackward', x, out);
-  run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
+  if (out === dy) run(gpu, K.eluBackwardInPlace, [x, out], params(x.size, 1, alpha), x.size, 12, 3);
+  else run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
   return out;
 }
 
@@ -114,12 +117,14 @@ export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: Drop
   return out;
 }
 
-/** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. */
+/** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. `out` may be dy itself. */
 export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
   expectDropout('eluDropoutBackward', args);
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
-  run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 12, 4);
+  const u = params(x.size, 1, alpha, args.seed, 1, args.p);
+  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, [x, out, args.step], u, x.size, 12, 4);
+  else run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 4);
   return out;
 }
 

@@ -2,9 +2,10 @@
 // layer (X W), its input gradient (dY W^T) and its weight gradient (X^T dY).
 import code from '../../shaders/matmul.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectTensor } from './check.ts';
+import type { DropoutArgs } from './elementwise.ts';
 
 export interface MatmulOptions {
   /** A is stored [K, M] and used transposed. */
@@ -15,6 +16,11 @@ export interface MatmulOptions {
   accumulate?: boolean;
   /** f32 [N], added to every row of the product. */
   bias?: Tensor;
+  /**
+   * Dropout on A as it is read, with the mask `dropout()` (elementwise.ts) applies to A: the product of a dropped-out
+   * input without storing it. The same args in the forward (x W) and the weight gradient (x^T dY) give the same mask.
+   */
+  dropoutA?: DropoutArgs;
   out?: Tensor;
 }
 
@@ -29,6 +35,7 @@ interface Variant {
   transB: boolean;
   accumulate: boolean;
   bias: boolean;
+  dropoutA: boolean;
   /** Rows and columns of C per thread: 4 or 8. */
   blockM: number;
   blockN: number;
@@ -42,9 +49,9 @@ function cached(key: string, make: () => Kernel): Kernel {
 }
 
 function matmulKernel(v: Variant): Kernel {
-  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}|${v.blockM}x${v.blockN}`, () => kernel({
-    name: 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u', 'r'], workgroupSize: WG,
-    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BIAS: v.bias, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
+  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}${+v.dropoutA}|${v.blockM}x${v.blockN}`, () => kernel({
+    name: v.dropoutA ? 'matmul+dropout' : 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u', 'r', 'r'], workgroupSize: WG,
+    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BIAS: v.bias, A_DROPOUT: v.dropoutA, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
   }));
 }
 
@@ -87,21 +94,28 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
     if (bias.size !== n) throw new Error(`matmul: shape mismatch: bias has ${bias.size} values, the product has ${n} columns`);
     if (out.buffer === bias.buffer) throw new Error('matmul: out must not share a buffer with bias');
   }
+  const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
+  if (opts.dropoutA) {
+    if (!(opts.dropoutA.p >= 0 && opts.dropoutA.p < 1)) throw new Error(`matmul: dropout p must be in [0, 1), got ${opts.dropoutA.p}`);
+    expectTensor('matmul', 'dropoutA.step', opts.dropoutA.step, 'u32', [-1]);
+  }
   if (m === 0 || n === 0) return out;
 
-  const v: Variant = { transA, transB, accumulate, bias: !!bias, blockM: blockSize(m), blockN: blockSize(n) };
+  const v: Variant = { transA, transB, accumulate, bias: !!bias, dropoutA: !!drop, blockM: blockSize(m), blockN: blockSize(n) };
   const blocksN = Math.ceil(n / v.blockN);
   const blocks = Math.ceil(m / v.blockM) * blocksN;
   const { splits, kChunk } = chooseSplits(blocks, k);
-  const uniforms = [m, n, k, blocksN, blocks, kChunk, splits];
+  const uniforms = [m, n, k, blocksN, blocks, kChunk, splits, f32(drop?.p ?? 0), (drop?.seed ?? 0) >>> 0];
+  // Stand-ins for unread bindings: B for the bias, A for the step.
+  const extra = [bias ?? b, drop?.step ?? a];
   const cost = { bytes: 4 * (m * k + k * n + m * n * (accumulate ? 2 : 1)), flops: 2 * m * n * k };
   if (splits === 1) {
-    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out, bias ?? b], uniforms, workgroups: groups(blocks, WG), cost });
+    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out, ...extra], uniforms, workgroups: groups(blocks, WG), cost });
     return out;
   }
   const partials = gpu.empty('f32', [splits, m, n]);
   const splitCost = { bytes: 4 * (m * k + k * n + m * n * splits), flops: 2 * m * n * k };
-  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials, bias ?? b], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
+  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials, ...extra], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
   gpu.dispatch(reduceKernel(accumulate, !!bias), {
     tensors: [partials, out, bias ?? partials],
     uniforms,

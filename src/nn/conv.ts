@@ -176,7 +176,7 @@ export abstract class AttentionConv {
 
   /** dx = dlin W^T (+ dout Wres^T): the input gradient, for a dense input. */
   protected inputGrad(ctx: StepContext, input: LayerInput, dlin: Tensor, w: Tensor, dout: Tensor): Tensor {
-    if (!input.dense) throw new Error(`${this.constructor.name}: no input gradient for a sparse input`);
+    if (!input.dense) throw new Error(`${this.constructor.name}: no input gradient for a sparse input or one with input dropout`);
     const dx = matmul(ctx.gpu, dlin, w, { transB: true, out: this.workspace.get('dx', [input.rows, this.inChannels]) });
     if (this.opts.residual) matmul(ctx.gpu, dout, this.param('res'), { transB: true, accumulate: true, out: dx });
     return dx;

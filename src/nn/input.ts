@@ -16,25 +16,33 @@ export interface LayerInput {
   readonly dense: Tensor | null;
 }
 
-export class DenseInput implements LayerInput {
-  constructor(readonly x: Tensor) {
-    if (x.shape.length !== 2) throw new Error(`Layer input must be [nodes, features], got [${x.shape}]`);
-  }
-  get rows() { return this.x.shape[0]; }
-  get cols() { return this.x.shape[1]; }
-  get dense() { return this.x; }
-  times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
-    return matmul(gpu, this.x, w, { out, bias });
-  }
-  transposeTimes(gpu: Gpu, dy: Tensor, out: Tensor) {
-    return matmul(gpu, this.x, dy, { transA: true, out });
-  }
-}
-
 export interface InputDropout {
   p: number;
   seed: number;
   step: Tensor;
+}
+
+/**
+ * Dense features, optionally with dropout: the products apply the mask as they read x (matmul's dropoutA), so
+ * the dropped-out input is never stored.
+ */
+export class DenseInput implements LayerInput {
+  constructor(
+    readonly x: Tensor,
+    readonly dropout?: InputDropout,
+  ) {
+    if (x.shape.length !== 2) throw new Error(`Layer input must be [nodes, features], got [${x.shape}]`);
+  }
+  get rows() { return this.x.shape[0]; }
+  get cols() { return this.x.shape[1]; }
+  /** The input itself; null with dropout (the dropped-out tensor is never stored). */
+  get dense() { return this.dropout ? null : this.x; }
+  times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
+    return matmul(gpu, this.x, w, { out, bias, dropoutA: this.dropout });
+  }
+  transposeTimes(gpu: Gpu, dy: Tensor, out: Tensor) {
+    return matmul(gpu, this.x, dy, { transA: true, out, dropoutA: this.dropout });
+  }
 }
 
 /** Sparse features with their transpose (for the weight gradient); the dropout mask hashes each nonzero's index. */

@@ -4,7 +4,7 @@
 //   logits = conv2(dropout(h))           conv2: 1 head x classes, averaged (concat = false)
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { dropout, eluBackward, eluDropoutBackward, eluDropoutForward, eluForward } from '../kernels/elementwise.ts';
+import { eluBackward, eluDropoutBackward, eluDropoutForward, eluForward } from '../kernels/elementwise.ts';
 import { hash32 } from './seeds.ts';
 import type { AttentionConv, LayerGraphs, NamedArray, StepContext } from './conv.ts';
 import { GATConv } from './gat-conv.ts';
@@ -84,7 +84,7 @@ export class GATModel {
     if (features.kind === 'sparse') {
       input1 = new SparseInput(features.x, features.xT, inDrop);
     } else {
-      input1 = new DenseInput(inDrop ? dropout(gpu, features.x, inDrop, this.ws.get('x_drop', features.x.shape)) : features.x);
+      input1 = new DenseInput(features.x, inDrop);
     }
     const h = this.conv1.forward(ctx, input1, graphs);
     // dropout(ELU(h)) in one pass; evaluation writes plain ELU(h) into the same buffer.
@@ -102,9 +102,8 @@ export class GATModel {
     const h = this.saved!.h;
     const dInput2 = this.conv2.backward(ctx, dlogits, true)!;
     const hidDrop = this.dropoutArgs(ctx, this.seeds.hidden);
-    const dh = this.ws.get('d_h', h.shape);
-    if (hidDrop) eluDropoutBackward(gpu, h, dInput2, 1, hidDrop, dh);
-    else eluBackward(gpu, h, dInput2, 1, dh);
+    // d h overwrites d input2 (conv2's scratch, dead once read here).
+    const dh = hidDrop ? eluDropoutBackward(gpu, h, dInput2, 1, hidDrop, dInput2) : eluBackward(gpu, h, dInput2, 1, dInput2);
     this.conv1.backward(ctx, dh, false);
   }
 

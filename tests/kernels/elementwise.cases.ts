@@ -72,8 +72,13 @@ export const cases: KernelCase[] = [
         const fwd = await ew.eluDropoutForward(gpu, tx, alpha, args, poisoned(gpu, 'f32', [n])).read();
         assertClose('elu+dropout fwd', fwd, ref.dropout(ref.eluForward(x, alpha), p, seed, stepV));
         const bwd = await ew.eluDropoutBackward(gpu, tx, tdy, alpha, args, poisoned(gpu, 'f32', [n])).read();
-        assertClose('elu+dropout bwd', bwd, ref.eluBackward(x, ref.dropout(dy, p, seed, stepV), alpha));
-        [tx, tdy, step].forEach((t) => t.dispose());
+        const want = ref.eluBackward(x, ref.dropout(dy, p, seed, stepV), alpha);
+        assertClose('elu+dropout bwd', bwd, want);
+        // In place: dx overwrites dy.
+        assertClose('elu+dropout bwd in place', await ew.eluDropoutBackward(gpu, tx, tdy, alpha, args, tdy).read(), want);
+        const tdy2 = gpu.tensor('f32', [n], dy);
+        assertClose('elu bwd in place', await ew.eluBackward(gpu, tx, tdy2, alpha, tdy2).read(), ref.eluBackward(x, dy, alpha));
+        [tx, tdy, tdy2, step].forEach((t) => t.dispose());
       });
     },
   },

@@ -3,6 +3,7 @@ import type { Tensor } from '../../src/gpu/tensor.ts';
 import { matmul, type MatmulOptions } from '../../src/kernels/matmul.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/matmul.ts';
+import { dropout as refDropout } from '../reference/elementwise.ts';
 import { assert, assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 20;
@@ -53,6 +54,25 @@ export const cases: KernelCase[] = [
         const form = FORMS[randInt(rand, 0, 4)];
         const { got, want } = await runCase(gpu, rand, m, k, n, { ...form, accumulate: true });
         assertClose(`${label(form)} += [${m}, ${k}] x [${k}, ${n}]`, got, want);
+      });
+    },
+  },
+  {
+    name: 'dropout on A as it is read equals the product of dropout(A), in x W and in the weight gradient x^T dY (split-K too)',
+    async run(gpu) {
+      await repeat(CASES, 5, async (rand, i) => {
+        const transA = i % 2 === 1;
+        const m = transA ? randInt(rand, 1, 40) : randInt(rand, 1, 200), n = randInt(rand, 1, 40);
+        const k = transA ? randInt(rand, 1, 3000) : randInt(rand, 1, 150);
+        // p as the GPU holds it (f32), so that no element sits between p and its rounding.
+        const p = Math.fround(0.1 + 0.8 * rand()), seed = randInt(rand, 0, 2 ** 31), stepV = randInt(rand, 0, 1000);
+        const a = randomArray(rand, m * k), b = randomArray(rand, k * n);
+        const ta = gpu.tensor('f32', transA ? [k, m] : [m, k], a), tb = gpu.tensor('f32', [k, n], b), step = gpu.tensor('u32', [1], [stepV]);
+        const got = await matmul(gpu, ta, tb, { transA, dropoutA: { p, seed, step }, out: poisoned(gpu, 'f32', [m, n]) }).read();
+        // The mask indexes A's storage, so it is the one dropout() puts on the stored tensor.
+        const want = ref.matmul(refDropout(a, p, seed, stepV), b, { m, n, k, transA });
+        assertClose(`dropout(A)${transA ? '^T' : ''} B [${m}, ${k}] x [${k}, ${n}]`, got, want);
+        [ta, tb, step].forEach((t) => t.dispose());
       });
     },
   },
@@ -152,6 +172,7 @@ export const cases: KernelCase[] = [
       assertThrows('out shape', call(t([4, 3]), t([3, 5]), { out: t([5, 4]) }), /matmul: shape mismatch for out: expected \[4,5\], got \[5,4\]/);
       assertThrows('accumulate', call(t([4, 3]), t([3, 5]), { accumulate: true }), /accumulate needs/);
       assertThrows('bias', call(t([4, 3]), t([3, 5]), { bias: t([4]) }), /matmul: shape mismatch: bias has 4 values, the product has 5 columns/);
+      assertThrows('dropout p', call(t([4, 3]), t([3, 5]), { dropoutA: { p: 1, seed: 0, step: t([1], 'u32') } }), /matmul: dropout p must be in \[0, 1\), got 1/);
       const a = t([4, 4]);
       assertThrows('aliasing', call(a, t([4, 4]), { out: a }), /must not share a buffer/);
     },
