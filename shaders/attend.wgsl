@@ -8,8 +8,17 @@
 // the aggregated output are contiguous [N, H * C]. Reductions over a node's incoming edges walk its CSR segment
 // row_ptr[i] .. row_ptr[i+1]; over its outgoing edges, the CSC permutation perm[col_ptr[j]] .. perm[col_ptr[j+1]-1].
 // No atomics: every output element is written by exactly one thread, in a fixed order, so results are bit-identical
-// run to run. Channels go 4 at a time (a vec4 "chunk", see common.wgsl); the per-destination kernels take two chunks
-// (8 channels) per pass over the edges.
+// run to run. Channels go 4 at a time (a vec4 "chunk", see common.wgsl), two chunks (a block of 8 channels) per
+// thread and pass over the edges.
+//
+// On this project's CPU driver (SwiftShader) every storage load with a computed index is a per-lane gather costing
+// a few ns per float, while arithmetic and exp are cheap: the kernels are laid out to gather each row they need
+// (xl[src_k], x[src_k], xr[dst_k], dagg[dst_k]) once per edge when C <= 8, with one extra scalar pass over the
+// per-edge values [E, H] where a softmax normalisation has to wait for the whole segment:
+//   forward   gatv2_attend / gat_attend   score + online softmax + aggregation in one gather pass, then alpha (scalar)
+//   backward  *_attend_dst                dalpha, t and (GATv2) dxr in one gather pass, then de (scalar)
+//             *_attend_src                one gather pass per source
+// Heads wider than 8 channels run extra gather passes, one per further block of 8 (pipelines with WIDE).
 //
 // The dropout multiplier of edge k, head h is drop(k, h) = dropout_scale(seed, step, k * H + h, p), applied to
 // alpha AFTER the softmax (as PyG does), hashed and never stored; alpha itself is written before dropout.
@@ -72,7 +81,14 @@ fn drop(k: u32, h: u32) -> f32 {
   return dropout_scale_at(mask_site, k * P.heads + h, P.p);
 }
 
-// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
+// ---- head width: pipelines for C <= 8 and for C > 8 ----
+
+// Without WIDE a kernel assumes C <= 8 (one block, see Block below) and its code for further channels is compiled
+// out; with WIDE it handles any C. On SwiftShader an untaken path is not free: the narrow pipelines measured ~30%
+// faster than one pipeline branching on C at run time. The TypeScript side picks WIDE when C > 8.
+override WIDE: bool = false;
+
+// ---- 4-channel chunk loads and stores (LANES and lanes() are in common.wgsl) ----
 
 fn left4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
@@ -129,18 +145,6 @@ fn store4_out2(o: u32, width: u32, v: vec4f) {
 
 // ---- forward, shared by GATv2 and GAT ----
 
-// Online softmax statistics, as softmax.wgsl: a running max m and s = sum exp(e - m), rescaled when m grows.
-struct Stats {
-  m: f32,
-  s: f32,
-}
-
-fn stats_add(st: Stats, e: f32, first: bool) -> Stats {
-  if (first) { return Stats(e, 1.0); }
-  if (e > st.m) { return Stats(e, st.s * exp(st.m - e) + 1.0); }
-  return Stats(st.m, st.s + exp(e - st.m));
-}
-
 // Channels are walked in blocks of 8: two vec4 chunks per pass over the edges, so the per-edge work (the index, alpha,
 // the dropout hash) is shared by 8 channels. `Block` is one such block of head h: columns col .. col + w0 - 1 and,
 // when `two`, col + 4 .. col + 4 + w1 - 1.
@@ -156,21 +160,47 @@ fn block_at(h: u32, c0: u32) -> Block {
   return Block(h * P.channels + c0, min(4u, P.channels - c0), select(1u, min(4u, P.channels - c0 - 4u), two), two);
 }
 
-// With e[k, h] parked in alpha_out: for each block of 8 channels, one pass over i's CSR segment
-//   alpha[k, h] = exp(e[k, h] - m) / s       (written on the first block's pass; later passes read it back)
+// Online softmax fused with the aggregation of the first block: a running max m, s = sum_k exp(e_k - m) and
+// acc = sum_k exp(e_k - m) * drop_k * left[src_k] (block 0), all three rescaled by exp(m_old - m_new) when m grows.
+// Branch-free, two exps per edge (a branch on e > m with one exp measured no faster). m starts at -FLT_MAX, so the
+// first edge's scale is exp(-huge) = 0.
+struct Online {
+  m: f32,
+  s: f32,
+  acc0: vec4f,
+  acc1: vec4f,
+}
+
+fn online_start() -> Online { return Online(-0x1.fffffep+127f, 0.0, vec4f(0.0), vec4f(0.0)); }
+
+fn online_add(o: ptr<function, Online>, e: f32, dr: f32, l0: vec4f, l1: vec4f) {
+  let m = max((*o).m, e);
+  let scale = exp((*o).m - m);
+  let w = exp(e - m);
+  let wd = w * dr;
+  (*o).m = m;
+  (*o).s = (*o).s * scale + w;
+  (*o).acc0 = (*o).acc0 * scale + wd * l0;
+  (*o).acc1 = (*o).acc1 * scale + wd * l1;
+}
+
+// WIDE only: the aggregation passes for channels 8 and up, one pass over i's CSR segment per block of 8 channels,
+// each gathering left[src_k] again. With e[k, h] parked in alpha_out and the softmax statistics (m, s), the first of
+// these passes turns e into alpha, the later ones read it back:
+//   alpha[k, h] = exp(e[k, h] - m) / s
 //   out[i, h, c] = sum_k alpha[k, h] * drop(k, h) * left[src_k, h, c]  (+ bias[h, c])
 // A node without incoming edges gets 0 (+ bias).
-fn aggregate_chunks(i: u32, h: u32, begin: u32, end: u32, st: Stats) {
+fn aggregate_wide(i: u32, h: u32, begin: u32, end: u32, m: f32, s: f32) {
   let row = i * P.heads * P.channels;
-  for (var c0 = 0u; c0 < P.channels; c0 += 8u) {
+  for (var c0 = 8u; c0 < P.channels; c0 += 8u) {
     let b = block_at(h, c0);
     var acc0 = vec4f(0.0);
     var acc1 = vec4f(0.0);
     for (var k = begin; k < end; k++) {
       let kh = k * P.heads + h;
       var a: f32;
-      if (c0 == 0u) {
-        a = exp(alpha_out[kh] - st.m) / st.s;
+      if (c0 == 8u) {
+        a = exp(alpha_out[kh] - m) / s;
         alpha_out[kh] = a;
       } else {
         a = alpha_out[kh];
@@ -189,10 +219,38 @@ fn aggregate_chunks(i: u32, h: u32, begin: u32, end: u32, st: Stats) {
   }
 }
 
-// GATv2, one thread per (destination i, head h):
-//   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c])   (pass 1, all chunks, online max/sum)
+// After a scoring pass that ran the online softmax with block 0's aggregation (e[k, h] parked in alpha_out):
+//   out[i, h, block 0] = o.acc / o.s (+ bias)          (0 + bias without incoming edges)
+// then, when C <= 8, one scalar pass over the edges (no gathers):  alpha[k, h] = exp(e[k, h] - m) / s;
+// with WIDE (C > 8), aggregate_wide (its first pass writes alpha).
+fn attend_finish(i: u32, h: u32, begin: u32, end: u32, o: Online) {
+  let row = i * P.heads * P.channels;
+  let b = block_at(h, 0u);
+  let inv = select(0.0, 1.0 / o.s, end > begin);
+  var out0 = o.acc0 * inv;
+  var out1 = o.acc1 * inv;
+  if (P.has_bias != 0u) {
+    out0 += bias4(b.col, b.w0);
+    if (b.two) { out1 += bias4(b.col + 4u, b.w1); }
+  }
+  store4(row + b.col, b.w0, out0, false);
+  if (b.two) { store4(row + b.col + 4u, b.w1, out1, false); }
+  if (WIDE) {
+    aggregate_wide(i, h, begin, end, o.m, o.s);
+  } else {
+    for (var k = begin; k < end; k++) {
+      let kh = k * P.heads + h;
+      alpha_out[kh] = exp(alpha_out[kh] - o.m) / o.s;
+    }
+  }
+}
+
+// GATv2, one thread per (destination i, head h). One pass over i's CSR segment gathers xl[src_k] (all channels):
+//   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c])   (parked in alpha_out)
+// feeding the online softmax and the aggregation of channels 0..7; then attend_finish:
 //   alpha = softmax of e over i's incoming edges; out[i] = sum_k alpha * drop * xl[src_k] (+ bias)
-// xl in `left`, xr in `right`; writes alpha_out = alpha [E, H] (before dropout), out [N, H * C].
+// so for C <= 8 xl[src_k] is gathered once per edge. xl in `left`, xr in `right`; writes alpha_out = alpha [E, H]
+// (before dropout), out [N, H * C].
 @compute @workgroup_size(WG)
 fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
@@ -202,7 +260,6 @@ fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let h = t % P.heads;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  let base = h * P.channels;
   // The first 8 channels of att and xr[i] stay in registers; wider heads load the rest per edge.
   let b = block_at(h, 0u);
   let a0 = att4(b.col, b.w0);
@@ -213,23 +270,33 @@ fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     a1 = att4(b.col + 4u, b.w1);
     r1 = right4(right_at(i, b.col + 4u), b.w1);
   }
-  var st = Stats(0.0, 0.0);
+  var o = online_start();
   for (var k = begin; k < end; k++) {
     let at = left_at(src[k], b.col);
-    var e = dot(a0, leaky_relu4(left4(at, b.w0) + r0, P.slope));
-    if (b.two) { e += dot(a1, leaky_relu4(left4(at + 4u, b.w1) + r1, P.slope)); }
-    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-      let width = min(4u, P.channels - c0);
-      e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
+    let l0 = left4(at, b.w0);
+    var l1 = vec4f(0.0);
+    var e = dot(a0, leaky_relu4(l0 + r0, P.slope));
+    if (b.two) {
+      l1 = left4(at + 4u, b.w1);
+      e += dot(a1, leaky_relu4(l1 + r1, P.slope));
+    }
+    if (WIDE) {
+      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+        let width = min(4u, P.channels - c0);
+        e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
+      }
     }
     alpha_out[k * P.heads + h] = e;
-    st = stats_add(st, e, k == begin);
+    online_add(&o, e, drop(k, h), l0, l1);
   }
-  aggregate_chunks(i, h, begin, end, st);
+  attend_finish(i, h, begin, end, o);
 }
 
-// GAT, one thread per (destination i, head h):
-//   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h]);  alpha, out as gatv2_attend with x in `left`.
+// GAT, one thread per (destination i, head h), x in `left`. One pass over i's CSR segment:
+//   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h])   (parked in alpha_out)
+// with the online softmax and the aggregation of x[src_k] channels 0..7, then attend_finish as gatv2_attend.
+// The score gathers no row of x, so this saves no gather of x over a score pass followed by an aggregation pass;
+// it saves that second pass's loop, index and e loads (measured ~20% faster for C <= 8 on SwiftShader).
 @compute @workgroup_size(WG)
 fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
@@ -240,50 +307,33 @@ fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
   let ad_i = score_dst[t];
-  var st = Stats(0.0, 0.0);
+  let b = block_at(h, 0u);
+  var o = online_start();
   for (var k = begin; k < end; k++) {
-    let e = leaky_relu(score_src[src[k] * P.heads + h] + ad_i, P.slope);
+    let j = src[k];
+    let e = leaky_relu(score_src[j * P.heads + h] + ad_i, P.slope);
     alpha_out[k * P.heads + h] = e;
-    st = stats_add(st, e, k == begin);
+    let at = left_at(j, b.col);
+    let l0 = left4(at, b.w0);
+    var l1 = vec4f(0.0);
+    if (b.two) { l1 = left4(at + 4u, b.w1); }
+    online_add(&o, e, drop(k, h), l0, l1);
   }
-  aggregate_chunks(i, h, begin, end, st);
+  attend_finish(i, h, begin, end, o);
 }
 
 // ---- backward ----
 
-// First pass of the destination kernels over i's CSR segment (all chunks):
-//   dalpha[k, h] = drop(k, h) * sum_c dagg[i, h, c] * left[src_k, h, c]   (gradient of alpha before dropout)
-// parks (dalpha, alpha * drop) in pair_out and returns t = sum_k alpha[k, h] * dalpha[k, h].
-fn dalpha_pass(i: u32, h: u32, begin: u32, end: u32) -> f32 {
-  let row = i * P.heads * P.channels;
-  // The first 8 channels of dagg[i] stay in registers; wider heads load the rest per edge.
-  let b = block_at(h, 0u);
-  let d0 = dagg4(row + b.col, b.w0);
-  var d1 = vec4f(0.0);
-  if (b.two) { d1 = dagg4(row + b.col + 4u, b.w1); }
-  var total = 0.0;
-  for (var k = begin; k < end; k++) {
-    let at = left_at(src[k], b.col);
-    var d = dot(d0, left4(at, b.w0));
-    if (b.two) { d += dot(d1, left4(at + 4u, b.w1)); }
-    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-      let width = min(4u, P.channels - c0);
-      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
-    }
-    let kh = k * P.heads + h;
-    let dr = drop(k, h);
-    let a = alpha[kh];
-    d *= dr;
-    total += a * d;
-    pair_out[kh] = vec2f(d, a * dr);
-  }
-  return total;
-}
-
-// GATv2 backward, destination side: one thread per (destination i, head h), with z = xl[src_k] + xr[i]:
-//   dalpha_k and t as dalpha_pass;  de[k, h] = alpha[k, h] * (dalpha_k - t)   (softmax backward)
-//   dxr[i, h, c] = att[h, c] * sum_k de[k, h] * lrelu'(z)      (one pass per 8 channels; 0 without in-edges)
-// pair_out[k, h] = (de[k, h], alpha[k, h] * drop(k, h)) for the source side; out = dxr (view).
+// GATv2 backward, destination side: one thread per (destination i, head h), with z_k = xl[src_k] + xr[i].
+// Pass 1 over i's CSR segment gathers xl[src_k] (all channels) once:
+//   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[src_k, h, c]     (gradient of alpha before dropout)
+//   t = sum_k alpha_k * dalpha_k
+//   and for channels 0..7:  U = sum_k alpha_k * dalpha_k * lrelu'(z_k),  V = sum_k alpha_k * lrelu'(z_k)
+// parking (dalpha_k, alpha_k * drop) in pair_out. With de_k = alpha_k * (dalpha_k - t) (softmax backward),
+//   dxr[i, h, c] = att[h, c] * sum_k de_k * lrelu'(z_k) = att[h, c] * (U - t * V)     (0 without in-edges)
+// Pass 2, for C <= 8, is scalar (no gathers): pair_out[k, h] = (de_k, alpha_k * drop). For C > 8, one pass per
+// further block of 8 channels gathers xl[src_k] again for dxr = att * sum_k de_k * lrelu'(z_k); the first of those
+// passes writes de into pair_out, the later ones read it back. out = dxr (view).
 @compute @workgroup_size(WG)
 fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
@@ -293,34 +343,106 @@ fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let h = t % P.heads;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  let total = dalpha_pass(i, h, begin, end);
-  for (var c0 = 0u; c0 < P.channels; c0 += 8u) {
-    let b = block_at(h, c0);
-    let xr0 = right4(right_at(i, b.col), b.w0);
-    var xr1 = vec4f(0.0);
-    if (b.two) { xr1 = right4(right_at(i, b.col + 4u), b.w1); }
+  let row = i * P.heads * P.channels;
+  // The first 8 channels of dagg[i] and xr[i] stay in registers; wider heads load the rest of dagg per edge.
+  let b = block_at(h, 0u);
+  let d0 = dagg4(row + b.col, b.w0);
+  let xr0 = right4(right_at(i, b.col), b.w0);
+  var d1 = vec4f(0.0);
+  var xr1 = vec4f(0.0);
+  if (b.two) {
+    d1 = dagg4(row + b.col + 4u, b.w1);
+    xr1 = right4(right_at(i, b.col + 4u), b.w1);
+  }
+  var total = 0.0;
+  var u0 = vec4f(0.0);
+  var u1 = vec4f(0.0);
+  var v0 = vec4f(0.0);
+  var v1 = vec4f(0.0);
+  for (var k = begin; k < end; k++) {
+    let at = left_at(src[k], b.col);
+    let l0 = left4(at, b.w0);
+    var l1 = vec4f(0.0);
+    var d = dot(d0, l0);
+    if (b.two) {
+      l1 = left4(at + 4u, b.w1);
+      d += dot(d1, l1);
+    }
+    if (WIDE) {
+      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+        let width = min(4u, P.channels - c0);
+        d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
+      }
+    }
+    let kh = k * P.heads + h;
+    let dr = drop(k, h);
+    let a = alpha[kh];
+    d *= dr;
+    let ad = a * d;
+    total += ad;
+    pair_out[kh] = vec2f(d, a * dr);
+    let g0 = leaky_relu_grad4(l0 + xr0, P.slope);
+    let g1 = leaky_relu_grad4(l1 + xr1, P.slope);
+    u0 += ad * g0;
+    v0 += a * g0;
+    u1 += ad * g1;
+    v1 += a * g1;
+  }
+  store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * (u0 - total * v0), false);
+  if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * (u1 - total * v1), false); }
+  if (!WIDE) {
+    for (var k = begin; k < end; k++) {
+      let kh = k * P.heads + h;
+      let pr = pair_out[kh];
+      pair_out[kh] = vec2f(alpha[kh] * (pr.x - total), pr.y);
+    }
+    return;
+  }
+  for (var c0 = 8u; c0 < P.channels; c0 += 8u) {
+    let bc = block_at(h, c0);
+    let r0 = right4(right_at(i, bc.col), bc.w0);
+    var r1 = vec4f(0.0);
+    if (bc.two) { r1 = right4(right_at(i, bc.col + 4u), bc.w1); }
     var dz0 = vec4f(0.0);
     var dz1 = vec4f(0.0);
     for (var k = begin; k < end; k++) {
       let kh = k * P.heads + h;
       var de: f32;
-      if (c0 == 0u) {
+      if (c0 == 8u) {
         let pr = pair_out[kh];
         de = alpha[kh] * (pr.x - total);
         pair_out[kh] = vec2f(de, pr.y);
       } else {
         de = pair_out[kh].x;
       }
-      let at = left_at(src[k], b.col);
-      dz0 += de * leaky_relu_grad4(left4(at, b.w0) + xr0, P.slope);
-      if (b.two) { dz1 += de * leaky_relu_grad4(left4(at + 4u, b.w1) + xr1, P.slope); }
+      let at = left_at(src[k], bc.col);
+      dz0 += de * leaky_relu_grad4(left4(at, bc.w0) + r0, P.slope);
+      if (bc.two) { dz1 += de * leaky_relu_grad4(left4(at + 4u, bc.w1) + r1, P.slope); }
     }
-    store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * dz0, false);
-    if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * dz1, false); }
+    store4(grad_at(i, bc.col), bc.w0, att4(bc.col, bc.w0) * dz0, false);
+    if (bc.two) { store4(grad_at(i, bc.col + 4u), bc.w1, att4(bc.col + 4u, bc.w1) * dz1, false); }
   }
 }
 
-// GATv2 backward, source side: one thread per (source j, head h, chunk of 4 channels) over j's outgoing edges
+// The source-side kernels take one thread per (source j, head h, block of 8 channels): the per-edge loads (perm,
+// dst, the pair) are shared by 8 channels. Thread t of a launch of nodes * heads * blocks_per_head(C) threads:
+fn blocks_per_head() -> u32 { return (P.channels + 7u) / 8u; }
+
+struct SrcBlock {
+  node: u32,
+  head: u32,
+  b: Block,
+}
+
+fn src_block_of(t: u32) -> SrcBlock {
+  let per_head = blocks_per_head();
+  let per_node = P.heads * per_head;
+  let r = t % per_node;
+  let head = r / per_head;
+  return SrcBlock(t / per_node, head, block_at(head, (r % per_head) * 8u));
+}
+
+// GATv2 backward, source side: one thread per (source j, head h, block of 8 channels) over j's outgoing edges
 // (CSC), with (de, ad) = pair_in[k, h], ad = alpha * drop, and z = xl[j] + xr[dst_k]:
 //   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * sum_k de * lrelu'(z)
 //   partial[j, h, c] = sum_k de * lrelu(z)        (datt = column sum of the partials)
@@ -328,29 +450,48 @@ fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
-  let q = chunk_of(t, P.heads, P.channels);
+  if (t >= P.nodes * P.heads * blocks_per_head()) { return; }
+  let q = src_block_of(t);
+  let b = q.b;
   let hc = P.heads * P.channels;
-  let xl_j = left4(left_at(q.node, q.col), q.width);
-  var dx = vec4f(0.0);
-  var dz = vec4f(0.0);
-  var partial = vec4f(0.0);
+  let xl0 = left4(left_at(q.node, b.col), b.w0);
+  var xl1 = vec4f(0.0);
+  if (b.two) { xl1 = left4(left_at(q.node, b.col + 4u), b.w1); }
+  var dx0 = vec4f(0.0);
+  var dz0 = vec4f(0.0);
+  var partial0 = vec4f(0.0);
+  var dx1 = vec4f(0.0);
+  var dz1 = vec4f(0.0);
+  var partial1 = vec4f(0.0);
   for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
     let k = perm[e];
     let i = dst[k];
     let pr = pair_in[k * P.heads + q.head];
-    let z = xl_j + right4(right_at(i, q.col), q.width);
-    dx += pr.y * dagg4(i * hc + q.col, q.width);
-    dz += pr.x * leaky_relu_grad4(z, P.slope);
-    partial += pr.x * leaky_relu4(z, P.slope);
+    let z0 = xl0 + right4(right_at(i, b.col), b.w0);
+    dx0 += pr.y * dagg4(i * hc + b.col, b.w0);
+    dz0 += pr.x * leaky_relu_grad4(z0, P.slope);
+    partial0 += pr.x * leaky_relu4(z0, P.slope);
+    if (b.two) {
+      let z1 = xl1 + right4(right_at(i, b.col + 4u), b.w1);
+      dx1 += pr.y * dagg4(i * hc + b.col + 4u, b.w1);
+      dz1 += pr.x * leaky_relu_grad4(z1, P.slope);
+      partial1 += pr.x * leaky_relu4(z1, P.slope);
+    }
   }
-  store4(grad_at(q.node, q.col), q.width, dx + att4(q.col, q.width) * dz, P.accumulate != 0u);
-  store4_out2(q.node * hc + q.col, q.width, partial);
+  let acc = P.accumulate != 0u;
+  store4(grad_at(q.node, b.col), b.w0, dx0 + att4(b.col, b.w0) * dz0, acc);
+  store4_out2(q.node * hc + b.col, b.w0, partial0);
+  if (b.two) {
+    store4(grad_at(q.node, b.col + 4u), b.w1, dx1 + att4(b.col + 4u, b.w1) * dz1, acc);
+    store4_out2(q.node * hc + b.col + 4u, b.w1, partial1);
+  }
 }
 
-// GAT backward, destination side: one thread per (destination i, head h), x in `left`, s_k = a_src[src_k] + a_dst[i]:
-//   dalpha_k and t as dalpha_pass;  de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k)
-//   dad[i, h] = sum_k g_k
+// GAT backward, destination side: one thread per (destination i, head h), x in `left`, s_k = a_src[src_k] + a_dst[i].
+// Pass 1 over i's CSR segment gathers x[src_k] (all channels) and a_src[src_k]:
+//   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * x[src_k, h, c];  t = sum_k alpha_k * dalpha_k
+// parking (dalpha_k, lrelu'(s_k)) in pair_out. Pass 2 is scalar (no gathers; drop(k, h) is hashed again):
+//   de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k);  dad[i, h] = sum_k g_k
 // pair_out[k, h] = (g_k, alpha_k * drop(k, h)); out = dad [N, H].
 @compute @workgroup_size(WG)
 fn gat_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -361,38 +502,67 @@ fn gat_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   let h = t % P.heads;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  let total = dalpha_pass(i, h, begin, end);
+  let row = i * P.heads * P.channels;
   let ad_i = score_dst[t];
+  // The first 8 channels of dagg[i] stay in registers; wider heads load the rest per edge.
+  let b = block_at(h, 0u);
+  let d0 = dagg4(row + b.col, b.w0);
+  var d1 = vec4f(0.0);
+  if (b.two) { d1 = dagg4(row + b.col + 4u, b.w1); }
+  var total = 0.0;
+  for (var k = begin; k < end; k++) {
+    let j = src[k];
+    let at = left_at(j, b.col);
+    var d = dot(d0, left4(at, b.w0));
+    if (b.two) { d += dot(d1, left4(at + 4u, b.w1)); }
+    if (WIDE) {
+      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+        let width = min(4u, P.channels - c0);
+        d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
+      }
+    }
+    let kh = k * P.heads + h;
+    d *= drop(k, h);
+    total += alpha[kh] * d;
+    pair_out[kh] = vec2f(d, leaky_relu_grad(score_src[j * P.heads + h] + ad_i, P.slope));
+  }
   var dad = 0.0;
   for (var k = begin; k < end; k++) {
     let kh = k * P.heads + h;
     let pr = pair_out[kh];
-    let g = alpha[kh] * (pr.x - total) * leaky_relu_grad(score_src[src[k] * P.heads + h] + ad_i, P.slope);
-    pair_out[kh] = vec2f(g, pr.y);
+    let a = alpha[kh];
+    let g = a * (pr.x - total) * pr.y;
+    pair_out[kh] = vec2f(g, a * drop(k, h));
     dad += g;
   }
   out[t] = dad;
 }
 
-// GAT backward, source side: one thread per (source j, head h, chunk of 4 channels) over j's outgoing edges (CSC),
+// GAT backward, source side: one thread per (source j, head h, block of 8 channels) over j's outgoing edges (CSC),
 // with (g, ad) = pair_in[k, h]:
 //   dx[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c]
-//   das[j, h] = sum_k g      (written by the head's first chunk)
+//   das[j, h] = sum_k g      (written by the head's first block)
 // out = dx (view), out2 = das [N, H].
 @compute @workgroup_size(WG)
 fn gat_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
-  let q = chunk_of(t, P.heads, P.channels);
+  if (t >= P.nodes * P.heads * blocks_per_head()) { return; }
+  let q = src_block_of(t);
+  let b = q.b;
   let hc = P.heads * P.channels;
-  var dx = vec4f(0.0);
+  var dx0 = vec4f(0.0);
+  var dx1 = vec4f(0.0);
   var das = 0.0;
   for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
     let k = perm[e];
     let pr = pair_in[k * P.heads + q.head];
-    dx += pr.y * dagg4(dst[k] * hc + q.col, q.width);
+    let at = dst[k] * hc + b.col;
+    dx0 += pr.y * dagg4(at, b.w0);
+    if (b.two) { dx1 += pr.y * dagg4(at + 4u, b.w1); }
     das += pr.x;
   }
-  store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
-  if (q.col == q.head * P.channels) { out2[q.node * P.heads + q.head] = das; }
+  let acc = P.accumulate != 0u;
+  store4(grad_at(q.node, b.col), b.w0, dx0, acc);
+  if (b.two) { store4(grad_at(q.node, b.col + 4u), b.w1, dx1, acc); }
+  if (b.col == q.head * P.channels) { out2[q.node * P.heads + q.head] = das; }
 }

@@ -9,7 +9,7 @@ import { f32 } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import type { EdgeDropout } from './aggregate.ts';
-import { chunkThreads, expectGraph, expectNodeMatrix, expectNoAlias, expectPositiveInt, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
+import { expectGraph, expectNodeMatrix, expectNoAlias, expectPositiveInt, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
 import { expectSize, expectTensor } from './check.ts';
 import { columnSum } from './reduce.ts';
 
@@ -17,9 +17,14 @@ type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'a
   | 'alphaOut' | 'pairOut' | 'out' | 'out2' | 'uniforms' | 'step';
 const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm', 'src', 'dst', 'left', 'right', 'att', 'bias', 'scoreSrc', 'scoreDst', 'alpha',
   'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step']);
-/** Entry points that hash dropout masks come in two pipelines: without dropout (`plain`) and with it (DROPOUT). */
+/**
+ * The destination-side entry points come in four pipelines: without dropout and with it (DROPOUT, which hashes the
+ * masks), each for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for
+ * further channels out, which SwiftShader runs measurably faster).
+ */
 function variants(entryPoint: string, reads: Slot[], writes: Slot[]) {
-  return { plain: family.entry(entryPoint, reads, writes), dropout: family.entry(entryPoint, reads, writes, { DROPOUT: true }) };
+  const make = (overrides?: Record<string, boolean>) => family.entry(entryPoint, reads, writes, overrides);
+  return { plain: make(), dropout: make({ DROPOUT: true }), wide: make({ WIDE: true }), wideDropout: make({ DROPOUT: true, WIDE: true }) };
 }
 const K = {
   gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
@@ -29,10 +34,14 @@ const K = {
   gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
   gatSrc: family.entry('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2']),
 };
-const pick = <T>(v: { plain: T; dropout: T }, d?: EdgeDropout) => (d && d.p > 0 ? v.dropout : v.plain);
+type Variants = ReturnType<typeof variants>;
+const pick = (v: Variants, channels: number, d?: EdgeDropout) => {
+  const drop = !!d && d.p > 0;
+  return channels > 8 ? (drop ? v.wideDropout : v.wide) : drop ? v.dropout : v.plain;
+};
 
 /** Storage buffers the widest fused kernel binds. */
-const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).flatMap((k) => ('plain' in k ? [k.plain, k.dropout] : [k])).map((k) => k.slots.length));
+const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).flatMap((k) => ('plain' in k ? Object.values(k) : [k])).map((k) => k.slots.length));
 
 /**
  * Whether this device can run the fused kernels: they bind up to 10 storage buffers per shader stage, more than
@@ -124,7 +133,8 @@ function forwardOutputs(gpu: Gpu, op: string, g: GraphTensors, dims: AttendDims,
  *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c])
  *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]   (written, before dropout)
  *   out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * xl[src_k,h,c]  (+ bias[h*C + c])
- * A node without incoming edges gets out = 0 (+ bias). out is [N, H*C] contiguous.
+ * A node without incoming edges gets out = 0 (+ bias). out is [N, H*C] contiguous. For C <= 8, xl[src] is gathered
+ * once per edge: scores, an online softmax and the aggregation share one pass; a scalar pass then writes alpha.
  */
 export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, dims: AttendDims, opts: AttendOptions = {}): { alpha: Tensor; out: Tensor } {
   const op = 'gatv2Attend';
@@ -135,11 +145,12 @@ export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeM
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
-  const C = dims.channels, chunks = Math.ceil(C / 4);
-  run(gpu, op, pick(K.gatv2, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+  const C = dims.channels, blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
+  run(gpu, op, pick(K.gatv2, dims.channels, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
     params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }), N * H,
-    // Pass 1 gathers xl[src] for every channel; each chunk pass gathers it again. e/alpha: written, read, rewritten.
-    { bytes: 4 * (N + 1 + E * (1 + chunks) + 2 * E * HC + N * HC + 3 * E * H + N * HC), flops: 4 * E * HC + 6 * E * H + 3 * E * HC });
+    // One pass gathers xl[src] for every channel (scores, online softmax, channels 0..7); with C > 8 each further block
+    // of 8 gathers its channels again. e/alpha: written, read, rewritten.
+    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC), flops: 4 * E * HC + 10 * E * H + 3 * E * HC });
   return { alpha, out };
 }
 
@@ -162,7 +173,9 @@ export interface Gatv2AttendGrads {
  *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)   (CSC)
  *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-source partials, then columnSum)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
- * the per-edge (de, alpha*drop) pairs live in a pooled [E, H, 2] scratch between them.
+ * the per-edge (de, alpha*drop) pairs live in a pooled [E, H, 2] scratch between them. For C <= 8 each kernel
+ * gathers xl[src] (resp. xr[dst], dagg[dst]) once per edge: the destination side takes dxr in the dalpha pass as
+ * att * (sum_k alpha*dalpha*lrelu'(z) - t * sum_k alpha*lrelu'(z)), t = sum_k alpha*dalpha.
  */
 export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: Gatv2AttendGrads): void {
   const op = 'gatv2AttendBackward';
@@ -184,22 +197,28 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
 
-  const chunks = Math.ceil(C / 4);
+  const blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
   const pairs = pairScratch(gpu, E, H);
   const partials = gpu.empty('f32', [N, HC]);
   const step = stepOf(g, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
-  run(gpu, op, pick(K.gatv2Dst, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
+  run(gpu, op, pick(K.gatv2Dst, C, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }), N * H,
-    // Pass 1 gathers xl[src] for every channel, each chunk pass again; alpha twice; pairs written, read, rewritten.
-    { bytes: 4 * (N + 1 + E * (1 + chunks) + 2 * E * HC + 2 * N * HC + 2 * E * H + 6 * E * H + N * HC), flops: 2 * E * HC + 6 * E * H + 3 * E * HC });
+    // One pass gathers xl[src] for every channel (dalpha, and dxr for channels 0..7); with C > 8 each further block of
+    // 8 gathers its channels again. alpha twice; pairs written, read, rewritten.
+    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + 6 * E * H + N * HC), flops: 2 * E * HC + 6 * E * H + 5 * E * HC });
   run(gpu, op, K.gatv2Src, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, pairIn: pairs, dagg, out: grads.dxl.t, out2: partials },
-    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }), chunkThreads(N, H, C),
-    // Per thread and edge: perm, dst, the pair; per edge and channel: xr[dst], dagg[dst]. Then xl[j], dxl, partials.
-    { bytes: 4 * (N + 1 + 4 * E * H * chunks + 2 * E * HC + N * HC + (accumulate ? 2 : 1) * N * HC + N * HC), flops: 8 * E * HC });
+    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }), blockThreads(N, H, C),
+    // Per thread (8 channels) and edge: perm, dst, the pair; per edge and channel: xr[dst], dagg[dst]. Then xl[j], dxl, partials.
+    { bytes: 4 * (N + 1 + 4 * E * H * blocks + 2 * E * HC + N * HC + (accumulate ? 2 : 1) * N * HC + N * HC), flops: 8 * E * HC });
   columnSum(gpu, partials, { out: grads.datt });
   pairs.dispose();
   partials.dispose();
+}
+
+/** Source-side kernels: one thread per (node, head, block of 8 channels). */
+function blockThreads(nodes: number, heads: number, channels: number): number {
+  return nodes * heads * Math.ceil(channels / 8);
 }
 
 /** Per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
@@ -231,10 +250,11 @@ export function gatAttend(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: 
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
-  const chunks = Math.ceil(dims.channels / 4);
-  run(gpu, op, pick(K.gat, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+  const blocks = Math.ceil(dims.channels / 8);
+  run(gpu, op, pick(K.gat, dims.channels, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
     params(g, { ...dims }, { left: x, dropout: opts.dropout, bias: !!opts.bias }), N * H,
-    { bytes: 4 * (N + 1 + E * (1 + chunks) + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 8 * E * H + 3 * E * HC });
+    // One pass: score, online softmax and channels 0..7 of x[src]; further blocks of 8 (C > 8) read src again.
+    { bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC });
   return { alpha, out };
 }
 
@@ -274,15 +294,16 @@ export function gatAttendBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Ten
   expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
   expectNoAlias(op, ['dad', dad], { ...inputs, das });
 
-  const chunks = Math.ceil(C / 4);
+  const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);
   const accumulate = grads.accumulateDx ?? false;
-  run(gpu, op, pick(K.gatDst, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
+  run(gpu, op, pick(K.gatDst, C, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
     params(g, dims, { left: x, dropout: grads.dropout }), N * H,
-    { bytes: 4 * (N + 1 + 2 * E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H), flops: 2 * E * HC + 8 * E * H });
+    // Pass 1: src, x[src] (all channels), as[src]; pass 2 (scalar): alpha, the pairs.
+    { bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H), flops: 2 * E * HC + 8 * E * H });
   run(gpu, op, K.gatSrc, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, pairIn: pairs, dagg, out: grads.dx.t, out2: das },
-    params(g, dims, { grad: grads.dx, accumulate }), chunkThreads(N, H, C),
-    { bytes: 4 * (N + 1 + 2 * E * chunks + 2 * E * H * chunks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H), flops: 3 * E * HC });
+    params(g, dims, { grad: grads.dx, accumulate }), blockThreads(N, H, C),
+    { bytes: 4 * (N + 1 + 2 * E * blocks + 2 * E * H * blocks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H), flops: 3 * E * HC });
   pairs.dispose();
   return { das, dad };
 }

@@ -209,6 +209,17 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'head widths around the 8-channel block: single-pass pipelines (C <= 8) and WIDE ones (C > 8), with and without dropout',
+    async run(gpu) {
+      await repeat(8, 47, async (rand, i) => {
+        const channels = [1, 4, 7, 8, 9, 12, 16, 17][i];
+        const p = i % 2 ? 0.4 : 0;
+        await checkGatv2(gpu, rand, randomGraph(rand), `C=${channels}`, { channels, p });
+        await checkGat(gpu, rand, randomGraph(rand), `C=${channels}`, { channels, p: 0.4 - p });
+      });
+    },
+  },
+  {
     name: 'fused attention matches the unfused GPU kernels (same dropout masks)',
     async run(gpu) {
       await repeat(4, 45, async (rand) => {
