@@ -18,6 +18,15 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> correct: array<f32>; // [1]
 @group(0) @binding(8) var<storage, read_write> pred: array<u32>;    // [N]
 
+// nll_rows with the gradient written over the logits: they are read from `out` (x is then not read). Only
+// nll_rows reads through logit(), so the other entry points need not bind `out`.
+override IN_PLACE: bool = false;
+
+fn logit(i: u32) -> f32 {
+  if (IN_PLACE) { return out[i]; }
+  return x[i];
+}
+
 // Largest value of row r and its first position.
 struct RowMax { value: f32, at: u32 }
 
@@ -53,17 +62,23 @@ fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     row_stats[r] = vec2f(0.0, 0.0);
     return;
   }
-  let m = row_max(base);
-  let sum = row_exp_sum(base, m.value);
+  // row_max and row_exp_sum of the row, read through logit().
+  var m = RowMax(logit(base), 0u);
+  for (var c = 1u; c < P.c; c++) {
+    let v = logit(base + c);
+    if (v > m.value) { m = RowMax(v, c); }
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < P.c; c++) { sum += exp(logit(base + c) - m.value); }
   let label = labels[r];
   let y = u32(clamp(label, 0, i32(P.c) - 1));
   let scale = P.inv_count;
   let inv_sum = 1.0 / sum;
+  let logp_y = (logit(base + y) - m.value) - log(sum);  // before the row is overwritten (IN_PLACE)
   for (var c = 0u; c < P.c; c++) {
-    let p = exp(x[base + c] - m.value) * inv_sum;
+    let p = exp(logit(base + c) - m.value) * inv_sum;
     out[base + c] = (p - select(0.0, 1.0, c == y)) * scale;
   }
-  let logp_y = (x[base + y] - m.value) - log(sum);
   row_stats[r] = vec2f(-logp_y, select(0.0, 1.0, label == i32(m.at)));
 }
 

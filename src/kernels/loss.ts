@@ -11,6 +11,7 @@ const TOTAL_WG = 64;
 // Bindings: x, labels, mask, out, row_stats, uniforms, loss, correct, pred.
 const K = {
   nllRows: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'] }),
+  nllRowsInPlace: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'], overrides: { IN_PLACE: true } }),
   nllTotal: kernel({ name: 'nll_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
   logSoftmax: kernel({ name: 'log_softmax', code, entryPoint: 'log_softmax', bindings: ['r', '-', '-', 'w', '-', 'u'] }),
   argmax: kernel({ name: 'argmax', code, entryPoint: 'argmax', bindings: ['r', '-', '-', '-', '-', 'u', '-', '-', 'w'] }),
@@ -52,6 +53,7 @@ function rowsAndClasses(op: string, x: Tensor, what = 'logits'): [number, number
  * on masked rows, 0 on the others. count = number of masked rows (the caller passes it: masks are static); with
  * count = 0 the loss and the gradient are 0. labels i32 [N], mask u32 [N]. A label outside [0, C) on a masked row is
  * clamped into range for reading and never counts as correct (check host labels with validateLabels).
+ * `dlogits` may be `logits` itself: the gradient then overwrites the logits.
  */
 export function nllLoss(gpu: Gpu, logits: Tensor, labels: Tensor, mask: Tensor, count: number, opts: { dlogits?: Tensor; loss?: Tensor; correct?: Tensor } = {}): NllResult {
   const [n, c] = rowsAndClasses('nllLoss', logits);
@@ -69,8 +71,9 @@ export function nllLoss(gpu: Gpu, logits: Tensor, labels: Tensor, mask: Tensor, 
 
   const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]); // vec2f per row; at least one for the binding
   const uniforms = params(n, c, count);
-  gpu.dispatch(K.nllRows, {
-    tensors: [logits, labels, mask, dlogits, rowStats],
+  const inPlace = dlogits === logits; // the gradient overwrites the logits; labels stand in for the unread x binding
+  gpu.dispatch(inPlace ? K.nllRowsInPlace : K.nllRows, {
+    tensors: [inPlace ? labels : logits, labels, mask, dlogits, rowStats],
     uniforms,
     workgroups: groups(n, K.nllRows.workgroupSize),
     cost: { bytes: n * (2 * c * 4 + 8 + 8), flops: n * c * 6 },

@@ -69,9 +69,9 @@ export class Trainer {
 
     const train: StepContext = { gpu, training: true, step: this.step };
     const logits = model.forward(train, data.features, data.graphs);
-    const n = data.numNodes, c = data.numClasses;
+    // d loss / d logits overwrites the logits, which nothing reads after the loss.
     const loss = nllLoss(gpu, logits, data.labels, data.masks.train, data.counts.train, {
-      dlogits: this.ws.get('dlogits', [n, c]), loss: this.ws.get('loss', [1]), correct: this.ws.get('correct', [1]),
+      dlogits: logits, loss: this.ws.get('loss', [1]), correct: this.ws.get('correct', [1]),
     });
     model.backward(train, loss.dlogits);
     adamStep(gpu, model.params.values, model.params.grads, this.m, this.v, this.scalars, this.adam);

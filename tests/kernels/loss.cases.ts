@@ -31,14 +31,14 @@ interface NllOutput {
 }
 
 /** nllLoss on the GPU into NaN-poisoned outputs. */
-async function runNll(gpu: Gpu, p: Problem): Promise<NllOutput> {
+async function runNll(gpu: Gpu, p: Problem, inPlace = false): Promise<NllOutput> {
   const t = {
     logits: gpu.tensor('f32', [p.n, p.c], p.logits),
     labels: gpu.tensor('i32', [p.n], p.labels),
     mask: gpu.tensor('u32', [p.n], p.mask),
   };
   const r = nllLoss(gpu, t.logits, t.labels, t.mask, p.count, {
-    dlogits: poisoned(gpu, 'f32', [p.n, p.c]),
+    dlogits: inPlace ? t.logits : poisoned(gpu, 'f32', [p.n, p.c]),
     loss: poisoned(gpu, 'f32', [1]),
     correct: poisoned(gpu, 'f32', [1]),
   });
@@ -47,7 +47,7 @@ async function runNll(gpu: Gpu, p: Problem): Promise<NllOutput> {
     correct: (await r.correct.read()) as Float32Array,
     dlogits: (await r.dlogits.read()) as Float32Array,
   };
-  [...Object.values(t), r.loss, r.correct, r.dlogits].forEach((x) => x.dispose());
+  new Set([...Object.values(t), r.loss, r.correct, r.dlogits]).forEach((x) => x.dispose());
   return out;
 }
 
@@ -67,6 +67,7 @@ export const cases: KernelCase[] = [
         const n = randInt(rand, 1, 3000), c = i === 0 ? 1 : randInt(rand, 2, 41);
         const p = randomProblem(rand, n, c);
         checkNll('nllLoss', await runNll(gpu, p), p);
+        checkNll('nllLoss in place (dlogits over the logits)', await runNll(gpu, p, true), p);
       });
     },
   },
