@@ -143,6 +143,18 @@ fn store4_out2(o: u32, width: u32, v: vec4f) {
   if (width > 3u) { out2[o + 3u] = v.w; }
 }
 
+// ---- heads per thread ----
+
+// Every kernel takes HEADS_PER_THREAD consecutive heads h0 .. h0 + HEADS_PER_THREAD - 1 of one node per thread (1 or
+// 2; it divides H, the TypeScript side picks it per entry point): the per-edge index loads (src, or perm and dst), the
+// loop control and the segment bounds are then shared by the thread's heads. A kernel keeps one state struct per head,
+// s0 and s1, and steps s1 only when HEADS_PER_THREAD == 2: a pipeline constant, so with 1 the slot compiles out.
+// Measured on SwiftShader (H = 8, C = 8): 2 heads per thread ~10-20% faster than 1 for most entry points; 4 (s0..s3)
+// slower than 1 (too many live accumulators); per-head arrays indexed in a loop over the heads 2-3x slower than either.
+override HEADS_PER_THREAD: u32 = 1;
+
+fn head_groups() -> u32 { return P.heads / HEADS_PER_THREAD; }
+
 // ---- forward, shared by GATv2 and GAT ----
 
 // Channels are walked in blocks of 8: two vec4 chunks per pass over the edges, so the per-edge work (the index, alpha,
@@ -173,15 +185,12 @@ struct Online {
 
 fn online_start() -> Online { return Online(-0x1.fffffep+127f, 0.0, vec4f(0.0), vec4f(0.0)); }
 
-fn online_add(o: ptr<function, Online>, e: f32, dr: f32, l0: vec4f, l1: vec4f) {
-  let m = max((*o).m, e);
-  let scale = exp((*o).m - m);
+fn online_add(o: Online, e: f32, dr: f32, l0: vec4f, l1: vec4f) -> Online {
+  let m = max(o.m, e);
+  let scale = exp(o.m - m);
   let w = exp(e - m);
   let wd = w * dr;
-  (*o).m = m;
-  (*o).s = (*o).s * scale + w;
-  (*o).acc0 = (*o).acc0 * scale + wd * l0;
-  (*o).acc1 = (*o).acc1 * scale + wd * l1;
+  return Online(m, o.s * scale + w, o.acc0 * scale + wd * l0, o.acc1 * scale + wd * l1);
 }
 
 // WIDE only: the aggregation passes for channels 8 and up, one pass over i's CSR segment per block of 8 channels,
@@ -219,11 +228,11 @@ fn aggregate_wide(i: u32, h: u32, begin: u32, end: u32, m: f32, s: f32) {
   }
 }
 
-// After a scoring pass that ran the online softmax with block 0's aggregation (e[k, h] parked in alpha_out):
+// After a scoring pass that ran the online softmax with block 0's aggregation of head h (e[k, h] parked in alpha_out):
 //   out[i, h, block 0] = o.acc / o.s (+ bias)          (0 + bias without incoming edges)
-// then, when C <= 8, one scalar pass over the edges (no gathers):  alpha[k, h] = exp(e[k, h] - m) / s;
-// with WIDE (C > 8), aggregate_wide (its first pass writes alpha).
-fn attend_finish(i: u32, h: u32, begin: u32, end: u32, o: Online) {
+// and with WIDE (C > 8) aggregate_wide, whose first pass writes alpha. When C <= 8, alpha_pass then runs one scalar
+// pass over the edges (no gathers) for all the thread's heads: alpha[k, h] = exp(e[k, h] - m) / s.
+fn attend_out(i: u32, h: u32, begin: u32, end: u32, o: Online) {
   let row = i * P.heads * P.channels;
   let b = block_at(h, 0u);
   let inv = select(0.0, 1.0 / o.s, end > begin);
@@ -235,182 +244,234 @@ fn attend_finish(i: u32, h: u32, begin: u32, end: u32, o: Online) {
   }
   store4(row + b.col, b.w0, out0, false);
   if (b.two) { store4(row + b.col + 4u, b.w1, out1, false); }
-  if (WIDE) {
-    aggregate_wide(i, h, begin, end, o.m, o.s);
-  } else {
-    for (var k = begin; k < end; k++) {
-      let kh = k * P.heads + h;
-      alpha_out[kh] = exp(alpha_out[kh] - o.m) / o.s;
-    }
+  if (WIDE) { aggregate_wide(i, h, begin, end, o.m, o.s); }
+}
+
+fn alpha_at(kh: u32, o: Online) { alpha_out[kh] = exp(alpha_out[kh] - o.m) / o.s; }
+
+fn alpha_pass(begin: u32, end: u32, h0: u32, o0: Online, o1: Online) {
+  if (WIDE) { return; }
+  for (var k = begin; k < end; k++) {
+    let kh = k * P.heads + h0;
+    alpha_at(kh, o0);
+    if (HEADS_PER_THREAD == 2u) { alpha_at(kh + 1u, o1); }
   }
 }
 
-// GATv2, one thread per (destination i, head h). One pass over i's CSR segment gathers xl[src_k] (all channels):
+// GATv2 state of one head h of destination i: the first 8 channels of att and xr[i] (in registers; wider heads load
+// the rest per edge) and the online softmax.
+struct Gatv2Head {
+  h: u32,
+  b: Block,
+  a0: vec4f,
+  a1: vec4f,
+  r0: vec4f,
+  r1: vec4f,
+  o: Online,
+}
+
+fn gatv2_head(i: u32, h: u32) -> Gatv2Head {
+  let b = block_at(h, 0u);
+  var s = Gatv2Head(h, b, att4(b.col, b.w0), vec4f(0.0), right4(right_at(i, b.col), b.w0), vec4f(0.0), online_start());
+  if (b.two) {
+    s.a1 = att4(b.col + 4u, b.w1);
+    s.r1 = right4(right_at(i, b.col + 4u), b.w1);
+  }
+  return s;
+}
+
+// Edge k (source j) of destination i for one head: gathers xl[j, h] (all channels), parks e[k, h] in alpha_out.
+fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
+  var r = s;
+  let b = s.b;
+  let at = left_at(j, b.col);
+  let l0 = left4(at, b.w0);
+  var l1 = vec4f(0.0);
+  var e = dot(s.a0, leaky_relu4(l0 + s.r0, P.slope));
+  if (b.two) {
+    l1 = left4(at + 4u, b.w1);
+    e += dot(s.a1, leaky_relu4(l1 + s.r1, P.slope));
+  }
+  if (WIDE) {
+    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+      let width = min(4u, P.channels - c0);
+      e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
+    }
+  }
+  alpha_out[k * P.heads + s.h] = e;
+  r.o = online_add(s.o, e, drop(k, s.h), l0, l1);
+  return r;
+}
+
+// GATv2, one thread per (destination i, heads h0 .. h0 + HEADS_PER_THREAD - 1). One pass over i's CSR segment loads
+// src_k once and, per head h, gathers xl[src_k, h] (all channels):
 //   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c])   (parked in alpha_out)
-// feeding the online softmax and the aggregation of channels 0..7; then attend_finish:
+// feeding the online softmax and the aggregation of channels 0..7; then attend_out and alpha_pass:
 //   alpha = softmax of e over i's incoming edges; out[i] = sum_k alpha * drop * xl[src_k] (+ bias)
 // so for C <= 8 xl[src_k] is gathered once per edge. xl in `left`, xr in `right`; writes alpha_out = alpha [E, H]
 // (before dropout), out [N, H * C].
 @compute @workgroup_size(WG)
 fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads) { return; }
+  if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / P.heads;
-  let h = t % P.heads;
+  let i = t / head_groups();
+  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  // The first 8 channels of att and xr[i] stay in registers; wider heads load the rest per edge.
-  let b = block_at(h, 0u);
-  let a0 = att4(b.col, b.w0);
-  let r0 = right4(right_at(i, b.col), b.w0);
-  var a1 = vec4f(0.0);
-  var r1 = vec4f(0.0);
-  if (b.two) {
-    a1 = att4(b.col + 4u, b.w1);
-    r1 = right4(right_at(i, b.col + 4u), b.w1);
-  }
-  var o = online_start();
+  var s0 = gatv2_head(i, h0);
+  var s1 = s0;
+  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_head(i, h0 + 1u); }
   for (var k = begin; k < end; k++) {
-    let at = left_at(src[k], b.col);
-    let l0 = left4(at, b.w0);
-    var l1 = vec4f(0.0);
-    var e = dot(a0, leaky_relu4(l0 + r0, P.slope));
-    if (b.two) {
-      l1 = left4(at + 4u, b.w1);
-      e += dot(a1, leaky_relu4(l1 + r1, P.slope));
-    }
-    if (WIDE) {
-      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-        let width = min(4u, P.channels - c0);
-        e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
-      }
-    }
-    alpha_out[k * P.heads + h] = e;
-    online_add(&o, e, drop(k, h), l0, l1);
+    let j = src[k];
+    s0 = gatv2_edge(s0, i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_edge(s1, i, j, k); }
   }
-  attend_finish(i, h, begin, end, o);
+  attend_out(i, s0.h, begin, end, s0.o);
+  if (HEADS_PER_THREAD == 2u) { attend_out(i, s1.h, begin, end, s1.o); }
+  alpha_pass(begin, end, h0, s0.o, s1.o);
 }
 
-// GAT, one thread per (destination i, head h), x in `left`. One pass over i's CSR segment:
+// GAT state of one head h of destination i: a_dst[i, h] and the online softmax.
+struct GatHead {
+  h: u32,
+  b: Block,
+  ad_i: f32,
+  o: Online,
+}
+
+fn gat_head(i: u32, h: u32) -> GatHead {
+  return GatHead(h, block_at(h, 0u), score_dst[i * P.heads + h], online_start());
+}
+
+// Edge k (source j) for one head: e[k, h] (parked in alpha_out) and x[j, h] channels 0..7 into the online softmax.
+fn gat_edge(s: GatHead, j: u32, k: u32) -> GatHead {
+  var r = s;
+  let b = s.b;
+  let e = leaky_relu(score_src[j * P.heads + s.h] + s.ad_i, P.slope);
+  alpha_out[k * P.heads + s.h] = e;
+  let at = left_at(j, b.col);
+  let l0 = left4(at, b.w0);
+  var l1 = vec4f(0.0);
+  if (b.two) { l1 = left4(at + 4u, b.w1); }
+  r.o = online_add(s.o, e, drop(k, s.h), l0, l1);
+  return r;
+}
+
+// GAT, one thread per (destination i, heads h0 ..), x in `left`. One pass over i's CSR segment:
 //   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h])   (parked in alpha_out)
-// with the online softmax and the aggregation of x[src_k] channels 0..7, then attend_finish as gatv2_attend.
-// The score gathers no row of x, so this saves no gather of x over a score pass followed by an aggregation pass;
-// it saves that second pass's loop, index and e loads (measured ~20% faster for C <= 8 on SwiftShader).
+// with the online softmax and the aggregation of x[src_k] channels 0..7, then attend_out and alpha_pass as
+// gatv2_attend. The score gathers no row of x, so this saves no gather of x over a score pass followed by an
+// aggregation pass; it saves that second pass's loop, index and e loads (measured ~20% faster for C <= 8 on
+// SwiftShader).
 @compute @workgroup_size(WG)
 fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads) { return; }
+  if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / P.heads;
-  let h = t % P.heads;
+  let i = t / head_groups();
+  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  let ad_i = score_dst[t];
-  let b = block_at(h, 0u);
-  var o = online_start();
+  var s0 = gat_head(i, h0);
+  var s1 = s0;
+  if (HEADS_PER_THREAD == 2u) { s1 = gat_head(i, h0 + 1u); }
   for (var k = begin; k < end; k++) {
     let j = src[k];
-    let e = leaky_relu(score_src[j * P.heads + h] + ad_i, P.slope);
-    alpha_out[k * P.heads + h] = e;
-    let at = left_at(j, b.col);
-    let l0 = left4(at, b.w0);
-    var l1 = vec4f(0.0);
-    if (b.two) { l1 = left4(at + 4u, b.w1); }
-    online_add(&o, e, drop(k, h), l0, l1);
+    s0 = gat_edge(s0, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gat_edge(s1, j, k); }
   }
-  attend_finish(i, h, begin, end, o);
+  attend_out(i, s0.h, begin, end, s0.o);
+  if (HEADS_PER_THREAD == 2u) { attend_out(i, s1.h, begin, end, s1.o); }
+  alpha_pass(begin, end, h0, s0.o, s1.o);
 }
 
 // ---- backward ----
 
-// GATv2 backward, destination side: one thread per (destination i, head h), with z_k = xl[src_k] + xr[i].
-// Pass 1 over i's CSR segment gathers xl[src_k] (all channels) once:
-//   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[src_k, h, c]     (gradient of alpha before dropout)
-//   t = sum_k alpha_k * dalpha_k
-//   and for channels 0..7:  U = sum_k alpha_k * dalpha_k * lrelu'(z_k),  V = sum_k alpha_k * lrelu'(z_k)
-// parking (dalpha_k, alpha_k * drop) in pair_out. With de_k = alpha_k * (dalpha_k - t) (softmax backward),
-//   dxr[i, h, c] = att[h, c] * sum_k de_k * lrelu'(z_k) = att[h, c] * (U - t * V)     (0 without in-edges)
-// Pass 2, for C <= 8, is scalar (no gathers): pair_out[k, h] = (de_k, alpha_k * drop). For C > 8, one pass per
-// further block of 8 channels gathers xl[src_k] again for dxr = att * sum_k de_k * lrelu'(z_k); the first of those
-// passes writes de into pair_out, the later ones read it back. out = dxr (view).
-@compute @workgroup_size(WG)
-fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads) { return; }
-  init_dropout();
-  let i = t / P.heads;
-  let h = t % P.heads;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  let row = i * P.heads * P.channels;
-  // The first 8 channels of dagg[i] and xr[i] stay in registers; wider heads load the rest of dagg per edge.
+// GATv2 backward, destination side, state of one head h of destination i: the first 8 channels of dagg[i] and
+// xr[i] (in registers; wider heads load the rest of dagg per edge), t and, for channels 0..7, U and V (below).
+struct Gatv2DstHead {
+  h: u32,
+  b: Block,
+  d0: vec4f,
+  d1: vec4f,
+  xr0: vec4f,
+  xr1: vec4f,
+  total: f32,
+  u0: vec4f,
+  u1: vec4f,
+  v0: vec4f,
+  v1: vec4f,
+}
+
+fn gatv2_dst_head(i: u32, h: u32) -> Gatv2DstHead {
   let b = block_at(h, 0u);
-  let d0 = dagg4(row + b.col, b.w0);
-  let xr0 = right4(right_at(i, b.col), b.w0);
-  var d1 = vec4f(0.0);
-  var xr1 = vec4f(0.0);
+  let row = i * P.heads * P.channels;
+  var s = Gatv2DstHead(h, b, dagg4(row + b.col, b.w0), vec4f(0.0), right4(right_at(i, b.col), b.w0), vec4f(0.0), 0.0,
+    vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   if (b.two) {
-    d1 = dagg4(row + b.col + 4u, b.w1);
-    xr1 = right4(right_at(i, b.col + 4u), b.w1);
+    s.d1 = dagg4(row + b.col + 4u, b.w1);
+    s.xr1 = right4(right_at(i, b.col + 4u), b.w1);
   }
-  var total = 0.0;
-  var u0 = vec4f(0.0);
-  var u1 = vec4f(0.0);
-  var v0 = vec4f(0.0);
-  var v1 = vec4f(0.0);
-  for (var k = begin; k < end; k++) {
-    let at = left_at(src[k], b.col);
-    let l0 = left4(at, b.w0);
-    var l1 = vec4f(0.0);
-    var d = dot(d0, l0);
-    if (b.two) {
-      l1 = left4(at + 4u, b.w1);
-      d += dot(d1, l1);
-    }
-    if (WIDE) {
-      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-        let width = min(4u, P.channels - c0);
-        d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
-      }
-    }
-    let kh = k * P.heads + h;
-    let dr = drop(k, h);
-    let a = alpha[kh];
-    d *= dr;
-    let ad = a * d;
-    total += ad;
-    pair_out[kh] = vec2f(d, a * dr);
-    let g0 = leaky_relu_grad4(l0 + xr0, P.slope);
-    let g1 = leaky_relu_grad4(l1 + xr1, P.slope);
-    u0 += ad * g0;
-    v0 += a * g0;
-    u1 += ad * g1;
-    v1 += a * g1;
+  return s;
+}
+
+// Pass 1, edge k (source j) of destination i for one head; parks (dalpha_k, alpha_k * drop) in pair_out.
+fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
+  var r = s;
+  let b = s.b;
+  let at = left_at(j, b.col);
+  let l0 = left4(at, b.w0);
+  var l1 = vec4f(0.0);
+  var d = dot(s.d0, l0);
+  if (b.two) {
+    l1 = left4(at + 4u, b.w1);
+    d += dot(s.d1, l1);
   }
-  store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * (u0 - total * v0), false);
-  if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * (u1 - total * v1), false); }
-  if (!WIDE) {
-    for (var k = begin; k < end; k++) {
-      let kh = k * P.heads + h;
-      let pr = pair_out[kh];
-      pair_out[kh] = vec2f(alpha[kh] * (pr.x - total), pr.y);
+  if (WIDE) {
+    let row = i * P.heads * P.channels;
+    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+      let width = min(4u, P.channels - c0);
+      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
     }
-    return;
   }
+  let kh = k * P.heads + s.h;
+  let dr = drop(k, s.h);
+  let a = alpha[kh];
+  d *= dr;
+  let ad = a * d;
+  r.total += ad;
+  pair_out[kh] = vec2f(d, a * dr);
+  let g0 = leaky_relu_grad4(l0 + s.xr0, P.slope);
+  let g1 = leaky_relu_grad4(l1 + s.xr1, P.slope);
+  r.u0 += ad * g0;
+  r.v0 += a * g0;
+  r.u1 += ad * g1;
+  r.v1 += a * g1;
+  return r;
+}
+
+// dxr[i, h, block 0] = att * (U - t * V); with WIDE (C > 8) the further blocks of 8, one pass over i's CSR segment
+// each, gathering xl[src_k] again for dxr = att * sum_k de_k * lrelu'(z_k). The first of those passes writes de into
+// pair_out, the later ones read it back.
+fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
+  let b = s.b;
+  store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * (s.u0 - s.total * s.v0), false);
+  if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * (s.u1 - s.total * s.v1), false); }
+  if (!WIDE) { return; }
   for (var c0 = 8u; c0 < P.channels; c0 += 8u) {
-    let bc = block_at(h, c0);
+    let bc = block_at(s.h, c0);
     let r0 = right4(right_at(i, bc.col), bc.w0);
     var r1 = vec4f(0.0);
     if (bc.two) { r1 = right4(right_at(i, bc.col + 4u), bc.w1); }
     var dz0 = vec4f(0.0);
     var dz1 = vec4f(0.0);
     for (var k = begin; k < end; k++) {
-      let kh = k * P.heads + h;
+      let kh = k * P.heads + s.h;
       var de: f32;
       if (c0 == 8u) {
         let pr = pair_out[kh];
-        de = alpha[kh] * (pr.x - total);
+        de = alpha[kh] * (pr.x - s.total);
         pair_out[kh] = vec2f(de, pr.y);
       } else {
         de = pair_out[kh].x;
@@ -424,49 +485,88 @@ fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   }
 }
 
-// The source-side kernels take one thread per (source j, head h, block of 8 channels): the per-edge loads (perm,
-// dst, the pair) are shared by 8 channels. Thread t of a launch of nodes * heads * blocks_per_head(C) threads:
-fn blocks_per_head() -> u32 { return (P.channels + 7u) / 8u; }
-
-struct SrcBlock {
-  node: u32,
-  head: u32,
-  b: Block,
+// Pass 2 (C <= 8) for one head: pair_out[k, h] = (de_k, alpha_k * drop).
+fn gatv2_de_at(kh: u32, total: f32) {
+  let pr = pair_out[kh];
+  pair_out[kh] = vec2f(alpha[kh] * (pr.x - total), pr.y);
 }
 
-fn src_block_of(t: u32) -> SrcBlock {
+// GATv2 backward, destination side: one thread per (destination i, heads h0 ..), with z_k = xl[src_k] + xr[i].
+// Pass 1 over i's CSR segment loads src_k once and, per head h, gathers xl[src_k, h] (all channels):
+//   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[src_k, h, c]     (gradient of alpha before dropout)
+//   t = sum_k alpha_k * dalpha_k
+//   and for channels 0..7:  U = sum_k alpha_k * dalpha_k * lrelu'(z_k),  V = sum_k alpha_k * lrelu'(z_k)
+// parking (dalpha_k, alpha_k * drop) in pair_out. With de_k = alpha_k * (dalpha_k - t) (softmax backward),
+//   dxr[i, h, c] = att[h, c] * sum_k de_k * lrelu'(z_k) = att[h, c] * (U - t * V)     (0 without in-edges)
+// Pass 2, for C <= 8, is scalar (no gathers; all the thread's heads): pair_out[k, h] = (de_k, alpha_k * drop). For
+// C > 8, gatv2_dst_out's further passes. out = dxr (view).
+@compute @workgroup_size(WG)
+fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * head_groups()) { return; }
+  init_dropout();
+  let i = t / head_groups();
+  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
+  let begin = row_ptr[i];
+  let end = row_ptr[i + 1u];
+  var s0 = gatv2_dst_head(i, h0);
+  var s1 = s0;
+  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_head(i, h0 + 1u); }
+  for (var k = begin; k < end; k++) {
+    let j = src[k];
+    s0 = gatv2_dst_edge(s0, i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_edge(s1, i, j, k); }
+  }
+  gatv2_dst_out(i, begin, end, s0);
+  if (HEADS_PER_THREAD == 2u) { gatv2_dst_out(i, begin, end, s1); }
+  if (WIDE) { return; }
+  for (var k = begin; k < end; k++) {
+    let kh = k * P.heads + h0;
+    gatv2_de_at(kh, s0.total);
+    if (HEADS_PER_THREAD == 2u) { gatv2_de_at(kh + 1u, s1.total); }
+  }
+}
+
+// The source-side kernels take one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges:
+// the per-edge loads perm and dst are shared by the thread's heads, each head's pair by 8 channels. Thread t of a
+// launch of nodes * head_groups() * blocks_per_head() threads: node, first head, first channel of the block.
+fn blocks_per_head() -> u32 { return (P.channels + 7u) / 8u; }
+
+fn src_thread_of(t: u32) -> vec3u {
   let per_head = blocks_per_head();
-  let per_node = P.heads * per_head;
+  let per_node = head_groups() * per_head;
   let r = t % per_node;
-  let head = r / per_head;
-  return SrcBlock(t / per_node, head, block_at(head, (r % per_head) * 8u));
+  return vec3u(t / per_node, (r / per_head) * HEADS_PER_THREAD, (r % per_head) * 8u);
 }
 
 // GATv2 backward, source side: one thread per (source j, head h, block of 8 channels) over j's outgoing edges
 // (CSC), with (de, ad) = pair_in[k, h], ad = alpha * drop, and z = xl[j] + xr[dst_k]:
 //   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * sum_k de * lrelu'(z)
 //   partial[j, h, c] = sum_k de * lrelu(z)        (datt = column sum of the partials)
-// out = dxl (view), out2 = partials [N, H * C].
+// out = dxl (view), out2 = partials [N, H * C]. Always one head per thread (HEADS_PER_THREAD = 1): with 8 vec4 of
+// state per head, 2 heads per thread measured no faster.
 @compute @workgroup_size(WG)
 fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * blocks_per_head()) { return; }
-  let q = src_block_of(t);
-  let b = q.b;
+  if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
+  let q = src_thread_of(t);
+  let j = q.x;
+  let h = q.y;
+  let b = block_at(h, q.z);
   let hc = P.heads * P.channels;
-  let xl0 = left4(left_at(q.node, b.col), b.w0);
+  let xl0 = left4(left_at(j, b.col), b.w0);
   var xl1 = vec4f(0.0);
-  if (b.two) { xl1 = left4(left_at(q.node, b.col + 4u), b.w1); }
+  if (b.two) { xl1 = left4(left_at(j, b.col + 4u), b.w1); }
   var dx0 = vec4f(0.0);
   var dz0 = vec4f(0.0);
   var partial0 = vec4f(0.0);
   var dx1 = vec4f(0.0);
   var dz1 = vec4f(0.0);
   var partial1 = vec4f(0.0);
-  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+  for (var e = col_ptr[j]; e < col_ptr[j + 1u]; e++) {
     let k = perm[e];
     let i = dst[k];
-    let pr = pair_in[k * P.heads + q.head];
+    let pr = pair_in[k * P.heads + h];
     let z0 = xl0 + right4(right_at(i, b.col), b.w0);
     dx0 += pr.y * dagg4(i * hc + b.col, b.w0);
     dz0 += pr.x * leaky_relu_grad4(z0, P.slope);
@@ -479,16 +579,70 @@ fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
     }
   }
   let acc = P.accumulate != 0u;
-  store4(grad_at(q.node, b.col), b.w0, dx0 + att4(b.col, b.w0) * dz0, acc);
-  store4_out2(q.node * hc + b.col, b.w0, partial0);
+  store4(grad_at(j, b.col), b.w0, dx0 + att4(b.col, b.w0) * dz0, acc);
+  store4_out2(j * hc + b.col, b.w0, partial0);
   if (b.two) {
-    store4(grad_at(q.node, b.col + 4u), b.w1, dx1 + att4(b.col + 4u, b.w1) * dz1, acc);
-    store4_out2(q.node * hc + b.col + 4u, b.w1, partial1);
+    store4(grad_at(j, b.col + 4u), b.w1, dx1 + att4(b.col + 4u, b.w1) * dz1, acc);
+    store4_out2(j * hc + b.col + 4u, b.w1, partial1);
   }
 }
 
-// GAT backward, destination side: one thread per (destination i, head h), x in `left`, s_k = a_src[src_k] + a_dst[i].
-// Pass 1 over i's CSR segment gathers x[src_k] (all channels) and a_src[src_k]:
+// GAT backward, destination side, state of one head h of destination i: a_dst[i, h], the first 8 channels of
+// dagg[i] (in registers; wider heads load the rest per edge), t and dad.
+struct GatDstHead {
+  h: u32,
+  b: Block,
+  ad_i: f32,
+  d0: vec4f,
+  d1: vec4f,
+  total: f32,
+  dad: f32,
+}
+
+fn gat_dst_head(i: u32, h: u32) -> GatDstHead {
+  let b = block_at(h, 0u);
+  let row = i * P.heads * P.channels;
+  var s = GatDstHead(h, b, score_dst[i * P.heads + h], dagg4(row + b.col, b.w0), vec4f(0.0), 0.0, 0.0);
+  if (b.two) { s.d1 = dagg4(row + b.col + 4u, b.w1); }
+  return s;
+}
+
+// Pass 1, edge k (source j) of destination i for one head: parks (dalpha_k, lrelu'(s_k)) in pair_out.
+fn gat_dst_edge(s: GatDstHead, i: u32, j: u32, k: u32) -> GatDstHead {
+  var r = s;
+  let b = s.b;
+  let at = left_at(j, b.col);
+  var d = dot(s.d0, left4(at, b.w0));
+  if (b.two) { d += dot(s.d1, left4(at + 4u, b.w1)); }
+  if (WIDE) {
+    let row = i * P.heads * P.channels;
+    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+      let width = min(4u, P.channels - c0);
+      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
+    }
+  }
+  let kh = k * P.heads + s.h;
+  d *= drop(k, s.h);
+  r.total += alpha[kh] * d;
+  pair_out[kh] = vec2f(d, leaky_relu_grad(score_src[j * P.heads + s.h] + s.ad_i, P.slope));
+  return r;
+}
+
+// Pass 2, edge k for one head: g_k into pair_out (with alpha_k * drop) and dad.
+fn gat_dst_pass2(s: GatDstHead, k: u32) -> GatDstHead {
+  var r = s;
+  let kh = k * P.heads + s.h;
+  let pr = pair_out[kh];
+  let a = alpha[kh];
+  let g = a * (pr.x - s.total) * pr.y;
+  pair_out[kh] = vec2f(g, a * drop(k, s.h));
+  r.dad += g;
+  return r;
+}
+
+// GAT backward, destination side: one thread per (destination i, heads h0 ..), x in `left`,
+// s_k = a_src[src_k] + a_dst[i]. Pass 1 over i's CSR segment loads src_k once and, per head h, gathers
+// x[src_k, h] (all channels) and a_src[src_k, h]:
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * x[src_k, h, c];  t = sum_k alpha_k * dalpha_k
 // parking (dalpha_k, lrelu'(s_k)) in pair_out. Pass 2 is scalar (no gathers; drop(k, h) is hashed again):
 //   de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k);  dad[i, h] = sum_k g_k
@@ -496,73 +650,77 @@ fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn gat_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads) { return; }
+  if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / P.heads;
-  let h = t % P.heads;
+  let i = t / head_groups();
+  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  let row = i * P.heads * P.channels;
-  let ad_i = score_dst[t];
-  // The first 8 channels of dagg[i] stay in registers; wider heads load the rest per edge.
-  let b = block_at(h, 0u);
-  let d0 = dagg4(row + b.col, b.w0);
-  var d1 = vec4f(0.0);
-  if (b.two) { d1 = dagg4(row + b.col + 4u, b.w1); }
-  var total = 0.0;
+  var s0 = gat_dst_head(i, h0);
+  var s1 = s0;
+  if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_head(i, h0 + 1u); }
   for (var k = begin; k < end; k++) {
     let j = src[k];
-    let at = left_at(j, b.col);
-    var d = dot(d0, left4(at, b.w0));
-    if (b.two) { d += dot(d1, left4(at + 4u, b.w1)); }
-    if (WIDE) {
-      for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-        let width = min(4u, P.channels - c0);
-        d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
-      }
-    }
-    let kh = k * P.heads + h;
-    d *= drop(k, h);
-    total += alpha[kh] * d;
-    pair_out[kh] = vec2f(d, leaky_relu_grad(score_src[j * P.heads + h] + ad_i, P.slope));
+    s0 = gat_dst_edge(s0, i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_edge(s1, i, j, k); }
   }
-  var dad = 0.0;
   for (var k = begin; k < end; k++) {
-    let kh = k * P.heads + h;
-    let pr = pair_out[kh];
-    let a = alpha[kh];
-    let g = a * (pr.x - total) * pr.y;
-    pair_out[kh] = vec2f(g, a * drop(k, h));
-    dad += g;
+    s0 = gat_dst_pass2(s0, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_pass2(s1, k); }
   }
-  out[t] = dad;
+  let o = i * P.heads + h0;
+  out[o] = s0.dad;
+  if (HEADS_PER_THREAD == 2u) { out[o + 1u] = s1.dad; }
 }
 
-// GAT backward, source side: one thread per (source j, head h, block of 8 channels) over j's outgoing edges (CSC),
-// with (g, ad) = pair_in[k, h]:
+// GAT backward, source side, state of one (source j, head h, block b).
+struct GatSrcHead {
+  h: u32,
+  b: Block,
+  dx0: vec4f,
+  dx1: vec4f,
+  das: f32,
+}
+
+fn gat_src_edge(s: GatSrcHead, k: u32, row: u32) -> GatSrcHead {
+  var r = s;
+  let pr = pair_in[k * P.heads + s.h];
+  let at = row + s.b.col;
+  r.dx0 += pr.y * dagg4(at, s.b.w0);
+  if (s.b.two) { r.dx1 += pr.y * dagg4(at + 4u, s.b.w1); }
+  r.das += pr.x;
+  return r;
+}
+
+fn gat_src_out(j: u32, s: GatSrcHead) {
+  let acc = P.accumulate != 0u;
+  store4(grad_at(j, s.b.col), s.b.w0, s.dx0, acc);
+  if (s.b.two) { store4(grad_at(j, s.b.col + 4u), s.b.w1, s.dx1, acc); }
+  if (s.b.col == s.h * P.channels) { out2[j * P.heads + s.h] = s.das; }
+}
+
+// GAT backward, source side: one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges
+// (CSC), with (g, ad) = pair_in[k, h]:
 //   dx[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c]
 //   das[j, h] = sum_k g      (written by the head's first block)
 // out = dx (view), out2 = das [N, H].
 @compute @workgroup_size(WG)
 fn gat_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
-  if (t >= P.nodes * P.heads * blocks_per_head()) { return; }
-  let q = src_block_of(t);
-  let b = q.b;
+  if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
+  let q = src_thread_of(t);
+  let j = q.x;
+  let zero = GatSrcHead(q.y, block_at(q.y, q.z), vec4f(0.0), vec4f(0.0), 0.0);
+  var s0 = zero;
+  var s1 = zero;
+  if (HEADS_PER_THREAD == 2u) { s1 = GatSrcHead(q.y + 1u, block_at(q.y + 1u, q.z), vec4f(0.0), vec4f(0.0), 0.0); }
   let hc = P.heads * P.channels;
-  var dx0 = vec4f(0.0);
-  var dx1 = vec4f(0.0);
-  var das = 0.0;
-  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+  for (var e = col_ptr[j]; e < col_ptr[j + 1u]; e++) {
     let k = perm[e];
-    let pr = pair_in[k * P.heads + q.head];
-    let at = dst[k] * hc + b.col;
-    dx0 += pr.y * dagg4(at, b.w0);
-    if (b.two) { dx1 += pr.y * dagg4(at + 4u, b.w1); }
-    das += pr.x;
+    let row = dst[k] * hc;
+    s0 = gat_src_edge(s0, k, row);
+    if (HEADS_PER_THREAD == 2u) { s1 = gat_src_edge(s1, k, row); }
   }
-  let acc = P.accumulate != 0u;
-  store4(grad_at(q.node, b.col), b.w0, dx0, acc);
-  if (b.two) { store4(grad_at(q.node, b.col + 4u), b.w1, dx1, acc); }
-  if (b.col == q.head * P.channels) { out2[q.node * P.heads + q.head] = das; }
+  gat_src_out(j, s0);
+  if (HEADS_PER_THREAD == 2u) { gat_src_out(j, s1); }
 }

@@ -18,30 +18,62 @@ type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'a
 const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm', 'src', 'dst', 'left', 'right', 'att', 'bias', 'scoreSrc', 'scoreDst', 'alpha',
   'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step']);
 /**
- * The destination-side entry points come in four pipelines: without dropout and with it (DROPOUT, which hashes the
- * masks), each for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for
- * further channels out, which SwiftShader runs measurably faster).
+ * Pipelines of one entry point, made on first use: without dropout and with it (DROPOUT, which hashes the masks),
+ * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further channels
+ * out, which SwiftShader runs measurably faster), and for 1 or `mostHeads` heads per thread (HEADS_PER_THREAD).
+ * The source-side entry points hash no masks and take any C in one pipeline (`source`): only the head count varies.
  */
-function variants(entryPoint: string, reads: Slot[], writes: Slot[]) {
-  const make = (overrides?: Record<string, boolean>) => family.entry(entryPoint, reads, writes, overrides);
-  return { plain: make(), dropout: make({ DROPOUT: true }), wide: make({ WIDE: true }), wideDropout: make({ DROPOUT: true, WIDE: true }) };
+function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; mostHeads?: number } = {}) {
+  const made = new Map<string, SlotKernel<Slot>>();
+  const get = (dropout: boolean, wide: boolean, heads: number): SlotKernel<Slot> => {
+    const key = `${dropout}|${wide}|${heads}`;
+    let k = made.get(key);
+    if (!k) {
+      const overrides: Record<string, number | boolean> = {};
+      if (dropout) overrides.DROPOUT = true;
+      if (wide) overrides.WIDE = true;
+      if (heads > 1) overrides.HEADS_PER_THREAD = heads;
+      k = family.entry(entryPoint, reads, writes, Object.keys(overrides).length ? overrides : undefined);
+      // Name the head count for the profiler (the family appends override names only).
+      if (heads > 1) k = { ...k, kernel: { ...k.kernel, name: k.kernel.name.replace('+heads_per_thread', `+${heads}heads`) } };
+      made.set(key, k);
+    }
+    return k;
+  };
+  return { get, source: opts.source ?? false, mostHeads: opts.mostHeads ?? HEADS_PER_THREAD };
 }
+
+/**
+ * Heads per thread (HEADS_PER_THREAD) where H is a multiple of it and C <= 8, else 1: a thread's heads share the
+ * per-edge index loads (src, or perm and dst), the loop control and the segment bounds. Measured on SwiftShader at
+ * H = 8, C = 8 (Cora): 2 heads per thread ran the destination-side kernels and gat_attend_src ~10-20% faster than 1;
+ * 4 ran slower than 1 (too many live accumulators); gatv2_attend_src (8 vec4 of state per head) gained nothing and
+ * keeps 1. The WIDE pipelines (C > 8) keep 1.
+ */
+const HEADS_PER_THREAD = 2;
+
 const K = {
   gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
   gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
-  gatv2Src: family.entry('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'pairIn', 'dagg'], ['out', 'out2']),
+  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'pairIn', 'dagg'], ['out', 'out2'], { source: true, mostHeads: 1 }),
   gat: variants('gat_attend', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'bias', 'step'], ['alphaOut', 'out']),
   gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
-  gatSrc: family.entry('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2']),
-};
-type Variants = ReturnType<typeof variants>;
-const pick = (v: Variants, channels: number, d?: EdgeDropout) => {
-  const drop = !!d && d.p > 0;
-  return channels > 8 ? (drop ? v.wideDropout : v.wide) : drop ? v.dropout : v.plain;
+  gatSrc: variants('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2'], { source: true }),
 };
 
+/**
+ * The pipeline and thread count for these dims: one thread per (node, heads per thread) on the destination side,
+ * per (node, heads per thread, block of 8 channels) on the source side.
+ */
+function plan(v: ReturnType<typeof variants>, dims: { heads: number; channels: number }, nodes: number, d?: EdgeDropout): { k: SlotKernel<Slot>; threads: number } {
+  const H = dims.heads, C = dims.channels, wide = C > 8;
+  const heads = !wide && H % v.mostHeads === 0 ? v.mostHeads : 1;
+  const k = v.source ? v.get(false, false, heads) : v.get(!!d && d.p > 0, wide, heads);
+  return { k, threads: nodes * (H / heads) * (v.source ? Math.ceil(C / 8) : 1) };
+}
+
 /** Storage buffers the widest fused kernel binds. */
-const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).flatMap((k) => ('plain' in k ? Object.values(k) : [k])).map((k) => k.slots.length));
+const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).map((v) => v.get(false, false, 1).slots.length));
 
 /**
  * Whether this device can run the fused kernels: they bind up to 10 storage buffers per shader stage, more than
@@ -93,7 +125,7 @@ const stepOf = (g: GraphTensors, d?: EdgeDropout) => d?.step ?? g.rowPtr;
  * The fused kernels bind up to 10 storage buffers, more than WebGPU's default limit of 8; the library raises the
  * limit to what the adapter offers. Say so clearly instead of failing at pipeline creation.
  */
-function run(gpu: Gpu, op: string, k: SlotKernel<Slot>, tensors: Partial<Record<Slot, Tensor>>, uniforms: number[], threads: number, cost: { bytes: number; flops: number }): void {
+function run(gpu: Gpu, op: string, { k, threads }: { k: SlotKernel<Slot>; threads: number }, tensors: Partial<Record<Slot, Tensor>>, uniforms: number[], cost: { bytes: number; flops: number }): void {
   const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
   if (k.slots.length > limit) {
     throw new Error(`${op}: ${k.kernel.name} binds ${k.slots.length} storage buffers, but this device allows ${limit} per shader stage; use the unfused kernels`);
@@ -129,7 +161,7 @@ function forwardOutputs(gpu: Gpu, op: string, g: GraphTensors, dims: AttendDims,
 // ---- GATv2 ----
 
 /**
- * GATv2 attention for each destination i and head h, in one dispatch (one thread per (i, h) walking i's CSR segment):
+ * GATv2 attention for each destination i and head h, in one dispatch (one thread per destination i and one or two heads, walking i's CSR segment):
  *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c])
  *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]   (written, before dropout)
  *   out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * xl[src_k,h,c]  (+ bias[h*C + c])
@@ -146,8 +178,8 @@ export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeM
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
   const C = dims.channels, blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
-  run(gpu, op, pick(K.gatv2, dims.channels, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
-    params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }), N * H,
+  run(gpu, op, plan(K.gatv2, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+    params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass gathers xl[src] for every channel (scores, online softmax, channels 0..7); with C > 8 each further block
     // of 8 gathers its channels again. e/alpha: written, read, rewritten.
     { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC), flops: 4 * E * HC + 10 * E * H + 3 * E * HC });
@@ -202,23 +234,18 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
   const partials = gpu.empty('f32', [N, HC]);
   const step = stepOf(g, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
-  run(gpu, op, pick(K.gatv2Dst, C, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
-    params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }), N * H,
+  run(gpu, op, plan(K.gatv2Dst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
+    params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }),
     // One pass gathers xl[src] for every channel (dalpha, and dxr for channels 0..7); with C > 8 each further block of
     // 8 gathers its channels again. alpha twice; pairs written, read, rewritten.
     { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + 6 * E * H + N * HC), flops: 2 * E * HC + 6 * E * H + 5 * E * HC });
-  run(gpu, op, K.gatv2Src, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, pairIn: pairs, dagg, out: grads.dxl.t, out2: partials },
-    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }), blockThreads(N, H, C),
+  run(gpu, op, plan(K.gatv2Src, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, pairIn: pairs, dagg, out: grads.dxl.t, out2: partials },
+    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }),
     // Per thread (8 channels) and edge: perm, dst, the pair; per edge and channel: xr[dst], dagg[dst]. Then xl[j], dxl, partials.
     { bytes: 4 * (N + 1 + 4 * E * H * blocks + 2 * E * HC + N * HC + (accumulate ? 2 : 1) * N * HC + N * HC), flops: 8 * E * HC });
   columnSum(gpu, partials, { out: grads.datt });
   pairs.dispose();
   partials.dispose();
-}
-
-/** Source-side kernels: one thread per (node, head, block of 8 channels). */
-function blockThreads(nodes: number, heads: number, channels: number): number {
-  return nodes * heads * Math.ceil(channels / 8);
 }
 
 /** Per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
@@ -237,7 +264,7 @@ function expectDisjoint(op: string, a: NodeMatrix, b: NodeMatrix, width: number)
 // ---- GAT (GATConv) ----
 
 /**
- * GAT attention for each destination i and head h, in one dispatch (one thread per (i, h) walking i's CSR segment):
+ * GAT attention for each destination i and head h, in one dispatch (one thread per destination i and one or two heads, walking i's CSR segment):
  *   e[k,h] = LeakyReLU(as[src_k,h] + ad[i,h]),  as/ad [N,H] (headDot of x with att_src / att_dst)
  *   alpha, out as gatv2Attend, aggregating x:  out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * x[src_k,h,c] (+ bias)
  */
@@ -251,8 +278,8 @@ export function gatAttend(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: 
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
   const blocks = Math.ceil(dims.channels / 8);
-  run(gpu, op, pick(K.gat, dims.channels, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
-    params(g, { ...dims }, { left: x, dropout: opts.dropout, bias: !!opts.bias }), N * H,
+  run(gpu, op, plan(K.gat, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+    params(g, dims, { left: x, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass: score, online softmax and channels 0..7 of x[src]; further blocks of 8 (C > 8) read src again.
     { bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC });
   return { alpha, out };
@@ -297,12 +324,12 @@ export function gatAttendBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Ten
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);
   const accumulate = grads.accumulateDx ?? false;
-  run(gpu, op, pick(K.gatDst, C, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
-    params(g, dims, { left: x, dropout: grads.dropout }), N * H,
+  run(gpu, op, plan(K.gatDst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
+    params(g, dims, { left: x, dropout: grads.dropout }),
     // Pass 1: src, x[src] (all channels), as[src]; pass 2 (scalar): alpha, the pairs.
     { bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H), flops: 2 * E * HC + 8 * E * H });
-  run(gpu, op, K.gatSrc, { colPtr: g.colPtr, perm: g.perm, dst: g.dst, pairIn: pairs, dagg, out: grads.dx.t, out2: das },
-    params(g, dims, { grad: grads.dx, accumulate }), blockThreads(N, H, C),
+  run(gpu, op, plan(K.gatSrc, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, pairIn: pairs, dagg, out: grads.dx.t, out2: das },
+    params(g, dims, { grad: grads.dx, accumulate }),
     { bytes: 4 * (N + 1 + 2 * E * blocks + 2 * E * H * blocks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H), flops: 3 * E * HC });
   pairs.dispose();
   return { das, dad };

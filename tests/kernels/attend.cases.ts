@@ -177,9 +177,12 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
   track.disposeAll();
 }
 
-/** 540,000 nodes, H = 8, C = 1: the per-(node, head) kernels launch 67,500 workgroups of 64. Mostly isolated nodes. */
+/**
+ * 1,100,000 nodes, mostly isolated; with H = 8, C = 1 the kernels taking 2 heads per thread launch 4.4M threads (68,750
+ * workgroups of 64) and gatv2_attend_src, one head per thread, 8.8M (137,500 workgroups).
+ */
 function foldGraph(rand: () => number): Graph {
-  const N = 540_000, E = 20_000;
+  const N = 1_100_000, E = 20_000;
   return buildGraph([Array.from({ length: E }, () => randInt(rand, 0, N)), Array.from({ length: E }, () => randInt(rand, 0, N))], N);
 }
 
@@ -216,6 +219,20 @@ export const cases: KernelCase[] = [
         const p = i % 2 ? 0.4 : 0;
         await checkGatv2(gpu, rand, randomGraph(rand), `C=${channels}`, { channels, p });
         await checkGat(gpu, rand, randomGraph(rand), `C=${channels}`, { channels, p: 0.4 - p });
+      });
+    },
+  },
+  {
+    name: 'heads per thread: odd H (one head per thread), even H (two), C <= 8 and WIDE, with and without dropout and bias',
+    async run(gpu) {
+      // [H, C]: H = 1, 3, 5, 7 take one head per thread; H = 2, 4, 6, 8 with C <= 8 take two (gatv2_attend_src one);
+      // C > 8 (WIDE) takes one whatever H.
+      const dims = [[1, 8], [2, 8], [3, 5], [4, 1], [6, 7], [8, 8], [8, 3], [7, 8], [2, 12], [6, 9]];
+      await repeat(dims.length, 48, async (rand, i) => {
+        const [heads, channels] = dims[i];
+        const p = i % 2 ? 0.5 : 0, bias = i % 4 < 2;
+        await checkGatv2(gpu, rand, randomGraph(rand), `H=${heads} C=${channels}`, { heads, channels, p, bias });
+        await checkGat(gpu, rand, randomGraph(rand), `H=${heads} C=${channels}`, { heads, channels, p: 0.5 - p, bias: !bias });
       });
     },
   },
