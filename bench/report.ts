@@ -1,12 +1,7 @@
 // Statistics and markdown tables for the benchmark results. Every table names the device it was measured on.
 import type { AdapterSummary } from '../src/gpu/device.ts';
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median } from '../src/train/trainer.ts';
 
 /** "google swiftshader, SwiftShader driver 5.0.0 (fallback adapter), in node" */
 export function deviceLabel(info: AdapterSummary): string {

@@ -8,8 +8,8 @@ import { scaleRun, SCALE_FULL, SCALE_QUICK, type ScaleRow } from '../suites/scal
 import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
 import type { Runtime } from '../tables.ts';
 
-export const CORA_FULL: TrainOptions = { warmup: 3, epochs: 20, profileEpochs: 2 };
-export const CORA_QUICK: TrainOptions = { warmup: 2, epochs: 6, profileEpochs: 1 };
+export const CORA_FULL: TrainOptions = { warmup: 3, epochs: 40, profileEpochs: 2 };
+export const CORA_QUICK: TrainOptions = { warmup: 2, epochs: 10, profileEpochs: 1 };
 
 export interface NodeResults {
   runtime: Runtime;

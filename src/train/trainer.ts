@@ -79,7 +79,7 @@ export class Trainer {
     if (this.cfg.evaluate) this.recordEvaluation(e);
     gpu.flush();
     this.epoch++;
-    return gpu.device.queue.onSubmittedWorkDone().then(() => {
+    return gpu.done().then(() => {
       this.doneAt.push(performance.now());
     });
   }
@@ -131,10 +131,7 @@ export class Trainer {
 
   /** Median wall time per epoch from the GPU completion times (ms). */
   medianEpochMs(): number {
-    const d: number[] = [];
-    for (let i = 1; i < this.doneAt.length; i++) d.push(this.doneAt[i] - this.doneAt[i - 1]);
-    d.sort((a, b) => a - b);
-    return d.length ? d[Math.floor(d.length / 2)] : NaN;
+    return median(windowedEpochMs(this.doneAt, 0));
   }
 
   dispose(): void {
@@ -148,4 +145,23 @@ export function summarize(history: EpochMetrics[]): { final: EpochMetrics; best:
   let best = history[0];
   for (const m of history) if (m.valAcc > best.valAcc) best = m;
   return { final: history[history.length - 1], best };
+}
+
+/**
+ * Wall milliseconds per epoch from completion times: the mean over each run of `window` consecutive epochs
+ * (non-overlapping), starting after the first `skip` completions. Completion notices can arrive in bunches (in
+ * Node, done() sleeps before it asks), so single gaps mislead; a window of several epochs does not.
+ */
+export function windowedEpochMs(doneAt: readonly number[], skip: number, window = 5): number[] {
+  const out: number[] = [];
+  const w = Math.max(1, Math.min(window, doneAt.length - 1 - skip));
+  for (let i = skip; i + w < doneAt.length; i += w) out.push((doneAt[i + w] - doneAt[i]) / w);
+  return out;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
