@@ -35,8 +35,6 @@ export class Gpu {
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
   private failure: string | null = null;
-  /** Recent milliseconds from a call of done() to the GPU finishing (Node's wait, see done()). */
-  private doneMs = 0;
 
   private constructor(
     readonly device: GPUDevice,
@@ -165,19 +163,13 @@ export class Gpu {
   /**
    * Resolves when the GPU has finished the work submitted so far. In Node the `webgpu` package polls Dawn with
    * setImmediate for as long as such a promise is pending, which keeps a CPU core busy: on a CPU driver that core
-   * is taken from the driver's own threads (measured: a Cora epoch twice as slow as in Chromium on 2 cores). So in
-   * Node this first sleeps on a timer for 3/4 of what recent waits took, and only then asks.
+   * is taken from the driver's own threads (measured: Cora training 1.4x slower on 2 cores). So a caller that
+   * knows how long the work should take (`expectMs`, e.g. a training loop from its last epochs) lets Node sleep on
+   * a timer for most of it before asking. Elsewhere it just asks.
    */
-  async done(): Promise<void> {
-    const start = performance.now();
-    const sleep = this.adapterInfo.runtime === 'node' ? 0.75 * this.doneMs : 0;
-    if (sleep >= 1) await new Promise((resolve) => setTimeout(resolve, sleep));
-    const asked = performance.now();
+  async done(expectMs = 0): Promise<void> {
+    if (this.adapterInfo.runtime === 'node' && expectMs >= 1) await new Promise((resolve) => setTimeout(resolve, expectMs));
     await this.device.queue.onSubmittedWorkDone();
-    const end = performance.now();
-    // Done at once after the sleep: the work may have been shorter, so halve the estimate; else follow it.
-    if (sleep >= 1 && end - asked < 0.5) this.doneMs *= 0.5;
-    else this.doneMs = this.doneMs === 0 ? end - start : 0.7 * this.doneMs + 0.3 * (end - start);
   }
 
   /** Throws the first device error or loss seen so far. */
