@@ -13,11 +13,13 @@
 //
 // On this project's CPU driver (SwiftShader) every storage load with a computed index is a per-lane gather costing
 // a few ns per float, while arithmetic and exp are cheap: the kernels are laid out to gather each row they need
-// (xl[src_k], x[src_k], xr[dst_k], dagg[dst_k]) once per edge when C <= 8, with one extra scalar pass over the
-// per-edge values [E, H] where a softmax normalisation has to wait for the whole segment:
+// (xl[src_k], x[src_k], dagg[dst_k]) once per edge when C <= 8, with one extra scalar pass over the per-edge values
+// [E, H] where a softmax normalisation has to wait for the whole segment:
 //   forward   gatv2_attend / gat_attend   score + online softmax + aggregation in one gather pass, then alpha (scalar)
-//   backward  *_attend_dst                dalpha, t and (GATv2) dxr in one gather pass, then de (scalar)
-//             *_attend_src                one gather pass per source
+//   backward  *_attend_dst                dalpha, t and (GATv2) dxr and datt partials in one gather pass, then de
+//                                         (scalar)
+//             *_attend_src                one gather pass per source; GATv2 (C <= 8) takes lrelu'(z) from sign bits
+//                                         that the destination pass stored, instead of gathering xr[dst_k]
 // Heads wider than 8 channels run extra gather passes, one per further block of 8 (pipelines with WIDE).
 //
 // The dropout multiplier of edge k, head h is drop(k, h) = dropout_scale(seed, step, k * H + h, p), applied to
@@ -61,6 +63,7 @@ struct Params {
 @group(0) @binding(17) var<storage, read_write> out2: array<f32>;  // datt partials [N, H * C] or das [N, H]
 @group(0) @binding(18) var<uniform> P: Params;
 @group(0) @binding(19) var<storage, read> step: array<u32>;        // training step counter (dropout masks)
+@group(0) @binding(20) var<storage, read_write> scratch: array<u32>; // GATv2 backward scratch (see pair_word)
 
 fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
@@ -388,6 +391,43 @@ fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 
 // ---- backward ----
 
+// ---- GATv2 backward: the scratch between the two kernels ----
+
+// One f32 buffer (bound as u32 words: scratch in the destination kernel, scratch in the source kernel):
+//   words 0 .. N*H*C - 1        datt partials [N, H * C], one row per node (then columnSum, on the TS side)
+//   words N*H*C + 3*(k*H + h)   per edge k and head h: de_k, alpha_k * drop(k, h) (f32 bits) and, for C <= 8, the
+//                               sign bits of z_k = xl[src_k] + xr[dst_k] over the head's channels (bit c: z_c > 0)
+// so the source kernel gets lrelu'(z) from one word instead of gathering xr[dst_k] (8 floats; measured at H = 8, C = 8
+// on SwiftShader: gatv2_attend_src ~30% faster, gatv2_attend_dst ~15% slower, mostly for storing the bits).
+// datt needs lrelu(z) = (xl[j] + xr[i]) * lrelu'(z) itself, not only its sign; split over the two ends of each edge,
+//   datt[h, c] = sum_k de_k * lrelu'(z_k) * (xl[src_k] + xr[dst_k])
+//              = sum_i xr[i] * dz_dst[i] + sum_j xl[j] * dz_src[j]
+// with dz_dst[i] = sum_{k -> i} de_k * lrelu'(z_k) (= U - t * V, the destination kernel's dxr / att) and
+// dz_src[j] = sum_{k: src_k = j} de_k * lrelu'(z_k) (the source kernel's dxl term / att). So each kernel adds one
+// product per node and channel, no per-edge work: the destination kernel writes partial[i] = xr[i] * dz_dst[i], the
+// source kernel (a later dispatch, one thread per element) adds xl[j] * dz_src[j], and datt is the column sum.
+fn pair_word(kh: u32) -> u32 { return P.nodes * P.heads * P.channels + 3u * kh; }
+
+fn put_partial4(o: u32, width: u32, v: vec4f) {
+  scratch[o] = bitcast<u32>(v.x);
+  if (width > 1u) { scratch[o + 1u] = bitcast<u32>(v.y); }
+  if (width > 2u) { scratch[o + 2u] = bitcast<u32>(v.z); }
+  if (width > 3u) { scratch[o + 3u] = bitcast<u32>(v.w); }
+}
+
+// Bit c (c = 0 .. 3 of chunk 0, 4 .. 7 of chunk 1) set when z_c > 0. Lanes past a chunk's width repeat its last
+// channel; their bits are never used (att4 is zero there and store4 skips them).
+fn sign_bits(z0: vec4f, z1: vec4f) -> u32 {
+  let m = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), z0 > vec4f(0.0)) | select(vec4u(0u), vec4u(16u, 32u, 64u, 128u), z1 > vec4f(0.0));
+  return m.x | m.y | m.z | m.w;
+}
+
+// lrelu'(z) of chunk `chunk` (0 or 1) from the sign bits.
+fn grad_from_bits4(bits: u32, chunk: u32) -> vec4f {
+  let on = (vec4u(bits >> (4u * chunk)) & vec4u(1u, 2u, 4u, 8u)) != vec4u(0u);
+  return select(vec4f(P.slope), vec4f(1.0), on);
+}
+
 // GATv2 backward, destination side, state of one head h of destination i: the first 8 channels of dagg[i] and
 // xr[i] (in registers; wider heads load the rest of dagg per edge), t and, for channels 0..7, U and V (below).
 struct Gatv2DstHead {
@@ -407,8 +447,9 @@ struct Gatv2DstHead {
 fn gatv2_dst_head(i: u32, h: u32) -> Gatv2DstHead {
   let b = block_at(h, 0u);
   let row = i * P.heads * P.channels;
-  var s = Gatv2DstHead(h, b, dagg4(row + b.col, b.w0), vec4f(0.0), right4(right_at(i, b.col), b.w0), vec4f(0.0), 0.0,
-    vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  let zero = vec4f(0.0);
+  var s = Gatv2DstHead(h, b, dagg4(row + b.col, b.w0), zero, right4(right_at(i, b.col), b.w0), zero, 0.0,
+    zero, zero, zero, zero);
   if (b.two) {
     s.d1 = dagg4(row + b.col + 4u, b.w1);
     s.xr1 = right4(right_at(i, b.col + 4u), b.w1);
@@ -416,7 +457,8 @@ fn gatv2_dst_head(i: u32, h: u32) -> Gatv2DstHead {
   return s;
 }
 
-// Pass 1, edge k (source j) of destination i for one head; parks (dalpha_k, alpha_k * drop) in pair_out.
+// Pass 1, edge k (source j) of destination i for one head; parks dalpha_k, alpha_k * drop and (C <= 8) the sign bits
+// of z_k in the scratch.
 fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   var r = s;
   let b = s.b;
@@ -441,9 +483,14 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   d *= dr;
   let ad = a * d;
   r.total += ad;
-  pair_out[kh] = vec2f(d, a * dr);
-  let g0 = leaky_relu_grad4(l0 + s.xr0, P.slope);
-  let g1 = leaky_relu_grad4(l1 + s.xr1, P.slope);
+  let z0 = l0 + s.xr0;
+  let z1 = l1 + s.xr1;
+  let w = pair_word(kh);
+  scratch[w] = bitcast<u32>(d);
+  scratch[w + 1u] = bitcast<u32>(a * dr);
+  if (!WIDE) { scratch[w + 2u] = sign_bits(z0, z1); }
+  let g0 = leaky_relu_grad4(z0, P.slope);
+  let g1 = leaky_relu_grad4(z1, P.slope);
   r.u0 += ad * g0;
   r.v0 += a * g0;
   r.u1 += ad * g1;
@@ -451,13 +498,21 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   return r;
 }
 
-// dxr[i, h, block 0] = att * (U - t * V); with WIDE (C > 8) the further blocks of 8, one pass over i's CSR segment
-// each, gathering xl[src_k] again for dxr = att * sum_k de_k * lrelu'(z_k). The first of those passes writes de into
-// pair_out, the later ones read it back.
+// For channels 0..7 of head h, with dz = U - t * V: dxr[i, h] = att * dz and the datt partial xr[i] * dz. With WIDE
+// (C > 8) the further blocks of 8, one pass over i's CSR segment each, gathering xl[src_k] again for
+// dz = sum_k de_k * lrelu'(z_k). The first of those passes writes de over dalpha in the scratch, the later ones read
+// it back.
 fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
   let b = s.b;
-  store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * (s.u0 - s.total * s.v0), false);
-  if (b.two) { store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * (s.u1 - s.total * s.v1), false); }
+  let prow = i * P.heads * P.channels;
+  let dz0 = s.u0 - s.total * s.v0;
+  store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * dz0, false);
+  put_partial4(prow + b.col, b.w0, s.xr0 * dz0);
+  if (b.two) {
+    let dz1 = s.u1 - s.total * s.v1;
+    store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * dz1, false);
+    put_partial4(prow + b.col + 4u, b.w1, s.xr1 * dz1);
+  }
   if (!WIDE) { return; }
   for (var c0 = 8u; c0 < P.channels; c0 += 8u) {
     let bc = block_at(s.h, c0);
@@ -468,27 +523,31 @@ fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
     var dz1 = vec4f(0.0);
     for (var k = begin; k < end; k++) {
       let kh = k * P.heads + s.h;
+      let w = pair_word(kh);
       var de: f32;
       if (c0 == 8u) {
-        let pr = pair_out[kh];
-        de = alpha[kh] * (pr.x - s.total);
-        pair_out[kh] = vec2f(de, pr.y);
+        de = alpha[kh] * (bitcast<f32>(scratch[w]) - s.total);
+        scratch[w] = bitcast<u32>(de);
       } else {
-        de = pair_out[kh].x;
+        de = bitcast<f32>(scratch[w]);
       }
       let at = left_at(src[k], bc.col);
       dz0 += de * leaky_relu_grad4(left4(at, bc.w0) + r0, P.slope);
       if (bc.two) { dz1 += de * leaky_relu_grad4(left4(at + 4u, bc.w1) + r1, P.slope); }
     }
     store4(grad_at(i, bc.col), bc.w0, att4(bc.col, bc.w0) * dz0, false);
-    if (bc.two) { store4(grad_at(i, bc.col + 4u), bc.w1, att4(bc.col + 4u, bc.w1) * dz1, false); }
+    put_partial4(prow + bc.col, bc.w0, r0 * dz0);
+    if (bc.two) {
+      store4(grad_at(i, bc.col + 4u), bc.w1, att4(bc.col + 4u, bc.w1) * dz1, false);
+      put_partial4(prow + bc.col + 4u, bc.w1, r1 * dz1);
+    }
   }
 }
 
-// Pass 2 (C <= 8) for one head: pair_out[k, h] = (de_k, alpha_k * drop).
+// Pass 2 (C <= 8) for one head: de_k over dalpha_k in the scratch.
 fn gatv2_de_at(kh: u32, total: f32) {
-  let pr = pair_out[kh];
-  pair_out[kh] = vec2f(alpha[kh] * (pr.x - total), pr.y);
+  let w = pair_word(kh);
+  scratch[w] = bitcast<u32>(alpha[kh] * (bitcast<f32>(scratch[w]) - total));
 }
 
 // GATv2 backward, destination side: one thread per (destination i, heads h0 ..), with z_k = xl[src_k] + xr[i].
@@ -496,10 +555,12 @@ fn gatv2_de_at(kh: u32, total: f32) {
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[src_k, h, c]     (gradient of alpha before dropout)
 //   t = sum_k alpha_k * dalpha_k
 //   and for channels 0..7:  U = sum_k alpha_k * dalpha_k * lrelu'(z_k),  V = sum_k alpha_k * lrelu'(z_k)
-// parking (dalpha_k, alpha_k * drop) in pair_out. With de_k = alpha_k * (dalpha_k - t) (softmax backward),
-//   dxr[i, h, c] = att[h, c] * sum_k de_k * lrelu'(z_k) = att[h, c] * (U - t * V)     (0 without in-edges)
-// Pass 2, for C <= 8, is scalar (no gathers; all the thread's heads): pair_out[k, h] = (de_k, alpha_k * drop). For
-// C > 8, gatv2_dst_out's further passes. out = dxr (view).
+// parking dalpha_k, alpha_k * drop and (C <= 8) the sign bits of z_k in the scratch (see pair_word). With
+// de_k = alpha_k * (dalpha_k - t) (softmax backward) and dz = sum_k de_k * lrelu'(z_k) = U - t * V,
+//   dxr[i, h, c]     = att[h, c] * dz     (0 without in-edges)
+//   partial[i, h, c] = xr[i, h, c] * dz   (the destination half of datt, see pair_word)
+// Pass 2, for C <= 8, is scalar (no gathers; all the thread's heads): de_k over dalpha_k. For C > 8, gatv2_dst_out's
+// further passes. out = dxr (view).
 @compute @workgroup_size(WG)
 fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
@@ -539,52 +600,99 @@ fn src_thread_of(t: u32) -> vec3u {
   return vec3u(t / per_node, (r / per_head) * HEADS_PER_THREAD, (r % per_head) * 8u);
 }
 
-// GATv2 backward, source side: one thread per (source j, head h, block of 8 channels) over j's outgoing edges
-// (CSC), with (de, ad) = pair_in[k, h], ad = alpha * drop, and z = xl[j] + xr[dst_k]:
-//   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * sum_k de * lrelu'(z)
-//   partial[j, h, c] = sum_k de * lrelu(z)        (datt = column sum of the partials)
-// out = dxl (view), out2 = partials [N, H * C]. Always one head per thread (HEADS_PER_THREAD = 1): with 8 vec4 of
-// state per head, 2 heads per thread measured no faster.
+// GATv2 backward, source side, state of one (source j, head h, block b): xl[j, h, block] (WIDE only) and the sums.
+struct Gatv2SrcHead {
+  h: u32,
+  b: Block,
+  xl0: vec4f,
+  xl1: vec4f,
+  dx0: vec4f,
+  dx1: vec4f,
+  dz0: vec4f,
+  dz1: vec4f,
+}
+
+fn gatv2_src_head(j: u32, h: u32, c0: u32) -> Gatv2SrcHead {
+  let b = block_at(h, c0);
+  let zero = vec4f(0.0);
+  var s = Gatv2SrcHead(h, b, left4(left_at(j, b.col), b.w0), zero, zero, zero, zero, zero);
+  if (b.two) { s.xl1 = left4(left_at(j, b.col + 4u), b.w1); }
+  return s;
+}
+
+// Out-edge k (destination i) for one head: (de, alpha * drop) from the scratch; lrelu'(z) from the sign bits, or with
+// WIDE from z = xl[j] + xr[i] (gathered).
+fn gatv2_src_edge(s: Gatv2SrcHead, k: u32, i: u32) -> Gatv2SrcHead {
+  var r = s;
+  let b = s.b;
+  let w = pair_word(k * P.heads + s.h);
+  let de = bitcast<f32>(scratch[w]);
+  let ad = bitcast<f32>(scratch[w + 1u]);
+  let row = i * P.heads * P.channels + b.col;
+  var g0: vec4f;
+  var g1 = vec4f(0.0);
+  if (WIDE) {
+    g0 = leaky_relu_grad4(s.xl0 + right4(right_at(i, b.col), b.w0), P.slope);
+    if (b.two) { g1 = leaky_relu_grad4(s.xl1 + right4(right_at(i, b.col + 4u), b.w1), P.slope); }
+  } else {
+    let bits = scratch[w + 2u];
+    g0 = grad_from_bits4(bits, 0u);
+    g1 = grad_from_bits4(bits, 1u);
+  }
+  r.dx0 += ad * dagg4(row, b.w0);
+  r.dz0 += de * g0;
+  if (b.two) {
+    r.dx1 += ad * dagg4(row + 4u, b.w1);
+    r.dz1 += de * g1;
+  }
+  return r;
+}
+
+// Adds xl[j] * dz to the four partials at scratch[o ..] (the first `width`).
+fn add_partial4(o: u32, width: u32, v: vec4f) {
+  scratch[o] = bitcast<u32>(bitcast<f32>(scratch[o]) + v.x);
+  if (width > 1u) { scratch[o + 1u] = bitcast<u32>(bitcast<f32>(scratch[o + 1u]) + v.y); }
+  if (width > 2u) { scratch[o + 2u] = bitcast<u32>(bitcast<f32>(scratch[o + 2u]) + v.z); }
+  if (width > 3u) { scratch[o + 3u] = bitcast<u32>(bitcast<f32>(scratch[o + 3u]) + v.w); }
+}
+
+fn gatv2_src_out(j: u32, s: Gatv2SrcHead) {
+  let b = s.b;
+  let acc = P.accumulate != 0u;
+  let prow = j * P.heads * P.channels + b.col;
+  store4(grad_at(j, b.col), b.w0, s.dx0 + att4(b.col, b.w0) * s.dz0, acc);
+  add_partial4(prow, b.w0, s.xl0 * s.dz0);
+  if (b.two) {
+    store4(grad_at(j, b.col + 4u), b.w1, s.dx1 + att4(b.col + 4u, b.w1) * s.dz1, acc);
+    add_partial4(prow + 4u, b.w1, s.xl1 * s.dz1);
+  }
+}
+
+// GATv2 backward, source side: one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges
+// (CSC), with de, ad = alpha * drop and (C <= 8) the sign bits of z = xl[j] + xr[dst_k] from the scratch:
+//   dz = sum_k de * lrelu'(z)
+//   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * dz
+//   partial[j, h, c] += xl[j, h, c] * dz     (the source half of datt, see pair_word)
+// Per edge and head it gathers 3 scratch words and dagg[dst_k] (8 floats); with WIDE (C > 8) xr[dst_k] too, for
+// lrelu'(z) (the destination pass has z for channels 0..7 only). Two heads per thread where H is even and C <= 8
+// (sharing perm and dst): with xr[dst_k] and the datt sums gone, 4 vec4 of state per head. out = dxl (view).
 @compute @workgroup_size(WG)
 fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
   let q = src_thread_of(t);
   let j = q.x;
-  let h = q.y;
-  let b = block_at(h, q.z);
-  let hc = P.heads * P.channels;
-  let xl0 = left4(left_at(j, b.col), b.w0);
-  var xl1 = vec4f(0.0);
-  if (b.two) { xl1 = left4(left_at(j, b.col + 4u), b.w1); }
-  var dx0 = vec4f(0.0);
-  var dz0 = vec4f(0.0);
-  var partial0 = vec4f(0.0);
-  var dx1 = vec4f(0.0);
-  var dz1 = vec4f(0.0);
-  var partial1 = vec4f(0.0);
+  var s0 = gatv2_src_head(j, q.y, q.z);
+  var s1 = s0;
+  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_src_head(j, q.y + 1u, q.z); }
   for (var e = col_ptr[j]; e < col_ptr[j + 1u]; e++) {
     let k = perm[e];
     let i = dst[k];
-    let pr = pair_in[k * P.heads + h];
-    let z0 = xl0 + right4(right_at(i, b.col), b.w0);
-    dx0 += pr.y * dagg4(i * hc + b.col, b.w0);
-    dz0 += pr.x * leaky_relu_grad4(z0, P.slope);
-    partial0 += pr.x * leaky_relu4(z0, P.slope);
-    if (b.two) {
-      let z1 = xl1 + right4(right_at(i, b.col + 4u), b.w1);
-      dx1 += pr.y * dagg4(i * hc + b.col + 4u, b.w1);
-      dz1 += pr.x * leaky_relu_grad4(z1, P.slope);
-      partial1 += pr.x * leaky_relu4(z1, P.slope);
-    }
+    s0 = gatv2_src_edge(s0, k, i);
+    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_src_edge(s1, k, i); }
   }
-  let acc = P.accumulate != 0u;
-  store4(grad_at(j, b.col), b.w0, dx0 + att4(b.col, b.w0) * dz0, acc);
-  store4_out2(j * hc + b.col, b.w0, partial0);
-  if (b.two) {
-    store4(grad_at(j, b.col + 4u), b.w1, dx1 + att4(b.col + 4u, b.w1) * dz1, acc);
-    store4_out2(j * hc + b.col + 4u, b.w1, partial1);
-  }
+  gatv2_src_out(j, s0);
+  if (HEADS_PER_THREAD == 2u) { gatv2_src_out(j, s1); }
 }
 
 // GAT backward, destination side, state of one head h of destination i: a_dst[i, h], the first 8 channels of

@@ -14,16 +14,17 @@ import { expectSize, expectTensor } from './check.ts';
 import { columnSum } from './reduce.ts';
 
 type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'bias' | 'scoreSrc' | 'scoreDst' | 'alpha' | 'dagg' | 'pairIn'
-  | 'alphaOut' | 'pairOut' | 'out' | 'out2' | 'uniforms' | 'step';
+  | 'alphaOut' | 'pairOut' | 'out' | 'out2' | 'uniforms' | 'step' | 'scratch';
 const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm', 'src', 'dst', 'left', 'right', 'att', 'bias', 'scoreSrc', 'scoreDst', 'alpha',
-  'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step']);
+  'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step', 'scratch']);
 /**
  * Pipelines of one entry point, made on first use: without dropout and with it (DROPOUT, which hashes the masks),
  * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further channels
- * out, which SwiftShader runs measurably faster), and for 1 or `mostHeads` heads per thread (HEADS_PER_THREAD).
- * The source-side entry points hash no masks and take any C in one pipeline (`source`): only the head count varies.
+ * out, which SwiftShader runs measurably faster), and for 1 or HEADS_PER_THREAD heads per thread.
+ * The source-side entry points hash no masks (`source`); gatv2_attend_src has a WIDE pipeline (`wideSource`: it
+ * gathers xr[dst] there instead of reading sign bits), gat_attend_src takes any C in one pipeline.
  */
-function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; mostHeads?: number } = {}) {
+function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; wideSource?: boolean } = {}) {
   const made = new Map<string, SlotKernel<Slot>>();
   const get = (dropout: boolean, wide: boolean, heads: number): SlotKernel<Slot> => {
     const key = `${dropout}|${wide}|${heads}`;
@@ -40,22 +41,23 @@ function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { sou
     }
     return k;
   };
-  return { get, source: opts.source ?? false, mostHeads: opts.mostHeads ?? HEADS_PER_THREAD };
+  return { get, source: opts.source ?? false, wideSource: opts.wideSource ?? false };
 }
 
 /**
  * Heads per thread (HEADS_PER_THREAD) where H is a multiple of it and C <= 8, else 1: a thread's heads share the
  * per-edge index loads (src, or perm and dst), the loop control and the segment bounds. Measured on SwiftShader at
  * H = 8, C = 8 (Cora): 2 heads per thread ran the destination-side kernels and gat_attend_src ~10-20% faster than 1;
- * 4 ran slower than 1 (too many live accumulators); gatv2_attend_src (8 vec4 of state per head) gained nothing and
- * keeps 1. The WIDE pipelines (C > 8) keep 1.
+ * 4 ran slower than 1 (too many live accumulators). gatv2_attend_src gained nothing from 2 while it gathered xr[dst]
+ * (8 vec4 of state per head); reading sign bits instead (4 vec4 per head) it runs ~15% faster with 2. The WIDE
+ * pipelines (C > 8) keep 1.
  */
 const HEADS_PER_THREAD = 2;
 
 const K = {
   gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
-  gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
-  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'pairIn', 'dagg'], ['out', 'out2'], { source: true, mostHeads: 1 }),
+  gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['scratch', 'out']),
+  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'dagg'], ['scratch', 'out'], { source: true, wideSource: true }),
   gat: variants('gat_attend', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'bias', 'step'], ['alphaOut', 'out']),
   gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
   gatSrc: variants('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2'], { source: true }),
@@ -67,8 +69,8 @@ const K = {
  */
 function plan(v: ReturnType<typeof variants>, dims: { heads: number; channels: number }, nodes: number, d?: EdgeDropout): { k: SlotKernel<Slot>; threads: number } {
   const H = dims.heads, C = dims.channels, wide = C > 8;
-  const heads = !wide && H % v.mostHeads === 0 ? v.mostHeads : 1;
-  const k = v.source ? v.get(false, false, heads) : v.get(!!d && d.p > 0, wide, heads);
+  const heads = !wide && H % HEADS_PER_THREAD === 0 ? HEADS_PER_THREAD : 1;
+  const k = v.source ? v.get(false, v.wideSource && wide, heads) : v.get(!!d && d.p > 0, wide, heads);
   return { k, threads: nodes * (H / heads) * (v.source ? Math.ceil(C / 8) : 1) };
 }
 
@@ -203,11 +205,14 @@ export interface Gatv2AttendGrads {
  *   de[k,h]     = alpha[k,h] * (dalpha[k,h] - sum_{k' -> dst_k} alpha[k',h] * dalpha[k',h])
  *   dxr[i,h,c]  = att[h,c] * sum_{k -> i} de[k,h] * lrelu'(z)                               (CSR, per destination)
  *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)   (CSC)
- *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-source partials, then columnSum)
+ *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-node partials, then columnSum)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
- * the per-edge (de, alpha*drop) pairs live in a pooled [E, H, 2] scratch between them. For C <= 8 each kernel
- * gathers xl[src] (resp. xr[dst], dagg[dst]) once per edge: the destination side takes dxr in the dalpha pass as
- * att * (sum_k alpha*dalpha*lrelu'(z) - t * sum_k alpha*lrelu'(z)), t = sum_k alpha*dalpha.
+ * per-edge (de, alpha*drop, sign bits of z) and the datt partials live in one pooled scratch between them. For
+ * C <= 8 the destination side gathers xl[src] once per edge and takes dxr in the dalpha pass as
+ * att * (sum_k alpha*dalpha*lrelu'(z) - t * sum_k alpha*lrelu'(z)), t = sum_k alpha*dalpha; the source side gathers
+ * dagg[dst] once per edge and reads lrelu'(z) from the sign bits (C > 8: it gathers xr[dst] too). datt is split over
+ * the two ends of each edge, lrelu(z) = (xl[src] + xr[dst]) * lrelu'(z): each kernel adds x * (its sum of
+ * de * lrelu'(z)) to a per-node partial.
  */
 export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: Gatv2AttendGrads): void {
   const op = 'gatv2AttendBackward';
@@ -229,26 +234,33 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
 
-  const blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
-  const pairs = pairScratch(gpu, E, H);
-  const partials = gpu.empty('f32', [N, HC]);
+  const blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8), wide = C > 8;
+  const scratch = gatv2Scratch(gpu, N, E, H, C);
   const step = stepOf(g, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
-  run(gpu, op, plan(K.gatv2Dst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, pairOut: pairs, out: grads.dxr.t },
+  run(gpu, op, plan(K.gatv2Dst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, scratch, out: grads.dxr.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }),
-    // One pass gathers xl[src] for every channel (dalpha, and dxr for channels 0..7); with C > 8 each further block of
-    // 8 gathers its channels again. alpha twice; pairs written, read, rewritten.
-    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + 6 * E * H + N * HC), flops: 2 * E * HC + 6 * E * H + 5 * E * HC });
-  run(gpu, op, plan(K.gatv2Src, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, pairIn: pairs, dagg, out: grads.dxl.t, out2: partials },
+    // One pass gathers xl[src] for every channel (dalpha, and dxr and the datt partials for channels 0..7); with C > 8
+    // each further block of 8 gathers its channels again. alpha twice; 3 scratch words written, de read and rewritten.
+    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + 5 * E * H + 2 * N * HC), flops: 2 * E * HC + 6 * E * H + 9 * E * HC });
+  run(gpu, op, plan(K.gatv2Src, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, dagg, scratch, out: grads.dxl.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }),
-    // Per thread (8 channels) and edge: perm, dst, the pair; per edge and channel: xr[dst], dagg[dst]. Then xl[j], dxl, partials.
-    { bytes: 4 * (N + 1 + 4 * E * H * blocks + 2 * E * HC + N * HC + (accumulate ? 2 : 1) * N * HC + N * HC), flops: 8 * E * HC });
-  columnSum(gpu, partials, { out: grads.datt });
-  pairs.dispose();
-  partials.dispose();
+    // Per thread and edge: perm, dst; per edge and head: the scratch words (3 per block of 8 channels); per edge and
+    // channel: dagg[dst] (and xr[dst] with C > 8). Then dxl.
+    { bytes: 4 * (N + 1 + 2 * E * blocks + 3 * E * H * blocks + (wide ? 2 : 1) * E * HC + (accumulate ? 2 : 1) * N * HC), flops: 4 * E * HC });
+  columnSum(gpu, scratch.view(0, [N, HC]), { out: grads.datt });
+  scratch.dispose();
 }
 
-/** Per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
+/**
+ * The GATv2 backward scratch (see pair_word in attend.wgsl): the datt partials [N, H*C] (one row per destination),
+ * then 3 words per edge and head: de, alpha * drop and the sign bits of z over the head's channels (C <= 8).
+ */
+function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number): Tensor {
+  return gpu.empty('f32', [N * H * C + 3 * Math.max(E, 1) * H]);
+}
+
+/** GAT: per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
 function pairScratch(gpu: Gpu, E: number, H: number): Tensor {
   return gpu.empty('f32', [Math.max(E, 1), H, 2]);
 }

@@ -178,8 +178,8 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
 }
 
 /**
- * 1,100,000 nodes, mostly isolated; with H = 8, C = 1 the kernels taking 2 heads per thread launch 4.4M threads (68,750
- * workgroups of 64) and gatv2_attend_src, one head per thread, 8.8M (137,500 workgroups).
+ * 1,100,000 nodes, mostly isolated; with H = 8, C = 1 every kernel takes 2 heads per thread and launches 4.4M threads
+ * (68,750 workgroups of 64).
  */
 function foldGraph(rand: () => number): Graph {
   const N = 1_100_000, E = 20_000;
@@ -225,8 +225,8 @@ export const cases: KernelCase[] = [
   {
     name: 'heads per thread: odd H (one head per thread), even H (two), C <= 8 and WIDE, with and without dropout and bias',
     async run(gpu) {
-      // [H, C]: H = 1, 3, 5, 7 take one head per thread; H = 2, 4, 6, 8 with C <= 8 take two (gatv2_attend_src one);
-      // C > 8 (WIDE) takes one whatever H.
+      // [H, C]: H = 1, 3, 5, 7 take one head per thread; H = 2, 4, 6, 8 with C <= 8 take two; C > 8 (WIDE) takes one
+      // whatever H.
       const dims = [[1, 8], [2, 8], [3, 5], [4, 1], [6, 7], [8, 8], [8, 3], [7, 8], [2, 12], [6, 9]];
       await repeat(dims.length, 48, async (rand, i) => {
         const [heads, channels] = dims[i];
