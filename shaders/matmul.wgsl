@@ -1,8 +1,11 @@
 // Dense matmul of row-major f32 matrices, register-blocked:
 //   C[M, N] = op(A) op(B) (+ bias[n] when BIAS) (+ C when ACCUMULATE),  op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
 //                                                 op(B) = B [K, N], or B^T with B stored [N, K] when TRANS_B.
-// One thread computes a BLOCK_M x BLOCK_N block of C (4 or 8 each) as 4 x 4 matrices held in registers, walking K
-// four at a time: it loads a 4 x 4 block of op(A) and of op(B) per 4 x 4 sub-block and adds their product. Loads go
+// One thread computes a BLOCK_M x BLOCK_N block of C (4, 8, 12 or 16 each; 16 x 16 for large C) as up to 4 x 4
+// matrices of 4 x 4 held in registers, walking K four at a time: per step it loads BLOCK_M / 4 4 x 4 blocks of op(A)
+// and BLOCK_N / 4 of op(B) and adds every pair's product. On the CPU driver each load is a gather that costs far more
+// than the multiply-adds, so the cost is about the values each thread loads: (BLOCK_M + BLOCK_N) per k for
+// BLOCK_M BLOCK_N products, which is why the blocks are as large as the padding allows (matmul.ts). Loads go
 // straight to storage (no workgroup tiles: on SwiftShader, the CPU driver this library falls back to, workgroup
 // memory is slower to read than storage and barriers cost coroutine switches; the tiled kernel measured ~5x slower).
 // Rows of op(A) past M and columns of op(B) past N are read clamped into range and feed only elements of C that are
@@ -19,8 +22,8 @@ override BIAS: bool = false;
 // Dropout on A as it is read: A[i] * dropout_scale(seed, step, i, p) with i the element's index in A's storage, the
 // mask elementwise.wgsl's `dropout` applies to the same tensor. A layer's dense input is then never stored dropped.
 override A_DROPOUT: bool = false;
-override BLOCK_M: u32 = 8;  // rows of C per thread: 4 or 8
-override BLOCK_N: u32 = 8;  // columns of C per thread: 4 or 8
+override BLOCK_M: u32 = 8;  // rows of C per thread: 4, 8, 12 or 16
+override BLOCK_N: u32 = 8;  // columns of C per thread: 4, 8, 12 or 16
 
 struct Params {
   m: u32,
@@ -137,31 +140,59 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let k_begin = split * P.k_chunk;
   let k_end = min(K, k_begin + P.k_chunk);
 
-  // acc_ij: rows m + 4i .. +3, columns n + 4j .. +3 (the _1 blocks only when BLOCK_M / BLOCK_N is 8).
-  var acc00 = mat4x4f();
-  var acc01 = mat4x4f();
-  var acc10 = mat4x4f();
-  var acc11 = mat4x4f();
+  // acc_ij: rows m + 4i .. +3, columns n + 4j .. +3, for i < BLOCK_M / 4 and j < BLOCK_N / 4 (the others stay unused).
+  var acc00 = mat4x4f(); var acc01 = mat4x4f(); var acc02 = mat4x4f(); var acc03 = mat4x4f();
+  var acc10 = mat4x4f(); var acc11 = mat4x4f(); var acc12 = mat4x4f(); var acc13 = mat4x4f();
+  var acc20 = mat4x4f(); var acc21 = mat4x4f(); var acc22 = mat4x4f(); var acc23 = mat4x4f();
+  var acc30 = mat4x4f(); var acc31 = mat4x4f(); var acc32 = mat4x4f(); var acc33 = mat4x4f();
   for (var k = k_begin; k < k_end; k += 4u) {
     let a0 = a_block(m, k, k_end);
+    var a1 = mat4x4f();
+    if (BLOCK_M > 4u) { a1 = a_block(m + 4u, k, k_end); }
+    var a2 = mat4x4f();
+    if (BLOCK_M > 8u) { a2 = a_block(m + 8u, k, k_end); }
+    var a3 = mat4x4f();
+    if (BLOCK_M > 12u) { a3 = a_block(m + 12u, k, k_end); }
     let b0 = b_block(k, n, k_end);
+    var b1 = mat4x4f();
+    if (BLOCK_N > 4u) { b1 = b_block(k, n + 4u, k_end); }
+    var b2 = mat4x4f();
+    if (BLOCK_N > 8u) { b2 = b_block(k, n + 8u, k_end); }
+    var b3 = mat4x4f();
+    if (BLOCK_N > 12u) { b3 = b_block(k, n + 12u, k_end); }
     acc00 += a0 * b0;
-    if (BLOCK_M == 8u && BLOCK_N == 8u) {
-      let a1 = a_block(m + 4u, k, k_end);
-      let b1 = b_block(k, n + 4u, k_end);
-      acc01 += a0 * b1;
-      acc10 += a1 * b0;
-      acc11 += a1 * b1;
-    } else if (BLOCK_M == 8u) {
-      acc10 += a_block(m + 4u, k, k_end) * b0;
-    } else if (BLOCK_N == 8u) {
-      acc01 += a0 * b_block(k, n + 4u, k_end);
-    }
+    if (BLOCK_N > 4u) { acc01 += a0 * b1; }
+    if (BLOCK_N > 8u) { acc02 += a0 * b2; }
+    if (BLOCK_N > 12u) { acc03 += a0 * b3; }
+    if (BLOCK_M > 4u) { acc10 += a1 * b0; }
+    if (BLOCK_M > 4u && BLOCK_N > 4u) { acc11 += a1 * b1; }
+    if (BLOCK_M > 4u && BLOCK_N > 8u) { acc12 += a1 * b2; }
+    if (BLOCK_M > 4u && BLOCK_N > 12u) { acc13 += a1 * b3; }
+    if (BLOCK_M > 8u) { acc20 += a2 * b0; }
+    if (BLOCK_M > 8u && BLOCK_N > 4u) { acc21 += a2 * b1; }
+    if (BLOCK_M > 8u && BLOCK_N > 8u) { acc22 += a2 * b2; }
+    if (BLOCK_M > 8u && BLOCK_N > 12u) { acc23 += a2 * b3; }
+    if (BLOCK_M > 12u) { acc30 += a3 * b0; }
+    if (BLOCK_M > 12u && BLOCK_N > 4u) { acc31 += a3 * b1; }
+    if (BLOCK_M > 12u && BLOCK_N > 8u) { acc32 += a3 * b2; }
+    if (BLOCK_M > 12u && BLOCK_N > 12u) { acc33 += a3 * b3; }
   }
   store_block(acc00, m, n, split, splits);
-  if (BLOCK_N == 8u) { store_block(acc01, m, n + 4u, split, splits); }
-  if (BLOCK_M == 8u) { store_block(acc10, m + 4u, n, split, splits); }
-  if (BLOCK_M == 8u && BLOCK_N == 8u) { store_block(acc11, m + 4u, n + 4u, split, splits); }
+  if (BLOCK_N > 4u) { store_block(acc01, m, n + 4u, split, splits); }
+  if (BLOCK_N > 8u) { store_block(acc02, m, n + 8u, split, splits); }
+  if (BLOCK_N > 12u) { store_block(acc03, m, n + 12u, split, splits); }
+  if (BLOCK_M > 4u) { store_block(acc10, m + 4u, n, split, splits); }
+  if (BLOCK_M > 4u && BLOCK_N > 4u) { store_block(acc11, m + 4u, n + 4u, split, splits); }
+  if (BLOCK_M > 4u && BLOCK_N > 8u) { store_block(acc12, m + 4u, n + 8u, split, splits); }
+  if (BLOCK_M > 4u && BLOCK_N > 12u) { store_block(acc13, m + 4u, n + 12u, split, splits); }
+  if (BLOCK_M > 8u) { store_block(acc20, m + 8u, n, split, splits); }
+  if (BLOCK_M > 8u && BLOCK_N > 4u) { store_block(acc21, m + 8u, n + 4u, split, splits); }
+  if (BLOCK_M > 8u && BLOCK_N > 8u) { store_block(acc22, m + 8u, n + 8u, split, splits); }
+  if (BLOCK_M > 8u && BLOCK_N > 12u) { store_block(acc23, m + 8u, n + 12u, split, splits); }
+  if (BLOCK_M > 12u) { store_block(acc30, m + 12u, n, split, splits); }
+  if (BLOCK_M > 12u && BLOCK_N > 4u) { store_block(acc31, m + 12u, n + 4u, split, splits); }
+  if (BLOCK_M > 12u && BLOCK_N > 8u) { store_block(acc32, m + 12u, n + 8u, split, splits); }
+  if (BLOCK_M > 12u && BLOCK_N > 12u) { store_block(acc33, m + 12u, n + 12u, split, splits); }
 }
 
 // C[i] = sum_{s < splits} part[s, i] (+ bias[i % N]) (+ C[i]), summed in split order. One thread per element of C.

@@ -1,6 +1,6 @@
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import { matmul, type MatmulOptions } from '../../src/kernels/matmul.ts';
+import { matmul, matmulBlock, type MatmulOptions } from '../../src/kernels/matmul.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/matmul.ts';
 import { dropout as refDropout } from '../reference/elementwise.ts';
@@ -44,6 +44,48 @@ export const cases: KernelCase[] = [
           assertClose(`${label(form)} [${m}, ${k}] x [${k}, ${n}]${bias ? ' + bias' : ''} (case ${i})`, got, want);
         }
       });
+    },
+  },
+  {
+    name: 'every thread block (4, 8, 12 or 16 rows x 4, 8, 12 or 16 columns) matches float64 on ragged M, N, K around it: every form, accumulate, bias, dropout on A, split-K',
+    async run(gpu) {
+      // The (M, N) up to 64 that each block shape serves (matmulBlock): all 16 shapes occur.
+      const byBlock = new Map<string, [number, number][]>();
+      for (let m = 1; m <= 64; m++) {
+        for (let n = 1; n <= 64; n++) {
+          const key = matmulBlock(m, n).join('x');
+          byBlock.set(key, [...(byBlock.get(key) ?? []), [m, n]]);
+        }
+      }
+      assert(byBlock.size === 16, `expected all 16 block shapes, got ${[...byBlock.keys()]}`);
+      let i = 0;
+      for (const [block, shapes] of byBlock) {
+        await repeat(2, 7 + i++, async (rand) => {
+          const [m, n] = shapes[randInt(rand, 0, shapes.length)];
+          // K from 1 (not a multiple of the K step of 4), every form, with or without accumulate and bias.
+          const k = randInt(rand, 1, 45);
+          for (const form of FORMS) {
+            const accumulate = rand() < 0.5, bias = rand() < 0.5;
+            const { got, want } = await runCase(gpu, rand, m, k, n, { ...form, accumulate, bias });
+            assertClose(`${block}: ${label(form)} [${m}, ${k}] x [${k}, ${n}]${accumulate ? ' + C' : ''}${bias ? ' + bias' : ''}`, got, want);
+          }
+          // Split-K (C this small has fewer than 256 threads; K >= 256), with or without accumulate and bias.
+          const ks = randInt(rand, 256, 3000), accumulate = rand() < 0.5, bias = rand() < 0.5;
+          const form = FORMS[randInt(rand, 0, 4)];
+          const before = gpu.dispatchCount;
+          const split = await runCase(gpu, rand, m, ks, n, { ...form, accumulate, bias });
+          assert(gpu.dispatchCount - before === 2, `${block}: expected a split-K launch for [${m}, ${ks}] x [${ks}, ${n}]`);
+          assertClose(`${block}: split-K ${label(form)} [${m}, ${ks}] x [${ks}, ${n}]${accumulate ? ' + C' : ''}${bias ? ' + bias' : ''}`, split.got, split.want);
+          // Dropout on A, A stored either way, K short or split.
+          const transA = rand() < 0.5, kd = rand() < 0.5 ? randInt(rand, 1, 40) : randInt(rand, 256, 1500);
+          const p = Math.fround(0.1 + 0.8 * rand()), seed = randInt(rand, 0, 2 ** 31), stepV = randInt(rand, 0, 1000);
+          const a = randomArray(rand, m * kd), b = randomArray(rand, kd * n);
+          const ta = gpu.tensor('f32', transA ? [kd, m] : [m, kd], a), tb = gpu.tensor('f32', [kd, n], b), step = gpu.tensor('u32', [1], [stepV]);
+          const got = await matmul(gpu, ta, tb, { transA, dropoutA: { p, seed, step }, out: poisoned(gpu, 'f32', [m, n]) }).read();
+          assertClose(`${block}: dropout(A)${transA ? '^T' : ''} B [${m}, ${kd}] x [${kd}, ${n}]`, got, ref.matmul(refDropout(a, p, seed, stepV), b, { m, n, k: kd, transA }));
+          [ta, tb, step].forEach((t) => t.dispose());
+        });
+      }
     },
   },
   {
