@@ -10,6 +10,12 @@ export interface DeviceOptions {
    * stage): to run, on any machine, the code paths taken on devices that offer no more. Default false.
    */
   defaultLimits?: boolean;
+  /**
+   * Node only: run the native callbacks the `webgpu` package passes to setImmediate from a 1 ms timer (see
+   * throttleNativePolling: its busy polling otherwise takes a CPU core while the GPU works). A process-wide change
+   * to setImmediate for native callbacks only; default true.
+   */
+  throttlePolling?: boolean;
   /** Node only: log line for the fallback to SwiftShader (default console.error). */
   log?: (msg: string) => void;
 }
@@ -106,6 +112,7 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
     throw new Error(`Could not load the \`webgpu\` package (${(err as Error).message}). ${WEBGPU_HELP}`);
   }
   Object.assign(globalThis, webgpu.globals);
+  if (opts.throttlePolling !== false) throttleNativePolling();
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
   const fs = await import('node:fs');
   const chosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
@@ -126,4 +133,44 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
     throw new Error(`No WebGPU adapter was found in Node${hint}. ${WEBGPU_HELP}`);
   }
   return { adapter, keepAlive: instances, runtime: 'node' };
+}
+
+// ---- Node: waiting for the GPU without a busy core ----
+
+/**
+ * The `webgpu` package keeps Dawn's events flowing by re-arming setImmediate with a native callback for as long as
+ * a promise of its (onSubmittedWorkDone, mapAsync) is pending: a busy loop that takes a whole CPU core. On a CPU
+ * driver that core is taken from the driver's own threads (a Cora training step measured 1.5x slower on 2 cores).
+ * So once the library's waits (gpuWait) have lasted SPIN_MS, native callbacks given to setImmediate run from a
+ * 1 ms timer instead: the same polling, at most a thousand times a second. Short waits (a small read-back) still
+ * get an immediate answer, and JavaScript callbacks are left alone.
+ */
+function throttleNativePolling(): void {
+  const g = globalThis as unknown as Record<symbol, boolean> & { setImmediate: (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown };
+  const mark = Symbol.for('webgpu-gat.throttledNativePolling');
+  if (g[mark]) return;
+  g[mark] = true;
+  const immediate = g.setImmediate;
+  const native = new WeakMap<object, boolean>();
+  const isNative = (fn: unknown): boolean => {
+    if (typeof fn !== 'function') return false;
+    let v = native.get(fn);
+    if (v === undefined) native.set(fn, (v = Function.prototype.toString.call(fn).includes('[native code]')));
+    return v;
+  };
+  g.setImmediate = (fn, ...args) => {
+    const throttle = waits.pending > 0 && performance.now() - waits.since >= SPIN_MS && isNative(fn);
+    return throttle ? setTimeout(fn, 1, ...args) : immediate(fn, ...args);
+  };
+}
+
+const SPIN_MS = 2;
+const waits = { pending: 0, since: 0 };
+
+/** Marks `p` as a wait for the GPU (see throttleNativePolling) and returns a promise that settles with it. */
+export function gpuWait<T>(p: Promise<T>): Promise<T> {
+  if (waits.pending++ === 0) waits.since = performance.now();
+  return p.finally(() => {
+    waits.pending--;
+  });
 }

@@ -1,6 +1,6 @@
 // The dispatcher: owns the device, compiles each kernel once, caches bind groups and uniform buffers, records
 // dispatches into one command encoder until `flush()`, and (when profiling) times each dispatch.
-import { acquireDevice, type AdapterSummary, type DeviceOptions } from './device.ts';
+import { acquireDevice, gpuWait, type AdapterSummary, type DeviceOptions } from './device.ts';
 import { type Kernel } from './kernel.ts';
 import { Profiler, type KernelCost } from './profiler.ts';
 import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from './tensor.ts';
@@ -101,7 +101,7 @@ export class Gpu {
     this.encoderNow().copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
     this.flush(true);
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await gpuWait(staging.mapAsync(GPUMapMode.READ));
     } catch (err) {
       this.check();
       throw err;
@@ -160,16 +160,9 @@ export class Gpu {
     this.check();
   }
 
-  /**
-   * Resolves when the GPU has finished the work submitted so far. In Node the `webgpu` package polls Dawn with
-   * setImmediate for as long as such a promise is pending, which keeps a CPU core busy: on a CPU driver that core
-   * is taken from the driver's own threads (measured: Cora training 1.4x slower on 2 cores). So a caller that
-   * knows how long the work should take (`expectMs`, e.g. a training loop from its last epochs) lets Node sleep on
-   * a timer for most of it before asking. Elsewhere it just asks.
-   */
-  async done(expectMs = 0): Promise<void> {
-    if (this.adapterInfo.runtime === 'node' && expectMs >= 1) await new Promise((resolve) => setTimeout(resolve, expectMs));
-    await this.device.queue.onSubmittedWorkDone();
+  /** Resolves when the GPU has finished the work submitted so far. */
+  async done(): Promise<void> {
+    await gpuWait(this.device.queue.onSubmittedWorkDone());
   }
 
   /** Throws the first device error or loss seen so far. */

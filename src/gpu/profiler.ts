@@ -1,5 +1,6 @@
 // Per-dispatch GPU timing with timestamp queries. Off by default: then dispatches share one compute pass and
 // pay nothing. On: each dispatch gets its own pass with begin/end timestamps, resolved at submit time.
+import { gpuWait } from './device.ts';
 
 export interface KernelCost {
   /** Bytes read plus bytes written (an estimate from sizes: each value counted once). */
@@ -88,7 +89,7 @@ export class Profiler {
     this.readback = null;
     this.batch = [];
     this.inFlight.push(
-      buf.mapAsync(GPUMapMode.READ).then(() => {
+      gpuWait(buf.mapAsync(GPUMapMode.READ)).then(() => {
         const t = new BigInt64Array(buf.getMappedRange());
         batch.forEach((b, j) => this.timings.push({ ...b, start: Number(t[2 * j]), end: Number(t[2 * j + 1]) }));
         buf.unmap();

@@ -44,8 +44,6 @@ export class Trainer {
   epoch = 0;
   /** performance.now() when each epoch's GPU work completed. */
   readonly doneAt: number[] = [];
-  /** Recent milliseconds from an epoch's submission to its completion (see epochDone). */
-  private waitMs = 0;
 
   constructor(readonly gpu: Gpu, readonly model: GATModel, readonly data: GpuDataset, cfg: TrainConfig = {}) {
     this.cfg = { epochs: cfg.epochs ?? 200, lr: cfg.lr ?? 0.005, weightDecay: cfg.weightDecay ?? 5e-4, evaluate: cfg.evaluate ?? true };
@@ -81,7 +79,7 @@ export class Trainer {
     if (this.cfg.evaluate) this.recordEvaluation(e);
     gpu.flush();
     this.epoch++;
-    return this.epochDone().then(() => {
+    return gpu.done().then(() => {
       this.doneAt.push(performance.now());
     });
   }
@@ -129,20 +127,6 @@ export class Trainer {
     await Promise.all(queued);
     await this.gpu.sync();
     return this.metrics();
-  }
-
-  /**
-   * Resolves when the epoch just submitted is done. Tells gpu.done() to sleep through 3/4 of what recent epochs
-   * took from submission to completion (see there: it keeps Node from spinning a core); when the answer then
-   * comes at once the estimate was too long, and is halved.
-   */
-  private async epochDone(): Promise<void> {
-    const start = performance.now();
-    const sleep = 0.75 * this.waitMs;
-    await this.gpu.done(sleep);
-    const end = performance.now();
-    if (sleep >= 1 && end - start < sleep + 1.5) this.waitMs *= 0.5;
-    else this.waitMs = this.waitMs === 0 ? end - start : 0.7 * this.waitMs + 0.3 * (end - start);
   }
 
   /** Median wall time per epoch from the GPU completion times (ms). */

@@ -1,0 +1,52 @@
+// Node specifics of the device: waiting for the GPU must leave the CPU to the driver (the `webgpu` package polls
+// with setImmediate; device.ts runs its native callbacks from a 1 ms timer), and JavaScript setImmediate callbacks
+// keep their timing.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Gpu } from '../../src/gpu/gpu.ts';
+import { matmul } from '../../src/kernels/matmul.ts';
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await Gpu.create();
+});
+after(() => gpu.destroy());
+
+/** CPU milliseconds the main thread has used (Linux: /proc, utime + stime in clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+test('waiting for the GPU leaves the main thread mostly idle', { skip: process.platform !== 'linux' }, async () => {
+  const n = 384;
+  const a = gpu.tensor('f32', [n, n], Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3));
+  const out = gpu.empty('f32', [n, n]);
+  matmul(gpu, a, a, { out });
+  await gpu.sync(); // compiles the pipeline
+  // Enough work for the wait to last a while on any device; on a CPU driver about a second.
+  const t0 = performance.now();
+  for (let i = 0; i < 10; i++) matmul(gpu, a, a, { out });
+  await gpu.sync();
+  const reps = Math.max(10, Math.min(400, Math.round((10 * 800) / Math.max(1, performance.now() - t0))));
+  for (let i = 0; i < reps; i++) matmul(gpu, a, a, { out });
+  gpu.flush();
+  const cpu0 = mainThreadCpuMs();
+  const wall0 = performance.now();
+  await gpu.done();
+  const wall = performance.now() - wall0;
+  const cpu = mainThreadCpuMs() - cpu0;
+  assert.ok(wall < 200 || cpu < 0.5 * wall, `main thread busy ${cpu} ms of a ${wall.toFixed(0)} ms wait`);
+  [a, out].forEach((t) => t.dispose());
+});
+
+test('JavaScript setImmediate callbacks still run before timers', async () => {
+  const order: string[] = [];
+  await new Promise<void>((resolve) => {
+    setTimeout(() => (order.push('timeout'), resolve()), 5);
+    setImmediate(() => order.push('immediate'));
+  });
+  assert.deepEqual(order, ['immediate', 'timeout']);
+});
