@@ -19,7 +19,9 @@
 //   backward  *_attend_dst                dalpha, t and (GATv2) dxr and datt partials in one gather pass, then de
 //                                         (scalar)
 //             *_attend_src                one gather pass per source; GATv2 (C <= 8) takes lrelu'(z) from sign bits
-//                                         that the destination pass stored, instead of gathering xr[dst_k]
+//                                         that the destination pass stored, instead of gathering xr[dst_k], and
+//                                         alpha * drop from alpha and a keep bit stored with them (WIDE: the
+//                                         hash again), not stored itself, to save memory
 // Heads wider than 8 channels run extra gather passes, one per further block of 8 (pipelines with WIDE).
 //
 // The dropout multiplier of edge k, head h is drop(k, h) = dropout_scale(seed, step, k * H + h, p), applied to
@@ -77,6 +79,14 @@ var<private> mask_site: u32;
 
 fn init_dropout() {
   if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
+}
+
+// gatv2_attend_src binds no step buffer (it is at the 10-storage-buffer limit, see canFuseAttention). With WIDE it
+// takes the site from the scratch's header word, where thread 0 of gatv2_attend_dst (an earlier dispatch) put it, and
+// hashes; for C <= 8 it takes drop(k, h) from the keep bit next to the sign bits (see pair_word) and never hashes.
+fn init_dropout_from_scratch() {
+  if (DROPOUT && WIDE) { mask_site = scratch[site_word()]; }
+  if (DROPOUT && !WIDE) { keep_scale = 1.0 / (1.0 - P.p); }
 }
 
 fn drop(k: u32, h: u32) -> f32 {
@@ -393,12 +403,20 @@ fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 
 // ---- GATv2 backward: the scratch between the two kernels ----
 
-// One f32 buffer (bound as u32 words: scratch in the destination kernel, scratch in the source kernel):
-//   words 0 .. N*H*C - 1        datt partials [N, H * C], one row per node (then columnSum, on the TS side)
-//   words N*H*C + 3*(k*H + h)   per edge k and head h: de_k, alpha_k * drop(k, h) (f32 bits) and, for C <= 8, the
-//                               sign bits of z_k = xl[src_k] + xr[dst_k] over the head's channels (bit c: z_c > 0)
+// One f32 buffer (bound as u32 words: scratch in both kernels), N*H*C + 1 + W*E*H words with W = 2 for C <= 8 and
+// W = 1 with WIDE (C > 8):
+//   words 0 .. N*H*C - 1          datt partials [N, H * C], one row per node (then columnSum, on the TS side)
+//   word  N*H*C                   header: the dropout site of this step (DROPOUT with WIDE only; see site_word)
+//   words N*H*C + 1 + W*(k*H + h) per edge k and head h: de_k (f32 bits) and, for C <= 8, the sign bits of
+//                                 z_k = xl[src_k] + xr[dst_k] over the head's channels (bit c: z_c > 0) with the
+//                                 keep bit (KEEP_BIT: drop(k, h) != 0)
 // so the source kernel gets lrelu'(z) from one word instead of gathering xr[dst_k] (8 floats; measured at H = 8, C = 8
-// on SwiftShader: gatv2_attend_src ~30% faster, gatv2_attend_dst ~15% slower, mostly for storing the bits).
+// on SwiftShader: gatv2_attend_src ~30% faster, gatv2_attend_dst ~15% slower, mostly for storing the bits). WIDE
+// gathers xr[dst_k] and stores no bits. alpha_k * drop(k, h) is not stored (it took a third word: 43 MB on an
+// ogbn-arxiv-sized graph, 1.34M edges, H = 8): the source kernel reads alpha_k (one word, as the stored product was)
+// and multiplies by 1 / (1 - p) or 0 by the keep bit, the same f32 product as the destination kernel's; with WIDE it
+// hashes drop(k, h) again, from the header's site. (Hashing for C <= 8 too measured gatv2_attend_src ~10% slower at
+// H = 8, C = 8, p = 0.6 on SwiftShader; the keep bit costs nothing measurable.)
 // datt needs lrelu(z) = (xl[j] + xr[i]) * lrelu'(z) itself, not only its sign; split over the two ends of each edge,
 //   datt[h, c] = sum_k de_k * lrelu'(z_k) * (xl[src_k] + xr[dst_k])
 //              = sum_i xr[i] * dz_dst[i] + sum_j xl[j] * dz_src[j]
@@ -406,7 +424,9 @@ fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 // dz_src[j] = sum_{k: src_k = j} de_k * lrelu'(z_k) (the source kernel's dxl term / att). So each kernel adds one
 // product per node and channel, no per-edge work: the destination kernel writes partial[i] = xr[i] * dz_dst[i], the
 // source kernel (a later dispatch, one thread per element) adds xl[j] * dz_src[j], and datt is the column sum.
-fn pair_word(kh: u32) -> u32 { return P.nodes * P.heads * P.channels + 3u * kh; }
+fn site_word() -> u32 { return P.nodes * P.heads * P.channels; }
+
+fn pair_word(kh: u32) -> u32 { return site_word() + 1u + select(2u, 1u, WIDE) * kh; }
 
 fn put_partial4(o: u32, width: u32, v: vec4f) {
   scratch[o] = bitcast<u32>(v.x);
@@ -420,6 +440,17 @@ fn put_partial4(o: u32, width: u32, v: vec4f) {
 fn sign_bits(z0: vec4f, z1: vec4f) -> u32 {
   let m = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), z0 > vec4f(0.0)) | select(vec4u(0u), vec4u(16u, 32u, 64u, 128u), z1 > vec4f(0.0));
   return m.x | m.y | m.z | m.w;
+}
+
+const KEEP_BIT = 256u;
+
+// 1 / (1 - p), once per thread (init_dropout_from_scratch).
+var<private> keep_scale: f32;
+
+// drop(k, h) from the keep bit of its sign-bits word (DROPOUT, C <= 8): the destination kernel's
+// select(0, 1 / (1 - p), kept) from dropout_scale_at, so alpha * this is the same f32 as alpha * drop(k, h).
+fn drop_from_bits(bits: u32) -> f32 {
+  return select(0.0, keep_scale, (bits & KEEP_BIT) != 0u);
 }
 
 // lrelu'(z) of chunk `chunk` (0 or 1) from the sign bits.
@@ -457,8 +488,8 @@ fn gatv2_dst_head(i: u32, h: u32) -> Gatv2DstHead {
   return s;
 }
 
-// Pass 1, edge k (source j) of destination i for one head; parks dalpha_k, alpha_k * drop and (C <= 8) the sign bits
-// of z_k in the scratch.
+// Pass 1, edge k (source j) of destination i for one head; parks dalpha_k and (C <= 8) the sign bits of z_k with the
+// keep bit of drop(k, h) in the scratch.
 fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   var r = s;
   let b = s.b;
@@ -487,8 +518,7 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   let z1 = l1 + s.xr1;
   let w = pair_word(kh);
   scratch[w] = bitcast<u32>(d);
-  scratch[w + 1u] = bitcast<u32>(a * dr);
-  if (!WIDE) { scratch[w + 2u] = sign_bits(z0, z1); }
+  if (!WIDE) { scratch[w + 1u] = sign_bits(z0, z1) | select(0u, KEEP_BIT, dr != 0.0); }
   let g0 = leaky_relu_grad4(z0, P.slope);
   let g1 = leaky_relu_grad4(z1, P.slope);
   r.u0 += ad * g0;
@@ -555,17 +585,19 @@ fn gatv2_de_at(kh: u32, total: f32) {
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[src_k, h, c]     (gradient of alpha before dropout)
 //   t = sum_k alpha_k * dalpha_k
 //   and for channels 0..7:  U = sum_k alpha_k * dalpha_k * lrelu'(z_k),  V = sum_k alpha_k * lrelu'(z_k)
-// parking dalpha_k, alpha_k * drop and (C <= 8) the sign bits of z_k in the scratch (see pair_word). With
+// parking dalpha_k and (C <= 8) the sign bits of z_k and the keep bit in the scratch (see pair_word). With
 // de_k = alpha_k * (dalpha_k - t) (softmax backward) and dz = sum_k de_k * lrelu'(z_k) = U - t * V,
 //   dxr[i, h, c]     = att[h, c] * dz     (0 without in-edges)
 //   partial[i, h, c] = xr[i, h, c] * dz   (the destination half of datt, see pair_word)
 // Pass 2, for C <= 8, is scalar (no gathers; all the thread's heads): de_k over dalpha_k. For C > 8, gatv2_dst_out's
-// further passes. out = dxr (view).
+// further passes. out = dxr (view). With DROPOUT and WIDE, thread 0 also writes the dropout site to the scratch's
+// header word for gatv2_attend_src.
 @compute @workgroup_size(WG)
 fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
+  if (DROPOUT && WIDE && t == 0u) { scratch[site_word()] = mask_site; }
   let i = t / head_groups();
   let h0 = (t % head_groups()) * HEADS_PER_THREAD;
   let begin = row_ptr[i];
@@ -620,22 +652,26 @@ fn gatv2_src_head(j: u32, h: u32, c0: u32) -> Gatv2SrcHead {
   return s;
 }
 
-// Out-edge k (destination i) for one head: (de, alpha * drop) from the scratch; lrelu'(z) from the sign bits, or with
-// WIDE from z = xl[j] + xr[i] (gathered).
+// Out-edge k (destination i) for one head: de from the scratch, alpha * drop from alpha and the keep bit (WIDE: the
+// hash), the same f32 as the destination kernel's; lrelu'(z) from the sign bits, or with WIDE from z = xl[j] + xr[i]
+// (gathered).
 fn gatv2_src_edge(s: Gatv2SrcHead, k: u32, i: u32) -> Gatv2SrcHead {
   var r = s;
   let b = s.b;
-  let w = pair_word(k * P.heads + s.h);
+  let kh = k * P.heads + s.h;
+  let w = pair_word(kh);
   let de = bitcast<f32>(scratch[w]);
-  let ad = bitcast<f32>(scratch[w + 1u]);
+  var ad = alpha[kh];
   let row = i * P.heads * P.channels + b.col;
   var g0: vec4f;
   var g1 = vec4f(0.0);
   if (WIDE) {
+    ad *= drop(k, s.h);
     g0 = leaky_relu_grad4(s.xl0 + right4(right_at(i, b.col), b.w0), P.slope);
     if (b.two) { g1 = leaky_relu_grad4(s.xl1 + right4(right_at(i, b.col + 4u), b.w1), P.slope); }
   } else {
-    let bits = scratch[w + 2u];
+    let bits = scratch[w + 1u];
+    if (DROPOUT) { ad *= drop_from_bits(bits); }
     g0 = grad_from_bits4(bits, 0u);
     g1 = grad_from_bits4(bits, 1u);
   }
@@ -669,17 +705,21 @@ fn gatv2_src_out(j: u32, s: Gatv2SrcHead) {
 }
 
 // GATv2 backward, source side: one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges
-// (CSC), with de, ad = alpha * drop and (C <= 8) the sign bits of z = xl[j] + xr[dst_k] from the scratch:
+// (CSC), with de and (C <= 8) the sign and keep bits of z = xl[j] + xr[dst_k] from the scratch and
+// ad = alpha * drop(k, h) (alpha read; drop from the keep bit, or with WIDE hashed again with the site from the
+// scratch's header; DROPOUT pipelines only):
 //   dz = sum_k de * lrelu'(z)
 //   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * dz
 //   partial[j, h, c] += xl[j, h, c] * dz     (the source half of datt, see pair_word)
-// Per edge and head it gathers 3 scratch words and dagg[dst_k] (8 floats); with WIDE (C > 8) xr[dst_k] too, for
-// lrelu'(z) (the destination pass has z for channels 0..7 only). Two heads per thread where H is even and C <= 8
-// (sharing perm and dst): with xr[dst_k] and the datt sums gone, 4 vec4 of state per head. out = dxl (view).
+// Per edge and head it gathers 2 scratch words (1 with WIDE), alpha and dagg[dst_k] (8 floats); with WIDE (C > 8)
+// xr[dst_k] too, for lrelu'(z) (the destination pass has z for channels 0..7 only). Two heads per thread where H is
+// even and C <= 8 (sharing perm and dst): with xr[dst_k] and the datt sums gone, 4 vec4 of state per head.
+// out = dxl (view).
 @compute @workgroup_size(WG)
 fn gatv2_attend_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
+  init_dropout_from_scratch();
   let q = src_thread_of(t);
   let j = q.x;
   var s0 = gatv2_src_head(j, q.y, q.z);

@@ -21,10 +21,12 @@ const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm'
  * Pipelines of one entry point, made on first use: without dropout and with it (DROPOUT, which hashes the masks),
  * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further channels
  * out, which SwiftShader runs measurably faster), and for 1 or HEADS_PER_THREAD heads per thread.
- * The source-side entry points hash no masks (`source`); gatv2_attend_src has a WIDE pipeline (`wideSource`: it
- * gathers xr[dst] there instead of reading sign bits), gat_attend_src takes any C in one pipeline.
+ * The source-side entry points (`source`) take one thread per block of 8 channels; gat_attend_src hashes no masks and
+ * takes any C in one pipeline; gatv2_attend_src has DROPOUT pipelines (`sourceDropout`: alpha * drop is not stored in
+ * its scratch, it takes drop(k, h) from a keep bit, or with WIDE hashes it again) and a WIDE pipeline (`wideSource`:
+ * it gathers xr[dst] there instead of reading sign bits).
  */
-function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; wideSource?: boolean } = {}) {
+function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; sourceDropout?: boolean; wideSource?: boolean } = {}) {
   const made = new Map<string, SlotKernel<Slot>>();
   const get = (dropout: boolean, wide: boolean, heads: number): SlotKernel<Slot> => {
     const key = `${dropout}|${wide}|${heads}`;
@@ -41,7 +43,7 @@ function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { sou
     }
     return k;
   };
-  return { get, source: opts.source ?? false, wideSource: opts.wideSource ?? false };
+  return { get, source: opts.source ?? false, sourceDropout: opts.sourceDropout ?? false, wideSource: opts.wideSource ?? false };
 }
 
 /**
@@ -57,7 +59,9 @@ const HEADS_PER_THREAD = 2;
 const K = {
   gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
   gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['scratch', 'out']),
-  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'dagg'], ['scratch', 'out'], { source: true, wideSource: true }),
+  // 10 storage buffers, the most any of these binds: no step buffer, the dropout site comes through the scratch
+  // (WIDE; see pair_word).
+  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'alpha', 'dagg'], ['scratch', 'out'], { source: true, sourceDropout: true, wideSource: true }),
   gat: variants('gat_attend', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'bias', 'step'], ['alphaOut', 'out']),
   gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
   gatSrc: variants('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2'], { source: true }),
@@ -70,7 +74,8 @@ const K = {
 function plan(v: ReturnType<typeof variants>, dims: { heads: number; channels: number }, nodes: number, d?: EdgeDropout): { k: SlotKernel<Slot>; threads: number } {
   const H = dims.heads, C = dims.channels, wide = C > 8;
   const heads = !wide && H % HEADS_PER_THREAD === 0 ? HEADS_PER_THREAD : 1;
-  const k = v.source ? v.get(false, v.wideSource && wide, heads) : v.get(!!d && d.p > 0, wide, heads);
+  const dropout = !!d && d.p > 0;
+  const k = v.source ? v.get(v.sourceDropout && dropout, v.wideSource && wide, heads) : v.get(dropout, wide, heads);
   return { k, threads: nodes * (H / heads) * (v.source ? Math.ceil(C / 8) : 1) };
 }
 
@@ -207,7 +212,8 @@ export interface Gatv2AttendGrads {
  *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)   (CSC)
  *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-node partials, then columnSum)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
- * per-edge (de, alpha*drop, sign bits of z) and the datt partials live in one pooled scratch between them. For
+ * per-edge (de, sign bits of z and the dropout keep bit) and the datt partials live in one pooled scratch between
+ * them (the source side recomputes alpha*drop from alpha and the keep bit rather than store it). For
  * C <= 8 the destination side gathers xl[src] once per edge and takes dxr in the dalpha pass as
  * att * (sum_k alpha*dalpha*lrelu'(z) - t * sum_k alpha*lrelu'(z)), t = sum_k alpha*dalpha; the source side gathers
  * dagg[dst] once per edge and reads lrelu'(z) from the sign bits (C > 8: it gathers xr[dst] too). datt is split over
@@ -241,23 +247,27 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
   run(gpu, op, plan(K.gatv2Dst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, scratch, out: grads.dxr.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }),
     // One pass gathers xl[src] for every channel (dalpha, and dxr and the datt partials for channels 0..7); with C > 8
-    // each further block of 8 gathers its channels again. alpha twice; 3 scratch words written, de read and rewritten.
-    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + 5 * E * H + 2 * N * HC), flops: 2 * E * HC + 6 * E * H + 9 * E * HC });
-  run(gpu, op, plan(K.gatv2Src, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, dagg, scratch, out: grads.dxl.t },
-    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate }),
-    // Per thread and edge: perm, dst; per edge and head: the scratch words (3 per block of 8 channels); per edge and
-    // channel: dagg[dst] (and xr[dst] with C > 8). Then dxl.
-    { bytes: 4 * (N + 1 + 2 * E * blocks + 3 * E * H * blocks + (wide ? 2 : 1) * E * HC + (accumulate ? 2 : 1) * N * HC), flops: 4 * E * HC });
+    // each further block of 8 gathers its channels again. alpha twice; 2 scratch words written (1 with C > 8: no sign
+    // and keep bits), de read and rewritten.
+    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + (wide ? 3 : 4) * E * H + 2 * N * HC), flops: 2 * E * HC + 6 * E * H + 9 * E * HC });
+  run(gpu, op, plan(K.gatv2Src, dims, N, grads.dropout), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, alpha, dagg, scratch, out: grads.dxl.t },
+    params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate, dropout: grads.dropout }),
+    // Per thread and edge: perm, dst; per edge and head: alpha and the scratch words (de, and the sign and keep bits
+    // with C <= 8), per block of 8 channels; per edge and channel: dagg[dst] (and xr[dst] with C > 8). Then dxl. With
+    // dropout and C > 8 it hashes the mask again (not counted).
+    { bytes: 4 * (N + 1 + 2 * E * blocks + (wide ? 2 : 3) * E * H * blocks + (wide ? 2 : 1) * E * HC + (accumulate ? 2 : 1) * N * HC), flops: 4 * E * HC });
   columnSum(gpu, scratch.view(0, [N, HC]), { out: grads.datt });
   scratch.dispose();
 }
 
 /**
- * The GATv2 backward scratch (see pair_word in attend.wgsl): the datt partials [N, H*C] (one row per destination),
- * then 3 words per edge and head: de, alpha * drop and the sign bits of z over the head's channels (C <= 8).
+ * The GATv2 backward scratch (see pair_word in attend.wgsl): the datt partials [N, H*C] (one row per destination), a
+ * header word (C > 8 with dropout: the dropout site, from the destination kernel to the source kernel, which binds
+ * no step buffer), then per edge and head de and, for C <= 8, the sign bits of z over the head's channels with the
+ * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words (it was N*H*C + 3*E*H, with alpha * drop stored).
  */
 function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number): Tensor {
-  return gpu.empty('f32', [N * H * C + 3 * Math.max(E, 1) * H]);
+  return gpu.empty('f32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H]);
 }
 
 /** GAT: per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */

@@ -237,6 +237,16 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'GATv2 backward with dropout, called again with another step on a same-sized graph (the source kernel takes the dropout site from the scratch, which the pool hands back)',
+    async run(gpu) {
+      await repeat(4, 49, async (rand, i) => {
+        const graph = randomGraph(rand), channels = i < 2 ? 8 : 12;
+        await checkGatv2(gpu, rand, graph, `step A C=${channels}`, { heads: 4, channels, p: 0.5, determinism: false });
+        await checkGatv2(gpu, rand, graph, `step B C=${channels}`, { heads: 4, channels, p: 0.5, determinism: false });
+      });
+    },
+  },
+  {
     name: 'fused attention matches the unfused GPU kernels (same dropout masks)',
     async run(gpu) {
       await repeat(4, 45, async (rand) => {
