@@ -130,9 +130,6 @@ fn dagg4(base: u32, width: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(dagg[i.x], dagg[i.y], dagg[i.z], dagg[i.w]), LANES < vec4u(width));
 }
 
-fn leaky_relu4(z: vec4f, slope: f32) -> vec4f { return select(z * slope, z, z > vec4f(0.0)); }
-fn leaky_relu_grad4(z: vec4f, slope: f32) -> vec4f { return select(vec4f(slope), vec4f(1.0), z > vec4f(0.0)); }
-
 fn put(i: u32, v: f32, accumulate: bool) {
   if (accumulate) {
     out[i] += v;

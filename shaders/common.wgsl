@@ -82,3 +82,7 @@ fn leaky_relu(x: f32, slope: f32) -> f32 {
 fn leaky_relu_grad(x: f32, slope: f32) -> f32 {
   return select(slope, 1.0, x > 0.0);
 }
+
+// The same, lane by lane.
+fn leaky_relu4(z: vec4f, slope: f32) -> vec4f { return select(z * slope, z, z > vec4f(0.0)); }
+fn leaky_relu_grad4(z: vec4f, slope: f32) -> vec4f { return select(vec4f(slope), vec4f(1.0), z > vec4f(0.0)); }
