@@ -5,7 +5,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { f32 } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import { expectTensor } from './check.ts';
+import { expectDropout, expectTensor } from './check.ts';
 import { chunkThreads, expectGraph, expectNodeMatrix, expectNoAlias, expectPositiveInt, launch, outputFor, SlotKernels, type NodeMatrix } from './attention.ts';
 
 /** Dropout on the attention coefficients: mask index k*H + h, multiplier dropout_scale from common.wgsl. */
@@ -40,14 +40,8 @@ function params(g: GraphTensors, dims: Dims, x: NodeMatrix | null, dx: NodeMatri
     accumulate ? 1 : 0, f32(dropout?.p ?? 0), (dropout?.seed ?? 0) >>> 0];
 }
 
-function expectDropout(op: string, d?: EdgeDropout): void {
-  if (!d) return;
-  if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout p must be in [0, 1), got ${d.p}`);
-  expectTensor(op, 'dropout step', d.step, 'u32', [-1]);
-}
-
 /** Without dropout the kernels still bind a step buffer (WGSL counts it as used); the plain pipelines never read it. */
-const stepOf = (g: GraphTensors, d?: EdgeDropout) => d?.step ?? g.rowPtr;
+export const stepOf = (g: GraphTensors, d?: EdgeDropout) => d?.step ?? g.rowPtr;
 
 function expectCommon(op: string, g: GraphTensors, alpha: Tensor, x: NodeMatrix, dims: Dims): void {
   expectPositiveInt(op, 'heads', dims.heads);

@@ -8,9 +8,9 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { f32 } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import type { EdgeDropout } from './aggregate.ts';
-import { expectGraph, expectNodeMatrix, expectNoAlias, expectPositiveInt, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
-import { expectSize, expectTensor } from './check.ts';
+import { stepOf, type EdgeDropout } from './aggregate.ts';
+import { expectDims, expectGraph, expectNodeMatrix, expectNoAlias, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
+import { expectDropout, expectSize, expectTensor } from './check.ts';
 import { columnSum } from './reduce.ts';
 
 type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'bias' | 'scoreSrc' | 'scoreDst' | 'alpha' | 'dagg' | 'pairIn'
@@ -125,9 +125,6 @@ function params(g: GraphTensors, dims: { heads: number; channels: number; slope:
     v.accumulate ? 1 : 0, f32(v.dropout?.p ?? 0), (v.dropout?.seed ?? 0) >>> 0, v.bias ? 1 : 0];
 }
 
-/** Without dropout (or bias) the kernels still bind a buffer there (WGSL counts it as used); it is never read. */
-const stepOf = (g: GraphTensors, d?: EdgeDropout) => d?.step ?? g.rowPtr;
-
 /**
  * The fused kernels bind up to 10 storage buffers, more than WebGPU's default limit of 8; the library raises the
  * limit to what the adapter offers. Say so clearly instead of failing at pipeline creation.
@@ -138,18 +135,6 @@ function run(gpu: Gpu, op: string, { k, threads }: { k: SlotKernel<Slot>; thread
     throw new Error(`${op}: ${k.kernel.name} binds ${k.slots.length} storage buffers, but this device allows ${limit} per shader stage; use the unfused kernels`);
   }
   launch(gpu, k, tensors, uniforms, threads, cost);
-}
-
-function expectDims(op: string, dims: AttendDims): void {
-  expectPositiveInt(op, 'heads', dims.heads);
-  expectPositiveInt(op, 'channels', dims.channels);
-  if (!Number.isFinite(dims.slope)) throw new Error(`${op}: slope must be a finite number, got ${dims.slope}`);
-}
-
-function expectDropout(op: string, d?: EdgeDropout): void {
-  if (!d) return;
-  if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout p must be in [0, 1), got ${d.p}`);
-  expectTensor(op, 'dropout step', d.step, 'u32', [-1]);
 }
 
 /** Checks the forward's optional tensors and outputs; returns the outputs. */
@@ -264,7 +249,7 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
  * The GATv2 backward scratch (see pair_word in attend.wgsl): the datt partials [N, H*C] (one row per destination), a
  * header word (C > 8 with dropout: the dropout site, from the destination kernel to the source kernel, which binds
  * no step buffer), then per edge and head de and, for C <= 8, the sign bits of z over the head's channels with the
- * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words (it was N*H*C + 3*E*H, with alpha * drop stored).
+ * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words.
  */
 function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number): Tensor {
   return gpu.empty('f32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H]);

@@ -154,7 +154,7 @@ interface ScoreDims {
   slope: number;
 }
 
-function expectDims(op: string, dims: { heads: number; channels?: number; slope?: number }): void {
+export function expectDims(op: string, dims: { heads: number; channels?: number; slope?: number }): void {
   expectPositiveInt(op, 'heads', dims.heads);
   if (dims.channels !== undefined) expectPositiveInt(op, 'channels', dims.channels);
   if (dims.slope !== undefined && !Number.isFinite(dims.slope)) throw new Error(`${op}: slope must be a finite number, got ${dims.slope}`);

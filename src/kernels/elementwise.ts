@@ -4,7 +4,7 @@ import code from '../../shaders/elementwise.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectSize, expectTensor } from './check.ts';
+import { expectDropout, expectSize, expectTensor } from './check.ts';
 
 // Bindings: x, y, out, uniforms, step.
 const unary: BindingKind[] = ['r', '-', 'w', 'u'];
@@ -96,14 +96,9 @@ export interface DropoutArgs {
   step: Tensor;
 }
 
-function expectDropout(op: string, args: DropoutArgs): void {
-  if (!(args.p >= 0 && args.p < 1)) throw new Error(`${op}: dropout p must be in [0, 1), got ${args.p}`);
-  expectTensor(op, 'step', args.step, 'u32', [-1]);
-}
-
 /** out = x * mask / (1 - p). Its backward is this same call on dy with the same args. */
 export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
-  expectDropout('dropout', args);
+  expectDropout('dropout', args, 'step');
   out = outFor(gpu, 'dropout', x, out);
   run(gpu, K.dropout, [x, out, args.step], params(x.size, 1, args.p, args.seed), x.size, 8, 1);
   return out;
@@ -111,7 +106,7 @@ export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): T
 
 /** dropout(ELU(x)) in one pass: the same mask as `dropout` with the same args. */
 export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
-  expectDropout('eluDropoutForward', args);
+  expectDropout('eluDropoutForward', args, 'step');
   out = outFor(gpu, 'eluDropoutForward', x, out);
   run(gpu, K.eluDropoutForward, [x, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 8, 4);
   return out;
@@ -119,7 +114,7 @@ export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: Drop
 
 /** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. `out` may be dy itself. */
 export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
-  expectDropout('eluDropoutBackward', args);
+  expectDropout('eluDropoutBackward', args, 'step');
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
   const u = params(x.size, 1, alpha, args.seed, 1, args.p);

@@ -4,7 +4,7 @@ import code from '../../shaders/matmul.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectTensor } from './check.ts';
+import { expectDropout, expectTensor } from './check.ts';
 import type { DropoutArgs } from './elementwise.ts';
 
 export interface MatmulOptions {
@@ -117,10 +117,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
     if (out.buffer === bias.buffer) throw new Error('matmul: out must not share a buffer with bias');
   }
   const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
-  if (opts.dropoutA) {
-    if (!(opts.dropoutA.p >= 0 && opts.dropoutA.p < 1)) throw new Error(`matmul: dropout p must be in [0, 1), got ${opts.dropoutA.p}`);
-    expectTensor('matmul', 'dropoutA.step', opts.dropoutA.step, 'u32', [-1]);
-  }
+  expectDropout('matmul', opts.dropoutA, 'dropoutA.step');
   if (m === 0 || n === 0) return out;
 
   const [blockM, blockN] = matmulBlock(m, n);

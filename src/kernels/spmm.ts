@@ -4,7 +4,7 @@ import code from '../../shaders/spmm.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectTensor } from './check.ts';
+import { expectDropout, expectTensor } from './check.ts';
 
 /** A CSR matrix on the host: row r's nonzeros are positions rowPtr[r] .. rowPtr[r+1]-1. */
 export interface SparseRows {
@@ -143,9 +143,8 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   if (b.shape[0] !== a.cols) throw new Error(`spmm: shape mismatch: A is [${a.rows}, ${a.cols}] but B is [${b.shape}]; B must have ${a.cols} rows`);
   const n = b.shape[1];
   const drop = opts.dropout;
+  expectDropout('spmm', drop, 'dropout.step');
   if (drop) {
-    if (!(drop.p >= 0 && drop.p < 1)) throw new Error(`spmm: dropout p must be in [0, 1), got ${drop.p}`);
-    expectTensor('spmm', 'dropout.step', drop.step, 'u32', [-1]);
     if (drop.step.size < 1) throw new Error('spmm: dropout.step must hold the step counter (at least one u32)');
   }
   if (opts.accumulate && !opts.out) throw new Error('spmm: accumulate needs the tensor to add to, as `out`');
