@@ -138,6 +138,11 @@ export abstract class AttentionConv {
     return ctx.training && this.opts.dropout > 0 ? { p: this.opts.dropout, seed: this.dropoutSeed, step: ctx.step } : undefined;
   }
 
+  /** Heads, channels per head and LeakyReLU slope, as the attention kernels take them. */
+  protected get dims(): { heads: number; channels: number; slope: number } {
+    return { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+  }
+
   /** Whether the heads are averaged (concat = false with several heads; one head needs no averaging). */
   protected get averagesHeads(): boolean {
     return !this.opts.concat && this.heads > 1;

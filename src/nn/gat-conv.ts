@@ -39,7 +39,7 @@ export class GATConv extends AttentionConv {
     const ws = this.workspace;
     const graph = graphs.get(this.opts.addSelfLoops);
     const n = input.rows, hc = this.hc, heads = this.heads;
-    const dims = { heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+    const dims = this.dims;
 
     const lin = input.times(gpu, this.param('lin.weight'), ws.get('lin', [n, hc]));
     const h = nodeMatrix(lin);
@@ -66,7 +66,7 @@ export class GATConv extends AttentionConv {
     const { gpu } = ctx;
     const ws = this.workspace;
     const n = input.rows, hc = this.hc, heads = this.heads;
-    const dims = { heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+    const dims = this.dims;
     const h = nodeMatrix(this.lin);
 
     const dagg = this.outputStageBackward(ctx, input, dout);

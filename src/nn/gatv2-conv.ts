@@ -52,7 +52,7 @@ export class GATv2Conv extends AttentionConv {
     const ws = this.workspace;
     const graph = graphs.get(this.opts.addSelfLoops);
     const n = input.rows, p = this.linWidth, hc = this.hc;
-    const dims = { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+    const dims = this.dims;
 
     const lin = input.times(gpu, this.param('lin.weight'), ws.get('lin', [n, p]), this.opts.bias ? this.param('lin.bias') : undefined);
     const xl = nodeMatrix(lin, p, 0);
@@ -79,7 +79,7 @@ export class GATv2Conv extends AttentionConv {
     const { gpu } = ctx;
     const ws = this.workspace;
     const n = input.rows, p = this.linWidth, hc = this.hc;
-    const dims = { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
+    const dims = this.dims;
     const xl = nodeMatrix(this.lin, p, 0);
     const xr = nodeMatrix(this.lin, p, this.opts.shareWeights ? 0 : hc);
 
@@ -92,7 +92,7 @@ export class GATv2Conv extends AttentionConv {
         dropout: this.edgeDropout(ctx), dxl: nodeMatrix(dlin, p, 0), dxr, datt: this.grad('att'),
       });
     } else {
-      this.unfusedBackward(ctx, dagg, nodeMatrix(dlin, p, 0), dxr);
+      this.unfusedBackward(ctx, xl, xr, dagg, nodeMatrix(dlin, p, 0), dxr);
     }
     if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, ws.get('dlin_sum', [n, p]));
     if (this.opts.bias) columnSum(gpu, dlin, { out: this.grad('lin.bias') });
@@ -101,14 +101,11 @@ export class GATv2Conv extends AttentionConv {
   }
 
   /** The backward as separate kernels: aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr). */
-  private unfusedBackward(ctx: StepContext, dagg: Tensor, dxl: NodeMatrix, dxr: NodeMatrix): void {
+  private unfusedBackward(ctx: StepContext, xl: NodeMatrix, xr: NodeMatrix, dagg: Tensor, dxl: NodeMatrix, dxr: NodeMatrix): void {
     const { graph, alpha } = this.saved!;
     const { gpu } = ctx;
     const ws = this.workspace;
-    const p = this.linWidth, E = graph.numEdges;
-    const dims = { heads: this.heads, channels: this.outChannels, slope: this.opts.negativeSlope };
-    const xl = nodeMatrix(this.lin!, p, 0);
-    const xr = nodeMatrix(this.lin!, p, this.opts.shareWeights ? 0 : this.hc);
+    const E = graph.numEdges, dims = this.dims;
     const dropout = this.edgeDropout(ctx);
     const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, { dalpha: ws.get('dalpha', [E, this.heads]), dx: dxl, dropout });
     const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, ws.get('de', [E, this.heads]));
