@@ -35,6 +35,14 @@ fn y4(i: vec4u) -> vec4f { return vec4f(y[i.x], y[i.y], y[i.z], y[i.w]); }
 
 fn out4(i: vec4u) -> vec4f { return vec4f(out[i.x], out[i.y], out[i.z], out[i.w]); }
 
+// The ELU backwards in place (IN_PLACE): dy is read from `out` and overwritten by dx (y is then not read).
+override IN_PLACE: bool = false;
+
+fn dy4(i: vec4u) -> vec4f {
+  if (IN_PLACE) { return out4(i); }
+  return y4(i);
+}
+
 fn store4(i: vec4u, v: vec4f) {
   out[i.x] = v.x;
   out[i.y] = v.y;
@@ -75,12 +83,12 @@ fn elu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   store4(i, elu4(x4(i), P.a));
 }
 
-// dx = dy * (1 if x > 0 else alpha * exp(x));  x = forward input, y = dy
+// dx = dy * (1 if x > 0 else alpha * exp(x));  x = forward input, y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
 fn elu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }
   let i = quad_of(wid, nwg, lid);
-  store4(i, y4(i) * elu_grad4(x4(i), P.a));
+  store4(i, dy4(i) * elu_grad4(x4(i), P.a));
 }
 
 // ELU then dropout in one pass: out = ELU(x) * mask(i) / (1 - p), mask as in `dropout`.
@@ -91,27 +99,12 @@ fn elu_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
   store4(i, elu4(x4(i), P.a) * dropout4(i, P.p));
 }
 
-// dx = dy * mask(i) / (1 - p) * ELU'(x);  x = forward input, y = dy
+// dx = dy * mask(i) / (1 - p) * ELU'(x);  x = forward input, y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
 fn elu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }
   let i = quad_of(wid, nwg, lid);
-  store4(i, y4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
-}
-
-// The same two backward passes in place: dy is read from `out` and overwritten by dx.
-@compute @workgroup_size(WG)
-fn elu_backward_in_place(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
-  store4(i, out4(i) * elu_grad4(x4(i), P.a));
-}
-
-@compute @workgroup_size(WG)
-fn elu_dropout_backward_in_place(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
-  store4(i, out4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
+  store4(i, dy4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
 }
 
 @compute @workgroup_size(WG)

@@ -19,8 +19,9 @@ const K = {
   dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
-  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward_in_place', bindings: unary }),
-  eluDropoutBackwardInPlace: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward_in_place', bindings: ['r', '-', 'w', 'u', 'r'] }),
+  // dy read from out (IN_PLACE); the y binding gets x as a stand-in and is not read.
+  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary, overrides: { IN_PLACE: true } }),
+  eluDropoutBackwardInPlace: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
   headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
   headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
   fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
@@ -69,7 +70,7 @@ export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor
 export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Tensor): Tensor {
   expectSize('eluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluBackward', x, out);
-  if (out === dy) run(gpu, K.eluBackwardInPlace, [x, out], params(x.size, 1, alpha), x.size, 12, 3);
+  if (out === dy) run(gpu, K.eluBackwardInPlace, [x, x, out], params(x.size, 1, alpha), x.size, 12, 3);
   else run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
   return out;
 }
@@ -118,7 +119,7 @@ export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: numbe
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
   const u = params(x.size, 1, alpha, args.seed, 1, args.p);
-  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, [x, out, args.step], u, x.size, 12, 4);
+  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, [x, x, out, args.step], u, x.size, 12, 4);
   else run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 4);
   return out;
 }
