@@ -4,9 +4,10 @@
 // so that a transpose built with uploadSparseTranspose drops the same entries), else 1.
 //
 // One thread per (row, group of 4 * QUADS output columns): it walks its row's nonzeros in order and keeps QUADS vec4
-// accumulators (up to 8: the CPU driver pays per loop iteration more than per load, so wide threads win). Threads of a row read the same (col, value) pairs; there is no workgroup staging because, on
-// SwiftShader (the CPU driver this library falls back to), a barrier costs about as much as a dozen loads per thread
-// and workgroup memory is no cheaper to read than storage. Each output element is one thread's in-order sum:
+// accumulators (up to 8: the CPU driver pays more per loop iteration than per load, so wide threads win). Threads
+// of a row read the same (col, value) pairs; there is no workgroup staging because, on SwiftShader (the CPU driver
+// this library falls back to), a barrier costs about as much as a dozen loads per thread and workgroup memory is no
+// cheaper to read than storage. Each output element is one thread's in-order sum:
 // deterministic, no atomics. Columns past N are read clamped into range and never written.
 // Two entry points: spmm_vec4 reads B and writes Y as vec4 (needs N % 4 == 0), spmm_scalar one float at a time.
 

@@ -149,8 +149,9 @@ export function summarize(history: EpochMetrics[]): { final: EpochMetrics; best:
 
 /**
  * Wall milliseconds per epoch from completion times: the mean over each run of `window` consecutive epochs
- * (non-overlapping), starting after the first `skip` completions. Completion notices can arrive in bunches (in
- * Node, done() sleeps before it asks), so single gaps mislead; a window of several epochs does not.
+ * (non-overlapping), starting after the first `skip` completions. Completion notices are polled (in Node from a
+ * 1 ms timer once a wait has lasted 2 ms) and can arrive late or in pairs, so single gaps mislead; a window of
+ * several epochs does not.
  */
 export function windowedEpochMs(doneAt: readonly number[], skip: number, window = 5): number[] {
   const out: number[] = [];
