@@ -1,0 +1,263 @@
+// State dicts saved by PyTorch load here under the same names and shapes and give the same outputs.
+//
+// The fixtures in tests/fixtures/torch/ (see its README; written by make_fixtures.py with PyG's semantics) hold, per
+// layer or model, the state dict as safetensors.torch.save_model writes it, the inputs, the expected output and the
+// names and shapes model.state_dict() gives. Each test builds the same architecture here, compares its state-dict
+// names and shapes with PyTorch's, loads the PyTorch weights and compares the outputs (max abs error < 1e-4).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Gpu } from '../../src/gpu/gpu.ts';
+import { decodeSafetensors, type SafeTensor } from '../../src/io/safetensors.ts';
+import type { AttentionConv, ConvOptions, NamedArray, StepContext } from '../../src/nn/conv.ts';
+import { GATConv } from '../../src/nn/gat-conv.ts';
+import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
+import { GraphSet } from '../../src/nn/graphs.ts';
+import { DenseInput } from '../../src/nn/input.ts';
+import { ParameterStore } from '../../src/nn/params.ts';
+import { rng } from '../kernels/harness.ts';
+
+const TOLERANCE = 1e-4;
+const dir = new URL('../fixtures/torch/', import.meta.url);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixtures
+
+/** A layer's arguments as PyTorch names them (snake_case), from the fixture's JSON. */
+interface LayerArch {
+  kind: string;
+  in_channels?: number;
+  out_channels?: number;
+  in_features?: number;
+  out_features?: number;
+  heads?: number;
+  concat?: boolean;
+  negative_slope?: number;
+  add_self_loops?: boolean;
+  bias?: boolean;
+  share_weights?: boolean;
+  residual?: boolean;
+  edge_dim?: number;
+}
+
+interface FixtureMeta {
+  description: string;
+  architecture: LayerArch & { layers?: LayerArch[]; fields?: Record<string, LayerArch> };
+  /** [name, shape] in model.state_dict() order. */
+  state_dict: [string, number[]][];
+  /** Names that save_model leaves out of the file (they share storage with a name it keeps). */
+  saved_without: string[];
+  num_nodes: number;
+  edge_features: boolean;
+}
+
+interface Fixture {
+  name: string;
+  meta: FixtureMeta;
+  /** The tensors of <name>.safetensors, as PyTorch saved them. */
+  state: Record<string, SafeTensor>;
+  numNodes: number;
+  x: Float32Array;
+  numFeatures: number;
+  /** [2, E]: sources, then destinations. */
+  edgeIndex: Int32Array;
+  edgeAttr: Float32Array | null;
+  out: Float32Array;
+  outShape: number[];
+  /** Single attention layers: the attended edges [2, E'] and their attention weights [E', H]. */
+  alpha: { edgeIndex: Int32Array; values: Float32Array; heads: number } | null;
+}
+
+function readSafetensors(file: string): Record<string, SafeTensor> {
+  return decodeSafetensors(new Uint8Array(readFileSync(new URL(file, dir)))).tensors;
+}
+
+function f32(t: SafeTensor | undefined, what: string): Float32Array {
+  assert.ok(t, `${what} is missing`);
+  assert.equal(t.dtype, 'F32', `${what} dtype`);
+  return t.data as Float32Array;
+}
+
+/** edge_index is int64 in PyTorch; every index here fits an i32. */
+function i32(t: SafeTensor | undefined, what: string): Int32Array {
+  assert.ok(t, `${what} is missing`);
+  assert.equal(t.dtype, 'I64', `${what} dtype`);
+  return Int32Array.from(t.data as BigInt64Array, (v) => Number(v));
+}
+
+function loadFixture(name: string): Fixture {
+  const meta = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as FixtureMeta;
+  const io = readSafetensors(`${name}.io.safetensors`);
+  const alpha = io.alpha
+    ? { edgeIndex: i32(io.alpha_edge_index, 'alpha_edge_index'), values: f32(io.alpha, 'alpha'), heads: io.alpha.shape[1]! }
+    : null;
+  return {
+    name,
+    meta,
+    state: readSafetensors(`${name}.safetensors`),
+    numNodes: meta.num_nodes,
+    x: f32(io.x, 'x'),
+    numFeatures: io.x!.shape[1]!,
+    edgeIndex: i32(io.edge_index, 'edge_index'),
+    edgeAttr: io.edge_attr ? f32(io.edge_attr, 'edge_attr') : null,
+    out: f32(io.out, 'out'),
+    outShape: io.out!.shape,
+    alpha,
+  };
+}
+
+const LAYER_FIXTURES = [
+  'gatv2_layer', 'gatv2_layer_mean_residual_shared', 'gatv2_layer_no_loops_no_bias',
+  'gat_layer_residual', 'gat_layer_mean_no_loops',
+];
+const EDGE_FIXTURES = ['gatv2_layer_edge', 'gat_layer_edge'];
+const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, 'gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparisons
+
+/** Names and shapes, sorted by name (safetensors files are sorted; the order is not part of the format). */
+function namesAndShapes(entries: Iterable<[string, { shape: number[] }]>): [string, number[]][] {
+  return [...entries].map(([k, v]): [string, number[]] => [k, [...v.shape]]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function assertSameNames(label: string, ours: [string, number[]][], fixture: Fixture): void {
+  const theirs = namesAndShapes(fixture.meta.state_dict.map(([k, shape]) => [k, { shape }]));
+  assert.deepEqual(ours, theirs, `${label}: state-dict names and shapes differ from PyTorch's`);
+}
+
+/** Every element finite and within TOLERANCE of PyTorch's (absolute). */
+function assertOutputsMatch(label: string, got: ArrayLike<number>, want: Float32Array): void {
+  assert.equal(got.length, want.length, `${label}: ${got.length} values, expected ${want.length}`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    assert.ok(Number.isFinite(g), `${label}: element ${i} is ${g} (expected ${want[i]})`);
+    const err = Math.abs(g - want[i]!);
+    if (err > worst) (worst = err), (at = i);
+  }
+  assert.ok(worst < TOLERANCE, `${label}: max abs error ${worst.toExponential(3)} at element ${at} (got ${got[at]}, expected ${want[at]})`);
+}
+
+/**
+ * The layer's attention weights against PyTorch's, edge by edge. Both list the attended edges in their own order,
+ * so edges are matched by (source, destination); copies of a duplicated edge have the same weights.
+ */
+function assertAttentionMatches(label: string, got: { edgeIndex: Int32Array; alpha: Float32Array; heads: number }, fixture: Fixture): void {
+  const want = fixture.alpha!;
+  const H = want.heads;
+  assert.equal(got.heads, H, `${label}: heads`);
+  const byEdge = new Map<string, { count: number; alpha: Float32Array }>();
+  const E = want.edgeIndex.length / 2;
+  for (let k = 0; k < E; k++) {
+    const key = `${want.edgeIndex[k]}->${want.edgeIndex[E + k]}`;
+    const entry = byEdge.get(key) ?? { count: 0, alpha: want.values.slice(k * H, (k + 1) * H) };
+    entry.count++;
+    byEdge.set(key, entry);
+  }
+  const E2 = got.edgeIndex.length / 2;
+  assert.equal(E2, E, `${label}: the layer attended ${E2} edges, PyTorch ${E}`);
+  const gotAlpha = new Float32Array(E2 * H), wantAlpha = new Float32Array(E2 * H);
+  for (let k = 0; k < E2; k++) {
+    const key = `${got.edgeIndex[k]}->${got.edgeIndex[E2 + k]}`;
+    const entry = byEdge.get(key);
+    assert.ok(entry && entry.count > 0, `${label}: edge ${key} is attended here more often than in PyTorch`);
+    entry.count--;
+    gotAlpha.set(got.alpha.subarray(k * H, (k + 1) * H), k * H);
+    wantAlpha.set(entry.alpha, k * H);
+  }
+  assertOutputsMatch(`${label} attention weights`, gotAlpha, wantAlpha);
+}
+
+describe('the PyTorch fixtures', () => {
+  for (const name of ALL_FIXTURES) {
+    test(`${name}: the file holds the state dict's tensors with its shapes`, () => {
+      const f = loadFixture(name);
+      const saved = f.meta.state_dict.filter(([k]) => !f.meta.saved_without.includes(k));
+      assert.deepEqual(namesAndShapes(Object.entries(f.state)), namesAndShapes(saved.map(([k, shape]) => [k, { shape }])));
+      for (const [k, t] of Object.entries(f.state)) assert.equal(t.dtype, 'F32', k);
+      assert.deepEqual(f.outShape[0], f.numNodes);
+      assert.equal(f.x.length, f.numNodes * f.numFeatures);
+      if (f.meta.edge_features) assert.equal(f.edgeAttr!.length % (f.edgeIndex.length / 2), 0);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Single GATv2Conv / GATConv layers through the layer API (parameter store, bind, fromStateDict)
+
+function convOptions(a: LayerArch): ConvOptions {
+  return {
+    heads: a.heads, concat: a.concat, negativeSlope: a.negative_slope, addSelfLoops: a.add_self_loops,
+    bias: a.bias, shareWeights: a.share_weights, residual: a.residual,
+  };
+}
+
+function buildConv(a: LayerArch): AttentionConv {
+  const opts = convOptions(a);
+  if (a.kind === 'GATv2Conv') return new GATv2Conv(a.in_channels!, a.out_channels!, opts);
+  if (a.kind === 'GATConv') return new GATConv(a.in_channels!, a.out_channels!, opts);
+  throw new Error(`not an attention layer: ${a.kind}`);
+}
+
+/** Loads PyTorch tensors into the layer: every name it asks for must be there with PyTorch's shape, and every tensor
+ * of the file must be used. */
+function loadIntoLayer(conv: AttentionConv, store: ParameterStore, state: Record<string, SafeTensor>, label: string): void {
+  const used = new Set<string>();
+  conv.fromStateDict(
+    (name, shape) => {
+      const t = state[name];
+      assert.ok(t, `${label}: the layer asks for '${name}', which the PyTorch file does not have`);
+      assert.deepEqual(t.shape, shape, `${label}: '${name}' shape`);
+      used.add(name);
+      return f32(t, name);
+    },
+    (name, data) => store.write(name, data),
+  );
+  const unused = Object.keys(state).filter((k) => !used.has(k));
+  assert.deepEqual(unused, [], `${label}: tensors of the PyTorch file the layer did not load`);
+}
+
+async function checkLayer(gpu: Gpu, name: string): Promise<void> {
+  const f = loadFixture(name);
+  const conv = buildConv(f.meta.architecture);
+  const store = new ParameterStore(gpu, conv.paramSpecs(''), rng(1));
+  const graphs = new GraphSet(gpu, f.edgeIndex, f.numNodes);
+  try {
+    conv.bind(gpu, store, '');
+    const ours = conv.toStateDict((n) => new Float32Array(store.slot(n).size));
+    assertSameNames(name, namesAndShapes(Object.entries(ours) as [string, NamedArray][]), f);
+
+    loadIntoLayer(conv, store, f.state, name);
+    const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
+    const x = new DenseInput(gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x));
+    const out = conv.forward(ctx, x, graphs);
+    assert.deepEqual(out.shape, f.outShape, `${name}: output shape`);
+    assertOutputsMatch(`${name} output`, await out.read(), f.out);
+    assertAttentionMatches(name, (await conv.attention())!, f);
+
+    // Saving gives back PyTorch's tensors bit for bit (and the names save_model left out: lin_r.* equal to lin_l.*).
+    const values = await store.readAll();
+    const saved = conv.toStateDict((n) => values.get(n)!);
+    for (const [k, t] of Object.entries(saved)) {
+      const same = f.state[k] ?? f.state[k.replace(/^lin_r\./, 'lin_l.')];
+      assert.ok(same && (k in f.state || f.meta.saved_without.includes(k)), `${name}: saved '${k}', which PyTorch has not`);
+      assert.deepEqual(t.data, same.data, `${name}: saved '${k}' differs from the loaded tensor`);
+    }
+  } finally {
+    conv.dispose();
+    store.dispose();
+    graphs.dispose();
+  }
+}
+
+for (const [label, defaultLimits] of [['fused attention kernels', false], ['separate attention kernels (default limits)', true]] as const) {
+  describe(`PyTorch-saved single layers load and match (${label})`, () => {
+    let gpu: Gpu;
+    before(async () => {
+      gpu = await Gpu.create({ defaultLimits });
+    });
+    after(() => gpu.destroy());
+    for (const name of LAYER_FIXTURES) test(name, () => checkLayer(gpu, name));
+  });
+}
