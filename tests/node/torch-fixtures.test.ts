@@ -89,7 +89,11 @@ function loadFixture(name: string): Fixture {
   const meta = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as FixtureMeta;
   const io = readSafetensors(`${name}.io.safetensors`);
   const alpha = io.alpha
-    ? { edgeIndex: i32(io.alpha_edge_index, 'alpha_edge_index'), values: f32(io.alpha, 'alpha'), heads: io.alpha.shape[1]! }
+    ? {
+      edgeIndex: i32(io.alpha_edge_index, 'alpha_edge_index'),
+      values: f32(io.alpha, 'alpha'),
+      heads: io.alpha.shape[1]!,
+    }
     : null;
   return {
     name,
@@ -111,14 +115,16 @@ const LAYER_FIXTURES = [
   'gat_layer_residual', 'gat_layer_mean_no_loops',
 ];
 const EDGE_FIXTURES = ['gatv2_layer_edge', 'gat_layer_edge'];
-const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, 'gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
+const MODEL_FIXTURES = ['gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
+const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, ...MODEL_FIXTURES];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Comparisons
 
 /** Names and shapes, sorted by name (safetensors files are sorted; the order is not part of the format). */
 function namesAndShapes(entries: Iterable<[string, { shape: number[] }]>): [string, number[]][] {
-  return [...entries].map(([k, v]): [string, number[]] => [k, [...v.shape]]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const list = [...entries].map(([k, v]): [string, number[]] => [k, [...v.shape]]);
+  return list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function assertSameNames(label: string, ours: [string, number[]][], fixture: Fixture): void {
@@ -136,14 +142,21 @@ function assertOutputsMatch(label: string, got: ArrayLike<number>, want: Float32
     const err = Math.abs(g - want[i]!);
     if (err > worst) (worst = err), (at = i);
   }
-  assert.ok(worst < TOLERANCE, `${label}: max abs error ${worst.toExponential(3)} at element ${at} (got ${got[at]}, expected ${want[at]})`);
+  assert.ok(
+    worst < TOLERANCE,
+    `${label}: max abs error ${worst.toExponential(3)} at element ${at} (got ${got[at]}, expected ${want[at]})`,
+  );
 }
 
 /**
  * The layer's attention weights against PyTorch's, edge by edge. Both list the attended edges in their own order,
  * so edges are matched by (source, destination); copies of a duplicated edge have the same weights.
  */
-function assertAttentionMatches(label: string, got: { edgeIndex: Int32Array; alpha: Float32Array; heads: number }, fixture: Fixture): void {
+function assertAttentionMatches(
+  label: string,
+  got: { edgeIndex: Int32Array; alpha: Float32Array; heads: number },
+  fixture: Fixture,
+): void {
   const want = fixture.alpha!;
   const H = want.heads;
   assert.equal(got.heads, H, `${label}: heads`);
@@ -174,7 +187,8 @@ describe('the PyTorch fixtures', () => {
     test(`${name}: the file holds the state dict's tensors with its shapes`, () => {
       const f = loadFixture(name);
       const saved = f.meta.state_dict.filter(([k]) => !f.meta.saved_without.includes(k));
-      assert.deepEqual(namesAndShapes(Object.entries(f.state)), namesAndShapes(saved.map(([k, shape]) => [k, { shape }])));
+      const want = namesAndShapes(saved.map(([k, shape]) => [k, { shape }]));
+      assert.deepEqual(namesAndShapes(Object.entries(f.state)), want);
       for (const [k, t] of Object.entries(f.state)) assert.equal(t.dtype, 'F32', k);
       assert.deepEqual(f.outShape[0], f.numNodes);
       assert.equal(f.x.length, f.numNodes * f.numFeatures);
@@ -202,7 +216,12 @@ function buildConv(a: LayerArch): AttentionConv {
 
 /** Loads PyTorch tensors into the layer: every name it asks for must be there with PyTorch's shape, and every tensor
  * of the file must be used. */
-function loadIntoLayer(conv: AttentionConv, store: ParameterStore, state: Record<string, SafeTensor>, label: string): void {
+function loadIntoLayer(
+  conv: AttentionConv,
+  store: ParameterStore,
+  state: Record<string, SafeTensor>,
+  label: string,
+): void {
   const used = new Set<string>();
   conv.fromStateDict(
     (name, shape) => {
@@ -241,7 +260,8 @@ async function checkLayer(gpu: Gpu, name: string): Promise<void> {
     const saved = conv.toStateDict((n) => values.get(n)!);
     for (const [k, t] of Object.entries(saved)) {
       const same = f.state[k] ?? f.state[k.replace(/^lin_r\./, 'lin_l.')];
-      assert.ok(same && (k in f.state || f.meta.saved_without.includes(k)), `${name}: saved '${k}', which PyTorch has not`);
+      const known = same && (k in f.state || f.meta.saved_without.includes(k));
+      assert.ok(known, `${name}: saved '${k}', which PyTorch has not`);
       assert.deepEqual(t.data, same.data, `${name}: saved '${k}' differs from the loaded tensor`);
     }
   } finally {
@@ -251,7 +271,8 @@ async function checkLayer(gpu: Gpu, name: string): Promise<void> {
   }
 }
 
-for (const [label, defaultLimits] of [['fused attention kernels', false], ['separate attention kernels (default limits)', true]] as const) {
+const DEVICES = [['fused attention kernels', false], ['separate attention kernels (default limits)', true]] as const;
+for (const [label, defaultLimits] of DEVICES) {
   describe(`PyTorch-saved single layers load and match (${label})`, () => {
     let gpu: Gpu;
     before(async () => {
@@ -261,3 +282,133 @@ for (const [label, defaultLimits] of [['fused attention kernels', false], ['sepa
     for (const name of LAYER_FIXTURES) test(name, () => checkLayer(gpu, name));
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Layers and models through the module API (Module, Sequential, Linear, GCNConv, activations, add, concat, Data)
+
+// Read from the index at run time, so that this file typechecks and its tests report a skip until the module API
+// is exported.
+type Any = any;
+const lib = (await import('../../src/index.ts')) as Record<string, Any>;
+const MODULE_API = [
+  'Module', 'Sequential', 'GATv2Conv', 'GATConv', 'GCNConv', 'Linear', 'ELU', 'ReLU', 'LeakyReLU',
+  'add', 'concat', 'Data',
+];
+const missingApi = MODULE_API.filter((k) => !(k in lib));
+const needsModuleApi = missingApi.length > 0 && `needs the module API (not exported yet: ${missingApi.join(', ')})`;
+
+/** The layer a fixture's JSON describes, built with the module API. */
+function moduleOf(a: LayerArch): Any {
+  const conv = {
+    heads: a.heads, concat: a.concat, negativeSlope: a.negative_slope, addSelfLoops: a.add_self_loops,
+    bias: a.bias, shareWeights: a.share_weights, residual: a.residual, edgeDim: a.edge_dim,
+  };
+  switch (a.kind) {
+    case 'GATv2Conv': return new lib.GATv2Conv(a.in_channels, a.out_channels, conv);
+    case 'GATConv': return new lib.GATConv(a.in_channels, a.out_channels, { ...conv, shareWeights: undefined });
+    case 'GCNConv': return new lib.GCNConv(a.in_channels, a.out_channels, { bias: a.bias });
+    default: throw new Error(`no module for ${a.kind}`);
+  }
+}
+
+/** The PyTorch file's tensors, with the names save_model left out (lin_r.* of shared weights) filled from the kept
+ * ones, as loading a save_model file into the PyTorch model does. */
+function stateOf(f: Fixture): Record<string, { shape: number[]; data: Float32Array }> {
+  const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, t] of Object.entries(f.state)) sd[k] = { shape: t.shape, data: t.data as Float32Array };
+  for (const k of f.meta.saved_without) sd[k] = sd[k.replace(/^lin_r\./, 'lin_l.')]!;
+  return sd;
+}
+
+/**
+ * Names and shapes against PyTorch's, strict loading of the PyTorch weights, the eval-mode forward against PyTorch's
+ * output, and the state dict read back equal to the loaded one.
+ */
+async function checkModule(gpu: Gpu, f: Fixture, model: Any): Promise<void> {
+  model.init(gpu, { seed: 0 });
+  assertSameNames(f.name, namesAndShapes(Object.entries(await model.stateDict()) as [string, NamedArray][]), f);
+  const sd = stateOf(f);
+  model.loadStateDict(sd, { strict: true });
+  model.eval();
+  const data = new lib.Data({
+    x: f.x, numFeatures: f.numFeatures, edgeIndex: f.edgeIndex, ...(f.edgeAttr ? { edgeAttr: f.edgeAttr } : {}),
+  });
+  const batch = data.to(gpu);
+  const out = model.forward(batch.x, batch.graph);
+  assert.deepEqual([...out.shape], f.outShape, `${f.name}: output shape`);
+  assertOutputsMatch(`${f.name} output`, await out.read(), f.out);
+  const back = (await model.stateDict()) as Record<string, NamedArray>;
+  for (const [k, t] of Object.entries(sd)) assert.deepEqual(back[k]!.data, t.data, `${f.name}: '${k}' read back`);
+}
+
+/** conv1 (GATv2), conv2 (GAT) and lin as fields; a skip connection and a jumping-knowledge concat. */
+function skipJkNet(inChannels: number, classes: number): Any {
+  class Net extends lib.Module {
+    conv1 = new lib.GATv2Conv(inChannels, 8, { heads: 4 });
+    act = new lib.ELU();
+    conv2 = new lib.GATConv(32, 8, { heads: 4 });
+    lin = new lib.Linear(64, classes);
+    forward(x: Any, graph: Any) {
+      const h1 = this.act.forward(this.conv1.forward(x, graph));
+      const h2 = lib.add(this.conv2.forward(h1, graph), h1);
+      return this.lin.forward(lib.concat([h1, h2]));
+    }
+  }
+  return new Net();
+}
+
+describe('PyTorch-saved weights in modules and models', () => {
+  let gpu: Gpu;
+  before(async () => {
+    if (!needsModuleApi) gpu = await Gpu.create();
+  });
+  after(() => gpu?.destroy());
+  const skip = needsModuleApi;
+
+  for (const name of [...LAYER_FIXTURES, 'gcn_layer']) {
+    test(name, { skip }, async () => {
+      const f = loadFixture(name);
+      await checkModule(gpu, f, moduleOf(f.meta.architecture));
+    });
+  }
+
+  for (const name of EDGE_FIXTURES) {
+    test(`${name} (edge features)`, { skip }, async (t) => {
+      const f = loadFixture(name);
+      const layer = moduleOf(f.meta.architecture);
+      layer.init(gpu, { seed: 0 });
+      if (!('lin_edge.weight' in (await layer.stateDict()))) {
+        t.skip('needs edge features in attention (edgeDim)');
+        return;
+      }
+      await checkModule(gpu, f, layer);
+    });
+  }
+
+  test('gatv2_sequential: GATv2Conv, ELU, GATv2Conv (residual), ReLU, Linear', { skip }, async () => {
+    const f = loadFixture('gatv2_sequential');
+    const model = new lib.Sequential([
+      new lib.GATv2Conv(f.numFeatures, 8, { heads: 4 }),
+      new lib.ELU(),
+      new lib.GATv2Conv(32, 8, { heads: 4, residual: true }),
+      new lib.ReLU(),
+      new lib.Linear(32, 5),
+    ]);
+    await checkModule(gpu, f, model);
+  });
+
+  test('gcn_sequential: GCNConv, LeakyReLU, GCNConv', { skip }, async () => {
+    const f = loadFixture('gcn_sequential');
+    const model = new lib.Sequential([
+      new lib.GCNConv(f.numFeatures, 16),
+      new lib.LeakyReLU(0.1),
+      new lib.GCNConv(16, 5),
+    ]);
+    await checkModule(gpu, f, model);
+  });
+
+  test('skip_jk_net: a class with fields, a skip connection and a jumping-knowledge concat', { skip }, async () => {
+    const f = loadFixture('skip_jk_net');
+    await checkModule(gpu, f, skipJkNet(f.numFeatures, 5));
+  });
+});
