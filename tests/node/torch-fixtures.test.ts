@@ -14,6 +14,7 @@ import { GATConv } from '../../src/nn/gat-conv.ts';
 import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
 import { DenseInput } from '../../src/nn/input.ts';
+import { GATModel } from '../../src/nn/model.ts';
 import { ParameterStore } from '../../src/nn/params.ts';
 import { rng } from '../kernels/harness.ts';
 
@@ -115,8 +116,9 @@ const LAYER_FIXTURES = [
   'gat_layer_residual', 'gat_layer_mean_no_loops',
 ];
 const EDGE_FIXTURES = ['gatv2_layer_edge', 'gat_layer_edge'];
+const PAPER_FIXTURES = ['paper_gatv2', 'paper_gat_residual'];
 const MODEL_FIXTURES = ['gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
-const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, ...MODEL_FIXTURES];
+const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, ...PAPER_FIXTURES, ...MODEL_FIXTURES];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Comparisons
@@ -284,14 +286,53 @@ for (const [label, defaultLimits] of DEVICES) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Layers and models through the module API (Module, Sequential, Linear, GCNConv, activations, add, concat, Data)
+// The two-layer paper model (GATModel): conv1, ELU, conv2 averaging its heads
+
+async function checkPaperModel(gpu: Gpu, name: string): Promise<void> {
+  const f = loadFixture(name);
+  const { conv1, conv2 } = f.meta.architecture.fields!;
+  const model = new GATModel(gpu, {
+    model: conv1!.kind === 'GATv2Conv' ? 'gatv2' : 'gat',
+    inChannels: conv1!.in_channels!, hiddenChannels: conv1!.out_channels, heads: conv1!.heads,
+    outChannels: conv2!.out_channels!, outHeads: conv2!.heads, residual: conv1!.residual ?? false, dropout: 0.6,
+  });
+  const graphs = new GraphSet(gpu, f.edgeIndex, f.numNodes);
+  try {
+    assertSameNames(name, namesAndShapes(Object.entries(await model.stateDict())), f);
+    const sd: Record<string, NamedArray> = {};
+    for (const [k, t] of Object.entries(f.state)) sd[k] = { shape: t.shape, data: f32(t, k) };
+    model.loadStateDict(sd);
+    const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
+    const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
+    const out = model.forward(ctx, { kind: 'dense', x }, graphs);
+    assertOutputsMatch(`${name} logits`, await out.read(), f.out);
+    const back = await model.stateDict();
+    for (const [k, t] of Object.entries(sd)) assert.deepEqual(back[k]!.data, t.data, `${name}: '${k}' read back`);
+  } finally {
+    model.dispose();
+    graphs.dispose();
+  }
+}
+
+describe('PyTorch-saved weights in the two-layer paper model', () => {
+  let gpu: Gpu;
+  before(async () => {
+    gpu = await Gpu.create();
+  });
+  after(() => gpu.destroy());
+  for (const name of PAPER_FIXTURES) test(name, () => checkPaperModel(gpu, name));
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Layers and models through the module API (Module, Sequential, Linear, GCNConv, Dropout, activations, add, concat,
+// Data)
 
 // Read from the index at run time, so that this file typechecks and its tests report a skip until the module API
 // is exported.
 type Any = any;
 const lib = (await import('../../src/index.ts')) as Record<string, Any>;
 const MODULE_API = [
-  'Module', 'Sequential', 'GATv2Conv', 'GATConv', 'GCNConv', 'Linear', 'ELU', 'ReLU', 'LeakyReLU',
+  'Module', 'Sequential', 'GATv2Conv', 'GATConv', 'GCNConv', 'Linear', 'Dropout', 'ELU', 'ReLU', 'LeakyReLU',
   'add', 'concat', 'Data',
 ];
 const missingApi = MODULE_API.filter((k) => !(k in lib));
@@ -357,6 +398,22 @@ function skipJkNet(inChannels: number, classes: number): Any {
   return new Net();
 }
 
+/** The paper model as a class: dropout, conv1, ELU, dropout, conv2 (its heads averaged). */
+function paperNet(arch: FixtureMeta['architecture']): Any {
+  const { conv1, conv2 } = arch.fields!;
+  class PaperNet extends lib.Module {
+    drop = new lib.Dropout(0.6);
+    conv1 = moduleOf(conv1!);
+    act = new lib.ELU();
+    conv2 = moduleOf(conv2!);
+    forward(x: Any, graph: Any) {
+      const h = this.act.forward(this.conv1.forward(this.drop.forward(x), graph));
+      return this.conv2.forward(this.drop.forward(h), graph);
+    }
+  }
+  return new PaperNet();
+}
+
 describe('PyTorch-saved weights in modules and models', () => {
   let gpu: Gpu;
   before(async () => {
@@ -382,6 +439,13 @@ describe('PyTorch-saved weights in modules and models', () => {
         return;
       }
       await checkModule(gpu, f, layer);
+    });
+  }
+
+  for (const name of PAPER_FIXTURES) {
+    test(`${name}: a class with dropout, conv1, ELU and conv2`, { skip }, async () => {
+      const f = loadFixture(name);
+      await checkModule(gpu, f, paperNet(f.meta.architecture));
     });
   }
 
