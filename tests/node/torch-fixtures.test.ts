@@ -251,11 +251,13 @@ async function checkLayer(gpu: Gpu, name: string): Promise<void> {
 
     loadIntoLayer(conv, store, f.state, name);
     const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
-    const x = new DenseInput(gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x));
-    const out = conv.forward(ctx, x, graphs);
+    const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
+    const out = conv.forward(ctx, new DenseInput(x), graphs);
     assert.deepEqual(out.shape, f.outShape, `${name}: output shape`);
     assertOutputsMatch(`${name} output`, await out.read(), f.out);
     assertAttentionMatches(name, (await conv.attention())!, f);
+    ctx.step.dispose();
+    x.dispose();
 
     // Saving gives back PyTorch's tensors bit for bit (and the names save_model left out: lin_r.* equal to lin_l.*).
     const values = await store.readAll();
@@ -306,6 +308,8 @@ async function checkPaperModel(gpu: Gpu, name: string): Promise<void> {
     const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
     const out = model.forward(ctx, { kind: 'dense', x }, graphs);
     assertOutputsMatch(`${name} logits`, await out.read(), f.out);
+    ctx.step.dispose();
+    x.dispose();
     const back = await model.stateDict();
     for (const [k, t] of Object.entries(sd)) assert.deepEqual(back[k]!.data, t.data, `${name}: '${k}' read back`);
   } finally {
