@@ -117,7 +117,7 @@ const LAYER_FIXTURES = [
 ];
 const EDGE_FIXTURES = ['gatv2_layer_edge', 'gat_layer_edge'];
 const PAPER_FIXTURES = ['paper_gatv2', 'paper_gat_residual'];
-const MODEL_FIXTURES = ['gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
+const MODEL_FIXTURES = ['paper_sequential', 'gatv2_sequential', 'gcn_sequential', 'skip_jk_net'];
 const ALL_FIXTURES = [...LAYER_FIXTURES, 'gcn_layer', ...EDGE_FIXTURES, ...PAPER_FIXTURES, ...MODEL_FIXTURES];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -452,6 +452,18 @@ describe('PyTorch-saved weights in modules and models', () => {
       await checkModule(gpu, f, paperNet(f.meta.architecture));
     });
   }
+
+  test('paper_sequential: Dropout, GATv2Conv, ELU, Dropout, GATv2Conv (heads averaged)', { skip }, async () => {
+    const f = loadFixture('paper_sequential');
+    const model = new lib.Sequential([
+      new lib.Dropout(0.6),
+      new lib.GATv2Conv(f.numFeatures, 8, { heads: 8, dropout: 0.6 }),
+      new lib.ELU(),
+      new lib.Dropout(0.6),
+      new lib.GATv2Conv(64, 5, { heads: 1, concat: false, dropout: 0.6 }),
+    ]);
+    await checkModule(gpu, f, model);
+  });
 
   test('gatv2_sequential: GATv2Conv, ELU, GATv2Conv (residual), ReLU, Linear', { skip }, async () => {
     const f = loadFixture('gatv2_sequential');
