@@ -59,7 +59,10 @@ export class Batch {
    * Joins `graphs` into one batch. All must have the same number of node features and of edge features (given
    * explicitly for graphs without nodes or edges, otherwise read from the first graph that shows them).
    */
-  static fromGraphs(graphs: readonly GraphSample[], dims: { numFeatures?: number; numEdgeFeatures?: number } = {}): Batch {
+  static fromGraphs(
+    graphs: readonly GraphSample[],
+    dims: { numFeatures?: number; numEdgeFeatures?: number } = {},
+  ): Batch {
     const B = graphs.length;
     const ptr = new Int32Array(B + 1);
     const edgePtr = new Int32Array(B + 1);
@@ -72,7 +75,10 @@ export class Batch {
     const E = edgePtr[B]!;
     const F = dims.numFeatures ?? widthOf(graphs, (g) => [g.x.length, g.numNodes]);
     const D = dims.numEdgeFeatures ?? widthOf(graphs, (g) => [g.edgeAttr?.length ?? 0, g.numEdges]);
-    for (const [what, v] of [['node features', F], ['edge features', D]] as const) {
+    for (const [what, v] of [
+      ['node features', F],
+      ['edge features', D],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`The number of ${what} (${v}) is not a non-negative integer`);
     }
     const x = new Float32Array(N * F);
@@ -88,7 +94,8 @@ export class Batch {
       if (D > 0 && g.edgeAttr?.length !== g.numEdges * D) {
         throw new Error(`graph ${i}: edgeAttr has ${g.edgeAttr?.length ?? 'no'} values, expected ${g.numEdges} x ${D}`);
       }
-      if (D === 0 && g.edgeAttr && g.edgeAttr.length > 0) throw new Error(`graph ${i}: edgeAttr given, but the batch has no edge features`);
+      if (D === 0 && g.edgeAttr && g.edgeAttr.length > 0)
+        throw new Error(`graph ${i}: edgeAttr given, but the batch has no edge features`);
       x.set(g.x, n0 * F);
       for (let k = 0; k < g.numEdges; k++) {
         edgeIndex[e0 + k] = g.edgeIndex[k]! + n0;
@@ -98,12 +105,26 @@ export class Batch {
       batch.fill(i, n0, n0 + g.numNodes);
     });
     const y = Int32Array.from(graphs, (g) => g.y);
-    return new Batch({ numGraphs: B, numNodes: N, numEdges: E, numFeatures: F, numEdgeFeatures: D, x, edgeIndex, edgeAttr, y, batch, ptr, edgePtr });
+    return new Batch({
+      numGraphs: B,
+      numNodes: N,
+      numEdges: E,
+      numFeatures: F,
+      numEdgeFeatures: D,
+      x,
+      edgeIndex,
+      edgeAttr,
+      y,
+      batch,
+      ptr,
+      edgePtr,
+    });
   }
 
   /** Graph g of the batch, with local node ids again (PyG's `get_example`). */
   graph(g: number): GraphSample {
-    if (!Number.isInteger(g) || g < 0 || g >= this.numGraphs) throw new Error(`graph index ${g} is outside 0..${this.numGraphs - 1}`);
+    if (!Number.isInteger(g) || g < 0 || g >= this.numGraphs)
+      throw new Error(`graph index ${g} is outside 0..${this.numGraphs - 1}`);
     const n0 = this.ptr[g]!;
     const n1 = this.ptr[g + 1]!;
     const e0 = this.edgePtr[g]!;
@@ -134,16 +155,20 @@ export class Batch {
 
 /** Checks one graph's counts and edge ids (the features' widths are checked against the batch's). */
 export function checkGraph(g: GraphSample, i: number): void {
-  if (!Number.isInteger(g.numNodes) || g.numNodes < 0) throw new Error(`graph ${i}: numNodes ${g.numNodes} is not a non-negative integer`);
-  if (!Number.isInteger(g.numEdges) || g.numEdges < 0) throw new Error(`graph ${i}: numEdges ${g.numEdges} is not a non-negative integer`);
+  if (!Number.isInteger(g.numNodes) || g.numNodes < 0)
+    throw new Error(`graph ${i}: numNodes ${g.numNodes} is not a non-negative integer`);
+  if (!Number.isInteger(g.numEdges) || g.numEdges < 0)
+    throw new Error(`graph ${i}: numEdges ${g.numEdges} is not a non-negative integer`);
   if (g.edgeIndex.length !== 2 * g.numEdges) {
     throw new Error(`graph ${i}: edgeIndex has ${g.edgeIndex.length} values, expected 2 x ${g.numEdges} edges`);
   }
   for (let k = 0; k < g.edgeIndex.length; k++) {
     const v = g.edgeIndex[k]!;
     if (v < 0 || v >= g.numNodes) {
-      throw new Error(`graph ${i}: edgeIndex ${k < g.numEdges ? 'source' : 'destination'} ${v} at edge ${k % g.numEdges} ` +
-        `is out of range for ${g.numNodes} nodes`);
+      throw new Error(
+        `graph ${i}: edgeIndex ${k < g.numEdges ? 'source' : 'destination'} ${v} at edge ${k % g.numEdges} ` +
+          `is out of range for ${g.numNodes} nodes`,
+      );
     }
   }
   if (!Number.isInteger(g.y)) throw new Error(`graph ${i}: y ${g.y} is not an integer class`);

@@ -56,13 +56,17 @@ export function stratifiedKFold(labels: ArrayLike<number>, opts: FoldOptions = {
   const members: number[][] = classes.map(() => []);
   for (let i = 0; i < n; i++) members[classOf.get(labels[i]!)!]!.push(i);
   if (members.every((m) => m.length < k)) {
-    throw new Error(`folds (${k}) cannot exceed the number of members in every class (largest class: ${Math.max(...members.map((m) => m.length))})`);
+    throw new Error(
+      `folds (${k}) cannot exceed the number of members in every class ` +
+        `(largest class: ${Math.max(...members.map((m) => m.length))})`,
+    );
   }
 
   // allocation[f][c]: how many of class c fold f tests on. Dealing the class-sorted samples to the folds in turn.
   const allocation = Array.from({ length: k }, () => new Array<number>(classes.length).fill(0));
   let pos = 0;
-  for (let c = 0; c < classes.length; c++) for (let j = 0; j < members[c]!.length; j++, pos++) allocation[pos % k]![c]++;
+  for (let c = 0; c < classes.length; c++)
+    for (let j = 0; j < members[c]!.length; j++, pos++) allocation[pos % k]![c]++;
 
   const testFold = new Int32Array(n);
   const random = generator(seed);
@@ -78,7 +82,8 @@ export function stratifiedKFold(labels: ArrayLike<number>, opts: FoldOptions = {
     const test: number[] = [];
     const rest: number[] = [];
     for (let i = 0; i < n; i++) (testFold[i] === f ? test : rest).push(i);
-    const val = valFraction > 0 ? holdOut(rest, labels, valFraction, generator(hash32(seed ^ hash32(f + 1)))) : new Set<number>();
+    const val =
+      valFraction > 0 ? holdOut(rest, labels, valFraction, generator(hash32(seed ^ hash32(f + 1)))) : new Set<number>();
     out.push({
       train: Int32Array.from(rest.filter((i) => !val.has(i))),
       val: Int32Array.from([...val].sort((a, b) => a - b)),

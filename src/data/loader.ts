@@ -58,27 +58,38 @@ export class GpuGraphDataset {
   readonly graphs: readonly GraphSample[];
   private local = new Map<boolean, Graph[]>();
 
-  private constructor(readonly gpu: Gpu, d: GraphDatasetLike) {
+  private constructor(
+    readonly gpu: Gpu,
+    d: GraphDatasetLike,
+  ) {
     const G = d.graphs.length;
     const F = d.numFeatures;
     const D = d.numEdgeFeatures;
     if (G === 0) throw new Error('A graph dataset needs at least one graph');
-    for (const [name, v] of [['numFeatures', F], ['numEdgeFeatures', D]] as const) {
+    for (const [name, v] of [
+      ['numFeatures', F],
+      ['numEdgeFeatures', D],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
     }
     const nodePtr = new Int32Array(G + 1);
     const edgePtr = new Int32Array(G + 1);
     d.graphs.forEach((g, i) => {
       checkGraph(g, i);
-      if (g.x.length !== g.numNodes * F) throw new Error(`graph ${i}: x has ${g.x.length} values, expected ${g.numNodes} x ${F} features`);
+      if (g.x.length !== g.numNodes * F)
+        throw new Error(`graph ${i}: x has ${g.x.length} values, expected ${g.numNodes} x ${F} features`);
       const bad = g.x.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`graph ${i}: x holds ${g.x[bad]} at node ${Math.floor(bad / F)}, feature ${bad % F}`);
+      if (bad >= 0)
+        throw new Error(`graph ${i}: x holds ${g.x[bad]} at node ${Math.floor(bad / F)}, feature ${bad % F}`);
       if (D > 0) {
         if (g.edgeAttr?.length !== g.numEdges * D) {
-          throw new Error(`graph ${i}: edgeAttr has ${g.edgeAttr?.length ?? 'no'} values, expected ${g.numEdges} x ${D}`);
+          throw new Error(
+            `graph ${i}: edgeAttr has ${g.edgeAttr?.length ?? 'no'} values, expected ${g.numEdges} x ${D}`,
+          );
         }
         const badE = g.edgeAttr.findIndex((v) => !Number.isFinite(v));
-        if (badE >= 0) throw new Error(`graph ${i}: edgeAttr holds ${g.edgeAttr[badE]} at edge ${Math.floor(badE / D)}`);
+        if (badE >= 0)
+          throw new Error(`graph ${i}: edgeAttr holds ${g.edgeAttr[badE]} at edge ${Math.floor(badE / D)}`);
       }
       if (d.numClasses !== undefined && !(g.y >= 0 && g.y < d.numClasses)) {
         throw new Error(`graph ${i}: y ${g.y} is outside 0..${d.numClasses - 1}`);
@@ -101,7 +112,11 @@ export class GpuGraphDataset {
     this.graphs = d.graphs;
     this.x = gpu.tensor('f32', [nodePtr[G]!, F], x);
     this.edgeAttr = edgeAttr ? gpu.tensor('f32', [edgePtr[G]!, D], edgeAttr) : null;
-    this.y = gpu.tensor('i32', [G], Int32Array.from(d.graphs, (g) => g.y));
+    this.y = gpu.tensor(
+      'i32',
+      [G],
+      Int32Array.from(d.graphs, (g) => g.y),
+    );
   }
 
   /** Validates the graphs, then uploads their features, edge features and labels. */
@@ -137,7 +152,7 @@ export interface DataLoaderOptions {
   indices?: ArrayLike<number>;
   /** Which CSR variants each batch prepares: with self loops (GATConv's default), without. Default both. */
   selfLoops?: readonly boolean[];
-  /** Also upload each CSR position's edge (edgeId, -1 for an added self loop). Default: when there are edge features. */
+  /** Also upload each CSR position's edge (edgeId, -1 for an added self loop). Default: with edge features. */
   edgeIds?: boolean;
 }
 
@@ -175,7 +190,10 @@ export class BatchGraphs implements LayerGraphs {
 
   get(addSelfLoops: boolean): GraphTensors {
     const t = this.tensors.get(addSelfLoops);
-    if (!t) throw new Error(`This loader prepares no graph ${addSelfLoops ? 'with' : 'without'} self loops (option selfLoops)`);
+    if (!t)
+      throw new Error(
+        `This loader prepares no graph ${addSelfLoops ? 'with' : 'without'} self loops (option selfLoops)`,
+      );
     return t;
   }
 
@@ -187,7 +205,10 @@ export class BatchGraphs implements LayerGraphs {
   /** i32 [edges of the variant]: the batch edge (edgeIndex column) of each CSR position, -1 for a self loop. */
   edgeId(addSelfLoops: boolean): Tensor {
     const t = this.ids.get(addSelfLoops);
-    if (!t) throw new Error(`This loader uploads no edge ids ${addSelfLoops ? 'with' : 'without'} self loops (option edgeIds)`);
+    if (!t)
+      throw new Error(
+        `This loader uploads no edge ids ${addSelfLoops ? 'with' : 'without'} self loops (option edgeIds)`,
+      );
     return t;
   }
 }
@@ -233,28 +254,38 @@ export class DataLoader implements Iterable<GpuBatch> {
   private readonly variants = new Map<boolean, VariantBuffers>();
   private disposed = false;
 
-  constructor(readonly data: GpuGraphDataset, opts: DataLoaderOptions = {}) {
+  constructor(
+    readonly data: GpuGraphDataset,
+    opts: DataLoaderOptions = {},
+  ) {
     this.batchSize = opts.batchSize ?? 1;
     this.shuffle = opts.shuffle ?? false;
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? false;
     this.selfLoops = [...new Set(opts.selfLoops ?? [true, false])];
     const edgeIds = opts.edgeIds ?? data.numEdgeFeatures > 0;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (!Number.isInteger(this.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
     if (this.selfLoops.length === 0) throw new Error('selfLoops must name at least one variant (true, false)');
     this.indices = checkIndices(opts.indices, data.numGraphs);
 
     // Capacity: the batchSize largest graphs by nodes, and by edges.
-    const top = (sizes: number[]) => sizes.sort((a, b) => b - a).slice(0, this.batchSize).reduce((s, v) => s + v, 0);
+    const top = (sizes: number[]) =>
+      sizes
+        .sort((a, b) => b - a)
+        .slice(0, this.batchSize)
+        .reduce((s, v) => s + v, 0);
     const graphs = data.graphs;
     this.maxNodes = top(Array.from(this.indices, (g) => graphs[g]!.numNodes));
     this.maxEdges = top(Array.from(this.indices, (g) => graphs[g]!.numEdges));
     const maxLoopEdges = this.maxEdges + this.maxNodes;
     const perEdgeLimit = data.gpu.maxBindingSize / 4 / 8; // per-edge [E, heads] values must fit one binding (8 heads)
     if (maxLoopEdges > perEdgeLimit) {
-      throw new Error(`A batch of up to ${maxLoopEdges} edges is beyond this device's limits (at most about ` +
-        `${Math.floor(perEdgeLimit)} edges with 8 heads): use a smaller batchSize`);
+      throw new Error(
+        `A batch of up to ${maxLoopEdges} edges is beyond this device's limits (at most about ` +
+          `${Math.floor(perEdgeLimit)} edges with 8 heads): use a smaller batchSize`,
+      );
     }
 
     const gpu = data.gpu;
@@ -293,7 +324,8 @@ export class DataLoader implements Iterable<GpuBatch> {
   /** One epoch: the batches in this epoch's order, each formed when it is reached. */
   *[Symbol.iterator](): Iterator<GpuBatch> {
     const order = this.order(this.epochs++);
-    for (let b = 0; b < this.numBatches; b++) yield this.form(order.subarray(b * this.batchSize, (b + 1) * this.batchSize));
+    for (let b = 0; b < this.numBatches; b++)
+      yield this.form(order.subarray(b * this.batchSize, (b + 1) * this.batchSize));
   }
 
   /** Forms the batch of the given graphs (dataset indices, at most batchSize) on the GPU. */
@@ -304,7 +336,8 @@ export class DataLoader implements Iterable<GpuBatch> {
     if (B < 1 || B > this.batchSize) throw new Error(`A batch holds 1..${this.batchSize} graphs, got ${B}`);
     const data = this.data;
     const graphs = data.graphs;
-    for (const g of ids) if (!(g >= 0 && g < data.numGraphs)) throw new Error(`graph index ${g} is outside 0..${data.numGraphs - 1}`);
+    for (const g of ids)
+      if (!(g >= 0 && g < data.numGraphs)) throw new Error(`graph index ${g} is outside 0..${data.numGraphs - 1}`);
 
     // Host structure: ptr, batch vector, edge_index, and every CSR variant laid end to end.
     const ptr = new Int32Array(B + 1);
@@ -316,8 +349,10 @@ export class DataLoader implements Iterable<GpuBatch> {
     const N = ptr[B]!;
     const E = edgePtr[B]!;
     if (N > this.maxNodes || E > this.maxEdges) {
-      throw new Error(`A batch of ${N} nodes and ${E} edges is beyond this loader's buffers (${this.maxNodes}, ${this.maxEdges}): ` +
-        'form batches of the graphs it was made for');
+      throw new Error(
+        `A batch of ${N} nodes and ${E} edges is beyond this loader's buffers (${this.maxNodes}, ${this.maxEdges}): ` +
+          'form batches of the graphs it was made for',
+      );
     }
     const batch = new Int32Array(N);
     const edgeIndex = new Int32Array(2 * E);
@@ -352,9 +387,28 @@ export class DataLoader implements Iterable<GpuBatch> {
     }
     const F = data.numFeatures;
     const D = data.numEdgeFeatures;
-    this.copyRuns(ids, data.x, this.x, (g) => data.nodePtr[g]! * F, (g) => graphs[g]!.numNodes * F);
-    if (this.edgeAttr) this.copyRuns(ids, data.edgeAttr!, this.edgeAttr, (g) => data.edgePtr[g]! * D, (g) => graphs[g]!.numEdges * D);
-    this.copyRuns(ids, data.y, this.y, (g) => g, () => 1);
+    this.copyRuns(
+      ids,
+      data.x,
+      this.x,
+      (g) => data.nodePtr[g]! * F,
+      (g) => graphs[g]!.numNodes * F,
+    );
+    if (this.edgeAttr)
+      this.copyRuns(
+        ids,
+        data.edgeAttr!,
+        this.edgeAttr,
+        (g) => data.edgePtr[g]! * D,
+        (g) => graphs[g]!.numEdges * D,
+      );
+    this.copyRuns(
+      ids,
+      data.y,
+      this.y,
+      (g) => g,
+      () => 1,
+    );
 
     return {
       numGraphs: B,
@@ -411,9 +465,15 @@ export class DataLoader implements Iterable<GpuBatch> {
   }
 
   /** Copies each graph's range of `from` into `to`, one copy per run of graphs consecutive in the dataset. */
-  private copyRuns(ids: Int32Array, from: Tensor, to: Tensor, start: (g: number) => number, size: (g: number) => number): void {
+  private copyRuns(
+    ids: Int32Array,
+    from: Tensor,
+    to: Tensor,
+    start: (g: number) => number,
+    size: (g: number) => number,
+  ): void {
     let dst = 0;
-    for (let i = 0; i < ids.length;) {
+    for (let i = 0; i < ids.length; ) {
       let j = i + 1;
       while (j < ids.length && ids[j] === ids[j - 1]! + 1) j++;
       let count = 0;
@@ -431,7 +491,8 @@ function checkIndices(indices: ArrayLike<number> | undefined, numGraphs: number)
   const out = new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const g = indices[k]!;
-    if (!Number.isInteger(g) || g < 0 || g >= numGraphs) throw new Error(`indices[${k}] = ${g} is not a graph index 0..${numGraphs - 1}`);
+    if (!Number.isInteger(g) || g < 0 || g >= numGraphs)
+      throw new Error(`indices[${k}] = ${g} is not a graph index 0..${numGraphs - 1}`);
     if (seen[g]) throw new Error(`indices[${k}] = ${g} appears twice`);
     seen[g] = 1;
     out[k] = g;

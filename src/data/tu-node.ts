@@ -27,7 +27,8 @@ export interface LoadTUOptions extends TUOptions {
  * `./data/tu/<NAME>/raw/`.
  */
 export async function loadTUDataset(name: string, opts: LoadTUOptions = {}): Promise<TUDataset> {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`TU dataset name '${name}' may hold only letters, digits, '_' and '-'`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new Error(`TU dataset name '${name}' may hold only letters, digits, '_' and '-'`);
   const raw = await findTUDir(name, opts);
   const files: TUFiles = {};
   for (const p of TU_PARTS) {
@@ -37,20 +38,26 @@ export async function loadTUDataset(name: string, opts: LoadTUOptions = {}): Pro
   return parseTU(name, files, opts);
 }
 
-/** The `raw/` directory holding the dataset's files, searched and (unless disabled) downloaded as loadTUDataset does. */
+/**
+ * The `raw/` directory holding the dataset's files, searched and (unless disabled) downloaded as loadTUDataset does.
+ */
 export async function findTUDir(name: string, opts: LoadTUOptions = {}): Promise<string> {
   const roots = [opts.root, process.env.TU_DIR, 'data/tu', '../shared/datasets/tu'];
   const dirs = [...new Set(roots.filter((d): d is string => !!d).map((d) => path.resolve(d, name, 'raw')))];
   const searched: string[] = [];
   for (const dir of dirs) {
     const absent: string[] = [];
-    for (const p of TU_REQUIRED_PARTS) if (!(await exists(path.join(dir, `${name}_${p}.txt`)))) absent.push(`${name}_${p}.txt`);
+    for (const p of TU_REQUIRED_PARTS)
+      if (!(await exists(path.join(dir, `${name}_${p}.txt`)))) absent.push(`${name}_${p}.txt`);
     if (absent.length === 0) return dir;
     searched.push(`  ${dir} (missing ${absent.join(', ')})`);
   }
   const where = `Searched:\n${searched.join('\n')}`;
   if (opts.download === false) {
-    throw new Error(`TU '${name}' files not found and download is disabled.\n${where}\nPass \`root\`, set TU_DIR, or allow downloading.`);
+    throw new Error(
+      `TU '${name}' files not found and download is disabled.\n${where}\n` +
+        'Pass `root`, set TU_DIR, or allow downloading.',
+    );
   }
   const dir = path.resolve('data/tu', name, 'raw');
   const base = (opts.baseUrl ?? process.env.TU_URL ?? TU_DEFAULT_URL).replace(/\/+$/, '');
@@ -59,7 +66,13 @@ export async function findTUDir(name: string, opts: LoadTUOptions = {}): Promise
 }
 
 /** Fetches `<base>/<NAME>.zip` and writes its parts into `dir`, each under a temporary name renamed when complete. */
-async function downloadTU(name: string, dir: string, base: string, log: (m: string) => void, searched: string): Promise<void> {
+async function downloadTU(
+  name: string,
+  dir: string,
+  base: string,
+  log: (m: string) => void,
+  searched: string,
+): Promise<void> {
   const url = `${base}/${name}.zip`;
   log(`TU '${name}': files not found locally, downloading ${url} into ${dir}`);
   let zip: Uint8Array;
@@ -78,7 +91,9 @@ async function downloadTU(name: string, dir: string, base: string, log: (m: stri
   parseTU(name, files); // reject a broken archive before anything is written
   await mkdir(dir, { recursive: true });
   // The required parts last, so that an interrupted download never looks complete.
-  const order = [...TU_PARTS].sort((a, b) => Number(TU_REQUIRED_PARTS.includes(a)) - Number(TU_REQUIRED_PARTS.includes(b)));
+  const order = [...TU_PARTS].sort(
+    (a, b) => Number(TU_REQUIRED_PARTS.includes(a)) - Number(TU_REQUIRED_PARTS.includes(b)),
+  );
   for (const p of order) {
     const bytes = files[p];
     if (!bytes) continue;
@@ -104,4 +119,3 @@ function errorText(e: unknown): string {
   const cause = err.cause?.code ?? err.cause?.message;
   return cause ? `${err.message} (${cause})` : err.message;
 }
-

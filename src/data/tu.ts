@@ -26,7 +26,13 @@ import type { GraphSample } from './batch.ts';
 
 /** The parts of a TU dataset, as in `<NAME>_<part>.txt`. */
 export const TU_PARTS = [
-  'A', 'graph_indicator', 'graph_labels', 'node_labels', 'node_attributes', 'edge_labels', 'edge_attributes',
+  'A',
+  'graph_indicator',
+  'graph_labels',
+  'node_labels',
+  'node_attributes',
+  'edge_labels',
+  'edge_attributes',
 ] as const;
 export type TUPart = (typeof TU_PARTS)[number];
 /** The parts every dataset has. */
@@ -102,12 +108,16 @@ export function parseTU(name: string, files: TUFiles, opts: TUOptions = {}): TUD
   for (let i = 0; i < N; i++) {
     const g = indicator.data[i]!;
     if (g < 1 || g > numGraphs) {
-      throw new Error(`${indicator.file} line ${i + 1}: graph id ${g} is out of range 1..${numGraphs} ` +
-        `(${graphLabels.name} has ${numGraphs} graphs)`);
+      throw new Error(
+        `${indicator.file} line ${i + 1}: graph id ${g} is out of range 1..${numGraphs} ` +
+          `(${graphLabels.name} has ${numGraphs} graphs)`,
+      );
     }
     if (i > 0 && g < graphOf[i - 1]! + 1) {
-      throw new Error(`${indicator.file} line ${i + 1}: graph id ${g} after ${graphOf[i - 1]! + 1}: ` +
-        'the nodes of each graph must be consecutive');
+      throw new Error(
+        `${indicator.file} line ${i + 1}: graph id ${g} after ${graphOf[i - 1]! + 1}: ` +
+          'the nodes of each graph must be consecutive',
+      );
     }
     graphOf[i] = g - 1;
   }
@@ -123,12 +133,16 @@ export function parseTU(name: string, files: TUFiles, opts: TUOptions = {}): TUD
     const d = edges.data[2 * k + 1]!;
     for (const v of [s, d]) {
       if (v < 1 || v > N) {
-        throw new Error(`${edges.file} line ${k + 1}: node id ${v} is out of range 1..${N} (${indicator.name} has ${N} nodes)`);
+        throw new Error(
+          `${edges.file} line ${k + 1}: node id ${v} is out of range 1..${N} (${indicator.name} has ${N} nodes)`,
+        );
       }
     }
     if (graphOf[s - 1] !== graphOf[d - 1]) {
-      throw new Error(`${edges.file} line ${k + 1}: edge ${s}, ${d} joins graph ${graphOf[s - 1]! + 1} ` +
-        `and graph ${graphOf[d - 1]! + 1}`);
+      throw new Error(
+        `${edges.file} line ${k + 1}: edge ${s}, ${d} joins graph ${graphOf[s - 1]! + 1} ` +
+          `and graph ${graphOf[d - 1]! + 1}`,
+      );
     }
     src0[k] = s - 1;
     dst0[k] = d - 1;
@@ -280,7 +294,8 @@ function readTable(prefix: string, name: string, content: Uint8Array | string, k
       if (kind === 'int') {
         if (!INTEGER.test(f)) throw new Error(`${file} line ${r + 1}: field ${c + 1} '${clip(f)}' is not an integer`);
         v = Number(f);
-        if (!(Math.abs(v) <= 2 ** 31 - 1)) throw new Error(`${file} line ${r + 1}: field ${c + 1} ${clip(f)} is too large`);
+        if (!(Math.abs(v) <= 2 ** 31 - 1))
+          throw new Error(`${file} line ${r + 1}: field ${c + 1} ${clip(f)} is too large`);
       } else {
         v = REAL.test(f) ? Math.fround(Number(f)) : NaN;
         if (!Number.isFinite(v)) {
@@ -327,7 +342,9 @@ function oneHot(t: Table): Matrix {
     }
     if (t.rows === 0) (lo = 0), (hi = -1);
     if (hi - lo + 1 > MAX_LABEL_RANGE) {
-      throw new Error(`${t.file}: labels in column ${c + 1} span ${lo}..${hi}, more than ${MAX_LABEL_RANGE} one-hot columns`);
+      throw new Error(
+        `${t.file}: labels in column ${c + 1} span ${lo}..${hi}, more than ${MAX_LABEL_RANGE} one-hot columns`,
+      );
     }
     mins.push(lo);
     widths.push(hi - lo + 1);
@@ -351,7 +368,8 @@ function concatColumns(rows: number, parts: (Table | Matrix | null)[]): Matrix {
   const data = new Float32Array(rows * cols);
   let offset = 0;
   for (const p of present) {
-    for (let r = 0; r < rows; r++) for (let c = 0; c < p.cols; c++) data[r * cols + offset + c] = p.data[r * p.cols + c]!;
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < p.cols; c++) data[r * cols + offset + c] = p.data[r * p.cols + c]!;
     offset += p.cols;
   }
   return { cols, data };

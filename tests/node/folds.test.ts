@@ -12,11 +12,15 @@ function checkFolds(labels: number[], k: number, seed: number, valFraction = 0):
   const inTest = new Int32Array(n);
   const classes = [...new Set(labels)];
   for (const f of folds) {
-    for (const part of [f.train, f.val, f.test]) for (let i = 1; i < part.length; i++) assert.ok(part[i - 1]! < part[i]!, 'ascending');
+    for (const part of [f.train, f.val, f.test])
+      for (let i = 1; i < part.length; i++) assert.ok(part[i - 1]! < part[i]!, 'ascending');
     for (const i of f.test) inTest[i]++;
     const parts = new Int32Array(n);
     for (const part of [f.train, f.val, f.test]) for (const i of part) parts[i]++;
-    assert.ok(parts.every((v) => v === 1), 'train, val and test partition the samples');
+    assert.ok(
+      parts.every((v) => v === 1),
+      'train, val and test partition the samples',
+    );
     assert.ok(Math.abs(f.test.length - n / k) < 1, `fold size ${f.test.length} for ${n} / ${k}`);
     for (const c of classes) {
       const total = labels.filter((y) => y === c).length;
@@ -29,13 +33,21 @@ function checkFolds(labels: number[], k: number, seed: number, valFraction = 0):
       }
     }
   }
-  assert.ok(inTest.every((v) => v === 1), 'every index in exactly one test fold');
+  assert.ok(
+    inTest.every((v) => v === 1),
+    'every index in exactly one test fold',
+  );
 }
 
 describe('stratifiedKFold', () => {
   it('MUTAG-sized (125 / 63) and ENZYMES-sized (6 x 100) labels, 10 folds', () => {
     checkFolds([...new Array(125).fill(1), ...new Array(63).fill(0)], 10, 0);
-    checkFolds(Array.from({ length: 600 }, (_, i) => i % 6), 10, 12345, 0.1);
+    checkFolds(
+      Array.from({ length: 600 }, (_, i) => i % 6),
+      10,
+      12345,
+      0.1,
+    );
   });
 
   it('random labels, fold counts and seeds (fast-check)', () => {

@@ -28,8 +28,12 @@ function randomGraphs(count: number, F: number, D: number, seed: number): GraphS
     const e = n === 0 ? 0 : Math.floor(rand() * 31);
     const edgeIndex = Int32Array.from({ length: 2 * e }, () => Math.floor(rand() * n));
     return {
-      numNodes: n, numEdges: e, x: randomArray(rand, n * F), edgeIndex,
-      edgeAttr: D > 0 ? randomArray(rand, e * D) : null, y: Math.floor(rand() * 3),
+      numNodes: n,
+      numEdges: e,
+      x: randomArray(rand, n * F),
+      edgeIndex,
+      edgeAttr: D > 0 ? randomArray(rand, e * D) : null,
+      y: Math.floor(rand() * 3),
     };
   });
 }
@@ -44,7 +48,14 @@ after(() => gpu.destroy());
 
 /** Overwrites every tensor of a batch with NaN / 0xDEADBEEF, so that an element the next batch fails to set shows. */
 function poison(b: GpuBatch): void {
-  const fill = (t: Tensor) => t.write(t.dtype === 'f32' ? new Float32Array(t.size).fill(NaN) : t.dtype === 'u32' ? new Uint32Array(t.size).fill(0xdeadbeef) : new Int32Array(t.size).fill(-559038737));
+  const fill = (t: Tensor) =>
+    t.write(
+      t.dtype === 'f32'
+        ? new Float32Array(t.size).fill(NaN)
+        : t.dtype === 'u32'
+          ? new Uint32Array(t.size).fill(0xdeadbeef)
+          : new Int32Array(t.size).fill(-559038737),
+    );
   for (const t of [b.x, b.edgeAttr, b.y, b.batch, b.ptr]) if (t) fill(t);
   for (const loops of [true, false]) {
     const g = b.graphs.get(loops);
@@ -55,7 +66,10 @@ function poison(b: GpuBatch): void {
 
 /** Reads every tensor of a GPU batch and compares it with the host Batch of the same graphs, exactly. */
 async function expectBatch(b: GpuBatch, graphs: readonly GraphSample[], F: number, D: number): Promise<void> {
-  const want = Batch.fromGraphs(Array.from(b.indices, (g) => graphs[g]!), { numFeatures: F, numEdgeFeatures: D });
+  const want = Batch.fromGraphs(
+    Array.from(b.indices, (g) => graphs[g]!),
+    { numFeatures: F, numEdgeFeatures: D },
+  );
   assert.equal(b.numNodes, want.numNodes);
   assert.equal(b.numEdges, want.numEdges);
   assert.deepEqual(await b.x.read(), want.x, 'x gathered on the GPU');
@@ -85,8 +99,12 @@ describe('DataLoader', () => {
     for (let epoch = 0; epoch < 3; epoch++) {
       const seen: number[] = [];
       const s: number[] = [];
-      for (const b of a) (seen.push(...b.indices), s.push(b.numGraphs));
-      assert.deepEqual([...seen].sort((x, y) => x - y), [...mutag.graphs.keys()], 'each graph once');
+      for (const b of a) seen.push(...b.indices), s.push(b.numGraphs);
+      assert.deepEqual(
+        [...seen].sort((x, y) => x - y),
+        [...mutag.graphs.keys()],
+        'each graph once',
+      );
       assert.deepEqual(seen, [...a.order(epoch)]);
       sizes.push(s);
       orders.push(seen);
@@ -98,18 +116,26 @@ describe('DataLoader', () => {
     assert.deepEqual([...make({}).order(5)], [...mutag.graphs.keys()], 'no shuffle: dataset order');
     const dropped = make({ shuffle: true, dropLast: true });
     assert.equal(dropped.numBatches, 5);
-    assert.deepEqual([...dropped].map((b) => b.numGraphs), [32, 32, 32, 32, 32]);
+    assert.deepEqual(
+      [...dropped].map((b) => b.numGraphs),
+      [32, 32, 32, 32, 32],
+    );
     const fold = make({ indices: [5, 3, 100, 7], batchSize: 3 });
-    assert.deepEqual([...fold].map((b) => [...b.indices]), [[5, 3, 100], [7]], 'a subset, in its order');
+    assert.deepEqual(
+      [...fold].map((b) => [...b.indices]),
+      [[5, 3, 100], [7]],
+      'a subset, in its order',
+    );
     for (const l of [a, dropped, fold]) l.dispose();
     data.dispose();
   });
 
-  it('MUTAG batches on the GPU equal the host Batch exactly (features, edge features, labels, batch, ptr, CSR)', async () => {
+  it('MUTAG batches on the GPU equal the host Batch exactly (x, edgeAttr, y, batch, ptr, CSR)', async () => {
     const data = GpuGraphDataset.upload(gpu, mutag);
     const loader = new DataLoader(data, { batchSize: 32, shuffle: true, seed: 3 });
     // Fill the buffers to capacity once and poison them, then poison each batch before the next.
-    const bySize = (key: 'numNodes' | 'numEdges') => [...mutag.graphs.keys()].sort((p, q) => mutag.graphs[q]![key] - mutag.graphs[p]![key]).slice(0, 32);
+    const bySize = (key: 'numNodes' | 'numEdges') =>
+      [...mutag.graphs.keys()].sort((p, q) => mutag.graphs[q]![key] - mutag.graphs[p]![key]).slice(0, 32);
     for (const key of ['numNodes', 'numEdges'] as const) poison(loader.form(bySize(key)));
     for (const b of loader) {
       await expectBatch(b, mutag.graphs, 7, 4);
@@ -122,8 +148,11 @@ describe('DataLoader', () => {
     data.dispose();
   });
 
-  it('random graphs (empty graphs, duplicate edges, self loops, no edge features) equal the host Batch exactly', async () => {
-    for (const [F, D, seed] of [[5, 3, 1], [1, 0, 2]] as const) {
+  it('random graphs (empty, duplicate edges, self loops, no edge features) equal the host Batch', async () => {
+    for (const [F, D, seed] of [
+      [5, 3, 1],
+      [1, 0, 2],
+    ] as const) {
       const graphs = randomGraphs(41, F, D, seed);
       const data = GpuGraphDataset.upload(gpu, { graphs, numFeatures: F, numEdgeFeatures: D });
       const loader = new DataLoader(data, { batchSize: 8, shuffle: true, seed });
@@ -184,7 +213,10 @@ describe('DataLoader', () => {
   it('rejects bad options and graphs by name', () => {
     const data = GpuGraphDataset.upload(gpu, mutag);
     assert.throws(() => new DataLoader(data, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
-    assert.throws(() => new DataLoader(data, { indices: [0, 188] }), /indices\[1\] = 188 is not a graph index 0\.\.187/);
+    assert.throws(
+      () => new DataLoader(data, { indices: [0, 188] }),
+      /indices\[1\] = 188 is not a graph index 0\.\.187/,
+    );
     assert.throws(() => new DataLoader(data, { indices: [4, 4] }), /indices\[1\] = 4 appears twice/);
     const l = new DataLoader(data, { batchSize: 2, indices: [0, 1], selfLoops: [true] });
     assert.throws(() => l.form([0, 1, 2]), /A batch holds 1\.\.2 graphs, got 3/);
@@ -192,11 +224,22 @@ describe('DataLoader', () => {
     l.dispose();
     data.dispose();
     const g: GraphSample[] = [2, 3].map((n) => ({
-      numNodes: n, numEdges: 1, x: new Float32Array(2 * n), edgeIndex: Int32Array.from([0, 1]), edgeAttr: null, y: 0,
+      numNodes: n,
+      numEdges: 1,
+      x: new Float32Array(2 * n),
+      edgeIndex: Int32Array.from([0, 1]),
+      edgeAttr: null,
+      y: 0,
     }));
-    assert.throws(() => GpuGraphDataset.upload(gpu, { graphs: g, numFeatures: 3, numEdgeFeatures: 0 }), /graph 0: x has \d+ values, expected \d+ x 3 features/);
+    assert.throws(
+      () => GpuGraphDataset.upload(gpu, { graphs: g, numFeatures: 3, numEdgeFeatures: 0 }),
+      /graph 0: x has \d+ values, expected \d+ x 3 features/,
+    );
     g[1]!.x[0] = NaN;
-    assert.throws(() => GpuGraphDataset.upload(gpu, { graphs: g, numFeatures: 2, numEdgeFeatures: 0 }), /graph 1: x holds NaN/);
+    assert.throws(
+      () => GpuGraphDataset.upload(gpu, { graphs: g, numFeatures: 2, numEdgeFeatures: 0 }),
+      /graph 1: x holds NaN/,
+    );
     assert.throws(() => GpuGraphDataset.upload(gpu, { ...mutag, numClasses: 1 }), /y 1 is outside 0\.\.0/);
     const [a, b] = [gpu.empty('f32', [8]), gpu.empty('f32', [4])];
     assert.throws(() => gpu.copy(a, b, 0, 5, 4), /copy: 4 values from 5 are outside a tensor of 8/);

@@ -20,18 +20,46 @@ const TU_DIR = process.env.TU_DIR ?? fileURLToPath(new URL('../../../shared/data
 /** Figures from the shared datasets' README (verified counts). */
 const EXPECTED = {
   MUTAG: {
-    graphs: 188, nodes: 3371, edges: 7442, minNodes: 10, maxNodes: 28, classes: [63, 125], classValues: [-1, 1],
-    features: 7, featuresWithAttr: 7, edgeFeatures: 4,
-    nodeLabelCounts: [2395, 345, 593, 12, 1, 23, 2], edgeLabelCounts: [4708, 2008, 724, 2],
+    graphs: 188,
+    nodes: 3371,
+    edges: 7442,
+    minNodes: 10,
+    maxNodes: 28,
+    classes: [63, 125],
+    classValues: [-1, 1],
+    features: 7,
+    featuresWithAttr: 7,
+    edgeFeatures: 4,
+    nodeLabelCounts: [2395, 345, 593, 12, 1, 23, 2],
+    edgeLabelCounts: [4708, 2008, 724, 2],
   },
   PROTEINS: {
-    graphs: 1113, nodes: 43471, edges: 162088, minNodes: 4, maxNodes: 620, classes: [663, 450], classValues: [1, 2],
-    features: 3, featuresWithAttr: 4, edgeFeatures: 0, nodeLabelCounts: [21151, 20931, 1389], edgeLabelCounts: [],
+    graphs: 1113,
+    nodes: 43471,
+    edges: 162088,
+    minNodes: 4,
+    maxNodes: 620,
+    classes: [663, 450],
+    classValues: [1, 2],
+    features: 3,
+    featuresWithAttr: 4,
+    edgeFeatures: 0,
+    nodeLabelCounts: [21151, 20931, 1389],
+    edgeLabelCounts: [],
   },
   ENZYMES: {
-    graphs: 600, nodes: 19580, edges: 74564, minNodes: 2, maxNodes: 126, classes: [100, 100, 100, 100, 100, 100],
-    classValues: [1, 2, 3, 4, 5, 6], features: 3, featuresWithAttr: 21, edgeFeatures: 0,
-    nodeLabelCounts: [9457, 9665, 458], edgeLabelCounts: [],
+    graphs: 600,
+    nodes: 19580,
+    edges: 74564,
+    minNodes: 2,
+    maxNodes: 126,
+    classes: [100, 100, 100, 100, 100, 100],
+    classValues: [1, 2, 3, 4, 5, 6],
+    features: 3,
+    featuresWithAttr: 21,
+    edgeFeatures: 0,
+    nodeLabelCounts: [9457, 9665, 458],
+    edgeLabelCounts: [],
   },
 } as const;
 type Name = keyof typeof EXPECTED;
@@ -56,8 +84,14 @@ describe('TU datasets: counts against the README', () => {
       assert.equal(d.graphs.length, want.graphs);
       assert.equal(d.numNodes, want.nodes);
       assert.equal(d.numEdges, want.edges, 'edges are distinct with no self loops: every line is kept');
-      assert.equal(d.graphs.reduce((s, g) => s + g.numNodes, 0), want.nodes);
-      assert.equal(d.graphs.reduce((s, g) => s + g.numEdges, 0), want.edges);
+      assert.equal(
+        d.graphs.reduce((s, g) => s + g.numNodes, 0),
+        want.nodes,
+      );
+      assert.equal(
+        d.graphs.reduce((s, g) => s + g.numEdges, 0),
+        want.edges,
+      );
       assert.equal(Math.min(...d.graphs.map((g) => g.numNodes)), want.minNodes);
       assert.equal(Math.max(...d.graphs.map((g) => g.numNodes)), want.maxNodes);
       assert.equal(d.numClasses, want.classes.length);
@@ -66,19 +100,22 @@ describe('TU datasets: counts against the README', () => {
       const counts = new Array<number>(d.numClasses).fill(0);
       for (const g of d.graphs) counts[g.y]++;
       assert.deepEqual(counts, want.classes);
-      assert.deepEqual([...d.labels], d.graphs.map((g) => g.y));
+      assert.deepEqual(
+        [...d.labels],
+        d.graphs.map((g) => g.y),
+      );
       assert.equal(d.numFeatures, want.features);
       assert.equal(d.numNodeLabels, want.nodeLabelCounts.length);
       assert.equal(d.numEdgeFeatures, want.edgeFeatures);
       // One-hot node labels: one 1 per row, column sums are the README's label counts.
       const x = new Float32Array(want.nodes * d.numFeatures);
       let o = 0;
-      for (const g of d.graphs) (x.set(g.x, o), (o += g.x.length));
+      for (const g of d.graphs) x.set(g.x, o), (o += g.x.length);
       assert.deepEqual(columnSums(x, d.numFeatures, 0, d.numFeatures), [...want.nodeLabelCounts]);
       if (want.edgeFeatures > 0) {
         const e = new Float32Array(want.edges * d.numEdgeFeatures);
         let p = 0;
-        for (const g of d.graphs) (e.set(g.edgeAttr!, p), (p += g.edgeAttr!.length));
+        for (const g of d.graphs) e.set(g.edgeAttr!, p), (p += g.edgeAttr!.length);
         assert.deepEqual(columnSums(e, d.numEdgeFeatures, 0, d.numEdgeFeatures), [...want.edgeLabelCounts]);
       } else assert.ok(d.graphs.every((g) => g.edgeAttr === null));
       for (const g of d.graphs) {
@@ -87,7 +124,7 @@ describe('TU datasets: counts against the README', () => {
     });
   }
 
-  it('useNodeAttr puts the continuous attributes in front of the one-hot labels (PROTEINS 1 + 3, ENZYMES 18 + 3)', async () => {
+  it('useNodeAttr puts the attributes in front of the one-hot labels (PROTEINS 1 + 3, ENZYMES 18 + 3)', async () => {
     for (const name of ['PROTEINS', 'ENZYMES'] as const) {
       const plain = await loadTUDataset(name, { root: TU_DIR, download: false });
       const d = await loadTUDataset(name, { root: TU_DIR, download: false, useNodeAttr: true });
@@ -101,7 +138,10 @@ describe('TU datasets: counts against the README', () => {
           const want = attrLines[node]!.split(',').map((f) => Math.fround(Number(f)));
           assert.deepEqual([...g.x.subarray(i * d.numFeatures, i * d.numFeatures + A)], want);
           const labelsPart = g.x.subarray(i * d.numFeatures + A, (i + 1) * d.numFeatures);
-          assert.deepEqual([...labelsPart], [...plain.graphs[gi]!.x.subarray(i * plain.numFeatures, (i + 1) * plain.numFeatures)]);
+          assert.deepEqual(
+            [...labelsPart],
+            [...plain.graphs[gi]!.x.subarray(i * plain.numFeatures, (i + 1) * plain.numFeatures)],
+          );
         }
       }
     }
@@ -109,7 +149,7 @@ describe('TU datasets: counts against the README', () => {
 });
 
 describe('TU conventions, checked against the raw lines', () => {
-  it('MUTAG: every graph holds exactly its A lines (1-based, offset to local ids), its node and bond labels', async () => {
+  it('MUTAG: every graph holds exactly its A lines (1-based, to local ids), node and bond labels', async () => {
     const d = await loadTUDataset('MUTAG', { root: TU_DIR, download: false });
     const A = await rawLines('MUTAG', 'A');
     const edgeLabels = (await rawLines('MUTAG', 'edge_labels')).map(Number);
@@ -117,7 +157,7 @@ describe('TU conventions, checked against the raw lines', () => {
     const indicator = (await rawLines('MUTAG', 'graph_indicator')).map(Number);
     const graphLabels = (await rawLines('MUTAG', 'graph_labels')).map(Number);
     const first: number[] = [];
-    indicator.forEach((g, i) => first[g - 1] ??= i);
+    indicator.forEach((g, i) => (first[g - 1] ??= i));
     const want = d.graphs.map(() => new Map<string, number>());
     A.forEach((line, k) => {
       const [s, t] = line.split(',').map((f) => Number(f) - 1) as [number, number];
@@ -134,19 +174,25 @@ describe('TU conventions, checked against the raw lines', () => {
         assert.ok(s * 1000 + t > prev, 'coalesced: sorted by (source, destination)');
         prev = s * 1000 + t;
         const row = g.edgeAttr!.subarray(k * 4, k * 4 + 4);
-        assert.equal(row.reduce((a, v) => a + v, 0), 1);
+        assert.equal(
+          row.reduce((a, v) => a + v, 0),
+          1,
+        );
         got.set(`${s},${t}`, row.indexOf(1));
       }
       assert.deepEqual(got, want[gi]);
       for (let i = 0; i < g.numNodes; i++) {
         const row = g.x.subarray(i * 7, i * 7 + 7);
         assert.equal(row.indexOf(1), nodeLabels[first[gi]! + i], 'node labels 0..6 one-hot');
-        assert.equal(row.reduce((a, v) => a + v, 0), 1);
+        assert.equal(
+          row.reduce((a, v) => a + v, 0),
+          1,
+        );
       }
     }
   });
 
-  it('a small dataset: self loops removed, duplicates summed, labels by rank, minimum subtracted, several label columns', () => {
+  it('small: self loops removed, duplicates summed, labels by rank, minimum subtracted, label columns', () => {
     const files: TUFiles = {
       // graph 1: nodes 1..3; graph 2: nodes 4..5
       A: '2, 1\n1, 2\n3,3\n1,2\n5, 4\n4, 5\n',
@@ -174,7 +220,10 @@ describe('TU conventions, checked against the raw lines', () => {
     const noAttr = parseTU('T', files);
     assert.equal(noAttr.numFeatures, 5, 'without useNodeAttr only the one-hot labels');
     assert.deepEqual([...noAttr.graphs[0]!.x.subarray(0, 5)], [1, 0, 0, 1, 0]);
-    const crlf = parseTU('T', Object.fromEntries(Object.entries(files).map(([k, v]) => [k, (v as string).replace(/\n/g, '\r\n')])));
+    const crlf = parseTU(
+      'T',
+      Object.fromEntries(Object.entries(files).map(([k, v]) => [k, (v as string).replace(/\n/g, '\r\n')])),
+    );
     assert.deepEqual(crlf.graphs, noAttr.graphs, 'CRLF line endings read the same');
     const noFinalNewline = parseTU('T', { ...files, A: (files.A as string).trimEnd() });
     assert.deepEqual(noFinalNewline.graphs, noAttr.graphs);
@@ -183,7 +232,9 @@ describe('TU conventions, checked against the raw lines', () => {
   it('reads the zip the TU collection publishes', () => {
     const enc = (s: string) => new TextEncoder().encode(s);
     const zip = zipSync({
-      'Z/Z_A.txt': enc('1, 2\n2, 1\n'), 'Z/Z_graph_indicator.txt': enc('1\n1\n'), 'Z/Z_graph_labels.txt': enc('1\n'),
+      'Z/Z_A.txt': enc('1, 2\n2, 1\n'),
+      'Z/Z_graph_indicator.txt': enc('1\n1\n'),
+      'Z/Z_graph_labels.txt': enc('1\n'),
       'Z/README.txt': enc('about'),
     });
     const files = unzipTU('Z', zip);
@@ -208,20 +259,72 @@ const SMALL: Record<string, string> = {
 describe('TU bad files give an error naming the file and line', () => {
   const cases: [string, Partial<Record<TUPart, string>>, RegExp][] = [
     ['truncated mid-line', { A: '1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5' }, /S_A\.txt line 6: 1 fields, but line 1 has 2/],
-    ['a field that is not a number', { A: SMALL.A!.replace('2, 3', '2, x3') }, /S_A\.txt line 3: field 2 'x3' is not an integer/],
-    ['a real where an integer belongs', { graph_labels: '1\n0.5\n' }, /S_graph_labels\.txt line 2: field 1 '0\.5' is not an integer/],
-    ['a node id out of range', { A: SMALL.A!.replace('5, 4', '6, 4') }, /S_A\.txt line 6: node id 6 is out of range 1\.\.5/],
-    ['a 0 node id (ids are 1-based)', { A: SMALL.A!.replace('1, 2', '0, 2') }, /S_A\.txt line 1: node id 0 is out of range/],
-    ['an edge between two graphs', { A: SMALL.A!.replace('4, 5', '3, 5') }, /S_A\.txt line 5: edge 3, 5 joins graph 1 and graph 2/],
-    ['fewer node labels than nodes', { node_labels: '0\n1\n0\n2\n' }, /S_node_labels\.txt: 4 lines, expected 5 \(S_graph_indicator\.txt has 5 nodes\)/],
-    ['more edge labels than edges', { edge_labels: `${SMALL.edge_labels}0\n` }, /S_edge_labels\.txt: 7 lines, expected 6/],
-    ['a graph id beyond the graph labels', { graph_indicator: '1\n1\n1\n2\n3\n' }, /S_graph_indicator\.txt line 5: graph id 3 is out of range 1\.\.2/],
-    ['nodes of a graph not consecutive', { graph_indicator: '1\n2\n1\n2\n2\n' }, /S_graph_indicator\.txt line 3: graph id 1 after 2/],
+    [
+      'a field that is not a number',
+      { A: SMALL.A!.replace('2, 3', '2, x3') },
+      /S_A\.txt line 3: field 2 'x3' is not an integer/,
+    ],
+    [
+      'a real where an integer belongs',
+      { graph_labels: '1\n0.5\n' },
+      /S_graph_labels\.txt line 2: field 1 '0\.5' is not an integer/,
+    ],
+    [
+      'a node id out of range',
+      { A: SMALL.A!.replace('5, 4', '6, 4') },
+      /S_A\.txt line 6: node id 6 is out of range 1\.\.5/,
+    ],
+    [
+      'a 0 node id (ids are 1-based)',
+      { A: SMALL.A!.replace('1, 2', '0, 2') },
+      /S_A\.txt line 1: node id 0 is out of range/,
+    ],
+    [
+      'an edge between two graphs',
+      { A: SMALL.A!.replace('4, 5', '3, 5') },
+      /S_A\.txt line 5: edge 3, 5 joins graph 1 and graph 2/,
+    ],
+    [
+      'fewer node labels than nodes',
+      { node_labels: '0\n1\n0\n2\n' },
+      /S_node_labels\.txt: 4 lines, expected 5 \(S_graph_indicator\.txt has 5 nodes\)/,
+    ],
+    [
+      'more edge labels than edges',
+      { edge_labels: `${SMALL.edge_labels}0\n` },
+      /S_edge_labels\.txt: 7 lines, expected 6/,
+    ],
+    [
+      'a graph id beyond the graph labels',
+      { graph_indicator: '1\n1\n1\n2\n3\n' },
+      /S_graph_indicator\.txt line 5: graph id 3 is out of range 1\.\.2/,
+    ],
+    [
+      'nodes of a graph not consecutive',
+      { graph_indicator: '1\n2\n1\n2\n2\n' },
+      /S_graph_indicator\.txt line 3: graph id 1 after 2/,
+    ],
     ['an empty line', { graph_labels: '1\n\n-1\n' }, /S_graph_labels\.txt line 2: empty line/],
-    ['a non-finite attribute', { node_attributes: '0.1\nnan\n0.3\n0.4\n0.5\n' }, /S_node_attributes\.txt line 2: field 1 'nan' is not a finite number/],
-    ['an attribute beyond float32', { node_attributes: '0.1\n1e39\n0.3\n0.4\n0.5\n' }, /S_node_attributes\.txt line 2: .* not a finite number/],
-    ['attribute rows of different widths', { node_attributes: '0.1\n0.2,1\n0.3\n0.4\n0.5\n' }, /S_node_attributes\.txt line 2: 2 fields, but line 1 has 1/],
-    ['a label range too wide to one-hot', { node_labels: '0\n1\n0\n2\n99999999\n' }, /S_node_labels\.txt: labels in column 1 span 0\.\.99999999/],
+    [
+      'a non-finite attribute',
+      { node_attributes: '0.1\nnan\n0.3\n0.4\n0.5\n' },
+      /S_node_attributes\.txt line 2: field 1 'nan' is not a finite number/,
+    ],
+    [
+      'an attribute beyond float32',
+      { node_attributes: '0.1\n1e39\n0.3\n0.4\n0.5\n' },
+      /S_node_attributes\.txt line 2: .* not a finite number/,
+    ],
+    [
+      'attribute rows of different widths',
+      { node_attributes: '0.1\n0.2,1\n0.3\n0.4\n0.5\n' },
+      /S_node_attributes\.txt line 2: 2 fields, but line 1 has 1/,
+    ],
+    [
+      'a label range too wide to one-hot',
+      { node_labels: '0\n1\n0\n2\n99999999\n' },
+      /S_node_labels\.txt: labels in column 1 span 0\.\.99999999/,
+    ],
     ['no graphs', { graph_labels: '' }, /S_graph_labels\.txt: no graphs/],
   ];
   for (const [what, change, want] of cases) {
@@ -230,7 +333,10 @@ describe('TU bad files give an error naming the file and line', () => {
   it('a missing required file, and bytes that are not text', () => {
     const { A: _, ...noA } = SMALL;
     assert.throws(() => parseTU('S', noA), /TU S: missing required file S_A\.txt/);
-    assert.throws(() => parseTU('S', { ...SMALL, graph_labels: new Uint8Array([0x31, 0xff, 0x0a]) }), /S_graph_labels\.txt: not a text file/);
+    assert.throws(
+      () => parseTU('S', { ...SMALL, graph_labels: new Uint8Array([0x31, 0xff, 0x0a]) }),
+      /S_graph_labels\.txt: not a text file/,
+    );
   });
 });
 
@@ -271,7 +377,10 @@ const syntheticArb: fc.Arbitrary<Synthetic> = fc
       lines.graph_labels.push(`${g.y}`);
       offset += g.n;
     });
-    const files = Object.fromEntries(TU_PARTS.map((p) => [p, lines[p].map((l) => `${l}\n`).join('')])) as Record<TUPart, string>;
+    const files = Object.fromEntries(TU_PARTS.map((p) => [p, lines[p].map((l) => `${l}\n`).join('')])) as Record<
+      TUPart,
+      string
+    >;
     return { files, graphs };
   });
 
@@ -308,7 +417,10 @@ describe('TU synthetic datasets (fast-check)', () => {
           keys.forEach((key, k) => {
             assert.equal(got.edgeIndex[k], Math.floor(key / 8));
             assert.equal(got.edgeIndex[keys.length + k], key % 8);
-            assert.deepEqual([...got.edgeAttr!.subarray(k * (1 + EL), (k + 1) * (1 + EL))], merged.get(key)!.map(Math.fround));
+            assert.deepEqual(
+              [...got.edgeAttr!.subarray(k * (1 + EL), (k + 1) * (1 + EL))],
+              merged.get(key)!.map(Math.fround),
+            );
           });
           for (let i = 0; i < g.n; i++) {
             const row = got.x.subarray(i * d.numFeatures, (i + 1) * d.numFeatures);
@@ -323,18 +435,53 @@ describe('TU synthetic datasets (fast-check)', () => {
   type Corruption = (s: string, r: number, c: string) => string;
   const corruptions: Record<string, Corruption> = {
     truncate: (s, r) => s.slice(0, Math.floor(r * s.length)),
-    replaceChar: (s, r, c) => { const i = Math.floor(r * s.length); return s.slice(0, i) + c + s.slice(i + 1); },
-    insertChar: (s, r, c) => { const i = Math.floor(r * (s.length + 1)); return s.slice(0, i) + c + s.slice(i); },
-    dropLine: (s, r) => { const l = s.split('\n'); l.splice(Math.floor(r * l.length), 1); return l.join('\n'); },
-    duplicateLine: (s, r) => { const l = s.split('\n'); const i = Math.floor(r * l.length); l.splice(i, 0, l[i]!); return l.join('\n'); },
+    replaceChar: (s, r, c) => {
+      const i = Math.floor(r * s.length);
+      return s.slice(0, i) + c + s.slice(i + 1);
+    },
+    insertChar: (s, r, c) => {
+      const i = Math.floor(r * (s.length + 1));
+      return s.slice(0, i) + c + s.slice(i);
+    },
+    dropLine: (s, r) => {
+      const l = s.split('\n');
+      l.splice(Math.floor(r * l.length), 1);
+      return l.join('\n');
+    },
+    duplicateLine: (s, r) => {
+      const l = s.split('\n');
+      const i = Math.floor(r * l.length);
+      l.splice(i, 0, l[i]!);
+      return l.join('\n');
+    },
     empty: () => '',
   };
 
   it('a corrupted file gives a result or an error naming a file of the dataset; never a crash or a hang', () => {
-    const chars = fc.constantFrom('', ',', '\n', ' ', '-', '.', 'e', 'x', '0', '9', '99999999999', '\r', '\u00e9', '1e40');
+    const chars = fc.constantFrom(
+      '',
+      ',',
+      '\n',
+      ' ',
+      '-',
+      '.',
+      'e',
+      'x',
+      '0',
+      '9',
+      '99999999999',
+      '\r',
+      '\u00e9',
+      '1e40',
+    );
     fc.assert(
       fc.property(
-        syntheticArb, fc.constantFrom(...TU_PARTS), fc.constantFrom(...Object.keys(corruptions)), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), chars, fc.boolean(),
+        syntheticArb,
+        fc.constantFrom(...TU_PARTS),
+        fc.constantFrom(...Object.keys(corruptions)),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        chars,
+        fc.boolean(),
         ({ files }, part, how, r, c, asBytes) => {
           const bad: TUFiles = { ...files, [part]: corruptions[how]!(files[part], r, c) };
           if (asBytes) bad[part] = new TextEncoder().encode(bad[part] as string);
@@ -342,7 +489,10 @@ describe('TU synthetic datasets (fast-check)', () => {
           try {
             d = parseTU('SYN', bad, { useNodeAttr: true, useEdgeAttr: true });
           } catch (e) {
-            assert.ok(e instanceof Error && /SYN(_\w+\.txt)?[: ]/.test(e.message), `unnamed error: ${(e as Error).message}`);
+            assert.ok(
+              e instanceof Error && /SYN(_\w+\.txt)?[: ]/.test(e.message),
+              `unnamed error: ${(e as Error).message}`,
+            );
             return;
           }
           // Accepted: the result is consistent.
@@ -401,7 +551,10 @@ describe('loadTUDataset file lookup and download', () => {
   });
 
   it('reports a failed download with its URL', async () => {
-    await assert.rejects(loadTUDataset('S', { baseUrl: `${base}/nope`, log: () => {} }), /download of http:\/\/127\.0\.0\.1:\d+\/nope\/S\.zip failed: HTTP 404/);
+    await assert.rejects(
+      loadTUDataset('S', { baseUrl: `${base}/nope`, log: () => {} }),
+      /download of http:\/\/127\.0\.0\.1:\d+\/nope\/S\.zip failed: HTTP 404/,
+    );
   });
 
   it('downloads into ./data/tu/<NAME>/raw, logs it, then reuses the files', async () => {
@@ -409,8 +562,16 @@ describe('loadTUDataset file lookup and download', () => {
     const d = await loadTUDataset('S', { baseUrl: `${base}/tu/`, log: (m) => logs.push(m) });
     assert.equal(d.graphs.length, 2);
     const dir = path.resolve('data/tu/S/raw');
-    assert.deepEqual((await readdir(dir)).sort(), Object.keys(SMALL).map((p) => `S_${p}.txt`).sort());
-    assert.ok(logs.some((m) => m.includes('downloading') && m.includes(dir)), logs.join('\n'));
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      Object.keys(SMALL)
+        .map((p) => `S_${p}.txt`)
+        .sort(),
+    );
+    assert.ok(
+      logs.some((m) => m.includes('downloading') && m.includes(dir)),
+      logs.join('\n'),
+    );
     requests.length = 0;
     const again = await loadTUDataset('S', { baseUrl: `${base}/tu`, log: () => {} });
     assert.deepEqual(again.graphs, d.graphs);
