@@ -489,7 +489,7 @@ describe('TU synthetic datasets (fast-check)', () => {
             d = parseTU('SYN', bad, { useNodeAttr: true, useEdgeAttr: true });
           } catch (e) {
             assert.ok(
-              e instanceof Error && /SYN(_\w+\.txt)?[: ]/.test(e.message),
+              e instanceof Error && /TU SYN: SYN_\w+\.txt/.test(e.message),
               `unnamed error: ${(e as Error).message}`,
             );
             return;
