@@ -186,9 +186,12 @@ export class BatchGraphs implements LayerGraphs {
     private readonly tensors: Map<boolean, GraphTensors>,
     private readonly hosts: Map<boolean, Graph>,
     private readonly ids: Map<boolean, Tensor>,
+    /** False once the loader has formed a later batch into the same buffers. */
+    private readonly isCurrent: () => boolean,
   ) {}
 
   get(addSelfLoops: boolean): GraphTensors {
+    this.checkCurrent();
     const t = this.tensors.get(addSelfLoops);
     if (!t)
       throw new Error(
@@ -204,12 +207,19 @@ export class BatchGraphs implements LayerGraphs {
 
   /** i32 [edges of the variant]: the batch edge (edgeIndex column) of each CSR position, -1 for a self loop. */
   edgeId(addSelfLoops: boolean): Tensor {
+    this.checkCurrent();
     const t = this.ids.get(addSelfLoops);
     if (!t)
       throw new Error(
         `This loader uploads no edge ids ${addSelfLoops ? 'with' : 'without'} self loops (option edgeIds)`,
       );
     return t;
+  }
+
+  private checkCurrent(): void {
+    if (!this.isCurrent()) {
+      throw new Error('Use of a batch after the loader formed the next one (a batch is valid until then)');
+    }
   }
 }
 
@@ -253,6 +263,8 @@ export class DataLoader implements Iterable<GpuBatch> {
   private readonly ptr: Tensor;
   private readonly variants = new Map<boolean, VariantBuffers>();
   private disposed = false;
+  /** Batches formed so far; a batch's graphs check that they are still the latest. */
+  private formed = 0;
 
   constructor(
     readonly data: GpuGraphDataset,
@@ -367,6 +379,7 @@ export class DataLoader implements Iterable<GpuBatch> {
     const hosts = new Map<boolean, Graph>();
     for (const loops of this.selfLoops) hosts.set(loops, this.concatGraphs(ids, loops, ptr, edgePtr));
 
+    const serial = ++this.formed;
     // Uploads of the structure first (queued writes), then the GPU copies (recorded).
     this.batchVec.view(0, [N]).write(new Uint32Array(batch.buffer));
     this.ptr.view(0, [B + 1]).write(new Uint32Array(ptr.buffer));
@@ -420,7 +433,7 @@ export class DataLoader implements Iterable<GpuBatch> {
       y: this.y.view(0, [B]),
       batch: this.batchVec.view(0, [N]),
       ptr: this.ptr.view(0, [B + 1]),
-      graphs: new BatchGraphs(N, tensors, hosts, idTensors),
+      graphs: new BatchGraphs(N, tensors, hosts, idTensors, () => this.formed === serial && !this.disposed),
       host: { batch, ptr, edgePtr, edgeIndex },
     };
   }

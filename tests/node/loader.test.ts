@@ -221,6 +221,9 @@ describe('DataLoader', () => {
     const l = new DataLoader(data, { batchSize: 2, indices: [0, 1], selfLoops: [true] });
     assert.throws(() => l.form([0, 1, 2]), /A batch holds 1\.\.2 graphs, got 3/);
     assert.throws(() => l.form([0]).graphs.get(false), /prepares no graph without self loops/);
+    const first = l.form([0]);
+    l.form([1]);
+    assert.throws(() => first.graphs.get(true), /Use of a batch after the loader formed the next one/);
     l.dispose();
     data.dispose();
     const g: GraphSample[] = [2, 3].map((n) => ({
