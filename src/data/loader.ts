@@ -110,13 +110,21 @@ export class GpuGraphDataset {
     this.nodePtr = nodePtr;
     this.edgePtr = edgePtr;
     this.graphs = d.graphs;
+    const y = Int32Array.from(d.graphs, (g) => g.y);
     this.x = gpu.tensor('f32', [nodePtr[G]!, F], x);
-    this.edgeAttr = edgeAttr ? gpu.tensor('f32', [edgePtr[G]!, D], edgeAttr) : null;
-    this.y = gpu.tensor(
-      'i32',
-      [G],
-      Int32Array.from(d.graphs, (g) => g.y),
-    );
+    try {
+      this.edgeAttr = edgeAttr ? gpu.tensor('f32', [edgePtr[G]!, D], edgeAttr) : null;
+    } catch (err) {
+      this.x.dispose();
+      throw err;
+    }
+    try {
+      this.y = gpu.tensor('i32', [G], y);
+    } catch (err) {
+      this.x.dispose();
+      this.edgeAttr?.dispose();
+      throw err;
+    }
   }
 
   /** Validates the graphs, then uploads their features, edge features and labels. */
@@ -300,23 +308,33 @@ export class DataLoader implements Iterable<GpuBatch> {
       );
     }
 
-    const gpu = data.gpu;
-    const B = this.batchSize;
-    this.x = gpu.empty('f32', [this.maxNodes * data.numFeatures]);
-    this.edgeAttr = data.edgeAttr ? gpu.empty('f32', [this.maxEdges * data.numEdgeFeatures]) : null;
-    this.y = gpu.empty('i32', [B]);
-    this.batchVec = gpu.empty('u32', [this.maxNodes]);
-    this.ptr = gpu.empty('u32', [B + 1]);
-    for (const loops of this.selfLoops) {
-      const e = loops ? maxLoopEdges : this.maxEdges;
-      this.variants.set(loops, {
-        rowPtr: gpu.empty('u32', [this.maxNodes + 1]),
-        src: gpu.empty('u32', [e]),
-        dst: gpu.empty('u32', [e]),
-        colPtr: gpu.empty('u32', [this.maxNodes + 1]),
-        perm: gpu.empty('u32', [e]),
-        edgeId: edgeIds ? gpu.empty('i32', [e]) : null,
-      });
+    // Every buffer now; if one is refused (device limits), those made before it go back to the pool.
+    const made: Tensor[] = [];
+    const empty = (dtype: 'f32' | 'u32' | 'i32', size: number) => {
+      const t = data.gpu.empty(dtype, [size]);
+      made.push(t);
+      return t;
+    };
+    try {
+      this.x = empty('f32', this.maxNodes * data.numFeatures);
+      this.edgeAttr = data.edgeAttr ? empty('f32', this.maxEdges * data.numEdgeFeatures) : null;
+      this.y = empty('i32', this.batchSize);
+      this.batchVec = empty('u32', this.maxNodes);
+      this.ptr = empty('u32', this.batchSize + 1);
+      for (const loops of this.selfLoops) {
+        const e = loops ? maxLoopEdges : this.maxEdges;
+        this.variants.set(loops, {
+          rowPtr: empty('u32', this.maxNodes + 1),
+          src: empty('u32', e),
+          dst: empty('u32', e),
+          colPtr: empty('u32', this.maxNodes + 1),
+          perm: empty('u32', e),
+          edgeId: edgeIds ? empty('i32', e) : null,
+        });
+      }
+    } catch (err) {
+      for (const t of made) t.dispose();
+      throw err;
     }
   }
 

@@ -206,18 +206,22 @@ describe('DataLoader', () => {
       x.dispose();
     }
     conv.dispose();
+    ctx.step.dispose();
     loader.dispose();
     data.dispose();
   });
 
-  it('rejects bad options and graphs by name', () => {
+  it('rejects bad options and graphs by name, holding no GPU memory after a refusal', () => {
+    const inUse = gpu.pool.bytesInUse;
     const data = GpuGraphDataset.upload(gpu, mutag);
+    const withData = gpu.pool.bytesInUse;
     assert.throws(() => new DataLoader(data, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
     assert.throws(
       () => new DataLoader(data, { indices: [0, 188] }),
       /indices\[1\] = 188 is not a graph index 0\.\.187/,
     );
     assert.throws(() => new DataLoader(data, { indices: [4, 4] }), /indices\[1\] = 4 appears twice/);
+    assert.equal(gpu.pool.bytesInUse, withData, 'refused loaders hold nothing');
     const l = new DataLoader(data, { batchSize: 2, indices: [0, 1], selfLoops: [true] });
     assert.throws(() => l.form([0, 1, 2]), /A batch holds 1\.\.2 graphs, got 3/);
     assert.throws(() => l.form([0]).graphs.get(false), /prepares no graph without self loops/);
@@ -250,5 +254,6 @@ describe('DataLoader', () => {
     assert.throws(() => gpu.copy(a, b, 0, -1, 1), /copy: srcOffset must be a non-negative integer, got -1/);
     a.dispose();
     b.dispose();
+    assert.equal(gpu.pool.bytesInUse, inUse, 'refused uploads hold nothing; disposed loaders and datasets neither');
   });
 });
