@@ -257,7 +257,7 @@ interface Table {
 }
 
 const INTEGER = /^[+-]?\d+$/;
-const REAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const REAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/; // unambiguous: no backtracking on long digit runs
 
 /**
  * Parses comma-separated numbers, one row per line (LF or CRLF, a final newline optional). Every line must have the

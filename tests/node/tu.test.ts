@@ -315,6 +315,11 @@ describe('TU bad files give an error naming the file and line', () => {
       /S_node_attributes\.txt line 2: .* not a finite number/,
     ],
     [
+      'a field of 200,000 digits that is not a number (read in linear time)',
+      { node_attributes: `0.1\n${'1'.repeat(200000)}x\n0.3\n0.4\n0.5\n` },
+      /S_node_attributes\.txt line 2: field 1 '1{40}\.\.\.' is not a finite number/,
+    ],
+    [
       'attribute rows of different widths',
       { node_attributes: '0.1\n0.2,1\n0.3\n0.4\n0.5\n' },
       /S_node_attributes\.txt line 2: 2 fields, but line 1 has 1/,
