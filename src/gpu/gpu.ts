@@ -135,14 +135,22 @@ export class Gpu {
     this.dispatchCount++;
   }
 
-  /** Records a copy of `src` into `dst` starting at element `dstOffset`, in order with the dispatches. */
-  copy(src: Tensor, dst: Tensor, dstOffset = 0): void {
+  /**
+   * Records a copy of `count` elements of `src` from element `srcOffset` (default: all of it) into `dst` starting
+   * at element `dstOffset`, in order with the dispatches.
+   */
+  copy(src: Tensor, dst: Tensor, dstOffset = 0, srcOffset = 0, count = src.size - srcOffset): void {
     this.check();
     src.assertAlive();
     dst.assertAlive();
-    if (dstOffset + src.size > dst.size) throw new Error(`copy: ${src.size} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    for (const [name, v] of [['dstOffset', dstOffset], ['srcOffset', srcOffset], ['count', count]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`copy: ${name} must be a non-negative integer, got ${v}`);
+    }
+    if (srcOffset + count > src.size) throw new Error(`copy: ${count} values from ${srcOffset} are outside a tensor of ${src.size}`);
+    if (dstOffset + count > dst.size) throw new Error(`copy: ${count} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    if (count === 0) return;
     this.endPass();
-    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset + dstOffset * 4, src.byteLength);
+    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset + srcOffset * 4, dst.buffer, dst.byteOffset + dstOffset * 4, count * 4);
     this.pending++;
   }
 
