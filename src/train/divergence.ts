@@ -1,7 +1,7 @@
 // Training that diverges (a learning rate too large, bad data scaling) turns the loss into Infinity or NaN, and
 // every update after that writes NaN into the weights. The trainer keeps its metrics on the GPU and reads them back
-// only now and then (when asked, and every CHECK_EVERY epochs in run()); each readback goes through this watch,
-// which stops training with an error naming the first bad epoch, or warns once.
+// only now and then (when asked, and every CHECK_EVERY epochs in run(), without waiting for the read); each
+// readback goes through this watch, which stops training with an error naming the first bad epoch, or warns once.
 import type { NonFinitePolicy } from './options.ts';
 
 /** Epochs between the metric readbacks that Trainer.run makes to catch a diverging run early. */
@@ -51,5 +51,30 @@ export class NonFiniteWatch {
       if (!this.warned) this.warn(`${diverged(m.epoch, bad[0], bad[1], this.lr)}; training goes on (onNonFinite: 'warn')`);
       this.warned = true;
     }
+  }
+}
+
+/**
+ * Reads the metrics back every CHECK_EVERY epochs without stalling the queue of epochs: the read completes while
+ * training goes on, and a failure it found (a NonFiniteLossError) is thrown at the next poll or at settle().
+ */
+export class PeriodicCheck {
+  private pending: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+
+  /** Call after each epoch: throws an earlier check's failure; starts a read every CHECK_EVERY epochs. */
+  poll(epoch: number, read: () => Promise<unknown>): void {
+    if (this.failure) throw this.failure.error;
+    if (epoch % CHECK_EVERY !== 0 || this.pending) return;
+    this.pending = read().then(
+      () => void (this.pending = null),
+      (error) => void ((this.failure = { error }), (this.pending = null)),
+    );
+  }
+
+  /** Waits for a read still in flight; throws its failure. */
+  async settle(): Promise<void> {
+    await this.pending;
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -9,7 +9,7 @@ import type { StepContext } from '../nn/conv.ts';
 import type { GATModel } from '../nn/model.ts';
 import { Workspace } from '../nn/workspace.ts';
 import type { GpuDataset, Split } from './data.ts';
-import { CHECK_EVERY, NonFiniteWatch } from './divergence.ts';
+import { NonFiniteWatch, PeriodicCheck } from './divergence.ts';
 import { checkTrainingSplits, resolveTrainOptions, type NonFinitePolicy, type ResolvedTrainOptions } from './options.ts';
 
 export interface TrainConfig {
@@ -136,13 +136,15 @@ export class Trainer {
   async run(opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {}): Promise<EpochMetrics[]> {
     const inFlight = opts.inFlight ?? 2;
     const queued: Promise<void>[] = [];
+    const check = new PeriodicCheck(); // a diverging run stops here (a NonFiniteLossError)
     while (this.epoch < this.cfg.epochs) {
       queued.push(this.recordEpoch());
       if (queued.length >= inFlight) await queued.shift();
-      if (this.epoch % CHECK_EVERY === 0) await this.metrics(); // a diverging run stops here
+      check.poll(this.epoch, () => this.metrics());
       await opts.onEpoch?.(this.epoch);
     }
     await Promise.all(queued);
+    await check.settle();
     await this.gpu.sync();
     return this.metrics();
   }
