@@ -19,22 +19,33 @@ export const HELP = `Usage: npm run train -- [options]
   --residual                add residual connections
   --log-every N             print a line every N epochs (default 20)
   --save FILE               save the trained weights as safetensors (PyG state_dict names)
-  --data-dir DIR            where the Planetoid files are (default: ./data/planetoid, ../shared/datasets/planetoid, else download)
-  --profile                 time every kernel over epochs 11-20 (or the last 10) with timestamp queries and print a table
-  --trace FILE              write a Chrome trace of the profiled epochs (open in Perfetto or chrome://tracing); implies --profile
+  --data-dir DIR            where the Planetoid files are
+                            (default: ./data/planetoid, ../shared/datasets/planetoid, else download)
+  --profile                 time every kernel over epochs 11-20 (or the last 10) with timestamp queries
+                            and print a table
+  --trace FILE              write a Chrome trace of the profiled epochs (open in Perfetto or
+                            chrome://tracing); implies --profile
   --json                    print the final result as JSON
   --help`;
 
 /** The CLI's flag for each run option it sets. */
 const FLAGS: Record<string, string> = {
-  model: '--model', heads: '--heads', hiddenChannels: '--hidden', epochs: '--epochs', lr: '--lr', weightDecay: '--weight-decay',
-  dropout: '--dropout', seed: '--seed', residual: '--residual',
+  model: '--model',
+  heads: '--heads',
+  hiddenChannels: '--hidden',
+  epochs: '--epochs',
+  lr: '--lr',
+  weightDecay: '--weight-decay',
+  dropout: '--dropout',
+  seed: '--seed',
+  residual: '--residual',
 };
 
 export interface TrainArgs {
   help: boolean;
   dataset: PlanetoidName;
-  /** The run's options, checked (the CLI sets model, heads, hiddenChannels, epochs, lr, weightDecay, dropout, seed, residual). */
+  /** The run's options, checked (the CLI sets model, heads, hiddenChannels, epochs, lr, weightDecay, dropout,
+   * seed, residual). */
   run: ResolvedRunOptions;
   logEvery: number;
   save?: string;
@@ -89,7 +100,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     }
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       const arg = /'([^']*)'/.exec(e.message)?.[1];
-      throw new Error(`unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`);
+      throw new Error(
+        `unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`,
+      );
     }
     throw err;
   }
@@ -104,9 +117,11 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     run[key] = numberFlag(flag, values[name] as string);
   }
   const logEvery = numberFlag('--log-every', values['log-every']!);
-  if (!Number.isInteger(logEvery) || logEvery < 1) throw new Error(`--log-every must be a positive integer, got ${values['log-every']}`);
+  if (!Number.isInteger(logEvery) || logEvery < 1)
+    throw new Error(`--log-every must be a positive integer, got ${values['log-every']}`);
   for (const flag of ['save', 'trace', 'data-dir'] as const) {
-    if (values[flag] !== undefined && values[flag]!.trim() === '') throw new Error(`--${flag} needs a path, got an empty string`);
+    if (values[flag] !== undefined && values[flag]!.trim() === '')
+      throw new Error(`--${flag} needs a path, got an empty string`);
   }
   return {
     help: values.help!,

@@ -63,23 +63,39 @@ export interface DeviceLimits {
   fusedAttention: boolean;
 }
 
-/** The shape of a dataset as trainNodeClassifier receives it; a malformed edge index counts as no edges here. */
-export function datasetShape(d: { numNodes: number; numFeatures: number; numClasses: number; edgeIndex: EdgeIndex;
-  features: SparseRows | Float32Array }): DatasetShape {
+/** A dataset as trainNodeClassifier receives it: the features as `features` (NodeDataset) or `x` (PyG's name). */
+export interface DatasetLike {
+  numNodes: number;
+  numFeatures: number;
+  numClasses: number;
+  edgeIndex: EdgeIndex;
+  features?: SparseRows | Float32Array;
+  x?: SparseRows | Float32Array;
+}
+
+/** The shape of a dataset; a malformed edge index counts as no edges here (it is refused on upload). */
+export function datasetShape(d: DatasetLike): DatasetShape {
   const e = d.edgeIndex as unknown as ArrayLike<unknown> | null;
   let numEdges = 0;
   if (e && typeof e.length === 'number') {
     const first = e[0] as ArrayLike<unknown> | undefined;
-    numEdges = e.length === 2 && first && typeof first === 'object' && typeof first.length === 'number' ? first.length : Math.floor(e.length / 2);
+    numEdges =
+      e.length === 2 && first && typeof first === 'object' && typeof first.length === 'number'
+        ? first.length
+        : Math.floor(e.length / 2);
   }
-  const f = d.features as Partial<SparseRows> | null;
+  const f = (d.features ?? d.x ?? null) as Partial<SparseRows> | null;
   const featureNnz = f && !(f instanceof Float32Array) && f.colIdx ? f.colIdx.length : null;
   return { numNodes: d.numNodes, numFeatures: d.numFeatures, numClasses: d.numClasses, numEdges, featureNnz };
 }
 
 export function deviceLimits(gpu: Gpu): DeviceLimits {
   const lim = gpu.device.limits;
-  return { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, fusedAttention: canFuseAttention(gpu) };
+  return {
+    maxBufferSize: lim.maxBufferSize,
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    fusedAttention: canFuseAttention(gpu),
+  };
 }
 
 const ALIGN = 64; // floats: parameters start on 256-byte boundaries (nn/params.ts)
@@ -104,14 +120,33 @@ interface LayerShape {
 function layers(d: DatasetShape, o: ResolvedModelOptions): LayerShape[] {
   const common = { v2: o.model === 'gatv2', residual: o.residual, shareWeights: o.shareWeights && o.model === 'gatv2' };
   return [
-    { name: 'conv1', ...common, inChannels: d.numFeatures, channels: o.hiddenChannels, heads: o.heads, concat: true, inputGrad: false, denseInput: d.featureNnz === null },
-    { name: 'conv2', ...common, inChannels: o.hiddenChannels * o.heads, channels: d.numClasses, heads: o.outHeads, concat: false, inputGrad: true, denseInput: true },
+    {
+      name: 'conv1',
+      ...common,
+      inChannels: d.numFeatures,
+      channels: o.hiddenChannels,
+      heads: o.heads,
+      concat: true,
+      inputGrad: false,
+      denseInput: d.featureNnz === null,
+    },
+    {
+      name: 'conv2',
+      ...common,
+      inChannels: o.hiddenChannels * o.heads,
+      channels: d.numClasses,
+      heads: o.outHeads,
+      concat: false,
+      inputGrad: true,
+      denseInput: true,
+    },
   ];
 }
 
 /** Parameter floats of a layer, each parameter padded as the parameter store pads it. */
 function layerParams(l: LayerShape): number[] {
-  const hc = l.heads * l.channels, out = l.concat ? hc : l.channels;
+  const hc = l.heads * l.channels,
+    out = l.concat ? hc : l.channels;
   const p = l.v2 ? (l.shareWeights ? hc : 2 * hc) : hc;
   const sizes = l.v2 ? [l.inChannels * p, p, hc] : [l.inChannels * hc, hc, hc];
   sizes.push(out); // bias
@@ -141,7 +176,11 @@ function weightedColumnSumPartials(rows: number, hc: number): number[] {
 }
 
 /** Every tensor a training run allocates, as listed at the top of this file. */
-export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, device: Pick<DeviceLimits, 'fusedAttention'>): MemoryEstimate {
+export function estimateTrainingMemory(
+  d: DatasetShape,
+  o: ResolvedRunOptions,
+  device: Pick<DeviceLimits, 'fusedAttention'>,
+): MemoryEstimate {
   const items: MemoryItem[] = [];
   const scratch = new Map<number, MemoryItem>();
   const add = (kind: MemoryKind, name: string, values: number) => {
@@ -150,7 +189,9 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
     if (kind !== 'scratch') items.push(item);
     else if (values > 0 && !scratch.has(item.pooled)) scratch.set(item.pooled, item);
   };
-  const N = d.numNodes, F = d.numFeatures, C = d.numClasses;
+  const N = d.numNodes,
+    F = d.numFeatures,
+    C = d.numClasses;
   const E = o.addSelfLoops ? d.numEdges + N : d.numEdges; // self loops: at most one added per node
 
   // Inputs.
@@ -160,7 +201,8 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
     add('inputs', `sparse features rowPtr [N+1=${N + 1}]`, N + 1);
     add('inputs', `sparse features transposed rowPtr [F+1=${F + 1}]`, F + 1);
     for (const which of ['', ' transposed']) {
-      for (const part of ['colIdx', 'values', 'nzId']) add('inputs', `sparse features${which} ${part} [nnz=${nnz}]`, nnz);
+      for (const part of ['colIdx', 'values', 'nzId'])
+        add('inputs', `sparse features${which} ${part} [nnz=${nnz}]`, nnz);
     }
   }
   add('inputs', `graph rowPtr [N+1=${N + 1}]`, N + 1);
@@ -171,7 +213,10 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
 
   // Parameters and optimizer state.
   const ls = layers(d, o);
-  const P = Math.max(ALIGN, ls.flatMap(layerParams).reduce((s, n) => s + alignUp(n), 0));
+  const P = Math.max(
+    ALIGN,
+    ls.flatMap(layerParams).reduce((s, n) => s + alignUp(n), 0),
+  );
   add('parameters', `parameter values [${P}]`, P);
   add('parameters', `parameter gradients [${P}]`, P);
   add('optimizer', `Adam m [${P}]`, P);
@@ -181,7 +226,16 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
   add('optimizer', `metrics history [epochs x 5 = ${o.epochs * 5}]`, o.epochs * 5);
 
   // Loss and evaluation buffers (trainer.ts), the hidden activation (model.ts).
-  for (const name of ['loss', 'correct', 'eval loss (train)', 'eval loss (val)', 'eval loss (test)', 'eval correct (train)', 'eval correct (val)', 'eval correct (test)']) {
+  for (const name of [
+    'loss',
+    'correct',
+    'eval loss (train)',
+    'eval loss (val)',
+    'eval loss (test)',
+    'eval correct (train)',
+    'eval correct (val)',
+    'eval correct (test)',
+  ]) {
     add('activations', `${name} [1]`, 1);
   }
   add('activations', `evaluation d logits [N=${N}, C=${C}]`, N * C);
@@ -189,14 +243,19 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
   add('activations', `hidden ELU(conv1) [N=${N}, ${o.heads * o.hiddenChannels}]`, N * o.heads * o.hiddenChannels);
 
   for (const l of ls) {
-    const H = l.heads, hc = H * l.channels, out = l.concat ? hc : l.channels, Fin = l.inChannels;
+    const H = l.heads,
+      hc = H * l.channels,
+      out = l.concat ? hc : l.channels,
+      Fin = l.inChannels;
     const p = l.v2 ? (l.shareWeights ? hc : 2 * hc) : hc;
     const averages = !l.concat && H > 1;
     const fusedBias = device.fusedAttention && !averages && !l.residual;
     const n = l.name;
     // Forward, kept for the backward.
     add('activations', `${n} x W [N=${N}, ${p}]`, N * p);
-    if (!l.v2) (add('activations', `${n} a_src [N=${N}, H=${H}]`, N * H), add('activations', `${n} a_dst [N=${N}, H=${H}]`, N * H));
+    if (!l.v2)
+      add('activations', `${n} a_src [N=${N}, H=${H}]`, N * H),
+        add('activations', `${n} a_dst [N=${N}, H=${H}]`, N * H);
     add('activations', `${n} alpha [E=${E}, H=${H}]`, E * H);
     add('activations', `${n} aggregation [N=${N}, ${hc}]`, N * hc);
     if (!device.fusedAttention) add('activations', `${n} scores [E=${E}, H=${H}]`, E * H);
@@ -208,17 +267,26 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
     // Backward workspaces.
     if (averages) add('backward', `${n} d aggregation [N=${N}, ${hc}]`, N * hc);
     add('backward', `${n} d (x W) [N=${N}, ${p}]`, N * p);
-    if (!l.v2) (add('backward', `${n} d a_src [N=${N}, H=${H}]`, N * H), add('backward', `${n} d a_dst [N=${N}, H=${H}]`, N * H));
-    if (!device.fusedAttention) (add('backward', `${n} d alpha [E=${E}, H=${H}]`, E * H), add('backward', `${n} d scores [E=${E}, H=${H}]`, E * H));
-    if (l.shareWeights) (add('backward', `${n} d x_r [N=${N}, ${hc}]`, N * hc), add('backward', `${n} d (x W) summed [N=${N}, ${p}]`, N * p));
+    if (!l.v2)
+      add('backward', `${n} d a_src [N=${N}, H=${H}]`, N * H), add('backward', `${n} d a_dst [N=${N}, H=${H}]`, N * H);
+    if (!device.fusedAttention)
+      add('backward', `${n} d alpha [E=${E}, H=${H}]`, E * H), add('backward', `${n} d scores [E=${E}, H=${H}]`, E * H);
+    if (l.shareWeights)
+      add('backward', `${n} d x_r [N=${N}, ${hc}]`, N * hc),
+        add('backward', `${n} d (x W) summed [N=${N}, ${p}]`, N * p);
     if (l.inputGrad) add('backward', `${n} d input [N=${N}, ${Fin}]`, N * Fin);
     // Kernel scratch.
     if (l.v2 && device.fusedAttention) {
-      add('scratch', `${n} fused attention backward scratch [N*H*C + 1 + ${l.channels > 8 ? 1 : 2}*E*H]`, N * hc + 1 + (l.channels > 8 ? 1 : 2) * E * H);
+      add(
+        'scratch',
+        `${n} fused attention backward scratch [N*H*C + 1 + ${l.channels > 8 ? 1 : 2}*E*H]`,
+        N * hc + 1 + (l.channels > 8 ? 1 : 2) * E * H,
+      );
     }
     if (l.v2 && !device.fusedAttention) add('scratch', `${n} score backward partials [N=${N}, ${hc}]`, N * hc);
     if (l.v2) add('scratch', `${n} d att column-sum partials`, columnSumPartials(N, hc));
-    if (!l.v2 && device.fusedAttention) add('scratch', `${n} fused attention backward pairs [E=${E}, H=${H}, 2]`, Math.max(E, 1) * H * 2);
+    if (!l.v2 && device.fusedAttention)
+      add('scratch', `${n} fused attention backward pairs [E=${E}, H=${H}, 2]`, Math.max(E, 1) * H * 2);
     if (!l.v2) for (const v of weightedColumnSumPartials(N, hc)) add('scratch', `${n} d att_src / att_dst partials`, v);
     add('scratch', `${n} d bias column-sum partials`, columnSumPartials(N, out));
     if (l.v2) add('scratch', `${n} d lin bias column-sum partials`, columnSumPartials(N, p));
@@ -237,7 +305,10 @@ export function estimateTrainingMemory(d: DatasetShape, o: ResolvedRunOptions, d
   }
   items.push(...scratch.values());
 
-  const byKind = { inputs: 0, parameters: 0, optimizer: 0, activations: 0, backward: 0, scratch: 0 } as Record<MemoryKind, number>;
+  const byKind = { inputs: 0, parameters: 0, optimizer: 0, activations: 0, backward: 0, scratch: 0 } as Record<
+    MemoryKind,
+    number
+  >;
   let total = 0;
   let largest = items[0];
   for (const it of items) {
@@ -253,7 +324,7 @@ export function formatBytes(b: number): string {
   if (!Number.isFinite(b)) return String(b);
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (b >= 1024 && i < units.length - 1) (b /= 1024, i++);
+  while (b >= 1024 && i < units.length - 1) (b /= 1024), i++;
   return i === 0 ? `${b} bytes` : `${b.toFixed(b < 10 ? 2 : 1)} ${units[i]}`;
 }
 
@@ -263,22 +334,29 @@ export function formatBytes(b: number): string {
  */
 export function checkMemoryEstimate(est: MemoryEstimate, limits: DeviceLimits, memoryBudget: number): void {
   const perTensor = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-  const limitName = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const limitName =
+    limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
   const big = est.largest;
   if (big.bytes > perTensor) {
-    throw new Error(`Too large for this device: ${big.name} needs ${formatBytes(big.bytes)} (${big.bytes} bytes) in one buffer, ` +
-      `but the device allows ${formatBytes(perTensor)} (${limitName} = ${perTensor} bytes). ` +
-      `Training would take about ${formatBytes(est.total)} in all. Use fewer heads or channels, or a smaller graph.`);
+    throw new Error(
+      `Too large for this device: ${big.name} needs ${formatBytes(big.bytes)} (${big.bytes} bytes) in one buffer, ` +
+        `but the device allows ${formatBytes(perTensor)} (${limitName} = ${perTensor} bytes). ` +
+        `Training would take about ${formatBytes(est.total)} in all. Use fewer heads or channels, or a smaller graph.`,
+    );
   }
   if (est.total > memoryBudget) {
-    const parts = (Object.entries(est.byKind) as [MemoryKind, number][]).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${formatBytes(b)}`);
-    throw new Error(`Training would take about ${formatBytes(est.total)} (${est.total} bytes) of GPU memory (${parts.join(', ')}), ` +
-      `more than memoryBudget = ${formatBytes(memoryBudget)} (${memoryBudget} bytes)`);
+    const parts = (Object.entries(est.byKind) as [MemoryKind, number][])
+      .filter(([, b]) => b > 0)
+      .map(([k, b]) => `${k} ${formatBytes(b)}`);
+    throw new Error(
+      `Training would take about ${formatBytes(est.total)} (${est.total} bytes) of GPU memory (${parts.join(', ')}), ` +
+        `more than memoryBudget = ${formatBytes(memoryBudget)} (${memoryBudget} bytes)`,
+    );
   }
 }
 
 /** The estimate for a run on this device, checked against its limits and the budget; returned when it fits. */
-export function checkTrainingFits(gpu: Gpu, dataset: Parameters<typeof datasetShape>[0], o: ResolvedRunOptions): MemoryEstimate {
+export function checkTrainingFits(gpu: Gpu, dataset: DatasetLike, o: ResolvedRunOptions): MemoryEstimate {
   const limits = deviceLimits(gpu);
   const est = estimateTrainingMemory(datasetShape(dataset), o, limits);
   checkMemoryEstimate(est, limits, o.memoryBudget);
@@ -289,13 +367,30 @@ export function checkTrainingFits(gpu: Gpu, dataset: Parameters<typeof datasetSh
  * A model on its own (GATModel's constructor): its parameter buffers must fit one buffer and one binding.
  * Checked before they are allocated.
  */
-export function checkParametersFit(gpu: Gpu, c: ResolvedModelOptions & { inChannels: number; outChannels: number }): void {
-  const d: DatasetShape = { numNodes: 0, numFeatures: c.inChannels, numClasses: c.outChannels, numEdges: 0, featureNnz: 0 };
-  const P = Math.max(ALIGN, layers(d, c).flatMap(layerParams).reduce((s, n) => s + alignUp(n), 0));
+export function checkParametersFit(
+  gpu: Gpu,
+  c: ResolvedModelOptions & { inChannels: number; outChannels: number },
+): void {
+  const d: DatasetShape = {
+    numNodes: 0,
+    numFeatures: c.inChannels,
+    numClasses: c.outChannels,
+    numEdges: 0,
+    featureNnz: 0,
+  };
+  const P = Math.max(
+    ALIGN,
+    layers(d, c)
+      .flatMap(layerParams)
+      .reduce((s, n) => s + alignUp(n), 0),
+  );
   const limits = deviceLimits(gpu);
   const perTensor = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   if (P * 4 > perTensor) {
-    throw new Error(`Too large for this device: the model's ${P} parameters need ${formatBytes(P * 4)} in one buffer, ` +
-      `but the device allows ${formatBytes(perTensor)} (inChannels ${c.inChannels}, heads ${c.heads}, hiddenChannels ${c.hiddenChannels})`);
+    throw new Error(
+      `Too large for this device: the model's ${P} parameters need ${formatBytes(P * 4)} in one buffer, ` +
+        `but the device allows ${formatBytes(perTensor)} ` +
+          `(inChannels ${c.inChannels}, heads ${c.heads}, hiddenChannels ${c.hiddenChannels})`,
+    );
   }
 }

@@ -16,8 +16,10 @@ export class NonFiniteLossError extends Error {
     readonly value: number,
     lr: number,
   ) {
-    super(`${diverged(epoch, which, value, lr)}; lower the learning rate, check the features' scale, or pass ` +
-      "onNonFinite: 'warn' to train on regardless");
+    super(
+      `${diverged(epoch, which, value, lr)}; lower the learning rate, check the features' scale, or pass ` +
+        "onNonFinite: 'warn' to train on regardless",
+    );
     this.name = 'NonFiniteLossError';
   }
 }
@@ -44,11 +46,15 @@ export class NonFiniteWatch {
     for (const m of history) {
       if (m.epoch <= this.checked) continue;
       this.checked = m.epoch;
-      const bad = !Number.isFinite(m.loss) ? ['training', m.loss] as const
-        : m.valLoss !== null && !Number.isFinite(m.valLoss) ? ['validation', m.valLoss] as const : null;
+      const bad = !Number.isFinite(m.loss)
+        ? (['training', m.loss] as const)
+        : m.valLoss !== null && !Number.isFinite(m.valLoss)
+          ? (['validation', m.valLoss] as const)
+          : null;
       if (!bad) continue;
       if (this.policy === 'error') throw new NonFiniteLossError(m.epoch, bad[0], bad[1], this.lr);
-      if (!this.warned) this.warn(`${diverged(m.epoch, bad[0], bad[1], this.lr)}; training goes on (onNonFinite: 'warn')`);
+      if (!this.warned)
+        this.warn(`${diverged(m.epoch, bad[0], bad[1], this.lr)}; training goes on (onNonFinite: 'warn')`);
       this.warned = true;
     }
   }

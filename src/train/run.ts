@@ -23,7 +23,8 @@ export interface RunResult {
   trainer: Trainer;
   history: EpochMetrics[];
   final: EpochMetrics;
-  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy; null without validation. */
+  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy; null without
+   * validation. */
   best: EpochMetrics | null;
   medianEpochMs: number;
 }

@@ -10,7 +10,8 @@ import type { GATModel } from '../nn/model.ts';
 import { Workspace } from '../nn/workspace.ts';
 import type { GpuDataset, Split } from './data.ts';
 import { NonFiniteWatch, PeriodicCheck } from './divergence.ts';
-import { checkTrainingSplits, resolveTrainOptions, type NonFinitePolicy, type ResolvedTrainOptions } from './options.ts';
+import { checkTrainingSplits, resolveTrainOptions } from './options.ts';
+import type { NonFinitePolicy, ResolvedTrainOptions } from './options.ts';
 
 export interface TrainConfig {
   epochs?: number;
@@ -31,7 +32,8 @@ export interface EpochMetrics {
   epoch: number;
   /** Training loss (with dropout) before this epoch's update. */
   loss: number;
-  /** Accuracies and validation loss of the evaluation pass after the update (null when not evaluated, or the split is empty). */
+  /** Accuracies and validation loss of the evaluation pass after the update (null when not evaluated, or when
+   * the split is empty). */
   trainAcc: number | null;
   valAcc: number | null;
   testAcc: number | null;
@@ -124,8 +126,8 @@ export class Trainer {
     for (let e = 0; e < this.epoch; e++) {
       const r = h.subarray(e * COLS, (e + 1) * COLS);
       out.push({
-        epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train), valAcc: measured('val', r[2] / counts.val),
-        testAcc: measured('test', r[3] / counts.test), valLoss: measured('val', r[4]),
+        epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train),
+        valAcc: measured('val', r[2] / counts.val), testAcc: measured('test', r[3] / counts.test), valLoss: measured('val', r[4]),
       });
     }
     this.watch.check(out);

@@ -46,7 +46,8 @@ function randomDataset(seed: number, n: number, e: number, f: number, c: number,
   let features: Float32Array | SparseRows;
   if (!sparse) features = Float32Array.from({ length: n * f }, () => r() - 0.5);
   else {
-    const rowPtr = new Uint32Array(n + 1), cols: number[] = [];
+    const rowPtr = new Uint32Array(n + 1),
+      cols: number[] = [];
     for (let i = 0; i < n; i++) {
       const k = 1 + Math.floor(r() * 3);
       for (let j = 0; j < k; j++) cols.push(Math.floor(r() * f));
@@ -56,7 +57,17 @@ function randomDataset(seed: number, n: number, e: number, f: number, c: number,
     for (let i = 0; i < n; i++) colIdx.set(Uint32Array.from(cols.slice(rowPtr[i], rowPtr[i + 1])).sort(), rowPtr[i]);
     features = { rows: n, cols: f, rowPtr, colIdx, values: Float32Array.from(cols, () => r()) };
   }
-  return { numNodes: n, numFeatures: f, numClasses: c, features, labels, edgeIndex, trainMask: mask(0), valMask: mask(1), testMask: mask(2) };
+  return {
+    numNodes: n,
+    numFeatures: f,
+    numClasses: c,
+    features,
+    labels,
+    edgeIndex,
+    trainMask: mask(0),
+    valMask: mask(1),
+    testMask: mask(2),
+  };
 }
 
 const disposeRun = (r: { model: { dispose(): void }; data: { dispose(): void }; trainer: { dispose(): void } }) => {
@@ -66,8 +77,14 @@ const disposeRun = (r: { model: { dispose(): void }; data: { dispose(): void }; 
 };
 
 /** Runs `call`, expects it to throw `pattern`, and checks that the pool holds the same bytes after as before. */
-async function refusedWithoutLeak(g: Gpu, call: () => unknown, pattern: RegExp, opts: { noUpload?: boolean } = {}): Promise<Error> {
-  const live = g.pool.bytesInUse, created = g.pool.created;
+async function refusedWithoutLeak(
+  g: Gpu,
+  call: () => unknown,
+  pattern: RegExp,
+  opts: { noUpload?: boolean } = {},
+): Promise<Error> {
+  const live = g.pool.bytesInUse,
+    created = g.pool.created;
   let caught: unknown;
   try {
     await call();
@@ -77,7 +94,8 @@ async function refusedWithoutLeak(g: Gpu, call: () => unknown, pattern: RegExp, 
   assert.ok(caught instanceof Error, `expected a refusal matching ${pattern}`);
   assert.match(caught.message, pattern);
   assert.equal(g.pool.bytesInUse, live, `GPU buffers left behind after: ${caught.message}`);
-  if (opts.noUpload) assert.equal(g.pool.created, created, `buffers were created before the refusal: ${caught.message}`);
+  if (opts.noUpload)
+    assert.equal(g.pool.created, created, `buffers were created before the refusal: ${caught.message}`);
   return caught;
 }
 
@@ -86,33 +104,71 @@ describe('refused or failed calls free what they allocated', () => {
     const d = randomDataset(1, 60, 200, 8, 3);
     const badLabel = { ...d, labels: d.labels.slice() };
     badLabel.labels[17] = 9;
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, badLabel, { epochs: 2 }), /label 9 at node 17 is out of range for 3 classes/);
+    await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, badLabel, { epochs: 2 }),
+      /label 9 at node 17 is out of range for 3 classes/,
+    );
     await refusedWithoutLeak(gpu, () => uploadDataset(gpu, badLabel), /label 9 at node 17/, { noUpload: true });
     const badEdge = { ...d, edgeIndex: Int32Array.from([0, 1, 2, 5000]) };
     // The features come first in the upload order: the edge index must be checked before them.
-    await refusedWithoutLeak(gpu, () => uploadDataset(gpu, badEdge), /destination index 5000 at edge 1 is out of range/, { noUpload: true });
+    await refusedWithoutLeak(
+      gpu,
+      () => uploadDataset(gpu, badEdge),
+      /destination index 5000 at edge 1 is out of range/,
+      { noUpload: true },
+    );
     await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, badEdge, { epochs: 2 }), /destination index 5000/);
 
     // 3 million sparse input features: conv1's weight [3e6, 128] is 1.5 GiB, beyond this device's 1 GiB buffers.
     const wide = randomDataset(2, 60, 200, 3_000_000, 3, true);
-    const err = await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, wide, { epochs: 2 }), /Too large for this device: parameter values/, { noUpload: true });
+    const err = await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, wide, { epochs: 2 }),
+      /Too large for this device: parameter values/,
+      { noUpload: true },
+    );
     assert.match(err.message, /GiB/);
-    await refusedWithoutLeak(gpu, () => new GATModel(gpu, { inChannels: 3_000_000, outChannels: 3 }), /Too large for this device: the model's \d+ parameters/, { noUpload: true });
+    await refusedWithoutLeak(
+      gpu,
+      () => new GATModel(gpu, { inChannels: 3_000_000, outChannels: 3 }),
+      /Too large for this device: the model's \d+ parameters/,
+      { noUpload: true },
+    );
   });
 
-  test('a graph too large for the device: refused before upload by trainNodeClassifier; uploadDataset frees the features it had uploaded', async () => {
+  test('a graph too large: refused before upload; uploadDataset frees its partial upload', async () => {
     // 64 heads x 1 channel over 600,000 edges: alpha [E, 64] is 154 MiB, beyond the 128 MiB binding limit.
     const d = randomDataset(3, 1000, 600_000, 4, 3);
-    const err = await refusedWithoutLeak(small, () => trainNodeClassifier(small, d, { heads: 64, hiddenChannels: 1 }), /Too large for this device: conv1 alpha \[E=601000, H=64\]/, { noUpload: true });
+    const err = await refusedWithoutLeak(
+      small,
+      () => trainNodeClassifier(small, d, { heads: 64, hiddenChannels: 1 }),
+      /Too large for this device: conv1 alpha \[E=601000, H=64\]/,
+      { noUpload: true },
+    );
     assert.match(err.message, /maxStorageBufferBindingSize = 134217728 bytes/);
     // uploadDataset alone: GraphSet's own limit (8 heads per edge) trips after the features are on the GPU.
     const huge = { ...d, edgeIndex: new Int32Array(2 * 4_200_000) };
     await refusedWithoutLeak(small, () => uploadDataset(small, huge), /beyond this device's limits/);
   });
 
-  test('a failure during training (a hook that throws in epoch 1) frees the dataset, the model and the trainer', async () => {
+  test('a failure during training (a hook throws in epoch 1) frees data, model and trainer', async () => {
     const d = randomDataset(4, 80, 300, 6, 4);
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, d, { epochs: 5 }, { onEpoch: () => { throw new Error('hook failed'); } }), /hook failed/);
+    await refusedWithoutLeak(
+      gpu,
+      () =>
+        trainNodeClassifier(
+          gpu,
+          d,
+          { epochs: 5 },
+          {
+            onEpoch: () => {
+              throw new Error('hook failed');
+            },
+          },
+        ),
+      /hook failed/,
+    );
   });
 });
 
@@ -135,39 +191,75 @@ describe('the memory estimate bounds what training allocates', () => {
   }
 
   const config = fc.record({
-    n: fc.integer({ min: 3, max: 700 }), e: fc.integer({ min: 0, max: 3000 }), f: fc.integer({ min: 1, max: 300 }), c: fc.integer({ min: 1, max: 9 }),
-    sparse: fc.boolean(), model: fc.constantFrom('gatv2' as const, 'gat' as const), heads: fc.integer({ min: 1, max: 4 }),
-    hiddenChannels: fc.integer({ min: 1, max: 12 }), outHeads: fc.integer({ min: 1, max: 3 }), residual: fc.boolean(), shareWeights: fc.boolean(),
+    n: fc.integer({ min: 3, max: 700 }),
+    e: fc.integer({ min: 0, max: 3000 }),
+    f: fc.integer({ min: 1, max: 300 }),
+    c: fc.integer({ min: 1, max: 9 }),
+    sparse: fc.boolean(),
+    model: fc.constantFrom('gatv2' as const, 'gat' as const),
+    heads: fc.integer({ min: 1, max: 4 }),
+    hiddenChannels: fc.integer({ min: 1, max: 12 }),
+    outHeads: fc.integer({ min: 1, max: 3 }),
+    residual: fc.boolean(),
+    shareWeights: fc.boolean(),
     seed: fc.nat(1000),
   });
 
   // Each configuration compiles its own pipeline variants (~5 s on SwiftShader): a few in CI, more with
   // ROBUST_TRAINING_RUNS=n.
   const RUNS = Number(process.env.ROBUST_TRAINING_RUNS ?? 2);
-  for (const [name, device] of [['fused attention', () => gpu], ['separate attention kernels (default limits)', () => small]] as const) {
-    test(`random configurations, ${name}: allocated <= estimate, largest buffer <= the estimate's largest`, async () => {
-      await fc.assert(fc.asyncProperty(config, async (p) => {
-        const g = device();
-        const d = randomDataset(p.seed, p.n, p.e, p.f, p.c, p.sparse);
-        const cfg: RunConfig = { epochs: 2, model: p.model, heads: p.heads, hiddenChannels: p.hiddenChannels, outHeads: p.outHeads,
-          residual: p.residual, shareWeights: p.shareWeights && p.model === 'gatv2', seed: p.seed };
-        const { allocated, largest, est } = await measure(g, d, cfg);
-        assert.ok(allocated <= est.total, `allocated ${allocated} bytes, estimated ${est.total}`);
-        assert.ok(allocated >= 0.5 * est.total, `allocated ${allocated} bytes, estimated ${est.total}: the estimate is too loose`);
-        assert.ok(largest <= est.largest.pooled, `largest buffer ${largest} bytes, estimated ${est.largest.pooled} (${est.largest.name})`);
-      }), { numRuns: RUNS, seed: 12 });
+  for (const [name, device] of [
+    ['fused attention', () => gpu],
+    ['separate attention kernels (default limits)', () => small],
+  ] as const) {
+    test(`random configurations, ${name}: allocation and largest buffer within the estimate`, async () => {
+      await fc.assert(
+        fc.asyncProperty(config, async (p) => {
+          const g = device();
+          const d = randomDataset(p.seed, p.n, p.e, p.f, p.c, p.sparse);
+          const cfg: RunConfig = {
+            epochs: 2,
+            model: p.model,
+            heads: p.heads,
+            hiddenChannels: p.hiddenChannels,
+            outHeads: p.outHeads,
+            residual: p.residual,
+            shareWeights: p.shareWeights && p.model === 'gatv2',
+            seed: p.seed,
+          };
+          const { allocated, largest, est } = await measure(g, d, cfg);
+          assert.ok(allocated <= est.total, `allocated ${allocated} bytes, estimated ${est.total}`);
+          assert.ok(
+            allocated >= 0.5 * est.total,
+            `allocated ${allocated} bytes, estimated ${est.total}: the estimate is too loose`,
+          );
+          assert.ok(
+            largest <= est.largest.pooled,
+            `largest buffer ${largest} bytes, estimated ${est.largest.pooled} (${est.largest.name})`,
+          );
+        }),
+        { numRuns: RUNS, seed: 12 },
+      );
     });
   }
 
-  test('memoryBudget: a run at the estimate trains to the end; one byte less is refused before upload, naming both', async () => {
+  test('memoryBudget: a run at the estimate trains to the end; one byte less is refused before upload', async () => {
     const d = randomDataset(5, 300, 1500, 20, 5);
     const cfg: RunConfig = { epochs: 3, heads: 4, hiddenChannels: 4 };
     const est = checkTrainingFits(gpu, d, resolveRunOptions(cfg));
     const r = await trainNodeClassifier(gpu, d, { ...cfg, memoryBudget: est.total });
     assert.equal(r.history.length, 3);
     disposeRun(r);
-    const err = await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, d, { ...cfg, memoryBudget: est.total - 1 }), /Training would take about .* more than memoryBudget/, { noUpload: true });
-    assert.ok(err.message.includes(`(${est.total} bytes)`) && err.message.includes(`(${est.total - 1} bytes)`), err.message);
+    const err = await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, d, { ...cfg, memoryBudget: est.total - 1 }),
+      /Training would take about .* more than memoryBudget/,
+      { noUpload: true },
+    );
+    assert.ok(
+      err.message.includes(`(${est.total} bytes)`) && err.message.includes(`(${est.total - 1} bytes)`),
+      err.message,
+    );
     assert.match(err.message, /parameters .*optimizer .*activations .*backward .*scratch/);
   });
 });
@@ -176,13 +268,42 @@ describe('degenerate splits', () => {
   const d = randomDataset(6, 40, 120, 5, 3);
   const none = new Uint8Array(40);
 
-  test('an empty training mask, empty validation or test masks and zero nodes are refused up front, naming them', async () => {
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, { ...d, trainMask: none }), /trainMask selects no nodes/, { noUpload: true });
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, { ...d, valMask: none }), /valMask selects no nodes.*allowEmptySplits/, { noUpload: true });
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, { ...d, testMask: none }), /testMask selects no nodes/, { noUpload: true });
-    const empty: NodeDataset = { numNodes: 0, numFeatures: 5, numClasses: 3, features: new Float32Array(0), labels: new Int32Array(0),
-      edgeIndex: new Int32Array(0), trainMask: none.subarray(0, 0), valMask: none.subarray(0, 0), testMask: none.subarray(0, 0) };
-    await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, empty), /numNodes must be a positive integer to train, got 0/, { noUpload: true });
+  test('empty training, validation or test masks and zero nodes are refused up front, naming them', async () => {
+    await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, { ...d, trainMask: none }),
+      /trainMask selects no nodes/,
+      { noUpload: true },
+    );
+    await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, { ...d, valMask: none }),
+      /valMask selects no nodes.*allowEmptySplits/,
+      { noUpload: true },
+    );
+    await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, { ...d, testMask: none }),
+      /testMask selects no nodes/,
+      { noUpload: true },
+    );
+    const empty: NodeDataset = {
+      numNodes: 0,
+      numFeatures: 5,
+      numClasses: 3,
+      features: new Float32Array(0),
+      labels: new Int32Array(0),
+      edgeIndex: new Int32Array(0),
+      trainMask: none.subarray(0, 0),
+      valMask: none.subarray(0, 0),
+      testMask: none.subarray(0, 0),
+    };
+    await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, empty),
+      /numNodes must be a positive integer to train, got 0/,
+      { noUpload: true },
+    );
     // The Trainer on its own refuses an uploaded dataset with no training nodes.
     const data = uploadDataset(gpu, { ...d, trainMask: none });
     const model = new GATModel(gpu, { inChannels: 5, outChannels: 3 });
@@ -196,7 +317,10 @@ describe('degenerate splits', () => {
     for (const m of r.history) {
       assert.equal(m.valAcc, null);
       assert.equal(m.valLoss, null);
-      assert.ok(Number.isFinite(m.testAcc) && Number.isFinite(m.trainAcc) && Number.isFinite(m.loss), JSON.stringify(m));
+      assert.ok(
+        Number.isFinite(m.testAcc) && Number.isFinite(m.trainAcc) && Number.isFinite(m.loss),
+        JSON.stringify(m),
+      );
     }
     assert.equal(r.best, null);
     disposeRun(r);
@@ -206,16 +330,22 @@ describe('degenerate splits', () => {
 describe('non-finite training', () => {
   const d = randomDataset(7, 120, 500, 16, 4);
 
-  test('a learning rate of 1e10 stops with an error naming the epoch, at the next readback, and frees everything', async () => {
+  test('a learning rate of 1e10 stops with an error naming the epoch, and frees everything', async () => {
     let epochs = 0;
-    const err = await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, d, { lr: 1e10, epochs: 100 }, { onEpoch: (e) => void (epochs = e) }),
-      /Training diverged: the (training|validation) loss is (NaN|-?Infinity) at epoch \d+ \(learning rate 10000000000\)/);
+    const err = await refusedWithoutLeak(
+      gpu,
+      () => trainNodeClassifier(gpu, d, { lr: 1e10, epochs: 100 }, { onEpoch: (e) => void (epochs = e) }),
+      /Training diverged: the (training|validation) loss is (NaN|-?Infinity) at epoch \d+ \(learning rate 10{10}\)/,
+    );
     assert.ok(err instanceof NonFiniteLossError);
     // The loss grows to ~1e21 first and turns non-finite some epochs later; the next readback (started every
     // CHECK_EVERY epochs, finishing while training goes on) stops the run before the one after.
     assert.ok(err.epoch >= 1 && err.epoch < 100, `first bad epoch ${err.epoch}`);
     const readback = Math.ceil(err.epoch / CHECK_EVERY) * CHECK_EVERY;
-    assert.ok(epochs < readback + CHECK_EVERY, `training went on to epoch ${epochs} after the loss diverged at epoch ${err.epoch}`);
+    assert.ok(
+      epochs < readback + CHECK_EVERY,
+      `training went on to epoch ${epochs} after the loss diverged at epoch ${err.epoch}`,
+    );
   });
 
   test("onNonFinite: 'warn' warns once and trains to the end", async () => {
@@ -233,12 +363,18 @@ describe('non-finite training', () => {
 
   test('NaN-producing hyperparameters are refused before anything is allocated, each by its name', async () => {
     const cases: [RunConfig, RegExp][] = [
-      [{ lr: Infinity }, /^lr must be a finite number >= 0, got Infinity/], [{ lr: NaN }, /^lr must be/], [{ lr: -0.1 }, /^lr must be/],
-      [{ weightDecay: NaN }, /^weightDecay must be/], [{ dropout: 1 }, /^dropout must be a number in \[0, 1\), got 1/],
-      [{ epochs: 0 }, /^epochs must be a positive integer/], [{ heads: 0 }, /^heads must be a positive integer, got 0/],
-      [{ hiddenChannels: 0 }, /^hiddenChannels must be/], [{ seed: NaN }, /^seed must be an integer in \[0, 4294967295\], got NaN/],
+      [{ lr: Infinity }, /^lr must be a finite number >= 0, got Infinity/],
+      [{ lr: NaN }, /^lr must be/],
+      [{ lr: -0.1 }, /^lr must be/],
+      [{ weightDecay: NaN }, /^weightDecay must be/],
+      [{ dropout: 1 }, /^dropout must be a number in \[0, 1\), got 1/],
+      [{ epochs: 0 }, /^epochs must be a positive integer/],
+      [{ heads: 0 }, /^heads must be a positive integer, got 0/],
+      [{ hiddenChannels: 0 }, /^hiddenChannels must be/],
+      [{ seed: NaN }, /^seed must be an integer in \[0, 4294967295\], got NaN/],
       [{ model: 'gcn' as 'gat' }, /^model must be one of gatv2, gat, got "gcn"/],
     ];
-    for (const [cfg, pattern] of cases) await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, d, cfg), pattern, { noUpload: true });
+    for (const [cfg, pattern] of cases)
+      await refusedWithoutLeak(gpu, () => trainNodeClassifier(gpu, d, cfg), pattern, { noUpload: true });
   });
 });
