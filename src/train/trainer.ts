@@ -119,11 +119,12 @@ export class Trainer {
    * (or warns, with onNonFinite: 'warn').
    */
   async metrics(): Promise<EpochMetrics[]> {
+    const epochs = this.epoch; // recorded (so submitted) before the read: in the copy even if more follow meanwhile
     const h = (await this.history.read()) as Float32Array;
     const { counts } = this.data;
     const measured = (split: Split, v: number) => (this.cfg.evaluate && counts[split] > 0 ? v : null);
     const out: EpochMetrics[] = [];
-    for (let e = 0; e < this.epoch; e++) {
+    for (let e = 0; e < epochs; e++) {
       const r = h.subarray(e * COLS, (e + 1) * COLS);
       out.push({
         epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train),

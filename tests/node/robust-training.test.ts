@@ -348,6 +348,13 @@ describe('non-finite training', () => {
     );
   });
 
+  test('a healthy run past several readbacks reports no divergence and no NaN', async () => {
+    // The periodic readback completes while later epochs are queued: it must judge only the epochs it copied.
+    const r = await trainNodeClassifier(gpu, d, { epochs: 2 * CHECK_EVERY + 5 });
+    for (const m of r.history) assert.ok(Object.values(m).every(Number.isFinite), JSON.stringify(m));
+    disposeRun(r);
+  });
+
   test("onNonFinite: 'warn' warns once and trains to the end", async () => {
     const warn = mock.method(console, 'warn', () => {});
     try {
