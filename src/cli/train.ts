@@ -22,7 +22,8 @@ const HELP = `Usage: npm run train -- [options]
   --residual                add residual connections
   --log-every N             print a line every N epochs (default 20)
   --save FILE               save the trained weights as safetensors (PyG state_dict names)
-  --data-dir DIR            where the Planetoid files are (default: ./data/planetoid, ../shared/datasets/planetoid, else download)
+  --data-dir DIR            read the Planetoid files from DIR only (default: search ./data/planetoid,
+                            ../shared/datasets/planetoid, else download)
   --profile                 time every kernel over epochs 11-20 (or the last 10) with timestamp queries and print a table
   --trace FILE              with --profile: write a Chrome trace (open in Perfetto or chrome://tracing)
   --json                    print the final result as JSON
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const dataset = await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) });
+  const dataset = await loadPlanetoid(a.dataset, { dir: a.dataDir, log: (m) => console.error(m) });
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
   console.error(`device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
