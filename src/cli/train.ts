@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadPlanetoid } from '../data/planetoid-node.ts';
 import type { PlanetoidName } from '../data/planetoid.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { checkWritable, saveCheckpointFile } from '../io/checkpoint-node.ts';
 import { PAPER_CONFIG, trainNodeClassifier } from '../train/run.ts';
 
 const HELP = `Usage: npm run train -- [options]
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (a.save) await checkWritable(a.save, 'checkpoint file'); // before training, not after it
   const dataset = await loadPlanetoid(a.dataset, { dir: a.dataDir, log: (m) => console.error(m) });
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
       }
     }
     if (a.save) {
-      writeFileSync(a.save, await saveCheckpoint(result.model));
+      await saveCheckpointFile(result.model, a.save); // atomic: a failed write leaves any previous file intact
       console.log(`weights saved to ${a.save}`);
     }
     if (a.json) console.log(JSON.stringify({ final, best, medianEpochMs, device: info }));

@@ -361,7 +361,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * data pickle, including bytes after its STOP.
  */
 export function unpickle(bytes: Uint8Array): unknown {
-  return new Unpickler(bytes).run();
+  // A plain view: Node's Buffer.slice does not copy, and arrays must own copies of their bytes.
+  return new Unpickler(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).run();
 }
 
 class Unpickler {

@@ -83,9 +83,9 @@ test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors'
 
   const missing = { ...tensors };
   delete missing['conv2.att'];
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /no tensor named conv2\.att/);
+  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /Missing key\(s\) in state_dict: "conv2\.att"/);
   const wrong = { ...tensors, 'conv1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['conv1.att'].data } };
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(wrong)), /conv1\.att has shape \[1,4,16\], expected \[1,8,8\]/);
+  assert.throws(() => loadCheckpoint(b, encodeSafetensors(wrong)), /size mismatch for conv1\.att: copying a param with shape \[1, 4, 16\] from checkpoint, the shape in current model is \[1, 8, 8\]/);
   a.dispose();
   b.dispose();
 });
