@@ -137,7 +137,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`error: ${(err as Error).message}`);
+    const e = err as Error;
+    console.error(`error: ${e?.message || e?.name || String(err)}`);
     process.exit(1);
   },
 );

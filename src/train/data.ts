@@ -11,8 +11,12 @@ export interface NodeDataset {
   numNodes: number;
   numFeatures: number;
   numClasses: number;
-  /** Sparse CSR rows, or dense row-major [numNodes * numFeatures]. */
+  /**
+   * Sparse CSR rows, or dense row-major [numNodes * numFeatures]. At run time a plain number[] is accepted too
+   * (finite values only).
+   */
   features: SparseRows | Float32Array;
+  /** Class per node. At run time a plain number[] is accepted too (integers only: never truncated). */
   labels: Int32Array;
   edgeIndex: EdgeIndex;
   trainMask: Uint8Array;
@@ -37,13 +41,19 @@ export interface GpuDataset {
 export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
   const n = d.numNodes;
   if (d.labels.length !== n) throw new Error(`Shape mismatch: ${d.labels.length} labels for ${n} nodes`);
-  validateLabels(d.labels, d.numClasses);
+  const labelData = integerLabels(d.labels as Int32Array | readonly unknown[]);
+  validateLabels(labelData, d.numClasses);
   let features: NodeFeatures;
-  if (d.features instanceof Float32Array) {
-    if (d.features.length !== n * d.numFeatures) throw new Error(`Shape mismatch: ${d.features.length} feature values, expected ${n} x ${d.numFeatures}`);
-    const bad = d.features.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`NaN or infinite value in features at node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures}`);
-    features = { kind: 'dense', x: gpu.tensor('f32', [n, d.numFeatures], d.features) };
+  if (d.features instanceof Float32Array || Array.isArray(d.features as unknown)) {
+    const dense = d.features as Float32Array | readonly unknown[];
+    if (dense.length !== n * d.numFeatures) throw new Error(`Shape mismatch: ${dense.length} feature values, expected ${n} x ${d.numFeatures}`);
+    // Checked before the conversion to f32, which would turn a non-number into NaN and 1e39 into Infinity.
+    const bad = dense.findIndex((v: unknown) => typeof v !== 'number' || !Number.isFinite(v) || !Number.isFinite(Math.fround(v)));
+    if (bad >= 0) {
+      throw new Error(`features: value ${String(dense[bad])} at node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures} is not a finite number`);
+    }
+    const x = dense instanceof Float32Array ? dense : Float32Array.from(dense as number[]);
+    features = { kind: 'dense', x: gpu.tensor('f32', [n, d.numFeatures], x) };
   } else {
     if (d.features.rows !== n || d.features.cols !== d.numFeatures) {
       throw new Error(`Shape mismatch: features are ${d.features.rows} x ${d.features.cols}, expected ${n} x ${d.numFeatures}`);
@@ -58,7 +68,7 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
     masks[split] = gpu.tensor('u32', [n], Uint32Array.from(m, (v) => (v ? 1 : 0)));
     counts[split] = m.reduce((s, v) => s + (v ? 1 : 0), 0);
   }
-  const labels = gpu.tensor('i32', [n], d.labels);
+  const labels = gpu.tensor('i32', [n], labelData);
   return {
     numNodes: n, numFeatures: d.numFeatures, numClasses: d.numClasses, features, graphs, labels, masks, counts,
     dispose() {
@@ -69,4 +79,13 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
       Object.values(masks).forEach((t) => t.dispose());
     },
   };
+}
+
+/** Labels as Int32Array; a plain array must hold integers (2.5 or NaN are refused, not truncated to 2 or 0). */
+function integerLabels(labels: Int32Array | readonly unknown[]): Int32Array {
+  if (labels instanceof Int32Array) return labels;
+  if (!Array.isArray(labels)) throw new Error(`labels must be an Int32Array or an array of integers, got ${typeof labels}`);
+  const bad = labels.findIndex((y: unknown) => typeof y !== 'number' || !Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1);
+  if (bad >= 0) throw new Error(`labels: ${String(labels[bad])} at node ${bad} is not an integer class`);
+  return Int32Array.from(labels as number[]);
 }
