@@ -8,19 +8,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { PLANETOID_PARTS } from '../../src/data/planetoid.ts';
-import { corrupt, FUZZ_SEED, fuzzRuns, PLANETOID_DIR, Watchdog, type Corruption } from './fuzz/watchdog.ts';
+import { corrupt, FUZZ_SEED, fuzzRuns, PLANETOID_DIR, Watchdog } from './fuzz/watchdog.ts';
+import { corruptionArb } from './fuzz/corruption.ts';
 
 let watchdog: Watchdog;
 before(() => (watchdog = new Watchdog(10_000)));
 after(() => watchdog.close());
-
-export const corruptionArb: fc.Arbitrary<Corruption> = fc.record({
-  kind: fc.constantFrom('flip', 'flip', 'truncate', 'insert', 'overwrite'),
-  // Half the positions near the start, where the structure (opcodes, shapes, lengths) is; half anywhere.
-  where: fc.oneof(fc.integer({ min: 0, max: 511 }), fc.nat()),
-  bit: fc.integer({ min: 0, max: 7 }),
-  bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
-});
 
 test('the watchdog fails a case that hangs or runs out of memory, and recovers', async () => {
   const dog = new Watchdog(1000, 64);
