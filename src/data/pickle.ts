@@ -168,9 +168,27 @@ function ndField(v: unknown, name: string, integer: boolean): NdData {
   return v.data;
 }
 
+/** Elements in a value, two levels deep: what a call or BUILD handed `v` may copy or scan. */
+function sizeOf(v: unknown, depth: number): number {
+  if (typeof v === 'string' || v instanceof Uint8Array) return v.length;
+  if (v instanceof NdArray) return v.data.length;
+  if (v instanceof CsrMatrix) return v.data.length;
+  let n = 0;
+  if (Array.isArray(v)) {
+    n = v.length;
+    if (depth < 2) for (const x of v) n += sizeOf(x, depth + 1);
+  } else if (v instanceof Map) {
+    n = v.size;
+    if (depth < 2) for (const x of v.values()) n += sizeOf(x, depth + 1);
+  }
+  return n;
+}
+
 /** A short description of a value for error messages (never the whole of a large value). */
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return v.length > 8 ? `(a tuple of ${v.length})` : `(${v.map(describe).join(', ')})`;
+function describe(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) {
+    return v.length > 8 || depth > 2 ? `(a tuple of ${v.length})` : `(${v.map((x) => describe(x, depth + 1)).join(', ')})`;
+  }
   if (typeof v === 'bigint') return `${v}`;
   if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
   if (v instanceof Map) return 'a dict';
@@ -369,9 +387,16 @@ class Unpickler {
   private pos = 0;
   private stack: unknown[] = [];
   private readonly memo = new Map<number, unknown>();
+  /**
+   * Elements that calls and BUILDs may still copy or scan. Memo references (BINGET) cost two bytes each, so without
+   * a budget a small pickle could copy one large value many times over; each such step is charged the size of
+   * what it is handed, within a budget proportional to the input.
+   */
+  private budget: number;
   private readonly view: DataView;
 
   constructor(private readonly bytes: Uint8Array) {
+    this.budget = 8 * bytes.length + (1 << 20);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -453,6 +478,12 @@ class Unpickler {
     const items = this.stack.splice(-n, n);
     if (items.includes(MARK)) throw new Error(`pickle: MARK used as a value at offset ${this.pos}`);
     return items;
+  }
+  private charge(v: unknown, at: number): void {
+    this.budget -= sizeOf(v, 0);
+    if (this.budget < 0) {
+      throw new Error(`pickle: the data at offset ${at} builds more values than its ${this.bytes.length} bytes can hold (shared references?)`);
+    }
   }
   private text(raw: Uint8Array, at: number): string {
     try {
@@ -618,6 +649,7 @@ class Unpickler {
         const args = this.pop();
         const fn = this.pop() as PyGlobal;
         if (!KNOWN_GLOBALS.has(fn) || !fn.call || !Array.isArray(args)) throw new Error(`pickle: REDUCE on non-callable '${fn?.qualname ?? typeof fn}' at offset ${at}`);
+        this.charge(args, at);
         s.push(fn.call(args));
         return;
       }
@@ -632,6 +664,7 @@ class Unpickler {
         const state = this.pop();
         const obj = this.top() as { setState?: (st: unknown) => void };
         if (typeof obj?.setState !== 'function') throw new Error(`pickle: BUILD on an object without state support at offset ${at}`);
+        this.charge(state, at);
         obj.setState(state);
         return;
       }

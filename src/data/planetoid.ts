@@ -118,7 +118,7 @@ export function parsePlanetoid(
   const testMask = new Uint8Array(numNodes);
   for (const t of testIndex) testMask[t] = 1;
 
-  const edgeIndex = edgeIndexFromDict(graph, numNodes, (msg) => fail('graph', msg));
+  const edgeIndex = edgeIndexFromDict(graph, numNodes, part('graph').length, (msg) => fail('graph', msg));
   return {
     name,
     numNodes,
@@ -297,8 +297,12 @@ function argmaxRow(data: NdData, offset: number, n: number): number {
  * the neighbours; then remove_self_loops and coalesce (sort by
  * row * N + col, drop duplicates).
  */
-function edgeIndexFromDict(graph: Map<unknown, unknown>, numNodes: number, fail: (msg: string) => never): Int32Array {
+function edgeIndexFromDict(graph: Map<unknown, unknown>, numNodes: number, fileBytes: number, fail: (msg: string) => never): Int32Array {
   const keys: number[] = [];
+  // Each neighbour takes at least one byte of the file, unless lists are shared through the memo (never in real data).
+  let entries = 0;
+  for (const list of graph.values()) entries += Array.isArray(list) ? list.length : 0;
+  if (entries > fileBytes) fail(`lists ${entries} neighbours, more than its ${fileBytes} bytes can hold (shared lists?)`);
   const check = (v: unknown, what: string): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numNodes) {
       fail(`${what} ${typeof v === 'number' || typeof v === 'bigint' ? v : typeof v} is not a node id in [0, ${numNodes})`);

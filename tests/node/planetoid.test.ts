@@ -380,6 +380,19 @@ describe('corrupted Planetoid files are refused with the file and the problem na
     assert.throws(() => unpickle(b('\x80\x09N.')), /unsupported protocol 9/);
   });
 
+  it('small files that would build huge values through shared (memo) references are refused', () => {
+    const b = (parts: (string | number[])[]) =>
+      Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? Array.from(p, (c) => c.charCodeAt(0)) : p)));
+    const ints = Array.from({ length: 1000 }, (_, i) => [0x4b, i % 256]).flat(); // BININT1 i, 1000 times
+    // list(x) 20,000 times over one memoized list x of 1,000 ints: 120 KB of pickle, 20 million copied values.
+    const copies = b(['\x80\x02c__builtin__\nlist\nq\x00]q\x01(', ints, 'e](', ...Array(20000).fill('h\x00h\x01\x85R'), 'e.']);
+    assert.throws(() => unpickle(copies), /builds more values than its \d+ bytes can hold/);
+    // graph: 2,708 nodes that all share one list of 1,000 neighbours.
+    const keys = Array.from({ length: 2708 }, (_, i) => [0x4d, i & 255, i >> 8, 0x68, 0x01]).flat(); // BININT2 i, BINGET 1
+    const shared = b(['\x80\x02}q\x00]q\x01(', ints, 'e0(', keys, 'u.']);
+    refused({ ...files, graph: shared }, /ind\.cora\.graph: lists 2708000 neighbours, more than its 15554 bytes can hold/);
+  });
+
   it('row counts across the files, test indices and graph ids', () => {
     refused({ ...files, y: files.ty! }, /ind\.cora\.y: has 1000 rows but ind\.cora\.x has 140/);
     refused({ ...files, x: files.tx! }, /ind\.cora\.y: has 140 rows but ind\.cora\.x has 1000/);
