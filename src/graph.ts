@@ -56,7 +56,9 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
     throw new Error(`numNodes must be a non-negative integer below 2^31, got ${numNodes}`);
   }
   if (!isIndexArray(edgeIndex)) {
-    const got = edgeIndex === null ? 'null' : typeof edgeIndex === 'object' ? (edgeIndex as object).constructor?.name : typeof edgeIndex;
+    const got = edgeIndex === null ? 'null'
+      : typeof edgeIndex === 'object' ? (edgeIndex as object).constructor?.name
+      : typeof edgeIndex;
     throw new Error(`edge_index must be an array or typed array, got ${got}; ${LAYOUT}`);
   }
   const outer = edgeIndex as ArrayLike<unknown>;
@@ -74,13 +76,15 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
         : `edge_index has ${outer.length} rows; ${LAYOUT}`);
     }
     if (lengths[0] !== lengths[1]) {
-      throw new Error(`edge_index has the wrong shape: its two rows have ${lengths[0]} and ${lengths[1]} entries; ${LAYOUT}`);
+      const what = `its two rows have ${lengths[0]} and ${lengths[1]} entries`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
     }
     rows = outer as unknown as [IndexArray, IndexArray];
   } else {
     const flat = edgeIndex as IndexArray;
     if (flat.length % 2 !== 0) {
-      throw new Error(`edge_index has the wrong shape: a flat edge_index holds 2*E values, got ${flat.length}; ${LAYOUT}`);
+      const what = `a flat edge_index holds 2*E values, got ${flat.length}`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
     }
     const e = flat.length / 2;
     const sub = (a: number, b: number): IndexArray =>

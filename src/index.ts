@@ -3,7 +3,9 @@ export { Gpu, type DispatchCall } from './gpu/gpu.ts';
 export { Tensor, type DType } from './gpu/tensor.ts';
 export { Profiler, type KernelSummary, type KernelCost } from './gpu/profiler.ts';
 export { WEBGPU_HELP, type AdapterSummary, type DeviceOptions } from './gpu/device.ts';
-export { buildGraph, splitEdgeIndex, uploadGraph, type Graph, type GraphTensors, type EdgeIndex, type IndexArray } from './graph.ts';
+export {
+  buildGraph, splitEdgeIndex, uploadGraph, type Graph, type GraphTensors, type EdgeIndex, type IndexArray,
+} from './graph.ts';
 export { GATConv } from './nn/gat-conv.ts';
 export { GATv2Conv } from './nn/gatv2-conv.ts';
 export type { ConvOptions, StepContext } from './nn/conv.ts';
@@ -15,5 +17,6 @@ export { parsePlanetoid, PLANETOID_PARTS, type GraphDataset, type PlanetoidName 
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.ts';
 export { saveCheckpoint, loadCheckpoint, type LoadCheckpointOptions } from './io/checkpoint.ts';
 export {
-  checkStateDict, StateDictError, type CheckStateDictOptions, type StateDictCheck, type StateDictTensor, type TensorSpec,
+  checkStateDict, StateDictError, type CheckStateDictOptions, type StateDictCheck, type StateDictTensor,
+  type TensorSpec,
 } from './io/state-dict.ts';

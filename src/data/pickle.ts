@@ -82,7 +82,9 @@ export class NdArray {
       throw new Error(`pickle: numpy.ndarray shape ${describe(shape)} is not a tuple of non-negative ints`);
     }
     if (!(dtype instanceof NpDType)) throw new Error('pickle: numpy.ndarray dtype is not a numpy.dtype');
-    if (isFortran !== true && isFortran !== false && isFortran !== 0 && isFortran !== 1) throw new Error('pickle: numpy.ndarray Fortran flag is not a bool');
+    if (isFortran !== true && isFortran !== false && isFortran !== 0 && isFortran !== 1) {
+      throw new Error('pickle: numpy.ndarray Fortran flag is not a bool');
+    }
     if (isFortran && shape.length > 1) {
       throw new Error('pickle: Fortran-ordered numpy arrays are not supported');
     }
@@ -161,7 +163,9 @@ export class CsrMatrix {
 
 function ndField(v: unknown, name: string, integer: boolean): NdData {
   if (!(v instanceof NdArray) || v.dtype === null) throw new Error(`pickle: csr_matrix '${name}' is not an ndarray`);
-  if (v.shape.length !== 1) throw new Error(`pickle: csr_matrix '${name}' has shape [${v.shape.join(', ')}], expected 1-d`);
+  if (v.shape.length !== 1) {
+    throw new Error(`pickle: csr_matrix '${name}' has shape [${v.shape.join(', ')}], expected 1-d`);
+  }
   if (integer && !/^[iu]\d$/.test(v.dtype.code)) {
     throw new Error(`pickle: csr_matrix '${name}' has dtype '${v.dtype.code}', expected an integer dtype`);
   }
@@ -187,7 +191,8 @@ function sizeOf(v: unknown, depth: number): number {
 /** A short description of a value for error messages (never the whole of a large value). */
 function describe(v: unknown, depth = 0): string {
   if (Array.isArray(v)) {
-    return v.length > 8 || depth > 2 ? `(a tuple of ${v.length})` : `(${v.map((x) => describe(x, depth + 1)).join(', ')})`;
+    if (v.length > 8 || depth > 2) return `(a tuple of ${v.length})`;
+    return `(${v.map((x) => describe(x, depth + 1)).join(', ')})`;
   }
   if (typeof v === 'bigint') return `${v}`;
   if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
@@ -258,7 +263,9 @@ const LIST_CLASS: PyGlobal = {
   qualname: 'builtins.list',
   call(args) {
     if (args.length === 0) return [];
-    if (args.length !== 1 || !Array.isArray(args[0])) throw new Error('pickle: list() of something other than a list or tuple');
+    if (args.length !== 1 || !Array.isArray(args[0])) {
+      throw new Error('pickle: list() of something other than a list or tuple');
+    }
     return Array.from(args[0] as unknown[]);
   },
 };
@@ -267,7 +274,9 @@ const reconstruct: PyGlobal = {
   qualname: 'numpy.core.multiarray._reconstruct',
   // _reconstruct(ndarray, (0,), b'b'): an empty array that BUILD then fills.
   call(args) {
-    if (args.length !== 3 || args[0] !== NDARRAY_CLASS) throw new Error('pickle: _reconstruct of a class other than numpy.ndarray');
+    if (args.length !== 3 || args[0] !== NDARRAY_CLASS) {
+      throw new Error('pickle: _reconstruct of a class other than numpy.ndarray');
+    }
     return new NdArray();
   },
 };
@@ -403,11 +412,15 @@ class Unpickler {
   run(): unknown {
     for (;;) {
       const at = this.pos;
-      if (at >= this.bytes.length) throw new Error(`pickle: truncated data: no STOP opcode before the end (${at} bytes)`);
+      if (at >= this.bytes.length) {
+        throw new Error(`pickle: truncated data: no STOP opcode before the end (${at} bytes)`);
+      }
       const op = this.u8();
       if (op === OP.STOP) {
         const value = this.pop();
-        if (this.stack.length !== 0) throw new Error(`pickle: ${this.stack.length} values left on the stack at STOP (offset ${at})`);
+        if (this.stack.length !== 0) {
+          throw new Error(`pickle: ${this.stack.length} values left on the stack at STOP (offset ${at})`);
+        }
         if (this.pos !== this.bytes.length) {
           throw new Error(`pickle: ${this.bytes.length - this.pos} bytes after the STOP opcode at offset ${at}`);
         }
@@ -420,7 +433,8 @@ class Unpickler {
   // --- reading raw bytes
   private need(n: number): void {
     if (this.pos + n > this.bytes.length) {
-      throw new Error(`pickle: truncated data at offset ${this.pos} (${n} bytes needed, ${this.bytes.length - this.pos} left)`);
+      const left = this.bytes.length - this.pos;
+      throw new Error(`pickle: truncated data at offset ${this.pos} (${n} bytes needed, ${left} left)`);
     }
   }
   private u8(): number {
@@ -482,7 +496,10 @@ class Unpickler {
   private charge(v: unknown, at: number): void {
     this.budget -= sizeOf(v, 0);
     if (this.budget < 0) {
-      throw new Error(`pickle: the data at offset ${at} builds more values than its ${this.bytes.length} bytes can hold (shared references?)`);
+      throw new Error(
+        `pickle: the data at offset ${at} builds more values than its ${this.bytes.length} bytes can hold ` +
+          '(shared references?)',
+      );
     }
   }
   private text(raw: Uint8Array, at: number): string {
@@ -519,7 +536,8 @@ class Unpickler {
         const len = this.view.getBigUint64(this.pos, true);
         this.pos += 8;
         if (len > BigInt(this.bytes.length - this.pos)) {
-          throw new Error(`pickle: frame of ${len} bytes at offset ${at} runs past the end (${this.bytes.length - this.pos} left)`);
+          const left = this.bytes.length - this.pos;
+          throw new Error(`pickle: frame of ${len} bytes at offset ${at} runs past the end (${left} left)`);
         }
         return;
       }
@@ -648,7 +666,9 @@ class Unpickler {
       case OP.REDUCE: {
         const args = this.pop();
         const fn = this.pop() as PyGlobal;
-        if (!KNOWN_GLOBALS.has(fn) || !fn.call || !Array.isArray(args)) throw new Error(`pickle: REDUCE on non-callable '${fn?.qualname ?? typeof fn}' at offset ${at}`);
+        if (!KNOWN_GLOBALS.has(fn) || !fn.call || !Array.isArray(args)) {
+          throw new Error(`pickle: REDUCE on non-callable '${fn?.qualname ?? typeof fn}' at offset ${at}`);
+        }
         this.charge(args, at);
         s.push(fn.call(args));
         return;
@@ -656,7 +676,9 @@ class Unpickler {
       case OP.NEWOBJ: {
         const args = this.pop();
         const cls = this.pop() as PyGlobal;
-        if (!KNOWN_GLOBALS.has(cls) || !cls.newObj || !Array.isArray(args)) throw new Error(`pickle: NEWOBJ on unsupported class '${cls?.qualname ?? typeof cls}' at offset ${at}`);
+        if (!KNOWN_GLOBALS.has(cls) || !cls.newObj || !Array.isArray(args)) {
+          throw new Error(`pickle: NEWOBJ on unsupported class '${cls?.qualname ?? typeof cls}' at offset ${at}`);
+        }
         s.push(cls.newObj(args));
         return;
       }
@@ -678,7 +700,9 @@ class Unpickler {
 }
 
 function asList(v: unknown, at: number): unknown[] {
-  if (!Array.isArray(v) || Object.isFrozen(v)) throw new Error(`pickle: APPEND to ${describe(v)}, not a list, at offset ${at}`);
+  if (!Array.isArray(v) || Object.isFrozen(v)) {
+    throw new Error(`pickle: APPEND to ${describe(v)}, not a list, at offset ${at}`);
+  }
   return v;
 }
 

@@ -91,12 +91,16 @@ export function parsePlanetoid(
     ['ty', ty.shape[0]!, 'tx', tx.shape[0]]] as const) {
     if (a !== b) fail(p, `has ${a} rows but ind.${name}.${q} has ${b}`);
   }
-  if (x.shape[0] > allx.shape[0]) fail('x', `has ${x.shape[0]} rows, more than the ${allx.shape[0]} of ind.${name}.allx`);
+  if (x.shape[0] > allx.shape[0]) {
+    fail('x', `has ${x.shape[0]} rows, more than the ${allx.shape[0]} of ind.${name}.allx`);
+  }
   const normalize = opts.normalizeFeatures ?? true;
   for (const [p, m] of [['x', x], ['tx', tx], ['allx', allx]] as const) {
     const bad = m.data.findIndex((v: number | bigint) => !Number.isFinite(Number(v)) || (normalize && Number(v) < 0));
     if (bad >= 0) {
-      const why = normalize && Number(m.data[bad]) < 0 ? 'is negative (NormalizeFeatures needs non-negative features)' : 'is not finite';
+      const why = normalize && Number(m.data[bad]) < 0
+        ? 'is negative (NormalizeFeatures needs non-negative features)'
+        : 'is not finite';
       fail(p, `stored value ${m.data[bad]} at entry ${bad} ${why}`);
     }
   }
@@ -297,15 +301,23 @@ function argmaxRow(data: NdData, offset: number, n: number): number {
  * the neighbours; then remove_self_loops and coalesce (sort by
  * row * N + col, drop duplicates).
  */
-function edgeIndexFromDict(graph: Map<unknown, unknown>, numNodes: number, fileBytes: number, fail: (msg: string) => never): Int32Array {
+function edgeIndexFromDict(
+  graph: Map<unknown, unknown>,
+  numNodes: number,
+  fileBytes: number,
+  fail: (msg: string) => never,
+): Int32Array {
   const keys: number[] = [];
   // Each neighbour takes at least one byte of the file, unless lists are shared through the memo (never in real data).
   let entries = 0;
   for (const list of graph.values()) entries += Array.isArray(list) ? list.length : 0;
-  if (entries > fileBytes) fail(`lists ${entries} neighbours, more than its ${fileBytes} bytes can hold (shared lists?)`);
+  if (entries > fileBytes) {
+    fail(`lists ${entries} neighbours, more than its ${fileBytes} bytes can hold (shared lists?)`);
+  }
   const check = (v: unknown, what: string): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numNodes) {
-      fail(`${what} ${typeof v === 'number' || typeof v === 'bigint' ? v : typeof v} is not a node id in [0, ${numNodes})`);
+      const shown = typeof v === 'number' || typeof v === 'bigint' ? v : typeof v;
+      fail(`${what} ${shown} is not a node id in [0, ${numNodes})`);
     }
     return v as number;
   };

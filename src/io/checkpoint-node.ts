@@ -45,7 +45,11 @@ export async function writeFileAtomically(file: string, bytes: Uint8Array, what 
 }
 
 /** Reads a checkpoint file into the model (see loadCheckpoint: all checked first; errors name the file). */
-export async function loadCheckpointFile(model: GATModel, file: string, opts: Omit<LoadCheckpointOptions, 'file'> = {}): Promise<StateDictCheck> {
+export async function loadCheckpointFile(
+  model: GATModel,
+  file: string,
+  opts: Omit<LoadCheckpointOptions, 'file'> = {},
+): Promise<StateDictCheck> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);

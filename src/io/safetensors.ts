@@ -144,7 +144,8 @@ interface HeaderEntry {
 /**
  * Parses safetensors bytes; validates the header (length within the file, UTF-8 JSON object, string metadata) and
  * every tensor (dtype, shape, offsets within the data, no overlap or hole, shape x dtype size = byte length) before
- * copying anything. Errors start with 'safetensors: ' ('safetensors <file>: ' when `file` is given) and name the tensor.
+ * copying anything. Errors start with 'safetensors: ' ('safetensors <file>: ' when `file` is given) and name the
+ * tensor.
  */
 export function decodeSafetensors(
   bytes: Uint8Array,

@@ -51,8 +51,16 @@ export class StateDictError extends Error {
 }
 
 const DTYPE_OF: [new (n: number) => unknown, string][] = [
-  [Float32Array, 'F32'], [Float64Array, 'F64'], [Int32Array, 'I32'], [Uint32Array, 'U32'], [Uint8Array, 'U8'],
-  [BigInt64Array, 'I64'], [Int8Array, 'I8'], [Int16Array, 'I16'], [Uint16Array, 'U16'], [BigUint64Array, 'U64'],
+  [Float32Array, 'F32'],
+  [Float64Array, 'F64'],
+  [Int32Array, 'I32'],
+  [Uint32Array, 'U32'],
+  [Uint8Array, 'U8'],
+  [BigInt64Array, 'I64'],
+  [Int8Array, 'I8'],
+  [Int16Array, 'I16'],
+  [Uint16Array, 'U16'],
+  [BigUint64Array, 'U64'],
 ];
 
 function dtypeOf(t: StateDictTensor): string {
@@ -86,7 +94,12 @@ export function checkStateDict(
   const strict = opts.strict ?? true;
   const head = `Error(s) in loading state_dict${opts.owner ? ` for ${opts.owner}` : ''}:`;
   if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
-    throw new StateDictError(`${head}\n\tthe state dict is not an object of named tensors (got ${dict === null ? 'null' : typeof dict})`, [], [], []);
+    throw new StateDictError(
+      `${head}\n\tthe state dict is not an object of named tensors (got ${dict === null ? 'null' : typeof dict})`,
+      [],
+      [],
+      [],
+    );
   }
   const wanted = new Map(expected.map((s) => [s.name, s]));
   const missing = expected.map((s) => s.name).filter((n) => !Object.hasOwn(dict, n));
@@ -98,16 +111,26 @@ export function checkStateDict(
     if (!Object.hasOwn(dict, spec.name)) continue;
     const t = dict[spec.name];
     const name = spec.name;
-    if (t === null || typeof t !== 'object' || !Array.isArray(t.shape) || t.data === null || typeof t.data !== 'object') {
+    if (
+      t === null ||
+      typeof t !== 'object' ||
+      !Array.isArray(t.shape) ||
+      t.data === null ||
+      typeof t.data !== 'object'
+    ) {
       problems.push(`${name} is not a tensor ({ shape, data })`);
     } else if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       problems.push(`${name} has an invalid shape ${shapeText(t.shape)}`);
     } else if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-      problems.push(`size mismatch for ${name}: copying a param with shape ${shapeText(t.shape)} from checkpoint, ` +
-        `the shape in current model is ${shapeText(spec.shape)}.`);
+      problems.push(
+        `size mismatch for ${name}: copying a param with shape ${shapeText(t.shape)} from checkpoint, ` +
+          `the shape in current model is ${shapeText(spec.shape)}.`,
+      );
     } else if (dtypeOf(t) !== (spec.dtype ?? 'F32')) {
-      problems.push(`dtype mismatch for ${name}: copying a param with dtype ${dtypeOf(t)} from checkpoint, ` +
-        `the dtype in current model is ${spec.dtype ?? 'F32'}.`);
+      problems.push(
+        `dtype mismatch for ${name}: copying a param with dtype ${dtypeOf(t)} from checkpoint, ` +
+          `the dtype in current model is ${spec.dtype ?? 'F32'}.`,
+      );
     } else if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) {
       problems.push(`${name} has shape ${shapeText(t.shape)} but ${t.data.length} values`);
     } else {

@@ -147,7 +147,8 @@ export class GATModel {
     // Elements that come from missing tensors keep their values: a dry run with those tensors NaN finds them.
     const keep = new Map<string, Float32Array>();
     if (missing.size > 0) {
-      const marker = (name: string, shape: number[]) => new Float32Array(numel(shape)).fill(missing.has(name) ? NaN : 0);
+      const marker = (name: string, shape: number[]) =>
+        new Float32Array(numel(shape)).fill(missing.has(name) ? NaN : 0);
       this.eachStateDictWrite(marker, (name, data) => keep.set(name, data));
     }
     for (const [name, data] of writes) {

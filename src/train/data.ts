@@ -46,11 +46,16 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
   let features: NodeFeatures;
   if (d.features instanceof Float32Array || Array.isArray(d.features as unknown)) {
     const dense = d.features as Float32Array | readonly unknown[];
-    if (dense.length !== n * d.numFeatures) throw new Error(`Shape mismatch: ${dense.length} feature values, expected ${n} x ${d.numFeatures}`);
+    if (dense.length !== n * d.numFeatures) {
+      throw new Error(`Shape mismatch: ${dense.length} feature values, expected ${n} x ${d.numFeatures}`);
+    }
     // Checked before the conversion to f32, which would turn a non-number into NaN and 1e39 into Infinity.
-    const bad = dense.findIndex((v: unknown) => typeof v !== 'number' || !Number.isFinite(v) || !Number.isFinite(Math.fround(v)));
+    const bad = dense.findIndex(
+      (v: unknown) => typeof v !== 'number' || !Number.isFinite(v) || !Number.isFinite(Math.fround(v)),
+    );
     if (bad >= 0) {
-      throw new Error(`features: value ${String(dense[bad])} at node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures} is not a finite number`);
+      const where = `node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures}`;
+      throw new Error(`features: value ${String(dense[bad])} at ${where} is not a finite number`);
     }
     const x = dense instanceof Float32Array ? dense : Float32Array.from(dense as number[]);
     features = { kind: 'dense', x: gpu.tensor('f32', [n, d.numFeatures], x) };
@@ -84,8 +89,12 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
 /** Labels as Int32Array; a plain array must hold integers (2.5 or NaN are refused, not truncated to 2 or 0). */
 function integerLabels(labels: Int32Array | readonly unknown[]): Int32Array {
   if (labels instanceof Int32Array) return labels;
-  if (!Array.isArray(labels)) throw new Error(`labels must be an Int32Array or an array of integers, got ${typeof labels}`);
-  const bad = labels.findIndex((y: unknown) => typeof y !== 'number' || !Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1);
+  if (!Array.isArray(labels)) {
+    throw new Error(`labels must be an Int32Array or an array of integers, got ${typeof labels}`);
+  }
+  const bad = labels.findIndex(
+    (y: unknown) => typeof y !== 'number' || !Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1,
+  );
   if (bad >= 0) throw new Error(`labels: ${String(labels[bad])} at node ${bad} is not an integer class`);
   return Int32Array.from(labels as number[]);
 }

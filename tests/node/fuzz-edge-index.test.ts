@@ -26,7 +26,7 @@ function build(values: unknown[], type: ElementType): { array: unknown; seen: un
 }
 
 const valid = (v: unknown, n: number) =>
-  (typeof v === 'number' && Number.isInteger(v) || typeof v === 'bigint') && (v as number) >= 0 && (v as number) < n;
+  ((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint') && (v as number) >= 0 && (v as number) < n;
 
 test('generated edge_index: the reference edges or an error naming edge_index', async () => {
   const arb = fc.record({
@@ -34,10 +34,13 @@ test('generated edge_index: the reference edges or an error naming edge_index', 
     edges: fc.array(fc.tuple(fc.nat(11), fc.nat(11)), { maxLength: 8 }),
     layout: fc.constantFrom('rows', 'rows', 'flat', 'flat', 'pairs', 'three-rows', 'ragged', 'not-an-array'),
     type: fc.constantFrom<ElementType>('number', 'int32', 'uint32', 'float64', 'bigint64'),
-    bad: fc.option(fc.record({
-      at: fc.nat(),
-      value: fc.constantFrom<unknown>(NaN, -1, 2.5, 12, 2 ** 31, 2 ** 40, Infinity, -0, '3', null, undefined, true),
-    }), { nil: null, freq: 2 }),
+    bad: fc.option(
+      fc.record({
+        at: fc.nat(),
+        value: fc.constantFrom<unknown>(NaN, -1, 2.5, 12, 2 ** 31, 2 ** 40, Infinity, -0, '3', null, undefined, true),
+      }),
+      { nil: null, freq: 2 },
+    ),
   });
   const tally = { accepted: 0, refused: 0 };
   await fc.assert(
@@ -47,7 +50,8 @@ test('generated edge_index: the reference edges or an error naming edge_index', 
       const src: unknown[] = edges.map((e) => id(e[0]));
       const dst: unknown[] = edges.map((e) => id(e[1]));
       if (bad && edges.length > 0) (bad.at % 2 ? dst : src)[bad.at % edges.length] = bad.value;
-      const rowS = build(src, type), rowD = build(dst, type);
+      const rowS = build(src, type),
+        rowD = build(dst, type);
       let input: unknown;
       let expect: { src: unknown[]; dst: unknown[] } | null = null; // null: must be refused
       switch (layout) {
@@ -80,14 +84,18 @@ test('generated edge_index: the reference edges or an error naming edge_index', 
           input = { src: rowS.array, dst: rowD.array };
           break;
       }
-      if (expect && !(expect.src.every((v) => valid(v, numNodes)) && expect.dst.every((v) => valid(v, numNodes)))) expect = null;
+      if (expect && !(expect.src.every((v) => valid(v, numNodes)) && expect.dst.every((v) => valid(v, numNodes))))
+        expect = null;
       const out = await watchdog.run('edgeIndex', { edgeIndex: input, numNodes });
       if (expect) {
         assert.ok(out.ok, `${layout} ${type}: refused valid edges: ${!out.ok && out.message}`);
         assert.equal(out.digest, JSON.stringify([expect.src.map(Number), expect.dst.map(Number)]));
         tally.accepted++;
       } else {
-        assert.ok(!out.ok, `${layout} ${type}: accepted ${JSON.stringify(input, (_, v) => typeof v === 'bigint' ? `${v}n` : v)}`);
+        assert.ok(
+          !out.ok,
+          `${layout} ${type}: accepted ${JSON.stringify(input, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+        );
         assert.match(out.message, /^Error: edge_index /, out.message);
         tally.refused++;
       }

@@ -23,10 +23,14 @@ test('the watchdog fails a case that hangs or runs out of memory, and recovers',
   await dog.close();
 });
 
-for (const [name, share] of [['cora', 0.6], ['citeseer', 0.4]] as const) {
+for (const [name, share] of [
+  ['cora', 0.6],
+  ['citeseer', 0.4],
+] as const) {
   test(`corrupted ind.${name}.* files: a named error or valid data, never a hang or a crash`, async () => {
     const files: Record<string, Uint8Array> = {};
-    for (const p of PLANETOID_PARTS) files[p] = new Uint8Array(await readFile(path.join(PLANETOID_DIR, `ind.${name}.${p}`)));
+    for (const p of PLANETOID_PARTS)
+      files[p] = new Uint8Array(await readFile(path.join(PLANETOID_DIR, `ind.${name}.${p}`)));
     const clean = await watchdog.run('planetoid', { name, part: 'x', bytes: null });
     assert.ok(clean.ok && clean.problems.length === 0);
     const tally = { refused: 0, same: 0, changed: 0 };
@@ -37,12 +41,16 @@ for (const [name, share] of [['cora', 0.6], ['citeseer', 0.4]] as const) {
         const out = await watchdog.run('planetoid', { name, part, bytes });
         if (!out.ok) {
           assert.match(out.message, /^Error: planetoid /, `${what}: ${out.message}`);
-          assert.ok(out.message.includes(`ind.${name}.${part}`), `${what}: the error does not name the file: ${out.message}`);
+          assert.ok(
+            out.message.includes(`ind.${name}.${part}`),
+            `${what}: the error does not name the file: ${out.message}`,
+          );
           tally.refused++;
           return;
         }
         assert.deepEqual(out.problems, [], `${what}: an invalid dataset was returned`);
-        if (c.kind === 'truncate') assert.equal(out.digest, clean.digest, `${what}: a truncated file was read as other data`);
+        if (c.kind === 'truncate')
+          assert.equal(out.digest, clean.digest, `${what}: a truncated file was read as other data`);
         // A flipped bit inside a stored number (a feature value, an id) is data no format check can tell from
         // the original: it is counted, and the data is valid.
         tally[out.digest === clean.digest ? 'same' : 'changed']++;

@@ -319,7 +319,8 @@ describe('corrupted Planetoid files are refused with the file and the problem na
   });
 
   /** Byte offset of a csr_matrix array's raw data inside its pickle (the raw bytes are stored verbatim). */
-  function rawOffset(part: string, field: 'indptr' | 'indices' | 'data'): { at: number; array: Int32Array | Float32Array } {
+  type Raw = { at: number; array: Int32Array | Float32Array };
+  function rawOffset(part: string, field: 'indptr' | 'indices' | 'data'): Raw {
     const m = unpickle(files[part]!) as CsrMatrix;
     const array = m[field] as Int32Array | Float32Array;
     const at = Buffer.from(files[part]!).indexOf(Buffer.from(array.buffer, array.byteOffset, array.byteLength));
@@ -337,15 +338,24 @@ describe('corrupted Planetoid files are refused with the file and the problem na
 
   it('indptr that decreases, jumps past the data, or does not start at 0 (the loops that never ended)', () => {
     const { array: indptr } = rawOffset('tx', 'indptr');
-    refused(withInt('tx', 'indptr', 5, indptr[5]! ^ (1 << 30)), /ind\.cora\.tx: pickle: csr_matrix indptr (decreases|ends)/);
+    refused(
+      withInt('tx', 'indptr', 5, indptr[5]! ^ (1 << 30)),
+      /ind\.cora\.tx: pickle: csr_matrix indptr (decreases|ends)/,
+    );
     refused(withInt('tx', 'indptr', 5, -7), /ind\.cora\.tx: pickle: csr_matrix indptr decreases at row 4/);
     refused(withInt('allx', 'indptr', 0, 1), /ind\.cora\.allx: pickle: csr_matrix indptr starts at 1, expected 0/);
     const last = unpickle(files.allx!) as CsrMatrix;
-    refused(withInt('allx', 'indptr', last.shape[0], last.data.length + 4), /ind\.cora\.allx: .*indptr ends at \d+ but there are \d+ stored/);
+    refused(
+      withInt('allx', 'indptr', last.shape[0], last.data.length + 4),
+      /ind\.cora\.allx: .*indptr ends at \d+ but there are \d+ stored/,
+    );
   });
 
   it('column indices outside the matrix', () => {
-    refused(withInt('allx', 'indices', 10, 1433), /ind\.cora\.allx: .*column index 1433 at entry 10 is outside \[0, 1433\)/);
+    refused(
+      withInt('allx', 'indices', 10, 1433),
+      /ind\.cora\.allx: .*column index 1433 at entry 10 is outside \[0, 1433\)/,
+    );
     refused(withInt('x', 'indices', 0, -1), /ind\.cora\.x: .*column index -1 at entry 0/);
   });
 
@@ -385,12 +395,17 @@ describe('corrupted Planetoid files are refused with the file and the problem na
       Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? Array.from(p, (c) => c.charCodeAt(0)) : p)));
     const ints = Array.from({ length: 1000 }, (_, i) => [0x4b, i % 256]).flat(); // BININT1 i, 1000 times
     // list(x) 20,000 times over one memoized list x of 1,000 ints: 120 KB of pickle, 20 million copied values.
-    const copies = b(['\x80\x02c__builtin__\nlist\nq\x00]q\x01(', ints, 'e](', ...Array(20000).fill('h\x00h\x01\x85R'), 'e.']);
+    const calls = Array(20000).fill('h\x00h\x01\x85R'); // list(x): BINGET list, BINGET x, TUPLE1, REDUCE
+    const copies = b(['\x80\x02c__builtin__\nlist\nq\x00]q\x01(', ints, 'e](', ...calls, 'e.']);
     assert.throws(() => unpickle(copies), /builds more values than its \d+ bytes can hold/);
     // graph: 2,708 nodes that all share one list of 1,000 neighbours.
-    const keys = Array.from({ length: 2708 }, (_, i) => [0x4d, i & 255, i >> 8, 0x68, 0x01]).flat(); // BININT2 i, BINGET 1
+    // BININT2 i, BINGET 1 for every node i
+    const keys = Array.from({ length: 2708 }, (_, i) => [0x4d, i & 255, i >> 8, 0x68, 0x01]).flat();
     const shared = b(['\x80\x02}q\x00]q\x01(', ints, 'e0(', keys, 'u.']);
-    refused({ ...files, graph: shared }, /ind\.cora\.graph: lists 2708000 neighbours, more than its 15554 bytes can hold/);
+    refused(
+      { ...files, graph: shared },
+      /ind\.cora\.graph: lists 2708000 neighbours, more than its 15554 bytes can hold/,
+    );
   });
 
   it('row counts across the files, test indices and graph ids', () => {
@@ -398,13 +413,28 @@ describe('corrupted Planetoid files are refused with the file and the problem na
     refused({ ...files, x: files.tx! }, /ind\.cora\.y: has 140 rows but ind\.cora\.x has 1000/);
     const enc = (s: string) => new TextEncoder().encode(s);
     const lines = new TextDecoder().decode(files['test.index']).trim().split('\n');
-    refused({ ...files, 'test.index': enc([...lines.slice(1), lines[2]].join('\n')) }, /ind\.cora\.test\.index: node \d+ is listed twice/);
-    refused({ ...files, 'test.index': enc(['12', ...lines.slice(1)].join('\n')) }, /ind\.cora\.test\.index: test node 12 is among the 1708 nodes/);
-    refused({ ...files, 'test.index': enc(['99999999999', ...lines.slice(1)].join('\n')) }, /ind\.cora\.test\.index: line 1 is not a node id/);
-    refused({ ...files, 'test.index': enc(['1e3', ...lines.slice(1)].join('\n')) }, /ind\.cora\.test\.index: line 1 is not a node id: '1e3'/);
+    refused(
+      { ...files, 'test.index': enc([...lines.slice(1), lines[2]].join('\n')) },
+      /ind\.cora\.test\.index: node \d+ is listed twice/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['12', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: test node 12 is among the 1708 nodes/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['99999999999', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: line 1 is not a node id/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['1e3', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: line 1 is not a node id: '1e3'/,
+    );
     // graph = {0: [5000]} and {-1: []} as protocol-2 pickles.
     const b = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-    refused({ ...files, graph: b('\x80\x02}K\x00]M\x88\x13as.') }, /ind\.cora\.graph: neighbour of node 0: 5000 is not a node id in \[0, 2708\)/);
+    refused(
+      { ...files, graph: b('\x80\x02}K\x00]M\x88\x13as.') },
+      /ind\.cora\.graph: neighbour of node 0: 5000 is not a node id in \[0, 2708\)/,
+    );
     refused({ ...files, graph: b('\x80\x02}J\xff\xff\xff\xff]s.') }, /ind\.cora\.graph: key -1 is not a node id/);
   });
 

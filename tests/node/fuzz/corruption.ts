@@ -10,4 +10,3 @@ export const corruptionArb: fc.Arbitrary<Corruption> = fc.record({
   bit: fc.integer({ min: 0, max: 7 }),
   bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
 });
-

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** The original Planetoid files, in shared/ beside the repository. */
-export const PLANETOID_DIR = process.env.PLANETOID_DIR ??
-  fileURLToPath(new URL('../../../../shared/datasets/planetoid/', import.meta.url));
+export const PLANETOID_DIR =
+  process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../../shared/datasets/planetoid/', import.meta.url));
 
 export type Outcome = { ok: true; digest: string; problems: string[] } | { ok: false; message: string };
 
@@ -13,7 +13,10 @@ export class Watchdog {
   private worker: Worker | null = null;
   private nextId = 1;
 
-  constructor(private readonly timeoutMs: number, private readonly memoryMb = 512) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly memoryMb = 512,
+  ) {}
 
   private start(): Worker {
     const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
@@ -37,6 +40,7 @@ export class Watchdog {
       const fail = (why: string) => {
         done();
         this.worker = null;
+        w.on('error', () => {}); // a worker stopped mid-allocation may still report its out-of-memory end
         void w.terminate();
         reject(new Error(why));
       };

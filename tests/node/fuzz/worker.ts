@@ -9,13 +9,13 @@ import { decodeSafetensors } from '../../../src/io/safetensors.ts';
 import { checkStateDict, type TensorSpec } from '../../../src/io/state-dict.ts';
 import { PLANETOID_DIR, type Outcome } from './watchdog.ts';
 
-
 const pristine = new Map<string, Record<string, Uint8Array>>();
 function planetoidFiles(name: string): Record<string, Uint8Array> {
   let files = pristine.get(name);
   if (!files) {
     files = {};
-    for (const p of PLANETOID_PARTS) files[p] = new Uint8Array(readFileSync(path.join(PLANETOID_DIR, `ind.${name}.${p}`)));
+    for (const p of PLANETOID_PARTS)
+      files[p] = new Uint8Array(readFileSync(path.join(PLANETOID_DIR, `ind.${name}.${p}`)));
     pristine.set(name, files);
   }
   return files;
@@ -32,7 +32,8 @@ function datasetProblems(d: GraphDataset): string[] {
   const p: string[] = [];
   const f = d.features;
   if (f.rows !== d.numNodes || f.cols !== d.numFeatures) p.push('feature matrix shape');
-  if (f.rowPtr.length !== f.rows + 1 || f.rowPtr[0] !== 0 || f.rowPtr[f.rows] !== f.colIdx.length) p.push('rowPtr ends');
+  if (f.rowPtr.length !== f.rows + 1 || f.rowPtr[0] !== 0 || f.rowPtr[f.rows] !== f.colIdx.length)
+    p.push('rowPtr ends');
   for (let r = 0; r < f.rows; r++) if (f.rowPtr[r + 1]! < f.rowPtr[r]!) p.push(`rowPtr decreases at ${r}`);
   if (f.values.length !== f.colIdx.length) p.push('values length');
   if (f.colIdx.some((c) => c >= f.cols)) p.push('column out of range');
@@ -45,8 +46,17 @@ function datasetProblems(d: GraphDataset): string[] {
 
 function digestDataset(d: GraphDataset): string {
   const f = d.features;
-  return hash(Int32Array.of(d.numNodes, d.numFeatures, d.numClasses), f.rowPtr, f.colIdx, f.values, d.labels, d.edgeIndex,
-    d.trainMask, d.valMask, d.testMask);
+  return hash(
+    Int32Array.of(d.numNodes, d.numFeatures, d.numClasses),
+    f.rowPtr,
+    f.colIdx,
+    f.values,
+    d.labels,
+    d.edgeIndex,
+    d.trainMask,
+    d.valMask,
+    d.testMask,
+  );
 }
 
 const handlers: Record<string, (payload: any) => Outcome> = {
