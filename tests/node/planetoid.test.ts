@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 import { PLANETOID_PARTS, parsePlanetoid, type GraphDataset, type PlanetoidName } from '../../src/data/planetoid.ts';
 import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
@@ -447,6 +448,12 @@ describe('corrupted Planetoid files are refused with the file and the problem na
       });
       const ds = await loadPlanetoid('cora', { dir: DATA_DIR });
       assert.equal(ds.numNodes, 2708);
+      // The CLI's --data-dir: the same error, before any training.
+      const root = fileURLToPath(new URL('../../', import.meta.url));
+      const cli = ['--import', 'tsx', '--import', './tools/wgsl-loader.mjs', 'src/cli/train.ts', '--data-dir', empty];
+      const r = spawnSync('node', cli, { cwd: root, encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`error: Planetoid 'cora': the directory ${empty} has none of the files`));
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
