@@ -20,3 +20,7 @@ export {
   checkStateDict, StateDictError, type CheckStateDictOptions, type StateDictCheck, type StateDictTensor,
   type TensorSpec,
 } from './io/state-dict.ts';
+export { parseTU, unzipTU, TU_PARTS, type TUDataset, type TUFiles, type TUOptions, type TUPart } from './data/tu.ts';
+export { Batch, type GraphSample } from './data/batch.ts';
+export { DataLoader, GpuGraphDataset, BatchGraphs, type DataLoaderOptions, type GpuBatch, type GraphDatasetLike } from './data/loader.ts';
+export { stratifiedKFold, type Fold, type FoldOptions } from './data/folds.ts';
