@@ -9,8 +9,11 @@ export const PLANETOID_DIR =
 
 export type Outcome = { ok: true; digest: string; problems: string[] } | { ok: false; message: string };
 
+/** A worker's start (loading TypeScript) is not part of a case's time: it may take seconds on a loaded machine. */
+const START_LIMIT_MS = 120_000;
+
 export class Watchdog {
-  private worker: Worker | null = null;
+  private worker: Promise<Worker> | null = null;
   private nextId = 1;
 
   constructor(
@@ -18,17 +21,25 @@ export class Watchdog {
     private readonly memoryMb = 512,
   ) {}
 
-  private start(): Worker {
+  /** Starts a worker and resolves once it has said it is ready. */
+  private start(): Promise<Worker> {
     const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
     });
     w.unref();
-    return w;
+    return new Promise<Worker>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the fuzz worker did not start within ${START_LIMIT_MS} ms`)),
+        START_LIMIT_MS,
+      );
+      w.once('message', () => (clearTimeout(timer), resolve(w)));
+      w.once('error', (e) => (clearTimeout(timer), reject(e)));
+    });
   }
 
   /** Runs one case; rejects with 'hang: ...' after the time limit and 'crash: ...' when the worker dies. */
-  run(kind: string, payload: unknown): Promise<Outcome> {
-    const w = (this.worker ??= this.start());
+  async run(kind: string, payload: unknown): Promise<Outcome> {
+    const w = await (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise<Outcome>((resolve, reject) => {
       const done = () => {
@@ -62,7 +73,7 @@ export class Watchdog {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    if (w) await (await w).terminate();
   }
 }
 

@@ -95,3 +95,4 @@ parentPort!.on('message', ({ id, kind, payload }: { id: number; kind: string; pa
   }
   parentPort!.postMessage({ id, outcome });
 });
+parentPort!.postMessage('ready');
