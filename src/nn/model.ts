@@ -16,6 +16,8 @@ import { Workspace } from './workspace.ts';
 import type { SparseTensors } from '../kernels/spmm.ts';
 import { numel } from '../gpu/tensor.ts';
 import { checkStateDict, type StateDictCheck, type StateDictTensor, type TensorSpec } from '../io/state-dict.ts';
+import { checkParametersFit } from '../train/budget.ts';
+import { resolveModelOptions } from '../train/options.ts';
 
 export interface GATModelConfig {
   model?: 'gatv2' | 'gat';
@@ -53,11 +55,8 @@ export class GATModel {
   }
 
   constructor(readonly gpu: Gpu, config: GATModelConfig) {
-    const c = {
-      model: config.model ?? 'gatv2', hiddenChannels: config.hiddenChannels ?? 8, heads: config.heads ?? 8, outHeads: config.outHeads ?? 1,
-      dropout: config.dropout ?? 0.6, seed: config.seed ?? 0, residual: config.residual ?? false, shareWeights: config.shareWeights ?? false,
-      addSelfLoops: config.addSelfLoops ?? true, ...config,
-    } as Required<GATModelConfig>;
+    const c = resolveModelOptions(config); // each option checked by name, unknown model names refused
+    checkParametersFit(gpu, c); // before any allocation
     this.config = c;
     const Conv = c.model === 'gat' ? GATConv : GATv2Conv;
     const common = { dropout: c.dropout, residual: c.residual, addSelfLoops: c.addSelfLoops, ...(c.model === 'gatv2' ? { shareWeights: c.shareWeights } : {}) };

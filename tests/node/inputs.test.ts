@@ -186,11 +186,11 @@ describe('labels, features and the device', () => {
     );
     assert.throws(
       () => uploadDataset(gpu, dataset({ features: [1, 0, 0, NaN, 1, 1] })),
-      /features: value NaN at node 1, feature 1 is not a finite number/,
+      /NaN or infinite value in features at node 1, feature 1: NaN is not a finite number/,
     );
     assert.throws(
       () => uploadDataset(gpu, dataset({ features: [1, 0, 0, 1, 1e39, 1] })),
-      /features: value 1e\+39 at node 2, feature 0/,
+      /NaN or infinite value in features at node 2, feature 0: 1e\+39/,
     );
     const d = uploadDataset(gpu, dataset({ labels: [2, 0, 1], features: [1, 0, 0, 1, 1, 1] }));
     assert.deepEqual(Array.from((await d.labels.read()) as Int32Array), [2, 0, 1]);
