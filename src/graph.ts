@@ -4,8 +4,18 @@
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 
-/** PyG's edge_index: row 0 sources, row 1 destinations. Flat (2*E values, sources first) or as two rows. */
-export type EdgeIndex = Int32Array | Uint32Array | readonly number[] | readonly [ArrayLike<number>, ArrayLike<number>];
+/**
+ * PyG's edge_index [2, E]: row 0 sources, row 1 destinations. Either flat (2*E values in C order: the E sources,
+ * then the E destinations, as `edge_index.flatten()` or numpy's bytes give them) or as two rows. int64 arrays
+ * (BigInt64Array, as torch and numpy hold edge_index) are accepted when every index is within range.
+ */
+export type EdgeIndex =
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | readonly number[]
+  | readonly [ArrayLike<number>, ArrayLike<number>]
+  | readonly [BigInt64Array, BigInt64Array];
 
 export interface GraphOptions {
   /** Drop edges i -> i first (PyG's remove_self_loops). */
@@ -29,21 +39,41 @@ export interface Graph {
   edgeId: Int32Array;
 }
 
-/** Splits and validates an edge_index into sources and destinations. */
+const LAYOUT = 'edge_index must be [2, E]: row 0 the E sources, row 1 the E destinations ' +
+  '(two rows, or flat: the sources then the destinations)';
+
+/**
+ * Splits and validates an edge_index into sources and destinations: the one place where the accepted forms of an
+ * edge_index are decided (see EdgeIndex). Throws an error naming the problem and the expected layout.
+ */
 export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: ArrayLike<number>; dst: ArrayLike<number> } {
   if (!Number.isInteger(numNodes) || numNodes < 0 || numNodes > 2 ** 31 - 1) {
     throw new Error(`numNodes must be a non-negative integer below 2^31, got ${numNodes}`);
   }
-  let src: ArrayLike<number>;
-  let dst: ArrayLike<number>;
-  const rows = edgeIndex as readonly ArrayLike<number>[];
-  if (rows.length === 2 && typeof rows[0] === 'object' && typeof rows[1] === 'object') {
-    [src, dst] = rows;
+  if (edgeIndex === null || typeof edgeIndex !== 'object' || typeof (edgeIndex as ArrayLike<unknown>).length !== 'number') {
+    throw new Error(`edge_index has the wrong type (${describe(edgeIndex)}): ${LAYOUT}`);
+  }
+  let src: ArrayLike<number | bigint>;
+  let dst: ArrayLike<number | bigint>;
+  const rows = edgeIndex as readonly unknown[];
+  const isRow = (r: unknown) => r !== null && typeof r === 'object' && typeof (r as ArrayLike<unknown>).length === 'number';
+  if (Array.isArray(rows) && rows.length > 0 && rows.some(isRow)) {
+    if (rows.length !== 2 || !isRow(rows[0]) || !isRow(rows[1])) {
+      const pairs = rows.every((r) => isRow(r) && (r as ArrayLike<unknown>).length === 2);
+      const hint = pairs ? ` (this looks like [E, 2], one [source, destination] pair per edge: transpose it)` : '';
+      throw new Error(`edge_index has the wrong shape: got ${rows.length} rows${hint}; ${LAYOUT}`);
+    }
+    [src, dst] = rows as [ArrayLike<number | bigint>, ArrayLike<number | bigint>];
     if (src.length !== dst.length) {
-      throw new Error(`edge_index has the wrong shape: its two rows have ${src.length} and ${dst.length} entries`);
+      throw new Error(`edge_index has the wrong shape: its two rows have ${src.length} and ${dst.length} entries; ${LAYOUT}`);
     }
   } else {
-    const flat = edgeIndex as ArrayLike<number>;
+    if (!Array.isArray(edgeIndex) && !(edgeIndex instanceof Int32Array) && !(edgeIndex instanceof Uint32Array) &&
+      !(edgeIndex instanceof BigInt64Array)) {
+      throw new Error(`edge_index has the wrong type (${describe(edgeIndex)}): use an Int32Array, Uint32Array, ` +
+        `BigInt64Array or number[]; ${LAYOUT}`);
+    }
+    const flat = edgeIndex as ArrayLike<number | bigint>;
     if (flat.length % 2 !== 0) {
       throw new Error(`edge_index has the wrong shape: a flat edge_index holds 2*E values (sources, then destinations), got ${flat.length}`);
     }
@@ -51,16 +81,27 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: A
     src = Array.prototype.slice.call(flat, 0, e) as number[];
     dst = Array.prototype.slice.call(flat, e) as number[];
   }
+  const out: number[][] = [];
   for (const [name, arr] of [['source', src], ['destination', dst]] as const) {
+    let big = false;
     for (let k = 0; k < arr.length; k++) {
-      const v = arr[k];
-      if (!Number.isInteger(v) || v < 0 || v >= numNodes) {
-        const why = !Number.isInteger(v) ? 'is not an integer' : v < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
-        throw new Error(`edge_index ${name} index ${v} at edge ${k} ${why}`);
+      const raw = arr[k];
+      if (typeof raw === 'bigint') big = true;
+      const v = typeof raw === 'bigint' ? Number(raw) : raw;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numNodes) {
+        const why = typeof v !== 'number' || !Number.isInteger(v) ? 'is not an integer' : v < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
+        throw new Error(`edge_index ${name} index ${String(raw)} at edge ${k} ${why}`);
       }
     }
+    out.push(big ? Array.from(arr, Number) : (arr as number[]));
   }
-  return { src, dst };
+  return { src: out[0], dst: out[1] };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'object';
 }
 
 export function buildGraph(edgeIndex: EdgeIndex, numNodes: number, opts: GraphOptions = {}): Graph {
@@ -121,8 +162,19 @@ export interface GraphTensors {
 }
 
 export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
-  const up = (a: Uint32Array) => gpu.tensor('u32', [a.length], a);
-  const t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  const made: Tensor[] = [];
+  const up = (a: Uint32Array) => {
+    const t = gpu.tensor('u32', [a.length], a);
+    made.push(t);
+    return t;
+  };
+  let t;
+  try {
+    t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  } catch (err) {
+    made.forEach((x) => x.dispose()); // nothing left behind on refusal
+    throw err;
+  }
   return {
     numNodes: g.numNodes,
     numEdges: g.numEdges,

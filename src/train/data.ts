@@ -1,10 +1,10 @@
 // A node-classification dataset on the GPU: features, graph, labels and split masks.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { Data, type Split } from '../data/data.ts';
 import type { EdgeIndex } from '../graph.ts';
-import { validateLabels } from '../kernels/loss.ts';
-import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../kernels/spmm.ts';
-import { GraphSet } from '../nn/graphs.ts';
+import type { SparseRows } from '../kernels/spmm.ts';
+import type { GraphSet } from '../nn/graphs.ts';
 import type { NodeFeatures } from '../nn/model.ts';
 
 export interface NodeDataset {
@@ -20,7 +20,7 @@ export interface NodeDataset {
   testMask: Uint8Array;
 }
 
-export type Split = 'train' | 'val' | 'test';
+export type { Split };
 
 export interface GpuDataset {
   numNodes: number;
@@ -34,39 +34,11 @@ export interface GpuDataset {
   dispose(): void;
 }
 
+/** Uploads a node-classification dataset: a thin wrapper over `new Data(...).to(gpu)` (same validation). */
 export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
-  const n = d.numNodes;
-  if (d.labels.length !== n) throw new Error(`Shape mismatch: ${d.labels.length} labels for ${n} nodes`);
-  validateLabels(d.labels, d.numClasses);
-  let features: NodeFeatures;
-  if (d.features instanceof Float32Array) {
-    if (d.features.length !== n * d.numFeatures) throw new Error(`Shape mismatch: ${d.features.length} feature values, expected ${n} x ${d.numFeatures}`);
-    const bad = d.features.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`NaN or infinite value in features at node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures}`);
-    features = { kind: 'dense', x: gpu.tensor('f32', [n, d.numFeatures], d.features) };
-  } else {
-    if (d.features.rows !== n || d.features.cols !== d.numFeatures) {
-      throw new Error(`Shape mismatch: features are ${d.features.rows} x ${d.features.cols}, expected ${n} x ${d.numFeatures}`);
-    }
-    features = { kind: 'sparse', x: uploadSparse(gpu, d.features), xT: uploadSparseTranspose(gpu, d.features) };
-  }
-  const graphs = new GraphSet(gpu, d.edgeIndex, n);
-  const masks = {} as Record<Split, Tensor>;
-  const counts = {} as Record<Split, number>;
-  for (const [split, m] of [['train', d.trainMask], ['val', d.valMask], ['test', d.testMask]] as const) {
-    if (m.length !== n) throw new Error(`Shape mismatch: ${split} mask has ${m.length} entries for ${n} nodes`);
-    masks[split] = gpu.tensor('u32', [n], Uint32Array.from(m, (v) => (v ? 1 : 0)));
-    counts[split] = m.reduce((s, v) => s + (v ? 1 : 0), 0);
-  }
-  const labels = gpu.tensor('i32', [n], d.labels);
-  return {
-    numNodes: n, numFeatures: d.numFeatures, numClasses: d.numClasses, features, graphs, labels, masks, counts,
-    dispose() {
-      if (features.kind === 'sparse') (features.x.dispose(), features.xT.dispose());
-      else features.x.dispose();
-      graphs.dispose();
-      labels.dispose();
-      Object.values(masks).forEach((t) => t.dispose());
-    },
-  };
+  const data = new Data({
+    x: d.features, numNodes: d.numNodes, numFeatures: d.numFeatures, edgeIndex: d.edgeIndex, y: d.labels,
+    numClasses: d.numClasses, trainMask: d.trainMask, valMask: d.valMask, testMask: d.testMask,
+  });
+  return data.to(gpu) as GpuDataset; // y was given as class labels, so labels is never null
 }

@@ -2,6 +2,7 @@
 // the tests all go through here.
 import type { Gpu } from '../gpu/gpu.ts';
 import { GATModel, type GATModelConfig } from '../nn/model.ts';
+import { Data } from '../data/data.ts';
 import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
 import { summarize, Trainer, type EpochMetrics, type TrainConfig } from './trainer.ts';
 
@@ -25,15 +26,22 @@ export const PAPER_CONFIG: Required<Pick<RunConfig, 'model' | 'heads' | 'hiddenC
 
 export async function trainNodeClassifier(
   gpu: Gpu,
-  dataset: NodeDataset,
+  dataset: NodeDataset | Data,
   config: RunConfig = {},
   hooks: { onEpoch?: (epoch: number, trainer: Trainer) => void | Promise<void> } = {},
 ): Promise<RunResult> {
   const cfg = { ...PAPER_CONFIG, ...config };
-  const data = uploadDataset(gpu, dataset);
+  const data = dataset instanceof Data ? uploadLabelled(gpu, dataset) : uploadDataset(gpu, dataset);
   const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
   const trainer = new Trainer(gpu, model, data, cfg);
   const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
   const { final, best } = summarize(history);
   return { model, data, trainer, history, final, best, medianEpochMs: trainer.medianEpochMs() };
+}
+
+function uploadLabelled(gpu: Gpu, data: Data): GpuDataset {
+  if (!(data.y instanceof Int32Array)) {
+    throw new Error('trainNodeClassifier: the Data needs class labels (y as an Int32Array) to train a node classifier');
+  }
+  return data.to(gpu) as GpuDataset;
 }
