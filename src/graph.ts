@@ -83,7 +83,7 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: A
   }
   const out: number[][] = [];
   for (const [name, arr] of [['source', src], ['destination', dst]] as const) {
-    let big = false;
+    let big = arr instanceof BigInt64Array || arr instanceof BigUint64Array;
     for (let k = 0; k < arr.length; k++) {
       const raw = arr[k];
       if (typeof raw === 'bigint') big = true;
