@@ -213,6 +213,33 @@ export class Data {
     this.testMask = masks.test;
   }
 
+  /**
+   * The same graph with x as sparse CSR rows: for mostly-zero features (bag of words, one-hot) the first layer then
+   * runs as a sparse product, as for the Planetoid datasets. Returns this Data when x is sparse already.
+   */
+  withSparseX(): Data {
+    if (!(this.x instanceof Float32Array)) return this;
+    const n = this.numNodes, f = this.numFeatures, x = this.x;
+    const rowPtr = new Uint32Array(n + 1);
+    let nnz = 0;
+    for (let k = 0; k < x.length; k++) if (x[k] !== 0) nnz++;
+    const colIdx = new Uint32Array(nnz);
+    const values = new Float32Array(nnz);
+    for (let i = 0, p = 0; i < n; i++) {
+      for (let j = 0; j < f; j++) {
+        const v = x[i * f + j];
+        if (v !== 0) (colIdx[p] = j), (values[p++] = v);
+      }
+      rowPtr[i + 1] = p;
+    }
+    return new Data({
+      x: { rows: n, cols: f, rowPtr, colIdx, values }, edgeIndex: this.edgeIndex, y: this.y ?? undefined,
+      numClasses: this.y instanceof Int32Array ? this.numClasses : undefined, trainMask: this.trainMask,
+      valMask: this.valMask, testMask: this.testMask, edgeAttr: this.edgeAttr ?? undefined,
+      edgeDim: this.edgeAttr ? this.edgeDim : undefined,
+    });
+  }
+
   /** The split masks by name. */
   get masks(): Record<Split, Uint8Array> {
     return { train: this.trainMask, val: this.valMask, test: this.testMask };

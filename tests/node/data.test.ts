@@ -189,3 +189,18 @@ test('data.to(gpu) refused at any allocation frees everything made before it', (
     assert.ok(made.every((t) => t.isDisposed), `refused at allocation ${failAt}: every tensor made before is freed`);
   }
 });
+
+test('withSparseX keeps every value and array, with x as CSR rows', () => {
+  fc.assert(
+    fc.property(goodInit, ({ p, init, dense }) => {
+      if (p.sparse) return;
+      const d = new Data(init);
+      const s = d.withSparseX();
+      assert.deepEqual(s.x, toCsr(dense, p.n, p.f));
+      assert.deepEqual(s.edgeIndex, d.edgeIndex);
+      assert.deepEqual([s.y, s.numClasses, s.masks, s.edgeAttr, s.edgeDim], [d.y, d.numClasses, d.masks, d.edgeAttr, d.edgeDim]);
+      assert.equal(s.withSparseX(), s);
+    }),
+    { numRuns: 100 },
+  );
+});
