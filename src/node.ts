@@ -2,3 +2,4 @@
 export * from './index.ts';
 export { loadNpzFile } from './data/npz-node.ts';
 export { loadPlanetoid, findPlanetoidDir, PLANETOID_DEFAULT_URL, type LoadPlanetoidOptions } from './data/planetoid-node.ts';
+export { loadTUDataset, findTUDir, TU_DEFAULT_URL, type LoadTUOptions } from './data/tu-node.ts';
