@@ -64,6 +64,7 @@ const goodFile = fc
     byIndex: fc.boolean(),
     edgeAttr: fc.boolean(),
     compressed: fc.boolean(),
+    numNodes: fc.boolean(),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
   })
   .map((p) => {
@@ -83,6 +84,7 @@ const goodFile = fc
     else files.train_mask = npy(mask, [p.n], { descr: p.boolMasks ? '|b1' : '|u1' });
     const attr = Float32Array.from({ length: p.e * 3 }, rnd);
     if (p.edgeAttr) files.edge_attr = npy(attr, [p.e, 3]);
+    if (p.numNodes) files.num_nodes = npy(BigInt64Array.of(BigInt(p.n)), []);
     return { p, files, x, edges, y, mask, attr };
   });
 
@@ -131,6 +133,8 @@ const BREAKAGES: Breakage[] = [
   { name: 'mask holds 3', apply: (f, n) => (delete f.train_index, (f.train_mask = npy(new Uint8Array(n).fill(3), [n]))), error: /g\.npz: train_mask holds 3 at node 0/ },
   { name: 'index out of range', apply: (f, n) => (delete f.train_mask, (f.train_index = npy(Int32Array.of(n), [1]))), error: /g\.npz: train_index\[0\] = \d+ is not a node index/ },
   { name: 'edge_attr wrong rows', apply: (f, n, e) => (f.edge_attr = npy(new Float32Array(e + 1), [e + 1, 1])), error: /g\.npz: edge_attr: shape \(\d+, 1\): expected \(\d+, D\)/ },
+  { name: 'num_nodes disagrees', apply: (f, n) => (f.num_nodes = npy(Int32Array.of(n + 1), [])), error: /g\.npz: num_nodes: is \d+ but x has \d+ rows/ },
+  { name: 'num_nodes not a scalar', apply: (f, n) => (f.num_nodes = npy(Int32Array.of(n), [1])), error: /g\.npz: num_nodes: must be an integer scalar/ },
   { name: 'unknown key', apply: (f, n) => (f.trian_mask = npy(new Uint8Array(n), [n])), error: /g\.npz: unknown array 'trian_mask'/ },
   { name: 'not an .npy entry', apply: (f) => (f['notes.txt'] = new Uint8Array(3)), error: /g\.npz: (entry "notes\.txt\.npy"|notes\.txt: not an \.npy)/ },
 ];
