@@ -19,16 +19,16 @@ export type Split = 'train' | 'val' | 'test';
 const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 export interface DataInit {
-  /** Node features: dense row-major [numNodes * numFeatures], or sparse CSR rows (one row per node). */
-  x: Float32Array | SparseRows;
+  /** Node features: dense row-major [numNodes * numFeatures] (number[] is converted), or sparse CSR rows. */
+  x: Float32Array | Float64Array | readonly number[] | SparseRows;
   /** F, the feature width; needed for a dense x unless numNodes is given. */
   numFeatures?: number;
   /** N; by default the sparse x's rows, else x.length / numFeatures. */
   numNodes?: number;
   /** [2, E]: row 0 sources, row 1 destinations (see EdgeIndex for the accepted forms). */
   edgeIndex: EdgeIndex;
-  /** Class labels [N] (Int32Array), or float targets [N, T] row-major (multi-label 0/1 or regression). */
-  y?: Int32Array | Float32Array;
+  /** Class labels [N] (Int32Array or number[]), or float targets [N, T] row-major (multi-label 0/1 or regression). */
+  y?: Int32Array | readonly number[] | Float32Array;
   /** C for class labels; default max(y) + 1. */
   numClasses?: number;
   trainMask?: NodeMask;
@@ -42,6 +42,15 @@ export interface DataInit {
   edgeAttr?: Float32Array;
   /** D; default edgeAttr.length / E. */
   edgeDim?: number;
+}
+
+/** The arrays and counts of a DataInit. */
+export type ArrayKey = keyof DataInit;
+
+/** How a Data's errors name their source and its arrays (for loaders: the file, and the file's keys). */
+export interface DataNaming {
+  source?: string;
+  names?: Partial<Record<ArrayKey, string>>;
 }
 
 const KEYS = new Set([
@@ -92,121 +101,149 @@ export class Data {
   readonly edgeAttr: Float32Array | null;
   readonly edgeDim: number;
 
-  /** Validates everything (each problem an error naming the array) and keeps the arrays without copying them. */
-  constructor(init: DataInit) {
-    if (init === null || typeof init !== 'object') throw new Error('Data: expected an object { x, edgeIndex, y, ... }');
+  /**
+   * Validates everything (each problem an error naming the array) and keeps the arrays without copying them
+   * (a plain number[] x or y is converted). `opts` lets a loader say where the arrays come from in its errors:
+   * `source` replaces the leading 'Data', `names` the argument names (e.g. { trainMask: 'train_mask' }).
+   */
+  constructor(init: DataInit, opts: DataNaming = {}) {
+    const source = opts.source ?? 'Data';
+    const nm = (k: ArrayKey) => opts.names?.[k] ?? k;
+    const fail: Fail = (msg) => {
+      throw new Error(`${source}: ${msg}`);
+    };
+    if (init === null || typeof init !== 'object') fail('expected an object { x, edgeIndex, y, ... }');
     for (const key of Object.keys(init)) {
       if (KEYS.has(key)) continue;
       const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/Idx$/, 'Index');
-      throw new Error(`Data: unknown key '${key}'${KEYS.has(camel) ? ` (did you mean ${camel}?)` : ''}`);
+      fail(`unknown key '${key}'${KEYS.has(camel) ? ` (did you mean ${camel}?)` : ''}`);
     }
-    const { x } = init;
-    if (x === undefined || x === null) throw new Error('Data: x (node features) is missing');
-    if (init.edgeIndex === undefined || init.edgeIndex === null) throw new Error('Data: edgeIndex is missing');
+    const X = nm('x');
+    const raw = init.x as unknown;
+    if (raw === undefined || raw === null) fail(`${X} (node features) is missing`);
+    if (init.edgeIndex === undefined || init.edgeIndex === null) fail(`${nm('edgeIndex')} is missing`);
 
     // x and the node count.
-    if (x instanceof Float32Array) {
+    if (raw instanceof Float32Array || raw instanceof Float64Array || Array.isArray(raw)) {
+      const dense = raw as Float32Array | Float64Array | readonly unknown[];
       let f = init.numFeatures;
       if (f === undefined) {
-        if (init.numNodes === undefined) {
-          throw new Error('Data: x is dense ([numNodes * numFeatures] row-major): give numFeatures');
-        }
-        f = init.numNodes > 0 ? x.length / init.numNodes : 0;
+        if (init.numNodes === undefined) fail(`${X} is dense ([numNodes * numFeatures] row-major): give numFeatures`);
+        f = init.numNodes! > 0 ? dense.length / init.numNodes! : 0;
       }
-      expectCount('numFeatures', f);
-      const n = init.numNodes ?? (f > 0 ? x.length / f : 0);
-      expectCount('numNodes', n);
-      if (x.length !== n * f) {
-        throw new Error(`Data: x has ${x.length} values, expected numNodes x numFeatures = ${n} x ${f} = ${n * f}`);
+      expectCount(fail, 'numFeatures', f);
+      const n = init.numNodes ?? (f > 0 ? dense.length / f : 0);
+      expectCount(fail, 'numNodes', n);
+      if (dense.length !== n * f) {
+        fail(`${X} has ${dense.length} values, expected numNodes x numFeatures = ${n} x ${f} = ${n * f}`);
       }
-      const bad = x.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`Data: NaN or infinite value in x at node ${Math.floor(bad / f)}, feature ${bad % f}`);
+      // Checked before any conversion to float32, which would turn a non-number into NaN and 1e39 into Infinity.
+      const bad = dense.findIndex((v: unknown) => typeof v !== 'number' || !Number.isFinite(Math.fround(v)));
+      if (bad >= 0) {
+        const v = dense[bad];
+        const why = typeof v === 'number' && Number.isFinite(v) ? 'is beyond the float32 range' : 'is not a finite number';
+        fail(`${X}: value ${String(v)} at node ${Math.floor(bad / f)}, feature ${bad % f} ${why}`);
+      }
+      this.x = dense instanceof Float32Array ? dense : Float32Array.from(dense as ArrayLike<number>);
       this.numNodes = n;
       this.numFeatures = f;
-    } else if (typeof x === 'object' && 'rowPtr' in x) {
-      validateSparse(x, 'Data: x (sparse)');
-      if (init.numNodes !== undefined && init.numNodes !== x.rows) {
-        throw new Error(`Data: x has ${x.rows} rows but numNodes is ${init.numNodes}`);
-      }
+    } else if (typeof raw === 'object' && 'rowPtr' in raw!) {
+      const x = raw as SparseRows;
+      validateSparse(x, `${source}: ${X} (sparse)`);
+      if (init.numNodes !== undefined && init.numNodes !== x.rows) fail(`${X} has ${x.rows} rows but numNodes is ${init.numNodes}`);
       if (init.numFeatures !== undefined && init.numFeatures !== x.cols) {
-        throw new Error(`Data: x has ${x.cols} columns but numFeatures is ${init.numFeatures}`);
+        fail(`${X} has ${x.cols} columns but numFeatures is ${init.numFeatures}`);
       }
+      this.x = x;
       this.numNodes = x.rows;
       this.numFeatures = x.cols;
     } else {
-      throw new Error(`Data: x must be a Float32Array (dense, row-major) or sparse CSR rows { rows, cols, rowPtr, colIdx, values }, got ${typeName(x)}`);
+      fail(`${X} must be a Float32Array or number[] (dense, row-major) or sparse CSR rows { rows, cols, rowPtr, colIdx, ` +
+        `values }, got ${typeName(raw)}`);
     }
-    this.x = x;
     const n = this.numNodes;
 
     // edge_index, then edge attributes in its column order.
-    const { src, dst } = splitEdgeIndex(init.edgeIndex, n);
+    let split: { src: ArrayLike<number>; dst: ArrayLike<number> };
+    try {
+      split = splitEdgeIndex(init.edgeIndex, n);
+    } catch (err) {
+      throw new Error(`${source}: ${(err as Error).message}`);
+    }
+    const { src, dst } = split;
     this.numEdges = src.length;
     this.edgeIndex = new Int32Array(2 * src.length);
     this.edgeIndex.set(src, 0);
     this.edgeIndex.set(dst, src.length);
     const e = this.numEdges;
+    const A = nm('edgeAttr');
     if (init.edgeAttr !== undefined) {
       const a = init.edgeAttr;
-      if (!(a instanceof Float32Array)) throw new Error(`Data: edgeAttr must be a Float32Array [E * D], got ${typeName(a)}`);
+      if (!(a instanceof Float32Array)) fail(`${A} must be a Float32Array [E * D], got ${typeName(a)}`);
       const d = init.edgeDim ?? (e > 0 ? a.length / e : 0);
-      expectCount('edgeDim', d);
-      if (d === 0 && e > 0) throw new Error('Data: edgeAttr is empty; leave it out, or give D >= 1 values per edge');
-      if (a.length !== e * d) throw new Error(`Data: edgeAttr has ${a.length} values, expected E x D = ${e} x ${d} = ${e * d}`);
+      expectCount(fail, 'edgeDim', d);
+      if (d === 0 && e > 0) fail(`${A} is empty; leave it out, or give D >= 1 values per edge`);
+      if (a.length !== e * d) fail(`${A} has ${a.length} values, expected E x D = ${e} x ${d} = ${e * d}`);
       const bad = a.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`Data: NaN or infinite value in edgeAttr at edge ${Math.floor(bad / d)}, column ${bad % d}`);
+      if (bad >= 0) fail(`${A}: value ${a[bad]} at edge ${Math.floor(bad / d)}, column ${bad % d} is not a finite number`);
       this.edgeAttr = a;
       this.edgeDim = d;
     } else {
-      if (init.edgeDim !== undefined) throw new Error('Data: edgeDim is given without edgeAttr');
+      if (init.edgeDim !== undefined) fail(`edgeDim is given without ${A}`);
       this.edgeAttr = null;
       this.edgeDim = 0;
     }
 
     // y: class labels or float targets.
-    const y = init.y;
+    const Y = nm('y');
+    let y = init.y as unknown;
+    if (Array.isArray(y)) {
+      const bad = y.findIndex((v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1);
+      if (bad >= 0) fail(`${Y}: ${String(y[bad])} at node ${bad} is not an integer class`);
+      y = Int32Array.from(y as number[]);
+    }
     if (y === undefined || y === null) {
-      if (init.numClasses !== undefined) throw new Error('Data: numClasses is given without y');
+      if (init.numClasses !== undefined) fail(`numClasses is given without ${Y}`);
       this.y = null;
       this.numClasses = 0;
     } else if (y instanceof Int32Array) {
-      if (y.length !== n) throw new Error(`Data: y has ${y.length} labels for ${n} nodes (class labels are [numNodes])`);
+      if (y.length !== n) fail(`${Y} has ${y.length} labels for ${n} nodes (class labels are [numNodes])`);
       let max = -1;
       for (let i = 0; i < n; i++) {
-        if (y[i] < 0) throw new Error(`Data: y: label ${y[i]} at node ${i} is negative (class labels are 0 .. numClasses - 1)`);
+        if (y[i] < 0) fail(`${Y}: label ${y[i]} at node ${i} is negative (class labels are 0 .. numClasses - 1)`);
         if (y[i] > max) max = y[i];
       }
       const c = init.numClasses ?? max + 1;
-      expectCount('numClasses', c);
-      if (max >= c) {
-        const i = y.indexOf(max);
-        throw new Error(`Data: y: label ${max} at node ${i} is out of range for ${c} classes`);
-      }
+      expectCount(fail, 'numClasses', c);
+      if (max >= c) fail(`${Y}: label ${max} at node ${y.indexOf(max)} is out of range for ${c} classes`);
       this.y = y;
       this.numClasses = c;
     } else if (y instanceof Float32Array) {
       const t = n > 0 ? y.length / n : 0;
       if (!Number.isInteger(t) || (n > 0 && t < 1)) {
-        throw new Error(`Data: y has ${y.length} values for ${n} nodes: float targets are [numNodes, T] row-major`);
+        fail(`${Y} has ${y.length} values for ${n} nodes: float targets are [numNodes, T] row-major`);
       }
       if (init.numClasses !== undefined && init.numClasses !== t) {
-        throw new Error(`Data: y has ${t} targets per node but numClasses is ${init.numClasses}`);
+        fail(`${Y} has ${t} targets per node but numClasses is ${init.numClasses}`);
       }
       const bad = y.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`Data: NaN or infinite value in y at node ${Math.floor(bad / t)}, target ${bad % t}`);
+      if (bad >= 0) fail(`${Y}: value ${y[bad]} at node ${Math.floor(bad / t)}, target ${bad % t} is not a finite number`);
       this.y = y;
       this.numClasses = t;
     } else {
-      throw new Error(`Data: y must be an Int32Array (class labels) or a Float32Array (targets [N, T]), got ${typeName(y)}`);
+      fail(`${Y} must be an Int32Array or number[] (class labels) or a Float32Array (targets [N, T]), got ${typeName(y)}`);
     }
 
     // Splits: a mask or an index list each.
     const masks = {} as Record<Split, Uint8Array>;
     for (const split of SPLITS) {
-      const m = init[`${split}Mask`];
-      const idx = init[`${split}Index`];
-      if (m !== undefined && idx !== undefined) throw new Error(`Data: give ${split}Mask or ${split}Index, not both`);
-      masks[split] = m !== undefined ? toMask(`${split}Mask`, m, n) : idx !== undefined ? indexToMask(`${split}Index`, idx, n) : new Uint8Array(n);
+      const mk = `${split}Mask` as const, ik = `${split}Index` as const;
+      const m = init[mk];
+      const idx = init[ik];
+      if (m !== undefined && idx !== undefined) fail(`give ${nm(mk)} or ${nm(ik)}, not both`);
+      masks[split] = m !== undefined ? toMask(fail, nm(mk), nm(ik), m, n)
+        : idx !== undefined ? indexToMask(fail, nm(ik), idx, n)
+        : new Uint8Array(n);
     }
     this.trainMask = masks.train;
     this.valMask = masks.val;
@@ -285,42 +322,40 @@ export class Data {
   }
 }
 
-function expectCount(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
-    throw new Error(`Data: ${name} must be a non-negative integer, got ${v}`);
-  }
+type Fail = (msg: string) => never;
+
+function expectCount(fail: Fail, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) fail(`${name} must be a non-negative integer, got ${v}`);
 }
 
-function toMask(name: string, m: NodeMask, n: number): Uint8Array {
+function toMask(fail: Fail, name: string, indexName: string, m: NodeMask, n: number): Uint8Array {
   if (!(m instanceof Uint8Array) && !Array.isArray(m)) {
-    throw new Error(`Data: ${name} must be a Uint8Array (0/1) or boolean[] with one entry per node, got ${typeName(m)}`);
+    fail(`${name} must be a Uint8Array (0/1) or boolean[] with one entry per node, got ${typeName(m)}`);
   }
-  if (m.length !== n) throw new Error(`Data: ${name} has ${m.length} entries for ${n} nodes`);
+  if (m.length !== n) fail(`${name} has ${m.length} entries for ${n} nodes`);
   if (m instanceof Uint8Array) {
     const bad = m.findIndex((v) => v > 1);
-    if (bad >= 0) {
-      throw new Error(`Data: ${name} holds ${m[bad]} at node ${bad}: a mask holds 0 or 1 (for node indices use the ${name.replace('Mask', 'Index')} key)`);
-    }
+    if (bad >= 0) fail(`${name} holds ${m[bad]} at node ${bad}: a mask holds 0 or 1 (node indices go in ${indexName})`);
     return m;
   }
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    if (typeof m[i] !== 'boolean') throw new Error(`Data: ${name}[${i}] is ${String(m[i])}, not a boolean`);
+    if (typeof m[i] !== 'boolean') fail(`${name}[${i}] is ${String(m[i])}, not a boolean`);
     out[i] = m[i] ? 1 : 0;
   }
   return out;
 }
 
-function indexToMask(name: string, idx: NodeIndex, n: number): Uint8Array {
+function indexToMask(fail: Fail, name: string, idx: NodeIndex, n: number): Uint8Array {
   if (!(idx instanceof Int32Array) && !(idx instanceof Uint32Array) && !(idx instanceof BigInt64Array) && !Array.isArray(idx)) {
-    throw new Error(`Data: ${name} must be a list of node indices (Int32Array, Uint32Array, BigInt64Array or number[]), got ${typeName(idx)}`);
+    fail(`${name} must be a list of node indices (Int32Array, Uint32Array, BigInt64Array or number[]), got ${typeName(idx)}`);
   }
   const out = new Uint8Array(n);
   for (let k = 0; k < idx.length; k++) {
     const raw = idx[k];
     const v = typeof raw === 'bigint' ? Number(raw) : raw;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= n) {
-      throw new Error(`Data: ${name}[${k}] = ${String(raw)} is not a node index (0 .. ${n - 1})`);
+      fail(`${name}[${k}] = ${String(raw)} is not a node index (0 .. ${n - 1})`);
     }
     out[v] = 1;
   }

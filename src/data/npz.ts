@@ -168,7 +168,7 @@ function npzToData(a: Record<string, NpyArray>, file: string): Data {
   if (kind('x') !== 'f') fail('x', `dtype ${dtypeName(a.x.dtype)}: node features must be float32 or float64 (x.astype(np.float32))`);
   if (a.x.shape.length !== 2) fail('x', `shape ${shapeOf('x')}: node features must be 2-D (num_nodes, num_features)`);
   const [n, f] = a.x.shape;
-  const x = toFloat32(a.x.data as Float32Array | Float64Array);
+  const x = a.x.data as Float32Array | Float64Array; // Data checks the values fit float32, then converts
   if (a.num_nodes) {
     if (a.num_nodes.shape.length !== 0 || kind('num_nodes') === 'f' || kind('num_nodes') === 'b') fail('num_nodes', 'must be an integer scalar');
     if (Number(a.num_nodes.data[0]) !== n) fail('num_nodes', `is ${a.num_nodes.data[0]} but x has ${n} rows`);
@@ -213,13 +213,9 @@ function npzToData(a: Record<string, NpyArray>, file: string): Data {
     init.edgeDim = ea.shape.length === 2 ? ea.shape[1] : 1;
   }
 
-  try {
-    return new Data(init);
-  } catch (err) {
-    // Data speaks of its own argument names; say the keys of the file instead.
-    const msg = (err as Error).message.replace(/^Data: /, '').replace(/\b(train|val|test)(Mask|Index)\b/g, (_, s: string, k: string) => `${s}_${k.toLowerCase()}`);
-    throw new Error(`${file}: ${msg.replace(/\bedgeAttr\b/g, 'edge_attr')}`);
-  }
+  const names = { edgeIndex: 'edge_index', edgeAttr: 'edge_attr', trainMask: 'train_mask', valMask: 'val_mask',
+    testMask: 'test_mask', trainIndex: 'train_index', valIndex: 'val_index', testIndex: 'test_index' };
+  return new Data(init, { source: file, names });
 }
 
 function toFloat32(d: NpyArray['data']): Float32Array {

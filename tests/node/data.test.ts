@@ -98,22 +98,25 @@ type Breakage = { name: string; apply: (init: DataInit, n: number, e: number) =>
 const BREAKAGES: Breakage[] = [
   { name: 'x missing', apply: (i) => delete (i as Partial<DataInit>).x, error: /Data: x \(node features\) is missing/ },
   { name: 'edgeIndex missing', apply: (i) => delete (i as Partial<DataInit>).edgeIndex, error: /Data: edgeIndex is missing/ },
-  { name: 'x wrong type', apply: (i) => (i.x = new Float64Array(4) as unknown as Float32Array), error: /Data: x must be a Float32Array/ },
-  { name: 'x NaN', apply: (i, n) => (i.x = new Float32Array(n * 2), (i.x[n * 2 - 1] = NaN), (i.numFeatures = 2)), error: /NaN or infinite value in x at node \d+, feature 1/ },
+  { name: 'x plain array NaN', apply: (i, n) => ((i.x = Array.from({ length: n }, () => NaN)), (i.numFeatures = 1)), error: /Data: x: value NaN at node 0, feature 0 is not a finite number/ },
+  { name: 'x beyond float32', apply: (i, n) => ((i.x = new Float64Array(n).fill(1e39)), (i.numFeatures = 1)), error: /Data: x: value 1e\+39 at node 0, feature 0 is beyond the float32 range/ },
+  { name: 'y plain array not integer', apply: (i, n) => (i.y = Array.from({ length: n }, () => 2.5)), error: /Data: y: 2\.5 at node 0 is not an integer class/ },
+  { name: 'x wrong type', apply: (i) => (i.x = new Int32Array(4) as unknown as Float32Array), error: /Data: x must be a Float32Array/ },
+  { name: 'x NaN', apply: (i, n) => (i.x = new Float32Array(n * 2), (i.x[n * 2 - 1] = NaN), (i.numFeatures = 2)), error: /Data: x: value NaN at node \d+, feature 1 is not a finite number/ },
   { name: 'x wrong length', apply: (i, n) => ((i.x = new Float32Array(n * 2 + 1)), (i.numFeatures = 2), (i.numNodes = n)), error: /Data: x has \d+ values, expected numNodes x numFeatures/ },
   { name: 'dense x without numFeatures', apply: (i, n) => ((i.x = new Float32Array(n)), delete i.numFeatures), error: /give numFeatures/ },
   { name: 'edge out of range', apply: (i, n) => (i.edgeIndex = [[0], [n]]), error: /edge_index destination index \d+ at edge 0 is out of range/ },
   { name: 'edge negative', apply: (i) => (i.edgeIndex = Int32Array.from([-1, 0])), error: /edge_index source index -1 at edge 0 is negative/ },
   { name: 'edge int64 beyond 2^53', apply: (i) => (i.edgeIndex = BigInt64Array.from([0n, 2n ** 60n])), error: /edge_index destination index 1152921504606846976 at edge 0 is out of range/ },
-  { name: 'edge [E, 2] layout', apply: (i) => (i.edgeIndex = [[0, 0], [0, 0], [0, 0]] as unknown as [number[], number[]]), error: /looks like \[E, 2\].*edge_index must be \[2, E\]/ },
+  { name: 'edge [E, 2] layout', apply: (i) => (i.edgeIndex = [[0, 0], [0, 0], [0, 0]] as unknown as [number[], number[]]), error: /Data: edge_index .*looks like .*transpose it/ },
   { name: 'edge rows of different length', apply: (i) => (i.edgeIndex = [[0, 0], [0]]), error: /two rows have 2 and 1 entries/ },
   { name: 'edge odd flat length', apply: (i) => (i.edgeIndex = Int32Array.from([0, 0, 0])), error: /edge_index has the wrong shape/ },
-  { name: 'edge wrong type', apply: (i) => (i.edgeIndex = new Float32Array(2) as unknown as Int32Array), error: /edge_index has the wrong type \(Float32Array\)/ },
+  { name: 'edge wrong type', apply: (i) => (i.edgeIndex = 'abc' as unknown as Int32Array), error: /Data: edge_index .*(wrong type|must be an array).*string/ },
   { name: 'edge not an integer', apply: (i) => (i.edgeIndex = [0.5, 0]), error: /edge_index source index 0.5 at edge 0 is not an integer/ },
   { name: 'y wrong length', apply: (i, n) => (i.y = new Int32Array(n + 1)), error: /Data: y has \d+ labels for \d+ nodes/ },
   { name: 'y label out of range', apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[n - 1] = 7), (i.numClasses = 3)), error: /y: label 7 at node \d+ is out of range for 3 classes/ },
   { name: 'y negative', apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[0] = -1)), error: /y: label -1 at node 0 is negative/ },
-  { name: 'y float NaN', apply: (i, n) => ((i.y = new Float32Array(n)), (i.y[0] = Infinity), delete i.numClasses), error: /NaN or infinite value in y at node 0/ },
+  { name: 'y float NaN', apply: (i, n) => ((i.y = new Float32Array(n)), (i.y[0] = Infinity), delete i.numClasses), error: /Data: y: value Infinity at node 0, target 0 is not a finite number/ },
   { name: 'y float wrong shape', apply: (i, n) => ((i.y = new Float32Array(n > 1 ? n + 1 : 0)), delete i.numClasses), error: /float targets are \[numNodes, T\]/ },
   { name: 'y wrong type', apply: (i, n) => (i.y = new Uint8Array(n) as unknown as Int32Array), error: /Data: y must be an Int32Array/ },
   { name: 'mask wrong length', apply: (i, n) => ((i.trainMask = new Uint8Array(n + 2)), delete i.trainIndex), error: /Data: trainMask has \d+ entries for \d+ nodes/ },
@@ -122,7 +125,7 @@ const BREAKAGES: Breakage[] = [
   { name: 'mask and index', apply: (i, n) => ((i.trainMask = new Uint8Array(n)), (i.trainIndex = [0])), error: /give trainMask or trainIndex, not both/ },
   { name: 'index out of range', apply: (i, n) => ((i.valIndex = [0, n]), delete i.valMask), error: /Data: valIndex\[1\] = \d+ is not a node index/ },
   { name: 'edgeAttr wrong length', apply: (i, n, e) => ((i.edgeAttr = new Float32Array(e * 2 + 1)), (i.edgeDim = 2)), error: /Data: edgeAttr has \d+ values, expected E x D/ },
-  { name: 'edgeAttr NaN', apply: (i, n, e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim), error: /NaN or infinite value in edgeAttr at edge 0, column 1/ },
+  { name: 'edgeAttr NaN', apply: (i, n, e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim), error: /Data: edgeAttr: value NaN at edge 0, column 1 is not a finite number/ },
   { name: 'snake_case key', apply: (i) => ((i as unknown as Record<string, unknown>).train_mask = new Uint8Array(1)), error: /unknown key 'train_mask' \(did you mean trainMask\?\)/ },
   { name: 'sparse x broken', apply: (i, n) => (i.x = { rows: n, cols: 2, rowPtr: new Uint32Array(n + 1), colIdx: Uint32Array.of(5), values: Float32Array.of(1) }), error: /Data: x \(sparse\)/ },
 ];
@@ -202,5 +205,15 @@ test('withSparseX keeps every value and array, with x as CSR rows', () => {
       assert.equal(s.withSparseX(), s);
     }),
     { numRuns: 100 },
+  );
+});
+
+test('plain arrays for x and y are converted; errors can name a loader\'s source and keys', () => {
+  const d = new Data({ x: [1, 2, 3, 4], numFeatures: 2, edgeIndex: [[0], [1]], y: [1, 0] });
+  assert.deepEqual(d.x, Float32Array.of(1, 2, 3, 4));
+  assert.deepEqual(d.y, Int32Array.of(1, 0));
+  assert.throws(
+    () => new Data({ x: [1, 2], numFeatures: 1, edgeIndex: [], trainMask: Uint8Array.of(1, 5) }, { source: 'g.npz', names: { trainMask: 'train_mask', trainIndex: 'train_index' } }),
+    /^Error: g\.npz: train_mask holds 5 at node 1: a mask holds 0 or 1 \(node indices go in train_index\)/,
   );
 });
