@@ -68,6 +68,7 @@ export function readNpz(bytes: Uint8Array, opts: NpzOptions = {}): Record<string
   } catch (err) {
     throw new Error(`${file}: not a readable .npz (zip) file: ${(err as Error).message}`);
   }
+  checkCrcs(bytes, entries, file);
   const arrays: Record<string, NpyArray> = {};
   for (const [entry, content] of Object.entries(entries)) {
     if (!entry.endsWith('.npy')) throw new Error(`${file}: entry ${quote(entry)} is not an .npy array`);
@@ -75,6 +76,49 @@ export function readNpz(bytes: Uint8Array, opts: NpzOptions = {}): Record<string
     arrays[key] = readNpy(content, `${file}: ${key}`);
   }
   return arrays;
+}
+
+/**
+ * fflate does not compare an entry's CRC-32 with the one in the zip's directory (numpy's np.load does), so a
+ * damaged byte in an array would load as a wrong value: each entry's checksum is checked here, against the
+ * central directory that unzipSync has just read (zip64 end record as numpy writes it included).
+ */
+function checkCrcs(b: Uint8Array, entries: Record<string, Uint8Array>, file: string): void {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const u32 = (at: number) => (at >= 0 && at + 4 <= b.length ? view.getUint32(at, true) : -1);
+  const u16 = (at: number) => (at >= 0 && at + 2 <= b.length ? view.getUint16(at, true) : -1);
+  let end = b.length - 22;
+  while (end > 0 && u32(end) !== 0x06054b50) end--;
+  let count = u16(end + 8);
+  let at = u32(end + 16);
+  if (u32(end - 20) === 0x07064b50 && u32(u32(end - 12)) === 0x06064b50) {
+    const z = u32(end - 12);
+    count = u32(z + 32);
+    at = u32(z + 48);
+  }
+  for (let i = 0; i < count; i++) {
+    if (u32(at) !== 0x02014b50) throw new Error(`${file}: not a readable .npz (zip) file: damaged central directory`);
+    const crc = u32(at + 16);
+    const nameLength = u16(at + 28);
+    const name = new TextDecoder().decode(b.subarray(at + 46, at + 46 + nameLength));
+    const content = entries[name];
+    if (content && crc32(content) !== crc) {
+      throw new Error(`${file}: entry ${quote(name)} fails its CRC-32 check: the file is damaged`);
+    }
+    at += 46 + nameLength + u16(at + 30) + u16(at + 32);
+  }
+}
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(d: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < d.length; i++) c = CRC_TABLE[(c ^ d[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** A name from the file, quoted and shortened for an error message (a damaged directory gives garbage). */
