@@ -34,7 +34,10 @@ export interface GpuDataset {
   dispose(): void;
 }
 
-/** Uploads a node-classification dataset: a thin wrapper over `new Data(...).to(gpu)` (same validation). */
+/**
+ * Checks the whole dataset, then uploads it: a thin wrapper over `new Data(...).to(gpu)` (every shape and value is
+ * checked before anything is uploaded; a failure part-way, a device limit, frees what was uploaded).
+ */
 export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
   const data = new Data({
     x: d.features, numNodes: d.numNodes, numFeatures: d.numFeatures, edgeIndex: d.edgeIndex, y: d.labels,

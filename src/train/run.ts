@@ -3,10 +3,20 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import { GATModel, type GATModelConfig } from '../nn/model.ts';
 import { Data } from '../data/data.ts';
+import { checkTrainingFits } from './budget.ts';
+import { disposeAll, releaseOnThrow } from './cleanup.ts';
 import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
+import { checkTrainingSplits, resolveRunOptions, splitCounts } from './options.ts';
 import { summarize, Trainer, type EpochMetrics, type TrainConfig } from './trainer.ts';
 
-export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig;
+export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig & {
+  /**
+   * Bytes of GPU memory the run may take in all. The need is estimated before anything is uploaded (inputs,
+   * parameters, Adam state, activations, backward workspaces and scratch; see budget.ts) and a run above the budget
+   * is refused. Default: no total limit (each tensor is still checked against the device's buffer limits).
+   */
+  memoryBudget?: number;
+};
 
 export interface RunResult {
   model: GATModel;
@@ -14,8 +24,9 @@ export interface RunResult {
   trainer: Trainer;
   history: EpochMetrics[];
   final: EpochMetrics;
-  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy. */
-  best: EpochMetrics;
+  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy; null without
+   * validation. */
+  best: EpochMetrics | null;
   medianEpochMs: number;
 }
 
@@ -30,18 +41,24 @@ export async function trainNodeClassifier(
   config: RunConfig = {},
   hooks: { onEpoch?: (epoch: number, trainer: Trainer) => void | Promise<void> } = {},
 ): Promise<RunResult> {
-  const cfg = { ...PAPER_CONFIG, ...config };
-  const data = dataset instanceof Data ? uploadLabelled(gpu, dataset) : uploadDataset(gpu, dataset);
-  const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
-  const trainer = new Trainer(gpu, model, data, cfg);
-  const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
-  const { final, best } = summarize(history);
-  return { model, data, trainer, history, final, best, medianEpochMs: trainer.medianEpochMs() };
-}
-
-function uploadLabelled(gpu: Gpu, data: Data): GpuDataset {
-  if (!(data.y instanceof Int32Array)) {
+  // Refusals come first, before anything is uploaded: options, splits, then the device's limits.
+  const cfg = resolveRunOptions(config);
+  if (dataset instanceof Data && !(dataset.y instanceof Int32Array)) {
     throw new Error('trainNodeClassifier: the Data needs class labels (y as an Int32Array) to train a node classifier');
   }
-  return data.to(gpu) as GpuDataset;
+  checkTrainingSplits({ numNodes: dataset.numNodes, counts: splitCounts(dataset) }, cfg);
+  checkTrainingFits(gpu, dataset, cfg);
+  const { data, model, trainer } = releaseOnThrow(gpu, () => {
+    const data = dataset instanceof Data ? (dataset.to(gpu) as GpuDataset) : uploadDataset(gpu, dataset);
+    const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
+    return { data, model, trainer: new Trainer(gpu, model, data, cfg) };
+  });
+  try {
+    const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
+    const { final, best } = summarize(history);
+    return { model, data, trainer, history, final, best, medianEpochMs: trainer.medianEpochMs() };
+  } catch (err) {
+    disposeAll(data, model, trainer); // a failed run (a diverging loss, a failing hook, a device error) keeps nothing
+    throw err;
+  }
 }
