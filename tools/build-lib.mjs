@@ -32,7 +32,10 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
 });
-execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.lib.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.lib.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 // The public types name WebGPU's (GPUDevice, ...): the entry declarations pull them in for the user.
 for (const entry of ['index', 'node']) {
   const file = `${root}/dist/types/${entry}.d.ts`;

@@ -13,11 +13,16 @@ import { HELP, parseTrainArgs, type TrainArgs } from './train-options.ts';
 /** The graph to train on: a user's .npz (--data) or a Planetoid dataset (--dataset). */
 async function loadTrainingData(a: TrainArgs): Promise<{ name: string; dataset: GraphDataset | Data }> {
   if (a.data === undefined) {
-    return { name: a.dataset, dataset: await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) }) };
+    const dataset = await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) });
+    return { name: a.dataset, dataset };
   }
   const data = await loadNpzFile(a.data);
-  if (!(data.y instanceof Int32Array)) throw new Error(`${a.data}: y must hold class labels (a 1-D integer array) to train a node classifier`);
-  if (data.trainMask.every((v) => v === 0)) throw new Error(`${a.data}: no training nodes: add train_mask (or train_index)`);
+  if (!(data.y instanceof Int32Array)) {
+    throw new Error(`${a.data}: y must hold class labels (a 1-D integer array) to train a node classifier`);
+  }
+  if (data.trainMask.every((v) => v === 0)) {
+    throw new Error(`${a.data}: no training nodes: add train_mask (or train_index)`);
+  }
   // Mostly-zero features (bag of words) train much faster as sparse rows, with the same model.
   let nonzero = 0;
   if (data.x instanceof Float32Array) for (const v of data.x) if (v !== 0) nonzero++;

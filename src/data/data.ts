@@ -54,8 +54,20 @@ export interface DataNaming {
 }
 
 const KEYS = new Set([
-  'x', 'numFeatures', 'numNodes', 'edgeIndex', 'y', 'numClasses', 'trainMask', 'valMask', 'testMask', 'trainIndex',
-  'valIndex', 'testIndex', 'edgeAttr', 'edgeDim',
+  'x',
+  'numFeatures',
+  'numNodes',
+  'edgeIndex',
+  'y',
+  'numClasses',
+  'trainMask',
+  'valMask',
+  'testMask',
+  'trainIndex',
+  'valIndex',
+  'testIndex',
+  'edgeAttr',
+  'edgeDim',
 ]);
 
 /** A Data on the GPU (what `data.to(gpu)` returns). Everything it holds is freed by dispose(). */
@@ -141,7 +153,8 @@ export class Data {
       const bad = dense.findIndex((v: unknown) => typeof v !== 'number' || !Number.isFinite(Math.fround(v)));
       if (bad >= 0) {
         const v = dense[bad];
-        const why = typeof v === 'number' && Number.isFinite(v) ? 'is beyond the float32 range' : 'is not a finite number';
+        const why =
+          typeof v === 'number' && Number.isFinite(v) ? 'is beyond the float32 range' : 'is not a finite number';
         fail(`${X}: value ${String(v)} at node ${Math.floor(bad / f)}, feature ${bad % f} ${why}`);
       }
       this.x = dense instanceof Float32Array ? dense : Float32Array.from(dense as ArrayLike<number>);
@@ -150,7 +163,8 @@ export class Data {
     } else if (typeof raw === 'object' && 'rowPtr' in raw!) {
       const x = raw as SparseRows;
       validateSparse(x, `${source}: ${X} (sparse)`);
-      if (init.numNodes !== undefined && init.numNodes !== x.rows) fail(`${X} has ${x.rows} rows but numNodes is ${init.numNodes}`);
+      if (init.numNodes !== undefined && init.numNodes !== x.rows)
+        fail(`${X} has ${x.rows} rows but numNodes is ${init.numNodes}`);
       if (init.numFeatures !== undefined && init.numFeatures !== x.cols) {
         fail(`${X} has ${x.cols} columns but numFeatures is ${init.numFeatures}`);
       }
@@ -158,8 +172,10 @@ export class Data {
       this.numNodes = x.rows;
       this.numFeatures = x.cols;
     } else {
-      fail(`${X} must be a Float32Array or number[] (dense, row-major) or sparse CSR rows { rows, cols, rowPtr, colIdx, ` +
-        `values }, got ${typeName(raw)}`);
+      fail(
+        `${X} must be a Float32Array or number[] (dense, row-major) or sparse CSR rows { rows, cols, rowPtr, colIdx, ` +
+          `values }, got ${typeName(raw)}`,
+      );
     }
     const n = this.numNodes;
 
@@ -185,7 +201,8 @@ export class Data {
       if (d === 0 && e > 0) fail(`${A} is empty; leave it out, or give D >= 1 values per edge`);
       if (a.length !== e * d) fail(`${A} has ${a.length} values, expected E x D = ${e} x ${d} = ${e * d}`);
       const bad = a.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) fail(`${A}: value ${a[bad]} at edge ${Math.floor(bad / d)}, column ${bad % d} is not a finite number`);
+      if (bad >= 0)
+        fail(`${A}: value ${a[bad]} at edge ${Math.floor(bad / d)}, column ${bad % d} is not a finite number`);
       this.edgeAttr = a;
       this.edgeDim = d;
     } else {
@@ -198,7 +215,9 @@ export class Data {
     const Y = nm('y');
     let y = init.y as unknown;
     if (Array.isArray(y)) {
-      const bad = y.findIndex((v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1);
+      const bad = y.findIndex(
+        (v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1,
+      );
       if (bad >= 0) fail(`${Y}: ${String(y[bad])} at node ${bad} is not an integer class`);
       y = Int32Array.from(y as number[]);
     }
@@ -227,23 +246,30 @@ export class Data {
         fail(`${Y} has ${t} targets per node but numClasses is ${init.numClasses}`);
       }
       const bad = y.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) fail(`${Y}: value ${y[bad]} at node ${Math.floor(bad / t)}, target ${bad % t} is not a finite number`);
+      if (bad >= 0)
+        fail(`${Y}: value ${y[bad]} at node ${Math.floor(bad / t)}, target ${bad % t} is not a finite number`);
       this.y = y;
       this.numClasses = t;
     } else {
-      fail(`${Y} must be an Int32Array or number[] (class labels) or a Float32Array (targets [N, T]), got ${typeName(y)}`);
+      fail(
+        `${Y} must be an Int32Array or number[] (class labels) or a Float32Array (targets [N, T]), got ${typeName(y)}`,
+      );
     }
 
     // Splits: a mask or an index list each.
     const masks = {} as Record<Split, Uint8Array>;
     for (const split of SPLITS) {
-      const mk = `${split}Mask` as const, ik = `${split}Index` as const;
+      const mk = `${split}Mask` as const,
+        ik = `${split}Index` as const;
       const m = init[mk];
       const idx = init[ik];
       if (m !== undefined && idx !== undefined) fail(`give ${nm(mk)} or ${nm(ik)}, not both`);
-      masks[split] = m !== undefined ? toMask(fail, nm(mk), nm(ik), m, n)
-        : idx !== undefined ? indexToMask(fail, nm(ik), idx, n)
-        : new Uint8Array(n);
+      masks[split] =
+        m !== undefined
+          ? toMask(fail, nm(mk), nm(ik), m, n)
+          : idx !== undefined
+            ? indexToMask(fail, nm(ik), idx, n)
+            : new Uint8Array(n);
     }
     this.trainMask = masks.train;
     this.valMask = masks.val;
@@ -256,7 +282,9 @@ export class Data {
    */
   withSparseX(): Data {
     if (!(this.x instanceof Float32Array)) return this;
-    const n = this.numNodes, f = this.numFeatures, x = this.x;
+    const n = this.numNodes,
+      f = this.numFeatures,
+      x = this.x;
     const rowPtr = new Uint32Array(n + 1);
     let nnz = 0;
     for (let k = 0; k < x.length; k++) if (x[k] !== 0) nnz++;
@@ -270,9 +298,14 @@ export class Data {
       rowPtr[i + 1] = p;
     }
     return new Data({
-      x: { rows: n, cols: f, rowPtr, colIdx, values }, edgeIndex: this.edgeIndex, y: this.y ?? undefined,
-      numClasses: this.y instanceof Int32Array ? this.numClasses : undefined, trainMask: this.trainMask,
-      valMask: this.valMask, testMask: this.testMask, edgeAttr: this.edgeAttr ?? undefined,
+      x: { rows: n, cols: f, rowPtr, colIdx, values },
+      edgeIndex: this.edgeIndex,
+      y: this.y ?? undefined,
+      numClasses: this.y instanceof Int32Array ? this.numClasses : undefined,
+      trainMask: this.trainMask,
+      valMask: this.valMask,
+      testMask: this.testMask,
+      edgeAttr: this.edgeAttr ?? undefined,
       edgeDim: this.edgeAttr ? this.edgeDim : undefined,
     });
   }
@@ -310,9 +343,22 @@ export class Data {
       const edgeAttr = this.edgeAttr ? keep(gpu.tensor('f32', [this.numEdges, this.edgeDim], this.edgeAttr)) : null;
       const all = [...made];
       return {
-        numNodes: n, numEdges: this.numEdges, numFeatures: this.numFeatures, numClasses: this.numClasses,
-        x, graph, y, trainMask: masks.train, valMask: masks.val, testMask: masks.test, counts, edgeAttr,
-        features: x, graphs: graph, labels: y, masks,
+        numNodes: n,
+        numEdges: this.numEdges,
+        numFeatures: this.numFeatures,
+        numClasses: this.numClasses,
+        x,
+        graph,
+        y,
+        trainMask: masks.train,
+        valMask: masks.val,
+        testMask: masks.test,
+        counts,
+        edgeAttr,
+        features: x,
+        graphs: graph,
+        labels: y,
+        masks,
         dispose: () => all.forEach((t) => t.dispose()),
       };
     } catch (err) {
@@ -347,8 +393,16 @@ function toMask(fail: Fail, name: string, indexName: string, m: NodeMask, n: num
 }
 
 function indexToMask(fail: Fail, name: string, idx: NodeIndex, n: number): Uint8Array {
-  if (!(idx instanceof Int32Array) && !(idx instanceof Uint32Array) && !(idx instanceof BigInt64Array) && !Array.isArray(idx)) {
-    fail(`${name} must be a list of node indices (Int32Array, Uint32Array, BigInt64Array or number[]), got ${typeName(idx)}`);
+  if (
+    !(idx instanceof Int32Array) &&
+    !(idx instanceof Uint32Array) &&
+    !(idx instanceof BigInt64Array) &&
+    !Array.isArray(idx)
+  ) {
+    fail(
+      `${name} must be a list of node indices (Int32Array, Uint32Array, BigInt64Array or number[]), ` +
+        `got ${typeName(idx)}`,
+    );
   }
   const out = new Uint8Array(n);
   for (let k = 0; k < idx.length; k++) {

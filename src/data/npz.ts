@@ -16,8 +16,17 @@ import { Data, type DataInit } from './data.ts';
 export interface NpyArray {
   dtype: string;
   shape: number[];
-  data: Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array |
-    Uint32Array | BigUint64Array;
+  data:
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | BigInt64Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigUint64Array;
 }
 
 export interface NpzOptions {
@@ -29,14 +38,34 @@ export interface NpzOptions {
 
 /** The keys loadNpz reads, in PyG's names. */
 export const NPZ_KEYS = [
-  'x', 'edge_index', 'y', 'train_mask', 'val_mask', 'test_mask', 'train_index', 'val_index', 'test_index', 'edge_attr',
+  'x',
+  'edge_index',
+  'y',
+  'train_mask',
+  'val_mask',
+  'test_mask',
+  'train_index',
+  'val_index',
+  'test_index',
+  'edge_attr',
   'num_nodes',
 ] as const;
 
 const SUPPORTED = new Set(['b1', 'u1', 'i1', 'u2', 'i2', 'u4', 'i4', 'u8', 'i8', 'f4', 'f8']);
 const DTYPE_NAMES: Record<string, string> = {
-  b1: 'bool', u1: 'uint8', i1: 'int8', u2: 'uint16', i2: 'int16', u4: 'uint32', i4: 'int32', u8: 'uint64', i8: 'int64',
-  f2: 'float16', f4: 'float32', f8: 'float64', O: 'object',
+  b1: 'bool',
+  u1: 'uint8',
+  i1: 'int8',
+  u2: 'uint16',
+  i2: 'int16',
+  u4: 'uint32',
+  i4: 'int32',
+  u8: 'uint64',
+  i8: 'int64',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  O: 'object',
 };
 const dtypeName = (d: string) => DTYPE_NAMES[d] ?? d;
 
@@ -57,11 +86,15 @@ export function readNpz(bytes: Uint8Array, opts: NpzOptions = {}): Record<string
       filter: (f) => {
         const name = quote(f.name);
         if (++count > 10_000) throw new Error('more than 10000 entries');
-        if (f.compression !== 0 && f.compression !== 8) throw new Error(`entry ${name} uses compression method ${f.compression} (numpy writes 0 or 8)`);
+        if (f.compression !== 0 && f.compression !== 8)
+          throw new Error(`entry ${name} uses compression method ${f.compression} (numpy writes 0 or 8)`);
         if (f.size > bytes.length) throw new Error(`entry ${name} claims ${f.size} bytes, more than the whole file`);
-        if (f.compression === 0 && f.originalSize !== f.size) throw new Error(`entry ${name} is stored but its two sizes differ`);
-        if (f.compression === 8 && f.originalSize > f.size * 1032 + 1024) throw new Error(`entry ${name} claims an impossible size`);
-        if ((total += f.originalSize) > maxBytes) throw new Error(`its arrays hold more than ${maxBytes} bytes (see the maxBytes option)`);
+        if (f.compression === 0 && f.originalSize !== f.size)
+          throw new Error(`entry ${name} is stored but its two sizes differ`);
+        if (f.compression === 8 && f.originalSize > f.size * 1032 + 1024)
+          throw new Error(`entry ${name} claims an impossible size`);
+        if ((total += f.originalSize) > maxBytes)
+          throw new Error(`its arrays hold more than ${maxBytes} bytes (see the maxBytes option)`);
         return true;
       },
     });
@@ -135,7 +168,8 @@ interface NpyHeader {
 /** Checks an .npy header and the data length against it; `what` names the array in errors. */
 export function readNpyHeader(b: Uint8Array, what: string): NpyHeader {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-  if (b.length < 10 || magic.some((m, i) => b[i] !== m)) throw new Error(`${what}: not an .npy array (bad magic bytes)`);
+  if (b.length < 10 || magic.some((m, i) => b[i] !== m))
+    throw new Error(`${what}: not an .npy array (bad magic bytes)`);
   const major = b[6];
   if (major < 1 || major > 3) throw new Error(`${what}: .npy format version ${major}.${b[7]} is not supported`);
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -154,12 +188,21 @@ export function readNpyHeader(b: Uint8Array, what: string): NpyHeader {
   if (fortran === undefined || shapeText === undefined) throw new Error(`${what}: malformed .npy header`);
   const order = descr[0];
   const code = '<>|='.includes(order) ? descr.slice(1) : descr;
-  if (code === 'O') throw new Error(`${what}: object arrays are not supported (save a numeric array: np.asarray(a, dtype=...))`);
+  if (code === 'O')
+    throw new Error(`${what}: object arrays are not supported (save a numeric array: np.asarray(a, dtype=...))`);
   if (!SUPPORTED.has(code)) throw new Error(`${what}: dtype ${dtypeName(code)} ('${descr}') is not supported`);
   const itemSize = Number(code.slice(1));
-  if (order === '>' && itemSize > 1) throw new Error(`${what}: big-endian data ('${descr}') is not supported (save it with a little-endian dtype, e.g. a.astype('<${code}'))`);
-  if (fortran === 'True') throw new Error(`${what}: Fortran-order arrays are not supported (save np.ascontiguousarray(a))`);
-  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (order === '>' && itemSize > 1)
+    throw new Error(
+      `${what}: big-endian data ('${descr}') is not supported ` +
+        `(save it with a little-endian dtype, e.g. a.astype('<${code}'))`,
+    );
+  if (fortran === 'True')
+    throw new Error(`${what}: Fortran-order arrays are not supported (save np.ascontiguousarray(a))`);
+  const dims = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (dims.some((d) => !/^\d+L?$/.test(d))) throw new Error(`${what}: malformed shape (${shapeText})`);
   const shape = dims.map((d) => Number.parseInt(d, 10));
   const count = shape.reduce((a, d) => a * d, 1);
@@ -167,9 +210,13 @@ export function readNpyHeader(b: Uint8Array, what: string): NpyHeader {
   const have = b.length - dataOffset;
   if (!Number.isSafeInteger(count * itemSize) || count * itemSize !== have) {
     const why = count * itemSize > have ? 'is truncated' : 'has extra bytes';
-    throw new Error(`${what}: data ${why}: shape (${shape.join(', ')}) of ${dtypeName(code)} needs ${count * itemSize} bytes, found ${have}`);
+    throw new Error(
+      `${what}: data ${why}: shape (${shape.join(', ')}) of ${dtypeName(code)} needs ${count * itemSize} bytes, ` +
+        `found ${have}`,
+    );
   }
-  if ((b.byteOffset + dataOffset) % itemSize !== 0) throw new Error(`${what}: data is not aligned to its ${itemSize}-byte items (numpy aligns it)`);
+  if ((b.byteOffset + dataOffset) % itemSize !== 0)
+    throw new Error(`${what}: data is not aligned to its ${itemSize}-byte items (numpy aligns it)`);
   return { dtype: code, shape, dataOffset };
 }
 
@@ -185,7 +232,10 @@ export function readNpy(b: Uint8Array, what: string): NpyArray {
   }
   const raw = parsed.data as unknown;
   // npyjs gives bool arrays as a JavaScript boolean[]; keep them as 0/1 bytes.
-  const data = dtype === 'b1' ? Uint8Array.from(raw as ArrayLike<number | boolean>, (v) => (v ? 1 : 0)) : (raw as NpyArray['data']);
+  const data =
+    dtype === 'b1'
+      ? Uint8Array.from(raw as ArrayLike<number | boolean>, (v) => (v ? 1 : 0))
+      : (raw as NpyArray['data']);
   return { dtype, shape, data };
 }
 
@@ -209,41 +259,58 @@ function npzToData(a: Record<string, NpyArray>, file: string): Data {
   const need = (k: string) => a[k] ?? fail(k, 'missing (np.savez(path, x=..., edge_index=..., ...) must include it)');
 
   need('x');
-  if (kind('x') !== 'f') fail('x', `dtype ${dtypeName(a.x.dtype)}: node features must be float32 or float64 (x.astype(np.float32))`);
+  if (kind('x') !== 'f')
+    fail('x', `dtype ${dtypeName(a.x.dtype)}: node features must be float32 or float64 (x.astype(np.float32))`);
   if (a.x.shape.length !== 2) fail('x', `shape ${shapeOf('x')}: node features must be 2-D (num_nodes, num_features)`);
   const [n, f] = a.x.shape;
   const x = a.x.data as Float32Array | Float64Array; // Data checks the values fit float32, then converts
   if (a.num_nodes) {
-    if (a.num_nodes.shape.length !== 0 || kind('num_nodes') === 'f' || kind('num_nodes') === 'b') fail('num_nodes', 'must be an integer scalar');
+    if (a.num_nodes.shape.length !== 0 || kind('num_nodes') === 'f' || kind('num_nodes') === 'b')
+      fail('num_nodes', 'must be an integer scalar');
     if (Number(a.num_nodes.data[0]) !== n) fail('num_nodes', `is ${a.num_nodes.data[0]} but x has ${n} rows`);
   }
 
   need('edge_index');
   const ei = a.edge_index;
-  if (kind('edge_index') !== 'i' && kind('edge_index') !== 'u') fail('edge_index', `dtype ${dtypeName(ei.dtype)}: edge_index must be int64 or int32`);
+  if (kind('edge_index') !== 'i' && kind('edge_index') !== 'u')
+    fail('edge_index', `dtype ${dtypeName(ei.dtype)}: edge_index must be int64 or int32`);
   if (ei.shape.length !== 2 || ei.shape[0] !== 2) {
-    const hint = ei.shape.length === 2 && ei.shape[1] === 2 ? ' (this is (E, 2): save edge_index, not edge_index.t())' : '';
-    fail('edge_index', `shape ${shapeOf('edge_index')}${hint}: expected (2, num_edges), row 0 sources, row 1 destinations`);
+    const hint =
+      ei.shape.length === 2 && ei.shape[1] === 2 ? ' (this is (E, 2): save edge_index, not edge_index.t())' : '';
+    fail(
+      'edge_index',
+      `shape ${shapeOf('edge_index')}${hint}: expected (2, num_edges), row 0 sources, row 1 destinations`,
+    );
   }
   const e = ei.shape[1];
-  const init: DataInit = { x, numNodes: n, numFeatures: f, edgeIndex: [ei.data.subarray(0, e), ei.data.subarray(e)] as DataInit['edgeIndex'] };
+  const init: DataInit = {
+    x,
+    numNodes: n,
+    numFeatures: f,
+    edgeIndex: [ei.data.subarray(0, e), ei.data.subarray(e)] as DataInit['edgeIndex'],
+  };
 
   if (a.y) {
     const y = a.y;
-    if (y.shape.length < 1 || y.shape.length > 2 || y.shape[0] !== n) fail('y', `shape ${shapeOf('y')}: expected (${n},) class labels or (${n}, T) targets`);
+    if (y.shape.length < 1 || y.shape.length > 2 || y.shape[0] !== n)
+      fail('y', `shape ${shapeOf('y')}: expected (${n},) class labels or (${n}, T) targets`);
     if (y.shape.length === 1 && (kind('y') === 'i' || kind('y') === 'u')) init.y = toInt32(y.data, (m) => fail('y', m));
     else init.y = toFloat32(y.data);
   }
 
   for (const split of ['train', 'val', 'test'] as const) {
-    const mk = `${split}_mask`, ik = `${split}_index`;
+    const mk = `${split}_mask`,
+      ik = `${split}_index`;
     if (a[mk]) {
-      if (kind(mk) !== 'b' && a[mk].dtype !== 'u1') fail(mk, `dtype ${dtypeName(a[mk].dtype)}: masks must be bool (or uint8 0/1)`);
-      if (a[mk].shape.length !== 1 || a[mk].shape[0] !== n) fail(mk, `shape ${shapeOf(mk)}: expected (${n},), one entry per node`);
+      if (kind(mk) !== 'b' && a[mk].dtype !== 'u1')
+        fail(mk, `dtype ${dtypeName(a[mk].dtype)}: masks must be bool (or uint8 0/1)`);
+      if (a[mk].shape.length !== 1 || a[mk].shape[0] !== n)
+        fail(mk, `shape ${shapeOf(mk)}: expected (${n},), one entry per node`);
       init[`${split}Mask`] = a[mk].data as Uint8Array;
     }
     if (a[ik]) {
-      if (kind(ik) !== 'i' && kind(ik) !== 'u') fail(ik, `dtype ${dtypeName(a[ik].dtype)}: node indices must be int64 or int32`);
+      if (kind(ik) !== 'i' && kind(ik) !== 'u')
+        fail(ik, `dtype ${dtypeName(a[ik].dtype)}: node indices must be int64 or int32`);
       if (a[ik].shape.length !== 1) fail(ik, `shape ${shapeOf(ik)}: expected a 1-D list of node indices`);
       init[`${split}Index`] = toInt32(a[ik].data, (m) => fail(ik, m));
     }
@@ -251,14 +318,24 @@ function npzToData(a: Record<string, NpyArray>, file: string): Data {
 
   if (a.edge_attr) {
     const ea = a.edge_attr;
-    if (kind('edge_attr') !== 'f') fail('edge_attr', `dtype ${dtypeName(ea.dtype)}: edge attributes must be float32 or float64`);
-    if (ea.shape.length < 1 || ea.shape.length > 2 || ea.shape[0] !== e) fail('edge_attr', `shape ${shapeOf('edge_attr')}: expected (${e}, D), one row per edge`);
+    if (kind('edge_attr') !== 'f')
+      fail('edge_attr', `dtype ${dtypeName(ea.dtype)}: edge attributes must be float32 or float64`);
+    if (ea.shape.length < 1 || ea.shape.length > 2 || ea.shape[0] !== e)
+      fail('edge_attr', `shape ${shapeOf('edge_attr')}: expected (${e}, D), one row per edge`);
     init.edgeAttr = toFloat32(ea.data as Float32Array | Float64Array);
     init.edgeDim = ea.shape.length === 2 ? ea.shape[1] : 1;
   }
 
-  const names = { edgeIndex: 'edge_index', edgeAttr: 'edge_attr', trainMask: 'train_mask', valMask: 'val_mask',
-    testMask: 'test_mask', trainIndex: 'train_index', valIndex: 'val_index', testIndex: 'test_index' };
+  const names = {
+    edgeIndex: 'edge_index',
+    edgeAttr: 'edge_attr',
+    trainMask: 'train_mask',
+    valMask: 'val_mask',
+    testMask: 'test_mask',
+    trainIndex: 'train_index',
+    valIndex: 'val_index',
+    testIndex: 'test_index',
+  };
   return new Data(init, { source: file, names });
 }
 

@@ -9,8 +9,16 @@ export interface NpyOptions {
 }
 
 const DESCR: [new (...a: never[]) => ArrayBufferView, string][] = [
-  [Float32Array, '<f4'], [Float64Array, '<f8'], [Int32Array, '<i4'], [BigInt64Array, '<i8'], [Uint8Array, '|u1'],
-  [Int8Array, '|i1'], [Uint32Array, '<u4'], [Int16Array, '<i2'], [Uint16Array, '<u2'], [BigUint64Array, '<u8'],
+  [Float32Array, '<f4'],
+  [Float64Array, '<f8'],
+  [Int32Array, '<i4'],
+  [BigInt64Array, '<i8'],
+  [Uint8Array, '|u1'],
+  [Int8Array, '|i1'],
+  [Uint32Array, '<u4'],
+  [Int16Array, '<i2'],
+  [Uint16Array, '<u2'],
+  [BigUint64Array, '<u8'],
 ];
 
 /** One .npy file (format 1.0, header padded to 64 bytes as numpy does). */

@@ -29,21 +29,27 @@ const goodInit = fc
   })
   .map((p) => {
     let s = p.seed;
-    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const int = (k: number) => Math.floor(rnd() * k);
     const src = Array.from({ length: p.e }, () => int(p.n));
     const dst = Array.from({ length: p.e }, () => int(p.n));
     const dense = Float32Array.from({ length: p.n * p.f }, () => (rnd() < 0.5 ? 0 : rnd() - 0.5));
     const x = p.sparse ? toCsr(dense, p.n, p.f) : dense;
     const edgeIndex =
-      p.edgeForm === 'flat32' ? Int32Array.from([...src, ...dst])
-      : p.edgeForm === 'flatU32' ? Uint32Array.from([...src, ...dst])
-      : p.edgeForm === 'flat64' ? BigInt64Array.from([...src, ...dst].map(BigInt))
-      : p.edgeForm === 'rows' ? [src, dst] as [number[], number[]]
-      : [Int32Array.from(src), Int32Array.from(dst)] as [Int32Array, Int32Array];
+      p.edgeForm === 'flat32'
+        ? Int32Array.from([...src, ...dst])
+        : p.edgeForm === 'flatU32'
+          ? Uint32Array.from([...src, ...dst])
+          : p.edgeForm === 'flat64'
+            ? BigInt64Array.from([...src, ...dst].map(BigInt))
+            : p.edgeForm === 'rows'
+              ? ([src, dst] as [number[], number[]])
+              : ([Int32Array.from(src), Int32Array.from(dst)] as [Int32Array, Int32Array]);
     const masks = ['train', 'val', 'test'].map(() => Uint8Array.from({ length: p.n }, () => (rnd() < 0.4 ? 1 : 0)));
     const init: DataInit = {
-      x, numFeatures: p.f, edgeIndex,
+      x,
+      numFeatures: p.f,
+      edgeIndex,
       y: p.floatY ? Float32Array.from({ length: p.n * 2 }, rnd) : Int32Array.from({ length: p.n }, () => int(3)),
     };
     if (!p.floatY) init.numClasses = 3;
@@ -58,9 +64,10 @@ const goodInit = fc
 
 function toCsr(dense: Float32Array, n: number, f: number): SparseRows {
   const rowPtr = new Uint32Array(n + 1);
-  const cols: number[] = [], vals: number[] = [];
+  const cols: number[] = [],
+    vals: number[] = [];
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < f; j++) if (dense[i * f + j] !== 0) (cols.push(j), vals.push(dense[i * f + j]));
+    for (let j = 0; j < f; j++) if (dense[i * f + j] !== 0) cols.push(j), vals.push(dense[i * f + j]);
     rowPtr[i + 1] = cols.length;
   }
   return { rows: n, cols: f, rowPtr, colIdx: Uint32Array.from(cols), values: Float32Array.from(vals) };
@@ -87,7 +94,16 @@ test('the node count and feature width follow from the arrays when not given', (
   const x = new Float32Array(12);
   assert.equal(new Data({ x, numFeatures: 3, edgeIndex: [] }).numNodes, 4);
   assert.equal(new Data({ x, numNodes: 6, edgeIndex: [] }).numFeatures, 2);
-  const d = new Data({ x, numFeatures: 4, edgeIndex: [[0, 1], [1, 2]], y: Int32Array.from([0, 4, 1]), trainMask: [true, false, true] });
+  const d = new Data({
+    x,
+    numFeatures: 4,
+    edgeIndex: [
+      [0, 1],
+      [1, 2],
+    ],
+    y: Int32Array.from([0, 4, 1]),
+    trainMask: [true, false, true],
+  });
   assert.equal(d.numClasses, 5);
   assert.deepEqual([...d.trainMask], [1, 0, 1]);
   assert.deepEqual([...d.valMask], [0, 0, 0], 'a split that is not given is empty');
@@ -97,37 +113,173 @@ test('the node count and feature width follow from the arrays when not given', (
 type Breakage = { name: string; apply: (init: DataInit, n: number, e: number) => void; error: RegExp };
 const BREAKAGES: Breakage[] = [
   { name: 'x missing', apply: (i) => delete (i as Partial<DataInit>).x, error: /Data: x \(node features\) is missing/ },
-  { name: 'edgeIndex missing', apply: (i) => delete (i as Partial<DataInit>).edgeIndex, error: /Data: edgeIndex is missing/ },
-  { name: 'x plain array NaN', apply: (i, n) => ((i.x = Array.from({ length: n }, () => NaN)), (i.numFeatures = 1)), error: /Data: x: value NaN at node 0, feature 0 is not a finite number/ },
-  { name: 'x beyond float32', apply: (i, n) => ((i.x = new Float64Array(n).fill(1e39)), (i.numFeatures = 1)), error: /Data: x: value 1e\+39 at node 0, feature 0 is beyond the float32 range/ },
-  { name: 'y plain array not integer', apply: (i, n) => (i.y = Array.from({ length: n }, () => 2.5)), error: /Data: y: 2\.5 at node 0 is not an integer class/ },
-  { name: 'x wrong type', apply: (i) => (i.x = new Int32Array(4) as unknown as Float32Array), error: /Data: x must be a Float32Array/ },
-  { name: 'x NaN', apply: (i, n) => (i.x = new Float32Array(n * 2), (i.x[n * 2 - 1] = NaN), (i.numFeatures = 2)), error: /Data: x: value NaN at node \d+, feature 1 is not a finite number/ },
-  { name: 'x wrong length', apply: (i, n) => ((i.x = new Float32Array(n * 2 + 1)), (i.numFeatures = 2), (i.numNodes = n)), error: /Data: x has \d+ values, expected numNodes x numFeatures/ },
-  { name: 'dense x without numFeatures', apply: (i, n) => ((i.x = new Float32Array(n)), delete i.numFeatures), error: /give numFeatures/ },
-  { name: 'edge out of range', apply: (i, n) => (i.edgeIndex = [[0], [n]]), error: /edge_index destination index \d+ at edge 0 is out of range/ },
-  { name: 'edge negative', apply: (i) => (i.edgeIndex = Int32Array.from([-1, 0])), error: /edge_index source index -1 at edge 0 is negative/ },
-  { name: 'edge int64 beyond 2^53', apply: (i) => (i.edgeIndex = BigInt64Array.from([0n, 2n ** 60n])), error: /edge_index destination index 1152921504606846976 at edge 0 is out of range/ },
-  { name: 'edge [E, 2] layout', apply: (i) => (i.edgeIndex = [[0, 0], [0, 0], [0, 0]] as unknown as [number[], number[]]), error: /Data: edge_index .*looks like .*transpose it/ },
-  { name: 'edge rows of different length', apply: (i) => (i.edgeIndex = [[0, 0], [0]]), error: /two rows have 2 and 1 entries/ },
-  { name: 'edge odd flat length', apply: (i) => (i.edgeIndex = Int32Array.from([0, 0, 0])), error: /edge_index has the wrong shape/ },
-  { name: 'edge wrong type', apply: (i) => (i.edgeIndex = 'abc' as unknown as Int32Array), error: /Data: edge_index .*(wrong type|must be an array).*string/ },
-  { name: 'edge not an integer', apply: (i) => (i.edgeIndex = [0.5, 0]), error: /edge_index source index 0.5 at edge 0 is not an integer/ },
-  { name: 'y wrong length', apply: (i, n) => (i.y = new Int32Array(n + 1)), error: /Data: y has \d+ labels for \d+ nodes/ },
-  { name: 'y label out of range', apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[n - 1] = 7), (i.numClasses = 3)), error: /y: label 7 at node \d+ is out of range for 3 classes/ },
-  { name: 'y negative', apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[0] = -1)), error: /y: label -1 at node 0 is negative/ },
-  { name: 'y float NaN', apply: (i, n) => ((i.y = new Float32Array(n)), (i.y[0] = Infinity), delete i.numClasses), error: /Data: y: value Infinity at node 0, target 0 is not a finite number/ },
-  { name: 'y float wrong shape', apply: (i, n) => ((i.y = new Float32Array(n > 1 ? n + 1 : 0)), delete i.numClasses), error: /float targets are \[numNodes, T\]/ },
-  { name: 'y wrong type', apply: (i, n) => (i.y = new Uint8Array(n) as unknown as Int32Array), error: /Data: y must be an Int32Array/ },
-  { name: 'mask wrong length', apply: (i, n) => ((i.trainMask = new Uint8Array(n + 2)), delete i.trainIndex), error: /Data: trainMask has \d+ entries for \d+ nodes/ },
-  { name: 'mask holds 2', apply: (i, n) => ((i.valMask = new Uint8Array(n)), (i.valMask[n - 1] = 2), delete i.valIndex), error: /Data: valMask holds 2 at node \d+: a mask holds 0 or 1/ },
-  { name: 'mask wrong type', apply: (i, n) => ((i.testMask = new Int32Array(n) as unknown as Uint8Array), delete i.testIndex), error: /Data: testMask must be a Uint8Array/ },
-  { name: 'mask and index', apply: (i, n) => ((i.trainMask = new Uint8Array(n)), (i.trainIndex = [0])), error: /give trainMask or trainIndex, not both/ },
-  { name: 'index out of range', apply: (i, n) => ((i.valIndex = [0, n]), delete i.valMask), error: /Data: valIndex\[1\] = \d+ is not a node index/ },
-  { name: 'edgeAttr wrong length', apply: (i, n, e) => ((i.edgeAttr = new Float32Array(e * 2 + 1)), (i.edgeDim = 2)), error: /Data: edgeAttr has \d+ values, expected E x D/ },
-  { name: 'edgeAttr NaN', apply: (i, n, e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim), error: /Data: edgeAttr: value NaN at edge 0, column 1 is not a finite number/ },
-  { name: 'snake_case key', apply: (i) => ((i as unknown as Record<string, unknown>).train_mask = new Uint8Array(1)), error: /unknown key 'train_mask' \(did you mean trainMask\?\)/ },
-  { name: 'sparse x broken', apply: (i, n) => (i.x = { rows: n, cols: 2, rowPtr: new Uint32Array(n + 1), colIdx: Uint32Array.of(5), values: Float32Array.of(1) }), error: /Data: x \(sparse\)/ },
+  {
+    name: 'edgeIndex missing',
+    apply: (i) => delete (i as Partial<DataInit>).edgeIndex,
+    error: /Data: edgeIndex is missing/,
+  },
+  {
+    name: 'x plain array NaN',
+    apply: (i, n) => ((i.x = Array.from({ length: n }, () => NaN)), (i.numFeatures = 1)),
+    error: /Data: x: value NaN at node 0, feature 0 is not a finite number/,
+  },
+  {
+    name: 'x beyond float32',
+    apply: (i, n) => ((i.x = new Float64Array(n).fill(1e39)), (i.numFeatures = 1)),
+    error: /Data: x: value 1e\+39 at node 0, feature 0 is beyond the float32 range/,
+  },
+  {
+    name: 'y plain array not integer',
+    apply: (i, n) => (i.y = Array.from({ length: n }, () => 2.5)),
+    error: /Data: y: 2\.5 at node 0 is not an integer class/,
+  },
+  {
+    name: 'x wrong type',
+    apply: (i) => (i.x = new Int32Array(4) as unknown as Float32Array),
+    error: /Data: x must be a Float32Array/,
+  },
+  {
+    name: 'x NaN',
+    apply: (i, n) => ((i.x = new Float32Array(n * 2)), (i.x[n * 2 - 1] = NaN), (i.numFeatures = 2)),
+    error: /Data: x: value NaN at node \d+, feature 1 is not a finite number/,
+  },
+  {
+    name: 'x wrong length',
+    apply: (i, n) => ((i.x = new Float32Array(n * 2 + 1)), (i.numFeatures = 2), (i.numNodes = n)),
+    error: /Data: x has \d+ values, expected numNodes x numFeatures/,
+  },
+  {
+    name: 'dense x without numFeatures',
+    apply: (i, n) => ((i.x = new Float32Array(n)), delete i.numFeatures),
+    error: /give numFeatures/,
+  },
+  {
+    name: 'edge out of range',
+    apply: (i, n) => (i.edgeIndex = [[0], [n]]),
+    error: /edge_index destination index \d+ at edge 0 is out of range/,
+  },
+  {
+    name: 'edge negative',
+    apply: (i) => (i.edgeIndex = Int32Array.from([-1, 0])),
+    error: /edge_index source index -1 at edge 0 is negative/,
+  },
+  {
+    name: 'edge int64 beyond 2^53',
+    apply: (i) => (i.edgeIndex = BigInt64Array.from([0n, 2n ** 60n])),
+    error: /edge_index destination index 1152921504606846976 at edge 0 is out of range/,
+  },
+  {
+    name: 'edge [E, 2] layout',
+    apply: (i) =>
+      (i.edgeIndex = [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ] as unknown as [number[], number[]]),
+    error: /Data: edge_index .*looks like .*transpose it/,
+  },
+  {
+    name: 'edge rows of different length',
+    apply: (i) => (i.edgeIndex = [[0, 0], [0]]),
+    error: /two rows have 2 and 1 entries/,
+  },
+  {
+    name: 'edge odd flat length',
+    apply: (i) => (i.edgeIndex = Int32Array.from([0, 0, 0])),
+    error: /edge_index has the wrong shape/,
+  },
+  {
+    name: 'edge wrong type',
+    apply: (i) => (i.edgeIndex = 'abc' as unknown as Int32Array),
+    error: /Data: edge_index .*(wrong type|must be an array).*string/,
+  },
+  {
+    name: 'edge not an integer',
+    apply: (i) => (i.edgeIndex = [0.5, 0]),
+    error: /edge_index source index 0.5 at edge 0 is not an integer/,
+  },
+  {
+    name: 'y wrong length',
+    apply: (i, n) => (i.y = new Int32Array(n + 1)),
+    error: /Data: y has \d+ labels for \d+ nodes/,
+  },
+  {
+    name: 'y label out of range',
+    apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[n - 1] = 7), (i.numClasses = 3)),
+    error: /y: label 7 at node \d+ is out of range for 3 classes/,
+  },
+  {
+    name: 'y negative',
+    apply: (i, n) => ((i.y = new Int32Array(n)), (i.y[0] = -1)),
+    error: /y: label -1 at node 0 is negative/,
+  },
+  {
+    name: 'y float NaN',
+    apply: (i, n) => ((i.y = new Float32Array(n)), (i.y[0] = Infinity), delete i.numClasses),
+    error: /Data: y: value Infinity at node 0, target 0 is not a finite number/,
+  },
+  {
+    name: 'y float wrong shape',
+    apply: (i, n) => ((i.y = new Float32Array(n > 1 ? n + 1 : 0)), delete i.numClasses),
+    error: /float targets are \[numNodes, T\]/,
+  },
+  {
+    name: 'y wrong type',
+    apply: (i, n) => (i.y = new Uint8Array(n) as unknown as Int32Array),
+    error: /Data: y must be an Int32Array/,
+  },
+  {
+    name: 'mask wrong length',
+    apply: (i, n) => ((i.trainMask = new Uint8Array(n + 2)), delete i.trainIndex),
+    error: /Data: trainMask has \d+ entries for \d+ nodes/,
+  },
+  {
+    name: 'mask holds 2',
+    apply: (i, n) => ((i.valMask = new Uint8Array(n)), (i.valMask[n - 1] = 2), delete i.valIndex),
+    error: /Data: valMask holds 2 at node \d+: a mask holds 0 or 1/,
+  },
+  {
+    name: 'mask wrong type',
+    apply: (i, n) => ((i.testMask = new Int32Array(n) as unknown as Uint8Array), delete i.testIndex),
+    error: /Data: testMask must be a Uint8Array/,
+  },
+  {
+    name: 'mask and index',
+    apply: (i, n) => ((i.trainMask = new Uint8Array(n)), (i.trainIndex = [0])),
+    error: /give trainMask or trainIndex, not both/,
+  },
+  {
+    name: 'index out of range',
+    apply: (i, n) => ((i.valIndex = [0, n]), delete i.valMask),
+    error: /Data: valIndex\[1\] = \d+ is not a node index/,
+  },
+  {
+    name: 'edgeAttr wrong length',
+    apply: (i, n, e) => ((i.edgeAttr = new Float32Array(e * 2 + 1)), (i.edgeDim = 2)),
+    error: /Data: edgeAttr has \d+ values, expected E x D/,
+  },
+  {
+    name: 'edgeAttr NaN',
+    apply: (i, n, e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim),
+    error: /Data: edgeAttr: value NaN at edge 0, column 1 is not a finite number/,
+  },
+  {
+    name: 'snake_case key',
+    apply: (i) => ((i as unknown as Record<string, unknown>).train_mask = new Uint8Array(1)),
+    error: /unknown key 'train_mask' \(did you mean trainMask\?\)/,
+  },
+  {
+    name: 'sparse x broken',
+    apply: (i, n) =>
+      (i.x = {
+        rows: n,
+        cols: 2,
+        rowPtr: new Uint32Array(n + 1),
+        colIdx: Uint32Array.of(5),
+        values: Float32Array.of(1),
+      }),
+    error: /Data: x \(sparse\)/,
+  },
 ];
 
 test('random bad inputs: each refused with an error naming the array and the problem', () => {
@@ -144,8 +296,16 @@ test('random bad inputs: each refused with an error naming the array and the pro
 test('data.to(gpu) uploads every array as given', async () => {
   const x = Float32Array.from({ length: 5 * 3 }, (_, i) => i / 7);
   const data = new Data({
-    x, numFeatures: 3, edgeIndex: [[0, 1, 4], [1, 2, 0]], y: Int32Array.of(0, 1, 2, 1, 0), trainIndex: [0, 3],
-    valMask: [false, true, false, false, false], edgeAttr: Float32Array.of(1, 2, 3, 4, 5, 6),
+    x,
+    numFeatures: 3,
+    edgeIndex: [
+      [0, 1, 4],
+      [1, 2, 0],
+    ],
+    y: Int32Array.of(0, 1, 2, 1, 0),
+    trainIndex: [0, 3],
+    valMask: [false, true, false, false, false],
+    edgeAttr: Float32Array.of(1, 2, 3, 4, 5, 6),
   });
   const b = data.to(gpu);
   try {
@@ -165,8 +325,11 @@ test('data.to(gpu) uploads every array as given', async () => {
 
 test('data.to(gpu) refused at any allocation frees everything made before it', () => {
   const data = new Data({
-    x: toCsr(Float32Array.of(1, 0, 0, 2, 3, 0), 3, 2), edgeIndex: [[0], [2]], y: Float32Array.of(1, 0, 1),
-    trainMask: [true, true, false], edgeAttr: Float32Array.of(0.5),
+    x: toCsr(Float32Array.of(1, 0, 0, 2, 3, 0), 3, 2),
+    edgeIndex: [[0], [2]],
+    y: Float32Array.of(1, 0, 1),
+    trainMask: [true, true, false],
+    edgeAttr: Float32Array.of(0.5),
   });
   const real = gpu.tensor.bind(gpu);
   let total = 0;
@@ -189,7 +352,10 @@ test('data.to(gpu) refused at any allocation frees everything made before it', (
       gpu.tensor = real;
     }
     assert.equal(made.length, failAt);
-    assert.ok(made.every((t) => t.isDisposed), `refused at allocation ${failAt}: every tensor made before is freed`);
+    assert.ok(
+      made.every((t) => t.isDisposed),
+      `refused at allocation ${failAt}: every tensor made before is freed`,
+    );
   }
 });
 
@@ -201,19 +367,26 @@ test('withSparseX keeps every value and array, with x as CSR rows', () => {
       const s = d.withSparseX();
       assert.deepEqual(s.x, toCsr(dense, p.n, p.f));
       assert.deepEqual(s.edgeIndex, d.edgeIndex);
-      assert.deepEqual([s.y, s.numClasses, s.masks, s.edgeAttr, s.edgeDim], [d.y, d.numClasses, d.masks, d.edgeAttr, d.edgeDim]);
+      assert.deepEqual(
+        [s.y, s.numClasses, s.masks, s.edgeAttr, s.edgeDim],
+        [d.y, d.numClasses, d.masks, d.edgeAttr, d.edgeDim],
+      );
       assert.equal(s.withSparseX(), s);
     }),
     { numRuns: 100 },
   );
 });
 
-test('plain arrays for x and y are converted; errors can name a loader\'s source and keys', () => {
+test("plain arrays for x and y are converted; errors can name a loader's source and keys", () => {
   const d = new Data({ x: [1, 2, 3, 4], numFeatures: 2, edgeIndex: [[0], [1]], y: [1, 0] });
   assert.deepEqual(d.x, Float32Array.of(1, 2, 3, 4));
   assert.deepEqual(d.y, Int32Array.of(1, 0));
   assert.throws(
-    () => new Data({ x: [1, 2], numFeatures: 1, edgeIndex: [], trainMask: Uint8Array.of(1, 5) }, { source: 'g.npz', names: { trainMask: 'train_mask', trainIndex: 'train_index' } }),
+    () =>
+      new Data(
+        { x: [1, 2], numFeatures: 1, edgeIndex: [], trainMask: Uint8Array.of(1, 5) },
+        { source: 'g.npz', names: { trainMask: 'train_mask', trainIndex: 'train_index' } },
+      ),
     /^Error: g\.npz: train_mask holds 5 at node 1: a mask holds 0 or 1 \(node indices go in train_index\)/,
   );
 });

@@ -16,7 +16,8 @@ import { serve } from '../browser/serve.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const planetoid = join(repo, '../shared/datasets/planetoid');
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let project: string;
 
 before(() => {
@@ -49,7 +50,11 @@ test('the packed package holds the built entries and types, not the sources', ()
 });
 
 test('(a) Node: the installed package trains GATv2 on Cora to validation accuracy >= 70% in 30 epochs', () => {
-  const r = spawnSync(process.execPath, ['train-node.mjs', planetoid], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['train-node.mjs', planetoid], {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   assert.ok(out.resolved.startsWith(`file://${project}/node_modules/webgpu-gat/`), out.resolved);
@@ -59,7 +64,12 @@ test('(a) Node: the installed package trains GATv2 on Cora to validation accurac
 
 test('(b) browser: a page bundled by Vite from the package reads an .npz File and trains one epoch', async () => {
   const outDir = join(project, 'page/dist');
-  await build({ root: join(project, 'page'), configFile: false, logLevel: 'error', build: { outDir, target: 'es2022' } });
+  await build({
+    root: join(project, 'page'),
+    configFile: false,
+    logLevel: 'error',
+    build: { outDir, target: 'es2022' },
+  });
   const server = await serve({ dir: outDir });
   const browser = await launchChromium();
   try {
@@ -68,7 +78,10 @@ test('(b) browser: a page bundled by Vite from the package reads an .npz File an
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => 'result' in window || 'error' in window, null, { timeout: 60_000 });
-    const { result, error } = await page.evaluate(() => ({ result: (window as any).result, error: (window as any).error }));
+    const { result, error } = await page.evaluate(() => ({
+      result: (window as any).result,
+      error: (window as any).error,
+    }));
     assert.equal(error, undefined);
     assert.deepEqual(errors, []);
     assert.equal(result.runtime, 'browser');

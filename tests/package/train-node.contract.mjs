@@ -7,8 +7,13 @@ import { loadPlanetoid } from 'webgpu-gat/node';
 
 const cora = await loadPlanetoid('cora', { root: process.argv[2], download: false });
 const data = new Data({
-  x: cora.features, edgeIndex: cora.edgeIndex, y: cora.labels, numClasses: cora.numClasses,
-  trainMask: cora.trainMask, valMask: cora.valMask, testMask: cora.testMask,
+  x: cora.features,
+  edgeIndex: cora.edgeIndex,
+  y: cora.labels,
+  numClasses: cora.numClasses,
+  trainMask: cora.trainMask,
+  valMask: cora.valMask,
+  testMask: cora.testMask,
 });
 
 class Net extends Module {

@@ -9,7 +9,13 @@ const gpu = await Gpu.create({ log: () => {} });
 try {
   // Today's API: the paper's two-layer GATv2 with residual connections, 30 epochs.
   const r = await trainNodeClassifier(gpu, cora, { model: 'gatv2', residual: true, epochs: 30, seed: 0 });
-  console.log(JSON.stringify({ bestValAcc: r.best.valAcc, epochs: r.history.length, resolved: import.meta.resolve('webgpu-gat') }));
+  console.log(
+    JSON.stringify({
+      bestValAcc: r.best.valAcc,
+      epochs: r.history.length,
+      resolved: import.meta.resolve('webgpu-gat'),
+    }),
+  );
 } finally {
   gpu.destroy();
 }

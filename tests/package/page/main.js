@@ -9,7 +9,12 @@ async function main() {
   const gpu = await Gpu.create();
   try {
     const r = await trainNodeClassifier(gpu, data, { epochs: 1, seed: 0 });
-    return { numNodes: data.numNodes, epochs: r.history.length, loss: r.history[0].loss, runtime: gpu.adapterInfo.runtime };
+    return {
+      numNodes: data.numNodes,
+      epochs: r.history.length,
+      loss: r.history[0].loss,
+      runtime: gpu.adapterInfo.runtime,
+    };
   } finally {
     gpu.destroy();
   }
