@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,11 @@ test('(b) browser: a page bundled by Vite from the package reads an .npz File an
     logLevel: 'error',
     build: { outDir, target: 'es2022' },
   });
+  const bundle = readdirSync(join(outDir, 'assets'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(outDir, 'assets', f), 'utf8'))
+    .join('\n');
+  assert.ok(!/(from|import\()\s*["']node:/.test(bundle), 'the browser bundle imports no Node built-in');
   const server = await serve({ dir: outDir });
   const browser = await launchChromium();
   try {
