@@ -80,8 +80,9 @@ export interface GpuData {
   x: NodeFeatures;
   /** The graph, built and uploaded on first use with or without self loops. */
   graph: GraphSet;
-  /** i32 [N] class labels or f32 [N, T] targets; null when the Data has no y. */
-  y: Tensor | null;
+  /** i32 [N] class labels or f32 [N, T] targets (reading it throws when the Data has no y: see hasY). */
+  readonly y: Tensor;
+  hasY: boolean;
   /** u32 [N] masks (0/1) and the number of nodes in each. */
   trainMask: Tensor;
   valMask: Tensor;
@@ -92,7 +93,7 @@ export interface GpuData {
   /** The same tensors under the names the trainer uses. */
   features: NodeFeatures;
   graphs: GraphSet;
-  labels: Tensor | null;
+  readonly labels: Tensor;
   masks: Record<Split, Tensor>;
   dispose(): void;
 }
@@ -342,6 +343,10 @@ export class Data {
       }
       const edgeAttr = this.edgeAttr ? keep(gpu.tensor('f32', [this.numEdges, this.edgeDim], this.edgeAttr)) : null;
       const all = [...made];
+      const labels = (): Tensor => {
+        if (!y) throw new Error('Data: this graph has no y (labels or targets): give y when making the Data');
+        return y;
+      };
       return {
         numNodes: n,
         numEdges: this.numEdges,
@@ -349,7 +354,10 @@ export class Data {
         numClasses: this.numClasses,
         x,
         graph,
-        y,
+        get y() {
+          return labels();
+        },
+        hasY: y !== null,
         trainMask: masks.train,
         valMask: masks.val,
         testMask: masks.test,
@@ -357,7 +365,9 @@ export class Data {
         edgeAttr,
         features: x,
         graphs: graph,
-        labels: y,
+        get labels() {
+          return labels();
+        },
         masks,
         dispose: () => all.forEach((t) => t.dispose()),
       };

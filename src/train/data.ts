@@ -43,5 +43,5 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
     x: d.features, numNodes: d.numNodes, numFeatures: d.numFeatures, edgeIndex: d.edgeIndex, y: d.labels,
     numClasses: d.numClasses, trainMask: d.trainMask, valMask: d.valMask, testMask: d.testMask,
   }, { names: { x: 'features', y: 'labels' } });
-  return data.to(gpu) as GpuDataset; // y was given as class labels, so labels is never null
+  return data.to(gpu);
 }

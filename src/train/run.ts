@@ -49,7 +49,7 @@ export async function trainNodeClassifier(
   checkTrainingSplits({ numNodes: dataset.numNodes, counts: splitCounts(dataset) }, cfg);
   checkTrainingFits(gpu, dataset, cfg);
   const { data, model, trainer } = releaseOnThrow(gpu, () => {
-    const data = dataset instanceof Data ? (dataset.to(gpu) as GpuDataset) : uploadDataset(gpu, dataset);
+    const data = dataset instanceof Data ? dataset.to(gpu) : uploadDataset(gpu, dataset);
     const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
     return { data, model, trainer: new Trainer(gpu, model, data, cfg) };
   });

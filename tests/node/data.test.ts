@@ -390,3 +390,14 @@ test("plain arrays for x and y are converted; errors can name a loader's source 
     /^Error: g\.npz: train_mask holds 5 at node 1: a mask holds 0 or 1 \(node indices go in train_index\)/,
   );
 });
+
+test('a Data without y uploads; reading its y says so', () => {
+  const b = new Data({ x: [1, 2, 3], numFeatures: 1, edgeIndex: [[0, 1], [1, 2]] }).to(gpu);
+  try {
+    assert.equal(b.hasY, false);
+    assert.throws(() => b.y, /Data: this graph has no y/);
+    assert.throws(() => b.labels, /Data: this graph has no y/);
+  } finally {
+    b.dispose();
+  }
+});
