@@ -4,18 +4,15 @@
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 
+/** One row of an edge_index, or a flat one: plain numbers, an integer typed array, or int64 (PyTorch's dtype). */
+export type IndexArray = ArrayLike<number> | BigInt64Array | BigUint64Array | readonly bigint[];
+
 /**
- * PyG's edge_index [2, E]: row 0 sources, row 1 destinations. Either flat (2*E values in C order: the E sources,
- * then the E destinations, as `edge_index.flatten()` or numpy's bytes give them) or as two rows. int64 arrays
- * (BigInt64Array, as torch and numpy hold edge_index) are accepted when every index is within range.
+ * PyG's edge_index: row 0 sources, row 1 destinations. Either two rows ([2][E]: `[[s0, s1, ...], [d0, d1, ...]]`,
+ * each row an array or typed array) or flat (2*E values: all sources, then all destinations; Int32Array, Uint32Array,
+ * BigInt64Array, number[], ...). An outer array of two rows is always read as [2][E], also when E = 2.
  */
-export type EdgeIndex =
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | readonly number[]
-  | readonly [ArrayLike<number>, ArrayLike<number>]
-  | readonly [BigInt64Array, BigInt64Array];
+export type EdgeIndex = IndexArray | readonly [IndexArray, IndexArray];
 
 export interface GraphOptions {
   /** Drop edges i -> i first (PyG's remove_self_loops). */
@@ -39,69 +36,78 @@ export interface Graph {
   edgeId: Int32Array;
 }
 
-const LAYOUT = 'edge_index must be [2, E]: row 0 the E sources, row 1 the E destinations ' +
-  '(two rows, or flat: the sources then the destinations)';
+const LAYOUT =
+  'expected [2][E] (two rows: [[sources...], [destinations...]]) or a flat array of 2*E values (all sources, then ' +
+  'all destinations)';
+
+const isIndexArray = (v: unknown): v is IndexArray =>
+  (ArrayBuffer.isView(v) && !(v instanceof DataView)) || Array.isArray(v);
 
 /**
- * Splits and validates an edge_index into sources and destinations: the one place where the accepted forms of an
- * edge_index are decided (see EdgeIndex). Throws an error naming the problem and the expected layout.
+ * Splits and validates an edge_index into sources and destinations (see EdgeIndex for the layouts).
+ *
+ * The rule for nested arrays: an outer array of exactly two rows is [2][E]. Anything else that is an array of
+ * arrays is refused with the expected layout in the message: E x 2 pairs (`[[s, d], [s, d], ...]`, E != 2), more
+ * or fewer than two rows, rows of different lengths. Every index must be an integer in [0, numNodes): NaN,
+ * fractions, negatives and indices beyond the nodes are refused, naming the edge.
  */
-export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: ArrayLike<number>; dst: ArrayLike<number> } {
+export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: Uint32Array; dst: Uint32Array } {
   if (!Number.isInteger(numNodes) || numNodes < 0 || numNodes > 2 ** 31 - 1) {
     throw new Error(`numNodes must be a non-negative integer below 2^31, got ${numNodes}`);
   }
-  if (edgeIndex === null || typeof edgeIndex !== 'object' || typeof (edgeIndex as ArrayLike<unknown>).length !== 'number') {
-    throw new Error(`edge_index has the wrong type (${describe(edgeIndex)}): ${LAYOUT}`);
+  if (!isIndexArray(edgeIndex)) {
+    const got = edgeIndex === null ? 'null'
+      : typeof edgeIndex === 'object' ? (edgeIndex as object).constructor?.name
+      : typeof edgeIndex;
+    throw new Error(`edge_index must be an array or typed array, got ${got}; ${LAYOUT}`);
   }
-  let src: ArrayLike<number | bigint>;
-  let dst: ArrayLike<number | bigint>;
-  const rows = edgeIndex as readonly unknown[];
-  const isRow = (r: unknown) => r !== null && typeof r === 'object' && typeof (r as ArrayLike<unknown>).length === 'number';
-  if (Array.isArray(rows) && rows.length > 0 && rows.some(isRow)) {
-    if (rows.length !== 2 || !isRow(rows[0]) || !isRow(rows[1])) {
-      const pairs = rows.every((r) => isRow(r) && (r as ArrayLike<unknown>).length === 2);
-      const hint = pairs ? ` (this looks like [E, 2], one [source, destination] pair per edge: transpose it)` : '';
-      throw new Error(`edge_index has the wrong shape: got ${rows.length} rows${hint}; ${LAYOUT}`);
+  const outer = edgeIndex as ArrayLike<unknown>;
+  const nested = Array.isArray(outer) && outer.length > 0 && outer.some((r) => typeof r === 'object' && r !== null);
+  let rows: [IndexArray, IndexArray];
+  if (nested) {
+    if (!outer.every((r) => isIndexArray(r))) {
+      throw new Error(`edge_index mixes rows and single values; ${LAYOUT}`);
     }
-    [src, dst] = rows as [ArrayLike<number | bigint>, ArrayLike<number | bigint>];
-    if (src.length !== dst.length) {
-      throw new Error(`edge_index has the wrong shape: its two rows have ${src.length} and ${dst.length} entries; ${LAYOUT}`);
+    const lengths = (outer as IndexArray[]).map((r) => r.length);
+    if (outer.length !== 2) {
+      const pairs = lengths.every((l) => l === 2);
+      throw new Error(pairs
+        ? `edge_index looks like ${outer.length} x 2 pairs ([[src, dst], ...]); ${LAYOUT}: transpose it`
+        : `edge_index has ${outer.length} rows; ${LAYOUT}`);
     }
+    if (lengths[0] !== lengths[1]) {
+      const what = `its two rows have ${lengths[0]} and ${lengths[1]} entries`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
+    }
+    rows = outer as unknown as [IndexArray, IndexArray];
   } else {
-    if (!Array.isArray(edgeIndex) && !(edgeIndex instanceof Int32Array) && !(edgeIndex instanceof Uint32Array) &&
-      !(edgeIndex instanceof BigInt64Array)) {
-      throw new Error(`edge_index has the wrong type (${describe(edgeIndex)}): use an Int32Array, Uint32Array, ` +
-        `BigInt64Array or number[]; ${LAYOUT}`);
-    }
-    const flat = edgeIndex as ArrayLike<number | bigint>;
+    const flat = edgeIndex as IndexArray;
     if (flat.length % 2 !== 0) {
-      throw new Error(`edge_index has the wrong shape: a flat edge_index holds 2*E values (sources, then destinations), got ${flat.length}`);
+      const what = `a flat edge_index holds 2*E values, got ${flat.length}`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
     }
     const e = flat.length / 2;
-    src = Array.prototype.slice.call(flat, 0, e) as number[];
-    dst = Array.prototype.slice.call(flat, e) as number[];
+    const sub = (a: number, b: number): IndexArray =>
+      ArrayBuffer.isView(flat) ? ((flat as unknown as Int32Array).subarray(a, b) as unknown as IndexArray)
+        : (Array.prototype.slice.call(flat, a, b) as number[]);
+    rows = [sub(0, e), sub(e, 2 * e)];
   }
-  const out: number[][] = [];
-  for (const [name, arr] of [['source', src], ['destination', dst]] as const) {
-    let big = arr instanceof BigInt64Array || arr instanceof BigUint64Array;
-    for (let k = 0; k < arr.length; k++) {
-      const raw = arr[k];
-      if (typeof raw === 'bigint') big = true;
-      const v = typeof raw === 'bigint' ? Number(raw) : raw;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numNodes) {
-        const why = typeof v !== 'number' || !Number.isInteger(v) ? 'is not an integer' : v < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
-        throw new Error(`edge_index ${name} index ${String(raw)} at edge ${k} ${why}`);
+  const check = (row: IndexArray, name: string): Uint32Array => {
+    const out = new Uint32Array(row.length);
+    for (let k = 0; k < row.length; k++) {
+      const v = row[k] as unknown;
+      const isInt = typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
+      if (!isInt || (v as number | bigint) < 0 || (v as number | bigint) >= numNodes) {
+        const why = !isInt
+          ? typeof v === 'number' ? 'is not an integer' : `is a ${v === null ? 'null' : typeof v}, not an index`
+          : (v as number | bigint) < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
+        throw new Error(`edge_index ${name} index ${String(v)} at edge ${k} ${why}`);
       }
+      out[k] = Number(v);
     }
-    out.push(big ? Array.from(arr, Number) : (arr as number[]));
-  }
-  return { src: out[0], dst: out[1] };
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v !== 'object') return typeof v;
-  return (v as object).constructor?.name ?? 'object';
+    return out;
+  };
+  return { src: check(rows[0], 'source'), dst: check(rows[1], 'destination') };
 }
 
 export function buildGraph(edgeIndex: EdgeIndex, numNodes: number, opts: GraphOptions = {}): Graph {

@@ -6,14 +6,14 @@ import { loadNpzFile } from '../data/npz-node.ts';
 import { loadPlanetoid } from '../data/planetoid-node.ts';
 import type { GraphDataset } from '../data/planetoid.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { checkWritable, saveCheckpointFile } from '../io/checkpoint-node.ts';
 import { trainNodeClassifier } from '../train/run.ts';
 import { HELP, parseTrainArgs, type TrainArgs } from './train-options.ts';
 
 /** The graph to train on: a user's .npz (--data) or a Planetoid dataset (--dataset). */
 async function loadTrainingData(a: TrainArgs): Promise<{ name: string; dataset: GraphDataset | Data }> {
   if (a.data === undefined) {
-    const dataset = await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) });
+    const dataset = await loadPlanetoid(a.dataset, { dir: a.dataDir, log: (m) => console.error(m) });
     return { name: a.dataset, dataset };
   }
   const data = await loadNpzFile(a.data);
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (a.save) await checkWritable(a.save, 'checkpoint file'); // before training, not after it
   const { name, dataset } = await loadTrainingData(a);
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       }
     }
     if (a.save) {
-      writeFileSync(a.save, await saveCheckpoint(result.model));
+      await saveCheckpointFile(result.model, a.save); // atomic: a failed write leaves any previous file intact
       console.log(`weights saved to ${a.save}`);
     }
     if (a.json) console.log(JSON.stringify({ final, best, medianEpochMs, device: info }));
@@ -99,7 +100,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`error: ${(err as Error).message}`);
+    const e = err as Error;
+    console.error(`error: ${e?.message || e?.name || String(err)}`);
     process.exit(1);
   },
 );

@@ -156,7 +156,7 @@ export class Data {
         const v = dense[bad];
         const why =
           typeof v === 'number' && Number.isFinite(v) ? 'is beyond the float32 range' : 'is not a finite number';
-        fail(`${X}: value ${String(v)} at node ${Math.floor(bad / f)}, feature ${bad % f} ${why}`);
+        fail(`NaN or infinite value in ${X} at node ${Math.floor(bad / f)}, feature ${bad % f}: ${String(v)} ${why}`);
       }
       this.x = dense instanceof Float32Array ? dense : Float32Array.from(dense as ArrayLike<number>);
       this.numNodes = n;

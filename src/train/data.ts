@@ -11,8 +11,12 @@ export interface NodeDataset {
   numNodes: number;
   numFeatures: number;
   numClasses: number;
-  /** Sparse CSR rows, or dense row-major [numNodes * numFeatures]. */
+  /**
+   * Sparse CSR rows, or dense row-major [numNodes * numFeatures]. At run time a plain number[] is accepted too
+   * (finite values only).
+   */
   features: SparseRows | Float32Array;
+  /** Class per node. At run time a plain number[] is accepted too (integers only: never truncated). */
   labels: Int32Array;
   edgeIndex: EdgeIndex;
   trainMask: Uint8Array;

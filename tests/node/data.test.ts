@@ -121,12 +121,12 @@ const BREAKAGES: Breakage[] = [
   {
     name: 'x plain array NaN',
     apply: (i, n) => ((i.x = Array.from({ length: n }, () => NaN)), (i.numFeatures = 1)),
-    error: /Data: x: value NaN at node 0, feature 0 is not a finite number/,
+    error: /Data: NaN or infinite value in x at node 0, feature 0: NaN is not a finite number/,
   },
   {
     name: 'x beyond float32',
     apply: (i, n) => ((i.x = new Float64Array(n).fill(1e39)), (i.numFeatures = 1)),
-    error: /Data: x: value 1e\+39 at node 0, feature 0 is beyond the float32 range/,
+    error: /Data: NaN or infinite value in x at node 0, feature 0: 1e\+39 is beyond the float32 range/,
   },
   {
     name: 'y plain array not integer',
@@ -141,7 +141,7 @@ const BREAKAGES: Breakage[] = [
   {
     name: 'x NaN',
     apply: (i, n) => ((i.x = new Float32Array(n * 2)), (i.x[n * 2 - 1] = NaN), (i.numFeatures = 2)),
-    error: /Data: x: value NaN at node \d+, feature 1 is not a finite number/,
+    error: /Data: NaN or infinite value in x at node \d+, feature 1: NaN is not a finite number/,
   },
   {
     name: 'x wrong length',

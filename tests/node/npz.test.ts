@@ -142,12 +142,12 @@ const BREAKAGES: Breakage[] = [
   {
     name: 'x NaN',
     apply: (f, n) => (f.x = npy(new Float32Array(n).fill(NaN), [n, 1])),
-    error: /g\.npz: x: value NaN at node 0, feature 0 is not a finite number/,
+    error: /g\.npz: NaN or infinite value in x at node 0, feature 0: NaN is not a finite number/,
   },
   {
     name: 'x float64 beyond float32',
     apply: (f, n) => (f.x = npy(new Float64Array(n).fill(1e300), [n, 1])),
-    error: /g\.npz: x: value 1e\+300 at node 0, feature 0 is beyond the float32 range/,
+    error: /g\.npz: NaN or infinite value in x at node 0, feature 0: 1e\+300 is beyond the float32 range/,
   },
   {
     name: 'x Fortran',
