@@ -8,3 +8,4 @@ export {
   type LoadPlanetoidOptions,
 } from './data/planetoid-node.ts';
 export { loadTUDataset, findTUDir, TU_DEFAULT_URL, type LoadTUOptions } from './data/tu-node.ts';
+export { saveCheckpointFile, loadCheckpointFile, writeFileAtomically } from './io/checkpoint-node.ts';
