@@ -374,7 +374,7 @@ describe('PyTorch-saved weights in the two-layer paper model, layer API', () => 
 // The module API: Module, Sequential, Linear, Dropout, activations, add, concat; GCNConv and edge features where
 // they are there
 
-const MODULE_API = ['Module', 'Sequential', 'Linear', 'Dropout', 'ELU', 'ReLU', 'LeakyReLU', 'add', 'concat'];
+const MODULE_API = ['Module', 'Sequential', 'Linear', 'Dropout', 'ELU', 'ReLU', 'LeakyReLU', 'add', 'concat', 'Data'];
 const missingApi = MODULE_API.filter((k) => !(k in lib));
 const needsModuleApi = missingApi.length > 0 && `needs the module API (not exported yet: ${missingApi.join(', ')})`;
 const isModule = (ctor: Any) => !needsModuleApi && typeof ctor === 'function' && ctor.prototype instanceof lib.Module;
@@ -387,17 +387,17 @@ function moduleOf(a: LayerArch): Any {
   throw new Error(`no module for ${a.kind}`);
 }
 
-/** The forward's inputs: features and the graph (with the edge attributes, for the edge-feature cases, as Data). */
-function inputsOf(gpu: Gpu, f: Fixture): { x: Any; graph: Any; dispose(): void } {
-  if (f.edgeAttr) {
-    assert.ok(lib.Data, 'edge features need Data (edgeAttr)');
-    const data = new lib.Data({ x: f.x, numFeatures: f.numFeatures, edgeIndex: f.edgeIndex, edgeAttr: f.edgeAttr });
-    const batch = data.to(gpu);
-    return { x: batch.x, graph: batch.graph, dispose: () => batch.dispose?.() };
-  }
-  const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
-  const graph = new GraphSet(gpu, f.edgeIndex, f.numNodes);
-  return { x, graph, dispose: () => (x.dispose(), graph.dispose()) };
+/**
+ * The forward's inputs, as a user has them: a Data on the GPU (features, graph and, for the edge-feature cases, edge
+ * attributes, passed third as PyG's edge_attr).
+ */
+function inputsOf(gpu: Gpu, f: Fixture): { args: Any[]; dispose(): void } {
+  const data = new lib.Data({
+    x: f.x, numFeatures: f.numFeatures, edgeIndex: f.edgeIndex, ...(f.edgeAttr ? { edgeAttr: f.edgeAttr } : {}),
+  });
+  const batch = data.to(gpu);
+  const args = f.edgeAttr ? [batch.x, batch.graph, batch.edgeAttr] : [batch.x, batch.graph];
+  return { args, dispose: () => batch.dispose() };
 }
 
 /**
@@ -414,7 +414,7 @@ async function checkModule(gpu: Gpu, f: Fixture, model: Any): Promise<void> {
     model.eval();
     const inputs = inputsOf(gpu, f);
     try {
-      const out = model.forward(inputs.x, inputs.graph);
+      const out = model.forward(...inputs.args);
       assert.deepEqual([...out.shape], f.outShape, `${f.name}: output shape`);
       assertOutputsMatch(`${f.name} output`, await out.read(), f.out);
       if (f.alpha) assertAttentionMatches(f.name, await model.attention(), f);
@@ -462,7 +462,7 @@ describe('PyTorch-saved layers and models, module API', () => {
     try {
       layer.loadStateDict(stateOf(f, { complete: false }), { strict: true });
       layer.eval();
-      assertOutputsMatch(`${f.name} output`, await layer.forward(inputs.x, inputs.graph).read(), f.out);
+      assertOutputsMatch(`${f.name} output`, await layer.forward(...inputs.args).read(), f.out);
     } finally {
       inputs.dispose();
       layer.dispose();
