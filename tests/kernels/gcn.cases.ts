@@ -1,5 +1,6 @@
 // gcnNorm (PyG's gcn_norm on the host) and the GCNConv layer on the GPU against the float64 reference
 // (tests/reference/gcn.ts), whose own gradients are checked here by finite differences.
+import fc from 'fast-check';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { gcnNorm, type Graph } from '../../src/graph.ts';
 import { fill } from '../../src/kernels/elementwise.ts';
@@ -266,6 +267,43 @@ export const cases: KernelCase[] = [
       checkVjp('d x', (v) => ref.gcnForward(a, v, w, b, shape), x, g, want.dx);
       checkVjp('d W', (v) => ref.gcnForward(a, x, v, b, shape), w, g, want.dw);
       checkVjp('d b', (v) => ref.gcnForward(a, x, w, v, shape), b, g, want.db);
+    },
+  },
+  {
+    name: 'gcnNorm on generated edge lists, good and bad: the reference\'s matrix, or an error naming the bad entry',
+    async run() {
+      // Node ids and weights drawn mostly valid, sometimes not (out of range, negative, fractional, NaN, infinite).
+      const id = (n: number) => fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: Math.max(n - 1, 0) }) },
+        { weight: 1, arbitrary: fc.constantFrom(-1, n, n + 7, 0.5, NaN) });
+      const weight = fc.oneof({ weight: 8, arbitrary: fc.double({ min: 0.01, max: 4, noNaN: true }) },
+        { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity) });
+      const problem = fc.integer({ min: 1, max: 12 }).chain((n) => fc.record({
+        n: fc.constant(n),
+        edges: fc.array(fc.tuple(id(n), id(n), weight), { maxLength: 30 }),
+        weighted: fc.boolean(),
+        addSelfLoops: fc.boolean(),
+        improved: fc.boolean(),
+        normalize: fc.boolean(),
+      }));
+      fc.assert(fc.property(problem, (p) => {
+        const s = p.edges.map((e) => e[0]), d = p.edges.map((e) => e[1]);
+        const edgeWeight = p.weighted ? p.edges.map((e) => e[2]) : undefined;
+        const o = { addSelfLoops: p.addSelfLoops, improved: p.improved, normalize: p.normalize, edgeWeight };
+        const badId = [...s, ...d].find((v) => !(Number.isInteger(v) && v >= 0 && v < p.n));
+        const badWeight = edgeWeight?.find((w) => !Number.isFinite(w));
+        let result;
+        try {
+          result = gcnNorm([s, d], p.n, o);
+        } catch (err) {
+          const msg = (err as Error).message;
+          if (badId !== undefined) return /^edge_index (source|destination) index \S+ at edge \d+ (is not an integer|is negative|is out of range)/.test(msg);
+          if (badWeight !== undefined) return /^edge_weight at edge \d+ is (NaN|Infinity|-Infinity) \(weights must be finite\)$/.test(msg);
+          throw err;
+        }
+        if (badId !== undefined || badWeight !== undefined) return false; // bad input must not pass
+        assertClose('A_hat', toDense(result.matrix), ref.gcnNormDense(s, d, p.n, o), 1e-6);
+        return true;
+      }), { numRuns: 300, seed: 64 });
     },
   },
   {

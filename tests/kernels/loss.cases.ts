@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { argmax, bceWithLogitsLoss, logSoftmax, maskFromIndex, meanSquaredErrorLoss, nllLoss, validateLabels } from '../../src/kernels/loss.ts';
 import * as ref from '../reference/loss.ts';
@@ -151,6 +152,32 @@ export const cases: KernelCase[] = [
       assertThrows('index negative', () => maskFromIndex([-1], 5), /index -1 at position 0 is out of range/);
       assertThrows('index fraction', () => maskFromIndex([1.5], 5), /index 1.5 at position 0 is out of range/);
       assertThrows('index twice', () => maskFromIndex([3, 1, 3], 5), /^index 3 at position 2 is listed twice$/);
+    },
+  },
+  {
+    name: 'maskFromIndex on generated indices, good and bad: the mask of the listed nodes, or an error naming the entry',
+    async run() {
+      const problem = fc.integer({ min: 0, max: 20 }).chain((n) => fc.record({
+        n: fc.constant(n),
+        index: fc.array(fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: Math.max(n - 1, 0) }) },
+          { weight: 1, arbitrary: fc.constantFrom(-1, n, 2.5, NaN, Infinity) }), { maxLength: 25 }),
+      }));
+      fc.assert(fc.property(problem, ({ n, index }) => {
+        const bad = index.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+        const twice = index.findIndex((i, k) => index.indexOf(i) !== k);
+        const first = [bad, twice].filter((k) => k >= 0).sort((a, b) => a - b)[0];
+        let got;
+        try {
+          got = maskFromIndex(index, n);
+        } catch (err) {
+          const msg = (err as Error).message;
+          if (first === undefined) throw err;
+          const why = first === bad ? `is out of range for ${n} nodes` : 'is listed twice';
+          return msg === `index ${index[first]} at position ${first} ${why}`;
+        }
+        if (first !== undefined) return false;
+        return got.count === index.length && got.mask.every((m, i) => m === (index.includes(i) ? 1 : 0));
+      }), { numRuns: 300, seed: 25 });
     },
   },
   {
