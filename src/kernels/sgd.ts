@@ -19,8 +19,20 @@ const withBuffer: BindingKind[] = ['w', 'r', 'w', 'r', 'u'];
 const K = {
   step4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_step4', bindings: plain, workgroupSize: 128 }),
   tail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_tail', bindings: plain, workgroupSize: 4 }),
-  momentumStep4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_step4', bindings: withBuffer, workgroupSize: 128 }),
-  momentumTail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_tail', bindings: withBuffer, workgroupSize: 4 }),
+  momentumStep4: kernel({
+    name: 'sgd.step',
+    code,
+    entryPoint: 'sgd_momentum_step4',
+    bindings: withBuffer,
+    workgroupSize: 128,
+  }),
+  momentumTail: kernel({
+    name: 'sgd.step',
+    code,
+    entryPoint: 'sgd_momentum_tail',
+    bindings: withBuffer,
+    workgroupSize: 4,
+  }),
 };
 
 /** Throws unless the settings are ones torch.optim.SGD accepts. */
@@ -30,7 +42,10 @@ export function checkSgdConfig(cfg: SgdConfig): void {
   if (!Number.isFinite(cfg.dampening)) throw new Error(`sgd: dampening must be a finite number, got ${cfg.dampening}`);
   if (!(cfg.weightDecay >= 0)) throw new Error(`sgd: weightDecay must be >= 0, got ${cfg.weightDecay}`);
   if (cfg.nesterov && (cfg.momentum <= 0 || cfg.dampening !== 0)) {
-    throw new Error(`sgd: Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${cfg.momentum} and dampening ${cfg.dampening}`);
+    throw new Error(
+      'sgd: Nesterov momentum needs momentum > 0 and dampening 0, ' +
+        `got momentum ${cfg.momentum} and dampening ${cfg.dampening}`,
+    );
   }
 }
 
@@ -54,7 +69,14 @@ export function sgdScalars(cfg: SgdConfig, t: number): Float32Array {
  * otherwise. scalars = the f32 [4] tensor from sgdScalars. One dispatch of four elements per thread, plus one small
  * dispatch for the last n % 4 elements when n is not a multiple of 4.
  */
-export function sgdStep(gpu: Gpu, params: Tensor, grads: Tensor, momentumBuffer: Tensor | null, scalars: Tensor, cfg: SgdConfig): void {
+export function sgdStep(
+  gpu: Gpu,
+  params: Tensor,
+  grads: Tensor,
+  momentumBuffer: Tensor | null,
+  scalars: Tensor,
+  cfg: SgdConfig,
+): void {
   checkSgdConfig(cfg);
   const n = params.size;
   expectSize('sgdStep', 'params', params, 'f32', n);
@@ -64,13 +86,24 @@ export function sgdStep(gpu: Gpu, params: Tensor, grads: Tensor, momentumBuffer:
   if (momentum) {
     if (!momentumBuffer) throw new Error('sgdStep: momentum != 0 needs a momentum buffer');
     expectSize('sgdStep', 'momentumBuffer', momentumBuffer, 'f32', n);
-    if (momentumBuffer.buffer === params.buffer) throw new Error('sgdStep: momentumBuffer must not share a buffer with params');
+    if (momentumBuffer.buffer === params.buffer)
+      throw new Error('sgdStep: momentumBuffer must not share a buffer with params');
   }
   const uniforms = [n, f32(cfg.momentum), f32(1 - cfg.dampening), f32(cfg.weightDecay), cfg.nesterov ? 1 : 0];
   const tensors = momentum ? [params, grads, momentumBuffer!, scalars] : [params, grads, scalars];
   const [step4, tail] = momentum ? [K.momentumStep4, K.momentumTail] : [K.step4, K.tail];
   const vec4s = Math.floor(n / 4);
   const bytes = momentum ? 80 : 48;
-  gpu.dispatch(step4, { tensors, uniforms, workgroups: groups(vec4s, step4.workgroupSize), cost: { bytes: vec4s * bytes, flops: vec4s * 24 } });
-  gpu.dispatch(tail, { tensors, uniforms, workgroups: n % 4 === 0 ? 0 : 1, cost: { bytes: (n % 4) * bytes / 4, flops: (n % 4) * 6 } });
+  gpu.dispatch(step4, {
+    tensors,
+    uniforms,
+    workgroups: groups(vec4s, step4.workgroupSize),
+    cost: { bytes: vec4s * bytes, flops: vec4s * 24 },
+  });
+  gpu.dispatch(tail, {
+    tensors,
+    uniforms,
+    workgroups: n % 4 === 0 ? 0 : 1,
+    cost: { bytes: ((n % 4) * bytes) / 4, flops: (n % 4) * 6 },
+  });
 }

@@ -55,9 +55,15 @@ export class GCNConv {
   private current: GcnTensors | null = null;
   private saved: { input: LayerInput; norm: GcnTensors } | null = null;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, options: GCNConvOptions = {}) {
-    if (!Number.isInteger(inChannels) || inChannels < 1) throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
-    if (!Number.isInteger(outChannels) || outChannels < 1) throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    options: GCNConvOptions = {},
+  ) {
+    if (!Number.isInteger(inChannels) || inChannels < 1)
+      throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
+    if (!Number.isInteger(outChannels) || outChannels < 1)
+      throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
     this.opts = {
       improved: options.improved ?? false,
       cached: options.cached ?? false,
@@ -67,12 +73,16 @@ export class GCNConv {
     };
   }
 
-  get outWidth() { return this.outChannels; }
+  get outWidth() {
+    return this.outChannels;
+  }
 
   /** Parameter specs, names prefixed (e.g. `conv1.`): `lin.weight` [in, out] (glorot), `bias` [out] (zeros). */
   paramSpecs(prefix: string): ParamSpec[] {
     const { inChannels: fin, outChannels: c } = this;
-    const specs: ParamSpec[] = [{ name: 'lin.weight', shape: [fin, c], init: (r) => transpose(glorot(r, c * fin, c, fin), c, fin) }];
+    const specs: ParamSpec[] = [
+      { name: 'lin.weight', shape: [fin, c], init: (r) => transpose(glorot(r, c * fin, c, fin), c, fin) },
+    ];
     if (this.opts.bias) specs.push({ name: 'bias', shape: [c], init: () => zeros(c) });
     return specs.map((s) => ({ ...s, name: prefix + s.name }));
   }
@@ -115,15 +125,22 @@ export class GCNConv {
 
   forward(ctx: StepContext, input: LayerInput, graphs: GcnGraphs): Tensor {
     if (input.cols !== this.inChannels) {
-      throw new Error(`GCNConv: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`);
+      throw new Error(
+        `GCNConv: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`,
+      );
     }
     const { gpu } = ctx;
     const ws = this.workspace;
-    const n = input.rows, c = this.outChannels;
+    const n = input.rows,
+      c = this.outChannels;
     const norm = this.normalized(gpu, graphs);
-    if (norm.numNodes !== n) throw new Error(`GCNConv: the graph has ${norm.numNodes} nodes but the input has ${n} rows`);
+    if (norm.numNodes !== n)
+      throw new Error(`GCNConv: the graph has ${norm.numNodes} nodes but the input has ${n} rows`);
     const xw = input.times(gpu, this.param('lin.weight'), ws.get('xw', [n, c]));
-    const out = spmm(gpu, norm.matrix, xw, { bias: this.opts.bias ? this.param('bias') : undefined, out: ws.get('out', [n, c]) });
+    const out = spmm(gpu, norm.matrix, xw, {
+      bias: this.opts.bias ? this.param('bias') : undefined,
+      out: ws.get('out', [n, c]),
+    });
     this.saved = { input, norm };
     return out;
   }
@@ -146,13 +163,18 @@ export class GCNConv {
   /** This layer's parameters in PyG's state_dict names and shapes: `lin.weight` [out, in], `bias` [out]. */
   toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray> {
     const { inChannels: fin, outChannels: c } = this;
-    const d: Record<string, NamedArray> = { 'lin.weight': { shape: [c, fin], data: transpose(values('lin.weight'), fin, c) } };
+    const d: Record<string, NamedArray> = {
+      'lin.weight': { shape: [c, fin], data: transpose(values('lin.weight'), fin, c) },
+    };
     if (this.opts.bias) d['bias'] = { shape: [c], data: values('bias') };
     return d;
   }
 
   /** Sets this layer's parameters from PyG-named tensors (names without the layer prefix). */
-  fromStateDict(get: (name: string, shape: number[]) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  fromStateDict(
+    get: (name: string, shape: number[]) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     const { inChannels: fin, outChannels: c } = this;
     set('lin.weight', transpose(get('lin.weight', [c, fin]), c, fin));
     if (this.opts.bias) set('bias', get('bias', [c]));

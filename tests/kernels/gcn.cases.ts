@@ -13,7 +13,19 @@ import { ParameterStore } from '../../src/nn/params.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/gcn.ts';
 import { toDense, transposeDense } from '../reference/spmm.ts';
-import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
+import {
+  assert,
+  assertBitIdentical,
+  assertClose,
+  assertEqual,
+  assertThrows,
+  randInt,
+  randomArray,
+  randomEdges,
+  repeat,
+  rng,
+  type KernelCase,
+} from './harness.ts';
 
 const CASES = 20;
 
@@ -52,12 +64,19 @@ async function readParams(store: ParameterStore, which: 'values' | 'grads' = 'va
 
 /** One layer on a random graph and dense input: output, parameter gradients and the input gradient. */
 async function checkLayer(gpu: Gpu, rand: () => number, i: number): Promise<void> {
-  const n = i === 0 ? 1 : randInt(rand, 1, 60), fin = randInt(rand, 1, 12);
+  const n = i === 0 ? 1 : randInt(rand, 1, 60),
+    fin = randInt(rand, 1, 12);
   // Multiples of 4 take SpMM's vec4 path; 33 spreads a row over several threads. (Few widths: each new shape
   // compiles new pipelines, which dominates the time on the CPU driver.)
   const c = i === 2 ? 33 : [3, 8][i % 2];
   const [s, d] = i === 1 ? [[], []] : randomGraph(rand, n);
-  const opts: GCNConvOptions = { addSelfLoops: rand() < 0.8, improved: rand() < 0.3, normalize: rand() < 0.8, bias: rand() < 0.8, cached: rand() < 0.5 };
+  const opts: GCNConvOptions = {
+    addSelfLoops: rand() < 0.8,
+    improved: rand() < 0.3,
+    normalize: rand() < 0.8,
+    bias: rand() < 0.8,
+    cached: rand() < 0.5,
+  };
   const { conv, store } = makeLayer(gpu, rand, fin, c, opts);
   const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
   const graphs = new GraphSet(gpu, [s, d], n);
@@ -69,7 +88,11 @@ async function checkLayer(gpu: Gpu, rand: () => number, i: number): Promise<void
   fill(gpu, store.grads, NaN);
   const dx = conv.backward(ctx, gpu.tensor('f32', [n, c], dout), true)!;
 
-  const a = ref.gcnNormDense(s, d, n, { addSelfLoops: !!opts.addSelfLoops, improved: !!opts.improved, normalize: !!opts.normalize });
+  const a = ref.gcnNormDense(s, d, n, {
+    addSelfLoops: !!opts.addSelfLoops,
+    improved: !!opts.improved,
+    normalize: !!opts.normalize,
+  });
   const { w, b } = await readParams(store);
   const shape = { n, fin, c };
   assertClose('output', await out.read(), ref.gcnForward(a, x, w, b, shape), 1e-5);
@@ -84,7 +107,11 @@ async function checkLayer(gpu: Gpu, rand: () => number, i: number): Promise<void
 }
 
 /** A GraphSet that counts how often its host graph is asked for (that is, how often A_hat is built). */
-function countingGraphs(gpu: Gpu, edges: [number[], number[]], n: number): { graphs: GcnGraphs; builds: () => number; dispose(): void } {
+function countingGraphs(
+  gpu: Gpu,
+  edges: [number[], number[]],
+  n: number,
+): { graphs: GcnGraphs; builds: () => number; dispose(): void } {
   const set = new GraphSet(gpu, edges, n);
   let count = 0;
   const graphs: GcnGraphs = {
@@ -96,7 +123,7 @@ function countingGraphs(gpu: Gpu, edges: [number[], number[]], n: number): { gra
 
 export const cases: KernelCase[] = [
   {
-    name: 'gcnNorm matches PyG\'s gcn_norm (float64) on random graphs: duplicates, self loops, isolated nodes, weights, every option',
+    name: "gcnNorm matches PyG's gcn_norm (float64): duplicates, self loops, isolated nodes, weights, every option",
     async run() {
       await repeat(CASES * 2, 51, async (rand, i) => {
         const n = i === 0 ? 0 : randInt(rand, 1, 40);
@@ -121,10 +148,11 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'gcnNorm on a hand-computed graph: existing self loops replaced, deg^-1/2 on both sides, edge-weighted loops kept',
+    name: 'gcnNorm on a hand-computed graph: self loops replaced, deg^-1/2 on both sides, weighted loops kept',
     async run() {
       // Path 0 - 1 - 2 (both directions) with the self loop 1 -> 1 twice. Loops replaced: in-degrees 2, 3, 2.
-      const s = [0, 1, 1, 2, 1, 1], d = [1, 0, 2, 1, 1, 1];
+      const s = [0, 1, 1, 2, 1, 1],
+        d = [1, 0, 2, 1, 1, 1];
       const { matrix } = gcnNorm([s, d], 3);
       const r6 = 1 / Math.sqrt(6);
       assertEqual('rowPtr', matrix.rowPtr, [0, 2, 5, 7]);
@@ -134,17 +162,39 @@ export const cases: KernelCase[] = [
       const w = gcnNorm([s, d], 3, { edgeWeight: [1, 1, 1, 1, 5, 7] }).matrix;
       assertEqual('weighted row 1', w.values.slice(2, 5), Float32Array.of(1 / Math.sqrt(18), 1 / Math.sqrt(18), 7 / 9));
       // improved: added loops weigh 2, but node 1's existing loop keeps weight 1 (as in PyG): deg 3, 3, 3.
-      assertEqual('improved row 0', gcnNorm([s, d], 3, { improved: true }).matrix.values.slice(0, 2), Float32Array.of(1 / 3, 2 / 3));
-      assertEqual('improved row 1', gcnNorm([s, d], 3, { improved: true }).matrix.values.slice(2, 5), Float32Array.of(1 / 3, 1 / 3, 1 / 3));
+      assertEqual(
+        'improved row 0',
+        gcnNorm([s, d], 3, { improved: true }).matrix.values.slice(0, 2),
+        Float32Array.of(1 / 3, 2 / 3),
+      );
+      assertEqual(
+        'improved row 1',
+        gcnNorm([s, d], 3, { improved: true }).matrix.values.slice(2, 5),
+        Float32Array.of(1 / 3, 1 / 3, 1 / 3),
+      );
       // No normalisation: the plain adjacency with its own loops.
       const plain = gcnNorm([s, d], 3, { normalize: false }).matrix;
       assertEqual('plain colIdx', plain.colIdx, [1, 0, 2, 1, 1, 1]);
       assertEqual('plain values', plain.values, new Float32Array(6).fill(1));
       // Without self loops, node 0's only in-edge comes from node 1 (deg 2): 1 / sqrt(1 * 2); a node with no
       // in-edges has deg 0 and contributes 0 (deg^-1/2 = inf is set to 0).
-      const noLoops = gcnNorm([[1, 2], [0, 0]], 3, { addSelfLoops: false }).matrix;
+      const noLoops = gcnNorm(
+        [
+          [1, 2],
+          [0, 0],
+        ],
+        3,
+        { addSelfLoops: false },
+      ).matrix;
       assertEqual('no loops', noLoops.values, Float32Array.of(0, 0));
-      const chain = gcnNorm([[0, 1], [1, 2]], 3, { addSelfLoops: false }).matrix;
+      const chain = gcnNorm(
+        [
+          [0, 1],
+          [1, 2],
+        ],
+        3,
+        { addSelfLoops: false },
+      ).matrix;
       assertEqual('chain', chain.values, Float32Array.of(0, 1));
     },
   },
@@ -155,18 +205,28 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'GCNConv on sparse input: output and weight gradient equal the dense input\'s',
+    name: "GCNConv on sparse input: output and weight gradient equal the dense input's",
     async run(gpu) {
       await repeat(4, 53, async (rand) => {
-        const n = randInt(rand, 5, 50), fin = randInt(rand, 2, 30), c = randInt(rand, 1, 9);
+        const n = randInt(rand, 5, 50),
+          fin = randInt(rand, 2, 30),
+          c = randInt(rand, 1, 9);
         const [s, d] = randomGraph(rand, n);
         const x = randomArray(rand, n * fin).map((v) => (rand() < 0.7 ? 0 : v));
-        const rowPtr = new Uint32Array(n + 1), cols: number[] = [], vals: number[] = [];
+        const rowPtr = new Uint32Array(n + 1),
+          cols: number[] = [],
+          vals: number[] = [];
         for (let r = 0; r < n; r++) {
-          for (let j = 0; j < fin; j++) if (x[r * fin + j] !== 0) (cols.push(j), vals.push(x[r * fin + j]));
+          for (let j = 0; j < fin; j++) if (x[r * fin + j] !== 0) cols.push(j), vals.push(x[r * fin + j]);
           rowPtr[r + 1] = cols.length;
         }
-        const m: SparseRows = { rows: n, cols: fin, rowPtr, colIdx: Uint32Array.from(cols), values: Float32Array.from(vals) };
+        const m: SparseRows = {
+          rows: n,
+          cols: fin,
+          rowPtr,
+          colIdx: Uint32Array.from(cols),
+          values: Float32Array.from(vals),
+        };
         const { conv, store } = makeLayer(gpu, rand, fin, c, {});
         const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
         const graphs = new GraphSet(gpu, [s, d], n);
@@ -178,16 +238,22 @@ export const cases: KernelCase[] = [
         assertClose('output', await out.read(), ref.gcnForward(a, x, w, b, { n, fin, c }));
         const want = ref.gcnBackward(a, x, w, dout, { n, fin, c });
         assertClose('d lin.weight', (await readParams(store, 'grads')).w, want.dw);
-        assertThrows('input gradient', () => conv.backward(ctx, gpu.tensor('f32', [n, c], dout), true), /GCNConv: no input gradient for a sparse input/);
+        assertThrows(
+          'input gradient',
+          () => conv.backward(ctx, gpu.tensor('f32', [n, c], dout), true),
+          /GCNConv: no input gradient for a sparse input/,
+        );
         conv.dispose(), store.dispose(), graphs.dispose();
       });
     },
   },
   {
-    name: 'GCNConv cached: A_hat built once per graph object, each graph its own (not PyG\'s first graph); uncached: every forward',
+    name: "GCNConv cached: A_hat built once per graph object (not PyG's first graph only); uncached: every forward",
     async run(gpu) {
       const rand = rng(54);
-      const n = 30, fin = 5, c = 4;
+      const n = 30,
+        fin = 5,
+        c = 4;
       const ga = countingGraphs(gpu, randomGraph(rand, n), n);
       const edgesB = randomGraph(rand, n);
       const gb = countingGraphs(gpu, edgesB, n);
@@ -212,11 +278,14 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'GCNConv is deterministic; its state dict has PyG\'s names and shapes and round-trips; init is glorot and zeros',
+    name: "GCNConv is deterministic; its state dict has PyG's names and shapes, round-trips; glorot and zeros",
     async run(gpu) {
-      const n = 200, fin = 9, c = 6;
+      const n = 200,
+        fin = 9,
+        c = 6;
       const [s, d] = randomGraph(rng(56), n);
-      const x = randomArray(rng(57), n * fin), dout = randomArray(rng(58), n * c);
+      const x = randomArray(rng(57), n * fin),
+        dout = randomArray(rng(58), n * c);
       const results: Float32Array[] = [];
       for (let run = 0; run < 2; run++) {
         const conv = new GCNConv(fin, c);
@@ -234,16 +303,22 @@ export const cases: KernelCase[] = [
         assertEqual('bias shape', sd['bias'].shape, [c]);
         // PyTorch's [out, in] is the transpose of the internal [in, out].
         const internal = all.get('conv1.lin.weight')!;
-        for (let o = 0; o < c; o++) for (let k = 0; k < fin; k++) assert(sd['lin.weight'].data[o * fin + k] === internal[k * c + o], 'lin.weight transposed');
+        for (let o = 0; o < c; o++)
+          for (let k = 0; k < fin; k++)
+            assert(sd['lin.weight'].data[o * fin + k] === internal[k * c + o], 'lin.weight transposed');
         const bound = Math.sqrt(6 / (fin + c));
         assert(internal.every((v) => Math.abs(v) <= bound) && internal.some((v) => v !== 0), 'lin.weight is glorot');
         assertEqual('bias starts at zero', sd['bias'].data, new Float32Array(c));
         // Round trip through new values.
-        const newW = randomArray(rng(60), c * fin), newB = randomArray(rng(61), c);
-        conv.fromStateDict((name, shape) => {
-          assertEqual(`${name} asked shape`, shape, name === 'bias' ? [c] : [c, fin]);
-          return name === 'bias' ? newB : newW;
-        }, (name, data) => store.write('conv1.' + name, data));
+        const newW = randomArray(rng(60), c * fin),
+          newB = randomArray(rng(61), c);
+        conv.fromStateDict(
+          (name, shape) => {
+            assertEqual(`${name} asked shape`, shape, name === 'bias' ? [c] : [c, fin]);
+            return name === 'bias' ? newB : newW;
+          },
+          (name, data) => store.write('conv1.' + name, data),
+        );
         const back = await store.readAll();
         assertEqual('round trip', conv.toStateDict((name) => back.get('conv1.' + name)!)['lin.weight'].data, newW);
         conv.dispose(), store.dispose(), graphs.dispose();
@@ -257,10 +332,14 @@ export const cases: KernelCase[] = [
     name: 'reference GCN backward matches finite differences',
     async run() {
       const rand = rng(62);
-      const n = 6, fin = 4, c = 3;
+      const n = 6,
+        fin = 4,
+        c = 3;
       const [s, d] = randomGraph(rand, n);
       const a = ref.gcnNormDense(s, d, n, { addSelfLoops: true, improved: false, normalize: true });
-      const x = Float64Array.from(randomArray(rand, n * fin)), w = Float64Array.from(randomArray(rand, fin * c)), b = Float64Array.from(randomArray(rand, c));
+      const x = Float64Array.from(randomArray(rand, n * fin)),
+        w = Float64Array.from(randomArray(rand, fin * c)),
+        b = Float64Array.from(randomArray(rand, c));
       const g = Float64Array.from(randomArray(rand, n * c));
       const shape = { n, fin, c };
       const want = ref.gcnBackward(a, x, w, g, shape);
@@ -270,58 +349,142 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'gcnNorm on generated edge lists, good and bad: the reference\'s matrix, or an error naming the bad entry',
+    name: "gcnNorm on generated edge lists, good and bad: the reference's matrix, or an error naming the bad entry",
     async run() {
       // Node ids and weights drawn mostly valid, sometimes not (out of range, negative, fractional, NaN, infinite).
-      const id = (n: number) => fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: Math.max(n - 1, 0) }) },
-        { weight: 1, arbitrary: fc.constantFrom(-1, n, n + 7, 0.5, NaN) });
-      const weight = fc.oneof({ weight: 8, arbitrary: fc.double({ min: 0.01, max: 4, noNaN: true }) },
-        { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity) });
-      const problem = fc.integer({ min: 1, max: 12 }).chain((n) => fc.record({
-        n: fc.constant(n),
-        edges: fc.array(fc.tuple(id(n), id(n), weight), { maxLength: 30 }),
-        weighted: fc.boolean(),
-        addSelfLoops: fc.boolean(),
-        improved: fc.boolean(),
-        normalize: fc.boolean(),
-      }));
-      fc.assert(fc.property(problem, (p) => {
-        const s = p.edges.map((e) => e[0]), d = p.edges.map((e) => e[1]);
-        const edgeWeight = p.weighted ? p.edges.map((e) => e[2]) : undefined;
-        const o = { addSelfLoops: p.addSelfLoops, improved: p.improved, normalize: p.normalize, edgeWeight };
-        const badId = [...s, ...d].find((v) => !(Number.isInteger(v) && v >= 0 && v < p.n));
-        const badWeight = edgeWeight?.find((w) => !Number.isFinite(w));
-        let result;
-        try {
-          result = gcnNorm([s, d], p.n, o);
-        } catch (err) {
-          const msg = (err as Error).message;
-          if (badId !== undefined) return /^edge_index (source|destination) index \S+ at edge \d+ (is not an integer|is negative|is out of range)/.test(msg);
-          if (badWeight !== undefined) return /^edge_weight at edge \d+ is (NaN|Infinity|-Infinity) \(weights must be finite\)$/.test(msg);
-          throw err;
-        }
-        if (badId !== undefined || badWeight !== undefined) return false; // bad input must not pass
-        assertClose('A_hat', toDense(result.matrix), ref.gcnNormDense(s, d, p.n, o), 1e-6);
-        return true;
-      }), { numRuns: 300, seed: 64 });
+      const id = (n: number) =>
+        fc.oneof(
+          { weight: 8, arbitrary: fc.integer({ min: 0, max: Math.max(n - 1, 0) }) },
+          { weight: 1, arbitrary: fc.constantFrom(-1, n, n + 7, 0.5, NaN) },
+        );
+      const weight = fc.oneof(
+        { weight: 8, arbitrary: fc.double({ min: 0.01, max: 4, noNaN: true }) },
+        { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity) },
+      );
+      const problem = fc.integer({ min: 1, max: 12 }).chain((n) =>
+        fc.record({
+          n: fc.constant(n),
+          edges: fc.array(fc.tuple(id(n), id(n), weight), { maxLength: 30 }),
+          weighted: fc.boolean(),
+          addSelfLoops: fc.boolean(),
+          improved: fc.boolean(),
+          normalize: fc.boolean(),
+        }),
+      );
+      fc.assert(
+        fc.property(problem, (p) => {
+          const s = p.edges.map((e) => e[0]),
+            d = p.edges.map((e) => e[1]);
+          const edgeWeight = p.weighted ? p.edges.map((e) => e[2]) : undefined;
+          const o = { addSelfLoops: p.addSelfLoops, improved: p.improved, normalize: p.normalize, edgeWeight };
+          const badId = [...s, ...d].find((v) => !(Number.isInteger(v) && v >= 0 && v < p.n));
+          const badWeight = edgeWeight?.find((w) => !Number.isFinite(w));
+          let result;
+          try {
+            result = gcnNorm([s, d], p.n, o);
+          } catch (err) {
+            const msg = (err as Error).message;
+            const why = '(is not an integer|is negative|is out of range)';
+            if (badId !== undefined)
+              return new RegExp(`^edge_index (source|destination) index \\S+ at edge \\d+ ${why}`).test(msg);
+            if (badWeight !== undefined)
+              return /^edge_weight at edge \d+ is (NaN|Infinity|-Infinity) \(weights must be finite\)$/.test(msg);
+            throw err;
+          }
+          if (badId !== undefined || badWeight !== undefined) return false; // bad input must not pass
+          assertClose('A_hat', toDense(result.matrix), ref.gcnNormDense(s, d, p.n, o), 1e-6);
+          return true;
+        }),
+        { numRuns: 300, seed: 64 },
+      );
     },
   },
   {
     name: 'gcnNorm and GCNConv: bad input throws an error that names the problem',
     async run(gpu) {
-      assertThrows('weights length', () => gcnNorm([[0, 1], [1, 0]], 2, { edgeWeight: [1] }), /^edge_weight has 1 entries, expected one per edge \(2\)$/);
-      assertThrows('weight NaN', () => gcnNorm([[0, 1], [1, 0]], 2, { edgeWeight: [1, NaN] }), /^edge_weight at edge 1 is NaN/);
-      assertThrows('negative degree', () => gcnNorm([[0, 1], [1, 0]], 2, { edgeWeight: [-3, 1] }), /edge_weight gives node 1 a negative weighted degree \(-2\)/);
-      assertThrows('edge index', () => gcnNorm([[0, 5], [1, 0]], 2), /edge_index source index 5 at edge 1 is out of range for 2 nodes/);
+      assertThrows(
+        'weights length',
+        () =>
+          gcnNorm(
+            [
+              [0, 1],
+              [1, 0],
+            ],
+            2,
+            { edgeWeight: [1] },
+          ),
+        /^edge_weight has 1 entries, expected one per edge \(2\)$/,
+      );
+      assertThrows(
+        'weight NaN',
+        () =>
+          gcnNorm(
+            [
+              [0, 1],
+              [1, 0],
+            ],
+            2,
+            { edgeWeight: [1, NaN] },
+          ),
+        /^edge_weight at edge 1 is NaN/,
+      );
+      assertThrows(
+        'negative degree',
+        () =>
+          gcnNorm(
+            [
+              [0, 1],
+              [1, 0],
+            ],
+            2,
+            { edgeWeight: [-3, 1] },
+          ),
+        /edge_weight gives node 1 a negative weighted degree \(-2\)/,
+      );
+      assertThrows(
+        'edge index',
+        () =>
+          gcnNorm(
+            [
+              [0, 5],
+              [1, 0],
+            ],
+            2,
+          ),
+        /edge_index source index 5 at edge 1 is out of range for 2 nodes/,
+      );
       assertThrows('in channels', () => new GCNConv(0, 3), /inChannels must be a positive integer, got 0/);
       assertThrows('out channels', () => new GCNConv(3, 1.5), /outChannels must be a positive integer, got 1.5/);
       const { conv, store } = makeLayer(gpu, rng(63), 4, 3, {});
       const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
-      assertThrows('backward first', () => conv.backward(ctx, gpu.empty('f32', [5, 3]), true), /GCNConv.backward called before forward/);
-      const graphs = new GraphSet(gpu, [[0, 1], [1, 2]], 5);
-      assertThrows('features', () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [5, 3])), graphs), /GCNConv: shape mismatch: input has 3 features, the layer expects 4/);
-      assertThrows('nodes', () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [6, 4])), graphs), /GCNConv: the graph has 5 nodes but the input has 6 rows/);
-      assertThrows('unbound', () => new GCNConv(4, 3).forward(ctx, new DenseInput(gpu.empty('f32', [5, 4])), graphs), /GCNConv: the layer is not bound to parameters yet/);
+      assertThrows(
+        'backward first',
+        () => conv.backward(ctx, gpu.empty('f32', [5, 3]), true),
+        /GCNConv.backward called before forward/,
+      );
+      const graphs = new GraphSet(
+        gpu,
+        [
+          [0, 1],
+          [1, 2],
+        ],
+        5,
+      );
+      assertThrows(
+        'features',
+        () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [5, 3])), graphs),
+        /GCNConv: shape mismatch: input has 3 features, the layer expects 4/,
+      );
+      assertThrows(
+        'nodes',
+        () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [6, 4])), graphs),
+        /GCNConv: the graph has 5 nodes but the input has 6 rows/,
+      );
+      assertThrows(
+        'unbound',
+        () => new GCNConv(4, 3).forward(ctx, new DenseInput(gpu.empty('f32', [5, 4])), graphs),
+        /GCNConv: the layer is not bound to parameters yet/,
+      );
       conv.dispose(), store.dispose(), graphs.dispose();
     },
   },

@@ -17,7 +17,9 @@ export interface GcnNormSpec {
  * last existing loop), deg over the targets, norm = deg[src]^-1/2 w deg[dst]^-1/2 (inf -> 0).
  */
 export function gcnNormDense(src: A, dst: A, n: number, spec: GcnNormSpec): Float64Array {
-  const s: number[] = [], d: number[] = [], w: number[] = [];
+  const s: number[] = [],
+    d: number[] = [],
+    w: number[] = [];
   const loops = spec.normalize && spec.addSelfLoops;
   const loopWeight = new Array<number>(n).fill(spec.improved ? 2 : 1);
   for (let k = 0; k < src.length; k++) {
@@ -52,7 +54,13 @@ export function gcnForward(a: A, x: A, w: A, b: A | null, s: GcnShape): Float64A
 }
 
 /** Gradients of gcnForward for an upstream dout [n, c]: dW [fin, c], db [c], dx [n, fin]. */
-export function gcnBackward(a: A, x: A, w: A, dout: A, s: GcnShape): { dw: Float64Array; db: Float64Array; dx: Float64Array } {
+export function gcnBackward(
+  a: A,
+  x: A,
+  w: A,
+  dout: A,
+  s: GcnShape,
+): { dw: Float64Array; db: Float64Array; dx: Float64Array } {
   const xw = matmul(x, w, { m: s.n, n: s.c, k: s.fin });
   const dxw = matmulBackward(a, xw, dout, s.n, s.n, s.c).db; // A^T dout
   const { da: dx, db: dw } = matmulBackward(x, w, dxw, s.n, s.fin, s.c);

@@ -13,7 +13,13 @@ export interface SgdSettings {
  *   d = grad + wd p;  buf = d at t = 1, else momentum buf + (1 - dampening) d;
  *   d = d + momentum buf (Nesterov) or buf;  p = p - lr d.
  */
-export function sgdStep(p: Float64Array, grad: ArrayLike<number>, buf: Float64Array, cfg: SgdSettings, t: number): void {
+export function sgdStep(
+  p: Float64Array,
+  grad: ArrayLike<number>,
+  buf: Float64Array,
+  cfg: SgdSettings,
+  t: number,
+): void {
   for (let i = 0; i < p.length; i++) {
     let d = cfg.weightDecay !== 0 ? grad[i] + cfg.weightDecay * p[i] : grad[i];
     if (cfg.momentum !== 0) {
