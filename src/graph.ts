@@ -137,7 +137,10 @@ export interface GcnNormOptions {
   addSelfLoops?: boolean;
   /** Self loops weigh 2 instead of 1 (PyG's `improved`). Default false. */
   improved?: boolean;
-  /** Symmetric normalisation; without it the matrix is the plain (weighted) adjacency, no self loops added. Default true. */
+  /**
+   * Symmetric normalisation; without it the matrix is the plain (weighted) adjacency, no self loops added.
+   * Default true.
+   */
   normalize?: boolean;
   /** One weight per edge of edge_index (default 1). */
   edgeWeight?: ArrayLike<number>;
@@ -167,7 +170,9 @@ export function gcnNorm(edgeIndex: EdgeIndex, numNodes: number, opts: GcnNormOpt
   const loops = normalize && (opts.addSelfLoops ?? true);
   const w0 = opts.edgeWeight;
   if (w0) {
-    if (w0.length !== s0.length) throw new Error(`edge_weight has ${w0.length} entries, expected one per edge (${s0.length})`);
+    if (w0.length !== s0.length) {
+      throw new Error(`edge_weight has ${w0.length} entries, expected one per edge (${s0.length})`);
+    }
     for (let k = 0; k < w0.length; k++) {
       if (!Number.isFinite(w0[k])) throw new Error(`edge_weight at edge ${k} is ${w0[k]} (weights must be finite)`);
     }
@@ -194,7 +199,10 @@ export function gcnNorm(edgeIndex: EdgeIndex, numNodes: number, opts: GcnNormOpt
     const deg = new Float64Array(numNodes);
     for (let k = 0; k < E; k++) deg[dst[k]] += weight[k];
     const negative = deg.findIndex((d) => d < 0);
-    if (negative >= 0) throw new Error(`edge_weight gives node ${negative} a negative weighted degree (${deg[negative]}); gcn_norm needs degrees >= 0`);
+    if (negative >= 0) {
+      const d = deg[negative];
+      throw new Error(`edge_weight gives node ${negative} a negative weighted degree (${d}); gcn_norm needs degrees >= 0`);
+    }
     const invSqrt = deg.map((d) => (d === 0 ? 0 : 1 / Math.sqrt(d)));
     for (let k = 0; k < E; k++) value[k] = invSqrt[src[k]] * weight[k] * invSqrt[dst[k]];
   } else {
