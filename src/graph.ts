@@ -201,7 +201,7 @@ export function gcnNorm(edgeIndex: EdgeIndex, numNodes: number, opts: GcnNormOpt
     const negative = deg.findIndex((d) => d < 0);
     if (negative >= 0) {
       const d = deg[negative];
-      throw new Error(`edge_weight gives node ${negative} a negative weighted degree (${d}); gcn_norm needs degrees >= 0`);
+      throw new Error(`edge_weight gives node ${negative} a negative weighted degree (${d}); gcn_norm needs >= 0`);
     }
     const invSqrt = deg.map((d) => (d === 0 ? 0 : 1 / Math.sqrt(d)));
     for (let k = 0; k < E; k++) value[k] = invSqrt[src[k]] * weight[k] * invSqrt[dst[k]];
