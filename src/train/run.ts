@@ -5,7 +5,10 @@ import { GATModel, type GATModelConfig } from '../nn/model.ts';
 import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
 import { summarize, Trainer, type EpochMetrics, type TrainConfig } from './trainer.ts';
 
-export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig;
+export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig & {
+  /** Seeds the initialisation and every dropout mask. */
+  seed?: number;
+};
 
 export interface RunResult {
   model: GATModel;
@@ -31,7 +34,7 @@ export async function trainNodeClassifier(
 ): Promise<RunResult> {
   const cfg = { ...PAPER_CONFIG, ...config };
   const data = uploadDataset(gpu, dataset);
-  const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
+  const model = new GATModel({ ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses }).init(gpu, { seed: cfg.seed });
   const trainer = new Trainer(gpu, model, data, cfg);
   const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
   const { final, best } = summarize(history);

@@ -1,14 +1,19 @@
 // Full-batch node classification on the GPU: each epoch is one command buffer holding the training step
-// (forward, log-softmax + NLL, backward, Adam) and an evaluation pass without dropout. Metrics are copied on the
+// (forward, cross-entropy, backward, Adam) and an evaluation pass without dropout. Metrics are copied on the
 // GPU into a history buffer; the host reads it back only when it reports.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { adamScalars, adamStep, type AdamConfig } from '../kernels/adam.ts';
 import { nllLoss } from '../kernels/loss.ts';
-import type { StepContext } from '../nn/conv.ts';
-import type { GATModel } from '../nn/model.ts';
+import type { LayerGraphs } from '../nn/conv.ts';
+import type { Module } from '../nn/module.ts';
+import type { Features, Variable } from '../nn/tape.ts';
 import { Workspace } from '../nn/workspace.ts';
 import type { GpuDataset, Split } from './data.ts';
+import { crossEntropy } from './loss.ts';
+import { Adam } from './optim.ts';
+
+/** A node classifier: any module whose forward takes node features and the graph and returns logits [N, classes]. */
+export type NodeClassifier = Module & { forward(x: Features, graph: LayerGraphs): Variable };
 
 export interface TrainConfig {
   epochs?: number;
@@ -33,11 +38,7 @@ const COLS = 5; // history columns: loss, train correct, val correct, test corre
 
 export class Trainer {
   readonly cfg: Required<TrainConfig>;
-  readonly adam: AdamConfig;
-  readonly step: Tensor;
-  private m: Tensor;
-  private v: Tensor;
-  private scalars: Tensor;
+  readonly optimizer: Adam;
   private history: Tensor;
   private ws: Workspace;
   /** Epochs run so far. */
@@ -45,37 +46,28 @@ export class Trainer {
   /** performance.now() when each epoch's GPU work completed. */
   readonly doneAt: number[] = [];
 
-  constructor(readonly gpu: Gpu, readonly model: GATModel, readonly data: GpuDataset, cfg: TrainConfig = {}) {
+  /** Trains `model` (initialised with model.init(gpu)) on `data` with Adam, as torch.optim.Adam. */
+  constructor(readonly gpu: Gpu, readonly model: NodeClassifier, readonly data: GpuDataset, cfg: TrainConfig = {}) {
     this.cfg = { epochs: cfg.epochs ?? 200, lr: cfg.lr ?? 0.005, weightDecay: cfg.weightDecay ?? 5e-4, evaluate: cfg.evaluate ?? true };
-    this.adam = { lr: this.cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: this.cfg.weightDecay };
-    const total = model.params.total;
-    this.step = gpu.full('u32', [1], 0);
-    this.m = gpu.full('f32', [total], 0);
-    this.v = gpu.full('f32', [total], 0);
-    this.scalars = gpu.full('f32', [4], 0);
+    if (!model.initialized) throw new Error('Trainer: initialise the model first (model.init(gpu, { seed }))');
+    this.optimizer = new Adam(model.parameters(), { lr: this.cfg.lr, weightDecay: this.cfg.weightDecay });
     this.history = gpu.full('f32', [this.cfg.epochs * COLS], NaN);
     this.ws = new Workspace(gpu);
   }
 
   /** Records one epoch (training step, then evaluation) and submits it; the promise settles when the GPU is done. */
   recordEpoch(): Promise<void> {
-    const { gpu, model, data } = this;
+    const { gpu, model, data, optimizer } = this;
     const e = this.epoch;
     if (e >= this.cfg.epochs) throw new Error(`Trainer: all ${this.cfg.epochs} epochs have run`);
-    const t = e + 1;
-    // Per-step values first: queued writes land before this epoch's command buffer.
-    this.step.write(new Uint32Array([t]));
-    this.scalars.write(adamScalars(this.adam, t));
-
-    const train: StepContext = { gpu, training: true, step: this.step };
-    const logits = model.forward(train, data.features, data.graphs);
+    model.train();
+    optimizer.zeroGrad();
+    const logits = model.forward(data.features, data.graphs);
     // d loss / d logits overwrites the logits, which nothing reads after the loss.
-    const loss = nllLoss(gpu, logits, data.labels, data.masks.train, data.counts.train, {
-      dlogits: logits, loss: this.ws.get('loss', [1]), correct: this.ws.get('correct', [1]),
-    });
-    model.backward(train, loss.dlogits);
-    adamStep(gpu, model.params.values, model.params.grads, this.m, this.v, this.scalars, this.adam);
-    gpu.copy(loss.loss, this.history, e * COLS);
+    const loss = crossEntropy(logits, data.labels, { mask: data.masks.train, count: data.counts.train, reuseLogits: true });
+    loss.backward();
+    optimizer.step();
+    gpu.copy(loss.value, this.history, e * COLS);
     if (this.cfg.evaluate) this.recordEvaluation(e);
     gpu.flush();
     this.epoch++;
@@ -87,8 +79,9 @@ export class Trainer {
   /** Forward without dropout; copies correct counts per split and the validation loss into the history. */
   private recordEvaluation(e: number): void {
     const { gpu, model, data } = this;
-    const ctx: StepContext = { gpu, training: false, step: this.step };
-    const logits = model.forward(ctx, data.features, data.graphs);
+    model.eval();
+    const logits = model.forward(data.features, data.graphs).dense();
+    model.train();
     const n = data.numNodes, c = data.numClasses;
     const splits: Split[] = ['train', 'val', 'test'];
     splits.forEach((split, i) => {
@@ -135,7 +128,8 @@ export class Trainer {
   }
 
   dispose(): void {
-    [this.step, this.m, this.v, this.scalars, this.history].forEach((t) => t.dispose());
+    this.optimizer.dispose();
+    this.history.dispose();
     this.ws.dispose();
   }
 }

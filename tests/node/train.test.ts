@@ -41,7 +41,7 @@ test('GAT (v1) trains on Cora too', async () => {
 test('same seed, same device: bit-identical weights after training; another seed differs', async () => {
   const run = async (seed: number) => {
     const r = await trainNodeClassifier(gpu, cora, { epochs: 5, seed });
-    const w = new Uint8Array(((await r.model.params.values.read()) as Float32Array).buffer);
+    const w = new Uint8Array(((await r.model.parameterStore.values.read()) as Float32Array).buffer);
     r.model.dispose();
     r.data.dispose();
     r.trainer.dispose();
@@ -54,7 +54,7 @@ test('same seed, same device: bit-identical weights after training; another seed
 
 test('after the first epoch a training loop creates no buffers and one submit per epoch', async () => {
   const data = uploadDataset(gpu, cora);
-  const model = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: cora.numClasses });
+  const model = new GATModel({ inChannels: cora.numFeatures, outChannels: cora.numClasses }).init(gpu);
   const trainer = new Trainer(gpu, model, data, { epochs: 4 });
   await trainer.recordEpoch();
   const created = gpu.pool.created, submits = gpu.submitCount;
@@ -67,33 +67,34 @@ test('after the first epoch a training loop creates no buffers and one submit pe
 });
 
 test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors', async () => {
-  const a = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7, seed: 1 });
-  const b = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7, seed: 2 });
+  const a = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu, { seed: 1 });
+  const b = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu, { seed: 2 });
   const bytes = await saveCheckpoint(a);
   const { tensors } = decodeSafetensors(bytes);
-  assert.deepEqual(tensors['conv1.lin_l.weight'].shape, [64, 1433]);
-  assert.deepEqual(tensors['conv1.lin_r.weight'].shape, [64, 1433]);
-  assert.deepEqual(tensors['conv1.att'].shape, [1, 8, 8]);
-  assert.deepEqual(tensors['conv1.bias'].shape, [64]);
-  assert.deepEqual(tensors['conv2.lin_l.bias'].shape, [7]);
-  assert.deepEqual(tensors['conv2.bias'].shape, [7]);
+  assert.deepEqual(tensors['1.lin_l.weight'].shape, [64, 1433]);
+  assert.deepEqual(tensors['1.lin_r.weight'].shape, [64, 1433]);
+  assert.deepEqual(tensors['1.att'].shape, [1, 8, 8]);
+  assert.deepEqual(tensors['1.bias'].shape, [64]);
+  assert.deepEqual(tensors['4.lin_l.bias'].shape, [7]);
+  assert.deepEqual(tensors['4.bias'].shape, [7]);
   loadCheckpoint(b, bytes);
-  const wa = (await a.params.values.read()) as Float32Array, wb = (await b.params.values.read()) as Float32Array;
+  const wa = (await a.parameterStore.values.read()) as Float32Array, wb = (await b.parameterStore.values.read()) as Float32Array;
   assert.deepEqual(wb, wa);
 
   const missing = { ...tensors };
-  delete missing['conv2.att'];
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /no tensor named conv2\.att/);
-  const wrong = { ...tensors, 'conv1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['conv1.att'].data } };
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(wrong)), /conv1\.att has shape \[1,4,16\], expected \[1,8,8\]/);
+  delete missing['4.att'];
+  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /Missing key\(s\) in state_dict: "4\.att"/);
+  const wrong = { ...tensors, '1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['1.att'].data } };
+  assert.throws(() => loadCheckpoint(b, encodeSafetensors(wrong)), /size mismatch for 1\.att: copying a param with shape \[1,4,16\] from checkpoint, the shape in current model is \[1,8,8\]/);
   a.dispose();
   b.dispose();
 });
 
 test('attention weights: one per edge and head, self loops included, summing to 1 over each node', async () => {
   const data = uploadDataset(gpu, cora);
-  const model = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7 });
-  model.forward({ gpu, training: false, step: gpu.tensor('u32', [1], [0]) }, data.features, data.graphs);
+  const model = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu);
+  model.eval();
+  model.forward(data.features, data.graphs);
   const att = await model.conv1.attention();
   const g = data.graphs.hostGraph(true);
   assert.ok(att);
@@ -124,5 +125,5 @@ test('bad input is refused with errors that name the problem', () => {
   assert.throws(() => uploadDataset(gpu, negative), /source index -1 at edge 1 is negative/);
   const odd = { ...cora, edgeIndex: Int32Array.from([0, 1, 2]) };
   assert.throws(() => uploadDataset(gpu, odd), /edge_index has the wrong shape/);
-  assert.throws(() => new GATModel(gpu, { inChannels: 0, outChannels: 7 }), /inChannels must be a positive integer/);
+  assert.throws(() => new GATModel({ inChannels: 0, outChannels: 7 }), /inChannels must be a positive integer/);
 });
