@@ -6,6 +6,7 @@ import { validateLabels } from '../kernels/loss.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../kernels/spmm.ts';
 import { GraphSet } from '../nn/graphs.ts';
 import type { NodeFeatures } from '../nn/model.ts';
+import { noteMaskCount } from './loss.ts';
 
 export interface NodeDataset {
   numNodes: number;
@@ -57,6 +58,7 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
     if (m.length !== n) throw new Error(`Shape mismatch: ${split} mask has ${m.length} entries for ${n} nodes`);
     masks[split] = gpu.tensor('u32', [n], Uint32Array.from(m, (v) => (v ? 1 : 0)));
     counts[split] = m.reduce((s, v) => s + (v ? 1 : 0), 0);
+    noteMaskCount(masks[split], counts[split]);
   }
   const labels = gpu.tensor('i32', [n], d.labels);
   return {

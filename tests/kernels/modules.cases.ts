@@ -2,7 +2,6 @@
 // modules and a class with a skip connection and a jumping-knowledge concat (whole-model gradients), gradient
 // accumulation, state dicts in PyTorch's names, strict and non-strict loading, stale buffers, predict.
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import type { Tensor } from '../../src/gpu/tensor.ts';
 import { fill } from '../../src/kernels/elementwise.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
 import { ELU, LeakyReLU, ReLU } from '../../src/nn/activations.ts';
@@ -22,7 +21,7 @@ import { dropoutScale, leakyRelu, leakyReluGrad } from '../reference/common.ts';
 import * as ew from '../reference/elementwise.ts';
 import * as ref from '../reference/model.ts';
 import * as mods from '../reference/modules.ts';
-import { assert, assertClose, assertEqual, assertGradClose, assertThrows, randInt, randomArray, randomEdges, repeat, type KernelCase } from './harness.ts';
+import { assert, assertClose, assertEqual, assertGradClose, assertThrows, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
 
 type Params = Map<string, Float64Array>;
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
@@ -446,7 +445,7 @@ export const cases: KernelCase[] = [
   {
     name: 'a backward after a later forward reused the buffers is refused; predict gives the argmax of the evaluation logits',
     async run(gpu) {
-      const rand = (await import('./harness.ts')).rng(309);
+      const rand = rng(309);
       const n = 30, fin = 6, classes = 3;
       const { graphs } = randomGraph(gpu, rand, n);
       const model = paperSequential(fin, classes).init(gpu);
@@ -474,7 +473,7 @@ export const cases: KernelCase[] = [
   {
     name: 'Adam over a subset of the parameters updates those as the whole-model step does (one dispatch per parameter), and leaves the rest',
     async run(gpu) {
-      const rand = (await import('./harness.ts')).rng(310);
+      const rand = rng(310);
       const make = () => new Sequential([new Linear(5, 4), new ReLU(), new Linear(4, 3)]).init(gpu, { seed: 3 });
       const whole = make(), part = make();
       const x = gpu.tensor('f32', [7, 5], randomArray(rand, 35));
@@ -501,4 +500,3 @@ export const cases: KernelCase[] = [
   },
 ];
 
-export type { Tensor };

@@ -7,7 +7,13 @@ import type { GraphDataset } from '../../src/data/planetoid.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.ts';
+import { ELU } from '../../src/nn/activations.ts';
+import { Dropout } from '../../src/nn/dropout.ts';
+import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GATModel } from '../../src/nn/model.ts';
+import { Sequential } from '../../src/nn/sequential.ts';
+import { crossEntropy } from '../../src/train/loss.ts';
+import { Adam } from '../../src/train/optim.ts';
 import { uploadDataset } from '../../src/train/data.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -64,6 +70,38 @@ test('after the first epoch a training loop creates no buffers and one submit pe
   model.dispose();
   data.dispose();
   trainer.dispose();
+});
+
+test('the module API loop (Sequential, Adam, crossEntropy, one flush per step): no buffers after the first step, one submit per step', async () => {
+  const data = uploadDataset(gpu, cora);
+  const model = new Sequential([
+    new Dropout(0.6), new GATv2Conv(cora.numFeatures, 8, { heads: 8, dropout: 0.6 }), new ELU(), new Dropout(0.6),
+    new GATv2Conv(64, cora.numClasses, { heads: 1, concat: false, dropout: 0.6 }),
+  ]).init(gpu, { seed: 0 });
+  const opt = new Adam(model.parameters(), { lr: 0.005, weightDecay: 5e-4 });
+  const losses: number[] = [];
+  let created = 0, submits = 0;
+  for (let epoch = 0; epoch < 6; epoch++) {
+    if (epoch === 1) (created = gpu.pool.created), (submits = gpu.submitCount);
+    model.train();
+    opt.zeroGrad();
+    const out = model.forward(data.features, data.graphs);
+    const loss = crossEntropy(out, data.labels, { mask: data.masks.train });
+    loss.backward();
+    opt.step();
+    gpu.flush();
+    if (epoch === 0 || epoch === 5) losses.push(await loss.item());
+  }
+  // The last epoch's readback adds one submit of its own.
+  assert.equal(gpu.submitCount - submits, 5 + 1, 'one submit per step');
+  assert.equal(gpu.pool.created, created, 'buffers created after the first step');
+  assert.ok(losses[1] < losses[0], `the loss went down: ${losses}`);
+  model.eval();
+  const pred = await model.predict(data.features, data.graphs);
+  assert.equal(pred.length, cora.numNodes);
+  opt.dispose();
+  model.dispose();
+  data.dispose();
 });
 
 test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors', async () => {
