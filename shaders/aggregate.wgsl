@@ -1,7 +1,7 @@
 // Attention-weighted aggregation of source features into destinations, with optional dropout on the attention
 // coefficients, and its backward.
 //
-// x is a strided node-matrix view (element (n, j) at x[n * x_stride + x_offset + j], head h, channel c at column
+// x is a strided node-matrix view (element (n, j) at x_in[n * x_stride + x_offset + j], head h, channel c at column
 // j = h * C + c); alpha is [E, H] in CSR order; out and dout are contiguous [N, H * C]. The dropout multiplier of
 // edge k, head h is dropout_scale(seed, step, k * H + h, p), hashed, never stored (p = 0: always 1). No atomics.
 
@@ -25,7 +25,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> src: array<u32>;       // [E]
 @group(0) @binding(4) var<storage, read> dst: array<u32>;       // [E]
 @group(0) @binding(5) var<storage, read> alpha: array<f32>;     // [E, H]
-@group(0) @binding(6) var<storage, read> x: array<f32>;         // view of [N, >= H * C]
+@group(0) @binding(6) var<storage, read> x_in: array<f32>;         // view of [N, >= H * C]
 @group(0) @binding(7) var<storage, read> dout: array<f32>;      // [N, H * C]
 @group(0) @binding(8) var<storage, read_write> out: array<f32>; // out [N, H * C], dalpha [E, H], or dx (view)
 @group(0) @binding(9) var<uniform> P: Params;
@@ -54,7 +54,7 @@ fn drop(k: u32, h: u32) -> f32 {
 
 fn x4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
-  return vec4f(x[i.x], x[i.y], x[i.z], x[i.w]);
+  return vec4f(x_in[i.x], x_in[i.y], x_in[i.z], x_in[i.w]);
 }
 
 // dout[base ..], zero past `width`.
@@ -79,7 +79,7 @@ fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
   if (width > 3u) { put(o + 3u, v.w, accumulate); }
 }
 
-// out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x[src_k, h, c]   (0 for a node without in-edges)
+// out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x_in[src_k, h, c]   (0 for a node without in-edges)
 // One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.
 @compute @workgroup_size(WG)
 fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -94,9 +94,9 @@ fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   store4(q.node * P.heads * P.channels + q.col, q.width, s, false);
 }
 
-// dalpha[k, h] = drop(k, h) * sum_c dout[dst_k, h, c] * x[src_k, h, c]   (gradient of alpha before dropout)
+// dalpha[k, h] = drop(k, h) * sum_c dout[dst_k, h, c] * x_in[src_k, h, c]   (gradient of alpha before dropout)
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: dout[i] is loaded
-// once per chunk, only x[src_k] per edge. out = dalpha [E, H].
+// once per chunk, only x_in[src_k] per edge. out = dalpha [E, H].
 @compute @workgroup_size(WG)
 fn aggregate_dalpha(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = thread_index(wid, nwg, lid);

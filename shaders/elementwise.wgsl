@@ -14,8 +14,8 @@ struct Params {
   p: f32,        // elu_dropout: dropout p (a is the ELU alpha)
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;     // second input (bias, dy, b)
+@group(0) @binding(0) var<storage, read> x_in: array<f32>;
+@group(0) @binding(1) var<storage, read> y_in: array<f32>;     // second input (bias, dy, b)
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 @group(0) @binding(4) var<storage, read> step: array<u32>; // step counter for dropout masks
@@ -30,8 +30,8 @@ fn starts_past_end(wid: vec3u, nwg: vec3u, lid: vec3u) -> bool {
   return 4u * thread_index(wid, nwg, lid) >= P.n;
 }
 
-fn x4(i: vec4u) -> vec4f { return vec4f(x[i.x], x[i.y], x[i.z], x[i.w]); }
-fn y4(i: vec4u) -> vec4f { return vec4f(y[i.x], y[i.y], y[i.z], y[i.w]); }
+fn x4(i: vec4u) -> vec4f { return vec4f(x_in[i.x], x_in[i.y], x_in[i.z], x_in[i.w]); }
+fn y4(i: vec4u) -> vec4f { return vec4f(y_in[i.x], y_in[i.y], y_in[i.z], y_in[i.w]); }
 
 fn out4(i: vec4u) -> vec4f { return vec4f(out[i.x], out[i.y], out[i.z], out[i.w]); }
 
@@ -59,7 +59,7 @@ fn dropout4(i: vec4u, p: f32) -> vec4f {
   return vec4f(dropout_scale_at(site, i.x, p), dropout_scale_at(site, i.y, p), dropout_scale_at(site, i.z, p), dropout_scale_at(site, i.w, p));
 }
 
-// out[r, c] = x[r, c] + bias[c]
+// out[r, c] = x_in[r, c] + bias[c]
 @compute @workgroup_size(WG)
 fn bias_add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }
@@ -132,7 +132,7 @@ fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   store4(i, x4(i) * dropout4(i, P.a));
 }
 
-// Mean over heads: out[r, c] = (1/H) * sum_h x[r, h, c]   (n = rows * C)
+// Mean over heads: out[r, c] = (1/H) * sum_h x_in[r, h, c]   (n = rows * C)
 @compute @workgroup_size(WG)
 fn head_mean_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }

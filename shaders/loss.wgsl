@@ -8,7 +8,7 @@ struct Params {
   inv_count: f32,  // 1 / count (0 when count is 0)
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;         // logits [N, C]
+@group(0) @binding(0) var<storage, read> logits: array<f32>;         // logits [N, C]
 @group(0) @binding(1) var<storage, read> labels: array<i32>;    // [N]
 @group(0) @binding(2) var<storage, read> mask: array<u32>;      // [N], nonzero = row counts
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // dlogits or log-probabilities [N, C]
@@ -24,32 +24,32 @@ override IN_PLACE: bool = false;
 
 fn logit(i: u32) -> f32 {
   if (IN_PLACE) { return out[i]; }
-  return x[i];
+  return logits[i];
 }
 
 // Largest value of row r and its first position.
 struct RowMax { value: f32, at: u32 }
 
 fn row_max(base: u32) -> RowMax {
-  var m = RowMax(x[base], 0u);
+  var m = RowMax(logits[base], 0u);
   for (var c = 1u; c < P.c; c++) {
-    let v = x[base + c];
+    let v = logits[base + c];
     if (v > m.value) { m = RowMax(v, c); }
   }
   return m;
 }
 
-// sum_c exp(x[r, c] - mx)
+// sum_c exp(logits[r, c] - mx)
 fn row_exp_sum(base: u32, mx: f32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < P.c; c++) { s += exp(x[base + c] - mx); }
+  for (var c = 0u; c < P.c; c++) { s += exp(logits[base + c] - mx); }
   return s;
 }
 
 // Forward and backward of the masked mean NLL of log_softmax, per row:
-//   logp[r, c] = x[r, c] - max_c x[r, :] - log(sum_c exp(x[r, c] - max));
-//   masked rows: row_stats[r] = (-logp[r, y_r], argmax_c x[r, :] == y_r);
-//                dlogits[r, c] = (softmax(x[r, :])[c] - [c == y_r]) / count
+//   logp[r, c] = logits[r, c] - max_c logits[r, :] - log(sum_c exp(logits[r, c] - max));
+//   masked rows: row_stats[r] = (-logp[r, y_r], argmax_c logits[r, :] == y_r);
+//                dlogits[r, c] = (softmax(logits[r, :])[c] - [c == y_r]) / count
 //   other rows:  row_stats[r] = (0, 0); dlogits[r, :] = 0.
 // y_r is clamped into [0, C) for reading (an out-of-range label never counts as correct).
 @compute @workgroup_size(WG)
@@ -104,7 +104,7 @@ fn nll_total(@builtin(local_invocation_id) lid: vec3u) {
   }
 }
 
-// out[r, c] = x[r, c] - max_c x[r, :] - log(sum_c exp(x[r, c] - max))
+// out[r, c] = logits[r, c] - max_c logits[r, :] - log(sum_c exp(logits[r, c] - max))
 @compute @workgroup_size(WG)
 fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let r = thread_index(wid, nwg, lid);
@@ -112,10 +112,10 @@ fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let base = r * P.c;
   let mx = row_max(base).value;
   let log_sum = log(row_exp_sum(base, mx));
-  for (var c = 0u; c < P.c; c++) { out[base + c] = (x[base + c] - mx) - log_sum; }
+  for (var c = 0u; c < P.c; c++) { out[base + c] = (logits[base + c] - mx) - log_sum; }
 }
 
-// pred[r] = argmax_c x[r, c] (the first maximum on ties)
+// pred[r] = argmax_c logits[r, c] (the first maximum on ties)
 @compute @workgroup_size(WG)
 fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let r = thread_index(wid, nwg, lid);

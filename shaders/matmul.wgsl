@@ -37,8 +37,8 @@ struct Params {
   seed: u32,      // A_DROPOUT: dropout site
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;         // reduce_splits: the partials [splits, M, N]
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a_in: array<f32>;         // reduce_splits: the partials [splits, M, N]
+@group(0) @binding(1) var<storage, read> b_in: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;   // C, or the partials [splits, M, N] when splits > 1
 @group(0) @binding(3) var<uniform> P: Params;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;     // [N], read when BIAS
@@ -56,7 +56,7 @@ fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
   let kk = min(k, k_end - 1u);
   var i: u32;
   if (TRANS_A) { i = kk * M + row; } else { i = row * K + kk; }
-  var v = a[i];
+  var v = a_in[i];
   if (A_DROPOUT) { v *= dropout_scale_at(SITE, i, P.p); }
   return select(0.0, v, k < k_end);
 }
@@ -66,7 +66,7 @@ fn b_at(k: u32, n: u32, k_end: u32) -> f32 {
   let col = min(n, N - 1u);
   let kk = min(k, k_end - 1u);
   var v: f32;
-  if (TRANS_B) { v = b[col * K + kk]; } else { v = b[kk * N + col]; }
+  if (TRANS_B) { v = b_in[col * K + kk]; } else { v = b_in[kk * N + col]; }
   return select(0.0, v, k < k_end);
 }
 
@@ -203,7 +203,7 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   if (i >= size) { return; }
   let splits = P.splits;
   var s = 0.0;
-  for (var split = 0u; split < splits; split++) { s += a[split * size + i]; }
+  for (var split = 0u; split < splits; split++) { s += a_in[split * size + i]; }
   if (BIAS) { s += bias[i % P.n]; }
   if (ACCUMULATE) { s += c[i]; }
   c[i] = s;

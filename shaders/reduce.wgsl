@@ -13,7 +13,7 @@ struct Params {
   accumulate: u32, // column sum stage 2: 1 = add to out, 0 = overwrite
 }
 
-@group(0) @binding(0) var<storage, read> ptr: array<u32>;   // rowPtr (by dst) or colPtr (by src), N + 1 entries
+@group(0) @binding(0) var<storage, read> offsets: array<u32>;   // rowPtr (by dst) or colPtr (by src), N + 1 entries
 @group(0) @binding(1) var<storage, read> perm: array<u32>;  // CSC permutation: CSR positions in source order
 @group(0) @binding(2) var<storage, read> vals: array<f32>;  // scatter: [E, F] in CSR order; column sums: [R, F]
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -35,7 +35,7 @@ fn scatter_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let i = t / P.f;
   let f = t % P.f;
   var s = 0.0;
-  for (var k = ptr[i]; k < ptr[i + 1u]; k++) { s += vals[k * P.f + f]; }
+  for (var k = offsets[i]; k < offsets[i + 1u]; k++) { s += vals[k * P.f + f]; }
   out[t] = s;
 }
 
@@ -46,7 +46,7 @@ fn scatter_dst4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let i = t / P.f;
   let f = t % P.f;
   var s = vec4f(0.0);
-  for (var k = ptr[i]; k < ptr[i + 1u]; k++) { s += vals4[k * P.f + f]; }
+  for (var k = offsets[i]; k < offsets[i + 1u]; k++) { s += vals4[k * P.f + f]; }
   out4[t] = s;
 }
 
@@ -58,7 +58,7 @@ fn scatter_src(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let i = t / P.f;
   let f = t % P.f;
   var s = 0.0;
-  for (var q = ptr[i]; q < ptr[i + 1u]; q++) { s += vals[perm[q] * P.f + f]; }
+  for (var q = offsets[i]; q < offsets[i + 1u]; q++) { s += vals[perm[q] * P.f + f]; }
   out[t] = s;
 }
 
@@ -69,7 +69,7 @@ fn scatter_src4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let i = t / P.f;
   let f = t % P.f;
   var s = vec4f(0.0);
-  for (var q = ptr[i]; q < ptr[i + 1u]; q++) { s += vals4[perm[q] * P.f + f]; }
+  for (var q = offsets[i]; q < offsets[i + 1u]; q++) { s += vals4[perm[q] * P.f + f]; }
   out4[t] = s;
 }
 

@@ -8,8 +8,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> row_ptr: array<u32>;  // CSR row pointer [N + 1]
-@group(0) @binding(1) var<storage, read> x: array<f32>;        // e (forward) or alpha (backward) [E, H]
-@group(0) @binding(2) var<storage, read> y: array<f32>;        // dalpha [E, H] (backward)
+@group(0) @binding(1) var<storage, read> x_in: array<f32>;        // e (forward) or alpha (backward) [E, H]
+@group(0) @binding(2) var<storage, read> y_in: array<f32>;        // dalpha [E, H] (backward)
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // alpha or ds [E, H]
 @group(0) @binding(4) var<uniform> P: Params;
 
@@ -25,10 +25,10 @@ fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
   if (begin == end) { return; }
-  var m = x[begin * P.heads + h];
+  var m = x_in[begin * P.heads + h];
   var s = 0.0;
   for (var k = begin; k < end; k++) {
-    let v = x[k * P.heads + h];
+    let v = x_in[k * P.heads + h];
     if (v > m) {
       s = s * exp(m - v) + 1.0;
       m = v;
@@ -38,7 +38,7 @@ fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   }
   for (var k = begin; k < end; k++) {
     let j = k * P.heads + h;
-    out[j] = exp(x[j] - m) / s;
+    out[j] = exp(x_in[j] - m) / s;
   }
 }
 
@@ -54,10 +54,10 @@ fn segment_softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
   var dot = 0.0;
   for (var k = begin; k < end; k++) {
     let j = k * P.heads + h;
-    dot += x[j] * y[j];
+    dot += x_in[j] * y_in[j];
   }
   for (var k = begin; k < end; k++) {
     let j = k * P.heads + h;
-    out[j] = x[j] * (y[j] - dot);
+    out[j] = x_in[j] * (y_in[j] - dot);
   }
 }

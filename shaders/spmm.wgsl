@@ -28,9 +28,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> col_idx: array<u32>;
 @group(0) @binding(2) var<storage, read> values: array<f32>;
 @group(0) @binding(3) var<storage, read> nz_id: array<u32>;
-@group(0) @binding(4) var<storage, read> b: array<f32>;     // spmm_scalar
+@group(0) @binding(4) var<storage, read> b_in: array<f32>;     // spmm_scalar
 @group(0) @binding(4) var<storage, read> b4: array<vec4f>;  // spmm_vec4: the same B, as quads of columns
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;     // spmm_scalar
+@group(0) @binding(5) var<storage, read_write> y_out: array<f32>;     // spmm_scalar
 @group(0) @binding(5) var<storage, read_write> y4: array<vec4f>;  // spmm_vec4: the same Y, as quads of columns
 @group(0) @binding(6) var<uniform> P: Params;
 @group(0) @binding(7) var<storage, read> step: array<u32>;
@@ -65,7 +65,7 @@ fn masked_value(p: u32, site: u32, p_drop: f32) -> f32 {
 fn put(at: u32, c: u32, v: f32) {
   var w = v;
   if (BIAS) { w += bias[c]; }
-  if (ACCUMULATE) { y[at] += w; } else { y[at] = w; }
+  if (ACCUMULATE) { y_out[at] += w; } else { y_out[at] = w; }
 }
 
 // Y[at .. at + 3] (columns c .. c + 3) = v (+ bias) (+ Y), of which only the first `valid` columns lie inside the row.
@@ -122,7 +122,7 @@ fn spmm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 
 // B[r, c .. c + 3] one float at a time, columns clamped to N - 1.
 fn b_quad(base: u32, c: u32, last: u32) -> vec4f {
-  return vec4f(b[base + min(c, last)], b[base + min(c + 1u, last)], b[base + min(c + 2u, last)], b[base + min(c + 3u, last)]);
+  return vec4f(b_in[base + min(c, last)], b_in[base + min(c + 1u, last)], b_in[base + min(c + 2u, last)], b_in[base + min(c + 3u, last)]);
 }
 
 @compute @workgroup_size(WG)

@@ -24,3 +24,7 @@ export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } fro
 export { parsePlanetoid, PLANETOID_PARTS, type GraphDataset, type PlanetoidName } from './data/planetoid.ts';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.ts';
 export { saveCheckpoint, loadCheckpoint } from './io/checkpoint.ts';
+export { parseTU, unzipTU, TU_PARTS, type TUDataset, type TUFiles, type TUOptions, type TUPart } from './data/tu.ts';
+export { Batch, type GraphSample } from './data/batch.ts';
+export { DataLoader, GpuGraphDataset, BatchGraphs, type DataLoaderOptions, type GpuBatch, type GraphDatasetLike } from './data/loader.ts';
+export { stratifiedKFold, type Fold, type FoldOptions } from './data/folds.ts';

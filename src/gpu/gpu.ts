@@ -1,15 +1,20 @@
 // The dispatcher: owns the device, compiles each kernel once, caches bind groups and uniform buffers, records
 // dispatches into one command encoder until `flush()`, and (when profiling) times each dispatch.
 import { acquireDevice, gpuWait, type AdapterSummary, type DeviceOptions } from './device.ts';
-import { type Kernel } from './kernel.ts';
+import { packUniforms, type Kernel, type UniformValues } from './kernel.ts';
 import { Profiler, type KernelCost } from './profiler.ts';
 import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from './tensor.ts';
 
 export interface DispatchCall {
-  /** Tensors for the kernel's 'r' and 'w' bindings, in binding order. */
-  tensors: readonly Tensor[];
-  /** The uniform block as u32 words (floats packed with `f32()`); required when the kernel has a 'u' binding. */
-  uniforms?: readonly number[];
+  /**
+   * A tensor for every storage buffer the entry point uses, by its WGSL name (the first declaration at its binding
+   * index). A missing or unknown name, or a tensor whose dtype is not the binding's element type, is an error.
+   */
+  bindings?: Readonly<Record<string, Tensor>>;
+  /** Legacy: the storage tensors in binding order. */
+  tensors?: readonly Tensor[];
+  /** The uniform block's fields by name (or, legacy, its u32 words); required when the kernel has a uniform block. */
+  uniforms?: UniformValues | readonly number[];
   /** Workgroups to launch; folded into a 2-D grid above the per-dimension limit. */
   workgroups: number;
   /** Bytes moved and floating-point operations, for the profiler's GB/s and GFLOP/s. */
@@ -130,14 +135,22 @@ export class Gpu {
     this.dispatchCount++;
   }
 
-  /** Records a copy of `src` into `dst` starting at element `dstOffset`, in order with the dispatches. */
-  copy(src: Tensor, dst: Tensor, dstOffset = 0): void {
+  /**
+   * Records a copy of `count` elements of `src` from element `srcOffset` (default: all of it) into `dst` starting
+   * at element `dstOffset`, in order with the dispatches.
+   */
+  copy(src: Tensor, dst: Tensor, dstOffset = 0, srcOffset = 0, count = src.size - srcOffset): void {
     this.check();
     src.assertAlive();
     dst.assertAlive();
-    if (dstOffset + src.size > dst.size) throw new Error(`copy: ${src.size} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    for (const [name, v] of [['dstOffset', dstOffset], ['srcOffset', srcOffset], ['count', count]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`copy: ${name} must be a non-negative integer, got ${v}`);
+    }
+    if (srcOffset + count > src.size) throw new Error(`copy: ${count} values from ${srcOffset} are outside a tensor of ${src.size}`);
+    if (dstOffset + count > dst.size) throw new Error(`copy: ${count} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    if (count === 0) return;
     this.endPass();
-    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset + dstOffset * 4, src.byteLength);
+    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset + srcOffset * 4, dst.buffer, dst.byteOffset + dstOffset * 4, count * 4);
     this.pending++;
   }
 
@@ -196,7 +209,7 @@ export class Gpu {
     if (!entry) {
       const layout = this.device.createBindGroupLayout({
         label: k.name,
-        entries: k.bindings.flatMap((kind, binding) => kind === '-' ? [] : [{
+        entries: k.iface.kinds.flatMap((kind, binding) => kind === '-' ? [] : [{
           binding,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: kind === 'u' ? 'uniform' : kind === 'r' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
@@ -215,27 +228,26 @@ export class Gpu {
   }
 
   private bindGroupFor(k: Kernel, layout: GPUBindGroupLayout, call: DispatchCall): GPUBindGroup {
-    const storageCount = k.bindings.filter((b) => b === 'r' || b === 'w').length;
-    if (call.tensors.length !== storageCount) {
-      throw new Error(`${k.name}: expected ${storageCount} tensors, got ${call.tensors.length}`);
-    }
+    const { storage, uniform } = k.iface;
+    const tensors = this.storageTensors(k, call);
     const resources: { binding: number; resource: GPUBufferBinding }[] = [];
-    let ti = 0;
-    for (const [binding, kind] of k.bindings.entries()) {
-      if (kind === '-') continue;
-      if (kind === 'u') {
-        if (!call.uniforms) throw new Error(`${k.name}: uniforms missing`);
-        resources.push({ binding, resource: { buffer: this.uniformBuffer(call.uniforms) } });
-        continue;
-      }
-      const t = call.tensors[ti++];
+    storage.forEach((b, i) => {
+      const t = tensors[i];
       t.assertAlive();
       const size = Math.max(4, t.byteLength);
       if (size > this.maxBindingSize) {
-        throw new Error(`${k.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`);
+        throw new Error(`${k.name}: ${b.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`);
       }
-      resources.push({ binding, resource: { buffer: t.buffer, offset: t.byteOffset, size } });
+      resources.push({ binding: b.binding, resource: { buffer: t.buffer, offset: t.byteOffset, size } });
+    });
+    if (uniform) {
+      if (!call.uniforms) throw new Error(`${k.name}: uniforms missing (fields: ${uniform.fields.map((f) => f.name).join(', ')})`);
+      const words = isWordList(call.uniforms) ? Uint32Array.from(call.uniforms, (w) => w >>> 0) : packUniforms(k, call.uniforms);
+      resources.push({ binding: uniform.binding, resource: { buffer: this.uniformBuffer(words) } });
+    } else if (call.uniforms && !(isWordList(call.uniforms) && call.uniforms.length === 0)) {
+      throw new Error(`${k.name}: the kernel has no uniform block, but uniforms were given`);
     }
+    resources.sort((a, b) => a.binding - b.binding);
     const key = k.name + '|' + k.entryPoint + '|' + JSON.stringify(k.overrides) + '|' +
       resources.map(({ resource: r }) => `${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? 0}`).join(',');
     let group = this.bindGroups.get(key);
@@ -250,14 +262,37 @@ export class Gpu {
     return group;
   }
 
+  /** The call's tensors in the order of the kernel's storage bindings, checked against the WGSL by name and dtype. */
+  private storageTensors(k: Kernel, call: DispatchCall): Tensor[] {
+    const { storage } = k.iface;
+    if (call.tensors) {
+      if (call.tensors.length !== storage.length) {
+        throw new Error(`${k.name}: expected ${storage.length} tensors (${storage.map((b) => b.name).join(', ')}), got ${call.tensors.length}`);
+      }
+      return [...call.tensors];
+    }
+    const given = call.bindings ?? {};
+    for (const name of Object.keys(given)) {
+      if (!storage.some((b) => b.name === name)) {
+        throw new Error(`${k.name}: the entry point binds no buffer named '${name}' (it binds ${storage.map((b) => b.name).join(', ') || 'none'})`);
+      }
+    }
+    return storage.map((b) => {
+      const t = given[b.name];
+      if (!t) throw new Error(`${k.name}: no tensor for binding '${b.name}' (${b.access === 'read' ? 'read-only' : 'read-write'} ${b.dtype})`);
+      if (t.dtype !== b.dtype) throw new Error(`${k.name}: binding '${b.name}' holds ${b.dtype}, got a ${t.dtype} tensor`);
+      return t;
+    });
+  }
+
   /** Uniform blocks are cached by content: a training loop's blocks are made once and reused every step. */
-  private uniformBuffer(words: readonly number[]): GPUBuffer {
+  private uniformBuffer(words: Uint32Array): GPUBuffer {
     const key = words.join(',');
     let buf = this.uniformBuffers.get(key);
     if (!buf) {
       const size = Math.max(16, Math.ceil(words.length / 4) * 16);
       buf = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-      new Uint32Array(buf.getMappedRange()).set(words.map((w) => w >>> 0));
+      new Uint32Array(buf.getMappedRange()).set(words);
       buf.unmap();
       this.uniformBuffers.set(key, buf);
     }
@@ -292,4 +327,8 @@ export class Gpu {
     this.pass?.end();
     this.pass = null;
   }
+}
+
+function isWordList(u: UniformValues | readonly number[]): u is readonly number[] {
+  return Array.isArray(u);
 }

@@ -2,7 +2,7 @@
 // weight gradient (X^T dY), with PyG's input dropout applied to the nonzeros.
 import code from '../../shaders/spmm.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectTensor } from './check.ts';
 
@@ -120,8 +120,6 @@ function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: 
   if (!k) {
     k = kernel({
       name: 'spmm', code, entryPoint, workgroupSize: WG,
-      // row_ptr, col_idx, values, nz_id, b, y, uniforms, step, bias
-      bindings: ['r', 'r', 'r', 'r', 'r', 'w', 'u', 'r', 'r'],
       overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
     });
     kernels.set(key, k);
@@ -169,8 +167,8 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   // Without dropout, any u32 tensor stands in for the (unread) step binding; without bias, B for the bias binding.
   const step = dropout ? drop!.step : a.rowPtr;
   gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout, !!opts.bias), {
-    tensors: [a.rowPtr, a.colIdx, a.values, a.nzId, b, out, step, opts.bias ?? b],
-    uniforms: [a.rows, n, rowGroups, f32(drop?.p ?? 0), (drop?.seed ?? 0) >>> 0],
+    bindings: { row_ptr: a.rowPtr, col_idx: a.colIdx, values: a.values, nz_id: a.nzId, b_in: b, y_out: out, step, bias: opts.bias ?? b },
+    uniforms: { rows: a.rows, n, row_groups: rowGroups, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
     workgroups: groups(threads, WG),
     cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) + (opts.bias ? n : 0)), flops: 2 * a.nnz * n },
   });

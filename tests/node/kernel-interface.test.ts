@@ -1,0 +1,90 @@
+// A kernel's bindings and uniform fields come from its WGSL: filled by name, and every mismatch is an error that
+// names the kernel and the binding or field.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Gpu } from '../../src/gpu/gpu.ts';
+import { kernel, packUniforms } from '../../src/gpu/kernel.ts';
+
+const code = `
+struct Params { n: u32, scale: f32, shift: i32 }
+@group(0) @binding(0) var<storage, read> values: array<f32>;
+@group(0) @binding(0) var<storage, read> values4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> index: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(WG)
+fn gather(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= P.n) { return; }
+  out[i] = values[index[i]] * P.scale + f32(P.shift);
+}
+
+@compute @workgroup_size(WG)
+fn scale4(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= P.n) { return; }
+  let v = values4[i / 4u];
+  out[i] = v[i % 4u] * P.scale;
+}
+`;
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await Gpu.create();
+});
+after(() => gpu.destroy());
+
+test('the interface is read from the WGSL: names, access, element types, uniform offsets', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  assert.deepEqual(k.iface.storage, [
+    { binding: 0, name: 'values', access: 'read', dtype: 'f32' },
+    { binding: 1, name: 'index', access: 'read', dtype: 'u32' },
+    { binding: 2, name: 'out', access: 'read_write', dtype: 'f32' },
+  ]);
+  assert.deepEqual(k.iface.uniform?.fields.map((f) => [f.name, f.offset, f.type]), [['n', 0, 'u32'], ['scale', 4, 'f32'], ['shift', 8, 'i32']]);
+  assert.equal(k.iface.kinds.join(''), 'rrwu');
+  // scale4 uses the vec4f view of binding 0 and not binding 1: named by the binding's first declaration.
+  const k4 = kernel({ name: 'test.scale4', code, entryPoint: 'scale4' });
+  assert.deepEqual(k4.iface.storage.map((b) => b.name), ['values', 'out']);
+  assert.equal(k4.iface.kinds.join(''), 'r-wu');
+});
+
+test('bindings and uniforms are filled by name and the kernel computes with them', async () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  const values = gpu.tensor('f32', [4], [1, 2, 3, 4]);
+  const index = gpu.tensor('u32', [5], [3, 0, 1, 2, 3]);
+  const out = gpu.full('f32', [5], NaN);
+  gpu.dispatch(k, { bindings: { values, index, out }, uniforms: { n: 5, scale: 0.5, shift: -1 }, workgroups: 1 });
+  assert.deepEqual([...(await out.read())], [1, -0.5, 0, 0.5, 1]);
+  [values, index, out].forEach((t) => t.dispose());
+});
+
+test('a name or type that does not match the WGSL is an error naming the kernel and the binding or field', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  const f = gpu.empty('f32', [4]);
+  const u = gpu.empty('u32', [4]);
+  const uniforms = { n: 4, scale: 1, shift: 0 };
+  const call = (bindings: Record<string, typeof f>, un: Record<string, number> = uniforms) =>
+    gpu.dispatch(k, { bindings, uniforms: un, workgroups: 1 });
+  assert.throws(() => call({ values: f, index: u }), /test\.gather: no tensor for binding 'out'/);
+  assert.throws(() => call({ values: f, index: u, out: f, extra: f }), /test\.gather: the entry point binds no buffer named 'extra'/);
+  assert.throws(() => call({ values: f, index: f, out: u }), /test\.gather: binding 'index' holds u32, got a f32 tensor/);
+  assert.throws(() => call({ values: f, index: u, out: f }, { n: 4, scale: 1 }), /test\.gather: uniform field P\.shift \(i32\) is not given/);
+  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, scal: 2 }), /test\.gather: uniform P has no field 'scal'/);
+  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, n: -1 }), /P\.n \(u32\) must be an integer/);
+  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, shift: 0.5 }), /P\.shift \(i32\) must be an integer/);
+  assert.throws(() => kernel({ name: 'test.none', code, entryPoint: 'nope' }).iface, /test\.none: the WGSL has no compute entry point 'nope'/);
+  const swizzle = kernel({ name: 'test.swizzle', code: code.replace(/\bout\b/g, 'x'), entryPoint: 'gather' });
+  assert.throws(() => swizzle.iface, /binding 'x' is named like a vector swizzle/);
+  f.dispose();
+  u.dispose();
+});
+
+test('packUniforms lays fields at the offsets the WGSL struct gives them', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  const words = packUniforms(k, { n: 7, scale: 1.5, shift: -2 });
+  assert.equal(words[0], 7);
+  assert.equal(new Float32Array(words.buffer)[1], 1.5);
+  assert.equal(new Int32Array(words.buffer)[2], -2);
+});
