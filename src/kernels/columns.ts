@@ -6,7 +6,7 @@ import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectTensor } from './check.ts';
 
-const K = kernel({ name: 'copy_columns', code, entryPoint: 'copy_columns', bindings: ['r', 'w', 'u'] });
+const K = kernel({ name: 'copy_columns', code, entryPoint: 'copy_columns' });
 
 /**
  * out[r, dstOffset + c] = x[r, srcOffset + c] for every row r and c < cols; x [R, X], out [R, Y] (f32). Other
@@ -25,7 +25,8 @@ export function copyColumns(gpu: Gpu, x: Tensor, out: Tensor, o: { cols: number;
   if (out.buffer === x.buffer) throw new Error('copyColumns: out must not share a buffer with x');
   const n = rows * cols;
   gpu.dispatch(K, {
-    tensors: [x, out], uniforms: [rows, cols, x.shape[1], srcOffset, out.shape[1], dstOffset],
+    bindings: { x, out },
+    uniforms: { rows, cols, src_stride: x.shape[1], src_offset: srcOffset, dst_stride: out.shape[1], dst_offset: dstOffset },
     workgroups: groups(n, K.workgroupSize), cost: { bytes: 8 * n, flops: 0 },
   });
   return out;
