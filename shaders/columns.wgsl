@@ -1,5 +1,5 @@
-// Column blocks of row-major matrices: out[r, dst_offset + c] = x[r, src_offset + c] for c < cols. Concatenation of
-// node features along the feature axis is one such copy per input; its backward is the copy the other way.
+// Column blocks of row-major matrices: dst[r, dst_offset + c] = src[r, src_offset + c] for c < cols.
+// Concatenating node features along the feature axis is one such copy per input; its backward, the copy back.
 
 struct Params {
   rows: u32,
@@ -10,8 +10,8 @@ struct Params {
   dst_offset: u32,  // first column written
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> P: Params;
 
 @compute @workgroup_size(WG)
@@ -20,5 +20,5 @@ fn copy_columns(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= P.rows * P.cols) { return; }
   let r = i / P.cols;
   let c = i % P.cols;
-  out[r * P.dst_stride + P.dst_offset + c] = x[r * P.src_stride + P.src_offset + c];
+  dst[r * P.dst_stride + P.dst_offset + c] = src[r * P.src_stride + P.src_offset + c];
 }

@@ -25,7 +25,7 @@ export function copyColumns(gpu: Gpu, x: Tensor, out: Tensor, o: { cols: number;
   if (out.buffer === x.buffer) throw new Error('copyColumns: out must not share a buffer with x');
   const n = rows * cols;
   gpu.dispatch(K, {
-    bindings: { x, out },
+    bindings: { src: x, dst: out },
     uniforms: { rows, cols, src_stride: x.shape[1], src_offset: srcOffset, dst_stride: out.shape[1], dst_offset: dstOffset },
     workgroups: groups(n, K.workgroupSize), cost: { bytes: 8 * n, flops: 0 },
   });
