@@ -27,6 +27,19 @@ export interface ApiComparison {
   /** Largest |w_new - w_old| / max |w_old| over every parameter after the first round's epochs (seed 0). */
   weightRelDiff: number;
   dispatchesPerEpoch: { legacy: number; modules: number };
+  /** Median host milliseconds to record one epoch (the synchronous part: building the command buffer). */
+  recordMs: { legacy: number; modules: number };
+}
+
+/** Times the synchronous part of each recordEpoch() call (recording the epoch's work) into `into`. */
+function timeRecording(trainer: { recordEpoch(): Promise<void> }, into: number[]): void {
+  const record = trainer.recordEpoch.bind(trainer);
+  trainer.recordEpoch = () => {
+    const t = performance.now();
+    const done = record();
+    into.push(performance.now() - t);
+    return done;
+  };
 }
 
 async function timeRun(gpu: Gpu, dataset: NodeDataset, data: ReturnType<typeof uploadDataset>, legacy: boolean, warmup: number, epochs: number) {
@@ -37,9 +50,11 @@ async function timeRun(gpu: Gpu, dataset: NodeDataset, data: ReturnType<typeof u
   let doneAt: readonly number[];
   const d0 = gpu.dispatchCount;
   let perEpoch = 0;
+  const recordMs: number[] = [];
   if (legacy) {
     const model = new LegacyGATModel(gpu, { ...PAPER_CONFIG, ...dims });
     const trainer = new LegacyTrainer(gpu, model, data, cfg);
+    timeRecording(trainer, recordMs);
     await trainer.run({ onEpoch: (e) => void (e === 1 && (perEpoch = gpu.dispatchCount - d0)) });
     weights = (await model.params.values.read()) as Float32Array;
     doneAt = trainer.doneAt;
@@ -48,20 +63,23 @@ async function timeRun(gpu: Gpu, dataset: NodeDataset, data: ReturnType<typeof u
   } else {
     const model = new GATModel({ ...PAPER_CONFIG, ...dims }).init(gpu, { seed: PAPER_CONFIG.seed });
     const trainer = new Trainer(gpu, model, data, cfg);
+    timeRecording(trainer, recordMs);
     await trainer.run({ onEpoch: (e) => void (e === 1 && (perEpoch = gpu.dispatchCount - d0)) });
     weights = (await model.parameterStore.values.read()) as Float32Array;
     doneAt = trainer.doneAt;
     trainer.dispose();
     model.dispose();
   }
-  return { ms: windowedEpochMs(doneAt, warmup - 1), weights, perEpoch };
+  return { ms: windowedEpochMs(doneAt, warmup - 1), weights, perEpoch, recordMs: recordMs.slice(warmup) };
 }
 
 export async function compareApi(gpu: Gpu, dataset: NodeDataset, o: { rounds: number; warmup: number; epochs: number }, log: (m: string) => void): Promise<ApiComparison> {
   const data = uploadDataset(gpu, dataset);
   const out: ApiComparison = {
     ...o, legacyMs: [], modulesMs: [], legacyMedian: NaN, modulesMedian: NaN, perRound: [], weightRelDiff: NaN, dispatchesPerEpoch: { legacy: 0, modules: 0 },
+    recordMs: { legacy: NaN, modules: NaN },
   };
+  const record = { legacy: [] as number[], modules: [] as number[] };
   for (let r = 0; r < o.rounds; r++) {
     const order = r % 2 === 0 ? [true, false] : [false, true];
     const got: Record<string, Awaited<ReturnType<typeof timeRun>>> = {};
@@ -69,6 +87,8 @@ export async function compareApi(gpu: Gpu, dataset: NodeDataset, o: { rounds: nu
     out.legacyMs.push(...got.legacy.ms);
     out.modulesMs.push(...got.modules.ms);
     out.perRound.push({ legacy: median(got.legacy.ms), modules: median(got.modules.ms) });
+    record.legacy.push(...got.legacy.recordMs);
+    record.modules.push(...got.modules.recordMs);
     if (r === 0) {
       const a = got.legacy.weights, b = got.modules.weights;
       let scale = 0, diff = 0;
@@ -80,6 +100,7 @@ export async function compareApi(gpu: Gpu, dataset: NodeDataset, o: { rounds: nu
   }
   out.legacyMedian = median(out.legacyMs);
   out.modulesMedian = median(out.modulesMs);
+  out.recordMs = { legacy: median(record.legacy), modules: median(record.modules) };
   data.dispose();
   return out;
 }
