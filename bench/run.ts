@@ -14,9 +14,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPlanetoid } from '../src/data/planetoid-node.ts';
-import { Gpu } from '../src/gpu/gpu.ts';
-import type { NodeDataset } from '../src/train/data.ts';
-import { compareApi } from './suites/api-comparison.ts';
 import { runChromium, type ChromiumResults } from './browser/run-browser.ts';
 import { runNode, type NodeResults } from './node/run-node.ts';
 import { deviceLabel, num, pct } from './report.ts';
@@ -28,43 +25,6 @@ import {
 const PARTS = ['node', 'kernels', 'scale', 'chromium', 'peer'] as const;
 type Part = (typeof PARTS)[number];
 
-/** Temporary: the module API's Cora epoch against the class it replaced (bench/suites/api-comparison.ts). */
-async function runApiComparison(cora: NodeDataset, quick: boolean, out: string, log: (m: string) => void): Promise<void> {
-  const gpu = await Gpu.create({ log: () => {} });
-  const loadBefore = load();
-  const o = quick ? { rounds: 2, warmup: 2, epochs: 10 } : { rounds: 6, warmup: 3, epochs: 20 };
-  const r = await compareApi(gpu, cora, o, log);
-  const ratio = r.modulesMedian / r.legacyMedian;
-  const md = [
-    '# Module API against the fixed two-layer class: Cora training epoch',
-    '',
-    `Run ${new Date().toISOString()} with \`npm run bench -- --only api${quick ? ' --quick' : ''}\` on ${deviceLabel(gpu.adapterInfo)}.`,
-    `Machine: ${os.cpus().length} cores, load average (1, 5, 15 min) ${loadBefore} before, ${load()} after.`,
-    '',
-    `Paper configuration (GATv2, 8 heads x 8 hidden, dropout 0.6, Adam), training step only (forward, loss, backward,`,
-    `Adam; no evaluation pass). ${r.rounds} rounds alternating the order (A B, B A, ...), each ${r.warmup} warm-up and`,
-    `${r.epochs} timed epochs per variant, timed in windows of 5 epochs; medians over all windows.`,
-    '',
-    '| variant | median ms per epoch | host ms to record an epoch | dispatches per epoch | per-round medians (ms) |',
-    '|---|---:|---:|---:|---|',
-    `| fixed class (GATModel before the module API) | ${num(r.legacyMedian)} | ${num(r.recordMs.legacy)} | ${r.dispatchesPerEpoch.legacy} | ${r.perRound.map((x) => num(x.legacy)).join(', ')} |`,
-    `| module API (GATModel as a Sequential) | ${num(r.modulesMedian)} | ${num(r.recordMs.modules)} | ${r.dispatchesPerEpoch.modules} | ${r.perRound.map((x) => num(x.modules)).join(', ')} |`,
-    '',
-    `Module API / fixed class: ${num(ratio)} (${ratio <= 1.05 ? 'within' : 'NOT within'} 5%).`,
-    `After ${r.warmup + r.epochs} epochs from seed 0 the two runs' weights differ by at most ${r.weightRelDiff.toExponential(2)} of the largest weight.`,
-    ...(os.loadavg()[0] > os.cpus().length
-      ? ['', `The load average was above the core count: other processes took most of the CPU that SwiftShader runs on, and`,
-        'the per-round medians swing with them; compare the per-round pairs and the dispatch counts, not the medians alone.']
-      : []),
-    '',
-  ].join('\n');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'api-comparison.md'), md);
-  writeFileSync(join(out, 'api-comparison.json'), JSON.stringify(r, null, 1) + '\n');
-  console.log(md);
-  gpu.destroy();
-}
-
 function parse(): { parts: Set<Part>; quick: boolean; out: string } {
   const { values } = parseArgs({
     options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
@@ -74,7 +34,7 @@ function parse(): { parts: Set<Part>; quick: boolean; out: string } {
     process.exit(0);
   }
   const parts = (values.only ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of parts) if (!PARTS.includes(p as Part) && p !== 'api') throw new Error(`--only: unknown part '${p}' (parts: ${PARTS.join(', ')})`);
+  for (const p of parts) if (!PARTS.includes(p as Part)) throw new Error(`--only: unknown part '${p}' (parts: ${PARTS.join(', ')})`);
   // Quick runs go beside the published results, never over them.
   const out = values.out ?? (values.quick ? 'bench/results/quick' : 'bench/results');
   return { parts: new Set(parts as Part[]), quick: values.quick, out };
@@ -89,10 +49,6 @@ async function main(): Promise<void> {
   const loadBefore = load();
   log(`parts: ${[...parts].join(', ')}${quick ? ' (quick)' : ''}; load average ${loadBefore} on ${os.cpus().length} cores`);
   const cora = await loadPlanetoid('cora', { log });
-  if ((parts as Set<string>).has('api')) {
-    await runApiComparison(cora, quick, out, log);
-    if (parts.size === 1) return;
-  }
 
   let node: NodeResults | undefined;
   if (parts.has('node') || parts.has('kernels') || parts.has('scale')) {
