@@ -66,8 +66,11 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-/** Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many. */
-const SCALAR_TABLE_STEPS = 1024;
+/**
+ * Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many.
+ * The training-memory estimate (budget.ts) counts this table.
+ */
+export const SCALAR_TABLE_STEPS = 1024;
 
 /**
  * torch.optim.Adam (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0), the same arithmetic in the
@@ -88,10 +91,17 @@ export class Adam extends Optimizer {
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
     this.config = { lr: options.lr ?? 1e-3, beta1, beta2, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 };
     adamScalars(this.config, 1); // checks the settings
-    this.m = this.gpu.full('f32', [this.store.total], 0);
-    this.v = this.gpu.full('f32', [this.store.total], 0);
-    this.scalars = this.gpu.full('f32', [4], 0);
-    this.table = this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]);
+    const made: Tensor[] = [];
+    const make = (t: () => Tensor) => (made.push(t()), made[made.length - 1]);
+    try {
+      this.m = make(() => this.gpu.full('f32', [this.store.total], 0));
+      this.v = make(() => this.gpu.full('f32', [this.store.total], 0));
+      this.scalars = make(() => this.gpu.full('f32', [4], 0));
+      this.table = make(() => this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]));
+    } catch (err) {
+      made.forEach((t) => t.dispose()); // a refusal keeps nothing
+      throw err;
+    }
     this.fillTable(1);
   }
 
