@@ -101,9 +101,11 @@ export class GATv2Conv extends AttentionConv {
 
   override stateSpecs(): StateSpec[] {
     const { inChannels: fin, hc } = this;
+    // With shared weights lin_r is lin_l: listed (as PyTorch does), but it may be left out of a dict.
+    const alias = (name: string) => (this.opts.shareWeights ? { alias: name.replace('lin_r', 'lin_l') } : {});
     const lin = (side: string) => [
-      { name: `${side}.weight`, shape: [hc, fin] },
-      ...(this.opts.bias ? [{ name: `${side}.bias`, shape: [hc] }] : []),
+      { name: `${side}.weight`, shape: [hc, fin], ...(side === 'lin_r' ? alias(`${side}.weight`) : {}) },
+      ...(this.opts.bias ? [{ name: `${side}.bias`, shape: [hc], ...(side === 'lin_r' ? alias(`${side}.bias`) : {}) }] : []),
     ];
     return [
       { name: 'att', shape: [1, this.heads, this.outChannels] }, ...this.outputStateSpecs(),

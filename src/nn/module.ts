@@ -26,6 +26,11 @@ export type StateDict = Record<string, NamedArray>;
 export interface StateSpec {
   name: string;
   shape: number[];
+  /**
+   * The entry this one shares storage with (GATv2's lin_r with shared weights is lin_l): PyTorch's state_dict lists
+   * both, safetensors' save_model writes one, so it may be absent when its twin is given.
+   */
+  alias?: string;
 }
 
 /** What init() gives every module of a tree. */
@@ -314,6 +319,15 @@ export abstract class Module implements GradientOwner {
     return out;
   }
 
+  /** Entries that may be left out when the entry they share storage with is given: name -> that entry. */
+  private stateAliases(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const s of m.stateSpecs()) if (s.alias) out.set(join(prefix, s.name), join(prefix, s.alias));
+    }
+    return out;
+  }
+
   /** Every parameter in PyTorch's names, shapes and order (`0.lin_l.weight`, `conv1.att`, ...); one readback. */
   async stateDict(): Promise<StateDict> {
     const all = await this.context.store.readAll();
@@ -334,7 +348,8 @@ export abstract class Module implements GradientOwner {
     const strict = opts.strict ?? true;
     if (typeof dict !== 'object' || dict === null) throw new Error('loadStateDict: the state dict must be an object of name -> { shape, data }');
     const expected = this.stateShapes();
-    const missingKeys = [...expected.keys()].filter((k) => !(k in dict));
+    const aliases = this.stateAliases();
+    const missingKeys = [...expected.keys()].filter((k) => !(k in dict) && !(aliases.has(k) && aliases.get(k)! in dict));
     const unexpectedKeys = Object.keys(dict).filter((k) => !expected.has(k));
     const problems: string[] = [];
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
@@ -355,6 +370,7 @@ export abstract class Module implements GradientOwner {
       const specs = m.stateSpecs();
       const given = specs.filter((s) => join(prefix, s.name) in dict);
       if (given.length === 0) continue;
+      const present = (s: StateSpec) => join(prefix, s.name) in dict || (s.alias !== undefined && join(prefix, s.alias) in dict);
       const local: [string, Float32Array][] = [];
       try {
         m.fromState(
@@ -367,7 +383,7 @@ export abstract class Module implements GradientOwner {
         );
       } catch (err) {
         if (!(err instanceof MissingKey)) throw err;
-        const missing = specs.filter((s) => !(join(prefix, s.name) in dict)).map((s) => join(prefix, s.name));
+        const missing = specs.filter((s) => !present(s)).map((s) => join(prefix, s.name));
         throw new Error(`loadStateDict: ${m.constructor.name} at '${prefix}' needs ${missing.join(', ')} too: its given entries share storage with them`);
       }
       for (const [name, data] of local) {
