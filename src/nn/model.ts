@@ -40,7 +40,9 @@ export class GATModel extends Sequential {
     const c = resolveModelOptions(config); // each option checked by name, unknown model names refused
     const conv = (fin: number, fout: number, heads: number, concat: boolean) => {
       const o = { heads, concat, dropout: c.dropout, residual: c.residual, addSelfLoops: c.addSelfLoops };
-      return c.model === 'gat' ? new GATConv(fin, fout, o) : new GATv2Conv(fin, fout, { ...o, shareWeights: c.shareWeights });
+      return c.model === 'gat'
+        ? new GATConv(fin, fout, o)
+        : new GATv2Conv(fin, fout, { ...o, shareWeights: c.shareWeights });
     };
     super([
       new Dropout(c.dropout),

@@ -9,7 +9,16 @@ import { add as addInto, fill } from '../kernels/elementwise.ts';
 import { seededRandom } from './init.ts';
 import { ParameterStore, type ParamSpec } from './params.ts';
 import { hash32 } from './seeds.ts';
-import { atTopLevel, Frame, inFrame, startPass, currentPass, type GradientOwner, type Scope, type Variable } from './tape.ts';
+import {
+  atTopLevel,
+  Frame,
+  inFrame,
+  startPass,
+  currentPass,
+  type GradientOwner,
+  type Scope,
+  type Variable,
+} from './tape.ts';
 import { Workspace } from './workspace.ts';
 
 /** A PyTorch-layout tensor of a state dict. */
@@ -85,7 +94,9 @@ export abstract class Module implements GradientOwner {
     const forward = this.forward;
     Object.defineProperty(this, 'forward', {
       value: (...args: unknown[]) => this.call(() => (forward as (...a: unknown[]) => Variable).apply(this, args)),
-      writable: true, configurable: true, enumerable: false,
+      writable: true,
+      configurable: true,
+      enumerable: false,
     });
   }
 
@@ -112,7 +123,10 @@ export abstract class Module implements GradientOwner {
   }
 
   get context(): ModelContext {
-    if (!this._ctx) throw new Error(`${this.constructor.name}: call init(gpu) on the model before its forward (it allocates the parameters)`);
+    if (!this._ctx)
+      throw new Error(
+        `${this.constructor.name}: call init(gpu) on the model before its forward (it allocates the parameters)`,
+      );
     return this._ctx;
   }
 
@@ -215,8 +229,14 @@ export abstract class Module implements GradientOwner {
     const mods = this.namedModules();
     const seen = new Set<Module>();
     for (const [prefix, m] of mods) {
-      if (m._ctx) throw new Error(`init: ${m.constructor.name} at '${prefix}' is already initialised (a module belongs to one model)`);
-      if (seen.has(m)) throw new Error(`init: ${m.constructor.name} appears twice in the model (at '${prefix}'); call it twice instead`);
+      if (m._ctx)
+        throw new Error(
+          `init: ${m.constructor.name} at '${prefix}' is already initialised (a module belongs to one model)`,
+        );
+      if (seen.has(m))
+        throw new Error(
+          `init: ${m.constructor.name} appears twice in the model (at '${prefix}'); call it twice instead`,
+        );
       seen.add(m);
     }
     const specs = mods.flatMap(([prefix, m]) => m.parameterSpecs().map((s) => ({ ...s, name: join(prefix, s.name) })));
@@ -315,7 +335,8 @@ export abstract class Module implements GradientOwner {
   /** The expected state dict: PyTorch name -> shape, in PyTorch's order. */
   stateShapes(): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const [prefix, m] of this.namedModules()) for (const s of m.stateSpecs()) out.set(join(prefix, s.name), s.shape);
+    for (const [prefix, m] of this.namedModules())
+      for (const s of m.stateSpecs()) out.set(join(prefix, s.name), s.shape);
     return out;
   }
 
@@ -346,22 +367,28 @@ export abstract class Module implements GradientOwner {
    */
   loadStateDict(dict: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
-    if (typeof dict !== 'object' || dict === null) throw new Error('loadStateDict: the state dict must be an object of name -> { shape, data }');
+    if (typeof dict !== 'object' || dict === null)
+      throw new Error('loadStateDict: the state dict must be an object of name -> { shape, data }');
     const expected = this.stateShapes();
     const aliases = this.stateAliases();
-    const missingKeys = [...expected.keys()].filter((k) => !(k in dict) && !(aliases.has(k) && aliases.get(k)! in dict));
+    const missingKeys = [...expected.keys()].filter(
+      (k) => !(k in dict) && !(aliases.has(k) && aliases.get(k)! in dict),
+    );
     const unexpectedKeys = Object.keys(dict).filter((k) => !expected.has(k));
     const problems: string[] = [];
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
-      if (missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
-      if (unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (missingKeys.length)
+        problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (unexpectedKeys.length)
+        problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
     }
     for (const [name, shape] of expected) {
       if (!(name in dict)) continue;
       const problem = entryProblem(dict[name], shape);
       if (problem) problems.push(`${problem.startsWith('size') ? problem.replace('%', name) : `${name}: ${problem}`}`);
     }
-    if (problems.length) throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join('\n\t')}`);
+    if (problems.length)
+      throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join('\n\t')}`);
 
     // Convert everything before writing anything.
     const staged: [string, Float32Array][] = [];
@@ -370,7 +397,8 @@ export abstract class Module implements GradientOwner {
       const specs = m.stateSpecs();
       const given = specs.filter((s) => join(prefix, s.name) in dict);
       if (given.length === 0) continue;
-      const present = (s: StateSpec) => join(prefix, s.name) in dict || (s.alias !== undefined && join(prefix, s.alias) in dict);
+      const present = (s: StateSpec) =>
+        join(prefix, s.name) in dict || (s.alias !== undefined && join(prefix, s.alias) in dict);
       const local: [string, Float32Array][] = [];
       try {
         m.fromState(
@@ -384,10 +412,13 @@ export abstract class Module implements GradientOwner {
       } catch (err) {
         if (!(err instanceof MissingKey)) throw err;
         const missing = specs.filter((s) => !present(s)).map((s) => join(prefix, s.name));
-        throw new Error(`loadStateDict: ${m.constructor.name} at '${prefix}' needs ${missing.join(', ')} too: its given entries share storage with them`);
+        throw new Error(
+          `loadStateDict: ${m.constructor.name} at '${prefix}' needs ${missing.join(', ')} too: its given entries share storage with them`,
+        );
       }
       for (const [name, data] of local) {
-        if (data.length !== store.slot(name).size) throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
+        if (data.length !== store.slot(name).size)
+          throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
       }
       staged.push(...local);
     }
@@ -428,13 +459,15 @@ export abstract class Module implements GradientOwner {
   }
 }
 
-
 /** What is wrong with a state-dict entry for an expected shape, or null ('%' stands for the name in size errors). */
 function entryProblem(t: NamedArray | undefined, shape: number[]): string | null {
   if (!t || typeof t !== 'object') return 'not a tensor (expected { shape, data })';
-  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) return `shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`;
-  if (t.dtype !== undefined && !['F32', 'f32', 'float32'].includes(String(t.dtype))) return `dtype ${t.dtype}; the model's parameters are float32`;
-  if (!(t.data instanceof Float32Array)) return `data must be a Float32Array (float32), got ${t.data === null ? 'null' : (t.data as object)?.constructor?.name ?? typeof t.data}`;
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
+    return `shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`;
+  if (t.dtype !== undefined && !['F32', 'f32', 'float32'].includes(String(t.dtype)))
+    return `dtype ${t.dtype}; the model's parameters are float32`;
+  if (!(t.data instanceof Float32Array))
+    return `data must be a Float32Array (float32), got ${t.data === null ? 'null' : ((t.data as object)?.constructor?.name ?? typeof t.data)}`;
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     return `size mismatch for %: copying a param with shape [${t.shape}] from checkpoint, the shape in current model is [${shape}].`;
   }

@@ -20,9 +20,11 @@ export abstract class Optimizer {
 
   constructor(params: Iterable<Parameter>) {
     this.params = [...params];
-    if (this.params.length === 0) throw new Error(`${this.constructor.name}: no parameters to optimize (did you call model.init(gpu)?)`);
+    if (this.params.length === 0)
+      throw new Error(`${this.constructor.name}: no parameters to optimize (did you call model.init(gpu)?)`);
     const store = this.params[0].module.parameterStore;
-    if (this.params.some((p) => p.module.parameterStore !== store)) throw new Error(`${this.constructor.name}: the parameters belong to different models`);
+    if (this.params.some((p) => p.module.parameterStore !== store))
+      throw new Error(`${this.constructor.name}: the parameters belong to different models`);
     this.store = store;
     this.gpu = store.gpu;
     const names = new Set(this.params.map((p) => p.name));
@@ -89,7 +91,13 @@ export class Adam extends Optimizer {
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params);
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
-    this.config = { lr: options.lr ?? 1e-3, beta1, beta2, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 };
+    this.config = {
+      lr: options.lr ?? 1e-3,
+      beta1,
+      beta2,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+    };
     adamScalars(this.config, 1); // checks the settings
     const made: Tensor[] = [];
     const make = (t: () => Tensor) => (made.push(t()), made[made.length - 1]);
@@ -119,7 +127,8 @@ export class Adam extends Optimizer {
     const k = t - this.tableFrom;
     const entry = new Tensor(this.gpu, this.table.buffer, 'f32', [4], this.table.byteOffset + 16 * k, this.table);
     this.gpu.copy(entry, this.scalars);
-    for (const r of this.ranges([this.m, this.v])) adamStep(this.gpu, r.value, r.grad, r.states[0], r.states[1], this.scalars, this.config);
+    for (const r of this.ranges([this.m, this.v]))
+      adamStep(this.gpu, r.value, r.grad, r.states[0], r.states[1], this.scalars, this.config);
   }
 
   /** The moment buffers (exp_avg, exp_avg_sq) in the model's flat layout. */

@@ -60,7 +60,12 @@ export class Trainer {
   readonly doneAt: number[] = [];
 
   /** Trains `model` (initialised with model.init(gpu)) on `data` with Adam, as torch.optim.Adam. */
-  constructor(readonly gpu: Gpu, readonly model: NodeClassifier, readonly data: GpuDataset, cfg: TrainConfig = {}) {
+  constructor(
+    readonly gpu: Gpu,
+    readonly model: NodeClassifier,
+    readonly data: GpuDataset,
+    cfg: TrainConfig = {},
+  ) {
     this.cfg = resolveTrainOptions(cfg);
     checkTrainingSplits(data, this.cfg);
     if (!model.initialized) throw new Error('Trainer: initialise the model first (model.init(gpu, { seed }))');
@@ -87,7 +92,9 @@ export class Trainer {
     // d loss / d logits overwrites the logits, which nothing reads after the loss.
     // The loss's buffers are the trainer's (its frame), freed with it.
     this.frame.begin();
-    const loss = inFrame(this.frame, () => crossEntropy(logits, data.labels, { mask: data.masks.train, count: data.counts.train, reuseLogits: true }));
+    const loss = inFrame(this.frame, () =>
+      crossEntropy(logits, data.labels, { mask: data.masks.train, count: data.counts.train, reuseLogits: true }),
+    );
     loss.backward();
     optimizer.step();
     gpu.copy(loss.value, this.history, e * COLS);
@@ -105,11 +112,14 @@ export class Trainer {
     model.eval();
     const logits = model.forward(data.features, data.graphs).dense();
     model.train();
-    const n = data.numNodes, c = data.numClasses;
+    const n = data.numNodes,
+      c = data.numClasses;
     const splits: Split[] = ['train', 'val', 'test'];
     splits.forEach((split, i) => {
       const r = nllLoss(gpu, logits, data.labels, data.masks[split], Math.max(1, data.counts[split]), {
-        dlogits: this.ws.get('eval_dlogits', [n, c]), loss: this.ws.get(`eval_loss_${split}`, [1]), correct: this.ws.get(`eval_correct_${split}`, [1]),
+        dlogits: this.ws.get('eval_dlogits', [n, c]),
+        loss: this.ws.get(`eval_loss_${split}`, [1]),
+        correct: this.ws.get(`eval_correct_${split}`, [1]),
       });
       gpu.copy(r.correct, this.history, e * COLS + 1 + i);
       if (split === 'val') gpu.copy(r.loss, this.history, e * COLS + 4);
@@ -129,8 +139,12 @@ export class Trainer {
     for (let e = 0; e < epochs; e++) {
       const r = h.subarray(e * COLS, (e + 1) * COLS);
       out.push({
-        epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train),
-        valAcc: measured('val', r[2] / counts.val), testAcc: measured('test', r[3] / counts.test), valLoss: measured('val', r[4]),
+        epoch: e + 1,
+        loss: r[0],
+        trainAcc: measured('train', r[1] / counts.train),
+        valAcc: measured('val', r[2] / counts.val),
+        testAcc: measured('test', r[3] / counts.test),
+        valLoss: measured('val', r[4]),
       });
     }
     this.watch.check(out);
@@ -138,7 +152,9 @@ export class Trainer {
   }
 
   /** Runs the remaining epochs, keeping at most `inFlight` epochs queued ahead of the GPU. */
-  async run(opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {}): Promise<EpochMetrics[]> {
+  async run(
+    opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {},
+  ): Promise<EpochMetrics[]> {
     const inFlight = opts.inFlight ?? 2;
     const queued: Promise<void>[] = [];
     const check = new PeriodicCheck(); // a diverging run stops here (a NonFiniteLossError)

@@ -19,10 +19,14 @@ before(async () => {
 });
 after(() => gpu.destroy());
 
-const build = () => new Sequential([
-  new Dropout(0.5), new GATv2Conv(6, 3, { heads: 2, residual: true }), new ELU(),
-  new GATConv(6, 4, { heads: 2, concat: false }), new Linear(4, 3),
-]);
+const build = () =>
+  new Sequential([
+    new Dropout(0.5),
+    new GATv2Conv(6, 3, { heads: 2, residual: true }),
+    new ELU(),
+    new GATConv(6, 4, { heads: 2, concat: false }),
+    new Linear(4, 3),
+  ]);
 
 type Corruption =
   | { kind: 'drop'; at: number }
@@ -38,18 +42,39 @@ const corruption: fc.Arbitrary<Corruption> = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('add' as const), name: fc.string({ minLength: 1, maxLength: 12 }) }),
   fc.record({ kind: fc.constant('rename' as const), at: fc.nat(), suffix: fc.string({ minLength: 1, maxLength: 4 }) }),
-  fc.record({ kind: fc.constant('shape' as const), at: fc.nat(), dim: fc.nat(), delta: fc.integer({ min: -3, max: 3 }).filter((d) => d !== 0) }),
+  fc.record({
+    kind: fc.constant('shape' as const),
+    at: fc.nat(),
+    dim: fc.nat(),
+    delta: fc.integer({ min: -3, max: 3 }).filter((d) => d !== 0),
+  }),
   fc.record({ kind: fc.constant('extraDim' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('type' as const), at: fc.nat(), as: fc.constantFrom('f64' as const, 'i32' as const, 'array' as const, 'null' as const) }),
-  fc.record({ kind: fc.constant('length' as const), at: fc.nat(), delta: fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0) }),
-  fc.record({ kind: fc.constant('dtype' as const), at: fc.nat(), label: fc.constantFrom('F64', 'I32', 'BF16', 'float16') }),
+  fc.record({
+    kind: fc.constant('type' as const),
+    at: fc.nat(),
+    as: fc.constantFrom('f64' as const, 'i32' as const, 'array' as const, 'null' as const),
+  }),
+  fc.record({
+    kind: fc.constant('length' as const),
+    at: fc.nat(),
+    delta: fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0),
+  }),
+  fc.record({
+    kind: fc.constant('dtype' as const),
+    at: fc.nat(),
+    label: fc.constantFrom('F64', 'I32', 'BF16', 'float16'),
+  }),
 );
 
 /**
  * Applies the corruption to `dict` (entries built from the valid dict `valid`); returns the corrupted dict and the
  * names the error may mention.
  */
-function corrupt(dict0: Record<string, unknown>, valid: StateDict, c: Corruption): { dict: Record<string, unknown>; names: string[] } {
+function corrupt(
+  dict0: Record<string, unknown>,
+  valid: StateDict,
+  c: Corruption,
+): { dict: Record<string, unknown>; names: string[] } {
   const keys = Object.keys(valid);
   const dict: Record<string, unknown> = { ...dict0 };
   const key = 'at' in c ? keys[c.at % keys.length] : '';
@@ -79,7 +104,14 @@ function corrupt(dict0: Record<string, unknown>, valid: StateDict, c: Corruption
       dict[key] = { shape: [...t.shape, 1], data: t.data };
       return { dict, names: [key] };
     case 'type': {
-      const data = c.as === 'f64' ? Float64Array.from(t.data) : c.as === 'i32' ? Int32Array.from(t.data) : c.as === 'array' ? Array.from(t.data) : null;
+      const data =
+        c.as === 'f64'
+          ? Float64Array.from(t.data)
+          : c.as === 'i32'
+            ? Int32Array.from(t.data)
+            : c.as === 'array'
+              ? Array.from(t.data)
+              : null;
       dict[key] = { shape: t.shape, data };
       return { dict, names: [key] };
     }
@@ -113,7 +145,10 @@ test('generated corruptions of a state dict are refused by name and change nothi
         message = (err as Error).message;
       }
       assert.match(message, /^Error\(s\) in loading state_dict for Sequential:/, `not refused: ${JSON.stringify(cs)}`);
-      assert.ok(names.some((n) => message.includes(n)), `the error names none of ${names.join(', ')}: ${message}`);
+      assert.ok(
+        names.some((n) => message.includes(n)),
+        `the error names none of ${names.join(', ')}: ${message}`,
+      );
     }),
     { numRuns: 150, seed: 7 },
   );
@@ -132,18 +167,28 @@ test('non-strict loading reports exactly the missing and unexpected keys of gene
   // Whole modules at a time: a GATv2Conv's lin_l and lin_r share one buffer, so a module is given whole or not at all.
   const modules = [...new Set(keys.map((k) => k.split('.')[0]))];
   await fc.assert(
-    fc.asyncProperty(fc.subarray(modules), fc.array(fc.string({ minLength: 1, maxLength: 6 }).map((s) => `x_${s}`), { maxLength: 3 }), async (kept, extra) => {
-      const target = build().init(gpu, { seed: 4 });
-      const dict: StateDict = {};
-      for (const k of keys) if (kept.includes(k.split('.')[0])) dict[k] = sd[k];
-      for (const e of extra) dict[e] = { shape: [1], data: new Float32Array(1) };
-      const r = target.loadStateDict(dict, { strict: false });
-      assert.deepEqual(r.missingKeys, keys.filter((k) => !(k in dict)));
-      assert.deepEqual(r.unexpectedKeys, [...new Set(extra)]);
-      const got = await target.stateDict();
-      for (const k of keys) if (k in dict) assert.deepEqual(got[k].data, sd[k].data, `${k} was not loaded`);
-      target.dispose();
-    }),
+    fc.asyncProperty(
+      fc.subarray(modules),
+      fc.array(
+        fc.string({ minLength: 1, maxLength: 6 }).map((s) => `x_${s}`),
+        { maxLength: 3 },
+      ),
+      async (kept, extra) => {
+        const target = build().init(gpu, { seed: 4 });
+        const dict: StateDict = {};
+        for (const k of keys) if (kept.includes(k.split('.')[0])) dict[k] = sd[k];
+        for (const e of extra) dict[e] = { shape: [1], data: new Float32Array(1) };
+        const r = target.loadStateDict(dict, { strict: false });
+        assert.deepEqual(
+          r.missingKeys,
+          keys.filter((k) => !(k in dict)),
+        );
+        assert.deepEqual(r.unexpectedKeys, [...new Set(extra)]);
+        const got = await target.stateDict();
+        for (const k of keys) if (k in dict) assert.deepEqual(got[k].data, sd[k].data, `${k} was not loaded`);
+        target.dispose();
+      },
+    ),
     { numRuns: 12, seed: 8 },
   );
   source.dispose();
@@ -151,7 +196,8 @@ test('non-strict loading reports exactly the missing and unexpected keys of gene
 
 test("shared weights: lin_r may be left out (safetensors' save_model keeps one of two names for one storage)", async () => {
   const make = () => new GATv2Conv(5, 3, { heads: 2, shareWeights: true }).init(gpu);
-  const a = make().eval(), b = make();
+  const a = make().eval(),
+    b = make();
   const sd = await a.stateDict();
   assert.deepEqual(Object.keys(sd), ['att', 'bias', 'lin_l.weight', 'lin_l.bias', 'lin_r.weight', 'lin_r.bias']);
   assert.deepEqual(sd['lin_r.weight'].data, sd['lin_l.weight'].data);
