@@ -20,6 +20,8 @@ export { GraphSet } from './nn/graphs.ts';
 export { GATModel, type GATModelConfig } from './nn/model.ts';
 export { Adam, Optimizer, type AdamOptions } from './train/optim.ts';
 export { crossEntropy, Loss, recordLoss, noteMaskCount, type RowSelection } from './train/loss.ts';
+export { Data, type DataInit, type GpuData, type NodeMask, type NodeIndex, type Split } from './data/data.ts';
+export { loadNpz, readNpz, NPZ_KEYS, type NpyArray, type NpzOptions } from './data/npz.ts';
 export { uploadDataset, type NodeDataset, type GpuDataset } from './train/data.ts';
 export { Trainer, summarize, type EpochMetrics, type TrainConfig, type NodeClassifier } from './train/trainer.ts';
 export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } from './train/run.ts';
