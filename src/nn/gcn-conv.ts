@@ -5,21 +5,20 @@
 //   out = A_hat (x W) + b                  out_i = sum_{j -> i} deg_j^-1/2 deg_i^-1/2 (x W)_j + b
 //
 // A_hat is built on the host (graph.ts gcnNorm) as CSR by destination with its transpose, so the forward is one
-// SpMM and the backward another (dY' = A_hat^T dY), both in a fixed order: no atomics.
+// SpMM and the backward another (dXW = A_hat^T dY), both in a fixed order: no atomics.
 import type { Gpu } from '../gpu/gpu.ts';
-import type { Tensor } from '../gpu/tensor.ts';
 import { gcnNorm, uploadGcn, type GcnTensors, type Graph } from '../graph.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { spmm } from '../kernels/spmm.ts';
-import { transpose, type LayerGraphs, type NamedArray, type StepContext } from './conv.ts';
+import { transpose, type LayerGraphs } from './conv.ts';
 import { glorot, zeros } from './init.ts';
-import type { LayerInput } from './input.ts';
-import type { ParameterStore, ParamSpec } from './params.ts';
-import { Workspace } from './workspace.ts';
+import { Module, type StateDict, type StateSpec } from './module.ts';
+import type { ParamSpec } from './params.ts';
+import { asVariable, record, Variable, type Features } from './tape.ts';
 
 export interface GCNConvOptions {
-  /** A_hat with self loops weighing 2 (PyG's `improved`). Default false. */
+  /** A_hat with added self loops weighing 2 (PyG's `improved`). Default false. */
   improved?: boolean;
   /**
    * Keep the normalised graph of each graph the layer sees (until dispose), instead of rebuilding it on every
@@ -34,36 +33,34 @@ export interface GCNConvOptions {
   bias?: boolean;
 }
 
-/** The graphs a GCN layer runs on: it needs the edge list on the host to build A_hat. */
+/** The graphs a GCN layer runs on: it needs the edge list on the host to build A_hat (a GraphSet has it). */
 export interface GcnGraphs extends LayerGraphs {
   /** The graph as given (no self loops added), edges in CSR order. */
   hostGraph(addSelfLoops: false): Graph;
 }
 
 /**
- * out = A_hat (x W) + b. x [N, in] (dense or sparse), W [in, out] internally (PyG's `lin.weight` [out, in], glorot),
- * b [out] (zeros). The forward keeps its input and A_hat for the backward:
- *   db = sum_i dout_i;  dXW = A_hat^T dout;  dW = x^T dXW;  dx = dXW W^T.
+ * GCNConv(inChannels, outChannels, { improved = false, cached = false, addSelfLoops = true, normalize = true,
+ * bias = true }): x [N, in] -> [N, out], as PyG's GCNConv. forward(x, graph). State dict: lin.weight [out, in]
+ * (glorot), bias [out] (zeros). The backward: db = sum_i dout_i;  dXW = A_hat^T dout;  dW = x^T dXW;  dx = dXW W^T.
  */
-export class GCNConv {
+export class GCNConv extends Module {
   readonly opts: Required<GCNConvOptions>;
-  private ws: Workspace | null = null;
-  private store: ParameterStore | null = null;
-  private prefix = '';
+  override readonly takesGraph = true;
   /** Normalised graphs by graph object (cached), or the last forward's (not cached: replaced every forward). */
   private cache = new Map<object, GcnTensors>();
   private current: GcnTensors | null = null;
-  private saved: { input: LayerInput; norm: GcnTensors } | null = null;
 
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     options: GCNConvOptions = {},
   ) {
+    super();
     if (!Number.isInteger(inChannels) || inChannels < 1)
-      throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
+      throw new Error(`GCNConv: inChannels must be a positive integer, got ${inChannels}`);
     if (!Number.isInteger(outChannels) || outChannels < 1)
-      throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
+      throw new Error(`GCNConv: outChannels must be a positive integer, got ${outChannels}`);
     this.opts = {
       improved: options.improved ?? false,
       cached: options.cached ?? false,
@@ -73,48 +70,24 @@ export class GCNConv {
     };
   }
 
-  get outWidth() {
-    return this.outChannels;
-  }
-
-  /** Parameter specs, names prefixed (e.g. `conv1.`): `lin.weight` [in, out] (glorot), `bias` [out] (zeros). */
-  paramSpecs(prefix: string): ParamSpec[] {
+  protected override parameterSpecs(): ParamSpec[] {
     const { inChannels: fin, outChannels: c } = this;
     const specs: ParamSpec[] = [
       { name: 'lin.weight', shape: [fin, c], init: (r) => transpose(glorot(r, c * fin, c, fin), c, fin) },
     ];
     if (this.opts.bias) specs.push({ name: 'bias', shape: [c], init: () => zeros(c) });
-    return specs.map((s) => ({ ...s, name: prefix + s.name }));
+    return specs;
   }
 
-  bind(gpu: Gpu, store: ParameterStore, prefix: string): void {
-    this.store = store;
-    this.prefix = prefix;
-    this.ws = new Workspace(gpu);
-  }
-
-  private param(name: string): Tensor {
-    return this.store!.value(this.prefix + name);
-  }
-
-  private grad(name: string): Tensor {
-    return this.store!.grad(this.prefix + name);
-  }
-
-  private get workspace(): Workspace {
-    if (!this.ws) throw new Error('GCNConv: the layer is not bound to parameters yet');
-    return this.ws;
-  }
-
-  /** A_hat and its transpose for `graphs`: from the cache, or built now. */
-  private normalized(gpu: Gpu, graphs: GcnGraphs): GcnTensors {
-    const hit = this.opts.cached ? this.cache.get(graphs) : undefined;
+  /** A_hat and its transpose for `graph`: from the cache, or built now. */
+  private normalized(gpu: Gpu, graph: GcnGraphs): GcnTensors {
+    const hit = this.opts.cached ? this.cache.get(graph) : undefined;
     if (hit) return hit;
-    const g = graphs.hostGraph(false);
+    const g = graph.hostGraph(false);
     const { improved, addSelfLoops, normalize } = this.opts;
     const norm = uploadGcn(gpu, gcnNorm([g.src, g.dst], g.numNodes, { improved, addSelfLoops, normalize }));
     if (this.opts.cached) {
-      this.cache.set(graphs, norm);
+      this.cache.set(graph, norm);
     } else {
       // The previous forward's matrices are no longer needed once this forward is recorded.
       this.current?.dispose();
@@ -123,70 +96,69 @@ export class GCNConv {
     return norm;
   }
 
-  forward(ctx: StepContext, input: LayerInput, graphs: GcnGraphs): Tensor {
+  /** The layer on node features x [N, in] over `graph`: [N, out]. */
+  override forward(x: Features, graph: GcnGraphs): Variable {
+    const v = asVariable(x);
+    const input = v.layerInput();
     if (input.cols !== this.inChannels) {
       throw new Error(
         `GCNConv: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`,
       );
     }
-    const { gpu } = ctx;
-    const ws = this.workspace;
+    if (!graph || typeof graph.hostGraph !== 'function')
+      throw new Error('GCNConv: the second argument must be the graph (a GraphSet, e.g. batch.graph)');
+    const { gpu, scope } = this;
+    const norm = this.normalized(gpu, graph);
     const n = input.rows,
       c = this.outChannels;
-    const norm = this.normalized(gpu, graphs);
-    if (norm.numNodes !== n)
-      throw new Error(`GCNConv: the graph has ${norm.numNodes} nodes but the input has ${n} rows`);
-    const xw = input.times(gpu, this.param('lin.weight'), ws.get('xw', [n, c]));
+    if (norm.numNodes !== n) throw new Error(`GCNConv: the graph has ${norm.numNodes} nodes, the features ${n} rows`);
+    const xw = input.times(gpu, this.param('lin.weight'), scope.get('xw', [n, c]));
     const out = spmm(gpu, norm.matrix, xw, {
       bias: this.opts.bias ? this.param('bias') : undefined,
-      out: ws.get('out', [n, c]),
+      out: scope.get('out', [n, c]),
     });
-    this.saved = { input, norm };
-    return out;
+    return record(new Variable({ value: out, scope }), {
+      label: 'GCNConv',
+      inputs: [v],
+      saved: [v],
+      owner: this,
+      backward: (dout, ctx) => {
+        if (this.opts.bias) columnSum(gpu, dout, { out: this.grad('bias') });
+        const dxw = spmm(gpu, norm.transpose, dout, { out: scope.get('dxw', [n, c]) });
+        input.transposeTimes(gpu, dxw, this.grad('lin.weight'));
+        if (ctx.needsGrad(v))
+          ctx.deliver(
+            v,
+            matmul(gpu, dxw, this.param('lin.weight'), { transB: true, out: scope.get('dx', [n, this.inChannels]) }),
+          );
+      },
+    });
   }
 
-  /** Writes every parameter gradient; returns the input gradient when asked (dense inputs only). */
-  backward(ctx: StepContext, dout: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!this.saved) throw new Error('GCNConv.backward called before forward');
-    const { input, norm } = this.saved;
-    const { gpu } = ctx;
-    const ws = this.workspace;
-    const n = input.rows;
-    if (this.opts.bias) columnSum(gpu, dout, { out: this.grad('bias') });
-    const dxw = spmm(gpu, norm.transpose, dout, { out: ws.get('dxw', [n, this.outChannels]) });
-    input.transposeTimes(gpu, dxw, this.grad('lin.weight'));
-    if (!needInputGrad) return null;
-    if (!input.dense) throw new Error('GCNConv: no input gradient for a sparse input or one with input dropout');
-    return matmul(gpu, dxw, this.param('lin.weight'), { transB: true, out: ws.get('dx', [n, this.inChannels]) });
-  }
-
-  /** This layer's parameters in PyG's state_dict names and shapes: `lin.weight` [out, in], `bias` [out]. */
-  toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray> {
+  override stateSpecs(): StateSpec[] {
     const { inChannels: fin, outChannels: c } = this;
-    const d: Record<string, NamedArray> = {
-      'lin.weight': { shape: [c, fin], data: transpose(values('lin.weight'), fin, c) },
-    };
-    if (this.opts.bias) d['bias'] = { shape: [c], data: values('bias') };
+    return [{ name: 'lin.weight', shape: [c, fin] }, ...(this.opts.bias ? [{ name: 'bias', shape: [c] }] : [])];
+  }
+
+  protected override toState(values: (name: string) => Float32Array): StateDict {
+    const { inChannels: fin, outChannels: c } = this;
+    const d: StateDict = { 'lin.weight': { shape: [c, fin], data: transpose(values('lin.weight'), fin, c) } };
+    if (this.opts.bias) d.bias = { shape: [c], data: values('bias') };
     return d;
   }
 
-  /** Sets this layer's parameters from PyG-named tensors (names without the layer prefix). */
-  fromStateDict(
-    get: (name: string, shape: number[]) => Float32Array,
+  protected override fromState(
+    get: (name: string) => Float32Array,
     set: (name: string, data: Float32Array) => void,
   ): void {
-    const { inChannels: fin, outChannels: c } = this;
-    set('lin.weight', transpose(get('lin.weight', [c, fin]), c, fin));
-    if (this.opts.bias) set('bias', get('bias', [c]));
+    set('lin.weight', transpose(get('lin.weight'), this.outChannels, this.inChannels));
+    if (this.opts.bias) set('bias', get('bias'));
   }
 
-  dispose(): void {
-    this.ws?.dispose();
-    this.ws = null;
+  protected override onDispose(): void {
     this.current?.dispose();
     this.current = null;
     for (const norm of this.cache.values()) norm.dispose();
     this.cache.clear();
-    this.saved = null;
   }
 }

@@ -5,11 +5,11 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import { gcnNorm, type Graph } from '../../src/graph.ts';
 import { fill } from '../../src/kernels/elementwise.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
-import type { StepContext } from '../../src/nn/conv.ts';
 import { GCNConv, type GCNConvOptions, type GcnGraphs } from '../../src/nn/gcn-conv.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
-import { DenseInput, SparseInput } from '../../src/nn/input.ts';
-import { ParameterStore } from '../../src/nn/params.ts';
+import { Sequential } from '../../src/nn/sequential.ts';
+import type { ParameterStore } from '../../src/nn/params.ts';
+import { Variable } from '../../src/nn/tape.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/gcn.ts';
 import { toDense, transposeDense } from '../reference/spmm.ts';
@@ -48,13 +48,17 @@ function randomNormOptions(rand: () => number, edges: number) {
   };
 }
 
-/** A layer bound to its own parameters (random values, biases included, so that every path is exercised). */
+/** A layer with its own parameters (random values, biases included, so that every path is exercised). */
 function makeLayer(gpu: Gpu, rand: () => number, fin: number, c: number, opts: GCNConvOptions) {
-  const conv = new GCNConv(fin, c, opts);
-  const store = new ParameterStore(gpu, conv.paramSpecs(''), rand);
-  conv.bind(gpu, store, '');
+  const conv = new GCNConv(fin, c, opts).init(gpu, { seed: randInt(rand, 0, 1000) });
+  const store = conv.parameterStore;
   for (const slot of store.slots) store.write(slot.name, randomArray(rand, slot.size));
   return { conv, store };
+}
+
+/** Dense node features as the model's input, with a gradient. */
+function leaf(gpu: Gpu, n: number, f: number, x: Float32Array): Variable {
+  return Variable.leaf(gpu.tensor('f32', [n, f], x), { requiresGrad: true });
 }
 
 async function readParams(store: ParameterStore, which: 'values' | 'grads' = 'values') {
@@ -78,15 +82,16 @@ async function checkLayer(gpu: Gpu, rand: () => number, i: number): Promise<void
     cached: rand() < 0.5,
   };
   const { conv, store } = makeLayer(gpu, rand, fin, c, opts);
-  const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
   const graphs = new GraphSet(gpu, [s, d], n);
   // A first forward on other values: an element the second forward fails to write would keep a stale value.
-  conv.forward(ctx, new DenseInput(gpu.tensor('f32', [n, fin], randomArray(rand, n * fin))), graphs);
+  conv.forward(leaf(gpu, n, fin, randomArray(rand, n * fin)), graphs);
   const x = randomArray(rand, n * fin);
-  const out = conv.forward(ctx, new DenseInput(gpu.tensor('f32', [n, fin], x)), graphs);
+  const input = leaf(gpu, n, fin, x);
+  const out = conv.forward(input, graphs);
   const dout = randomArray(rand, n * c);
   fill(gpu, store.grads, NaN);
-  const dx = conv.backward(ctx, gpu.tensor('f32', [n, c], dout), true)!;
+  out.backward(gpu.tensor('f32', [n, c], dout));
+  const dx = input.grad!;
 
   const a = ref.gcnNormDense(s, d, n, {
     addSelfLoops: !!opts.addSelfLoops,
@@ -102,7 +107,7 @@ async function checkLayer(gpu: Gpu, rand: () => number, i: number): Promise<void
   if (opts.bias) assertClose('d bias', got.b!, want.db, 1e-5);
   assertClose('d x', await dx.read(), want.dx, 1e-5);
   conv.dispose();
-  store.dispose();
+  input.dispose();
   graphs.dispose();
 }
 
@@ -228,22 +233,19 @@ export const cases: KernelCase[] = [
           values: Float32Array.from(vals),
         };
         const { conv, store } = makeLayer(gpu, rand, fin, c, {});
-        const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
         const graphs = new GraphSet(gpu, [s, d], n);
-        const out = conv.forward(ctx, new SparseInput(uploadSparse(gpu, m), uploadSparseTranspose(gpu, m)), graphs);
+        const out = conv.forward(
+          { kind: 'sparse', x: uploadSparse(gpu, m), xT: uploadSparseTranspose(gpu, m) },
+          graphs,
+        );
         const dout = randomArray(rand, n * c);
-        assert(conv.backward(ctx, gpu.tensor('f32', [n, c], dout), false) === null, 'no input gradient was asked for');
+        out.backward(gpu.tensor('f32', [n, c], dout));
         const a = ref.gcnNormDense(s, d, n, { addSelfLoops: true, improved: false, normalize: true });
         const { w, b } = await readParams(store);
         assertClose('output', await out.read(), ref.gcnForward(a, x, w, b, { n, fin, c }));
         const want = ref.gcnBackward(a, x, w, dout, { n, fin, c });
         assertClose('d lin.weight', (await readParams(store, 'grads')).w, want.dw);
-        assertThrows(
-          'input gradient',
-          () => conv.backward(ctx, gpu.tensor('f32', [n, c], dout), true),
-          /GCNConv: no input gradient for a sparse input/,
-        );
-        conv.dispose(), store.dispose(), graphs.dispose();
+        conv.dispose(), graphs.dispose();
       });
     },
   },
@@ -258,21 +260,21 @@ export const cases: KernelCase[] = [
       const edgesB = randomGraph(rand, n);
       const gb = countingGraphs(gpu, edgesB, n);
       const x = randomArray(rand, n * fin);
-      const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
       for (const cached of [true, false]) {
         const { conv, store } = makeLayer(gpu, rng(55), fin, c, { cached });
-        const input = new DenseInput(gpu.tensor('f32', [n, fin], x));
+        conv.eval();
+        const input = gpu.tensor('f32', [n, fin], x);
         const before = [ga.builds(), gb.builds()];
-        conv.forward(ctx, input, ga.graphs);
-        conv.forward(ctx, input, ga.graphs);
-        const outB = await conv.forward(ctx, input, gb.graphs).read();
-        conv.forward(ctx, input, gb.graphs);
+        conv.forward(input, ga.graphs);
+        conv.forward(input, ga.graphs);
+        const outB = await conv.forward(input, gb.graphs).read();
+        conv.forward(input, gb.graphs);
         const builds = [ga.builds() - before[0], gb.builds() - before[1]];
         assertEqual(`builds per graph (cached ${cached})`, builds, cached ? [1, 1] : [2, 2]);
         const a = ref.gcnNormDense(edgesB[0], edgesB[1], n, { addSelfLoops: true, improved: false, normalize: true });
         const { w, b } = await readParams(store);
         assertClose(`graph B after graph A (cached ${cached})`, outB, ref.gcnForward(a, x, w, b, { n, fin, c }));
-        conv.dispose(), store.dispose();
+        conv.dispose(), input.dispose();
       }
       ga.dispose(), gb.dispose();
     },
@@ -288,44 +290,38 @@ export const cases: KernelCase[] = [
         dout = randomArray(rng(58), n * c);
       const results: Float32Array[] = [];
       for (let run = 0; run < 2; run++) {
-        const conv = new GCNConv(fin, c);
-        const store = new ParameterStore(gpu, conv.paramSpecs('conv1.'), rng(59));
-        conv.bind(gpu, store, 'conv1.');
+        const model = new Sequential([new GCNConv(fin, c)]).init(gpu, { seed: 59 });
         const graphs = new GraphSet(gpu, [s, d], n);
-        const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
-        const out = conv.forward(ctx, new DenseInput(gpu.tensor('f32', [n, fin], x)), graphs);
-        conv.backward(ctx, gpu.tensor('f32', [n, c], dout), false);
-        results.push((await out.read()) as Float32Array, (await store.grads.read()) as Float32Array);
-        const all = await store.readAll();
-        const sd = conv.toStateDict((name) => all.get('conv1.' + name)!);
-        assert(Object.keys(sd).join() === 'lin.weight,bias', `names ${Object.keys(sd)}`);
-        assertEqual('lin.weight shape', sd['lin.weight'].shape, [c, fin]);
-        assertEqual('bias shape', sd['bias'].shape, [c]);
+        const out = model.forward(gpu.tensor('f32', [n, fin], x), graphs);
+        out.backward(gpu.tensor('f32', [n, c], dout));
+        results.push((await out.read()) as Float32Array, (await model.parameterStore.grads.read()) as Float32Array);
+        const sd = await model.stateDict();
+        assert(Object.keys(sd).join() === '0.lin.weight,0.bias', `names ${Object.keys(sd)}`);
+        assertEqual('lin.weight shape', sd['0.lin.weight'].shape, [c, fin]);
+        assertEqual('bias shape', sd['0.bias'].shape, [c]);
         // PyTorch's [out, in] is the transpose of the internal [in, out].
-        const internal = all.get('conv1.lin.weight')!;
+        const internal = (await model.parameterStore.readAll()).get('0.lin.weight')!;
         for (let o = 0; o < c; o++)
           for (let k = 0; k < fin; k++)
-            assert(sd['lin.weight'].data[o * fin + k] === internal[k * c + o], 'lin.weight transposed');
+            assert(sd['0.lin.weight'].data[o * fin + k] === internal[k * c + o], 'lin.weight transposed');
         const bound = Math.sqrt(6 / (fin + c));
         assert(internal.every((v) => Math.abs(v) <= bound) && internal.some((v) => v !== 0), 'lin.weight is glorot');
-        assertEqual('bias starts at zero', sd['bias'].data, new Float32Array(c));
+        assertEqual('bias starts at zero', sd['0.bias'].data, new Float32Array(c));
         // Round trip through new values.
         const newW = randomArray(rng(60), c * fin),
           newB = randomArray(rng(61), c);
-        conv.fromStateDict(
-          (name, shape) => {
-            assertEqual(`${name} asked shape`, shape, name === 'bias' ? [c] : [c, fin]);
-            return name === 'bias' ? newB : newW;
-          },
-          (name, data) => store.write('conv1.' + name, data),
+        model.loadStateDict(
+          { '0.lin.weight': { shape: [c, fin], data: newW }, '0.bias': { shape: [c], data: newB } },
+          { strict: true },
         );
-        const back = await store.readAll();
-        assertEqual('round trip', conv.toStateDict((name) => back.get('conv1.' + name)!)['lin.weight'].data, newW);
-        conv.dispose(), store.dispose(), graphs.dispose();
+        const back = await model.stateDict();
+        assertEqual('round trip weight', back['0.lin.weight'].data, newW);
+        assertEqual('round trip bias', back['0.bias'].data, newB);
+        model.dispose(), graphs.dispose();
       }
       assertBitIdentical('output', results[0], results[2]);
       assertBitIdentical('gradients', results[1], results[3]);
-      assertEqual('no bias', [new GCNConv(3, 2, { bias: false }).paramSpecs('').length], [1]);
+      assertEqual('no bias', [new GCNConv(3, 2, { bias: false }).stateSpecs().length], [1]);
     },
   },
   {
@@ -453,15 +449,13 @@ export const cases: KernelCase[] = [
           ),
         /edge_index source index 5 at edge 1 is out of range for 2 nodes/,
       );
-      assertThrows('in channels', () => new GCNConv(0, 3), /inChannels must be a positive integer, got 0/);
-      assertThrows('out channels', () => new GCNConv(3, 1.5), /outChannels must be a positive integer, got 1.5/);
-      const { conv, store } = makeLayer(gpu, rng(63), 4, 3, {});
-      const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [1]) };
+      assertThrows('in channels', () => new GCNConv(0, 3), /GCNConv: inChannels must be a positive integer, got 0/);
       assertThrows(
-        'backward first',
-        () => conv.backward(ctx, gpu.empty('f32', [5, 3]), true),
-        /GCNConv.backward called before forward/,
+        'out channels',
+        () => new GCNConv(3, 1.5),
+        /GCNConv: outChannels must be a positive integer, got 1.5/,
       );
+      const { conv } = makeLayer(gpu, rng(63), 4, 3, {});
       const graphs = new GraphSet(
         gpu,
         [
@@ -472,20 +466,25 @@ export const cases: KernelCase[] = [
       );
       assertThrows(
         'features',
-        () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [5, 3])), graphs),
+        () => conv.forward(gpu.empty('f32', [5, 3]), graphs),
         /GCNConv: shape mismatch: input has 3 features, the layer expects 4/,
       );
       assertThrows(
         'nodes',
-        () => conv.forward(ctx, new DenseInput(gpu.empty('f32', [6, 4])), graphs),
-        /GCNConv: the graph has 5 nodes but the input has 6 rows/,
+        () => conv.forward(gpu.empty('f32', [6, 4]), graphs),
+        /GCNConv: the graph has 5 nodes, the features 6 rows/,
       );
       assertThrows(
-        'unbound',
-        () => new GCNConv(4, 3).forward(ctx, new DenseInput(gpu.empty('f32', [5, 4])), graphs),
-        /GCNConv: the layer is not bound to parameters yet/,
+        'no graph',
+        () => (conv.forward as (x: unknown) => unknown)(gpu.empty('f32', [5, 4])),
+        /GCNConv: the second argument must be the graph/,
       );
-      conv.dispose(), store.dispose(), graphs.dispose();
+      assertThrows(
+        'not initialised',
+        () => new GCNConv(4, 3).forward(gpu.empty('f32', [5, 4]), graphs),
+        /call init\(gpu\) on the model before its forward/,
+      );
+      conv.dispose(), graphs.dispose();
     },
   },
 ];
