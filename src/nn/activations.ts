@@ -15,6 +15,12 @@ export interface EluInfo {
   alpha: number;
 }
 
+/** What a fused backward (Dropout after ReLU or LeakyReLU) needs from a LeakyReLU node. */
+export interface LeakyReluInfo {
+  x: Tensor;
+  slope: number;
+}
+
 function elu(v: Variable, alpha: number, scope: Scope): Variable {
   const { gpu } = v;
   const x = v.dense();
@@ -35,11 +41,16 @@ function leakyRelu(v: Variable, slope: number, scope: Scope, label: string): Var
   const { gpu } = v;
   const x = v.dense();
   const y = leakyReluForward(gpu, x, slope, scope.get('out', x.shape));
+  const info: LeakyReluInfo = { x, slope };
   return record(new Variable({ value: y, scope }), {
     label,
     inputs: [v],
     saved: [v],
-    backward: (dy, ctx) => ctx.deliver(v, leakyReluBackward(gpu, x, dy, slope, scope.get('dx', x.shape))),
+    kind: 'leaky_relu',
+    info,
+    // dx overwrites dy when no one else reads it.
+    backward: (dy, ctx) =>
+      ctx.deliver(v, leakyReluBackward(gpu, x, dy, slope, ctx.owned ? dy : scope.get('dx', x.shape))),
   });
 }
 

@@ -6,10 +6,10 @@
 //
 // The mask is never stored, and the dropped-out features usually are not either: the output is x with the mask
 // attached, applied by the next linear map as it reads x (dense or sparse: the mask of a sparse input hashes the
-// nonzero's index), or materialised by the dropout kernel for any other consumer. After an ELU, the backward of
-// both runs as one kernel.
-import { dropout as dropoutKernel, eluDropoutBackward } from '../kernels/elementwise.ts';
-import type { EluInfo } from './activations.ts';
+// nonzero's index), or materialised by the dropout kernel for any other consumer. After an ELU, a ReLU or a
+// LeakyReLU, the backward of both runs as one kernel.
+import { dropout as dropoutKernel, eluDropoutBackward, leakyReluDropoutBackward } from '../kernels/elementwise.ts';
+import type { EluInfo, LeakyReluInfo } from './activations.ts';
 import { Module } from './module.ts';
 import { asVariable, record, Variable, type Features } from './tape.ts';
 
@@ -41,6 +41,14 @@ export class Dropout extends Module {
           // ELU then dropout: one kernel for both backwards, delivered to the ELU's input.
           const { x: ex, alpha } = producer.info as EluInfo;
           const dh = eluDropoutBackward(gpu, ex, dy, alpha, args, ctx.owned ? dy : scope.get('dx', ex.shape));
+          ctx.skip(producer);
+          ctx.deliver(producer.inputs[0], dh);
+          return;
+        }
+        if (producer?.kind === 'leaky_relu' && ctx.consumers(v) === 1) {
+          // ReLU or LeakyReLU then dropout: likewise.
+          const { x: lx, slope } = producer.info as LeakyReluInfo;
+          const dh = leakyReluDropoutBackward(gpu, lx, dy, slope, args, ctx.owned ? dy : scope.get('dx', lx.shape));
           ctx.skip(producer);
           ctx.deliver(producer.inputs[0], dh);
           return;

@@ -2,9 +2,12 @@
 //
 //   crossEntropy: mean over the selected nodes of -log softmax(logits)[y],
 //                 d logits = (softmax(logits) - onehot(y)) / count on the selected rows, 0 elsewhere.
+//   binaryCrossEntropyWithLogits: mean over the selected nodes' elements of (1 - y) x - log_sigmoid(x),
+//                 d x = (sigmoid(x) - y) / (count C) on the selected rows, 0 elsewhere (multi-label).
+//   mseLoss:      mean over the selected nodes' elements of (x - y)^2, d x = 2 (x - y) / (count C).
 import type { Gpu } from '../gpu/gpu.ts';
 import { Tensor } from '../gpu/tensor.ts';
-import { nllLoss } from '../kernels/loss.ts';
+import { bceWithLogitsLoss, meanSquaredErrorLoss, nllLoss } from '../kernels/loss.ts';
 import { asVariable, opScope, record, runBackward, Variable, type Features, type Scope } from '../nn/tape.ts';
 
 /** A loss: its value (f32 [1]) on the GPU and backward(), which runs the backward of everything that led to it. */
@@ -125,4 +128,51 @@ export function crossEntropy(logits: Features, y: Tensor, sel: RowSelection & { 
   });
   if (reuse) v.stale = 'overwritten';
   return recordLoss(scope, 'crossEntropy', r.loss, [v], [r.dlogits], r.correct);
+}
+
+/** The two elementwise losses: input [N, C] against an f32 target [N, C], averaged over the selected rows' elements. */
+function elementLoss(
+  op: string,
+  kernel: typeof bceWithLogitsLoss,
+  input: Features,
+  target: Tensor,
+  sel: RowSelection & { reuseInput?: boolean },
+): Loss {
+  const v = asVariable(input);
+  const gpu = v.gpu;
+  const [n, c] = v.shape;
+  if (!(target instanceof Tensor)) throw new Error(`${op}: target must be an f32 tensor [${n}, ${c}] on the GPU`);
+  if (target.dtype !== 'f32' || target.shape.length !== 2 || target.shape[0] !== n || target.shape[1] !== c) {
+    throw new Error(
+      `${op}: target must be f32 [${n}, ${c}] (the input's shape), got ${target.dtype} [${target.shape}]`,
+    );
+  }
+  const { mask, count } = resolveRows(gpu, op, n, sel);
+  const scope = opScope(gpu, op);
+  const x = v.dense();
+  const reuse = !!sel.reuseInput && !v.dropped;
+  const r = kernel(gpu, x, target, mask, count, {
+    dinput: reuse ? x : scope.get('dinput', [n, c]),
+    loss: scope.get('loss', [1]),
+  });
+  if (reuse) v.stale = 'overwritten';
+  return recordLoss(scope, op, r.loss, [v], [r.dinput]);
+}
+
+/**
+ * Binary cross-entropy with logits (multi-label), torch's binary_cross_entropy_with_logits on input[mask] in its
+ * numerically stable form: input (logits) and target (0/1 or soft labels) [N, C]; the mean is over every element of
+ * the selected rows. `reuseInput` writes the gradient over the input, saving a buffer.
+ */
+export function binaryCrossEntropyWithLogits(
+  input: Features,
+  target: Tensor,
+  sel: RowSelection & { reuseInput?: boolean },
+): Loss {
+  return elementLoss('binaryCrossEntropyWithLogits', bceWithLogitsLoss, input, target, sel);
+}
+
+/** Mean squared error, torch's mse_loss on input[mask] (reduction 'mean'): input and target [N, C]. */
+export function mseLoss(input: Features, target: Tensor, sel: RowSelection & { reuseInput?: boolean }): Loss {
+  return elementLoss('mseLoss', meanSquaredErrorLoss, input, target, sel);
 }
