@@ -1,5 +1,6 @@
-// One step of torch.optim.Adam (L2 weight decay added to the gradient, bias-corrected; not AdamW) over flat
-// parameter, gradient and moment buffers, in the order of torch's _single_tensor_adam.
+// One step of torch.optim.Adam (L2 weight decay added to the gradient, bias-corrected) or, with DECOUPLED,
+// torch.optim.AdamW (the parameter first scaled by 1 - lr * wd, the gradient left alone) over flat parameter,
+// gradient and moment buffers, in the order of torch's _single_tensor_adam.
 // adam_step4 updates four elements per thread (vec4 loads: several times faster on SwiftShader);
 // adam_tail updates the last n % 4 elements one per thread.
 
@@ -16,13 +17,24 @@ struct Params {
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> exp_avg: array<f32>;    // m
 @group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<f32>; // v
-@group(0) @binding(4) var<storage, read> scalars: array<f32>;          // [lr, 1 - beta1^t, 1 - beta2^t, 0]
+@group(0) @binding(4) var<storage, read> scalars: array<f32>;          // [lr, 1 - beta1^t, 1 - beta2^t, decay]
 @group(0) @binding(5) var<uniform> P: Params;
 // The same four buffers seen as vec4s; an entry point uses one view or the other, never both.
 @group(0) @binding(0) var<storage, read_write> param4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> grad4: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> exp_avg4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> exp_avg_sq4: array<vec4f>;
+
+// AdamW: p *= decay (= 1 - lr * wd, scalars[3]) before the update, and no weight decay in the gradient.
+override DECOUPLED: bool = false;
+
+// The parameter the update starts from, and the gradient the moments see.
+struct Start { p: vec4f, g: vec4f }
+
+fn start(p: vec4f, grad: vec4f) -> Start {
+  if (DECOUPLED) { return Start(p * scalars[3], grad); }
+  return Start(p, grad + select(vec4f(0.0), P.weight_decay * p, P.weight_decay != 0.0));
+}
 
 struct Moments { m: vec4f, v: vec4f }
 
@@ -41,19 +53,18 @@ fn updated(p: vec4f, mo: Moments) -> vec4f {
   return p + (-step_size) * (mo.m / denom);
 }
 
-// g = grad + wd * p;  m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g;
+// Adam: g = grad + wd * p (AdamW: p = p * (1 - lr * wd), g = grad);  m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g;
 // p = p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)   with bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.
 // Thread i: elements 4i .. 4i + 3, for i < n / 4.
 @compute @workgroup_size(WG)
 fn adam_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = thread_index(wid, nwg, lid);
   if (i >= P.n / 4u) { return; }
-  let p = param4[i];
-  let g = grad4[i] + select(vec4f(0.0), P.weight_decay * p, P.weight_decay != 0.0);
-  let mo = moments(g, exp_avg4[i], exp_avg_sq4[i]);
+  let s = start(param4[i], grad4[i]);
+  let mo = moments(s.g, exp_avg4[i], exp_avg_sq4[i]);
   exp_avg4[i] = mo.m;
   exp_avg_sq4[i] = mo.v;
-  param4[i] = updated(p, mo);
+  param4[i] = updated(s.p, mo);
 }
 
 // The same update for elements 4 * (n / 4) + i, i < n % 4 (lanes .yzw of the vec4 helpers unused).
@@ -61,10 +72,9 @@ fn adam_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 fn adam_tail(@builtin(local_invocation_id) lid: vec3u) {
   let i = (P.n / 4u) * 4u + lid.x;
   if (i >= P.n) { return; }
-  let p = param[i];
-  let g = grad[i] + select(0.0, P.weight_decay * p, P.weight_decay != 0.0);
-  let mo = moments(vec4f(g), vec4f(exp_avg[i]), vec4f(exp_avg_sq[i]));
+  let s = start(vec4f(param[i]), vec4f(grad[i]));
+  let mo = moments(s.g, vec4f(exp_avg[i]), vec4f(exp_avg_sq[i]));
   exp_avg[i] = mo.m.x;
   exp_avg_sq[i] = mo.v.x;
-  param[i] = updated(vec4f(p), mo).x;
+  param[i] = updated(s.p, mo).x;
 }

@@ -8,10 +8,10 @@
 struct Params {
   n: u32,        // elements
   cols: u32,     // row length (bias_add: bias length; head_mean: C)
-  a: f32,        // ELU alpha, LeakyReLU slope, dropout p, fill value
+  a: f32,        // ELU alpha, LeakyReLU slope (ReLU: 0), dropout p, fill value
   seed: u32,     // dropout site seed
   heads: u32,    // head_mean: H
-  p: f32,        // elu_dropout: dropout p (a is the ELU alpha)
+  p: f32,        // elu_dropout, leaky_relu_dropout: dropout p (a is the ELU alpha or the slope)
 }
 
 @group(0) @binding(0) var<storage, read> x_in: array<f32>;
@@ -35,12 +35,18 @@ fn y4(i: vec4u) -> vec4f { return vec4f(y_in[i.x], y_in[i.y], y_in[i.z], y_in[i.
 
 fn out4(i: vec4u) -> vec4f { return vec4f(out[i.x], out[i.y], out[i.z], out[i.w]); }
 
-// The ELU backwards in place (IN_PLACE): dy is read from `out` and overwritten by dx (y is then not read).
+// In place (IN_PLACE): the streamed input is read from `out` and overwritten there: dy of a backward (y is then
+// not read), x of the ReLU / LeakyReLU forwards (x is then not read).
 override IN_PLACE: bool = false;
 
 fn dy4(i: vec4u) -> vec4f {
   if (IN_PLACE) { return out4(i); }
   return y4(i);
+}
+
+fn in4(i: vec4u) -> vec4f {
+  if (IN_PLACE) { return out4(i); }
+  return x4(i);
 }
 
 fn store4(i: vec4u, v: vec4f) {
@@ -52,6 +58,12 @@ fn store4(i: vec4u, v: vec4f) {
 
 fn elu4(v: vec4f, alpha: f32) -> vec4f { return select(alpha * (exp(v) - 1.0), v, v > vec4f(0.0)); }
 fn elu_grad4(v: vec4f, alpha: f32) -> vec4f { return select(alpha * exp(v), vec4f(1.0), v > vec4f(0.0)); }
+
+// LeakyReLU with slope a; with a = 0 it is ReLU, and the negative side is exactly 0 (0 * -inf would be NaN).
+fn relu_or_leaky4(v: vec4f, a: f32) -> vec4f {
+  let negative = select(v * a, vec4f(0.0), a == 0.0);
+  return select(negative, v, v > vec4f(0.0));
+}
 
 // dropout_scale of common.wgsl for the 4 elements, the site hash computed once.
 fn dropout4(i: vec4u, p: f32) -> vec4f {
@@ -107,20 +119,39 @@ fn elu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   store4(i, dy4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
 }
 
+// LeakyReLU (ReLU: slope 0): out = x if x > 0 else slope * x; x read from out when IN_PLACE.
 @compute @workgroup_size(WG)
 fn leaky_relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }
   let i = quad_of(wid, nwg, lid);
-  let v = x4(i);
-  store4(i, select(v * P.a, v, v > vec4f(0.0)));
+  store4(i, relu_or_leaky4(in4(i), P.a));
 }
 
-// dx = dy * (1 if x > 0 else slope);  y = dy
+// dx = dy * (1 if x > 0 else slope);  x = the forward input, or its output when slope >= 0 (the same sign);
+// y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
 fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   if (starts_past_end(wid, nwg, lid)) { return; }
   let i = quad_of(wid, nwg, lid);
-  store4(i, y4(i) * select(vec4f(P.a), vec4f(1.0), x4(i) > vec4f(0.0)));
+  store4(i, dy4(i) * leaky_relu_grad4(x4(i), P.a));
+}
+
+// LeakyReLU (ReLU: slope 0) then dropout in one pass: out = LeakyReLU(x) * mask(i) / (1 - p); x read from out
+// when IN_PLACE.
+@compute @workgroup_size(WG)
+fn leaky_relu_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  if (starts_past_end(wid, nwg, lid)) { return; }
+  let i = quad_of(wid, nwg, lid);
+  store4(i, relu_or_leaky4(in4(i), P.a) * dropout4(i, P.p));
+}
+
+// dx = dy * mask(i) / (1 - p) * LeakyReLU'(x);  x = the forward input, or its output when slope >= 0 (where the
+// mask keeps an element, the output has the input's sign; where it drops it, dx is 0 either way).
+@compute @workgroup_size(WG)
+fn leaky_relu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  if (starts_past_end(wid, nwg, lid)) { return; }
+  let i = quad_of(wid, nwg, lid);
+  store4(i, dy4(i) * dropout4(i, P.p) * leaky_relu_grad4(x4(i), P.a));
 }
 
 // Dropout: out = x * mask / (1 - p), the mask hashed from (seed, step, i) and never stored. Its backward is the

@@ -1,10 +1,12 @@
-// Row-wise log-softmax, the masked negative log-likelihood with its gradient, and argmax. One thread per row
-// (C is small: at most a few dozen classes); the loss is summed over rows by one workgroup in a fixed order.
+// Row-wise log-softmax, the masked negative log-likelihood with its gradient, argmax, and the masked mean binary
+// cross-entropy with logits and squared error with their gradients. One thread per row (C is small: at most a few
+// hundred columns); the loss is summed over rows by one workgroup in a fixed order.
 
 struct Params {
   n: u32,          // rows N
   c: u32,          // classes C
-  count: u32,      // masked rows (the mean's denominator); 0 gives loss 0 and zero gradients
+  count: u32,      // the mean's denominator: masked rows (NLL) or masked rows * C (BCE, MSE); 0 gives loss 0
+                   // and zero gradients
   inv_count: f32,  // 1 / count (0 when count is 0)
 }
 
@@ -17,9 +19,10 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;    // [1]
 @group(0) @binding(7) var<storage, read_write> correct: array<f32>; // [1]
 @group(0) @binding(8) var<storage, read_write> pred: array<u32>;    // [N]
+@group(0) @binding(9) var<storage, read> targets: array<f32>;       // [N, C]: BCE, MSE
 
-// nll_rows with the gradient written over the logits: they are read from `out` (x is then not read). Only
-// nll_rows reads through logit(), so the other entry points need not bind `out`.
+// nll_rows, bce_rows and mse_rows with the gradient written over their input: it is read from `out` (x is then
+// not read). Only the *_rows entry points read through logit(), so the others need not bind `out`.
 override IN_PLACE: bool = false;
 
 fn logit(i: u32) -> f32 {
@@ -82,9 +85,68 @@ fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   row_stats[r] = vec2f(-logp_y, select(0.0, 1.0, label == i32(m.at)));
 }
 
+// log(1 + z) for z in [0, 1], accurate for small z (where 1 + z rounds): log(u) * z / (u - 1) with u = 1 + z.
+fn log1p(z: f32) -> f32 {
+  let u = 1.0 + z;
+  if (u == 1.0) { return z; }
+  return log(u) * (z / (u - 1.0));
+}
+
+// A row off the mask: zero gradient, nothing to the loss.
+fn skip_row(base: u32, r: u32) {
+  for (var c = 0u; c < P.c; c++) { out[base + c] = 0.0; }
+  row_stats[r] = vec2f(0.0, 0.0);
+}
+
+// Binary cross-entropy with logits, per element of masked rows, in PyTorch's stable form:
+//   loss = (1 - y) x - log_sigmoid(x) = (1 - y) x - min(x, 0) + log1p(exp(-|x|));
+//   dx = (sigmoid(x) - y) / count, with count = masked rows * C (sigmoid(x) = 1 - sigmoid(-x) taken exactly);  row_stats[r] = (sum_c loss, 0).
+// Rows off the mask get dx = 0 and add nothing.
+@compute @workgroup_size(WG)
+fn bce_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = thread_index(wid, nwg, lid);
+  if (r >= P.n) { return; }
+  let base = r * P.c;
+  if (mask[r] == 0u) {
+    skip_row(base, r);
+    return;
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < P.c; c++) {
+    let v = logit(base + c);
+    let y = targets[base + c];
+    let e = exp(-abs(v));
+    sum += (1.0 - y) * v - min(v, 0.0) + log1p(e);
+    // sigmoid(x) - y, as (1 - y) - sigmoid(-x) for x >= 0 (exact where sigmoid(x) rounds to 1)
+    let small = e / (1.0 + e);  // sigmoid(-|x|)
+    out[base + c] = select(small - y, (1.0 - y) - small, v >= 0.0) * P.inv_count;
+  }
+  row_stats[r] = vec2f(sum, 0.0);
+}
+
+// Squared error per element of masked rows: loss = (x - y)^2, dx = 2 (x - y) / count (count = masked rows * C);
+// row_stats[r] = (sum_c loss, 0). Rows off the mask get dx = 0 and add nothing.
+@compute @workgroup_size(WG)
+fn mse_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = thread_index(wid, nwg, lid);
+  if (r >= P.n) { return; }
+  let base = r * P.c;
+  if (mask[r] == 0u) {
+    skip_row(base, r);
+    return;
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < P.c; c++) {
+    let d = logit(base + c) - targets[base + c];
+    sum += d * d;
+    out[base + c] = 2.0 * d * P.inv_count;
+  }
+  row_stats[r] = vec2f(sum, 0.0);
+}
+
 var<workgroup> partial: array<vec2f, WG>;
 
-// loss[0] = (sum_r row_stats[r].x) / count;  correct[0] = sum_r row_stats[r].y.
+// loss[0] = (sum_r row_stats[r].x) / count;  correct[0] = sum_r row_stats[r].y. (The total of every loss here.)
 // One workgroup (WG a power of two): thread t sums rows t, t + WG, ... in order, then a fixed tree.
 @compute @workgroup_size(WG)
 fn nll_total(@builtin(local_invocation_id) lid: vec3u) {

@@ -3,6 +3,7 @@
 // reductions over a node's outgoing edges. No atomics are needed, and results are bit-for-bit repeatable.
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
+import { transposeSparse, uploadSparse, type SparseRows, type SparseTensors } from './kernels/spmm.ts';
 
 /** One row of an edge_index, or a flat one: plain numbers, an integer typed array, or int64 (PyTorch's dtype). */
 export type IndexArray = ArrayLike<number> | BigInt64Array | BigUint64Array | readonly bigint[];
@@ -187,4 +188,108 @@ export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
     ...t,
     dispose: () => Object.values(t).forEach((x) => x.dispose()),
   };
+}
+
+export interface GcnNormOptions {
+  /** Replace existing self loops by one per node (PyG's add_remaining_self_loops), when normalizing. Default true. */
+  addSelfLoops?: boolean;
+  /** Self loops weigh 2 instead of 1 (PyG's `improved`). Default false. */
+  improved?: boolean;
+  /**
+   * Symmetric normalisation; without it the matrix is the plain (weighted) adjacency, no self loops added.
+   * Default true.
+   */
+  normalize?: boolean;
+  /** One weight per edge of edge_index (default 1). */
+  edgeWeight?: ArrayLike<number>;
+}
+
+/** The propagation matrix of a GCN layer and its transpose, both CSR. */
+export interface GcnMatrices {
+  /** A_hat [N, N], row i = destination i: out = A_hat (x W) gathers each node's incoming edges. */
+  matrix: SparseRows;
+  /** A_hat^T (row j = source j): the backward, dx = A_hat^T dy. */
+  transpose: SparseRows;
+}
+
+/**
+ * PyG's gcn_norm (flow source -> target) on the host, in float64 then rounded:
+ *   with normalize and addSelfLoops: every edge i -> i is dropped and one loop per node added, weighing fill (1, or
+ *   2 when improved) or, if the node had self loops, the weight of its last one (1 without edge weights: PyG sets
+ *   the weights to 1 before adding the loops, so `improved` leaves an existing loop at 1);
+ *   deg[i] = sum of the weights of the edges into i;  norm(j -> i) = deg[j]^-1/2 w(j -> i) deg[i]^-1/2, with
+ *   deg^-1/2 = 0 where deg = 0.
+ * Without normalize, the weights as given (no self loops added). The matrix is CSR by destination: row i lists the
+ * edges into i (sources in colIdx) in edge_index order, the added loop last; duplicate edges stay separate entries.
+ */
+export function gcnNorm(edgeIndex: EdgeIndex, numNodes: number, opts: GcnNormOptions = {}): GcnMatrices {
+  const { src: s0, dst: d0 } = splitEdgeIndex(edgeIndex, numNodes);
+  const normalize = opts.normalize ?? true;
+  const loops = normalize && (opts.addSelfLoops ?? true);
+  const w0 = opts.edgeWeight;
+  if (w0) {
+    if (w0.length !== s0.length) {
+      throw new Error(`edge_weight has ${w0.length} entries, expected one per edge (${s0.length})`);
+    }
+    for (let k = 0; k < w0.length; k++) {
+      if (!Number.isFinite(w0[k])) throw new Error(`edge_weight at edge ${k} is ${w0[k]} (weights must be finite)`);
+    }
+  }
+  const src: number[] = [];
+  const dst: number[] = [];
+  const weight: number[] = [];
+  const loopWeight = new Float64Array(loops ? numNodes : 0).fill(opts.improved ? 2 : 1);
+  for (let k = 0; k < s0.length; k++) {
+    if (loops && s0[k] === d0[k]) {
+      loopWeight[s0[k]] = w0 ? w0[k] : 1; // as PyG: its weights are all set (to 1) before the loops are added
+      continue;
+    }
+    src.push(s0[k]);
+    dst.push(d0[k]);
+    weight.push(w0 ? w0[k] : 1);
+  }
+  if (loops) for (let i = 0; i < numNodes; i++) (src.push(i), dst.push(i), weight.push(loopWeight[i]));
+  const E = src.length;
+  if (E > 2 ** 32 - 1) throw new Error(`${E} edges are beyond the 2^32 - 1 edge limit`);
+
+  const value = new Float64Array(E);
+  if (normalize) {
+    const deg = new Float64Array(numNodes);
+    for (let k = 0; k < E; k++) deg[dst[k]] += weight[k];
+    const negative = deg.findIndex((d) => d < 0);
+    if (negative >= 0) {
+      const d = deg[negative];
+      throw new Error(`edge_weight gives node ${negative} a negative weighted degree (${d}); gcn_norm needs >= 0`);
+    }
+    const invSqrt = deg.map((d) => (d === 0 ? 0 : 1 / Math.sqrt(d)));
+    for (let k = 0; k < E; k++) value[k] = invSqrt[src[k]] * weight[k] * invSqrt[dst[k]];
+  } else {
+    value.set(weight);
+  }
+  // Stable counting sort by destination -> CSR.
+  const rowPtr = prefixCounts(dst, numNodes);
+  const next = rowPtr.slice(0, numNodes);
+  const colIdx = new Uint32Array(E);
+  const values = new Float32Array(E);
+  for (let k = 0; k < E; k++) {
+    const p = next[dst[k]]++;
+    colIdx[p] = src[k];
+    values[p] = value[k];
+  }
+  const matrix: SparseRows = { rows: numNodes, cols: numNodes, rowPtr, colIdx, values };
+  return { matrix, transpose: transposeSparse(matrix).matrix };
+}
+
+/** A GCN propagation matrix and its transpose on the GPU. */
+export interface GcnTensors {
+  numNodes: number;
+  matrix: SparseTensors;
+  transpose: SparseTensors;
+  dispose(): void;
+}
+
+export function uploadGcn(gpu: Gpu, m: GcnMatrices): GcnTensors {
+  const matrix = uploadSparse(gpu, m.matrix);
+  const transpose = uploadSparse(gpu, m.transpose);
+  return { numNodes: m.matrix.rows, matrix, transpose, dispose: () => (matrix.dispose(), transpose.dispose()) };
 }

@@ -1,4 +1,4 @@
-// Adam optimizer step (shaders/adam.wgsl) over one flat buffer of every parameter of a model.
+// Adam and AdamW optimizer steps (shaders/adam.wgsl) over one flat buffer of every parameter of a model.
 import code from '../../shaders/adam.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel } from '../gpu/kernel.ts';
@@ -18,14 +18,16 @@ const bindings = ['w', 'r', 'w', 'w', 'r', 'u'] as const;
 const K = {
   step4: kernel({ name: 'adam.step', code, entryPoint: 'adam_step4', bindings, workgroupSize: 128 }),
   tail: kernel({ name: 'adam.step', code, entryPoint: 'adam_tail', bindings, workgroupSize: 4 }),
+  step4W: kernel({ name: 'adamw.step', code, entryPoint: 'adam_step4', bindings, workgroupSize: 128, overrides: { DECOUPLED: true } }),
+  tailW: kernel({ name: 'adamw.step', code, entryPoint: 'adam_tail', bindings, workgroupSize: 4, overrides: { DECOUPLED: true } }),
 };
 
-function checkConfig(cfg: AdamConfig): void {
-  if (!(cfg.lr >= 0)) throw new Error(`adam: lr must be >= 0, got ${cfg.lr}`);
-  if (!(cfg.beta1 >= 0 && cfg.beta1 < 1)) throw new Error(`adam: beta1 must be in [0, 1), got ${cfg.beta1}`);
-  if (!(cfg.beta2 >= 0 && cfg.beta2 < 1)) throw new Error(`adam: beta2 must be in [0, 1), got ${cfg.beta2}`);
-  if (!(cfg.eps >= 0)) throw new Error(`adam: eps must be >= 0, got ${cfg.eps}`);
-  if (!(cfg.weightDecay >= 0)) throw new Error(`adam: weightDecay must be >= 0, got ${cfg.weightDecay}`);
+function checkConfig(cfg: AdamConfig, op = 'adam'): void {
+  if (!(cfg.lr >= 0)) throw new Error(`${op}: lr must be >= 0, got ${cfg.lr}`);
+  if (!(cfg.beta1 >= 0 && cfg.beta1 < 1)) throw new Error(`${op}: beta1 must be in [0, 1), got ${cfg.beta1}`);
+  if (!(cfg.beta2 >= 0 && cfg.beta2 < 1)) throw new Error(`${op}: beta2 must be in [0, 1), got ${cfg.beta2}`);
+  if (!(cfg.eps >= 0)) throw new Error(`${op}: eps must be >= 0, got ${cfg.eps}`);
+  if (!(cfg.weightDecay >= 0)) throw new Error(`${op}: weightDecay must be >= 0, got ${cfg.weightDecay}`);
 }
 
 /**
@@ -49,16 +51,44 @@ export function adamScalars(cfg: AdamConfig, t: number): Float32Array {
  */
 export function adamStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
   checkConfig(cfg);
+  step(gpu, 'adamStep', false, params, grads, m, v, scalars, cfg);
+}
+
+/**
+ * Host-side, for AdamW: [lr, 1 - beta1^t, 1 - beta2^t, 1 - lr * wd] for step t >= 1 (float64, then rounded, as
+ * torch passes Python floats to its f32 kernels).
+ */
+export function adamWScalars(cfg: AdamConfig, t: number): Float32Array {
+  checkConfig(cfg, 'adamw');
+  if (!Number.isInteger(t) || t < 1) throw new Error(`adamWScalars: step t must be an integer >= 1, got ${t}`);
+  return new Float32Array([cfg.lr, 1 - cfg.beta1 ** t, 1 - cfg.beta2 ** t, 1 - cfg.lr * cfg.weightDecay]);
+}
+
+/**
+ * One torch.optim.AdamW step (decoupled weight decay) over flat f32 tensors of equal size, in torch's order:
+ *   p *= 1 - lr * wd;  m = lerp(m, grad, 1 - b1);  v = b2 v + (1 - b2) grad^2;
+ *   p += -(lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
+ * scalars = the f32 [4] tensor from adamWScalars; the dispatches are those of adamStep.
+ */
+export function adamWStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
+  checkConfig(cfg, 'adamw');
+  step(gpu, 'adamWStep', true, params, grads, m, v, scalars, cfg);
+}
+
+function step(gpu: Gpu, op: string, decoupled: boolean, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
   const n = params.size;
-  expectSize('adamStep', 'params', params, 'f32', n);
-  expectSize('adamStep', 'grads', grads, 'f32', n);
-  expectSize('adamStep', 'm', m, 'f32', n);
-  expectSize('adamStep', 'v', v, 'f32', n);
-  expectSize('adamStep', 'scalars', scalars, 'f32', 4);
-  const uniforms = [n, f32(cfg.beta2), f32(cfg.eps), f32(cfg.weightDecay), f32(1 - cfg.beta1), f32(1 - cfg.beta2)];
+  expectSize(op, 'params', params, 'f32', n);
+  expectSize(op, 'grads', grads, 'f32', n);
+  expectSize(op, 'm', m, 'f32', n);
+  expectSize(op, 'v', v, 'f32', n);
+  expectSize(op, 'scalars', scalars, 'f32', 4);
+  // AdamW's decay travels in scalars (it depends on lr); its uniform weight decay is unused.
+  const wd = decoupled ? 0 : cfg.weightDecay;
+  const uniforms = [n, f32(cfg.beta2), f32(cfg.eps), f32(wd), f32(1 - cfg.beta1), f32(1 - cfg.beta2)];
   const tensors = [params, grads, m, v, scalars];
   const vec4s = Math.floor(n / 4);
-  gpu.dispatch(K.step4, { tensors, uniforms, workgroups: groups(vec4s, K.step4.workgroupSize), cost: { bytes: vec4s * 112, flops: vec4s * 64 } });
+  const [step4, tail] = decoupled ? [K.step4W, K.tailW] : [K.step4, K.tail];
+  gpu.dispatch(step4, { tensors, uniforms, workgroups: groups(vec4s, step4.workgroupSize), cost: { bytes: vec4s * 112, flops: vec4s * 64 } });
   // The last n % 4 elements (none when the caller pads its flat buffers to a multiple of 4).
-  gpu.dispatch(K.tail, { tensors, uniforms, workgroups: n % 4 === 0 ? 0 : 1, cost: { bytes: (n % 4) * 28, flops: (n % 4) * 16 } });
+  gpu.dispatch(tail, { tensors, uniforms, workgroups: n % 4 === 0 ? 0 : 1, cost: { bytes: (n % 4) * 28, flops: (n % 4) * 16 } });
 }

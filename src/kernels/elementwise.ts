@@ -1,5 +1,5 @@
-// Elementwise ops (shaders/elementwise.wgsl): bias add, add, ELU, LeakyReLU, dropout, ELU fused with dropout,
-// mean over heads, fill. Each thread takes 4 consecutive elements.
+// Elementwise ops (shaders/elementwise.wgsl): bias add, add, ELU, ReLU, LeakyReLU, dropout, ELU / ReLU /
+// LeakyReLU fused with dropout, mean over heads, fill. Each thread takes 4 consecutive elements.
 import code from '../../shaders/elementwise.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
@@ -16,6 +16,13 @@ const K = {
   eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary }),
   leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary }),
   leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary }),
+  leakyDropoutForward: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
+  leakyDropoutBackward: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
+  // x read from out (IN_PLACE); the x binding gets a stand-in and is not read.
+  leakyForwardInPlace: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary, overrides: { IN_PLACE: true } }),
+  leakyDropoutForwardInPlace: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
+  leakyBackwardInPlace: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary, overrides: { IN_PLACE: true } }),
+  leakyDropoutBackwardInPlace: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
   dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
   eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
@@ -75,17 +82,93 @@ export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Te
   return out;
 }
 
+/**
+ * A read-only binding for an entry point that reads its input from `out` (IN_PLACE): WebGPU forbids binding one
+ * buffer both read-only and writable in a dispatch, so the unread `x` binding gets this one-float tensor.
+ */
+const standIns = new WeakMap<Gpu, Tensor>();
+function standIn(gpu: Gpu): Tensor {
+  let t = standIns.get(gpu);
+  if (!t || t.isDisposed) standIns.set(gpu, (t = gpu.empty('f32', [1])));
+  return t;
+}
+
+/** ReLU: out = max(x, 0). `out` may be x itself (in place). */
+export function reluForward(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
+  return leakyReluForward(gpu, x, 0, out);
+}
+
+/**
+ * dx = dy * (1 if x > 0 else 0), with x the forward input or the forward output (they have the same sign). `out`
+ * may be dy itself: dx then overwrites dy.
+ */
+export function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, out?: Tensor): Tensor {
+  return leakyReluBackward(gpu, x, dy, 0, out);
+}
+
+/** LeakyReLU: out = x if x > 0 else slope * x. `out` may be x itself (in place). */
 export function leakyReluForward(gpu: Gpu, x: Tensor, slope = 0.01, out?: Tensor): Tensor {
+  expectSlope('leakyReluForward', slope);
   out = outFor(gpu, 'leakyReluForward', x, out);
-  run(gpu, K.leakyForward, [x, out], params(x.size, 1, slope), x.size, 8);
+  if (out === x) run(gpu, K.leakyForwardInPlace, [standIn(gpu), out], params(x.size, 1, slope), x.size, 8);
+  else run(gpu, K.leakyForward, [x, out], params(x.size, 1, slope), x.size, 8);
   return out;
 }
 
+/**
+ * dx = dy * (1 if x > 0 else slope), with x the forward input or, when slope >= 0, the forward output (the same
+ * sign: an in-place forward keeps only that). `out` may be dy itself: dx then overwrites dy.
+ */
 export function leakyReluBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope = 0.01, out?: Tensor): Tensor {
+  expectSlope('leakyReluBackward', slope);
   expectSize('leakyReluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'leakyReluBackward', x, out);
-  run(gpu, K.leakyBackward, [x, dy, out], params(x.size, 1, slope), x.size, 12);
+  if (out === x) throw new Error('leakyReluBackward: out must not be x (it may be dy)');
+  if (out === dy) run(gpu, K.leakyBackwardInPlace, [x, x, out], params(x.size, 1, slope), x.size, 12);
+  else run(gpu, K.leakyBackward, [x, dy, out], params(x.size, 1, slope), x.size, 12);
   return out;
+}
+
+/** dropout(ReLU(x)) in one pass, the same mask as `dropout` with the same args. `out` may be x itself. */
+export function reluDropoutForward(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
+  return leakyReluDropoutForward(gpu, x, 0, args, out);
+}
+
+/** Backward of reluDropoutForward, x its input or output. `out` may be dy itself. */
+export function reluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
+  return leakyReluDropoutBackward(gpu, x, dy, 0, args, out);
+}
+
+/** dropout(LeakyReLU(x)) in one pass, the same mask as `dropout` with the same args. `out` may be x itself. */
+export function leakyReluDropoutForward(gpu: Gpu, x: Tensor, slope: number, args: DropoutArgs, out?: Tensor): Tensor {
+  expectSlope('leakyReluDropoutForward', slope);
+  expectDropout('leakyReluDropoutForward', args, 'step');
+  out = outFor(gpu, 'leakyReluDropoutForward', x, out);
+  const u = params(x.size, 1, slope, args.seed, 1, args.p);
+  // In place, the step tensor stands in for the unread x binding.
+  if (out === x) run(gpu, K.leakyDropoutForwardInPlace, [args.step, out, args.step], u, x.size, 8, 2);
+  else run(gpu, K.leakyDropoutForward, [x, out, args.step], u, x.size, 8, 2);
+  return out;
+}
+
+/**
+ * Backward of leakyReluDropoutForward: dx = dy * mask / (1 - p) * LeakyReLU'(x), with x the forward input or,
+ * when slope >= 0, the forward output. `out` may be dy itself.
+ */
+export function leakyReluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope: number, args: DropoutArgs, out?: Tensor): Tensor {
+  expectSlope('leakyReluDropoutBackward', slope);
+  expectDropout('leakyReluDropoutBackward', args, 'step');
+  expectSize('leakyReluDropoutBackward', 'dy', dy, 'f32', x.size);
+  out = outFor(gpu, 'leakyReluDropoutBackward', x, out);
+  if (out === x) throw new Error('leakyReluDropoutBackward: out must not be x (it may be dy)');
+  const u = params(x.size, 1, slope, args.seed, 1, args.p);
+  if (out === dy) run(gpu, K.leakyDropoutBackwardInPlace, [x, x, out, args.step], u, x.size, 12, 3);
+  else run(gpu, K.leakyDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 3);
+  return out;
+}
+
+function expectSlope(op: string, slope: number): void {
+  if (!Number.isFinite(slope)) throw new Error(`${op}: slope must be a finite number, got ${slope}`);
 }
 
 export interface DropoutArgs {

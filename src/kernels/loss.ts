@@ -1,20 +1,29 @@
-// Classification head (shaders/loss.wgsl): masked mean NLL of log-softmax with its gradient, argmax, log-softmax.
+// Losses (shaders/loss.wgsl): masked mean NLL of log-softmax with its gradient, argmax, log-softmax; masked mean
+// binary cross-entropy with logits (multi-label) and squared error, with their gradients.
 import code from '../../shaders/loss.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel } from '../gpu/kernel.ts';
+import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectSize, expectTensor } from './check.ts';
 
 /** Threads of the single workgroup that sums the per-row losses (a power of two; larger is slower on SwiftShader, whose barriers are costly). */
 const TOTAL_WG = 64;
 
-// Bindings: x, labels, mask, out, row_stats, uniforms, loss, correct, pred.
+// Bindings: x, labels, mask, out, row_stats, uniforms, loss, correct, pred, target.
+const elementRows: BindingKind[] = ['r', '-', 'r', 'w', 'w', 'u', '-', '-', '-', 'r'];
 const K = {
   nllRows: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'] }),
   nllRowsInPlace: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'], overrides: { IN_PLACE: true } }),
   nllTotal: kernel({ name: 'nll_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
   logSoftmax: kernel({ name: 'log_softmax', code, entryPoint: 'log_softmax', bindings: ['r', '-', '-', 'w', '-', 'u'] }),
   argmax: kernel({ name: 'argmax', code, entryPoint: 'argmax', bindings: ['r', '-', '-', '-', '-', 'u', '-', '-', 'w'] }),
+  // x, mask, out, row_stats, uniforms, target (IN_PLACE: the mask stands in for the unread x binding).
+  bceRows: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows', bindings: elementRows }),
+  bceRowsInPlace: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows', bindings: elementRows, overrides: { IN_PLACE: true } }),
+  mseRows: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows', bindings: elementRows }),
+  mseRowsInPlace: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows', bindings: elementRows, overrides: { IN_PLACE: true } }),
+  // row_stats, uniforms, loss, and a scratch `correct` (these losses have no notion of correct).
+  meanTotal: kernel({ name: 'elementwise_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
 };
 
 /** Uniform block of loss.wgsl: n, c, count, inv_count. */
@@ -100,4 +109,81 @@ export function logSoftmax(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
   else out = gpu.empty('f32', [n, c]);
   gpu.dispatch(K.logSoftmax, { tensors: [x, out], uniforms: params(n, c), workgroups: groups(n, K.logSoftmax.workgroupSize), cost: { bytes: n * c * 8, flops: n * c * 5 } });
   return out;
+}
+
+/**
+ * A node mask from an index (PyG's `train_idx`): mask[i] = 1 for each listed node, and the count. Throws on an index
+ * out of range or listed twice (a mask counts each node once).
+ */
+export function maskFromIndex(index: ArrayLike<number>, numNodes: number): { mask: Uint32Array; count: number } {
+  const mask = new Uint32Array(numNodes);
+  for (let k = 0; k < index.length; k++) {
+    const i = index[k];
+    if (!Number.isInteger(i) || i < 0 || i >= numNodes) throw new Error(`index ${i} at position ${k} is out of range for ${numNodes} nodes`);
+    if (mask[i]) throw new Error(`index ${i} at position ${k} is listed twice`);
+    mask[i] = 1;
+  }
+  return { mask, count: index.length };
+}
+
+export interface ElementLossResult {
+  /** f32 [1]: mean over the elements of the masked rows. */
+  loss: Tensor;
+  /** f32 [N, C]: d loss / d input (0 on rows off the mask). */
+  dinput: Tensor;
+}
+
+/** The shared shape of the two losses below: input and target [N, C], mask u32 [N], count of masked rows. */
+function elementLoss(gpu: Gpu, op: string, rows: [typeof K.bceRows, typeof K.bceRows], input: Tensor, target: Tensor, mask: Tensor, count: number,
+  opts: { dinput?: Tensor; loss?: Tensor }, flopsPerElement: number): ElementLossResult {
+  expectTensor(op, 'input', input, 'f32', [-1, -1]);
+  const [n, c] = input.shape;
+  expectTensor(op, 'target', target, 'f32', [n, c]);
+  expectSize(op, 'mask', mask, 'u32', n);
+  if (!Number.isInteger(count) || count < 0 || count > n) {
+    throw new Error(`${op}: count must be the number of masked rows, an integer in [0, ${n}], got ${count}`);
+  }
+  const dinput = opts.dinput ?? gpu.empty('f32', [n, c]);
+  const loss = opts.loss ?? gpu.empty('f32', [1]);
+  expectTensor(op, 'dinput', dinput, 'f32', [n, c]);
+  expectSize(op, 'loss', loss, 'f32', 1);
+  if (dinput === target) throw new Error(`${op}: dinput must not be the target (it may be the input)`);
+
+  // The mean is over elements: count rows of C each (none when C is 0).
+  const elements = count * c;
+  const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]);
+  const scratch = gpu.empty('f32', [1]);
+  const uniforms = params(n, c, elements);
+  const inPlace = dinput === input;
+  gpu.dispatch(inPlace ? rows[1] : rows[0], {
+    tensors: [inPlace ? mask : input, mask, dinput, rowStats, target],
+    uniforms,
+    workgroups: groups(n, K.bceRows.workgroupSize),
+    cost: { bytes: n * (3 * c * 4 + 4 + 8), flops: n * c * flopsPerElement },
+  });
+  gpu.dispatch(K.meanTotal, { tensors: [rowStats, loss, scratch], uniforms, workgroups: 1, cost: { bytes: n * 8 + 8, flops: 2 * n } });
+  rowStats.dispose();
+  scratch.dispose();
+  return { loss, dinput };
+}
+
+/**
+ * Binary cross-entropy with logits (multi-label), PyTorch's `binary_cross_entropy_with_logits` in its numerically
+ * stable form, averaged over every element of the rows where mask[r] != 0:
+ *   loss = 1/(count C) sum_{r in mask} sum_c [(1 - y) x - log_sigmoid(x)],  dinput = (sigmoid(x) - y) / (count C)
+ * on masked rows, 0 on the others. input (logits) and target (in [0, 1]) f32 [N, C], mask u32 [N], count = masked
+ * rows (masks are static: the caller passes it; see maskFromIndex). count = 0 gives loss 0 and zero gradients.
+ * `dinput` may be `input` itself: the gradient then overwrites the logits.
+ */
+export function bceWithLogitsLoss(gpu: Gpu, input: Tensor, target: Tensor, mask: Tensor, count: number, opts: { dinput?: Tensor; loss?: Tensor } = {}): ElementLossResult {
+  return elementLoss(gpu, 'bceWithLogitsLoss', [K.bceRows, K.bceRowsInPlace], input, target, mask, count, opts, 12);
+}
+
+/**
+ * Mean squared error, PyTorch's `mse_loss` (reduction 'mean') over every element of the rows where mask[r] != 0:
+ *   loss = 1/(count C) sum_{r in mask} sum_c (x - y)^2,  dinput = 2 (x - y) / (count C) on masked rows, 0 elsewhere.
+ * Arguments as bceWithLogitsLoss; `dinput` may be `input` itself.
+ */
+export function meanSquaredErrorLoss(gpu: Gpu, input: Tensor, target: Tensor, mask: Tensor, count: number, opts: { dinput?: Tensor; loss?: Tensor } = {}): ElementLossResult {
+  return elementLoss(gpu, 'meanSquaredErrorLoss', [K.mseRows, K.mseRowsInPlace], input, target, mask, count, opts, 5);
 }

@@ -1,6 +1,6 @@
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import { adamScalars, adamStep, type AdamConfig } from '../../src/kernels/adam.ts';
+import { adamScalars, adamStep, adamWScalars, adamWStep, type AdamConfig } from '../../src/kernels/adam.ts';
 import * as ref from '../reference/adam.ts';
 import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
@@ -25,11 +25,11 @@ function upload(gpu: Gpu, p: ArrayLike<number>, m: ArrayLike<number>, v: ArrayLi
   };
 }
 
-/** One step on the GPU with gradient `grad` at step t, as a training loop does it. */
-function gpuStep(gpu: Gpu, s: State, grad: Float32Array, cfg: AdamConfig, t: number): void {
+/** One step on the GPU with gradient `grad` at step t, as a training loop does it (AdamW when `decoupled`). */
+function gpuStep(gpu: Gpu, s: State, grad: Float32Array, cfg: AdamConfig, t: number, decoupled = false): void {
   s.g.write(grad);
-  s.scalars.write(adamScalars(cfg, t));
-  adamStep(gpu, s.p, s.g, s.m, s.v, s.scalars, cfg);
+  s.scalars.write(decoupled ? adamWScalars(cfg, t) : adamScalars(cfg, t));
+  (decoupled ? adamWStep : adamStep)(gpu, s.p, s.g, s.m, s.v, s.scalars, cfg);
 }
 
 function randomConfig(rand: () => number): AdamConfig {
@@ -47,6 +47,35 @@ async function checkState(label: string, s: State, p: Float64Array, m: Float64Ar
   assertClose(`${label} p`, await s.p.read(), p);
   assertClose(`${label} m`, await s.m.read(), m);
   assertClose(`${label} v`, await s.v.read(), v);
+}
+
+/** Two steps twice from the same state: bit-identical results, nothing written past n, no new uniform buffer. */
+async function deterministic(gpu: Gpu, decoupled: boolean): Promise<void> {
+  const rand = Math.random;
+  const cfg = { lr: 0.005, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 };
+  const n = 100_003, pad = 61;
+  const p0 = randomArray(rand, n), grads = [randomArray(rand, n), randomArray(rand, n)];
+  const results: Float32Array[] = [];
+  for (let run = 0; run < 2; run++) {
+    // Parameters as the first n elements of a larger, poisoned buffer: the tail must stay NaN.
+    const big = gpu.full('f32', [n + pad], NaN);
+    const base = upload(gpu, p0, new Float32Array(n), new Float32Array(n));
+    base.p.dispose();
+    const s = { ...base, p: big.view(0, [n]).write(p0) };
+    gpuStep(gpu, s, grads[0], cfg, 1, decoupled);
+    const uniformBuffers = (gpu as unknown as { uniformBuffers?: Map<string, unknown> }).uniformBuffers;
+    const before = uniformBuffers?.size;
+    gpuStep(gpu, s, grads[1], cfg, 2, decoupled);
+    assert(uniformBuffers?.size === before, `a step created ${(uniformBuffers?.size ?? 0) - (before ?? 0)} uniform buffers`);
+    const all = (await big.read()) as Float32Array;
+    for (let k = n; k < n + pad; k++) assert(Number.isNaN(all[k]), `element ${k} past n was written: ${all[k]}`);
+    results.push(all.slice(0, n), (await s.m.read()) as Float32Array, (await s.v.read()) as Float32Array);
+    big.dispose();
+    [s.g, s.m, s.v, s.scalars].forEach((x) => x.dispose());
+  }
+  assertBitIdentical('p', results[0], results[3]);
+  assertBitIdentical('m', results[1], results[4]);
+  assertBitIdentical('v', results[2], results[5]);
 }
 
 export const cases: KernelCase[] = [
@@ -111,33 +140,63 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'adamStep is deterministic, writes nothing past n, and creates no uniform buffer after the first step',
+    name: 'reference AdamW matches a two-step example of torch\'s formula, on the host and on the GPU (n = 1 and 4)',
     async run(gpu) {
-      const rand = Math.random;
-      const cfg = { lr: 0.005, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 };
-      const n = 100_003, pad = 61;
-      const p0 = randomArray(rand, n), grads = [randomArray(rand, n), randomArray(rand, n)];
-      const results: Float32Array[] = [];
-      for (let run = 0; run < 2; run++) {
-        // Parameters as the first n elements of a larger, poisoned buffer: the tail must stay NaN.
-        const big = gpu.full('f32', [n + pad], NaN);
-        const base = upload(gpu, p0, new Float32Array(n), new Float32Array(n));
-        base.p.dispose();
-        const s = { ...base, p: big.view(0, [n]).write(p0) };
-        gpuStep(gpu, s, grads[0], cfg, 1);
-        const uniformBuffers = (gpu as unknown as { uniformBuffers?: Map<string, unknown> }).uniformBuffers;
-        const before = uniformBuffers?.size;
-        gpuStep(gpu, s, grads[1], cfg, 2);
-        assert(uniformBuffers?.size === before, `a step created ${(uniformBuffers?.size ?? 0) - (before ?? 0)} uniform buffers`);
-        const all = (await big.read()) as Float32Array;
-        for (let k = n; k < n + pad; k++) assert(Number.isNaN(all[k]), `element ${k} past n was written: ${all[k]}`);
-        results.push(all.slice(0, n), (await s.m.read()) as Float32Array, (await s.v.read()) as Float32Array);
-        big.dispose();
-        [s.g, s.m, s.v, s.scalars].forEach((x) => x.dispose());
+      // lr 0.01, betas (0.9, 0.999), eps 1e-8, weight decay 0.1, p0 = 1, gradients 0.5 then -0.25.
+      // Step 1: p = 1 * (1 - 0.001) = 0.999; m = 0.05; v = 0.00025; denom = sqrt(0.00025) / sqrt(0.001) + 1e-8;
+      //   p = 0.999 - (0.01 / 0.1) * 0.05 / 0.50000001 = 0.9890000002.
+      // Step 2: p = 0.9890000002 * 0.999; m = 0.9 * 0.05 - 0.1 * 0.25 = 0.02; v = 0.999 * 0.00025 + 0.001 * 0.0625
+      //   = 0.00031225; bc1 = 0.19, bc2 = 0.001999; p -= (0.01 / 0.19) * 0.02 / (sqrt(v) / sqrt(bc2) + 1e-8)
+      //   = 0.98534762987058470.
+      const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
+      const p = Float64Array.of(1), m = new Float64Array(1), v = new Float64Array(1);
+      ref.adamWStep(p, [0.5], m, v, cfg, 1);
+      assertClose('step 1 p', p, [0.9890000002], 1e-14);
+      ref.adamWStep(p, [-0.25], m, v, cfg, 2);
+      assertClose('step 2 m', m, [0.02], 1e-14);
+      assertClose('step 2 v', v, [0.00031225], 1e-14);
+      assertClose('step 2 p', p, [0.9853476298705847], 1e-14);
+      for (const n of [1, 4]) {
+        const s = upload(gpu, new Float32Array(n).fill(1), new Float32Array(n), new Float32Array(n));
+        gpuStep(gpu, s, new Float32Array(n).fill(0.5), cfg, 1, true);
+        gpuStep(gpu, s, new Float32Array(n).fill(-0.25), cfg, 2, true);
+        assertClose(`n ${n} p`, await s.p.read(), new Array(n).fill(0.9853476298705847));
+        Object.values(s).forEach((x) => x.dispose());
       }
-      assertBitIdentical('p', results[0], results[3]);
-      assertBitIdentical('m', results[1], results[4]);
-      assertBitIdentical('v', results[2], results[5]);
+    },
+  },
+  {
+    name: 'adamWStep matches float64 over three steps from random states (sizes 0 and off multiples of 4 or the workgroup)',
+    async run(gpu) {
+      await repeat(CASES, 32, async (rand, i) => {
+        const n = i < 5 ? i : randInt(rand, 1, 20_000);
+        const cfg = { ...randomConfig(rand), weightDecay: rand() < 0.2 ? 0 : 10 ** (-3 + 2 * rand()) };
+        const fresh = rand() < 0.5;
+        const p = Float64Array.from(randomArray(rand, n, -2, 2));
+        const m = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, -0.1, 0.1));
+        const v = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, 0, 0.01));
+        const s = upload(gpu, p, m, v);
+        for (let t = fresh ? 1 : 6, k = 0; k < 3; t++, k++) {
+          const grad = randomArray(rand, n, -1, 1);
+          gpuStep(gpu, s, grad, cfg, t, true);
+          ref.adamWStep(p, grad, m, v, cfg, t);
+          await checkState(`step ${t}`, s, p, m, v);
+          p.set(await s.p.read()), m.set(await s.m.read()), v.set(await s.v.read());
+        }
+        Object.values(s).forEach((x) => x.dispose());
+      });
+      const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+      assertEqual('adamWScalars', adamWScalars(cfg, 2), Float32Array.of(0.01, 1 - 0.81, 1 - 0.998001, 1 - 0.0001));
+      assertThrows('adamWScalars t', () => adamWScalars(cfg, 0), /adamWScalars: step t must be an integer >= 1, got 0/);
+      const f = (k: number) => gpu.empty('f32', [k]);
+      assertThrows('adamWStep size', () => adamWStep(gpu, f(10), f(9), f(10), f(10), f(4), cfg), /adamWStep: shape mismatch for grads/);
+      assertThrows('adamWStep wd', () => adamWStep(gpu, f(10), f(10), f(10), f(10), f(4), { ...cfg, weightDecay: -1 }), /adamw: weightDecay must be >= 0, got -1/);
+    },
+  },
+  {
+    name: 'adamStep and adamWStep are deterministic, write nothing past n, and create no uniform buffer after the first step',
+    async run(gpu) {
+      for (const decoupled of [false, true]) await deterministic(gpu, decoupled);
     },
   },
   {

@@ -1,7 +1,8 @@
 import * as ew from '../../src/kernels/elementwise.ts';
 import * as ref from '../reference/elementwise.ts';
 import { checkVjp } from '../reference/fd.ts';
-import { assertBitIdentical, assertClose, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+import type { Tensor } from '../../src/gpu/tensor.ts';
+import { assertBitIdentical, assertClose, assertEqual, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 20;
 
@@ -83,6 +84,74 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'ReLU and LeakyReLU (alone and fused with dropout) match float64, out of place and in place',
+    async run(gpu) {
+      await repeat(CASES, 6, async (rand, i) => {
+        // 0 elements, 1 .. 4 (a last thread with clamped lanes), then sizes off the workgroup multiple.
+        const n = i === 0 ? 0 : i < 5 ? i : randInt(rand, 5, 20_000);
+        const relu = i % 2 === 0;
+        const slope = relu ? 0 : [0.01, 0.2, 1.5, -0.3][randInt(rand, 0, 4)];
+        const p = rand() < 0.2 ? 0 : 0.8 * rand(), seed = randInt(rand, 0, 2 ** 31), stepV = randInt(rand, 0, 1000);
+        const x = randomArray(rand, n, -3, 3), dy = randomArray(rand, n);
+        const step = gpu.tensor('u32', [1], [stepV]);
+        const args = { p, seed, step };
+        const tx = gpu.tensor('f32', [n], x), tdy = gpu.tensor('f32', [n], dy);
+        const fresh = (a: Float32Array) => gpu.tensor('f32', [n], a);
+        const fwd = (t: Tensor, out: Tensor) => (relu ? ew.reluForward(gpu, t, out) : ew.leakyReluForward(gpu, t, slope, out));
+        const bwd = (t: Tensor, g: Tensor, out: Tensor) => (relu ? ew.reluBackward(gpu, t, g, out) : ew.leakyReluBackward(gpu, t, g, slope, out));
+        const dfwd = (t: Tensor, out: Tensor) => (relu ? ew.reluDropoutForward(gpu, t, args, out) : ew.leakyReluDropoutForward(gpu, t, slope, args, out));
+        const dbwd = (t: Tensor, g: Tensor, out: Tensor) =>
+          relu ? ew.reluDropoutBackward(gpu, t, g, args, out) : ew.leakyReluDropoutBackward(gpu, t, g, slope, args, out);
+        const y = ref.leakyReluForward(x, slope), dx = ref.leakyReluBackward(x, dy, slope);
+        const yDrop = ref.dropout(y, p, seed, stepV), dxDrop = ref.leakyReluBackward(x, ref.dropout(dy, p, seed, stepV), slope);
+        if (relu) assertClose('relu reference', y, ref.reluForward(x));
+        if (relu) assertClose('relu reference backward', dx, ref.reluBackward(x, dy));
+        assertClose('forward', await fwd(tx, poisoned(gpu, 'f32', [n])).read(), y);
+        assertClose('backward', await bwd(tx, tdy, poisoned(gpu, 'f32', [n])).read(), dx);
+        assertClose('dropout forward', await dfwd(tx, poisoned(gpu, 'f32', [n])).read(), yDrop);
+        assertClose('dropout backward', await dbwd(tx, tdy, poisoned(gpu, 'f32', [n])).read(), dxDrop);
+        // In place: the forward over x, then (slope >= 0) the backward from that output, over dy.
+        const inPlace = fresh(x), dInPlace = fresh(x);
+        assertClose('forward in place', await fwd(inPlace, inPlace).read(), y);
+        assertClose('dropout forward in place', await dfwd(dInPlace, dInPlace).read(), yDrop);
+        const from = slope >= 0 ? inPlace : tx, dFrom = slope >= 0 ? dInPlace : tx;
+        const g1 = fresh(dy), g2 = fresh(dy);
+        assertClose('backward in place', await bwd(from, g1, g1).read(), dx);
+        assertClose('dropout backward in place', await dbwd(dFrom, g2, g2).read(), dxDrop);
+        [tx, tdy, step, inPlace, dInPlace, g1, g2].forEach((t) => t.dispose());
+      });
+      // ReLU's negative side is exactly 0, infinities included; LeakyReLU scales -inf.
+      const special = Float32Array.of(-Infinity, -1e30, -0, 0, 1e-30, Infinity);
+      const t = gpu.tensor('f32', [6], special);
+      assertEqual('relu of special values', await ew.reluForward(gpu, t, poisoned(gpu, 'f32', [6])).read(), [0, 0, 0, 0, 1e-30, Infinity].map(Math.fround));
+      assertEqual('leaky of -inf', (await ew.leakyReluForward(gpu, t, 0.5, poisoned(gpu, 'f32', [6])).read()).slice(0, 1), [-Infinity]);
+      t.dispose();
+    },
+  },
+  {
+    name: 'ReLU and LeakyReLU: bad arguments throw an error that names the problem',
+    async run(gpu) {
+      const x = gpu.empty('f32', [10]), step = gpu.tensor('u32', [1], [0]);
+      assertThrows('dy size', () => ew.reluBackward(gpu, x, gpu.empty('f32', [9])), /leakyReluBackward: shape mismatch for dy: expected 10 elements/);
+      assertThrows('out shape', () => ew.reluForward(gpu, x, gpu.empty('f32', [11])), /leakyReluForward: shape mismatch for out/);
+      assertThrows('slope', () => ew.leakyReluForward(gpu, x, NaN), /leakyReluForward: slope must be a finite number, got NaN/);
+      assertThrows('backward over x', () => ew.leakyReluBackward(gpu, x, gpu.empty('f32', [10]), 0.1, x), /out must not be x/);
+      assertThrows('dropout p', () => ew.reluDropoutForward(gpu, x, { p: 1, seed: 0, step }), /leakyReluDropoutForward: dropout p must be in \[0, 1\), got 1/);
+      assertThrows('dropout step', () => ew.reluDropoutBackward(gpu, x, x, { p: 0.5, seed: 0, step: x }), /step must be u32, got f32/);
+      [x, step].forEach((t) => t.dispose());
+    },
+  },
+  {
+    name: 'in-place ReLU over more than 65,535 workgroups covers every element',
+    async run(gpu) {
+      const n = 4 * 64 * 70_001 + 13;
+      const x = randomArray(Math.random, n);
+      const t = gpu.tensor('f32', [n], x);
+      assertClose('relu in place over 70,001 workgroups', await ew.reluForward(gpu, t, t).read(), ref.reluForward(x));
+      t.dispose();
+    },
+  },
+  {
     name: 'mean over heads forward and backward match float64',
     async run(gpu) {
       await repeat(CASES, 4, async (rand) => {
@@ -112,6 +181,7 @@ export const cases: KernelCase[] = [
       const x = Float64Array.from(randomArray(rand, 50, -2, 2)), g = Float64Array.from(randomArray(rand, 50));
       checkVjp('elu', (v) => ref.eluForward(v, 1.3), x, g, ref.eluBackward(x, g, 1.3));
       checkVjp('lrelu', (v) => ref.leakyReluForward(v, 0.2), x, g, ref.leakyReluBackward(x, g, 0.2));
+      checkVjp('relu', (v) => ref.reluForward(v), x, g, ref.reluBackward(x, g));
       const gm = Float64Array.from(randomArray(rand, 10));
       checkVjp('head mean', (v) => ref.headMeanForward(v, 2, 5, 5), x, gm, ref.headMeanBackward(gm, 2, 5, 5));
     },

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { argmax, logSoftmax, nllLoss, validateLabels } from '../../src/kernels/loss.ts';
+import { argmax, bceWithLogitsLoss, logSoftmax, maskFromIndex, meanSquaredErrorLoss, nllLoss, validateLabels } from '../../src/kernels/loss.ts';
 import * as ref from '../reference/loss.ts';
 import { checkVjp } from '../reference/fd.ts';
 import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
@@ -59,7 +60,171 @@ function checkNll(label: string, got: NllOutput, p: Problem): void {
   assertClose(`${label} dlogits`, got.dlogits, want.dlogits);
 }
 
+type ElementLoss = 'bce' | 'mse';
+
+interface ElementProblem {
+  n: number;
+  c: number;
+  input: Float32Array;
+  target: Float32Array;
+  mask: Uint32Array;
+  count: number;
+}
+
+/** Random logits (some large: the stable form matters there), 0/1 or soft targets, a random mask. */
+function randomElementProblem(rand: () => number, n: number, c: number, maskRate = rand()): ElementProblem {
+  const scale = [3, 30, 100][randInt(rand, 0, 3)];
+  const input = randomArray(rand, n * c, -scale, scale);
+  const soft = rand() < 0.5;
+  const target = Float32Array.from({ length: n * c }, () => (soft ? rand() : randInt(rand, 0, 2)));
+  const mask = Uint32Array.from({ length: n }, () => (rand() < maskRate ? randInt(rand, 1, 4) : 0));
+  return { n, c, input, target, mask, count: mask.filter((m) => m !== 0).length };
+}
+
+/** The loss on the GPU into NaN-poisoned outputs (or with the gradient over the input). */
+async function runElementLoss(gpu: Gpu, kind: ElementLoss, p: ElementProblem, inPlace = false): Promise<{ loss: Float32Array; dinput: Float32Array }> {
+  const input = gpu.tensor('f32', [p.n, p.c], p.input);
+  const target = gpu.tensor('f32', [p.n, p.c], p.target);
+  const mask = gpu.tensor('u32', [p.n], p.mask);
+  const f = kind === 'bce' ? bceWithLogitsLoss : meanSquaredErrorLoss;
+  const r = f(gpu, input, target, mask, p.count, { dinput: inPlace ? input : poisoned(gpu, 'f32', [p.n, p.c]), loss: poisoned(gpu, 'f32', [1]) });
+  const out = { loss: (await r.loss.read()) as Float32Array, dinput: (await r.dinput.read()) as Float32Array };
+  new Set([input, target, mask, r.loss, r.dinput]).forEach((t) => t.dispose());
+  return out;
+}
+
+function elementReference(kind: ElementLoss, p: ElementProblem, x: ArrayLike<number> = p.input) {
+  return (kind === 'bce' ? ref.bceWithLogits : ref.mse)(x, p.target, p.mask, p.n, p.c, p.count);
+}
+
+function checkElementLoss(label: string, kind: ElementLoss, got: { loss: Float32Array; dinput: Float32Array }, p: ElementProblem): void {
+  const want = elementReference(kind, p);
+  assertClose(`${label} loss`, got.loss, [want.loss]);
+  assertClose(`${label} dinput`, got.dinput, want.dinput);
+}
+
 export const cases: KernelCase[] = [
+  {
+    name: 'binary cross-entropy with logits and MSE (loss, gradient) match float64 on random shapes, masks and logits up to +-100',
+    async run(gpu) {
+      for (const kind of ['bce', 'mse'] as const) {
+        await repeat(CASES, kind === 'bce' ? 23 : 24, async (rand, i) => {
+          const n = i === 0 ? 0 : randInt(rand, 1, 2000), c = i === 1 ? 1 : i === 2 ? 130 : randInt(rand, 1, 70);
+          const p = randomElementProblem(rand, n, c);
+          checkElementLoss(kind, kind, await runElementLoss(gpu, kind, p), p);
+          checkElementLoss(`${kind} in place (gradient over the input)`, kind, await runElementLoss(gpu, kind, p, true), p);
+        });
+      }
+    },
+  },
+  {
+    name: 'binary cross-entropy with logits keeps its precision where 1 + exp(-|x|) rounds to 1',
+    async run(gpu) {
+      // x = 20 with y = 1: loss = log1p(exp(-20)) = 2.06e-9, which log(1 + exp(-20)) in f32 would give as 0.
+      const p: ElementProblem = { n: 2, c: 2, input: Float32Array.of(20, -20, 40, 0), target: Float32Array.of(1, 0, 1, 0.5), mask: Uint32Array.of(1, 1), count: 2 };
+      const got = await runElementLoss(gpu, 'bce', p);
+      checkElementLoss('tiny losses', 'bce', got, p);
+      const one = { ...p, n: 1, c: 1, input: Float32Array.of(20), target: Float32Array.of(1), mask: Uint32Array.of(1), count: 1 };
+      assertClose('log1p(exp(-20))', (await runElementLoss(gpu, 'bce', one)).loss, [Math.log1p(Math.exp(-20))], 1e-5);
+    },
+  },
+  {
+    name: 'BCE and MSE: rows outside the mask get exactly 0; an empty mask gives loss 0 and a zero gradient; index = mask',
+    async run(gpu) {
+      const rand = Math.random;
+      for (const kind of ['bce', 'mse'] as const) {
+        const p = randomElementProblem(rand, 500, 7, 0.8);
+        for (let r = 100; r < 350; r++) p.mask[r] = 0;
+        p.count = p.mask.filter((m) => m !== 0).length;
+        const got = await runElementLoss(gpu, kind, p);
+        checkElementLoss(`${kind} masked region`, kind, got, p);
+        for (let k = 100 * 7; k < 350 * 7; k++) assert(Object.is(got.dinput[k], 0), `${kind}: dinput[${k}] = ${got.dinput[k]} outside the mask`);
+        const empty = await runElementLoss(gpu, kind, { ...p, mask: new Uint32Array(500), count: 0 });
+        assertEqual(`${kind} empty mask loss`, empty.loss, [0]);
+        assertEqual(`${kind} empty mask dinput`, empty.dinput, new Float32Array(500 * 7));
+        // A node index gives the same mask, so the same loss.
+        const index = Array.from({ length: 500 }, (_, r) => r).filter((r) => p.mask[r] !== 0).reverse();
+        const { mask, count } = maskFromIndex(index, 500);
+        const fromIndex = await runElementLoss(gpu, kind, { ...p, mask, count });
+        assertBitIdentical(`${kind} from an index`, fromIndex.loss, got.loss);
+      }
+      assertThrows('index range', () => maskFromIndex([0, 5], 5), /^index 5 at position 1 is out of range for 5 nodes$/);
+      assertThrows('index negative', () => maskFromIndex([-1], 5), /index -1 at position 0 is out of range/);
+      assertThrows('index fraction', () => maskFromIndex([1.5], 5), /index 1.5 at position 0 is out of range/);
+      assertThrows('index twice', () => maskFromIndex([3, 1, 3], 5), /^index 3 at position 2 is listed twice$/);
+    },
+  },
+  {
+    name: 'maskFromIndex on generated indices, good and bad: the mask of the listed nodes, or an error naming the entry',
+    async run() {
+      const problem = fc.integer({ min: 0, max: 20 }).chain((n) => fc.record({
+        n: fc.constant(n),
+        index: fc.array(fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: Math.max(n - 1, 0) }) },
+          { weight: 1, arbitrary: fc.constantFrom(-1, n, 2.5, NaN, Infinity) }), { maxLength: 25 }),
+      }));
+      fc.assert(fc.property(problem, ({ n, index }) => {
+        const bad = index.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+        const twice = index.findIndex((i, k) => index.indexOf(i) !== k);
+        const first = [bad, twice].filter((k) => k >= 0).sort((a, b) => a - b)[0];
+        let got;
+        try {
+          got = maskFromIndex(index, n);
+        } catch (err) {
+          const msg = (err as Error).message;
+          if (first === undefined) throw err;
+          const why = first === bad ? `is out of range for ${n} nodes` : 'is listed twice';
+          return msg === `index ${index[first]} at position ${first} ${why}`;
+        }
+        if (first !== undefined) return false;
+        return got.count === index.length && got.mask.every((m, i) => m === (index.includes(i) ? 1 : 0));
+      }), { numRuns: 300, seed: 25 });
+    },
+  },
+  {
+    name: 'BCE is deterministic (bit-identical twice) at 169,343 x 8; MSE over more than 65,535 workgroups (4.2M rows)',
+    async run(gpu) {
+      const p = randomElementProblem(Math.random, 169_343, 8, 0.5);
+      const first = await runElementLoss(gpu, 'bce', p);
+      checkElementLoss('bce 169,343 x 8', 'bce', first, p);
+      const second = await runElementLoss(gpu, 'bce', p);
+      assertBitIdentical('loss', first.loss, second.loss);
+      assertBitIdentical('dinput', first.dinput, second.dinput);
+      const big = randomElementProblem(Math.random, 64 * 65_536 + 17, 1, 0.9);
+      checkElementLoss('mse over 65,537 workgroups', 'mse', await runElementLoss(gpu, 'mse', big), big);
+    },
+  },
+  {
+    name: 'reference BCE and MSE gradients match finite differences',
+    async run() {
+      const rand = Math.random;
+      for (const kind of ['bce', 'mse'] as const) {
+        for (const [n, c] of [[6, 5], [3, 1]]) {
+          const p = randomElementProblem(rand, n, c, 0.7);
+          p.mask[0] = 1;
+          p.count = p.mask.filter((m) => m !== 0).length;
+          const x = Float64Array.from(randomArray(rand, n * c, -4, 4));
+          const want = elementReference(kind, p, x);
+          checkVjp(`${kind} [${n}, ${c}]`, (v) => [elementReference(kind, p, v).loss], x, [1], want.dinput);
+        }
+      }
+    },
+  },
+  {
+    name: 'BCE and MSE: bad input throws an error that names the problem',
+    async run(gpu) {
+      const x = gpu.empty('f32', [10, 7]), y = gpu.empty('f32', [10, 7]), mask = gpu.empty('u32', [10]);
+      assertThrows('target shape', () => bceWithLogitsLoss(gpu, x, gpu.empty('f32', [10, 6]), mask, 3), /bceWithLogitsLoss: shape mismatch for target: expected \[10,7\]/);
+      assertThrows('target dtype', () => meanSquaredErrorLoss(gpu, x, gpu.empty('i32', [10, 7]), mask, 3), /meanSquaredErrorLoss: target must be f32, got i32/);
+      assertThrows('input 1-D', () => bceWithLogitsLoss(gpu, gpu.empty('f32', [70]), y, mask, 3), /bceWithLogitsLoss: shape mismatch for input/);
+      assertThrows('mask dtype', () => bceWithLogitsLoss(gpu, x, y, gpu.empty('f32', [10]), 3), /mask must be u32, got f32/);
+      assertThrows('mask size', () => meanSquaredErrorLoss(gpu, x, y, gpu.empty('u32', [9]), 3), /shape mismatch for mask: expected 10 elements/);
+      assertThrows('count', () => bceWithLogitsLoss(gpu, x, y, mask, 11), /count must be the number of masked rows, an integer in \[0, 10\], got 11/);
+      assertThrows('dinput shape', () => meanSquaredErrorLoss(gpu, x, y, mask, 3, { dinput: gpu.empty('f32', [7, 10]) }), /shape mismatch for dinput/);
+      assertThrows('dinput = target', () => meanSquaredErrorLoss(gpu, x, y, mask, 3, { dinput: y }), /dinput must not be the target/);
+      assertThrows('loss size', () => bceWithLogitsLoss(gpu, x, y, mask, 3, { loss: gpu.empty('f32', [2]) }), /shape mismatch for loss/);
+      [x, y, mask].forEach((t) => t.dispose());
+    },
+  },
   {
     name: 'nllLoss (loss, correct, dlogits) matches float64 on random shapes and masks',
     async run(gpu) {

@@ -29,3 +29,13 @@ export function adamStep(p: Float64Array, grad: ArrayLike<number>, m: Float64Arr
     p[i] = p[i] - stepSize * (m[i] / denom);
   }
 }
+
+/**
+ * torch.optim.AdamW, step t (>= 1), updating p, m and v in place: the parameter is first scaled by 1 - lr * wd
+ * (decoupled weight decay), then updated as by Adam without weight decay.
+ */
+export function adamWStep(p: Float64Array, grad: ArrayLike<number>, m: Float64Array, v: Float64Array, cfg: AdamSettings, t: number): void {
+  const decay = 1 - cfg.lr * cfg.weightDecay;
+  for (let i = 0; i < p.length; i++) p[i] *= decay;
+  adamStep(p, grad, m, v, { ...cfg, weightDecay: 0 }, t);
+}

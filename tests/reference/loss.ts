@@ -58,3 +58,37 @@ export function nllLoss(x: A, labels: A, mask: A, n: number, c: number, count: n
   }
   return { loss: count > 0 ? sum / count : 0, correct, dlogits };
 }
+
+export interface ElementLoss {
+  loss: number;
+  dinput: Float64Array;
+}
+
+/** Sum over the masked rows' elements of f(x, y), averaged over count * c elements, and its gradient. */
+function maskedElementMean(x: A, target: A, mask: A, n: number, c: number, count: number,
+  f: (x: number, y: number) => number, df: (x: number, y: number) => number): ElementLoss {
+  const dinput = new Float64Array(n * c);
+  const elements = count * c;
+  let sum = 0;
+  for (let r = 0; r < n; r++) {
+    if (mask[r] === 0) continue;
+    for (let j = r * c; j < (r + 1) * c; j++) {
+      sum += f(x[j], target[j]);
+      dinput[j] = df(x[j], target[j]) / elements;
+    }
+  }
+  return { loss: elements > 0 ? sum / elements : 0, dinput };
+}
+
+const logSigmoid = (x: number) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
+const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+/** PyTorch's binary_cross_entropy_with_logits, mean over the masked rows' elements: (1 - y) x - log_sigmoid(x). */
+export function bceWithLogits(x: A, target: A, mask: A, n: number, c: number, count: number): ElementLoss {
+  return maskedElementMean(x, target, mask, n, c, count, (v, y) => (1 - y) * v - logSigmoid(v), (v, y) => sigmoid(v) - y);
+}
+
+/** PyTorch's mse_loss, mean over the masked rows' elements: (x - y)^2. */
+export function mse(x: A, target: A, mask: A, n: number, c: number, count: number): ElementLoss {
+  return maskedElementMean(x, target, mask, n, c, count, (v, y) => (v - y) ** 2, (v, y) => 2 * (v - y));
+}
