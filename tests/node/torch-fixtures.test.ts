@@ -6,20 +6,14 @@
 // names and shapes with PyTorch's, loads the PyTorch weights and compares the outputs (max abs error < 1e-4) and,
 // for single attention layers, the attention weights.
 //
-// The layers and models are built through the module API (Module, Sequential, Linear, GCNConv, ...) where the index
-// exports it, and single layers and the two-layer model also through the layer API that precedes it (a parameter
-// store, bind, fromStateDict). Both are read from the index at run time, so that this file typechecks with either;
-// the tests of an API that is not there report a skip.
+// The layers and models are built through the module API (Module, Sequential, Linear, GCNConv, ...). Its parts are
+// read from the index at run time, so that a part that is not there yet (edge features in attention) reports a skip
+// instead of failing the typecheck.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import type { Tensor } from '../../src/gpu/tensor.ts';
 import { decodeSafetensors, type SafeTensor } from '../../src/io/safetensors.ts';
-import { GraphSet } from '../../src/nn/graphs.ts';
-import { DenseInput, type LayerInput } from '../../src/nn/input.ts';
-import { ParameterStore, type ParamSpec } from '../../src/nn/params.ts';
-import { rng } from '../kernels/harness.ts';
 
 type Any = any;
 const lib = (await import('../../src/index.ts')) as Record<string, Any>;
@@ -223,154 +217,6 @@ function stateOf(f: Fixture, opts: { complete: boolean }): Record<string, NamedA
 const DEVICES = [['fused attention kernels', false], ['separate attention kernels (default limits)', true]] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
-// The layer API that precedes the module API: layers bound to a parameter store, fromStateDict, GATModel(gpu, ...)
-
-interface StepContext {
-  gpu: Gpu;
-  training: boolean;
-  step: Tensor;
-}
-
-/** What GATv2Conv, GATConv and GCNConv layers have in common in that API. */
-interface Layer {
-  paramSpecs(prefix: string): ParamSpec[];
-  bind(gpu: Gpu, store: ParameterStore, prefix: string): void;
-  toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray>;
-  fromStateDict(
-    get: (name: string, shape: number[]) => Float32Array,
-    set: (name: string, data: Float32Array) => void,
-  ): void;
-  forward(ctx: StepContext, input: LayerInput, graphs: GraphSet): Tensor;
-  attention?(): Promise<{ edgeIndex: Int32Array; alpha: Float32Array; heads: number } | null>;
-  dispose(): void;
-}
-
-const isLayer = (ctor: Any) => typeof ctor === 'function' && typeof ctor.prototype.bind === 'function';
-const needsLayerApi = !isLayer(lib.GATv2Conv) && 'the layer API (bind, fromStateDict) is replaced by the module API';
-
-function layerOptions(a: LayerArch) {
-  return {
-    heads: a.heads, concat: a.concat, negativeSlope: a.negative_slope, addSelfLoops: a.add_self_loops,
-    bias: a.bias, residual: a.residual, ...(a.share_weights !== undefined ? { shareWeights: a.share_weights } : {}),
-  };
-}
-
-function buildLayer(a: LayerArch): Layer {
-  if (a.kind === 'GCNConv') return new lib.GCNConv(a.in_channels, a.out_channels);
-  if (a.kind === 'GATv2Conv' || a.kind === 'GATConv') {
-    return new lib[a.kind](a.in_channels, a.out_channels, layerOptions(a));
-  }
-  throw new Error(`no layer for ${a.kind}`);
-}
-
-/**
- * Loads PyTorch tensors into the layer: every name it asks for must be there with PyTorch's shape, and every tensor
- * of the file must be used.
- */
-function loadIntoLayer(conv: Layer, store: ParameterStore, state: Record<string, SafeTensor>, label: string): void {
-  const used = new Set<string>();
-  conv.fromStateDict(
-    (name, shape) => {
-      const t = state[name];
-      assert.ok(t, `${label}: the layer asks for '${name}', which the PyTorch file does not have`);
-      assert.deepEqual(t.shape, shape, `${label}: '${name}' shape`);
-      used.add(name);
-      return f32(t, name);
-    },
-    (name, data) => store.write(name, data),
-  );
-  const unused = Object.keys(state).filter((k) => !used.has(k));
-  assert.deepEqual(unused, [], `${label}: tensors of the PyTorch file the layer did not load`);
-}
-
-async function checkLayer(gpu: Gpu, name: string): Promise<void> {
-  const f = loadFixture(name);
-  const conv = buildLayer(f.meta.architecture);
-  const store = new ParameterStore(gpu, conv.paramSpecs(''), rng(1));
-  const graphs = new GraphSet(gpu, f.edgeIndex, f.numNodes);
-  try {
-    conv.bind(gpu, store, '');
-    const ours = conv.toStateDict((n) => new Float32Array(store.slot(n).size));
-    assertSameNames(name, namesAndShapes(Object.entries(ours)), f);
-
-    loadIntoLayer(conv, store, f.state, name);
-    const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
-    const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
-    const out = conv.forward(ctx, new DenseInput(x), graphs);
-    assert.deepEqual(out.shape, f.outShape, `${name}: output shape`);
-    assertOutputsMatch(`${name} output`, await out.read(), f.out);
-    if (f.alpha) assertAttentionMatches(name, (await conv.attention!())!, f);
-    ctx.step.dispose();
-    x.dispose();
-
-    // Saving gives back PyTorch's tensors bit for bit (and the names save_model left out: lin_r.* equal to lin_l.*).
-    const values = await store.readAll();
-    const saved = conv.toStateDict((n) => values.get(n)!);
-    for (const [k, t] of Object.entries(saved)) {
-      const same = f.state[k] ?? f.state[k.replace(/^lin_r\./, 'lin_l.')];
-      const known = same && (k in f.state || f.meta.saved_without.includes(k));
-      assert.ok(known, `${name}: saved '${k}', which PyTorch has not`);
-      assert.deepEqual(t.data, same.data, `${name}: saved '${k}' differs from the loaded tensor`);
-    }
-  } finally {
-    conv.dispose();
-    store.dispose();
-    graphs.dispose();
-  }
-}
-
-/** The two-layer paper model of that API: GATModel(gpu, config) with conv1, ELU, conv2 (heads averaged). */
-async function checkPaperModel(gpu: Gpu, name: string): Promise<void> {
-  const f = loadFixture(name);
-  const { conv1, conv2 } = f.meta.architecture.fields!;
-  const model = new lib.GATModel(gpu, {
-    model: conv1!.kind === 'GATv2Conv' ? 'gatv2' : 'gat',
-    inChannels: conv1!.in_channels!, hiddenChannels: conv1!.out_channels, heads: conv1!.heads,
-    outChannels: conv2!.out_channels!, outHeads: conv2!.heads, residual: conv1!.residual ?? false, dropout: 0.6,
-  });
-  const graphs = new GraphSet(gpu, f.edgeIndex, f.numNodes);
-  try {
-    const ours = (await model.stateDict()) as Record<string, NamedArray>;
-    assertSameNames(name, namesAndShapes(Object.entries(ours)), f);
-    const sd = stateOf(f, { complete: false });
-    model.loadStateDict(sd);
-    const ctx: StepContext = { gpu, training: false, step: gpu.tensor('u32', [1], [0]) };
-    const x = gpu.tensor('f32', [f.numNodes, f.numFeatures], f.x);
-    const out = model.forward(ctx, { kind: 'dense', x }, graphs) as Tensor;
-    assertOutputsMatch(`${name} logits`, await out.read(), f.out);
-    ctx.step.dispose();
-    x.dispose();
-    const back = (await model.stateDict()) as Record<string, NamedArray>;
-    for (const [k, t] of Object.entries(sd)) assert.deepEqual(back[k]!.data, t.data, `${name}: '${k}' read back`);
-  } finally {
-    model.dispose();
-    graphs.dispose();
-  }
-}
-
-for (const [label, defaultLimits] of DEVICES) {
-  describe(`PyTorch-saved single layers, layer API (${label})`, () => {
-    let gpu: Gpu;
-    before(async () => {
-      if (!needsLayerApi) gpu = await Gpu.create({ defaultLimits });
-    });
-    after(() => gpu?.destroy());
-    for (const name of LAYER_FIXTURES) test(name, { skip: needsLayerApi }, () => checkLayer(gpu, name));
-    const needsGcn = needsLayerApi || (!isLayer(lib.GCNConv) && 'needs GCNConv');
-    test('gcn_layer', { skip: needsGcn }, () => checkLayer(gpu, 'gcn_layer'));
-  });
-}
-
-describe('PyTorch-saved weights in the two-layer paper model, layer API', () => {
-  let gpu: Gpu;
-  before(async () => {
-    if (!needsLayerApi) gpu = await Gpu.create();
-  });
-  after(() => gpu?.destroy());
-  for (const name of PAPER_FIXTURES) test(name, { skip: needsLayerApi }, () => checkPaperModel(gpu, name));
-});
-
-// ---------------------------------------------------------------------------------------------------------------
 // The module API: Module, Sequential, Linear, Dropout, activations, add, concat; GCNConv and edge features where
 // they are there
 
@@ -378,6 +224,13 @@ const MODULE_API = ['Module', 'Sequential', 'Linear', 'Dropout', 'ELU', 'ReLU', 
 const missingApi = MODULE_API.filter((k) => !(k in lib));
 const needsModuleApi = missingApi.length > 0 && `needs the module API (not exported yet: ${missingApi.join(', ')})`;
 const isModule = (ctor: Any) => !needsModuleApi && typeof ctor === 'function' && ctor.prototype instanceof lib.Module;
+
+function layerOptions(a: LayerArch) {
+  return {
+    heads: a.heads, concat: a.concat, negativeSlope: a.negative_slope, addSelfLoops: a.add_self_loops,
+    bias: a.bias, residual: a.residual, ...(a.share_weights !== undefined ? { shareWeights: a.share_weights } : {}),
+  };
+}
 
 /** The layer a fixture's JSON describes, as a module. */
 function moduleOf(a: LayerArch): Any {
