@@ -7,6 +7,8 @@ import type { PlanetoidName } from '../data/planetoid.ts';
 import { Gpu } from '../gpu/gpu.ts';
 import { saveCheckpoint } from '../io/checkpoint.ts';
 import { PAPER_CONFIG, trainNodeClassifier } from '../train/run.ts';
+import { taskOf } from './graph-train-options.ts';
+import { trainGraphTask } from './train-graph.ts';
 
 const HELP = `Usage: npm run train -- [options]
 
@@ -74,6 +76,7 @@ function progressBar(done: number, total: number): string {
 }
 
 async function main(): Promise<void> {
+  if (taskOf(process.argv.slice(2)) === 'graph') return trainGraphTask(process.argv.slice(2));
   const a = parse();
   if (a.help) {
     console.log(HELP);
