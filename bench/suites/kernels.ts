@@ -1,7 +1,8 @@
 // Every edge kernel of a GATv2 layer (forward and backward, attention dropout on): the fused attention kernels the
 // layers run and the separate score / softmax / aggregation kernels, plus the segment sums and an SpMM over the
 // adjacency, and the graph readout kernels (sum, max and attention pooling over graphs of 18 nodes), on power-law
-// graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU time per call over repeated runs, GB/s from the bytes the op declares, and that as a share of the copy ceiling.
+// graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU time per call over repeated runs, GB/s
+// from the bytes the op declares, and that as a share of the copy ceiling.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { buildGraph, uploadGraph, type GraphTensors } from '../../src/graph.ts';

@@ -40,6 +40,8 @@ export interface GraphClassifierConfig {
   readout?: GraphReadout;
   /** Jumping knowledge: 'cat' reads every layer's output (default), 'last' only the last. */
   jk?: 'cat' | 'last';
+  /** Residual connections in the GATv2Conv layers (PyG's residual: + x W_res), default true. */
+  residual?: boolean;
   /** Dropout before the head's hidden layer (default 0.5). */
   dropout?: number;
   /**
@@ -57,7 +59,7 @@ export type GraphBatchLike = GraphSegments & { graphs: LayerGraphs };
 export function resolveGraphClassifierConfig(c: GraphClassifierConfig): ResolvedGraphClassifierConfig {
   const r = {
     inChannels: c.inChannels, numClasses: c.numClasses, hiddenChannels: c.hiddenChannels ?? 16, heads: c.heads ?? 4,
-    numLayers: c.numLayers ?? 3, readout: c.readout ?? 'add', jk: c.jk ?? 'cat', dropout: c.dropout ?? 0.5,
+    numLayers: c.numLayers ?? 3, residual: c.residual ?? true, readout: c.readout ?? 'add', jk: c.jk ?? 'cat', dropout: c.dropout ?? 0.5,
     edgeDim: c.edgeDim ?? 0,
   } as ResolvedGraphClassifierConfig;
   for (const k of ['inChannels', 'numClasses', 'hiddenChannels', 'heads', 'numLayers'] as const) {
@@ -67,6 +69,7 @@ export function resolveGraphClassifierConfig(c: GraphClassifierConfig): Resolved
   if (!['add', 'mean', 'max', 'attention'].includes(r.readout)) {
     throw new Error(`GATv2GraphClassifier: readout must be 'add', 'mean', 'max' or 'attention', got '${String(r.readout)}'`);
   }
+  if (typeof r.residual !== 'boolean') throw new Error(`GATv2GraphClassifier: residual must be true or false, got ${String(r.residual)}`);
   if (r.jk !== 'cat' && r.jk !== 'last') throw new Error(`GATv2GraphClassifier: jk must be 'cat' or 'last', got '${String(r.jk)}'`);
   if (!(r.dropout >= 0 && r.dropout < 1)) throw new Error(`GATv2GraphClassifier: dropout must be in [0, 1), got ${r.dropout}`);
   if (!Number.isInteger(r.edgeDim) || r.edgeDim < 0) throw new Error(`GATv2GraphClassifier: edgeDim must be a non-negative integer, got ${r.edgeDim}`);
@@ -88,7 +91,7 @@ export class GATv2GraphClassifier extends Module {
     super();
     const c = (this.config = resolveGraphClassifierConfig(config));
     const width = c.heads * c.hiddenChannels;
-    this.convs = Array.from({ length: c.numLayers }, (_, l) => new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, { heads: c.heads }));
+    this.convs = Array.from({ length: c.numLayers }, (_, l) => new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, { heads: c.heads, residual: c.residual }));
     const readWidth = c.jk === 'cat' ? c.numLayers * width : width;
     this.pool = c.readout === 'attention' ? new AttentionalAggregation(new Linear(readWidth, 1)) : undefined;
     this.head = new Sequential([new Dropout(c.dropout), new Linear(readWidth, width), new ReLU(), new Linear(width, c.numClasses)]);

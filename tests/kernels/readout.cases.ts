@@ -144,7 +144,7 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
   loss.backward();
 
   const sub = (prefix: string): Params => new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-  const spec = (fi: number): ref.LayerSpec => ({ kind: 'gatv2', inChannels: fi, channels: hid, heads, concat: true, slope: 0.2, bias: true, shareWeights: false, residual: false });
+  const spec = (fi: number): ref.LayerSpec => ({ kind: 'gatv2', inChannels: fi, channels: hid, heads, concat: true, slope: 0.2, bias: true, shareWeights: false, residual: true });
   const none = new Float64Array(edges.src.length * heads).fill(1);
   const l1 = ref.layerForward(spec(fin), sub('convs.0.'), f64(x), edges, none);
   const h1 = mods.elu(l1.out);
@@ -201,7 +201,7 @@ export const cases: KernelCase[] = [
     run: (gpu) => repeat(4, 501, (r, i) => checkAttentionalAggregation(gpu, r, i % 2 === 1, i >= 2)),
   },
   {
-    name: 'GATv2GraphClassifier (2 layers, jumping knowledge, sum / max / attention readout, MLP head): loss and every gradient match float64',
+    name: 'GATv2GraphClassifier (2 residual layers, jumping knowledge, sum / max / attention readout, MLP head): loss and every gradient match float64',
     run: (gpu) => repeat(3, 502, (r, i) => checkClassifier(gpu, r, (['add', 'max', 'attention'] as const)[i])),
   },
   {
