@@ -198,6 +198,12 @@ export abstract class Module implements GradientOwner {
   /** Called by init() once the parameters exist. */
   protected onInit(_gpu: Gpu): void {}
 
+  /** Called by stateDict() before toState: a module with state outside the parameters (running statistics) reads it. */
+  protected async readState(): Promise<void> {}
+
+  /** Called by dispose(): a module frees the buffers it allocated itself (outside the parameters and its frames). */
+  protected onDispose(): void {}
+
   // ---- parameters ----
 
   /**
@@ -317,6 +323,7 @@ export abstract class Module implements GradientOwner {
   /** Every parameter in PyTorch's names, shapes and order (`0.lin_l.weight`, `conv1.att`, ...); one readback. */
   async stateDict(): Promise<StateDict> {
     const all = await this.context.store.readAll();
+    for (const [, m] of this.namedModules()) await m.readState();
     const out: StateDict = {};
     for (const [prefix, m] of this.namedModules()) {
       const entries = m.toState((name) => all.get(join(prefix, name))!);
@@ -405,6 +412,7 @@ export abstract class Module implements GradientOwner {
       m._frames = [];
       m._gradWs?.dispose();
       m._gradWs = null;
+      if (m._ctx) m.onDispose();
       m._ctx = null;
     }
     ctx?.store.dispose();

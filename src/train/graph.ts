@@ -150,9 +150,12 @@ async function trainFold(
   const model = new GATv2GraphClassifier({ ...cfg, inChannels: data.numFeatures, numClasses }).init(gpu, { seed });
   const opt = new Adam(model.parameters(), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const selfLoops = [true];
-  const train = new DataLoader(data, { batchSize: cfg.batchSize, shuffle: true, seed, indices: fold.train, selfLoops, edgeIds: false });
+  // BatchNorm needs two graphs in a batch: a last batch of one graph is dropped (the graph is in other epochs' batches).
+  const dropLast = cfg.norm === 'batch' && fold.train.length % cfg.batchSize === 1;
+  const train = new DataLoader(data, { batchSize: cfg.batchSize, shuffle: true, seed, indices: fold.train, selfLoops, edgeIds: false, dropLast });
   const test = new DataLoader(data, { batchSize: Math.max(cfg.batchSize, 128), indices: fold.test, selfLoops, edgeIds: false });
-  const trainSteps = Math.ceil(fold.train.length / cfg.batchSize);
+  const trainSteps = (dropLast ? Math.floor : Math.ceil)(fold.train.length / cfg.batchSize);
+  const trainSeen = dropLast ? trainSteps * cfg.batchSize : fold.train.length;
   const testSteps = Math.ceil(fold.test.length / test.batchSize);
   // Per epoch: [loss, correct] per training step, then correct per test batch.
   const width = 2 * trainSteps + testSteps;
@@ -168,7 +171,7 @@ async function trainFold(
     }
     for (let s = 0; s < testSteps; s++) testCorrect += h[o + 2 * trainSteps + s];
     result.trainLoss[e] = loss / trainSteps;
-    result.trainAcc[e] = correct / fold.train.length;
+    result.trainAcc[e] = correct / trainSeen;
     result.testAcc[e] = testCorrect / fold.test.length;
   };
   try {

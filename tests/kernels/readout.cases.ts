@@ -5,6 +5,7 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import { fill } from '../../src/kernels/elementwise.ts';
 import type { GraphSegments } from '../../src/kernels/pooling.ts';
 import { GATv2GraphClassifier, type GraphReadout } from '../../src/nn/graph-classifier.ts';
+import { BatchNorm1d } from '../../src/nn/batchnorm.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import type { Module } from '../../src/nn/module.ts';
@@ -17,6 +18,28 @@ import * as pool from '../reference/pooling.ts';
 import { assert, assertClose, assertGradClose, assertThrows, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 type Params = Map<string, Float64Array>;
+
+/** Float64 BatchNorm1d in training mode on [n, f]: y, and what the backward needs. */
+function batchNormRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, n: number, f: number, eps = 1e-5) {
+  const mean = new Float64Array(f), variance = new Float64Array(f), xhat = new Float64Array(n * f), y = new Float64Array(n * f);
+  for (let r = 0; r < n; r++) for (let c = 0; c < f; c++) mean[c] += x[r * f + c] / n;
+  for (let r = 0; r < n; r++) for (let c = 0; c < f; c++) variance[c] += (x[r * f + c] - mean[c]) ** 2 / n;
+  for (let i = 0; i < n * f; i++) {
+    const c = i % f;
+    xhat[i] = (x[i] - mean[c]) / Math.sqrt(variance[c] + eps);
+    y[i] = xhat[i] * w[c] + b[c];
+  }
+  const backward = (dy: ArrayLike<number>) => {
+    const db = new Float64Array(f), dw = new Float64Array(f), dx = new Float64Array(n * f);
+    for (let i = 0; i < n * f; i++) (db[i % f] += dy[i]), (dw[i % f] += dy[i] * xhat[i]);
+    for (let i = 0; i < n * f; i++) {
+      const c = i % f;
+      dx[i] = (w[c] / Math.sqrt(variance[c] + eps) / n) * (n * dy[i] - db[c] - xhat[i] * dw[c]);
+    }
+    return { dx, dw, db };
+  };
+  return { y, mean, variance, backward };
+}
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 function randomizeParameters(model: Module, rand: () => number): Params {
@@ -118,7 +141,7 @@ async function checkAttentionalAggregation(gpu: Gpu, rand: () => number, withNN:
  * graphs, one training step: the loss and the gradient of every parameter against float64.
  */
 async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReadout): Promise<void> {
-  const sizes = randomSizes(rand, randInt(rand, 2, 6), false);
+  const sizes = randomSizes(rand, randInt(rand, 3, 7), false);
   const { seg, ptr, dispose } = segmentsOf(gpu, sizes);
   const n = seg.numNodes, b = seg.numGraphs;
   // Edges within each graph only (block-diagonal), some nodes without any.
@@ -161,17 +184,20 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     const r = pool.globalPool(z, ptr, W, readout);
     [gz, argmax] = [r.out, r.argmax];
   }
-  const a = mods.linearForward(gz, p.get('head.1.weight')!, p.get('head.1.bias')!, b, W, HC);
-  const ra = a.map((v) => Math.max(v, 0));
-  const logits = mods.linearForward(ra, p.get('head.3.weight')!, p.get('head.3.bias')!, b, HC, classes);
+  const a = mods.linearForward(gz, p.get('head.0.weight')!, p.get('head.0.bias')!, b, W, HC);
+  const bn = batchNormRef(a, p.get('head.1.weight')!, p.get('head.1.bias')!, b, HC);
+  const ra = bn.y.map((v) => Math.max(v, 0));
+  const logits = mods.linearForward(ra, p.get('head.4.weight')!, p.get('head.4.bias')!, b, HC, classes);
   const { loss: wantLoss, dlogits } = ref.nll(logits, labels, new Uint8Array(b).fill(1), classes);
   assertClose('loss', [await loss.item()], [wantLoss], 1e-5);
 
   const want: Params = new Map();
-  const b3 = mods.linearBackward(ra, p.get('head.3.weight')!, dlogits, b, HC, classes);
-  want.set('head.3.weight', b3.dw).set('head.3.bias', b3.db);
-  const b1 = mods.linearBackward(gz, p.get('head.1.weight')!, b3.dx.map((v, i) => (a[i] > 0 ? v : 0)), b, W, HC);
-  want.set('head.1.weight', b1.dw).set('head.1.bias', b1.db);
+  const b4 = mods.linearBackward(ra, p.get('head.4.weight')!, dlogits, b, HC, classes);
+  want.set('head.4.weight', b4.dw).set('head.4.bias', b4.db);
+  const bb = bn.backward(b4.dx.map((v, i) => (bn.y[i] > 0 ? v : 0)));
+  want.set('head.1.weight', bb.dw).set('head.1.bias', bb.db);
+  const b1 = mods.linearBackward(gz, p.get('head.0.weight')!, bb.dx, b, W, HC);
+  want.set('head.0.weight', b1.dw).set('head.0.bias', b1.db);
   let dz: Float64Array;
   if (readout === 'attention') {
     const r = pool.attentionPoolBackward(z, beta!, b1.dx, ptr, W, 1);
@@ -194,14 +220,49 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
   dispose();
 }
 
+/** BatchNorm1d alone: training forward, running statistics, every gradient, evaluation forward, state dict. */
+async function checkBatchNorm(gpu: Gpu, rand: () => number): Promise<void> {
+  const n = randInt(rand, 2, 300), f = randInt(rand, 1, 70);
+  const m = new BatchNorm1d(f).init(gpu);
+  const p = randomizeParameters(m, rand);
+  const x = randomArray(rand, n * f, -3, 5);
+  const leaf = Variable.leaf(gpu.tensor('f32', [n, f], x), { requiresGrad: true });
+  const out = m.forward(leaf);
+  const want = batchNormRef(x, p.get('weight')!, p.get('bias')!, n, f);
+  assertClose('training forward', await out.read(), want.y, 1e-4);
+  const dy = randomArray(rand, n * f);
+  fill(gpu, m.parameterStore.grads, NaN);
+  out.backward(gpu.tensor('f32', [n, f], dy));
+  const back = want.backward(dy);
+  const grads = await m.parameterStore.readAll('grads');
+  assertGradClose('d weight', grads.get('weight')!, back.dw);
+  assertGradClose('d bias', grads.get('bias')!, back.db);
+  assertGradClose('d x', await leaf.grad!.read(), back.dx);
+  const rm = Float64Array.from(want.mean, (v) => 0.1 * v), rv = Float64Array.from(want.variance, (v) => 0.9 + 0.1 * v * n / (n - 1));
+  const sd = await m.stateDict();
+  assert(Object.keys(sd).join() === 'weight,bias,running_mean,running_var,num_batches_tracked', `state-dict names: ${Object.keys(sd)}`);
+  assertClose('running_mean', sd.running_mean.data, rm, 1e-5);
+  assertClose('running_var (unbiased)', sd.running_var.data, rv, 1e-5);
+  assert(sd.num_batches_tracked.data[0] === 1, 'num_batches_tracked counts training forwards');
+  m.eval();
+  const ev = m.forward(leaf);
+  const wantEval = Float64Array.from(x, (v, i) => ((v - rm[i % f]) / Math.sqrt(rv[i % f] + 1e-5)) * p.get('weight')![i % f] + p.get('bias')![i % f]);
+  assertClose('evaluation forward (running statistics)', await ev.read(), wantEval, 1e-4);
+  m.train();
+  assertThrows('one row in training', () => m.forward(gpu.tensor('f32', [1, f], new Float32Array(f))), /more than 1 value per channel/);
+  leaf.dispose();
+  m.dispose();
+}
+
 export const cases: KernelCase[] = [
+  { name: 'BatchNorm1d: training forward, running statistics (unbiased), every gradient, evaluation forward and state dict match float64', run: (gpu) => repeat(4, 503, (r) => checkBatchNorm(gpu, r)) },
   { name: 'globalAddPool, globalMeanPool, globalMaxPool forward and backward match float64 (one-node and empty graphs)', run: (gpu) => repeat(3, 500, (r) => checkGlobalPools(gpu, r)) },
   {
     name: 'AttentionalAggregation (gate per node or per feature, with and without nn): output, beta and every gradient match float64',
     run: (gpu) => repeat(4, 501, (r, i) => checkAttentionalAggregation(gpu, r, i % 2 === 1, i >= 2)),
   },
   {
-    name: 'GATv2GraphClassifier (2 residual layers, jumping knowledge, sum / max / attention readout, MLP head): loss and every gradient match float64',
+    name: 'GATv2GraphClassifier (2 residual layers, jumping knowledge, sum / max / attention readout, MLP head with BatchNorm1d): loss and every gradient match float64',
     run: (gpu) => repeat(3, 502, (r, i) => checkClassifier(gpu, r, (['add', 'max', 'attention'] as const)[i])),
   },
   {
@@ -209,7 +270,7 @@ export const cases: KernelCase[] = [
     run: async () => {
       const m = new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, numLayers: 2, readout: 'attention' });
       const names = [...m.stateShapes().keys()];
-      for (const k of ['convs.0.att', 'convs.0.lin_l.weight', 'convs.1.lin_r.bias', 'pool.gate_nn.weight', 'head.1.weight', 'head.3.bias']) {
+      for (const k of ['convs.0.att', 'convs.0.lin_l.weight', 'convs.1.lin_r.bias', 'pool.gate_nn.weight', 'head.0.weight', 'head.1.running_var', 'head.1.num_batches_tracked', 'head.4.bias']) {
         assert(names.includes(k), `state dict has no ${k}: [${names}]`);
       }
       assertThrows('edgeDim', () => new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, edgeDim: 4 }), /edgeDim: edge features in attention are not available yet/);
