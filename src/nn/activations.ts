@@ -21,7 +21,11 @@ function elu(v: Variable, alpha: number, scope: Scope): Variable {
   const y = eluForward(gpu, x, alpha, scope.get('out', x.shape));
   const info: EluInfo = { x, alpha };
   return record(new Variable({ value: y, scope }), {
-    label: 'ELU', inputs: [v], saved: [v], kind: 'elu', info,
+    label: 'ELU',
+    inputs: [v],
+    saved: [v],
+    kind: 'elu',
+    info,
     // dx overwrites dy when no one else reads it.
     backward: (dy, ctx) => ctx.deliver(v, eluBackward(gpu, x, dy, alpha, ctx.owned ? dy : scope.get('dx', x.shape))),
   });
@@ -32,13 +36,16 @@ function leakyRelu(v: Variable, slope: number, scope: Scope, label: string): Var
   const x = v.dense();
   const y = leakyReluForward(gpu, x, slope, scope.get('out', x.shape));
   return record(new Variable({ value: y, scope }), {
-    label, inputs: [v], saved: [v],
+    label,
+    inputs: [v],
+    saved: [v],
     backward: (dy, ctx) => ctx.deliver(v, leakyReluBackward(gpu, x, dy, slope, scope.get('dx', x.shape))),
   });
 }
 
 elementwiseOps.elu = (v, alpha) => elu(v, alpha, opScope(v.gpu, 'elu'));
-elementwiseOps.leakyRelu = (v, slope) => leakyRelu(v, slope, opScope(v.gpu, 'leaky_relu'), slope === 0 ? 'ReLU' : 'LeakyReLU');
+elementwiseOps.leakyRelu = (v, slope) =>
+  leakyRelu(v, slope, opScope(v.gpu, 'leaky_relu'), slope === 0 ? 'ReLU' : 'LeakyReLU');
 
 /** ELU({ alpha = 1 }): elementwise, any shape [N, F]. */
 export class ELU extends Module {
@@ -59,7 +66,8 @@ export class LeakyReLU extends Module {
   constructor(options: { negativeSlope?: number } = {}) {
     super();
     this.negativeSlope = options.negativeSlope ?? 0.01;
-    if (!Number.isFinite(this.negativeSlope)) throw new Error(`LeakyReLU: negativeSlope must be a finite number, got ${options.negativeSlope}`);
+    if (!Number.isFinite(this.negativeSlope))
+      throw new Error(`LeakyReLU: negativeSlope must be a finite number, got ${options.negativeSlope}`);
   }
   override forward(x: Features): Variable {
     return leakyRelu(asVariable(x), this.negativeSlope, this.scope, 'LeakyReLU');

@@ -83,16 +83,26 @@ export abstract class AttentionConv extends Module {
   /** The graph and coefficients of the last forward, for attention(). */
   private last: { graph: GraphTensors; alpha: Tensor; output: Variable } | null = null;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, options: ConvOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    options: ConvOptions = {},
+  ) {
     super();
-    if (!Number.isInteger(inChannels) || inChannels < 1) throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
-    if (!Number.isInteger(outChannels) || outChannels < 1) throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
+    if (!Number.isInteger(inChannels) || inChannels < 1)
+      throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
+    if (!Number.isInteger(outChannels) || outChannels < 1)
+      throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
     this.opts = resolveConvOptions(options);
     this.outWidth = this.opts.concat ? this.opts.heads * outChannels : outChannels;
   }
 
-  get heads() { return this.opts.heads; }
-  get hc() { return this.opts.heads * this.outChannels; }
+  get heads() {
+    return this.opts.heads;
+  }
+  get hc() {
+    return this.opts.heads * this.outChannels;
+  }
 
   protected override get dropoutPhase(): number | null {
     return 2;
@@ -111,7 +121,11 @@ export abstract class AttentionConv extends Module {
     if (this.opts.bias) specs.push({ name: 'bias', shape: [this.outWidth], init: () => zeros(this.outWidth) });
     if (this.opts.residual) {
       // PyG: Linear(in, outWidth, bias=False, glorot)
-      specs.push({ name: 'res', shape: [this.inChannels, this.outWidth], init: (r) => glorot(r, this.inChannels * this.outWidth, this.outWidth, this.inChannels) });
+      specs.push({
+        name: 'res',
+        shape: [this.inChannels, this.outWidth],
+        init: (r) => glorot(r, this.inChannels * this.outWidth, this.outWidth, this.inChannels),
+      });
     }
     return specs;
   }
@@ -121,16 +135,30 @@ export abstract class AttentionConv extends Module {
     const v = asVariable(x);
     const input = v.layerInput();
     this.checkInput(input);
-    if (!graph || typeof graph.get !== 'function') throw new Error(`${this.constructor.name}: the second argument must be the graph (a GraphSet, e.g. batch.graph)`);
+    if (!graph || typeof graph.get !== 'function')
+      throw new Error(`${this.constructor.name}: the second argument must be the graph (a GraphSet, e.g. batch.graph)`);
     const g = graph.get(this.opts.addSelfLoops);
-    if (g.numNodes !== input.rows) throw new Error(`${this.constructor.name}: the graph has ${g.numNodes} nodes, the features ${input.rows} rows`);
-    const dropout = this.training && this.opts.dropout > 0 ? { p: this.opts.dropout, seed: this.dropoutSeed, step: this.context.step } : undefined;
-    const call: ConvCall = { input, graph: g, alpha: this.scope.get('alpha', [g.numEdges, this.heads]), dropout, scope: this.scope };
+    if (g.numNodes !== input.rows)
+      throw new Error(`${this.constructor.name}: the graph has ${g.numNodes} nodes, the features ${input.rows} rows`);
+    const dropout =
+      this.training && this.opts.dropout > 0
+        ? { p: this.opts.dropout, seed: this.dropoutSeed, step: this.context.step }
+        : undefined;
+    const call: ConvCall = {
+      input,
+      graph: g,
+      alpha: this.scope.get('alpha', [g.numEdges, this.heads]),
+      dropout,
+      scope: this.scope,
+    };
     const agg = this.attend(call);
     const out = new Variable({ value: this.outputStage(call, agg), scope: this.scope });
     this.last = { graph: g, alpha: call.alpha, output: out };
     return record(out, {
-      label: this.constructor.name, inputs: [v], saved: [v], owner: this,
+      label: this.constructor.name,
+      inputs: [v],
+      saved: [v],
+      owner: this,
       backward: (dout, ctx) => {
         const dx = this.backwardOf(call, dout, ctx.needsGrad(v));
         if (dx) ctx.deliver(v, dx);
@@ -158,7 +186,7 @@ export abstract class AttentionConv extends Module {
     return this.fused && this.opts.bias && !this.averagesHeads && !this.opts.residual ? this.param('bias') : undefined;
   }
 
-  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b (the bias may be in agg already). */
+  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b (b may be in agg already). */
   protected outputStage(call: ConvCall, agg: Tensor): Tensor {
     if (this.attentionBias) return agg;
     const { gpu } = this;
@@ -182,19 +210,26 @@ export abstract class AttentionConv extends Module {
     const { input } = call;
     if (this.opts.bias) columnSum(gpu, dout, { out: this.grad('bias') });
     if (this.opts.residual) input.transposeTimes(gpu, dout, this.grad('res'));
-    return this.averagesHeads ? headMeanBackward(gpu, dout, this.heads, call.scope.get('dagg', [input.rows, this.hc])) : dout;
+    return this.averagesHeads
+      ? headMeanBackward(gpu, dout, this.heads, call.scope.get('dagg', [input.rows, this.hc]))
+      : dout;
   }
 
   /** dx = dlin W^T (+ dout Wres^T): the gradient of the input as the layer read it (after any dropout). */
   protected inputGrad(call: ConvCall, dlin: Tensor, w: Tensor, dout: Tensor): Tensor {
-    const dx = matmul(this.gpu, dlin, w, { transB: true, out: call.scope.get('dx', [call.input.rows, this.inChannels]) });
+    const dx = matmul(this.gpu, dlin, w, {
+      transB: true,
+      out: call.scope.get('dx', [call.input.rows, this.inChannels]),
+    });
     if (this.opts.residual) matmul(this.gpu, dout, this.param('res'), { transB: true, accumulate: true, out: dx });
     return dx;
   }
 
   protected checkInput(input: LayerInput): void {
     if (input.cols !== this.inChannels) {
-      throw new Error(`${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`);
+      throw new Error(
+        `${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`,
+      );
     }
   }
 
@@ -225,13 +260,21 @@ export abstract class AttentionConv extends Module {
   }
 
   protected outputToState(values: (name: string) => Float32Array): { bias: StateDict; res: StateDict } {
-    const bias: StateDict = {}, res: StateDict = {};
+    const bias: StateDict = {},
+      res: StateDict = {};
     if (this.opts.bias) bias['bias'] = { shape: [this.outWidth], data: values('bias') };
-    if (this.opts.residual) res['res.weight'] = { shape: [this.outWidth, this.inChannels], data: transpose(values('res'), this.inChannels, this.outWidth) };
+    if (this.opts.residual)
+      res['res.weight'] = {
+        shape: [this.outWidth, this.inChannels],
+        data: transpose(values('res'), this.inChannels, this.outWidth),
+      };
     return { bias, res };
   }
 
-  protected outputFromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected outputFromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     if (this.opts.bias) set('bias', get('bias'));
     if (this.opts.residual) set('res', transpose(get('res.weight'), this.outWidth, this.inChannels));
   }

@@ -32,7 +32,8 @@ export class Dropout extends Module {
     // A Variable that is itself dropped out is materialised first (two masks in a row).
     const out = new Variable({ dropped: { base: v.dropped ? materialisedOf(v) : v, args }, scope });
     return record(out, {
-      label: 'Dropout', inputs: [v],
+      label: 'Dropout',
+      inputs: [v],
       backward: (dy, ctx) => {
         if (!ctx.needsGrad(v)) return;
         const producer = v.node;

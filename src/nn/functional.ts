@@ -10,13 +10,16 @@ import { asVariable, opScope, record, Variable, type Features } from './tape.ts'
 
 /** a + b, elementwise, for node features of the same shape [N, F]. */
 export function add(a: Features, b: Features): Variable {
-  const va = asVariable(a), vb = asVariable(b);
-  if (va.rows !== vb.rows || va.cols !== vb.cols) throw new Error(`add: shape mismatch: [${va.shape}] and [${vb.shape}]`);
+  const va = asVariable(a),
+    vb = asVariable(b);
+  if (va.rows !== vb.rows || va.cols !== vb.cols)
+    throw new Error(`add: shape mismatch: [${va.shape}] and [${vb.shape}]`);
   const gpu = va.gpu;
   const scope = opScope(gpu, 'add');
   const y = addKernel(gpu, va.dense(), vb.dense(), scope.get('out', va.shape));
   return record(new Variable({ value: y, scope }), {
-    label: 'add', inputs: [va, vb],
+    label: 'add',
+    inputs: [va, vb],
     backward: (dy, ctx) => {
       ctx.deliver(va, dy);
       ctx.deliver(vb, dy);
@@ -44,11 +47,15 @@ export function concat(xs: readonly Features[]): Variable {
     at += v.cols;
   }
   return record(new Variable({ value: y, scope }), {
-    label: 'concat', inputs: vs,
+    label: 'concat',
+    inputs: vs,
     backward: (dy, ctx) => {
       vs.forEach((v, i) => {
         if (!ctx.needsGrad(v)) return;
-        ctx.deliver(v, copyColumns(gpu, dy, scope.get(`d${i}`, [rows, v.cols]), { cols: v.cols, srcOffset: offsets[i] }));
+        ctx.deliver(
+          v,
+          copyColumns(gpu, dy, scope.get(`d${i}`, [rows, v.cols]), { cols: v.cols, srcOffset: offsets[i] }),
+        );
       });
     },
   });

@@ -38,7 +38,9 @@ export class GATConv extends AttentionConv {
   protected attend(call: ConvCall): Tensor {
     const { gpu } = this;
     const { input, graph, alpha, dropout, scope } = call;
-    const n = input.rows, hc = this.hc, heads = this.heads;
+    const n = input.rows,
+      hc = this.hc,
+      heads = this.heads;
     const dims = this.dims;
     const h = nodeMatrix(input.times(gpu, this.param('lin.weight'), scope.get('lin', [n, hc])));
     const aSrc = headDot(gpu, h, this.param('att_src'), n, dims, scope.get('a_src', [n, heads]));
@@ -57,24 +59,40 @@ export class GATConv extends AttentionConv {
   protected backwardOf(call: ConvCall, dout: Tensor, needInputGrad: boolean): Tensor | null {
     const { gpu } = this;
     const { input, graph, alpha, dropout, scope } = call;
-    const n = input.rows, hc = this.hc, heads = this.heads;
+    const n = input.rows,
+      hc = this.hc,
+      heads = this.heads;
     const dims = this.dims;
     const h = nodeMatrix(scope.get('lin', [n, hc]));
 
     const dagg = this.outputStageBackward(call, dout);
     const dlin = scope.get('dlin', [n, hc]);
-    const aSrc = scope.get('a_src', [n, heads]), aDst = scope.get('a_dst', [n, heads]);
-    const das = scope.get('da_src', [n, heads]), dad = scope.get('da_dst', [n, heads]);
+    const aSrc = scope.get('a_src', [n, heads]),
+      aDst = scope.get('a_dst', [n, heads]);
+    const das = scope.get('da_src', [n, heads]),
+      dad = scope.get('da_dst', [n, heads]);
     if (this.fused) {
       gatAttendBackward(gpu, graph, aSrc, aDst, h, alpha, dagg, dims, { dropout, dx: nodeMatrix(dlin), das, dad });
     } else {
       // Aggregation (writes d lin), softmax, then scores.
-      const { dalpha } = aggregateBackward(gpu, graph, alpha, h, dagg, dims, { dalpha: scope.get('dalpha', [graph.numEdges, heads]), dx: nodeMatrix(dlin), dropout });
+      const { dalpha } = aggregateBackward(gpu, graph, alpha, h, dagg, dims, {
+        dalpha: scope.get('dalpha', [graph.numEdges, heads]),
+        dx: nodeMatrix(dlin),
+        dropout,
+      });
       const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, heads, scope.get('de', [graph.numEdges, heads]));
       gatScoreBackward(gpu, graph, aSrc, aDst, de, dims, { das, dad });
     }
-    headDotBackward(gpu, h, this.param('att_src'), das, n, dims, { dx: nodeMatrix(dlin), datt: this.grad('att_src'), accumulateDx: true });
-    headDotBackward(gpu, h, this.param('att_dst'), dad, n, dims, { dx: nodeMatrix(dlin), datt: this.grad('att_dst'), accumulateDx: true });
+    headDotBackward(gpu, h, this.param('att_src'), das, n, dims, {
+      dx: nodeMatrix(dlin),
+      datt: this.grad('att_src'),
+      accumulateDx: true,
+    });
+    headDotBackward(gpu, h, this.param('att_dst'), dad, n, dims, {
+      dx: nodeMatrix(dlin),
+      datt: this.grad('att_dst'),
+      accumulateDx: true,
+    });
     input.transposeTimes(gpu, dlin, this.grad('lin.weight'));
     return needInputGrad ? this.inputGrad(call, dlin, this.param('lin.weight'), dout) : null;
   }
@@ -82,8 +100,11 @@ export class GATConv extends AttentionConv {
   override stateSpecs(): StateSpec[] {
     const { inChannels: fin, hc, heads, outChannels: c } = this;
     return [
-      { name: 'att_src', shape: [1, heads, c] }, { name: 'att_dst', shape: [1, heads, c] }, ...this.outputStateSpecs(),
-      { name: 'lin.weight', shape: [hc, fin] }, ...this.residualStateSpecs(),
+      { name: 'att_src', shape: [1, heads, c] },
+      { name: 'att_dst', shape: [1, heads, c] },
+      ...this.outputStateSpecs(),
+      { name: 'lin.weight', shape: [hc, fin] },
+      ...this.residualStateSpecs(),
     ];
   }
 
@@ -99,7 +120,10 @@ export class GATConv extends AttentionConv {
     };
   }
 
-  protected override fromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected override fromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     const { inChannels: fin, hc } = this;
     set('lin.weight', transpose(get('lin.weight'), hc, fin));
     set('att_src', get('att_src'));

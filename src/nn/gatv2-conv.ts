@@ -58,9 +58,16 @@ export class GATv2Conv extends AttentionConv {
   protected attend(call: ConvCall): Tensor {
     const { gpu } = this;
     const { input, graph, alpha, dropout, scope } = call;
-    const n = input.rows, p = this.linWidth, hc = this.hc;
+    const n = input.rows,
+      p = this.linWidth,
+      hc = this.hc;
     const dims = this.dims;
-    const lin = input.times(gpu, this.param('lin.weight'), scope.get('lin', [n, p]), this.opts.bias ? this.param('lin.bias') : undefined);
+    const lin = input.times(
+      gpu,
+      this.param('lin.weight'),
+      scope.get('lin', [n, p]),
+      this.opts.bias ? this.param('lin.bias') : undefined,
+    );
     const { xl, xr } = this.views(lin);
     const agg = scope.get('agg', [n, hc]);
     if (this.fused) {
@@ -76,7 +83,9 @@ export class GATv2Conv extends AttentionConv {
   protected backwardOf(call: ConvCall, dout: Tensor, needInputGrad: boolean): Tensor | null {
     const { gpu } = this;
     const { input, graph, alpha, dropout, scope } = call;
-    const n = input.rows, p = this.linWidth, hc = this.hc;
+    const n = input.rows,
+      p = this.linWidth,
+      hc = this.hc;
     const dims = this.dims;
     const { xl, xr } = this.views(scope.get('lin', [n, p]));
 
@@ -85,13 +94,27 @@ export class GATv2Conv extends AttentionConv {
     // With shared weights x_l and x_r are one tensor: its gradient is the sum of both roles.
     const dxr = this.opts.shareWeights ? nodeMatrix(scope.get('dxr', [n, hc]), hc, 0) : nodeMatrix(dlin, p, hc);
     if (this.fused) {
-      gatv2AttendBackward(gpu, graph, xl, xr, this.param('att'), alpha, dagg, dims, { dropout, dxl: nodeMatrix(dlin, p, 0), dxr, datt: this.grad('att') });
+      gatv2AttendBackward(gpu, graph, xl, xr, this.param('att'), alpha, dagg, dims, {
+        dropout,
+        dxl: nodeMatrix(dlin, p, 0),
+        dxr,
+        datt: this.grad('att'),
+      });
     } else {
       // Aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr).
       const E = graph.numEdges;
-      const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, { dalpha: scope.get('dalpha', [E, this.heads]), dx: nodeMatrix(dlin, p, 0), dropout });
+      const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, {
+        dalpha: scope.get('dalpha', [E, this.heads]),
+        dx: nodeMatrix(dlin, p, 0),
+        dropout,
+      });
       const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, scope.get('de', [E, this.heads]));
-      gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, { dxl: nodeMatrix(dlin, p, 0), dxr, datt: this.grad('att'), accumulateDxl: true });
+      gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, {
+        dxl: nodeMatrix(dlin, p, 0),
+        dxr,
+        datt: this.grad('att'),
+        accumulateDxl: true,
+      });
     }
     if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, scope.get('dlin_sum', [n, p]));
     if (this.opts.bias) columnSum(gpu, dlin, { out: this.grad('lin.bias') });
@@ -101,13 +124,20 @@ export class GATv2Conv extends AttentionConv {
 
   override stateSpecs(): StateSpec[] {
     const { inChannels: fin, hc } = this;
+    // With shared weights lin_r is lin_l: listed (as PyTorch does), but it may be left out of a dict.
+    const alias = (name: string) => (this.opts.shareWeights ? { alias: name.replace('lin_r', 'lin_l') } : {});
     const lin = (side: string) => [
-      { name: `${side}.weight`, shape: [hc, fin] },
-      ...(this.opts.bias ? [{ name: `${side}.bias`, shape: [hc] }] : []),
+      { name: `${side}.weight`, shape: [hc, fin], ...(side === 'lin_r' ? alias(`${side}.weight`) : {}) },
+      ...(this.opts.bias
+        ? [{ name: `${side}.bias`, shape: [hc], ...(side === 'lin_r' ? alias(`${side}.bias`) : {}) }]
+        : []),
     ];
     return [
-      { name: 'att', shape: [1, this.heads, this.outChannels] }, ...this.outputStateSpecs(),
-      ...lin('lin_l'), ...lin('lin_r'), ...this.residualStateSpecs(),
+      { name: 'att', shape: [1, this.heads, this.outChannels] },
+      ...this.outputStateSpecs(),
+      ...lin('lin_l'),
+      ...lin('lin_r'),
+      ...this.residualStateSpecs(),
     ];
   }
 
@@ -126,7 +156,10 @@ export class GATv2Conv extends AttentionConv {
     return Object.assign(d, res);
   }
 
-  protected override fromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected override fromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     const { inChannels: fin, hc, linWidth: p } = this;
     const w = new Float32Array(fin * p);
     // With shared weights lin_r is lin_l (PyTorch saves it under both names); the lin_l entries are loaded.

@@ -3,7 +3,8 @@
 //   forward   y [N, out] = x [N, in] W^T + b
 //   backward  dW = dy^T x,  db = sum_rows dy,  dx = dy W
 //
-// PyTorch's initialisation: W ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), b ~ U(-1/sqrt(in), 1/sqrt(in)).
+// PyTorch's initialisation: W ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)),
+// b ~ U(-1/sqrt(in), 1/sqrt(in)).
 // W is stored transposed ([in, out], the layout the products read); the state dict has PyTorch's `weight` [out, in].
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
@@ -17,9 +18,16 @@ export class Linear extends Module {
   readonly bias: boolean;
 
   /** Linear(inFeatures, outFeatures, { bias = true }): x [N, in] -> [N, out]. */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: { bias?: boolean } = {},
+  ) {
     super();
-    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+    for (const [name, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Linear: ${name} must be a positive integer, got ${v}`);
     }
     this.bias = options.bias ?? true;
@@ -28,7 +36,9 @@ export class Linear extends Module {
   protected override parameterSpecs(): ParamSpec[] {
     const { inFeatures: fin, outFeatures: fout } = this;
     const bound = 1 / Math.sqrt(fin);
-    const specs: ParamSpec[] = [{ name: 'weight', shape: [fin, fout], init: (r) => transpose(uniform(r, fout * fin, bound), fout, fin) }];
+    const specs: ParamSpec[] = [
+      { name: 'weight', shape: [fin, fout], init: (r) => transpose(uniform(r, fout * fin, bound), fout, fin) },
+    ];
     if (this.bias) specs.push({ name: 'bias', shape: [fout], init: (r) => linearBias(r, fout, fin) });
     return specs;
   }
@@ -36,31 +46,55 @@ export class Linear extends Module {
   override forward(x: Features): Variable {
     const v = asVariable(x);
     const input = v.layerInput();
-    if (input.cols !== this.inFeatures) throw new Error(`Linear: shape mismatch: input has ${input.cols} features, the layer expects ${this.inFeatures}`);
+    if (input.cols !== this.inFeatures)
+      throw new Error(`Linear: shape mismatch: input has ${input.cols} features, the layer expects ${this.inFeatures}`);
     const { gpu, scope } = this;
     const n = input.rows;
-    const y = input.times(gpu, this.param('weight'), scope.get('out', [n, this.outFeatures]), this.bias ? this.param('bias') : undefined);
+    const y = input.times(
+      gpu,
+      this.param('weight'),
+      scope.get('out', [n, this.outFeatures]),
+      this.bias ? this.param('bias') : undefined,
+    );
     return record(new Variable({ value: y, scope }), {
-      label: 'Linear', inputs: [v], saved: [v], owner: this,
+      label: 'Linear',
+      inputs: [v],
+      saved: [v],
+      owner: this,
       backward: (dy, ctx) => {
         input.transposeTimes(gpu, dy, this.grad('weight'));
         if (this.bias) columnSum(gpu, dy, { out: this.grad('bias') });
-        if (ctx.needsGrad(v)) ctx.deliver(v, matmul(gpu, dy, this.param('weight'), { transB: true, out: scope.get('dx', [n, this.inFeatures]) }));
+        if (ctx.needsGrad(v))
+          ctx.deliver(
+            v,
+            matmul(gpu, dy, this.param('weight'), { transB: true, out: scope.get('dx', [n, this.inFeatures]) }),
+          );
       },
     });
   }
 
   override stateSpecs(): StateSpec[] {
-    return [{ name: 'weight', shape: [this.outFeatures, this.inFeatures] }, ...(this.bias ? [{ name: 'bias', shape: [this.outFeatures] }] : [])];
+    return [
+      { name: 'weight', shape: [this.outFeatures, this.inFeatures] },
+      ...(this.bias ? [{ name: 'bias', shape: [this.outFeatures] }] : []),
+    ];
   }
 
   protected override toState(values: (name: string) => Float32Array): StateDict {
-    const d: StateDict = { weight: { shape: [this.outFeatures, this.inFeatures], data: transpose(values('weight'), this.inFeatures, this.outFeatures) } };
+    const d: StateDict = {
+      weight: {
+        shape: [this.outFeatures, this.inFeatures],
+        data: transpose(values('weight'), this.inFeatures, this.outFeatures),
+      },
+    };
     if (this.bias) d.bias = { shape: [this.outFeatures], data: values('bias') };
     return d;
   }
 
-  protected override fromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected override fromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     set('weight', transpose(get('weight'), this.outFeatures, this.inFeatures));
     if (this.bias) set('bias', get('bias'));
   }

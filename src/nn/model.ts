@@ -9,6 +9,9 @@ import type { AttentionConv } from './conv.ts';
 import { Dropout } from './dropout.ts';
 import { GATConv } from './gat-conv.ts';
 import { GATv2Conv } from './gatv2-conv.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import { checkParametersFit } from '../train/budget.ts';
+import { resolveModelOptions } from '../train/options.ts';
 import { Sequential } from './sequential.ts';
 
 export type { NodeFeatures } from './tape.ts';
@@ -23,6 +26,8 @@ export interface GATModelConfig {
   outHeads?: number;
   /** Dropout on each layer's input and on the attention coefficients. */
   dropout?: number;
+  /** Seeds the initialisation and every dropout mask when init() is given no seed. */
+  seed?: number;
   residual?: boolean;
   shareWeights?: boolean;
   addSelfLoops?: boolean;
@@ -32,15 +37,12 @@ export class GATModel extends Sequential {
   readonly config: Required<GATModelConfig>;
 
   constructor(config: GATModelConfig) {
-    const c = {
-      model: config.model ?? 'gatv2', hiddenChannels: config.hiddenChannels ?? 8, heads: config.heads ?? 8, outHeads: config.outHeads ?? 1,
-      dropout: config.dropout ?? 0.6, residual: config.residual ?? false, shareWeights: config.shareWeights ?? false,
-      addSelfLoops: config.addSelfLoops ?? true, inChannels: config.inChannels, outChannels: config.outChannels,
-    };
-    if (c.model !== 'gatv2' && c.model !== 'gat') throw new Error(`model must be 'gatv2' or 'gat', got ${String(c.model)}`);
+    const c = resolveModelOptions(config); // each option checked by name, unknown model names refused
     const conv = (fin: number, fout: number, heads: number, concat: boolean) => {
       const o = { heads, concat, dropout: c.dropout, residual: c.residual, addSelfLoops: c.addSelfLoops };
-      return c.model === 'gat' ? new GATConv(fin, fout, o) : new GATv2Conv(fin, fout, { ...o, shareWeights: c.shareWeights });
+      return c.model === 'gat'
+        ? new GATConv(fin, fout, o)
+        : new GATv2Conv(fin, fout, { ...o, shareWeights: c.shareWeights });
     };
     super([
       new Dropout(c.dropout),
@@ -50,6 +52,12 @@ export class GATModel extends Sequential {
       conv(c.hiddenChannels * c.heads, c.outChannels, c.outHeads, false),
     ]);
     this.config = c;
+  }
+
+  /** Allocates the parameters (seeded by `seed`, else the config's), after checking they fit the device. */
+  override init(gpu: Gpu, opts: { seed?: number } = {}): this {
+    checkParametersFit(gpu, this.config); // before any allocation
+    return super.init(gpu, { seed: opts.seed ?? this.config.seed });
   }
 
   /** The hidden attention layer. */

@@ -7,9 +7,19 @@ import { numel, type Tensor } from '../gpu/tensor.ts';
 import { argmax } from '../kernels/loss.ts';
 import { add as addInto, fill } from '../kernels/elementwise.ts';
 import { seededRandom } from './init.ts';
+import { checkStateDict, type StateDictCheck, type StateDictTensor, type TensorSpec } from '../io/state-dict.ts';
 import { ParameterStore, type ParamSpec } from './params.ts';
 import { hash32 } from './seeds.ts';
-import { atTopLevel, Frame, inFrame, startPass, currentPass, type GradientOwner, type Scope, type Variable } from './tape.ts';
+import {
+  atTopLevel,
+  Frame,
+  inFrame,
+  startPass,
+  currentPass,
+  type GradientOwner,
+  type Scope,
+  type Variable,
+} from './tape.ts';
 import { Workspace } from './workspace.ts';
 
 /** A PyTorch-layout tensor of a state dict. */
@@ -26,6 +36,11 @@ export type StateDict = Record<string, NamedArray>;
 export interface StateSpec {
   name: string;
   shape: number[];
+  /**
+   * The entry this one shares storage with (GATv2's lin_r with shared weights is lin_l): PyTorch's state_dict lists
+   * both, safetensors' save_model writes one, so it may be absent when its twin is given.
+   */
+  alias?: string;
 }
 
 /** What init() gives every module of a tree. */
@@ -47,14 +62,10 @@ export interface Parameter {
   readonly module: Module;
 }
 
-export interface LoadResult {
-  missingKeys: string[];
-  unexpectedKeys: string[];
-}
+/** What loadStateDict returns: the missing and unexpected names (empty when strict) and the names it copied. */
+export type LoadResult = StateDictCheck;
 
 const join = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
-
-class MissingKey extends Error {}
 
 export abstract class Module implements GradientOwner {
   /** Training mode (dropout on) or evaluation mode. */
@@ -80,7 +91,9 @@ export abstract class Module implements GradientOwner {
     const forward = this.forward;
     Object.defineProperty(this, 'forward', {
       value: (...args: unknown[]) => this.call(() => (forward as (...a: unknown[]) => Variable).apply(this, args)),
-      writable: true, configurable: true, enumerable: false,
+      writable: true,
+      configurable: true,
+      enumerable: false,
     });
   }
 
@@ -107,7 +120,10 @@ export abstract class Module implements GradientOwner {
   }
 
   get context(): ModelContext {
-    if (!this._ctx) throw new Error(`${this.constructor.name}: call init(gpu) on the model before its forward (it allocates the parameters)`);
+    if (!this._ctx)
+      throw new Error(
+        `${this.constructor.name}: call init(gpu) on the model before its forward (it allocates the parameters)`,
+      );
     return this._ctx;
   }
 
@@ -216,8 +232,14 @@ export abstract class Module implements GradientOwner {
     const mods = this.namedModules();
     const seen = new Set<Module>();
     for (const [prefix, m] of mods) {
-      if (m._ctx) throw new Error(`init: ${m.constructor.name} at '${prefix}' is already initialised (a module belongs to one model)`);
-      if (seen.has(m)) throw new Error(`init: ${m.constructor.name} appears twice in the model (at '${prefix}'); call it twice instead`);
+      if (m._ctx)
+        throw new Error(
+          `init: ${m.constructor.name} at '${prefix}' is already initialised (a module belongs to one model)`,
+        );
+      if (seen.has(m))
+        throw new Error(
+          `init: ${m.constructor.name} appears twice in the model (at '${prefix}'); call it twice instead`,
+        );
       seen.add(m);
     }
     const specs = mods.flatMap(([prefix, m]) => m.parameterSpecs().map((s) => ({ ...s, name: join(prefix, s.name) })));
@@ -316,7 +338,8 @@ export abstract class Module implements GradientOwner {
   /** The expected state dict: PyTorch name -> shape, in PyTorch's order. */
   stateShapes(): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const [prefix, m] of this.namedModules()) for (const s of m.stateSpecs()) out.set(join(prefix, s.name), s.shape);
+    for (const [prefix, m] of this.namedModules())
+      for (const s of m.stateSpecs()) out.set(join(prefix, s.name), s.shape);
     return out;
   }
 
@@ -332,58 +355,86 @@ export abstract class Module implements GradientOwner {
     return out;
   }
 
-  /**
-   * Loads PyTorch-named tensors. The whole dict is checked first (names, shapes, dtypes; strict: no missing and no
-   * unexpected keys, reported together as PyTorch does), then converted, then copied: nothing is half-applied.
-   * With strict = false, missing and unexpected keys are returned instead of refused (shapes are still checked).
-   */
-  loadStateDict(dict: StateDict, opts: { strict?: boolean } = {}): LoadResult {
-    const strict = opts.strict ?? true;
-    if (typeof dict !== 'object' || dict === null) throw new Error('loadStateDict: the state dict must be an object of name -> { shape, data }');
-    const expected = this.stateShapes();
-    const missingKeys = [...expected.keys()].filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !expected.has(k));
-    const problems: string[] = [];
-    if (strict && (missingKeys.length || unexpectedKeys.length)) {
-      if (missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
-      if (unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+  /** What loadStateDict expects for `dict`: every entry, less aliases whose twin the dict gives (all F32). */
+  stateDictSpec(dict: Readonly<Record<string, unknown>> = {}): TensorSpec[] {
+    const spec: TensorSpec[] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const s of m.stateSpecs()) {
+        const name = join(prefix, s.name);
+        const twin = s.alias === undefined ? undefined : join(prefix, s.alias);
+        if (twin !== undefined && !Object.hasOwn(dict, name) && Object.hasOwn(dict, twin)) continue;
+        spec.push({ name, shape: s.shape });
+      }
     }
-    for (const [name, shape] of expected) {
-      if (!(name in dict)) continue;
-      const problem = entryProblem(dict[name], shape);
-      if (problem) problems.push(`${problem.startsWith('size') ? problem.replace('%', name) : `${name}: ${problem}`}`);
-    }
-    if (problems.length) throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join('\n\t')}`);
+    return spec;
+  }
 
-    // Convert everything before writing anything.
-    const staged: [string, Float32Array][] = [];
-    const store = this.context.store;
+  /**
+   * Loads PyTorch-named tensors, as PyTorch's load_state_dict: the whole dict is checked first (checkStateDict:
+   * missing and unexpected names when `strict`, the default, as one error in PyTorch's words; shapes and dtypes
+   * always), then converted, then copied, so a refused load changes nothing. With `strict: false`, missing tensors
+   * keep their current values (also where a parameter combines several tensors, as GATv2's lin_l and lin_r) and
+   * unexpected ones are ignored; both are listed in the result.
+   */
+  loadStateDict(dict: Readonly<Record<string, StateDictTensor>>, opts: { strict?: boolean } = {}): StateDictCheck {
+    const check = checkStateDict(this.stateDictSpec(dict ?? {}), dict, { strict: opts.strict, owner: this.constructor.name });
+    const given = (name: string) => Object.hasOwn(dict, name);
+    const writes: [string, Float32Array, Float32Array | null][] = [];
     for (const [prefix, m] of this.namedModules()) {
       const specs = m.stateSpecs();
-      const given = specs.filter((s) => join(prefix, s.name) in dict);
-      if (given.length === 0) continue;
-      const local: [string, Float32Array][] = [];
-      try {
-        m.fromState(
-          (name) => {
-            const t = dict[join(prefix, name)];
-            if (!t) throw new MissingKey(name);
-            return t.data;
-          },
-          (name, data) => local.push([join(prefix, name), data]),
-        );
-      } catch (err) {
-        if (!(err instanceof MissingKey)) throw err;
-        const missing = specs.filter((s) => !(join(prefix, s.name) in dict)).map((s) => join(prefix, s.name));
-        throw new Error(`loadStateDict: ${m.constructor.name} at '${prefix}' needs ${missing.join(', ')} too: its given entries share storage with them`);
+      if (specs.length === 0) continue;
+      const shapes = new Map(specs.map((s) => [s.name, s.shape]));
+      const aliasOf = new Map(specs.map((s) => [s.name, s.alias]));
+      // An alias left out reads its twin.
+      const source = (name: string) => {
+        const full = join(prefix, name);
+        const twin = aliasOf.get(name);
+        return given(full) ? full : twin !== undefined && given(join(prefix, twin)) ? join(prefix, twin) : null;
+      };
+      const names = specs.map((s) => s.name);
+      const present = names.filter((n) => source(n) !== null);
+      if (present.length === 0) continue;
+      const zeros = (name: string) => new Float32Array(numel(shapes.get(name)!));
+      const values = new Map<string, Float32Array>();
+      m.fromState(
+        (name) => {
+          const from = source(name);
+          if (from === null) return zeros(name);
+          const data = dict[from].data;
+          return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+        },
+        (name, data) => values.set(name, data),
+      );
+      // Elements that come from missing tensors keep their values: a dry run with those tensors NaN finds them.
+      const keep = new Map<string, Float32Array>();
+      if (present.length < names.length) {
+        const marker = (name: string) => zeros(name).fill(source(name) === null ? NaN : 0);
+        m.fromState(marker, (name, data) => keep.set(name, data));
       }
-      for (const [name, data] of local) {
-        if (data.length !== store.slot(name).size) throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
-      }
-      staged.push(...local);
+      for (const [name, data] of values) writes.push([join(prefix, name), data, keep.get(name) ?? null]);
     }
-    for (const [name, data] of staged) store.write(name, data);
-    return { missingKeys, unexpectedKeys };
+    const store = this.context.store;
+    for (const [name, data] of writes) {
+      if (data.length !== store.slot(name).size) throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
+    }
+    for (const [name, data, mask] of writes) {
+      if (!mask) {
+        store.write(name, data);
+        continue;
+      }
+      const t = store.value(name);
+      for (let i = 0; i < data.length; ) {
+        if (Number.isNaN(mask[i])) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < data.length && !Number.isNaN(mask[j])) j++;
+        this.gpu.writeBuffer(t.buffer, t.byteOffset + 4 * i, data.subarray(i, j));
+        i = j;
+      }
+    }
+    return check;
   }
 
   // ---- inference ----
@@ -418,18 +469,4 @@ export abstract class Module implements GradientOwner {
     ctx?.store.dispose();
     ctx?.step.dispose();
   }
-}
-
-
-/** What is wrong with a state-dict entry for an expected shape, or null ('%' stands for the name in size errors). */
-function entryProblem(t: NamedArray | undefined, shape: number[]): string | null {
-  if (!t || typeof t !== 'object') return 'not a tensor (expected { shape, data })';
-  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) return `shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`;
-  if (t.dtype !== undefined && !['F32', 'f32', 'float32'].includes(String(t.dtype))) return `dtype ${t.dtype}; the model's parameters are float32`;
-  if (!(t.data instanceof Float32Array)) return `data must be a Float32Array (float32), got ${t.data === null ? 'null' : (t.data as object)?.constructor?.name ?? typeof t.data}`;
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    return `size mismatch for %: copying a param with shape [${t.shape}] from checkpoint, the shape in current model is [${shape}].`;
-  }
-  if (t.data.length !== numel(t.shape)) return `${t.data.length} values for shape [${t.shape}]`;
-  return null;
 }

@@ -24,7 +24,8 @@ export class Sequential extends Module {
   override forward(x: Features, graph?: LayerGraphs): Variable {
     let h = asVariable(x);
     for (const [i, layer] of this.layers.entries()) {
-      if (layer.takesGraph && !graph) throw new Error(`Sequential: layer ${i} (${layer.constructor.name}) needs the graph: forward(x, graph)`);
+      if (layer.takesGraph && !graph)
+        throw new Error(`Sequential: layer ${i} (${layer.constructor.name}) needs the graph: forward(x, graph)`);
       const call = layer.forward as (x: Variable, graph?: LayerGraphs) => Variable;
       h = layer.takesGraph ? call(h, graph) : call(h);
     }

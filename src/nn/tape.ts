@@ -210,7 +210,9 @@ export class Variable {
     this.requiresGrad = init.requiresGrad ?? false;
     if (this.valueTensor) {
       if (this.valueTensor.shape.length !== 2 || this.valueTensor.dtype !== 'f32') {
-        throw new Error(`Node features must be an f32 tensor [nodes, features], got ${this.valueTensor.dtype} [${this.valueTensor.shape}]`);
+        throw new Error(
+          `Node features must be an f32 tensor [nodes, features], got ${this.valueTensor.dtype} [${this.valueTensor.shape}]`,
+        );
       }
       [this.rows, this.cols] = this.valueTensor.shape;
       this.gpu = this.valueTensor.gpu;
@@ -228,7 +230,9 @@ export class Variable {
   /** A leaf: features that no node made (the model's input), with or without a gradient. */
   static leaf(x: Tensor | NodeFeatures, opts: { requiresGrad?: boolean } = {}): Variable {
     if ('kind' in x) {
-      return x.kind === 'dense' ? new Variable({ value: x.x, ...opts }) : new Variable({ sparse: { x: x.x, xT: x.xT }, ...opts });
+      return x.kind === 'dense'
+        ? new Variable({ value: x.x, ...opts })
+        : new Variable({ sparse: { x: x.x, xT: x.xT }, ...opts });
     }
     return new Variable({ value: x, ...opts });
   }
@@ -239,8 +243,13 @@ export class Variable {
 
   private checkFresh(): void {
     if (this.stale) {
-      const why = this.stale === 'reused' ? 'its buffers were reused by a later forward' : 'it was overwritten in place (a loss with reuseLogits)';
-      throw new Error(`These node features can no longer be read: ${why}. Use a forward's outputs before the next forward.`);
+      const why =
+        this.stale === 'reused'
+          ? 'its buffers were reused by a later forward'
+          : 'it was overwritten in place (a loss with reuseLogits)';
+      throw new Error(
+        `These node features can no longer be read: ${why}. Use a forward's outputs before the next forward.`,
+      );
     }
   }
 
@@ -248,10 +257,15 @@ export class Variable {
   dense(): Tensor {
     this.checkFresh();
     if (this.valueTensor) return this.valueTensor;
-    if (this.sparse) throw new Error('Sparse node features can only feed a linear map (Linear, GATConv, GATv2Conv); there is no dense tensor');
+    if (this.sparse)
+      throw new Error(
+        'Sparse node features can only feed a linear map (Linear, GATConv, GATv2Conv); there is no dense tensor',
+      );
     if (!this.materialised) {
       const { base, args } = this.dropped!;
-      const out = this.scope ? this.scope.get('materialised', [this.rows, this.cols]) : this.gpu.empty('f32', [this.rows, this.cols]);
+      const out = this.scope
+        ? this.scope.get('materialised', [this.rows, this.cols])
+        : this.gpu.empty('f32', [this.rows, this.cols]);
       this.materialised = dropoutKernel(this.gpu, base.dense(), args, out);
     }
     return this.materialised;
@@ -351,9 +365,15 @@ export function runBackward(root: Variable, seed: Tensor, seedOwned: boolean): v
     if (!n || seen.has(n)) continue;
     seen.add(n);
     nodes.push(n);
-    if (n.output.stale === 'reused') throw new Error(`backward: the buffers of ${n.label} were reused by a later forward; run backward before the next forward`);
+    if (n.output.stale === 'reused')
+      throw new Error(
+        `backward: the buffers of ${n.label} were reused by a later forward; run backward before the next forward`,
+      );
     for (const s of n.saved ?? []) {
-      if (s.stale) throw new Error(`backward: an input of ${n.label} was overwritten since its forward; run backward before the next forward`);
+      if (s.stale)
+        throw new Error(
+          `backward: an input of ${n.label} was overwritten since its forward; run backward before the next forward`,
+        );
     }
     for (const i of n.inputs) {
       uses.set(i, (uses.get(i) ?? 0) + 1);
@@ -377,7 +397,8 @@ export function runBackward(root: Variable, seed: Tensor, seedOwned: boolean): v
   const deliveries = new Map<Tensor, number>();
   const deliver = (v: Variable, t: Tensor) => {
     if (!needsGrad(v)) return;
-    if (t.size !== v.rows * v.cols) throw new Error(`backward: a gradient of ${t.size} values for features [${v.rows}, ${v.cols}]`);
+    if (t.size !== v.rows * v.cols)
+      throw new Error(`backward: a gradient of ${t.size} values for features [${v.rows}, ${v.cols}]`);
     (parts.get(v) ?? parts.set(v, []).get(v)!).push(t);
     deliveries.set(t, (deliveries.get(t) ?? 0) + 1);
   };
@@ -401,7 +422,10 @@ export function runBackward(root: Variable, seed: Tensor, seedOwned: boolean): v
     if (!g) continue;
     n.owner?.beginGradients();
     n.backward(g.grad, {
-      gpu, needsGrad, deliver, owned: g.owned,
+      gpu,
+      needsGrad,
+      deliver,
+      owned: g.owned,
       consumers: (v) => uses.get(v) ?? 0,
       skip: (m) => void skipped.add(m),
     });

@@ -31,10 +31,18 @@ export class Loss {
  * Records a loss whose gradients were computed with its value: `grads[i]` is d loss / d inputs[i] (tensors in the
  * loss's scope). The building block of every loss here.
  */
-export function recordLoss(scope: Scope, label: string, value: Tensor, inputs: Variable[], grads: Tensor[], correct: Tensor | null = null): Loss {
+export function recordLoss(
+  scope: Scope,
+  label: string,
+  value: Tensor,
+  inputs: Variable[],
+  grads: Tensor[],
+  correct: Tensor | null = null,
+): Loss {
   const root = new Variable({ value: value.reshape([1, 1]), scope });
   record(root, {
-    label, inputs,
+    label,
+    inputs,
     backward: (_dy, ctx) => inputs.forEach((v, i) => ctx.deliver(v, grads[i])),
   });
   return new Loss(value, root, correct);
@@ -65,10 +73,13 @@ export function resolveRows(gpu: Gpu, op: string, n: number, sel: RowSelection):
   if (m === undefined) throw new Error(`${op}: give the rows to average over: { mask } or { index }`);
   if (m instanceof Tensor) {
     const t = m;
-    if (t.dtype !== 'u32' || t.size !== n) throw new Error(`${op}: mask must be u32 [${n}], got ${t.dtype} [${t.shape}]`);
+    if (t.dtype !== 'u32' || t.size !== n)
+      throw new Error(`${op}: mask must be u32 [${n}], got ${t.dtype} [${t.shape}]`);
     const count = sel.count ?? knownCounts.get(t);
-    if (count === undefined) throw new Error(`${op}: with a GPU mask, give { mask, count } (the number of selected nodes)`);
-    if (!Number.isInteger(count) || count < 0 || count > n) throw new Error(`${op}: count must be an integer in [0, ${n}], got ${count}`);
+    if (count === undefined)
+      throw new Error(`${op}: with a GPU mask, give { mask, count } (the number of selected nodes)`);
+    if (!Number.isInteger(count) || count < 0 || count > n)
+      throw new Error(`${op}: count must be an integer in [0, ${n}], got ${count}`);
     return { mask: t, count };
   }
   const cached = hostMasks.get(m);
@@ -78,7 +89,8 @@ export function resolveRows(gpu: Gpu, op: string, n: number, sel: RowSelection):
     const idx = sel.index;
     for (let k = 0; k < idx.length; k++) {
       const i = idx[k];
-      if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`${op}: index ${i} at position ${k} is out of range for ${n} nodes`);
+      if (!Number.isInteger(i) || i < 0 || i >= n)
+        throw new Error(`${op}: index ${i} at position ${k} is out of range for ${n} nodes`);
       mask[i] = 1;
     }
   } else {
@@ -100,13 +112,16 @@ export function crossEntropy(logits: Features, y: Tensor, sel: RowSelection & { 
   const v = asVariable(logits);
   const gpu = v.gpu;
   const [n, c] = v.shape;
-  if (y.dtype !== 'i32' || y.size !== n) throw new Error(`crossEntropy: y must be i32 class labels [${n}], got ${y.dtype} [${y.shape}]`);
+  if (y.dtype !== 'i32' || y.size !== n)
+    throw new Error(`crossEntropy: y must be i32 class labels [${n}], got ${y.dtype} [${y.shape}]`);
   const { mask, count } = resolveRows(gpu, 'crossEntropy', n, sel);
   const scope = opScope(gpu, 'cross_entropy');
   const x = v.dense();
   const reuse = !!sel.reuseLogits && !v.dropped;
   const r = nllLoss(gpu, x, y, mask, count, {
-    dlogits: reuse ? x : scope.get('dlogits', [n, c]), loss: scope.get('loss', [1]), correct: scope.get('correct', [1]),
+    dlogits: reuse ? x : scope.get('dlogits', [n, c]),
+    loss: scope.get('loss', [1]),
+    correct: scope.get('correct', [1]),
   });
   if (reuse) v.stale = 'overwritten';
   return recordLoss(scope, 'crossEntropy', r.loss, [v], [r.dlogits], r.correct);

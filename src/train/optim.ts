@@ -20,9 +20,11 @@ export abstract class Optimizer {
 
   constructor(params: Iterable<Parameter>) {
     this.params = [...params];
-    if (this.params.length === 0) throw new Error(`${this.constructor.name}: no parameters to optimize (did you call model.init(gpu)?)`);
+    if (this.params.length === 0)
+      throw new Error(`${this.constructor.name}: no parameters to optimize (did you call model.init(gpu)?)`);
     const store = this.params[0].module.parameterStore;
-    if (this.params.some((p) => p.module.parameterStore !== store)) throw new Error(`${this.constructor.name}: the parameters belong to different models`);
+    if (this.params.some((p) => p.module.parameterStore !== store))
+      throw new Error(`${this.constructor.name}: the parameters belong to different models`);
     this.store = store;
     this.gpu = store.gpu;
     const names = new Set(this.params.map((p) => p.name));
@@ -66,8 +68,11 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-/** Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many. */
-const SCALAR_TABLE_STEPS = 1024;
+/**
+ * Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many.
+ * The training-memory estimate (budget.ts) counts this table.
+ */
+export const SCALAR_TABLE_STEPS = 1024;
 
 /**
  * torch.optim.Adam (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0), the same arithmetic in the
@@ -86,12 +91,25 @@ export class Adam extends Optimizer {
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params);
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
-    this.config = { lr: options.lr ?? 1e-3, beta1, beta2, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 };
+    this.config = {
+      lr: options.lr ?? 1e-3,
+      beta1,
+      beta2,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+    };
     adamScalars(this.config, 1); // checks the settings
-    this.m = this.gpu.full('f32', [this.store.total], 0);
-    this.v = this.gpu.full('f32', [this.store.total], 0);
-    this.scalars = this.gpu.full('f32', [4], 0);
-    this.table = this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]);
+    const made: Tensor[] = [];
+    const make = (t: () => Tensor) => (made.push(t()), made[made.length - 1]);
+    try {
+      this.m = make(() => this.gpu.full('f32', [this.store.total], 0));
+      this.v = make(() => this.gpu.full('f32', [this.store.total], 0));
+      this.scalars = make(() => this.gpu.full('f32', [4], 0));
+      this.table = make(() => this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]));
+    } catch (err) {
+      made.forEach((t) => t.dispose()); // a refusal keeps nothing
+      throw err;
+    }
     this.fillTable(1);
   }
 
@@ -109,7 +127,8 @@ export class Adam extends Optimizer {
     const k = t - this.tableFrom;
     const entry = new Tensor(this.gpu, this.table.buffer, 'f32', [4], this.table.byteOffset + 16 * k, this.table);
     this.gpu.copy(entry, this.scalars);
-    for (const r of this.ranges([this.m, this.v])) adamStep(this.gpu, r.value, r.grad, r.states[0], r.states[1], this.scalars, this.config);
+    for (const r of this.ranges([this.m, this.v]))
+      adamStep(this.gpu, r.value, r.grad, r.states[0], r.states[1], this.scalars, this.config);
   }
 
   /** The moment buffers (exp_avg, exp_avg_sq) in the model's flat layout. */

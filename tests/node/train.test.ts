@@ -29,7 +29,7 @@ after(() => gpu.destroy());
 
 test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%', async () => {
   const r = await trainNodeClassifier(gpu, cora, { epochs: 30, seed: 0 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
   r.model.dispose();
   r.data.dispose();
@@ -38,7 +38,7 @@ test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%', async () => 
 
 test('GAT (v1) trains on Cora too', async () => {
   const r = await trainNodeClassifier(gpu, cora, { model: 'gat', epochs: 30, seed: 1 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   r.model.dispose();
   r.data.dispose();
   r.trainer.dispose();
@@ -123,7 +123,10 @@ test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors'
   delete missing['4.att'];
   assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /Missing key\(s\) in state_dict: "4\.att"/);
   const wrong = { ...tensors, '1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['1.att'].data } };
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(wrong)), /size mismatch for 1\.att: copying a param with shape \[1,4,16\] from checkpoint, the shape in current model is \[1,8,8\]/);
+  assert.throws(
+    () => loadCheckpoint(b, encodeSafetensors(wrong)),
+    /size mismatch for 1\.att: copying a param with shape \[1, 4, 16\] from checkpoint, the shape in current model is \[1, 8, 8\]/,
+  );
   a.dispose();
   b.dispose();
 });
@@ -158,7 +161,10 @@ test('bad input is refused with errors that name the problem', () => {
   dense.features[4 * 5 + 2] = NaN;
   assert.throws(() => uploadDataset(gpu, dense), /NaN .* node 5, feature 2/);
   const outOfRange = { ...cora, edgeIndex: Int32Array.from([0, 1, 2, 5000, 1, 0]) };
-  assert.throws(() => uploadDataset(gpu, outOfRange), /destination index 5000 at edge 0 is out of range for 2708 nodes/);
+  assert.throws(
+    () => uploadDataset(gpu, outOfRange),
+    /destination index 5000 at edge 0 is out of range for 2708 nodes/,
+  );
   const negative = { ...cora, edgeIndex: Int32Array.from([0, -1, 1, 0]) };
   assert.throws(() => uploadDataset(gpu, negative), /source index -1 at edge 1 is negative/);
   const odd = { ...cora, edgeIndex: Int32Array.from([0, 1, 2]) };

@@ -12,7 +12,14 @@ export function linearForward(x: A, w: A, b: A | null, n: number, fin: number, f
 }
 
 /** dW [in, out] = x^T dy, db = column sums of dy, dx [n, in] = dy W^T */
-export function linearBackward(x: A, w: A, dy: A, n: number, fin: number, fout: number): { dw: Float64Array; db: Float64Array; dx: Float64Array } {
+export function linearBackward(
+  x: A,
+  w: A,
+  dy: A,
+  n: number,
+  fin: number,
+  fout: number,
+): { dw: Float64Array; db: Float64Array; dx: Float64Array } {
   const dw = matmul(x, dy, { m: fin, k: n, n: fout, transA: true });
   const db = new Float64Array(fout);
   for (let i = 0; i < n * fout; i++) db[i % fout] += dy[i];
