@@ -25,19 +25,36 @@ export interface GraphEpochResult {
   samples: number[];
 }
 
-export async function graphEpochs(gpu: Gpu, o: GraphEpochOptions, log: (m: string) => void = () => {}): Promise<GraphEpochResult> {
+export async function graphEpochs(
+  gpu: Gpu,
+  o: GraphEpochOptions,
+  log: (m: string) => void = () => {},
+): Promise<GraphEpochResult> {
   const ds = await loadTUDataset('MUTAG', { log });
   const times: number[] = [];
   let last = performance.now();
-  const r = await trainGraphClassifier(gpu, ds, { epochs: o.warmup + o.epochs, onlyFolds: [0], batchSize: 32 }, {
-    onEpoch: (_fold, epoch) => {
-      const now = performance.now();
-      if (epoch >= o.warmup) times.push(now - last);
-      last = now;
+  const r = await trainGraphClassifier(
+    gpu,
+    ds,
+    { epochs: o.warmup + o.epochs, onlyFolds: [0], batchSize: 32 },
+    {
+      onEpoch: (_fold, epoch) => {
+        const now = performance.now();
+        if (epoch >= o.warmup) times.push(now - last);
+        last = now;
+      },
     },
-  });
+  );
   const f = r.folds[0];
-  return { dataset: 'MUTAG', batchSize: 32, trainGraphs: f.trainGraphs, testGraphs: f.testGraphs, epochs: o.epochs, msPerEpoch: median(times), samples: times };
+  return {
+    dataset: 'MUTAG',
+    batchSize: 32,
+    trainGraphs: f.trainGraphs,
+    testGraphs: f.testGraphs,
+    epochs: o.epochs,
+    msPerEpoch: median(times),
+    samples: times,
+  };
 }
 
 export function graphEpochTable(deviceLabel: string, r: GraphEpochResult): string {

@@ -110,28 +110,44 @@ export function parseGraphTrainArgs(argv: readonly string[]): GraphTrainArgs {
     }
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       const arg = /'([^']*)'/.exec(e.message)?.[1];
-      throw new Error(`unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`);
+      throw new Error(
+        `unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`,
+      );
     }
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new Error(e.message.replace(/^.*?'(--[\w-]+)[^']*'/, '$1'));
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new Error(e.message.replace(/^.*?'(--[\w-]+)[^']*'/, '$1'));
     throw err;
   }
-  if (values.task !== undefined && values.task !== 'graph') throw new Error(`--task must be node or graph, got ${JSON.stringify(values.task)}`);
+  if (values.task !== undefined && values.task !== 'graph')
+    throw new Error(`--task must be node or graph, got ${JSON.stringify(values.task)}`);
   const upper = values.dataset!.toUpperCase();
   if (!(GRAPH_DATASETS as readonly string[]).includes(upper)) {
-    throw new Error(`--dataset must be one of ${GRAPH_DATASETS.join(', ')} for --task graph, got ${JSON.stringify(values.dataset)}`);
+    throw new Error(
+      `--dataset must be one of ${GRAPH_DATASETS.join(', ')} for --task graph, got ${JSON.stringify(values.dataset)}`,
+    );
   }
   if (!['add', 'mean', 'max', 'attention'].includes(values.pool!)) {
     throw new Error(`--pool must be one of attention, mean, add, max, got ${JSON.stringify(values.pool)}`);
   }
-  if (values.jk !== 'cat' && values.jk !== 'last') throw new Error(`--jk must be cat or last, got ${JSON.stringify(values.jk)}`);
+  if (values.jk !== 'cat' && values.jk !== 'last')
+    throw new Error(`--jk must be cat or last, got ${JSON.stringify(values.jk)}`);
   const config: GraphTrainConfig = { readout: values.pool as GraphReadout, jk: values.jk };
-  const ints = [['layers', 'numLayers', 1], ['heads', 'heads', 1], ['hidden', 'hiddenChannels', 1], ['folds', 'folds', 2],
-    ['fold-seed', 'foldSeed', 0], ['epochs', 'epochs', 1], ['batch-size', 'batchSize', 1], ['seed', 'seed', 0]] as const;
+  const ints = [
+    ['layers', 'numLayers', 1],
+    ['heads', 'heads', 1],
+    ['hidden', 'hiddenChannels', 1],
+    ['folds', 'folds', 2],
+    ['fold-seed', 'foldSeed', 0],
+    ['epochs', 'epochs', 1],
+    ['batch-size', 'batchSize', 1],
+    ['seed', 'seed', 0],
+  ] as const;
   for (const [flag, key, min] of ints) {
     const s = values[flag];
     if (s === undefined) continue;
     const v = intFlag(`--${flag}`, s, min);
-    if ((key === 'seed' || key === 'foldSeed') && v >= 2 ** 32) throw new Error(`--${flag} must be an integer in [0, 2^32), got ${s}`);
+    if ((key === 'seed' || key === 'foldSeed') && v >= 2 ** 32)
+      throw new Error(`--${flag} must be an integer in [0, 2^32), got ${s}`);
     (config as Record<string, number>)[key] = v;
   }
   if (values.dropout !== undefined) {
@@ -150,7 +166,8 @@ export function parseGraphTrainArgs(argv: readonly string[]): GraphTrainArgs {
     config.weightDecay = v;
   }
   const logEvery = intFlag('--log-every', values['log-every']!, 0);
-  if (values['data-dir'] !== undefined && values['data-dir'].trim() === '') throw new Error('--data-dir needs a path, got an empty string');
+  if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
+    throw new Error('--data-dir needs a path, got an empty string');
   return {
     help: values.help!,
     dataset: upper as GraphDatasetName,

@@ -24,13 +24,19 @@ export class BatchNorm1d extends Module {
   private host: { mean: Float32Array; var: Float32Array } | null = null;
 
   /** BatchNorm1d(numFeatures, { eps = 1e-5, momentum = 0.1 }): x [N, F] -> [N, F]. */
-  constructor(readonly numFeatures: number, options: { eps?: number; momentum?: number } = {}) {
+  constructor(
+    readonly numFeatures: number,
+    options: { eps?: number; momentum?: number } = {},
+  ) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new Error(`BatchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
+    if (!Number.isInteger(numFeatures) || numFeatures < 1)
+      throw new Error(`BatchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
-    if (!(this.eps > 0 && Number.isFinite(this.eps))) throw new Error(`BatchNorm1d: eps must be a positive number, got ${options.eps}`);
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`BatchNorm1d: momentum must be in [0, 1], got ${options.momentum}`);
+    if (!(this.eps > 0 && Number.isFinite(this.eps)))
+      throw new Error(`BatchNorm1d: eps must be a positive number, got ${options.eps}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new Error(`BatchNorm1d: momentum must be in [0, 1], got ${options.momentum}`);
   }
 
   protected override parameterSpecs(): ParamSpec[] {
@@ -60,29 +66,47 @@ export class BatchNorm1d extends Module {
   override forward(x: Features): Variable {
     const v = asVariable(x);
     const f = this.numFeatures;
-    if (v.cols !== f) throw new Error(`BatchNorm1d: shape mismatch: input has ${v.cols} features, the layer expects ${f}`);
+    if (v.cols !== f)
+      throw new Error(`BatchNorm1d: shape mismatch: input has ${v.cols} features, the layer expects ${f}`);
     const { gpu, scope } = this;
     const n = v.rows;
     const xd = v.dense();
-    const state = { weight: this.param('weight'), bias: this.param('bias'), runningMean: this.runningStats.mean, runningVar: this.runningStats.var };
+    const state = {
+      weight: this.param('weight'),
+      bias: this.param('bias'),
+      runningMean: this.runningStats.mean,
+      runningVar: this.runningStats.var,
+    };
     const out = scope.get('out', [n, f]);
     if (!this.training) {
       batchNormEval(gpu, xd, state, { eps: this.eps, out });
       return record(new Variable({ value: out, scope }), {
-        label: 'BatchNorm1d (eval)', inputs: [v], owner: this,
+        label: 'BatchNorm1d (eval)',
+        inputs: [v],
+        owner: this,
         backward: () => {
-          throw new Error('BatchNorm1d: backward through an evaluation-mode forward is not supported; call train() first');
+          throw new Error(
+            'BatchNorm1d: backward through an evaluation-mode forward is not supported; call train() first',
+          );
         },
       });
     }
-    const mean = scope.get('mean', [f]), invstd = scope.get('invstd', [f]);
+    const mean = scope.get('mean', [f]),
+      invstd = scope.get('invstd', [f]);
     batchNormTrain(gpu, xd, state, { eps: this.eps, momentum: this.momentum, update: true, out, mean, invstd });
     this.numBatchesTracked++;
     return record(new Variable({ value: out, scope }), {
-      label: 'BatchNorm1d', inputs: [v], saved: [v], owner: this,
+      label: 'BatchNorm1d',
+      inputs: [v],
+      saved: [v],
+      owner: this,
       backward: (dy, ctx) => {
         const dx = scope.get('dx', [n, f]);
-        batchNormBackward(gpu, xd, dy, this.param('weight'), mean, invstd, { dx, dweight: this.grad('weight'), dbias: this.grad('bias') });
+        batchNormBackward(gpu, xd, dy, this.param('weight'), mean, invstd, {
+          dx,
+          dweight: this.grad('weight'),
+          dbias: this.grad('bias'),
+        });
         if (ctx.needsGrad(v)) ctx.deliver(v, dx);
       },
     });
@@ -91,8 +115,11 @@ export class BatchNorm1d extends Module {
   override stateSpecs(): StateSpec[] {
     const f = this.numFeatures;
     return [
-      { name: 'weight', shape: [f] }, { name: 'bias', shape: [f] }, { name: 'running_mean', shape: [f] },
-      { name: 'running_var', shape: [f] }, { name: 'num_batches_tracked', shape: [] },
+      { name: 'weight', shape: [f] },
+      { name: 'bias', shape: [f] },
+      { name: 'running_mean', shape: [f] },
+      { name: 'running_var', shape: [f] },
+      { name: 'num_batches_tracked', shape: [] },
     ];
   }
 
@@ -112,7 +139,10 @@ export class BatchNorm1d extends Module {
     };
   }
 
-  protected override fromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected override fromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     set('weight', get('weight'));
     set('bias', get('bias'));
     // The whole dict was checked before this runs; the statistics are not parameters, so they are written here.

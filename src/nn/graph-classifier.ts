@@ -62,23 +62,42 @@ export type GraphBatchLike = GraphSegments & { graphs: LayerGraphs };
 
 export function resolveGraphClassifierConfig(c: GraphClassifierConfig): ResolvedGraphClassifierConfig {
   const r = {
-    inChannels: c.inChannels, numClasses: c.numClasses, hiddenChannels: c.hiddenChannels ?? 16, heads: c.heads ?? 4,
-    numLayers: c.numLayers ?? 3, residual: c.residual ?? true, readout: c.readout ?? 'add', norm: c.norm ?? 'batch', jk: c.jk ?? 'cat', dropout: c.dropout ?? 0.5,
+    inChannels: c.inChannels,
+    numClasses: c.numClasses,
+    hiddenChannels: c.hiddenChannels ?? 16,
+    heads: c.heads ?? 4,
+    numLayers: c.numLayers ?? 3,
+    residual: c.residual ?? true,
+    readout: c.readout ?? 'add',
+    norm: c.norm ?? 'batch',
+    jk: c.jk ?? 'cat',
+    dropout: c.dropout ?? 0.5,
     edgeDim: c.edgeDim ?? 0,
   } as ResolvedGraphClassifierConfig;
   for (const k of ['inChannels', 'numClasses', 'hiddenChannels', 'heads', 'numLayers'] as const) {
-    if (!Number.isInteger(r[k]) || r[k] < 1) throw new Error(`GATv2GraphClassifier: ${k} must be a positive integer, got ${r[k]}`);
+    if (!Number.isInteger(r[k]) || r[k] < 1)
+      throw new Error(`GATv2GraphClassifier: ${k} must be a positive integer, got ${r[k]}`);
   }
   if (r.numClasses < 2) throw new Error(`GATv2GraphClassifier: numClasses must be at least 2, got ${r.numClasses}`);
   if (!['add', 'mean', 'max', 'attention'].includes(r.readout)) {
-    throw new Error(`GATv2GraphClassifier: readout must be 'add', 'mean', 'max' or 'attention', got '${String(r.readout)}'`);
+    throw new Error(
+      `GATv2GraphClassifier: readout must be 'add', 'mean', 'max' or 'attention', got '${String(r.readout)}'`,
+    );
   }
-  if (typeof r.residual !== 'boolean') throw new Error(`GATv2GraphClassifier: residual must be true or false, got ${String(r.residual)}`);
-  if (r.norm !== 'batch' && r.norm !== 'none') throw new Error(`GATv2GraphClassifier: norm must be 'batch' or 'none', got '${String(r.norm)}'`);
-  if (r.jk !== 'cat' && r.jk !== 'last') throw new Error(`GATv2GraphClassifier: jk must be 'cat' or 'last', got '${String(r.jk)}'`);
-  if (!(r.dropout >= 0 && r.dropout < 1)) throw new Error(`GATv2GraphClassifier: dropout must be in [0, 1), got ${r.dropout}`);
-  if (!Number.isInteger(r.edgeDim) || r.edgeDim < 0) throw new Error(`GATv2GraphClassifier: edgeDim must be a non-negative integer, got ${r.edgeDim}`);
-  if (r.edgeDim > 0) throw new Error('GATv2GraphClassifier: edgeDim: edge features in attention are not available yet; leave edgeDim at 0');
+  if (typeof r.residual !== 'boolean')
+    throw new Error(`GATv2GraphClassifier: residual must be true or false, got ${String(r.residual)}`);
+  if (r.norm !== 'batch' && r.norm !== 'none')
+    throw new Error(`GATv2GraphClassifier: norm must be 'batch' or 'none', got '${String(r.norm)}'`);
+  if (r.jk !== 'cat' && r.jk !== 'last')
+    throw new Error(`GATv2GraphClassifier: jk must be 'cat' or 'last', got '${String(r.jk)}'`);
+  if (!(r.dropout >= 0 && r.dropout < 1))
+    throw new Error(`GATv2GraphClassifier: dropout must be in [0, 1), got ${r.dropout}`);
+  if (!Number.isInteger(r.edgeDim) || r.edgeDim < 0)
+    throw new Error(`GATv2GraphClassifier: edgeDim must be a non-negative integer, got ${r.edgeDim}`);
+  if (r.edgeDim > 0)
+    throw new Error(
+      'GATv2GraphClassifier: edgeDim: edge features in attention are not available yet; leave edgeDim at 0',
+    );
   return r;
 }
 
@@ -97,11 +116,21 @@ export class GATv2GraphClassifier extends Module {
     super();
     const c = (this.config = resolveGraphClassifierConfig(config));
     const width = c.heads * c.hiddenChannels;
-    this.convs = Array.from({ length: c.numLayers }, (_, l) => new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, { heads: c.heads, residual: c.residual }));
+    this.convs = Array.from(
+      { length: c.numLayers },
+      (_, l) =>
+        new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, { heads: c.heads, residual: c.residual }),
+    );
     const readWidth = c.jk === 'cat' ? c.numLayers * width : width;
     this.pool = c.readout === 'attention' ? new AttentionalAggregation(new Linear(readWidth, 1)) : undefined;
     const norm = c.norm === 'batch' ? [new BatchNorm1d(width)] : [];
-    this.head = new Sequential([new Linear(readWidth, width), ...norm, new ReLU(), new Dropout(c.dropout), new Linear(width, c.numClasses)]);
+    this.head = new Sequential([
+      new Linear(readWidth, width),
+      ...norm,
+      new ReLU(),
+      new Dropout(c.dropout),
+      new Linear(width, c.numClasses),
+    ]);
   }
 
   override forward(x: Features, batch: GraphBatchLike): Variable {
@@ -112,7 +141,9 @@ export class GATv2GraphClassifier extends Module {
       hs.push(h);
     }
     const z = this.config.jk === 'cat' && hs.length > 1 ? concat(hs) : h;
-    const g = this.pool ? this.pool.forward(z, batch) : globalPoolOf(this.config.readout as 'add' | 'mean' | 'max')(z, batch);
+    const g = this.pool
+      ? this.pool.forward(z, batch)
+      : globalPoolOf(this.config.readout as 'add' | 'mean' | 'max')(z, batch);
     return this.head.forward(g);
   }
 }

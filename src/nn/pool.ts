@@ -11,7 +11,15 @@
 // The segments are a batch's `ptr` and `batch` (a GpuBatch from the DataLoader fits, as does any GraphSegments);
 // graph g owns the nodes ptr[g] .. ptr[g + 1] - 1. An empty graph pools to 0.
 import type { Tensor } from '../gpu/tensor.ts';
-import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type GraphSegments, type PoolMode } from '../kernels/pooling.ts';
+import {
+  attentionPoolBackward,
+  globalPool,
+  globalPoolBackward,
+  poolSoftmax,
+  weightedPool,
+  type GraphSegments,
+  type PoolMode,
+} from '../kernels/pooling.ts';
 import { Module } from './module.ts';
 import { asVariable, opScope, record, Variable, type Features } from './tape.ts';
 
@@ -19,9 +27,12 @@ export type { GraphSegments } from '../kernels/pooling.ts';
 
 function checkRows(op: string, v: Variable, seg: GraphSegments): void {
   if (!seg || typeof seg !== 'object' || !seg.ptr || !seg.batch) {
-    throw new Error(`${op}: the second argument must be the batch's segments ({ numGraphs, numNodes, ptr, batch }, e.g. a GpuBatch)`);
+    throw new Error(
+      `${op}: the second argument must be the batch's segments ({ numGraphs, numNodes, ptr, batch }, e.g. a GpuBatch)`,
+    );
   }
-  if (v.rows !== seg.numNodes) throw new Error(`${op}: the features have ${v.rows} rows, the batch has ${seg.numNodes} nodes`);
+  if (v.rows !== seg.numNodes)
+    throw new Error(`${op}: the features have ${v.rows} rows, the batch has ${seg.numNodes} nodes`);
 }
 
 function pool(mode: PoolMode, x: Features, seg: GraphSegments): Variable {
@@ -37,7 +48,8 @@ function pool(mode: PoolMode, x: Features, seg: GraphSegments): Variable {
     argmax: mode === 'max' ? scope.get('argmax', [b, f], 'u32') : undefined,
   });
   return record(new Variable({ value: r.out, scope }), {
-    label: op, inputs: [v],
+    label: op,
+    inputs: [v],
     backward: (dy, ctx) => {
       if (!ctx.needsGrad(v)) return;
       ctx.deliver(v, globalPoolBackward(gpu, dy, seg, mode, { argmax: r.argmax, dx: scope.get('dx', [n, f]) }));
@@ -64,7 +76,8 @@ export type ReadoutKind = 'add' | 'mean' | 'max';
 
 /** The functional readout for a mode name. */
 export function globalPoolOf(mode: ReadoutKind): (x: Features, seg: GraphSegments) => Variable {
-  if (mode !== 'add' && mode !== 'mean' && mode !== 'max') throw new Error(`readout must be 'add', 'mean' or 'max', got '${String(mode)}'`);
+  if (mode !== 'add' && mode !== 'mean' && mode !== 'max')
+    throw new Error(`readout must be 'add', 'mean' or 'max', got '${String(mode)}'`);
   return (x, seg) => pool(mode, x, seg);
 }
 
@@ -83,7 +96,8 @@ export class AttentionalAggregation extends Module {
   constructor(gateNN: Module, nn?: Module) {
     super();
     if (!(gateNN instanceof Module)) throw new Error('AttentionalAggregation: gateNN must be a Module');
-    if (nn !== undefined && !(nn instanceof Module)) throw new Error('AttentionalAggregation: nn must be a Module or undefined');
+    if (nn !== undefined && !(nn instanceof Module))
+      throw new Error('AttentionalAggregation: nn must be a Module or undefined');
     this.gate_nn = gateNN;
     this.nn = nn;
   }
@@ -94,7 +108,9 @@ export class AttentionalAggregation extends Module {
     const gate = (this.gate_nn.forward as (x: Variable) => Variable)(v);
     const h = this.nn ? (this.nn.forward as (x: Variable) => Variable)(v) : v;
     if (gate.rows !== v.rows || (gate.cols !== 1 && gate.cols !== h.cols)) {
-      throw new Error(`AttentionalAggregation: gate_nn gives [${gate.shape}], expected [${v.rows}, 1] or [${v.rows}, ${h.cols}]`);
+      throw new Error(
+        `AttentionalAggregation: gate_nn gives [${gate.shape}], expected [${v.rows}, 1] or [${v.rows}, ${h.cols}]`,
+      );
     }
     const { gpu, scope } = this;
     const [n, f] = h.shape;
@@ -102,10 +118,15 @@ export class AttentionalAggregation extends Module {
     const beta = poolSoftmax(gpu, gate.dense(), seg, scope.get('beta', [n, g]));
     const out = weightedPool(gpu, h.dense(), beta, seg, scope.get('out', [seg.numGraphs, f]));
     const output = record(new Variable({ value: out, scope }), {
-      label: 'AttentionalAggregation', inputs: [gate, h], saved: [gate, h],
+      label: 'AttentionalAggregation',
+      inputs: [gate, h],
+      saved: [gate, h],
       backward: (dy, ctx) => {
         if (!ctx.needsGrad(gate) && !ctx.needsGrad(h)) return;
-        const r = attentionPoolBackward(gpu, h.dense(), beta, dy, seg, { dx: scope.get('dh', [n, f]), dgate: scope.get('dgate', [n, g]) });
+        const r = attentionPoolBackward(gpu, h.dense(), beta, dy, seg, {
+          dx: scope.get('dh', [n, f]),
+          dgate: scope.get('dgate', [n, g]),
+        });
         ctx.deliver(h, r.dx);
         ctx.deliver(gate, r.dgate);
       },

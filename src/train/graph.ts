@@ -13,7 +13,11 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { stratifiedKFold } from '../data/folds.ts';
 import { DataLoader, GpuGraphDataset, type GraphDatasetLike } from '../data/loader.ts';
-import { GATv2GraphClassifier, resolveGraphClassifierConfig, type GraphClassifierConfig } from '../nn/graph-classifier.ts';
+import {
+  GATv2GraphClassifier,
+  resolveGraphClassifierConfig,
+  type GraphClassifierConfig,
+} from '../nn/graph-classifier.ts';
 import { crossEntropy, noteMaskCount } from './loss.ts';
 import { Adam } from './optim.ts';
 
@@ -62,21 +66,31 @@ export interface GraphCVResult {
 export function resolveGraphTrainConfig(c: GraphTrainConfig, dims: { inChannels: number; numClasses: number }) {
   const model = resolveGraphClassifierConfig({ ...c, ...dims });
   const t = {
-    folds: c.folds ?? 10, foldSeed: c.foldSeed ?? 0, epochs: c.epochs ?? 100, batchSize: c.batchSize ?? 32,
-    lr: c.lr ?? 0.005, weightDecay: c.weightDecay ?? 0, seed: c.seed ?? 0,
+    folds: c.folds ?? 10,
+    foldSeed: c.foldSeed ?? 0,
+    epochs: c.epochs ?? 100,
+    batchSize: c.batchSize ?? 32,
+    lr: c.lr ?? 0.005,
+    weightDecay: c.weightDecay ?? 0,
+    seed: c.seed ?? 0,
   };
   for (const k of ['folds', 'epochs', 'batchSize'] as const) {
-    if (!Number.isInteger(t[k]) || t[k] < 1) throw new Error(`trainGraphClassifier: ${k} must be a positive integer, got ${t[k]}`);
+    if (!Number.isInteger(t[k]) || t[k] < 1)
+      throw new Error(`trainGraphClassifier: ${k} must be a positive integer, got ${t[k]}`);
   }
   if (t.folds < 2) throw new Error(`trainGraphClassifier: folds must be at least 2, got ${t.folds}`);
   for (const k of ['foldSeed', 'seed'] as const) {
-    if (!Number.isInteger(t[k]) || t[k] < 0 || t[k] >= 2 ** 32) throw new Error(`trainGraphClassifier: ${k} must be an integer in [0, 2^32), got ${t[k]}`);
+    if (!Number.isInteger(t[k]) || t[k] < 0 || t[k] >= 2 ** 32)
+      throw new Error(`trainGraphClassifier: ${k} must be an integer in [0, 2^32), got ${t[k]}`);
   }
-  if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new Error(`trainGraphClassifier: lr must be a positive number, got ${t.lr}`);
-  if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new Error(`trainGraphClassifier: weightDecay must be a non-negative number, got ${t.weightDecay}`);
+  if (!(t.lr > 0 && Number.isFinite(t.lr)))
+    throw new Error(`trainGraphClassifier: lr must be a positive number, got ${t.lr}`);
+  if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay)))
+    throw new Error(`trainGraphClassifier: weightDecay must be a non-negative number, got ${t.weightDecay}`);
   const only = c.onlyFolds ? [...c.onlyFolds] : null;
   only?.forEach((f) => {
-    if (!Number.isInteger(f) || f < 0 || f >= t.folds) throw new Error(`trainGraphClassifier: onlyFolds holds ${f}, outside 0..${t.folds - 1}`);
+    if (!Number.isInteger(f) || f < 0 || f >= t.folds)
+      throw new Error(`trainGraphClassifier: onlyFolds holds ${f}, outside 0..${t.folds - 1}`);
   });
   const { inChannels: _i, numClasses: _n, ...modelOpts } = model;
   return { ...modelOpts, ...t, onlyFolds: only };
@@ -118,7 +132,12 @@ export interface GraphTrainHooks {
  * k-fold stratified cross-validation of a GATv2GraphClassifier on `dataset` (graphs with node features `x`, label
  * `y`; e.g. loadTUDataset('MUTAG')). Uploads the dataset once; each fold trains a fresh model.
  */
-export async function trainGraphClassifier(gpu: Gpu, dataset: GraphDatasetLike & { numClasses: number }, config: GraphTrainConfig = {}, hooks: GraphTrainHooks = {}): Promise<GraphCVResult> {
+export async function trainGraphClassifier(
+  gpu: Gpu,
+  dataset: GraphDatasetLike & { numClasses: number },
+  config: GraphTrainConfig = {},
+  hooks: GraphTrainHooks = {},
+): Promise<GraphCVResult> {
   const cfg = resolveGraphTrainConfig(config, { inChannels: dataset.numFeatures, numClasses: dataset.numClasses });
   const labels = Int32Array.from(dataset.graphs, (g) => g.y);
   const folds = stratifiedKFold(labels, { folds: cfg.folds, seed: cfg.foldSeed });
@@ -139,12 +158,24 @@ export async function trainGraphClassifier(gpu: Gpu, dataset: GraphDatasetLike &
   let bestEpoch = 0;
   for (let e = 1; e < E; e++) if (meanAt(e).mean > meanAt(bestEpoch).mean) bestEpoch = e;
   const at = (e: number) => ({ epoch: e + 1, ...meanAt(e), perFold: results.map((r) => r.testAcc[e]) });
-  return { folds: results, best: at(bestEpoch), final: at(E - 1), medianEpochMs: median(results.map((r) => r.medianEpochMs)), config: cfg };
+  return {
+    folds: results,
+    best: at(bestEpoch),
+    final: at(E - 1),
+    medianEpochMs: median(results.map((r) => r.medianEpochMs)),
+    config: cfg,
+  };
 }
 
 async function trainFold(
-  gpu: Gpu, data: GpuGraphDataset, rows: AllRows, k: number, fold: { train: Int32Array; test: Int32Array },
-  cfg: ReturnType<typeof resolveGraphTrainConfig>, numClasses: number, hooks: GraphTrainHooks,
+  gpu: Gpu,
+  data: GpuGraphDataset,
+  rows: AllRows,
+  k: number,
+  fold: { train: Int32Array; test: Int32Array },
+  cfg: ReturnType<typeof resolveGraphTrainConfig>,
+  numClasses: number,
+  hooks: GraphTrainHooks,
 ): Promise<FoldResult> {
   const seed = (cfg.seed + 1009 * k) >>> 0;
   const model = new GATv2GraphClassifier({ ...cfg, inChannels: data.numFeatures, numClasses }).init(gpu, { seed });
@@ -152,19 +183,42 @@ async function trainFold(
   const selfLoops = [true];
   // BatchNorm needs two graphs in a batch: a last batch of one graph is dropped (the graph is in other epochs' batches).
   const dropLast = cfg.norm === 'batch' && fold.train.length % cfg.batchSize === 1;
-  const train = new DataLoader(data, { batchSize: cfg.batchSize, shuffle: true, seed, indices: fold.train, selfLoops, edgeIds: false, dropLast });
-  const test = new DataLoader(data, { batchSize: Math.max(cfg.batchSize, 128), indices: fold.test, selfLoops, edgeIds: false });
+  const train = new DataLoader(data, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed,
+    indices: fold.train,
+    selfLoops,
+    edgeIds: false,
+    dropLast,
+  });
+  const test = new DataLoader(data, {
+    batchSize: Math.max(cfg.batchSize, 128),
+    indices: fold.test,
+    selfLoops,
+    edgeIds: false,
+  });
   const trainSteps = (dropLast ? Math.floor : Math.ceil)(fold.train.length / cfg.batchSize);
   const trainSeen = dropLast ? trainSteps * cfg.batchSize : fold.train.length;
   const testSteps = Math.ceil(fold.test.length / test.batchSize);
   // Per epoch: [loss, correct] per training step, then correct per test batch.
   const width = 2 * trainSteps + testSteps;
   const history = gpu.full('f32', [cfg.epochs * width], NaN);
-  const result: FoldResult = { fold: k, trainGraphs: fold.train.length, testGraphs: fold.test.length, trainLoss: [], trainAcc: [], testAcc: [], medianEpochMs: NaN };
+  const result: FoldResult = {
+    fold: k,
+    trainGraphs: fold.train.length,
+    testGraphs: fold.test.length,
+    trainLoss: [],
+    trainAcc: [],
+    testAcc: [],
+    medianEpochMs: NaN,
+  };
   const times: number[] = [];
   const unpack = (h: Float32Array, e: number) => {
     const o = e * width;
-    let loss = 0, correct = 0, testCorrect = 0;
+    let loss = 0,
+      correct = 0,
+      testCorrect = 0;
     for (let s = 0; s < trainSteps; s++) {
       loss += h[o + 2 * s];
       correct += h[o + 2 * s + 1];
@@ -202,9 +256,16 @@ async function trainFold(
       }
       if (hooks.onEpoch) {
         const tmp = new Float32Array(cfg.epochs * width);
-        tmp.set((await gpu.readBuffer(history.buffer, history.byteOffset + 4 * o, 4 * width, 'f32')) as Float32Array, o);
+        tmp.set(
+          (await gpu.readBuffer(history.buffer, history.byteOffset + 4 * o, 4 * width, 'f32')) as Float32Array,
+          o,
+        );
         unpack(tmp, epoch);
-        hooks.onEpoch(k, epoch, { trainLoss: result.trainLoss[epoch], trainAcc: result.trainAcc[epoch], testAcc: result.testAcc[epoch] });
+        hooks.onEpoch(k, epoch, {
+          trainLoss: result.trainLoss[epoch],
+          trainAcc: result.trainAcc[epoch],
+          testAcc: result.testAcc[epoch],
+        });
         const now = performance.now();
         times.push(now - last);
         last = now;

@@ -26,34 +26,53 @@ const FLAGS = [
   pick('--hidden', int(1, 64), fc.oneof(int(-3, 0), notNumber)),
   pick('--seed', int(0, 2 ** 31), fc.oneof(fc.constantFrom('-1', '4294967296', '0.5'), notNumber)),
   pick('--fold-seed', int(0, 1000), fc.oneof(fc.constantFrom('-1', '0.5'), notNumber)),
-  pick('--lr', fc.double({ min: 1e-5, max: 1, noNaN: true }).map(String), fc.oneof(fc.constantFrom('0', '-0.1'), notNumber)),
-  pick('--dropout', fc.double({ min: 0, max: 0.99, noNaN: true }).map(String), fc.oneof(fc.constantFrom('1', '-0.1', '2'), notNumber)),
-  pick('--weight-decay', fc.double({ min: 0, max: 0.1, noNaN: true }).map(String), fc.oneof(fc.constantFrom('-1'), notNumber)),
+  pick(
+    '--lr',
+    fc.double({ min: 1e-5, max: 1, noNaN: true }).map(String),
+    fc.oneof(fc.constantFrom('0', '-0.1'), notNumber),
+  ),
+  pick(
+    '--dropout',
+    fc.double({ min: 0, max: 0.99, noNaN: true }).map(String),
+    fc.oneof(fc.constantFrom('1', '-0.1', '2'), notNumber),
+  ),
+  pick(
+    '--weight-decay',
+    fc.double({ min: 0, max: 0.1, noNaN: true }).map(String),
+    fc.oneof(fc.constantFrom('-1'), notNumber),
+  ),
 ];
 
 test('random argv: a configuration with the given values, or an error naming an invalid flag', () => {
   fc.assert(
-    fc.property(fc.subarray(FLAGS.map((_, i) => i)).chain((ix) => fc.tuple(...ix.map((i) => FLAGS[i]))), fc.boolean(), (flags, noEdge) => {
-      const argv = ['--task', 'graph', ...flags.flatMap((f) => f.args), ...(noEdge ? ['--no-edge-features'] : [])];
-      const bad = flags.filter((f) => !f.valid).map((f) => f.flag);
-      let parsed;
-      try {
-        parsed = parseGraphTrainArgs(argv);
-      } catch (err) {
-        const msg = (err as Error).message;
-        assert.ok(bad.length > 0, `refused a valid argv ${JSON.stringify(argv)}: ${msg}`);
-        assert.ok(bad.some((f) => msg.includes(f)), `error "${msg}" names none of ${bad.join(', ')}`);
-        return;
-      }
-      assert.equal(bad.length, 0, `accepted invalid ${bad.join(', ')} in ${JSON.stringify(argv)}`);
-      assert.equal(parsed.edgeFeatures, !noEdge);
-      const given = (flag: string) => flags.find((f) => f.flag === flag)?.args[1];
-      if (given('--folds')) assert.equal(parsed.config.folds, Number(given('--folds')));
-      if (given('--epochs')) assert.equal(parsed.config.epochs, Number(given('--epochs')));
-      if (given('--batch-size')) assert.equal(parsed.config.batchSize, Number(given('--batch-size')));
-      if (given('--pool')) assert.equal(parsed.config.readout, given('--pool'));
-      if (given('--dataset')) assert.equal(parsed.dataset, given('--dataset')!.toUpperCase());
-    }),
+    fc.property(
+      fc.subarray(FLAGS.map((_, i) => i)).chain((ix) => fc.tuple(...ix.map((i) => FLAGS[i]))),
+      fc.boolean(),
+      (flags, noEdge) => {
+        const argv = ['--task', 'graph', ...flags.flatMap((f) => f.args), ...(noEdge ? ['--no-edge-features'] : [])];
+        const bad = flags.filter((f) => !f.valid).map((f) => f.flag);
+        let parsed;
+        try {
+          parsed = parseGraphTrainArgs(argv);
+        } catch (err) {
+          const msg = (err as Error).message;
+          assert.ok(bad.length > 0, `refused a valid argv ${JSON.stringify(argv)}: ${msg}`);
+          assert.ok(
+            bad.some((f) => msg.includes(f)),
+            `error "${msg}" names none of ${bad.join(', ')}`,
+          );
+          return;
+        }
+        assert.equal(bad.length, 0, `accepted invalid ${bad.join(', ')} in ${JSON.stringify(argv)}`);
+        assert.equal(parsed.edgeFeatures, !noEdge);
+        const given = (flag: string) => flags.find((f) => f.flag === flag)?.args[1];
+        if (given('--folds')) assert.equal(parsed.config.folds, Number(given('--folds')));
+        if (given('--epochs')) assert.equal(parsed.config.epochs, Number(given('--epochs')));
+        if (given('--batch-size')) assert.equal(parsed.config.batchSize, Number(given('--batch-size')));
+        if (given('--pool')) assert.equal(parsed.config.readout, given('--pool'));
+        if (given('--dataset')) assert.equal(parsed.dataset, given('--dataset')!.toUpperCase());
+      },
+    ),
     { seed: 20261130, numRuns: 1000 },
   );
 });
@@ -71,6 +90,7 @@ test('defaults, --task, unknown flags, stray arguments and --help', () => {
   assert.throws(() => parseGraphTrainArgs(['--task', 'link']), /--task must be node or graph/);
   assert.throws(() => parseGraphTrainArgs(['--task', 'graph', '--data-dir', ' ']), /--data-dir needs a path/);
   assert.equal(parseGraphTrainArgs(['--task', 'graph', '--help']).help, true);
-  for (const flag of ['--pool', '--no-edge-features', '--folds', '--epochs', '--batch-size']) assert.ok(GRAPH_HELP.includes(flag), `--help lists ${flag}`);
+  for (const flag of ['--pool', '--no-edge-features', '--folds', '--epochs', '--batch-size'])
+    assert.ok(GRAPH_HELP.includes(flag), `--help lists ${flag}`);
   assert.match(GRAPH_HELP, /edge features are not used yet/);
 });

@@ -21,8 +21,14 @@ test(`MUTAG fold ${FOLD}, ${EPOCHS} epochs: test accuracy >= 75% at the final ep
   const r = await trainGraphClassifier(gpu, ds, { epochs: EPOCHS, onlyFolds: [FOLD], lr: 0.01, dropout: 0 });
   const f = r.folds[0];
   assert.equal(f.testGraphs + f.trainGraphs, 188);
-  assert.ok(f.testAcc.every((a) => a >= 0 && a <= 1) && f.trainLoss.every(Number.isFinite), 'metrics read back for every epoch');
+  assert.ok(
+    f.testAcc.every((a) => a >= 0 && a <= 1) && f.trainLoss.every(Number.isFinite),
+    'metrics read back for every epoch',
+  );
   const last = f.testAcc[EPOCHS - 1];
-  assert.ok(last >= 0.75, `final test accuracy ${(100 * last).toFixed(1)}% (per epoch: ${f.testAcc.map((a) => (100 * a).toFixed(0)).join(' ')})`);
+  assert.ok(
+    last >= 0.75,
+    `final test accuracy ${(100 * last).toFixed(1)}% (per epoch: ${f.testAcc.map((a) => (100 * a).toFixed(0)).join(' ')})`,
+  );
   assert.ok(f.trainLoss[EPOCHS - 1] < f.trainLoss[0], 'the training loss decreases');
 });
