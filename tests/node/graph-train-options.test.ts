@@ -1,10 +1,11 @@
 // The graph task's CLI flags (`npm run train -- --task graph`), checked without a GPU: random argv arrays
 // (fast-check), each flag drawn valid or invalid; every outcome is either a configuration with the values given or
-// an error that names one of the invalid flags. Plus hand-written cases.
+// an error that names one of the invalid flags. Plus hand-written cases, and the training options refused by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GRAPH_HELP, parseGraphTrainArgs, taskOf } from '../../src/cli/graph-train-options.ts';
+import { resolveGraphTrainConfig } from '../../src/train/graph.ts';
 
 type Flag = { flag: string; args: string[]; valid: boolean };
 const pick = (flag: string, ok: fc.Arbitrary<string>, bad: fc.Arbitrary<string>): fc.Arbitrary<Flag> =>
@@ -93,4 +94,27 @@ test('defaults, --task, unknown flags, stray arguments and --help', () => {
   for (const flag of ['--pool', '--no-edge-features', '--folds', '--epochs', '--batch-size'])
     assert.ok(GRAPH_HELP.includes(flag), `--help lists ${flag}`);
   assert.match(GRAPH_HELP, /edge features are not used yet/);
+});
+
+test('trainGraphClassifier options: each bad value refused by name before anything is uploaded', () => {
+  const dims = { inChannels: 7, numClasses: 2 };
+  const ok = resolveGraphTrainConfig({}, dims);
+  assert.equal(ok.folds, 10);
+  assert.equal(ok.batchSize, 32);
+  assert.equal(ok.readout, 'add');
+  assert.equal(ok.norm, 'batch');
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ folds: 1 }, /folds must be at least 2/],
+    [{ epochs: 0 }, /epochs must be a positive integer/],
+    [{ batchSize: 2.5 }, /batchSize must be a positive integer/],
+    [{ lr: 0 }, /lr must be a positive number/],
+    [{ weightDecay: -1 }, /weightDecay must be a non-negative number/],
+    [{ seed: -1 }, /seed must be an integer in \[0, 2\^32\)/],
+    [{ onlyFolds: [10] }, /onlyFolds holds 10, outside 0..9/],
+    [{ readout: 'sum' }, /readout must be/],
+    [{ norm: 'layer' }, /norm must be 'batch' or 'none'/],
+    [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
+    [{ edgeDim: 4 }, /edge features in attention are not available yet/],
+  ];
+  for (const [cfg, pattern] of bad) assert.throws(() => resolveGraphTrainConfig(cfg, dims), pattern, JSON.stringify(cfg));
 });
