@@ -1,12 +1,20 @@
 // Accuracy over seeds: the paper configuration (8 heads x 8 hidden, dropout 0.6, Adam 0.005 / 5e-4, 200 epochs)
 // on a Planetoid dataset, one run per seed. Prints a markdown table and writes bench/results/accuracy-*.json.
 //   npm run accuracy -- [--dataset cora] [--model gatv2] [--seeds 10]
+//   npm run accuracy -- --task graph --dataset MUTAG|PROTEINS|ENZYMES (see bench/accuracy-graph.ts)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadPlanetoid } from '../src/data/planetoid-node.ts';
 import type { PlanetoidName } from '../src/data/planetoid.ts';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { trainNodeClassifier } from '../src/train/run.ts';
+import { taskOf } from '../src/cli/graph-train-options.ts';
+
+// --task graph: k-fold cross-validation of the graph classifier on a TU dataset (bench/accuracy-graph.ts).
+if (taskOf(process.argv.slice(2)) === 'graph') {
+  await (await import('./accuracy-graph.ts')).main(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: { dataset: { type: 'string', default: 'cora' }, model: { type: 'string', default: 'gatv2' }, seeds: { type: 'string', default: '10' } },

@@ -17,6 +17,7 @@ import { loadPlanetoid } from '../src/data/planetoid-node.ts';
 import { runChromium, type ChromiumResults } from './browser/run-browser.ts';
 import { runNode, type NodeResults } from './node/run-node.ts';
 import { deviceLabel, num, pct } from './report.ts';
+import { graphEpochTable } from './suites/graph.ts';
 import {
   ceilingsTable, CORA_TARGET_MS, kernelsTable, MEMORY_TARGET_RATIO, PEER_TARGET_RATIO, peerTable, profileTable, scaleTable,
   targetsTable, trainTable, type TargetStatus,
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   const add = (p: Part, t: string) => (md.get(p) ?? md.set(p, []).get(p)!).push(t);
   if (node?.ceilings && parts.has('node')) add('node', ceilingsTable(node.runtime, node.ceilings));
   if (node?.cora) (add('node', trainTable(node.runtime, node.cora, CORA_TARGET_MS)), add('node', profileTable(node.runtime, node.cora)));
+  if (node?.mutag) add('node', graphEpochTable(deviceLabel(node.runtime.device), node.mutag));
   if (node?.kernels && node.ceilings) {
     if (!parts.has('node')) add('kernels', ceilingsTable(node.runtime, node.ceilings));
     add('kernels', kernelsTable(node.runtime, node.kernels.rows, node.ceilings.copy.gbPerS));
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
 
   mkdirSync(out, { recursive: true });
   const raw: Record<Part, unknown> = {
-    node: node && parts.has('node') ? { runtime: node.runtime, ceilings: node.ceilings, cora: node.cora } : undefined,
+    node: node && parts.has('node') ? { runtime: node.runtime, ceilings: node.ceilings, cora: node.cora, mutag: node.mutag } : undefined,
     kernels: node?.kernels ? { runtime: node.runtime, ceilings: node.ceilings, ...node.kernels } : undefined,
     scale: node?.scale ? { runtime: node.runtime, rows: node.scale } : undefined,
     chromium: chromium && parts.has('chromium') ? { runtime: chromium.runtime, ceilings: chromium.ceilings, kernels: chromium.kernels, cora: chromium.cora } : undefined,

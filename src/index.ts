@@ -42,3 +42,9 @@ export { parseTU, unzipTU, TU_PARTS, type TUDataset, type TUFiles, type TUOption
 export { Batch, type GraphSample } from './data/batch.ts';
 export { DataLoader, GpuGraphDataset, BatchGraphs, type DataLoaderOptions, type GpuBatch, type GraphDatasetLike } from './data/loader.ts';
 export { stratifiedKFold, type Fold, type FoldOptions } from './data/folds.ts';
+export { globalAddPool, globalMeanPool, globalMaxPool, AttentionalAggregation, type GraphSegments } from './nn/pool.ts';
+export { BatchNorm1d } from './nn/batchnorm.ts';
+export {
+  GATv2GraphClassifier, type GraphClassifierConfig, type GraphReadout, type GraphBatchLike,
+} from './nn/graph-classifier.ts';
+export { trainGraphClassifier, type GraphTrainConfig, type GraphCVResult, type FoldResult } from './train/graph.ts';

@@ -6,6 +6,7 @@ import { CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type Ceilings } from '.
 import { kernelSweep, KERNELS_FULL, KERNELS_QUICK, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
 import { scaleRun, SCALE_FULL, SCALE_QUICK, type ScaleRow } from '../suites/scale.ts';
 import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
+import { graphEpochs, MUTAG_FULL, MUTAG_QUICK, type GraphEpochResult } from '../suites/graph.ts';
 import type { Runtime } from '../tables.ts';
 
 export const CORA_FULL: TrainOptions = { warmup: 3, epochs: 40, profileEpochs: 2 };
@@ -15,6 +16,8 @@ export interface NodeResults {
   runtime: Runtime;
   ceilings?: Ceilings;
   cora?: TrainResult;
+  /** A MUTAG graph-classification training epoch (batch 32). */
+  mutag?: GraphEpochResult;
   kernels?: { options: KernelSweepOptions; rows: KernelRow[] };
   scale?: ScaleRow[];
 }
@@ -31,6 +34,9 @@ export async function runNode(want: { node: boolean; kernels: boolean; scale: bo
       log('Cora training epochs');
       out.cora = await trainEpochs(gpu, cora, quick ? CORA_QUICK : CORA_FULL, log);
       log(`Cora: ${out.cora.msPerEpoch.toFixed(1)} ms per training epoch`);
+      log('MUTAG graph-classification epochs');
+      out.mutag = await graphEpochs(gpu, quick ? MUTAG_QUICK : MUTAG_FULL, log);
+      log(`MUTAG: ${out.mutag.msPerEpoch.toFixed(1)} ms per epoch (batch 32)`);
     }
     if (want.kernels) {
       const options = quick ? KERNELS_QUICK : KERNELS_FULL;

@@ -1,13 +1,15 @@
 // Every edge kernel of a GATv2 layer (forward and backward, attention dropout on): the fused attention kernels the
 // layers run and the separate score / softmax / aggregation kernels, plus the segment sums and an SpMM over the
-// adjacency, on power-law graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU
-// time per call over repeated runs, GB/s from the bytes the op declares, and that as a share of the copy ceiling.
+// adjacency, and the graph readout kernels (sum, max and attention pooling over graphs of 18 nodes), on power-law
+// graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU time per call over repeated runs, GB/s
+// from the bytes the op declares, and that as a share of the copy ceiling.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { buildGraph, uploadGraph, type GraphTensors } from '../../src/graph.ts';
 import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
 import { gatv2Attend, gatv2AttendBackward } from '../../src/kernels/attend.ts';
 import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../../src/kernels/attention.ts';
+import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type GraphSegments } from '../../src/kernels/pooling.ts';
 import { scatterAdd } from '../../src/kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
 import { spmm, uploadSparse, type SparseTensors } from '../../src/kernels/spmm.ts';
@@ -97,8 +99,37 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],
     ['spmm (adjacency x [N, 64])', () => spmm(gpu, adj, agg, { out: y })],
   ];
-  const dispose = () => [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y].forEach((t) => t.dispose());
+  // Graph readout over the same nodes cut into graphs of POOL_GRAPH_NODES nodes (a batch of small molecules).
+  const { seg, dispose: disposeSeg } = segments(gpu, N);
+  const B = seg.numGraphs;
+  const pooled = gpu.empty('f32', [B, HC]), argmax = gpu.empty('u32', [B, HC]), dpooled = random(gpu, [B, HC], 14);
+  const gate = random(gpu, [N, 1], 15), beta = gpu.empty('f32', [N, 1]), dgate = gpu.empty('f32', [N, 1]);
+  steps.push(
+    ['globalPool add', () => globalPool(gpu, agg, seg, 'add', { out: pooled })],
+    ['globalPoolBackward add', () => globalPoolBackward(gpu, dpooled, seg, 'add', { dx: y })],
+    ['globalPool max', () => globalPool(gpu, agg, seg, 'max', { out: pooled, argmax })],
+    ['globalPoolBackward max', () => globalPoolBackward(gpu, dpooled, seg, 'max', { argmax, dx: y })],
+    ['poolSoftmax (gate [N, 1])', () => poolSoftmax(gpu, gate, seg, beta)],
+    ['weightedPool', () => weightedPool(gpu, agg, beta, seg, pooled)],
+    ['attentionPoolBackward', () => attentionPoolBackward(gpu, agg, beta, dpooled, seg, { dx: y, dgate })],
+  );
+  const dispose = () => {
+    [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
+    disposeSeg();
+  };
   return { steps, dispose };
+}
+
+/** Nodes per graph in the readout kernels' batches (MUTAG's graphs have 18 on average). */
+const POOL_GRAPH_NODES = 18;
+
+/** The nodes 0..n-1 cut into consecutive graphs of POOL_GRAPH_NODES (the last one shorter). */
+function segments(gpu: Gpu, n: number): { seg: GraphSegments; dispose(): void } {
+  const b = Math.ceil(n / POOL_GRAPH_NODES);
+  const ptr = Uint32Array.from({ length: b + 1 }, (_, g) => Math.min(n, g * POOL_GRAPH_NODES));
+  const batch = Uint32Array.from({ length: n }, (_, i) => Math.floor(i / POOL_GRAPH_NODES));
+  const t = { ptr: gpu.tensor('u32', [b + 1], ptr), batch: gpu.tensor('u32', [n], batch) };
+  return { seg: { numGraphs: b, numNodes: n, ...t }, dispose: () => (t.ptr.dispose(), t.batch.dispose()) };
 }
 
 export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, copyGbPerS: number, log: (m: string) => void = () => {}): Promise<KernelRow[]> {

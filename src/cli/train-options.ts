@@ -7,6 +7,8 @@ import { resolveRunOptions, type ResolvedRunOptions } from '../train/options.ts'
 
 export const HELP = `Usage: npm run train -- [options]
 
+  --task node|graph         node classification (these options; default) or graph classification on a TU
+                            dataset (npm run train -- --task graph --help lists its options)
   --dataset cora|citeseer   dataset (default cora)
   --data FILE.npz           train on your own graph instead: an .npz with x, edge_index, y and split masks
   --model gatv2|gat         layer type (default gatv2)
@@ -76,6 +78,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       strict: true,
       allowPositionals: false,
       options: {
+        task: { type: 'string', default: 'node' },
         dataset: { type: 'string', default: 'cora' },
         data: { type: 'string' },
         model: { type: 'string' },
@@ -109,6 +112,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       );
     }
     throw err;
+  }
+  if (values.task !== 'node') {
+    throw new Error(`--task must be node or graph, got ${JSON.stringify(values.task)}`);
   }
   if (values.dataset !== 'cora' && values.dataset !== 'citeseer') {
     throw new Error(`--dataset must be one of cora, citeseer, got ${JSON.stringify(values.dataset)}`);

@@ -9,6 +9,8 @@ import { Gpu } from '../gpu/gpu.ts';
 import { checkWritable, saveCheckpointFile } from '../io/checkpoint-node.ts';
 import { trainNodeClassifier } from '../train/run.ts';
 import { HELP, parseTrainArgs, type TrainArgs } from './train-options.ts';
+import { taskOf } from './graph-train-options.ts';
+import { trainGraphTask } from './train-graph.ts';
 
 /** The graph to train on: a user's .npz (--data) or a Planetoid dataset (--dataset). */
 async function loadTrainingData(a: TrainArgs): Promise<{ name: string; dataset: GraphDataset | Data }> {
@@ -39,6 +41,7 @@ function progressBar(done: number, total: number): string {
 }
 
 async function main(): Promise<void> {
+  if (taskOf(process.argv.slice(2)) === 'graph') return trainGraphTask(process.argv.slice(2));
   const a = parseTrainArgs(process.argv.slice(2));
   const { run } = a;
   if (a.help) {

@@ -214,7 +214,10 @@ export abstract class Module implements GradientOwner {
   /** Called by init() once the parameters exist. */
   protected onInit(_gpu: Gpu): void {}
 
-  /** Called by dispose() for every module of the tree: frees what the module keeps beyond its call buffers. */
+  /** Called by stateDict() before toState: a module with state outside the parameters (running statistics) reads it. */
+  protected async readState(): Promise<void> {}
+
+  /** Called by dispose(): a module frees the buffers it allocated itself (outside the parameters and its frames). */
   protected onDispose(): void {}
 
   // ---- parameters ----
@@ -343,6 +346,7 @@ export abstract class Module implements GradientOwner {
   /** Every parameter in PyTorch's names, shapes and order (`0.lin_l.weight`, `conv1.att`, ...); one readback. */
   async stateDict(): Promise<StateDict> {
     const all = await this.context.store.readAll();
+    for (const [, m] of this.namedModules()) await m.readState();
     const out: StateDict = {};
     for (const [prefix, m] of this.namedModules()) {
       const entries = m.toState((name) => all.get(join(prefix, name))!);
