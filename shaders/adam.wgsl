@@ -1,6 +1,6 @@
 // One step of torch.optim.Adam (L2 weight decay added to the gradient, bias-corrected; not AdamW) over flat
 // parameter, gradient and moment buffers, in the order of torch's _single_tensor_adam.
-// adam_step4 updates four elements per thread (vec4 loads: several times faster on SwiftShader);
+// adam_step4 updates four elements per thread (vec4 loads);
 // adam_tail updates the last n % 4 elements one per thread.
 
 struct Params {

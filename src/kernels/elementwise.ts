@@ -2,34 +2,41 @@
 // mean over heads, fill. Each thread takes 4 consecutive elements.
 import code from '../../shaders/elementwise.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectSize, expectTensor } from './check.ts';
 
-// Bindings: x, y, out, uniforms, step.
-const unary: BindingKind[] = ['r', '-', 'w', 'u'];
-const binary: BindingKind[] = ['r', 'r', 'w', 'u'];
 const K = {
-  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add', bindings: binary }),
-  add: kernel({ name: 'add', code, entryPoint: 'add', bindings: binary }),
-  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward', bindings: unary }),
-  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary }),
-  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary }),
-  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary }),
-  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
-  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
-  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
-  // dy read from out (IN_PLACE); the y binding gets x as a stand-in and is not read.
-  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary, overrides: { IN_PLACE: true } }),
-  eluDropoutBackwardInPlace: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
-  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
-  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
-  fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
+  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add' }),
+  add: kernel({ name: 'add', code, entryPoint: 'add' }),
+  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward' }),
+  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward' }),
+  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward' }),
+  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward' }),
+  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout' }),
+  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward' }),
+  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward' }),
+  // dy read from out (IN_PLACE); y_in is then not read.
+  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', overrides: { IN_PLACE: true } }),
+  eluDropoutBackwardInPlace: kernel({
+    name: 'elu_dropout.backward',
+    code,
+    entryPoint: 'elu_dropout_backward',
+    overrides: { IN_PLACE: true },
+  }),
+  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward' }),
+  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward' }),
+  fill: kernel({ name: 'fill', code, entryPoint: 'fill' }),
 };
 
-/** Uniform block of elementwise.wgsl: n, cols, a, seed, heads, p. */
-function params(n: number, cols = 1, a = 0, seed = 0, heads = 1, p = 0): number[] {
-  return [n, cols, f32(a), seed >>> 0, heads, f32(p)];
+/** Uniform block of elementwise.wgsl; fields an op does not use are 0. */
+interface Params {
+  n: number;
+  cols?: number;
+  a?: number;
+  seed?: number;
+  heads?: number;
+  p?: number;
 }
 
 function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonly number[] = like.shape): Tensor {
@@ -38,8 +45,16 @@ function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonl
   return out;
 }
 
-function run(gpu: Gpu, k: (typeof K)[keyof typeof K], tensors: Tensor[], uniforms: number[], n: number, bytesPerElem: number, flopsPerElem = 1) {
-  gpu.dispatch(k, { tensors, uniforms, workgroups: groups(Math.ceil(n / 4), k.workgroupSize), cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem } });
+type Bindings = { x_in?: Tensor; y_in?: Tensor; out: Tensor; step?: Tensor };
+
+function run(gpu: Gpu, k: Kernel, bindings: Bindings, u: Params, bytesPerElem: number, flopsPerElem = 1): void {
+  const { n } = u;
+  gpu.dispatch(k, {
+    bindings,
+    uniforms: { cols: 1, a: 0, heads: 1, p: 0, ...u, seed: (u.seed ?? 0) >>> 0 },
+    workgroups: groups(Math.ceil(n / 4), k.workgroupSize),
+    cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem },
+  });
 }
 
 /** out[r, c] = x[r, c] + bias[c] */
@@ -48,7 +63,7 @@ export function biasAdd(gpu: Gpu, x: Tensor, bias: Tensor, out?: Tensor): Tensor
   expectTensor('biasAdd', 'x', x, 'f32', [-1, cols]);
   expectSize('biasAdd', 'bias', bias, 'f32', cols);
   out = outFor(gpu, 'biasAdd', x, out);
-  run(gpu, K.biasAdd, [x, bias, out], params(x.size, cols), x.size, 8);
+  run(gpu, K.biasAdd, { x_in: x, y_in: bias, out }, { n: x.size, cols }, 8);
   return out;
 }
 
@@ -56,13 +71,13 @@ export function biasAdd(gpu: Gpu, x: Tensor, bias: Tensor, out?: Tensor): Tensor
 export function add(gpu: Gpu, a: Tensor, b: Tensor, out?: Tensor): Tensor {
   expectSize('add', 'b', b, 'f32', a.size);
   out = outFor(gpu, 'add', a, out);
-  run(gpu, K.add, [a, b, out], params(a.size), a.size, 12);
+  run(gpu, K.add, { x_in: a, y_in: b, out }, { n: a.size }, 12);
   return out;
 }
 
 export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor {
   out = outFor(gpu, 'eluForward', x, out);
-  run(gpu, K.eluForward, [x, out], params(x.size, 1, alpha), x.size, 8, 3);
+  run(gpu, K.eluForward, { x_in: x, out }, { n: x.size, a: alpha }, 8, 3);
   return out;
 }
 
@@ -70,21 +85,22 @@ export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor
 export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Tensor): Tensor {
   expectSize('eluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluBackward', x, out);
-  if (out === dy) run(gpu, K.eluBackwardInPlace, [x, x, out], params(x.size, 1, alpha), x.size, 12, 3);
-  else run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
+  const u = { n: x.size, a: alpha };
+  if (out === dy) run(gpu, K.eluBackwardInPlace, { x_in: x, y_in: x, out }, u, 12, 3);
+  else run(gpu, K.eluBackward, { x_in: x, y_in: dy, out }, u, 12, 3);
   return out;
 }
 
 export function leakyReluForward(gpu: Gpu, x: Tensor, slope = 0.01, out?: Tensor): Tensor {
   out = outFor(gpu, 'leakyReluForward', x, out);
-  run(gpu, K.leakyForward, [x, out], params(x.size, 1, slope), x.size, 8);
+  run(gpu, K.leakyForward, { x_in: x, out }, { n: x.size, a: slope }, 8);
   return out;
 }
 
 export function leakyReluBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope = 0.01, out?: Tensor): Tensor {
   expectSize('leakyReluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'leakyReluBackward', x, out);
-  run(gpu, K.leakyBackward, [x, dy, out], params(x.size, 1, slope), x.size, 12);
+  run(gpu, K.leakyBackward, { x_in: x, y_in: dy, out }, { n: x.size, a: slope }, 12);
   return out;
 }
 
@@ -101,7 +117,7 @@ export interface DropoutArgs {
 export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
   expectDropout('dropout', args, 'step');
   out = outFor(gpu, 'dropout', x, out);
-  run(gpu, K.dropout, [x, out, args.step], params(x.size, 1, args.p, args.seed), x.size, 8, 1);
+  run(gpu, K.dropout, { x_in: x, out, step: args.step }, { n: x.size, a: args.p, seed: args.seed }, 8, 1);
   return out;
 }
 
@@ -109,28 +125,37 @@ export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): T
 export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
   expectDropout('eluDropoutForward', args, 'step');
   out = outFor(gpu, 'eluDropoutForward', x, out);
-  run(gpu, K.eluDropoutForward, [x, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 8, 4);
+  const u = { n: x.size, a: alpha, seed: args.seed, p: args.p };
+  run(gpu, K.eluDropoutForward, { x_in: x, out, step: args.step }, u, 8, 4);
   return out;
 }
 
 /** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. `out` may be dy itself. */
-export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
+export function eluDropoutBackward(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  alpha: number,
+  args: DropoutArgs,
+  out?: Tensor,
+): Tensor {
   expectDropout('eluDropoutBackward', args, 'step');
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
-  const u = params(x.size, 1, alpha, args.seed, 1, args.p);
-  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, [x, x, out, args.step], u, x.size, 12, 4);
-  else run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 4);
+  const u = { n: x.size, a: alpha, seed: args.seed, p: args.p };
+  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, { x_in: x, y_in: x, out, step: args.step }, u, 12, 4);
+  else run(gpu, K.eluDropoutBackward, { x_in: x, y_in: dy, out, step: args.step }, u, 12, 4);
   return out;
 }
 
 /** out[r, c] = mean_h x[r, h, c] for x of shape [rows, heads * channels]. */
 export function headMeanForward(gpu: Gpu, x: Tensor, heads: number, out?: Tensor): Tensor {
   const cols = x.shape[1] / heads;
-  if (x.shape.length !== 2 || !Number.isInteger(cols)) throw new Error(`headMeanForward: x of shape [${x.shape}] is not [rows, ${heads} * C]`);
+  if (x.shape.length !== 2 || !Number.isInteger(cols))
+    throw new Error(`headMeanForward: x of shape [${x.shape}] is not [rows, ${heads} * C]`);
   const rows = x.shape[0];
   out = outFor(gpu, 'headMeanForward', x, out, [rows, cols]);
-  run(gpu, K.headMeanForward, [x, out], params(rows * cols, cols, 0, 0, heads), rows * cols, 4 * (heads + 1), heads);
+  run(gpu, K.headMeanForward, { x_in: x, out }, { n: rows * cols, cols, heads }, 4 * (heads + 1), heads);
   return out;
 }
 
@@ -139,13 +164,13 @@ export function headMeanBackward(gpu: Gpu, dy: Tensor, heads: number, out?: Tens
   expectTensor('headMeanBackward', 'dy', dy, 'f32', [-1, -1]);
   const [rows, cols] = dy.shape;
   out = outFor(gpu, 'headMeanBackward', dy, out, [rows, heads * cols]);
-  run(gpu, K.headMeanBackward, [dy, out], params(out.size, cols, 0, 0, heads), out.size, 4 * (1 + 1 / heads));
+  run(gpu, K.headMeanBackward, { x_in: dy, out }, { n: out.size, cols, heads }, 4 * (1 + 1 / heads));
   return out;
 }
 
 /** Sets every element of an f32 tensor to `value`. */
 export function fill(gpu: Gpu, out: Tensor, value: number): Tensor {
   if (out.dtype !== 'f32') throw new Error(`fill: out must be f32, got ${out.dtype}`);
-  run(gpu, K.fill, [out], params(out.size, 1, value), out.size, 4, 0);
+  run(gpu, K.fill, { out }, { n: out.size, a: value }, 4, 0);
   return out;
 }

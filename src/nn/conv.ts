@@ -4,7 +4,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
-import { canFuseAttention } from '../kernels/attend.ts';
+import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { glorot, zeros } from './init.ts';
@@ -82,7 +82,7 @@ export abstract class AttentionConv {
   /** Seed of this layer's attention-dropout site. */
   dropoutSeed = 0;
   /**
-   * Score, softmax and aggregation run as one fused kernel (kernels/attend.ts), and their backward as two, unless
+   * Score, softmax and aggregation run as one fused kernel (kernels/fused-attention.ts), and their backward as two, unless
    * the device allows too few storage buffers per shader stage; then as separate kernels. Set by bind().
    */
   protected fused = true;

@@ -42,12 +42,25 @@ test('the interface is read from the WGSL: names, access, element types, uniform
     { binding: 1, name: 'index', access: 'read', dtype: 'u32' },
     { binding: 2, name: 'out', access: 'read_write', dtype: 'f32' },
   ]);
-  assert.deepEqual(k.iface.uniform?.fields.map((f) => [f.name, f.offset, f.type]), [['n', 0, 'u32'], ['scale', 4, 'f32'], ['shift', 8, 'i32']]);
-  assert.equal(k.iface.kinds.join(''), 'rrwu');
+  assert.deepEqual(
+    k.iface.uniform?.fields.map((f) => [f.name, f.offset, f.type]),
+    [
+      ['n', 0, 'u32'],
+      ['scale', 4, 'f32'],
+      ['shift', 8, 'i32'],
+    ],
+  );
+  assert.equal(k.iface.uniform?.binding, 3);
   // scale4 uses the vec4f view of binding 0 and not binding 1: named by the binding's first declaration.
   const k4 = kernel({ name: 'test.scale4', code, entryPoint: 'scale4' });
-  assert.deepEqual(k4.iface.storage.map((b) => b.name), ['values', 'out']);
-  assert.equal(k4.iface.kinds.join(''), 'r-wu');
+  assert.deepEqual(
+    k4.iface.storage.map((b) => b.name),
+    ['values', 'out'],
+  );
+  assert.deepEqual(
+    k4.iface.storage.map((b) => b.binding),
+    [0, 2],
+  );
 });
 
 test('bindings and uniforms are filled by name and the kernel computes with them', async () => {
@@ -68,13 +81,31 @@ test('a name or type that does not match the WGSL is an error naming the kernel 
   const call = (bindings: Record<string, typeof f>, un: Record<string, number> = uniforms) =>
     gpu.dispatch(k, { bindings, uniforms: un, workgroups: 1 });
   assert.throws(() => call({ values: f, index: u }), /test\.gather: no tensor for binding 'out'/);
-  assert.throws(() => call({ values: f, index: u, out: f, extra: f }), /test\.gather: the entry point binds no buffer named 'extra'/);
-  assert.throws(() => call({ values: f, index: f, out: u }), /test\.gather: binding 'index' holds u32, got a f32 tensor/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { n: 4, scale: 1 }), /test\.gather: uniform field P\.shift \(i32\) is not given/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, scal: 2 }), /test\.gather: uniform P has no field 'scal'/);
+  assert.throws(
+    () => call({ values: f, index: u, out: f, extra: f }),
+    /test\.gather: the entry point binds no buffer named 'extra'/,
+  );
+  assert.throws(
+    () => call({ values: f, index: f, out: u }),
+    /test\.gather: binding 'index' holds u32, got a f32 tensor/,
+  );
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { n: 4, scale: 1 }),
+    /test\.gather: uniform field P\.shift \(i32\) is not given/,
+  );
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { ...uniforms, scal: 2 }),
+    /test\.gather: uniform P has no field 'scal'/,
+  );
   assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, n: -1 }), /P\.n \(u32\) must be an integer/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, shift: 0.5 }), /P\.shift \(i32\) must be an integer/);
-  assert.throws(() => kernel({ name: 'test.none', code, entryPoint: 'nope' }).iface, /test\.none: the WGSL has no compute entry point 'nope'/);
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { ...uniforms, shift: 0.5 }),
+    /P\.shift \(i32\) must be an integer/,
+  );
+  assert.throws(
+    () => kernel({ name: 'test.none', code, entryPoint: 'nope' }).iface,
+    /test\.none: the WGSL has no compute entry point 'nope'/,
+  );
   const swizzle = kernel({ name: 'test.swizzle', code: code.replace(/\bout\b/g, 'x'), entryPoint: 'gather' });
   assert.throws(() => swizzle.iface, /binding 'x' is named like a vector swizzle/);
   f.dispose();

@@ -43,46 +43,8 @@ fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; 
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
 fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
 
-// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
-
-fn left4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return vec4f(left[i.x], left[i.y], left[i.z], left[i.w]);
-}
-
-fn right4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return vec4f(right[i.x], right[i.y], right[i.z], right[i.w]);
-}
-
-// att[col ..], zero past `width`: sums weighted by it need no other mask.
-fn att4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return select(vec4f(0.0), vec4f(att[i.x], att[i.y], att[i.z], att[i.w]), LANES < vec4u(width));
-}
-
-fn put(i: u32, v: f32, accumulate: bool) {
-  if (accumulate) {
-    out[i] += v;
-  } else {
-    out[i] = v;
-  }
-}
-
-// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
-fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
-  put(o, v.x, accumulate);
-  if (width > 1u) { put(o + 1u, v.y, accumulate); }
-  if (width > 2u) { put(o + 2u, v.z, accumulate); }
-  if (width > 3u) { put(o + 3u, v.w, accumulate); }
-}
-
-fn store4_out2(o: u32, width: u32, v: vec4f) {
-  out2[o] = v.x;
-  if (width > 1u) { out2[o + 1u] = v.y; }
-  if (width > 2u) { out2[o + 2u] = v.z; }
-  if (width > 3u) { out2[o + 3u] = v.w; }
-}
+// Chunk loads and stores (left4, right4, att4, store4, store4_out2) are in the preludes chunk-out.wgsl and
+// chunk-attention.wgsl.
 
 // ---- GATv2 ----
 
