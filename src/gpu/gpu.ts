@@ -92,15 +92,16 @@ export class Gpu {
   }
 
   /**
-   * A one-element tensor of `dtype` to bind where an entry point declares a buffer that this variant never reads
-   * (the dropout step of a pipeline without dropout, a bias without bias): WGSL counts a use under an `override`
-   * flag as a use, so the binding needs a buffer of the right type. Owned by the Gpu; disposing it does nothing.
+   * A small tensor of `dtype` (4 elements: enough for a vec4 view) to bind where an entry point declares a buffer
+   * that this variant never reads (the dropout step of a pipeline without dropout, a bias without bias): WGSL counts
+   * a use under an `override` flag as a use, so the binding needs a buffer of the right type. Owned by the Gpu;
+   * disposing it does nothing.
    */
   unread(dtype: DType): Tensor {
     let t = this.unreadTensors.get(dtype);
     if (!t) {
       const buffer = this.device.createBuffer({ label: `unread ${dtype}`, size: 16, usage: GPUBufferUsage.STORAGE });
-      t = new Tensor(this, buffer, dtype, [1]).reshape([1]);
+      t = new Tensor(this, buffer, dtype, [4]).reshape([4]);
       this.unreadTensors.set(dtype, t);
     }
     return t;
