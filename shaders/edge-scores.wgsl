@@ -52,7 +52,11 @@ fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; 
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: xr[i] and att are
 // loaded once per chunk, only xl[src_k] per edge. out = e [E, H].
 @compute @workgroup_size(WG)
-fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -77,7 +81,11 @@ fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 //   partial[i, h, c] =             sum_k de[k, h] * lrelu(z)     (datt = column sum of the partials)
 // One thread per (node, head, chunk of 4 channels); out = dxr (strided view), out2 = partials [N, H * C].
 @compute @workgroup_size(WG)
-fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score_dxr(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
@@ -98,7 +106,11 @@ fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 //   dxl[j, h, c] (+)= att[h, c] * sum_k de[k, h] * lrelu'(z)
 // One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
 @compute @workgroup_size(WG)
-fn gatv2_score_dxl(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score_dxl(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
@@ -133,7 +145,11 @@ fn block_count() -> u32 {
 
 // out[b, col] = sum_{n in block b} da[n, col / C] * left[n, col]   (da in grad_in, [N, H])
 @compute @workgroup_size(WG)
-fn weighted_column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn weighted_column_sum(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= block_count() * P.heads * P.channels) { return; }
   let b = block_of(t);
@@ -148,7 +164,11 @@ fn weighted_column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
 // a[n, h] = sum_c x[n, h, c] * att[h, c]   (alpha_src / alpha_dst in PyG)
 // One thread per (node, head); x in `left`, out = a [N, H].
 @compute @workgroup_size(WG)
-fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn head_dot(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let n = t / P.heads;
@@ -165,18 +185,27 @@ fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 // dx[n, h, c] (+)= da[n, h] * att[h, c]
 // One thread per (node, head, chunk of 4 channels); da in `grad_in`, out = dx (strided view).
 @compute @workgroup_size(WG)
-fn head_dot_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn head_dot_dx(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
-  store4(grad_at(q.node, q.col), q.width, grad_in[q.node * P.heads + q.head] * att4(q.col, q.width), P.accumulate != 0u);
+  let dx = grad_in[q.node * P.heads + q.head] * att4(q.col, q.width);
+  store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
 }
 
 // e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h])
 // One thread per (destination i, head) walking i's CSR segment; as in `left`, ad in `right` (both [N, H]),
 // out = e [E, H].
 @compute @workgroup_size(WG)
-fn gat_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -190,7 +219,11 @@ fn gat_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 // dad[i, h] = sum_{k into i} de[k, h] * lrelu'(as[src_k, h] + ad[i, h])   (CSR segment)
 // One thread per (node, head); out = dad [N, H].
 @compute @workgroup_size(WG)
-fn gat_score_dad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score_dad(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -206,7 +239,11 @@ fn gat_score_dad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // das[j, h] = sum_{k out of j} de[k, h] * lrelu'(as[j, h] + ad[dst_k, h])   (CSC permutation)
 // One thread per (node, head); out = das [N, H].
 @compute @workgroup_size(WG)
-fn gat_score_das(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score_das(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let j = t / P.heads;

@@ -137,7 +137,11 @@ fn gatv2_de_at(kh: u32, total: f32) {
 // further passes. out = dxr (view). With DROPOUT and WIDE, thread 0 also writes the dropout site to the scratch's
 // header word for gatv2_attend_src.
 @compute @workgroup_size(WG)
-fn gatv2_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_attend_dst(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
@@ -225,7 +229,11 @@ fn gat_dst_pass2(s: GatDstHead, k: u32) -> GatDstHead {
 //   de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k);  dad[i, h] = sum_k g_k
 // pair_out[k, h] = (g_k, alpha_k * drop(k, h)); out = dad [N, H].
 @compute @workgroup_size(WG)
-fn gat_attend_dst(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_attend_dst(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();

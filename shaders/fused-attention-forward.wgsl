@@ -125,7 +125,8 @@ fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
   if (WIDE) {
     for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
       let width = min(4u, P.channels - c0);
-      e += dot(att4(b.col + c0, width), leaky_relu4(left4(at + c0, width) + right4(right_at(i, b.col + c0), width), P.slope));
+      let z = left4(at + c0, width) + right4(right_at(i, b.col + c0), width);
+      e += dot(att4(b.col + c0, width), leaky_relu4(z, P.slope));
     }
   }
   alpha_out[k * P.heads + s.h] = e;
@@ -141,7 +142,11 @@ fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
 // so for C <= 8 xl[src_k] is gathered once per edge. xl in `left`, xr in `right`; writes alpha_out = alpha [E, H]
 // (before dropout), out [N, H * C].
 @compute @workgroup_size(WG)
-fn gatv2_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_attend(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
@@ -194,7 +199,11 @@ fn gat_edge(s: GatHead, j: u32, k: u32) -> GatHead {
 // gatv2_attend. The score gathers no row of x, so this saves no gather of x over a score pass followed by an
 // aggregation pass; it saves that second pass's loop, index and e loads.
 @compute @workgroup_size(WG)
-fn gat_attend(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_attend(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();

@@ -34,7 +34,8 @@ fn put_partial4(o: u32, width: u32, v: vec4f) {
 // Bit c (c = 0 .. 3 of chunk 0, 4 .. 7 of chunk 1) set when z_c > 0. Lanes past a chunk's width repeat its last
 // channel; their bits are never used (att4 is zero there and store4 skips them).
 fn sign_bits(z0: vec4f, z1: vec4f) -> u32 {
-  let m = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), z0 > vec4f(0.0)) | select(vec4u(0u), vec4u(16u, 32u, 64u, 128u), z1 > vec4f(0.0));
+  let m = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), z0 > vec4f(0.0)) |
+    select(vec4u(0u), vec4u(16u, 32u, 64u, 128u), z1 > vec4f(0.0));
   return m.x | m.y | m.z | m.w;
 }
 
