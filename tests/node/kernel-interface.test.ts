@@ -119,3 +119,55 @@ test('packUniforms lays fields at the offsets the WGSL struct gives them', () =>
   assert.equal(new Float32Array(words.buffer)[1], 1.5);
   assert.equal(new Int32Array(words.buffer)[2], -2);
 });
+
+test('preludes are prepended in order: a helper and a binding declared there serve the kernel', async () => {
+  const prelude = `
+@group(0) @binding(1) var<storage, read_write> doubled: array<f32>;
+fn twice(v: f32) -> f32 { return 2.0 * v; }`;
+  const body = `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < P.n) { doubled[gid.x] = twice(input[gid.x]); }
+}`;
+  const k = kernel({ name: 'test.prelude', code: body, preludes: [prelude], entryPoint: 'main' });
+  assert.deepEqual(
+    k.iface.storage.map((b) => [b.binding, b.name]),
+    [
+      [0, 'input'],
+      [1, 'doubled'],
+    ],
+  );
+  const input = gpu.tensor('f32', [3], [1, -2, 0.5]);
+  const doubled = gpu.full('f32', [3], NaN);
+  gpu.dispatch(k, { bindings: { input, doubled }, uniforms: { n: 3 }, workgroups: 1 });
+  assert.deepEqual([...(await doubled.read())], [2, -4, 1]);
+  [input, doubled].forEach((t) => t.dispose());
+});
+
+test('a binding given as undefined counts as not given; unread tensors have the dtype asked for', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  const f = gpu.empty('f32', [4]);
+  const uniforms = { n: 0, scale: 1, shift: 0 };
+  // `extra` is not a binding of the entry point, but undefined: ignored.
+  gpu.dispatch(k, {
+    bindings: { values: f, index: gpu.unread('u32'), out: f.view(0, [4]), extra: undefined },
+    uniforms,
+    workgroups: 1,
+  });
+  assert.throws(
+    () => gpu.dispatch(k, { bindings: { values: f, index: undefined, out: f }, uniforms, workgroups: 1 }),
+    /test\.gather: no tensor for binding 'index'/,
+  );
+  for (const dtype of ['f32', 'u32', 'i32'] as const) {
+    const t = gpu.unread(dtype);
+    assert.equal(t.dtype, dtype);
+    assert.ok(t.byteLength >= 16, 'an unread tensor binds as a vec4 view');
+    t.dispose(); // owned by the Gpu: disposing it does nothing
+    assert.equal(gpu.unread(dtype), t);
+    assert.ok(!t.isDisposed);
+  }
+  f.dispose();
+});
