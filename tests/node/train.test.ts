@@ -41,7 +41,7 @@ async function expectRecordedWeights(r: Awaited<ReturnType<typeof trainNodeClass
 
 test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%, with the recorded weights', async () => {
   const r = await trainNodeClassifier(gpu, cora, { epochs: 30, seed: 0 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
   await expectRecordedWeights(r, 'gatv2');
   r.model.dispose();
@@ -51,7 +51,7 @@ test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%, with the reco
 
 test('GAT (v1) trains on Cora too, with the recorded weights', async () => {
   const r = await trainNodeClassifier(gpu, cora, { model: 'gat', epochs: 30, seed: 1 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   await expectRecordedWeights(r, 'gat');
   r.model.dispose();
   r.data.dispose();
