@@ -86,7 +86,7 @@ export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Te
   expectSize('eluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluBackward', x, out);
   const u = { n: x.size, a: alpha };
-  if (out === dy) run(gpu, K.eluBackwardInPlace, { x_in: x, y_in: x, out }, u, 12, 3);
+  if (out === dy) run(gpu, K.eluBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out }, u, 12, 3);
   else run(gpu, K.eluBackward, { x_in: x, y_in: dy, out }, u, 12, 3);
   return out;
 }
@@ -143,7 +143,8 @@ export function eluDropoutBackward(
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
   const u = { n: x.size, a: alpha, seed: args.seed, p: args.p };
-  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, { x_in: x, y_in: x, out, step: args.step }, u, 12, 4);
+  if (out === dy)
+    run(gpu, K.eluDropoutBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out, step: args.step }, u, 12, 4);
   else run(gpu, K.eluDropoutBackward, { x_in: x, y_in: dy, out, step: args.step }, u, 12, 4);
   return out;
 }
