@@ -19,8 +19,8 @@ export const HELP = `Usage: npm run train -- [options]
   --residual                add residual connections
   --log-every N             print a line every N epochs (default 20)
   --save FILE               save the trained weights as safetensors (PyG state_dict names)
-  --data-dir DIR            where the Planetoid files are
-                            (default: ./data/planetoid, ../shared/datasets/planetoid, else download)
+  --data-dir DIR            read the Planetoid files from DIR only
+                            (default: search ./data/planetoid, ../shared/datasets/planetoid, else download)
   --profile                 time every kernel over epochs 11-20 (or the last 10) with timestamp queries
                             and print a table
   --trace FILE              write a Chrome trace of the profiled epochs (open in Perfetto or

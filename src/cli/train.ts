@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadPlanetoid } from '../data/planetoid-node.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { checkWritable, saveCheckpointFile } from '../io/checkpoint-node.ts';
 import { trainNodeClassifier } from '../train/run.ts';
 import { HELP, parseTrainArgs } from './train-options.ts';
 
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const dataset = await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) });
+  if (a.save) await checkWritable(a.save, 'checkpoint file'); // before training, not after it
+  const dataset = await loadPlanetoid(a.dataset, { dir: a.dataDir, log: (m) => console.error(m) });
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
   console.error(`device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
       }
     }
     if (a.save) {
-      writeFileSync(a.save, await saveCheckpoint(result.model));
+      await saveCheckpointFile(result.model, a.save); // atomic: a failed write leaves any previous file intact
       console.log(`weights saved to ${a.save}`);
     }
     if (a.json) console.log(JSON.stringify({ final, best, medianEpochMs, device: info }));
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`error: ${(err as Error).message}`);
+    const e = err as Error;
+    console.error(`error: ${e?.message || e?.name || String(err)}`);
     process.exit(1);
   },
 );

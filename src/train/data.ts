@@ -12,8 +12,12 @@ export interface NodeDataset {
   numNodes: number;
   numFeatures: number;
   numClasses: number;
-  /** Sparse CSR rows, or dense row-major [numNodes * numFeatures]. */
+  /**
+   * Sparse CSR rows, or dense row-major [numNodes * numFeatures]. At run time a plain number[] is accepted too
+   * (finite values only).
+   */
   features: SparseRows | Float32Array;
+  /** Class per node. At run time a plain number[] is accepted too (integers only: never truncated). */
   labels: Int32Array;
   edgeIndex: EdgeIndex;
   trainMask: Uint8Array;
@@ -40,11 +44,21 @@ export function checkNodeDataset(d: NodeDataset): void {
   const n = d.numNodes;
   if (!Number.isInteger(n) || n < 0) throw new Error(`numNodes must be a non-negative integer, got ${n}`);
   if (d.labels.length !== n) throw new Error(`Shape mismatch: ${d.labels.length} labels for ${n} nodes`);
+  checkIntegerLabels(d.labels as Int32Array | readonly unknown[]);
   validateLabels(d.labels, d.numClasses);
-  if (d.features instanceof Float32Array) {
-    if (d.features.length !== n * d.numFeatures) throw new Error(`Shape mismatch: ${d.features.length} feature values, expected ${n} x ${d.numFeatures}`);
-    const bad = d.features.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`NaN or infinite value in features at node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures}`);
+  if (isDense(d.features)) {
+    const dense = d.features as Float32Array | readonly unknown[];
+    if (dense.length !== n * d.numFeatures) {
+      throw new Error(`Shape mismatch: ${dense.length} feature values, expected ${n} x ${d.numFeatures}`);
+    }
+    // A plain array is checked before its conversion to f32, which would make a non-number NaN and 1e39 Infinity.
+    const bad = dense.findIndex(
+      (v: unknown) => typeof v !== 'number' || !Number.isFinite(v) || !Number.isFinite(Math.fround(v)),
+    );
+    if (bad >= 0) {
+      const where = `node ${Math.floor(bad / d.numFeatures)}, feature ${bad % d.numFeatures}`;
+      throw new Error(`NaN or infinite value in features at ${where}: ${String(dense[bad])} is not a finite number`);
+    }
   } else {
     if (d.features.rows !== n || d.features.cols !== d.numFeatures) {
       throw new Error(`Shape mismatch: features are ${d.features.rows} x ${d.features.cols}, expected ${n} x ${d.numFeatures}`);
@@ -66,7 +80,7 @@ export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
 function upload(gpu: Gpu, d: NodeDataset): GpuDataset {
   const n = d.numNodes;
   let features: NodeFeatures;
-  if (d.features instanceof Float32Array) {
+  if (isDense(d.features)) {
     features = { kind: 'dense', x: gpu.tensor('f32', [n, d.numFeatures], d.features) };
   } else {
     features = { kind: 'sparse', x: uploadSparse(gpu, d.features), xT: uploadSparseTranspose(gpu, d.features) };
@@ -89,4 +103,19 @@ function upload(gpu: Gpu, d: NodeDataset): GpuDataset {
       Object.values(masks).forEach((t) => t.dispose());
     },
   };
+}
+
+/** Dense features: a Float32Array, or (from plain JavaScript) an array of numbers. */
+function isDense(f: SparseRows | Float32Array): f is Float32Array {
+  return f instanceof Float32Array || Array.isArray(f as unknown);
+}
+
+/** Labels from plain JavaScript must be integers: 2.5 or NaN are refused, not truncated to 2 or 0 on upload. */
+function checkIntegerLabels(labels: Int32Array | readonly unknown[]): void {
+  if (labels instanceof Int32Array) return;
+  if (!Array.isArray(labels)) throw new Error(`labels must be an Int32Array or an array of integers, got ${typeof labels}`);
+  const bad = labels.findIndex(
+    (y: unknown) => typeof y !== 'number' || !Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1,
+  );
+  if (bad >= 0) throw new Error(`labels: ${String(labels[bad])} at node ${bad} is not an integer class`);
 }
