@@ -168,8 +168,19 @@ export interface GraphTensors {
 }
 
 export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
-  const up = (a: Uint32Array) => gpu.tensor('u32', [a.length], a);
-  const t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  const made: Tensor[] = [];
+  const up = (a: Uint32Array) => {
+    const t = gpu.tensor('u32', [a.length], a);
+    made.push(t);
+    return t;
+  };
+  let t;
+  try {
+    t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  } catch (err) {
+    made.forEach((x) => x.dispose()); // nothing left behind on refusal
+    throw err;
+  }
   return {
     numNodes: g.numNodes,
     numEdges: g.numEdges,

@@ -10,6 +10,8 @@ export { GATConv } from './nn/gat-conv.ts';
 export { GATv2Conv } from './nn/gatv2-conv.ts';
 export type { ConvOptions, StepContext } from './nn/conv.ts';
 export { GATModel, type GATModelConfig, type NodeFeatures } from './nn/model.ts';
+export { Data, type DataInit, type GpuData, type NodeMask, type NodeIndex, type Split } from './data/data.ts';
+export { loadNpz, readNpz, NPZ_KEYS, type NpyArray, type NpzOptions } from './data/npz.ts';
 export { uploadDataset, type NodeDataset, type GpuDataset } from './train/data.ts';
 export { Trainer, summarize, type EpochMetrics, type TrainConfig } from './train/trainer.ts';
 export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } from './train/run.ts';

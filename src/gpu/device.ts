@@ -96,6 +96,9 @@ async function browserAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   return { adapter, runtime: 'browser' };
 }
 
+/** In a variable, as `webgpu` below: a browser bundle of the library must not see a Node built-in. */
+const NODE_FS = 'node:fs';
+
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 /** Mesa's CPU Vulkan driver: Dawn rejects it (with a warning on stderr) and it is never what a user wants here. */
 const LAVAPIPE_ICD = 'lvp_icd.*';
@@ -121,7 +124,7 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   Object.assign(globalThis, webgpu.globals);
   if (opts.throttlePolling !== false) throttleNativePolling();
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
-  const fs = await import('node:fs');
+  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ NODE_FS);
   const env = process.env;
   const chosen = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
   const linux = process.platform === 'linux';
