@@ -27,10 +27,10 @@ export class TrainingSession {
 
   constructor(readonly gpu: Gpu, readonly dataset: GraphDataset, readonly config: DemoConfig) {
     this.data = uploadDataset(gpu, dataset);
-    this.model = new GATModel(gpu, {
-      model: config.model, heads: config.heads, hiddenChannels: config.hiddenChannels, dropout: config.dropout, seed: config.seed,
+    this.model = new GATModel({
+      model: config.model, heads: config.heads, hiddenChannels: config.hiddenChannels, dropout: config.dropout,
       inChannels: dataset.numFeatures, outChannels: dataset.numClasses,
-    });
+    }).init(gpu, { seed: config.seed });
     this.trainer = new Trainer(gpu, this.model, this.data, { epochs: config.epochs, lr: config.lr, weightDecay: config.weightDecay });
   }
 
@@ -67,9 +67,11 @@ export class TrainingSession {
   /** An evaluation pass (no dropout) with the current weights: predicted classes and first-layer attention. */
   inspect(): Promise<Inspection> {
     return this.serial(async () => {
-      const { gpu, model, data } = this;
-      const logits = model.forward({ gpu, training: false, step: this.trainer.step }, data.features, data.graphs);
-      const [values, attention] = await Promise.all([logits.read() as Promise<Float32Array>, model.conv1.attention()]);
+      const { model, data } = this;
+      model.eval();
+      const logits = model.forward(data.features, data.graphs);
+      model.train();
+      const [values, attention] = await Promise.all([logits.read(), model.conv1.attention()]);
       if (!attention) throw new Error('The model has no attention weights yet');
       const c = data.numClasses;
       const predictions = new Int32Array(data.numNodes);

@@ -6,14 +6,24 @@ export { WEBGPU_HELP, type AdapterSummary, type DeviceOptions } from './gpu/devi
 export {
   buildGraph, splitEdgeIndex, uploadGraph, type Graph, type GraphTensors, type EdgeIndex, type IndexArray,
 } from './graph.ts';
+export { Module, type Parameter, type StateDict, type NamedArray, type LoadResult } from './nn/module.ts';
+export { Variable, type Features, type NodeFeatures } from './nn/tape.ts';
+export { Sequential } from './nn/sequential.ts';
 export { GATConv } from './nn/gat-conv.ts';
 export { GATv2Conv } from './nn/gatv2-conv.ts';
-export type { ConvOptions, StepContext } from './nn/conv.ts';
-export { GATModel, type GATModelConfig, type NodeFeatures } from './nn/model.ts';
+export { AttentionConv, type ConvOptions, type LayerGraphs } from './nn/conv.ts';
+export { Linear } from './nn/linear.ts';
+export { Dropout } from './nn/dropout.ts';
+export { ELU, ReLU, LeakyReLU } from './nn/activations.ts';
+export { add, concat } from './nn/functional.ts';
+export { GraphSet } from './nn/graphs.ts';
+export { GATModel, type GATModelConfig } from './nn/model.ts';
+export { Adam, Optimizer, type AdamOptions } from './train/optim.ts';
+export { crossEntropy, Loss, recordLoss, noteMaskCount, type RowSelection } from './train/loss.ts';
 export { Data, type DataInit, type GpuData, type NodeMask, type NodeIndex, type Split } from './data/data.ts';
 export { loadNpz, readNpz, NPZ_KEYS, type NpyArray, type NpzOptions } from './data/npz.ts';
 export { uploadDataset, type NodeDataset, type GpuDataset } from './train/data.ts';
-export { Trainer, summarize, type EpochMetrics, type TrainConfig } from './train/trainer.ts';
+export { Trainer, summarize, type EpochMetrics, type TrainConfig, type NodeClassifier } from './train/trainer.ts';
 export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } from './train/run.ts';
 export { MODEL_NAMES, RUN_DEFAULTS, resolveRunOptions, type NonFinitePolicy, type ResolvedRunOptions } from './train/options.ts';
 export { NonFiniteLossError } from './train/divergence.ts';

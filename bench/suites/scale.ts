@@ -80,8 +80,10 @@ export function memoryEstimate(shape: SyntheticShape, kernelEdges: number, param
 function heldTensors(model: GATModel, trainer: Trainer): { name: string; bytes: number }[] {
   // Workspaces are private fields; this reads them for the report only, and yields nothing if they move.
   const ws = (owner: unknown) => ((owner as { ws?: { tensors?: Map<string, Tensor> } }).ws?.tensors ?? new Map<string, Tensor>());
+  const frames = (m: unknown) => (m as { _frames?: unknown[] })._frames ?? [];
   const out: { name: string; bytes: number }[] = [];
-  const owners: [string, unknown][] = [['model', model], ['conv1', model.conv1], ['conv2', model.conv2], ['trainer', trainer]];
+  const owners: [string, unknown][] = [['trainer', trainer]];
+  for (const [prefix, m] of model.namedModules()) frames(m).forEach((f, k) => owners.push([`model${prefix ? '.' + prefix : ''}#${k}`, f]));
   for (const [owner, o] of owners) for (const [name, t] of ws(o)) if (!t.isDisposed) out.push({ name: `${owner}.${name} [${t.shape}]`, bytes: t.buffer.size });
   return out.sort((a, b) => b.bytes - a.bytes);
 }
@@ -98,7 +100,7 @@ export async function scaleRun(gpu: Gpu, sizes: ScaleSize[], log: (m: string) =>
     gpu.pool.peakBytesInUse = gpu.pool.bytesInUse;
     const created = gpu.pool.created;
     const data = uploadDataset(gpu, dataset);
-    const model = new GATModel(gpu, { ...PAPER_CONFIG, inChannels: shape.features, outChannels: shape.classes });
+    const model = new GATModel({ ...PAPER_CONFIG, inChannels: shape.features, outChannels: shape.classes }).init(gpu, { seed: PAPER_CONFIG.seed });
     const trainer = new Trainer(gpu, model, data, { ...PAPER_CONFIG, epochs: size.epochs, evaluate: false });
     const start = performance.now();
     await trainer.run({ onEpoch: (e) => log(`  epoch ${e} recorded, ${((performance.now() - start) / 1e3).toFixed(0)} s into training`) });
@@ -106,7 +108,7 @@ export async function scaleRun(gpu: Gpu, sizes: ScaleSize[], log: (m: string) =>
     const epochMs: number[] = [];
     for (let i = size.warmup; i < size.epochs; i++) epochMs.push(done[i + 1] - done[i]);
     const kernelEdges = data.graphs.get(true).numEdges;
-    const estimate = memoryEstimate(shape, kernelEdges, model.params.total, PAPER_CONFIG.heads, PAPER_CONFIG.hiddenChannels);
+    const estimate = memoryEstimate(shape, kernelEdges, model.parameterStore.total, PAPER_CONFIG.heads, PAPER_CONFIG.hiddenChannels);
     const peak = gpu.pool.peakBytesInUse;
     rows.push({
       fraction: size.fraction, shape, kernelEdges, msPerEpoch: median(epochMs), epochMs, peakBytesInUse: peak, bytesAllocated: gpu.pool.bytesAllocated,

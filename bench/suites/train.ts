@@ -45,7 +45,10 @@ export interface TrainResult {
 
 /** Accuracy of an evaluation forward (no dropout) on one split. */
 async function accuracy(gpu: Gpu, model: GATModel, data: ReturnType<typeof uploadDataset>, trainer: Trainer, split: 'val' | 'test'): Promise<number> {
-  const logits = model.forward({ gpu, training: false, step: trainer.step }, data.features, data.graphs);
+  void trainer;
+  model.eval();
+  const logits = model.forward(data.features, data.graphs).dense();
+  model.train();
   const r = nllLoss(gpu, logits, data.labels, data.masks[split], Math.max(1, data.counts[split]));
   const correct = (await r.correct.read())[0];
   [r.loss, r.correct, r.dlogits].forEach((t) => t.dispose());
@@ -55,7 +58,7 @@ async function accuracy(gpu: Gpu, model: GATModel, data: ReturnType<typeof uploa
 export async function trainEpochs(gpu: Gpu, dataset: NodeDataset, o: TrainOptions, log: (m: string) => void = () => {}): Promise<TrainResult> {
   if (o.warmup < 1) throw new Error('trainEpochs: needs a warm-up epoch (each timed epoch is measured from the end of the one before)');
   const data = uploadDataset(gpu, dataset);
-  const model = new GATModel(gpu, { ...PAPER_CONFIG, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
+  const model = new GATModel({ ...PAPER_CONFIG, inChannels: dataset.numFeatures, outChannels: dataset.numClasses }).init(gpu, { seed: PAPER_CONFIG.seed });
   const profileEpochs = gpu.hasTimestamps ? o.profileEpochs : 0;
   const total = o.warmup + o.epochs + profileEpochs;
   const trainer = new Trainer(gpu, model, data, { ...PAPER_CONFIG, epochs: total, evaluate: false });

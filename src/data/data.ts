@@ -9,6 +9,7 @@ import { splitEdgeIndex, type EdgeIndex } from '../graph.ts';
 import { uploadSparse, uploadSparseTranspose, validateSparse, type SparseRows } from '../kernels/spmm.ts';
 import { GraphSet } from '../nn/graphs.ts';
 import type { NodeFeatures } from '../nn/model.ts';
+import { noteMaskCount } from '../train/loss.ts';
 
 /** A node mask: one entry per node, 0/1 (numpy's bool arrays arrive as Uint8Array) or booleans. */
 export type NodeMask = Uint8Array | readonly boolean[];
@@ -340,6 +341,7 @@ export class Data {
       for (const [split, m] of Object.entries(this.masks) as [Split, Uint8Array][]) {
         masks[split] = keep(gpu.tensor('u32', [n], Uint32Array.from(m)));
         counts[split] = m.reduce((s, v) => s + v, 0);
+        noteMaskCount(masks[split], counts[split]); // so that a loss given { mask: batch.trainMask } knows the count
       }
       const edgeAttr = this.edgeAttr ? keep(gpu.tensor('f32', [this.numEdges, this.edgeDim], this.edgeAttr)) : null;
       const all = [...made];

@@ -3,14 +3,16 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
+import type { EdgeDropout } from '../kernels/check.ts';
 import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
 import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { glorot, zeros } from './init.ts';
 import type { LayerInput } from './input.ts';
-import type { ParameterStore, ParamSpec } from './params.ts';
-import { Workspace } from './workspace.ts';
+import { Module, type StateDict, type StateSpec } from './module.ts';
+import type { ParamSpec } from './params.ts';
+import { asVariable, record, Variable, type Features, type Scope } from './tape.ts';
 
 export interface ConvOptions {
   heads?: number;
@@ -46,23 +48,9 @@ export function resolveConvOptions(o: ConvOptions): ResolvedConvOptions {
   return r;
 }
 
-/** The per-step state a layer needs: the device, training or evaluation, and the step counter for dropout. */
-export interface StepContext {
-  gpu: Gpu;
-  training: boolean;
-  /** u32 [1]: the training step, hashed into every dropout mask. */
-  step: Tensor;
-}
-
 /** Graphs on the GPU with and without added self loops, built once and shared by the layers. */
 export interface LayerGraphs {
   get(addSelfLoops: boolean): GraphTensors;
-}
-
-/** A PyTorch-layout tensor for the state dict. */
-export interface NamedArray {
-  shape: number[];
-  data: Float32Array;
 }
 
 /** Transposes a row-major [rows, cols] matrix, or its column block [c0, c0 + n). */
@@ -72,71 +60,116 @@ export function transpose(a: Float32Array, rows: number, cols: number, c0 = 0, n
   return t;
 }
 
-export abstract class AttentionConv {
+/** What a layer's forward keeps for its backward. */
+export interface ConvCall {
+  input: LayerInput;
+  graph: GraphTensors;
+  alpha: Tensor;
+  /** Attention dropout of this call (undefined in evaluation mode). */
+  dropout: EdgeDropout | undefined;
+  scope: Scope;
+}
+
+export abstract class AttentionConv extends Module {
   readonly opts: ResolvedConvOptions;
   /** Width of the output: heads * channels when concatenating, channels when averaging. */
   readonly outWidth: number;
-  protected ws: Workspace | null = null;
-  protected store: ParameterStore | null = null;
-  protected prefix = '';
-  /** Seed of this layer's attention-dropout site. */
-  dropoutSeed = 0;
+  override readonly takesGraph = true;
   /**
-   * Score, softmax and aggregation run as one fused kernel (kernels/fused-attention.ts), and their backward as two, unless
-   * the device allows too few storage buffers per shader stage; then as separate kernels. Set by bind().
+   * Score, softmax and aggregation run as one fused kernel (kernels/fused-attention.ts), and their backward as
+   * two, unless the device allows too few storage buffers per shader stage; then as separate kernels. Set by init().
    */
   protected fused = true;
+  /** The graph and coefficients of the last forward, for attention(). */
+  private last: { graph: GraphTensors; alpha: Tensor; output: Variable } | null = null;
 
-  /** Saved by forward for backward. */
-  protected saved: { input: LayerInput; graph: GraphTensors; alpha: Tensor; training: boolean } | null = null;
-
-  constructor(readonly inChannels: number, readonly outChannels: number, options: ConvOptions = {}) {
-    if (!Number.isInteger(inChannels) || inChannels < 1) throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
-    if (!Number.isInteger(outChannels) || outChannels < 1) throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    options: ConvOptions = {},
+  ) {
+    super();
+    if (!Number.isInteger(inChannels) || inChannels < 1)
+      throw new Error(`inChannels must be a positive integer, got ${inChannels}`);
+    if (!Number.isInteger(outChannels) || outChannels < 1)
+      throw new Error(`outChannels must be a positive integer, got ${outChannels}`);
     this.opts = resolveConvOptions(options);
     this.outWidth = this.opts.concat ? this.opts.heads * outChannels : outChannels;
   }
 
-  get heads() { return this.opts.heads; }
-  get hc() { return this.opts.heads * this.outChannels; }
+  get heads() {
+    return this.opts.heads;
+  }
+  get hc() {
+    return this.opts.heads * this.outChannels;
+  }
+
+  protected override get dropoutPhase(): number | null {
+    return 2;
+  }
+
+  protected override onInit(gpu: Gpu): void {
+    this.fused = canFuseAttention(gpu);
+  }
 
   /** The parameters of the attention part, named and shaped internally (weights [in, out]). */
   protected abstract attentionParams(): ParamSpec[];
 
-  /** Parameter specs, names prefixed (e.g. `conv1.`): the attention part, then `bias` and `res`. */
-  paramSpecs(prefix: string): ParamSpec[] {
+  /** Parameter specs: the attention part, then `bias` and `res`. */
+  protected override parameterSpecs(): ParamSpec[] {
     const specs = this.attentionParams();
     if (this.opts.bias) specs.push({ name: 'bias', shape: [this.outWidth], init: () => zeros(this.outWidth) });
     if (this.opts.residual) {
       // PyG: Linear(in, outWidth, bias=False, glorot)
-      specs.push({ name: 'res', shape: [this.inChannels, this.outWidth], init: (r) => glorot(r, this.inChannels * this.outWidth, this.outWidth, this.inChannels) });
+      specs.push({
+        name: 'res',
+        shape: [this.inChannels, this.outWidth],
+        init: (r) => glorot(r, this.inChannels * this.outWidth, this.outWidth, this.inChannels),
+      });
     }
-    return specs.map((s) => ({ ...s, name: prefix + s.name }));
+    return specs;
   }
 
-  bind(gpu: Gpu, store: ParameterStore, prefix: string): void {
-    this.fused = canFuseAttention(gpu);
-    this.store = store;
-    this.prefix = prefix;
-    this.ws = new Workspace(gpu);
+  /** The layer on node features x [N, in] over `graph`: [N, outWidth]. */
+  override forward(x: Features, graph: LayerGraphs): Variable {
+    const v = asVariable(x);
+    const input = v.layerInput();
+    this.checkInput(input);
+    if (!graph || typeof graph.get !== 'function')
+      throw new Error(`${this.constructor.name}: the second argument must be the graph (a GraphSet, e.g. batch.graph)`);
+    const g = graph.get(this.opts.addSelfLoops);
+    if (g.numNodes !== input.rows)
+      throw new Error(`${this.constructor.name}: the graph has ${g.numNodes} nodes, the features ${input.rows} rows`);
+    const dropout =
+      this.training && this.opts.dropout > 0
+        ? { p: this.opts.dropout, seed: this.dropoutSeed, step: this.context.step }
+        : undefined;
+    const call: ConvCall = {
+      input,
+      graph: g,
+      alpha: this.scope.get('alpha', [g.numEdges, this.heads]),
+      dropout,
+      scope: this.scope,
+    };
+    const agg = this.attend(call);
+    const out = new Variable({ value: this.outputStage(call, agg), scope: this.scope });
+    this.last = { graph: g, alpha: call.alpha, output: out };
+    return record(out, {
+      label: this.constructor.name,
+      inputs: [v],
+      saved: [v],
+      owner: this,
+      backward: (dout, ctx) => {
+        const dx = this.backwardOf(call, dout, ctx.needsGrad(v));
+        if (dx) ctx.deliver(v, dx);
+      },
+    });
   }
 
-  protected param(name: string): Tensor {
-    return this.store!.value(this.prefix + name);
-  }
-
-  protected grad(name: string): Tensor {
-    return this.store!.grad(this.prefix + name);
-  }
-
-  protected get workspace(): Workspace {
-    if (!this.ws) throw new Error(`${this.constructor.name}: the layer is not bound to parameters yet`);
-    return this.ws;
-  }
-
-  protected edgeDropout(ctx: StepContext) {
-    return ctx.training && this.opts.dropout > 0 ? { p: this.opts.dropout, seed: this.dropoutSeed, step: ctx.step } : undefined;
-  }
+  /** The attention part: scores, softmax (into call.alpha), dropout and aggregation; returns agg [N, H*C]. */
+  protected abstract attend(call: ConvCall): Tensor;
+  /** Writes every parameter gradient; returns the input gradient when asked. */
+  protected abstract backwardOf(call: ConvCall, dout: Tensor, needInputGrad: boolean): Tensor | null;
 
   /** Heads, channels per head and LeakyReLU slope, as the attention kernels take them. */
   protected get dims(): { heads: number; channels: number; slope: number } {
@@ -153,54 +186,61 @@ export abstract class AttentionConv {
     return this.fused && this.opts.bias && !this.averagesHeads && !this.opts.residual ? this.param('bias') : undefined;
   }
 
-  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b (the bias may be in agg already). */
-  protected outputStage(ctx: StepContext, input: LayerInput, agg: Tensor): Tensor {
+  /** Concat or mean over heads, + residual, + bias: out = combine(agg) + x Wres + b (b may be in agg already). */
+  protected outputStage(call: ConvCall, agg: Tensor): Tensor {
     if (this.attentionBias) return agg;
-    const { gpu } = ctx;
-    const ws = this.workspace;
+    const { gpu } = this;
+    const { input, scope } = call;
     const n = input.rows;
     const bias = this.opts.bias ? this.param('bias') : undefined;
-    let out = this.averagesHeads ? headMeanForward(gpu, agg, this.heads, ws.get('mean', [n, this.outWidth])) : agg;
+    let out = this.averagesHeads ? headMeanForward(gpu, agg, this.heads, scope.get('mean', [n, this.outWidth])) : agg;
     if (this.opts.residual) {
       // The bias rides along in the residual product: out = combine(agg) + (x Wres + b).
-      const res = input.times(gpu, this.param('res'), ws.get('res', [n, this.outWidth]), bias);
-      out = add(gpu, out, res, ws.get('out', [n, this.outWidth]));
+      const res = input.times(gpu, this.param('res'), scope.get('res', [n, this.outWidth]), bias);
+      out = add(gpu, out, res, scope.get('out', [n, this.outWidth]));
     } else if (bias) {
-      out = biasAdd(gpu, out, bias, ws.get('out', [n, this.outWidth]));
+      out = biasAdd(gpu, out, bias, scope.get('out', [n, this.outWidth]));
     }
     return out;
   }
 
   /** Backward of the output stage: bias and residual gradients; returns d agg [N, H*C]. */
-  protected outputStageBackward(ctx: StepContext, input: LayerInput, dout: Tensor): Tensor {
-    const { gpu } = ctx;
+  protected outputStageBackward(call: ConvCall, dout: Tensor): Tensor {
+    const { gpu } = this;
+    const { input } = call;
     if (this.opts.bias) columnSum(gpu, dout, { out: this.grad('bias') });
     if (this.opts.residual) input.transposeTimes(gpu, dout, this.grad('res'));
-    return this.averagesHeads ? headMeanBackward(gpu, dout, this.heads, this.workspace.get('dagg', [input.rows, this.hc])) : dout;
+    return this.averagesHeads
+      ? headMeanBackward(gpu, dout, this.heads, call.scope.get('dagg', [input.rows, this.hc]))
+      : dout;
   }
 
-  /** dx = dlin W^T (+ dout Wres^T): the input gradient, for a dense input. */
-  protected inputGrad(ctx: StepContext, input: LayerInput, dlin: Tensor, w: Tensor, dout: Tensor): Tensor {
-    if (!input.dense) throw new Error(`${this.constructor.name}: no input gradient for a sparse input or one with input dropout`);
-    const dx = matmul(ctx.gpu, dlin, w, { transB: true, out: this.workspace.get('dx', [input.rows, this.inChannels]) });
-    if (this.opts.residual) matmul(ctx.gpu, dout, this.param('res'), { transB: true, accumulate: true, out: dx });
+  /** dx = dlin W^T (+ dout Wres^T): the gradient of the input as the layer read it (after any dropout). */
+  protected inputGrad(call: ConvCall, dlin: Tensor, w: Tensor, dout: Tensor): Tensor {
+    const dx = matmul(this.gpu, dlin, w, {
+      transB: true,
+      out: call.scope.get('dx', [call.input.rows, this.inChannels]),
+    });
+    if (this.opts.residual) matmul(this.gpu, dout, this.param('res'), { transB: true, accumulate: true, out: dx });
     return dx;
   }
 
   protected checkInput(input: LayerInput): void {
     if (input.cols !== this.inChannels) {
-      throw new Error(`${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`);
+      throw new Error(
+        `${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`,
+      );
     }
   }
 
   /**
    * The attention coefficients of the last forward, as PyG's `return_attention_weights=True` gives them: the edge
    * list the layer attended over (self loops included; sources then destinations, in CSR order) and alpha
-   * [E, heads] before dropout.
+   * [E, heads] before dropout. Null before the first forward or once a later forward has reused the buffers.
    */
   async attention(): Promise<{ edgeIndex: Int32Array; alpha: Float32Array; heads: number } | null> {
-    if (!this.saved) return null;
-    const { graph, alpha } = this.saved;
+    if (!this.last || this.last.output.stale === 'reused') return null;
+    const { graph, alpha } = this.last;
     const [src, dst, a] = await Promise.all([graph.src.read(), graph.dst.read(), alpha.read()]);
     const edgeIndex = new Int32Array(2 * graph.numEdges);
     edgeIndex.set(src);
@@ -208,30 +248,39 @@ export abstract class AttentionConv {
     return { edgeIndex, alpha: a as Float32Array, heads: this.heads };
   }
 
-  /** This layer's parameters in PyG's state_dict names and shapes. */
-  abstract toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray>;
-  /** Sets this layer's parameters from PyG-named tensors (names without the layer prefix). */
-  abstract fromStateDict(get: (name: string, shape: number[]) => Float32Array, set: (name: string, data: Float32Array) => void): void;
-
-  /** State dict entries shared by both layers: bias, res.weight. */
-  protected outputStateDict(values: (name: string) => Float32Array): Record<string, NamedArray> {
-    const d: Record<string, NamedArray> = {};
-    if (this.opts.bias) d['bias'] = { shape: [this.outWidth], data: values('bias') };
-    if (this.opts.residual) d['res.weight'] = { shape: [this.outWidth, this.inChannels], data: transpose(values('res'), this.inChannels, this.outWidth) };
-    return d;
+  /** State dict entries shared by both layers, after the attention part's own: bias, then res.weight (a child). */
+  protected outputStateSpecs(): StateSpec[] {
+    const specs: StateSpec[] = [];
+    if (this.opts.bias) specs.push({ name: 'bias', shape: [this.outWidth] });
+    return specs;
   }
 
-  protected outputFromStateDict(get: (name: string, shape: number[]) => Float32Array, set: (name: string, data: Float32Array) => void): void {
-    if (this.opts.bias) set('bias', get('bias', [this.outWidth]));
-    if (this.opts.residual) set('res', transpose(get('res.weight', [this.outWidth, this.inChannels]), this.outWidth, this.inChannels));
+  protected residualStateSpecs(): StateSpec[] {
+    return this.opts.residual ? [{ name: 'res.weight', shape: [this.outWidth, this.inChannels] }] : [];
   }
 
-  abstract forward(ctx: StepContext, input: LayerInput, graphs: LayerGraphs): Tensor;
-  /** Writes every parameter gradient; returns the input gradient when asked (dense inputs only). */
-  abstract backward(ctx: StepContext, dout: Tensor, needInputGrad: boolean): Tensor | null;
+  protected outputToState(values: (name: string) => Float32Array): { bias: StateDict; res: StateDict } {
+    const bias: StateDict = {},
+      res: StateDict = {};
+    if (this.opts.bias) bias['bias'] = { shape: [this.outWidth], data: values('bias') };
+    if (this.opts.residual)
+      res['res.weight'] = {
+        shape: [this.outWidth, this.inChannels],
+        data: transpose(values('res'), this.inChannels, this.outWidth),
+      };
+    return { bias, res };
+  }
 
-  dispose(): void {
-    this.ws?.dispose();
-    this.saved = null;
+  protected outputFromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
+    if (this.opts.bias) set('bias', get('bias'));
+    if (this.opts.residual) set('res', transpose(get('res.weight'), this.outWidth, this.inChannels));
+  }
+
+  override dispose(): void {
+    this.last = null;
+    super.dispose();
   }
 }

@@ -12,15 +12,18 @@ import { add } from '../kernels/elementwise.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { AttentionConv, transpose, type ConvOptions, type LayerGraphs, type NamedArray, type StepContext } from './conv.ts';
+import { AttentionConv, transpose, type ConvCall, type ConvOptions } from './conv.ts';
 import { glorot, linearBias } from './init.ts';
-import type { LayerInput } from './input.ts';
+import type { StateDict, StateSpec } from './module.ts';
 import type { ParamSpec } from './params.ts';
 
+/**
+ * GATv2Conv(inChannels, outChannels, { heads = 1, concat = true, negativeSlope = 0.2, dropout = 0, addSelfLoops = true,
+ * bias = true, shareWeights = false, residual = false }): x [N, in] -> [N, heads * out] (concat) or [N, out] (mean),
+ * as PyG's GATv2Conv. forward(x, graph). State dict: att [1, H, C], bias, lin_l.weight [H*C, in], lin_l.bias,
+ * lin_r.weight, lin_r.bias, res.weight.
+ */
 export class GATv2Conv extends AttentionConv {
-  /** [x_l | x_r] of the last forward, kept for the backward. */
-  private lin: Tensor | null = null;
-
   constructor(inChannels: number, outChannels: number, options: ConvOptions = {}) {
     super(inChannels, outChannels, options);
   }
@@ -47,98 +50,130 @@ export class GATv2Conv extends AttentionConv {
     return specs;
   }
 
-  forward(ctx: StepContext, input: LayerInput, graphs: LayerGraphs): Tensor {
-    this.checkInput(input);
-    const { gpu } = ctx;
-    const ws = this.workspace;
-    const graph = graphs.get(this.opts.addSelfLoops);
-    const n = input.rows, p = this.linWidth, hc = this.hc;
+  /** x_l and x_r: column blocks of the one product x [W_l | W_r] (+ [b_l | b_r]). */
+  private views(lin: Tensor): { xl: NodeMatrix; xr: NodeMatrix } {
+    const p = this.linWidth;
+    return { xl: nodeMatrix(lin, p, 0), xr: nodeMatrix(lin, p, this.opts.shareWeights ? 0 : this.hc) };
+  }
+
+  protected attend(call: ConvCall): Tensor {
+    const { gpu } = this;
+    const { input, graph, alpha, dropout, scope } = call;
+    const n = input.rows,
+      p = this.linWidth,
+      hc = this.hc;
     const dims = this.dims;
-
-    const lin = input.times(gpu, this.param('lin.weight'), ws.get('lin', [n, p]), this.opts.bias ? this.param('lin.bias') : undefined);
-    const xl = nodeMatrix(lin, p, 0);
-    const xr = nodeMatrix(lin, p, this.opts.shareWeights ? 0 : hc);
-
-    const dropout = this.edgeDropout(ctx);
-    const alpha = ws.get('alpha', [graph.numEdges, this.heads]);
-    const agg = ws.get('agg', [n, hc]);
+    const lin = input.times(
+      gpu,
+      this.param('lin.weight'),
+      scope.get('lin', [n, p]),
+      this.opts.bias ? this.param('lin.bias') : undefined,
+    );
+    const { xl, xr } = this.views(lin);
+    const agg = scope.get('agg', [n, hc]);
     if (this.fused) {
       gatv2Attend(gpu, graph, xl, xr, this.param('att'), dims, { dropout, bias: this.attentionBias, alpha, out: agg });
     } else {
-      const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, ws.get('e', [graph.numEdges, this.heads]));
+      const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, scope.get('e', [graph.numEdges, this.heads]));
       segmentSoftmax(gpu, graph, e, this.heads, alpha);
       aggregate(gpu, graph, alpha, xl, dims, { dropout, out: agg });
     }
-    this.saved = { input, graph, alpha, training: ctx.training };
-    this.lin = lin;
-    return this.outputStage(ctx, input, agg);
+    return agg;
   }
 
-  backward(ctx: StepContext, dout: Tensor, needInputGrad: boolean): Tensor | null {
-    if (!this.saved || !this.lin) throw new Error('GATv2Conv.backward called before forward');
-    const { input, graph, alpha } = this.saved;
-    const { gpu } = ctx;
-    const ws = this.workspace;
-    const n = input.rows, p = this.linWidth, hc = this.hc;
+  protected backwardOf(call: ConvCall, dout: Tensor, needInputGrad: boolean): Tensor | null {
+    const { gpu } = this;
+    const { input, graph, alpha, dropout, scope } = call;
+    const n = input.rows,
+      p = this.linWidth,
+      hc = this.hc;
     const dims = this.dims;
-    const xl = nodeMatrix(this.lin, p, 0);
-    const xr = nodeMatrix(this.lin, p, this.opts.shareWeights ? 0 : hc);
+    const { xl, xr } = this.views(scope.get('lin', [n, p]));
 
-    const dagg = this.outputStageBackward(ctx, input, dout);
-    let dlin = ws.get('dlin', [n, p]);
+    const dagg = this.outputStageBackward(call, dout);
+    let dlin = scope.get('dlin', [n, p]);
     // With shared weights x_l and x_r are one tensor: its gradient is the sum of both roles.
-    const dxr = this.opts.shareWeights ? nodeMatrix(ws.get('dxr', [n, hc]), hc, 0) : nodeMatrix(dlin, p, hc);
+    const dxr = this.opts.shareWeights ? nodeMatrix(scope.get('dxr', [n, hc]), hc, 0) : nodeMatrix(dlin, p, hc);
     if (this.fused) {
       gatv2AttendBackward(gpu, graph, xl, xr, this.param('att'), alpha, dagg, dims, {
-        dropout: this.edgeDropout(ctx), dxl: nodeMatrix(dlin, p, 0), dxr, datt: this.grad('att'),
+        dropout,
+        dxl: nodeMatrix(dlin, p, 0),
+        dxr,
+        datt: this.grad('att'),
       });
     } else {
-      this.unfusedBackward(ctx, xl, xr, dagg, nodeMatrix(dlin, p, 0), dxr);
+      // Aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr).
+      const E = graph.numEdges;
+      const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, {
+        dalpha: scope.get('dalpha', [E, this.heads]),
+        dx: nodeMatrix(dlin, p, 0),
+        dropout,
+      });
+      const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, scope.get('de', [E, this.heads]));
+      gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, {
+        dxl: nodeMatrix(dlin, p, 0),
+        dxr,
+        datt: this.grad('att'),
+        accumulateDxl: true,
+      });
     }
-    if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, ws.get('dlin_sum', [n, p]));
+    if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, scope.get('dlin_sum', [n, p]));
     if (this.opts.bias) columnSum(gpu, dlin, { out: this.grad('lin.bias') });
     input.transposeTimes(gpu, dlin, this.grad('lin.weight'));
-    return needInputGrad ? this.inputGrad(ctx, input, dlin, this.param('lin.weight'), dout) : null;
+    return needInputGrad ? this.inputGrad(call, dlin, this.param('lin.weight'), dout) : null;
   }
 
-  /** The backward as separate kernels: aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr). */
-  private unfusedBackward(ctx: StepContext, xl: NodeMatrix, xr: NodeMatrix, dagg: Tensor, dxl: NodeMatrix, dxr: NodeMatrix): void {
-    const { graph, alpha } = this.saved!;
-    const { gpu } = ctx;
-    const ws = this.workspace;
-    const E = graph.numEdges, dims = this.dims;
-    const dropout = this.edgeDropout(ctx);
-    const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, { dalpha: ws.get('dalpha', [E, this.heads]), dx: dxl, dropout });
-    const de = segmentSoftmaxBackward(gpu, graph, alpha, dalpha, this.heads, ws.get('de', [E, this.heads]));
-    gatv2ScoreBackward(gpu, graph, xl, xr, this.param('att'), de, dims, { dxl, dxr, datt: this.grad('att'), accumulateDxl: true });
+  override stateSpecs(): StateSpec[] {
+    const { inChannels: fin, hc } = this;
+    // With shared weights lin_r is lin_l: listed (as PyTorch does), but it may be left out of a dict.
+    const alias = (name: string) => (this.opts.shareWeights ? { alias: name.replace('lin_r', 'lin_l') } : {});
+    const lin = (side: string) => [
+      { name: `${side}.weight`, shape: [hc, fin], ...(side === 'lin_r' ? alias(`${side}.weight`) : {}) },
+      ...(this.opts.bias
+        ? [{ name: `${side}.bias`, shape: [hc], ...(side === 'lin_r' ? alias(`${side}.bias`) : {}) }]
+        : []),
+    ];
+    return [
+      { name: 'att', shape: [1, this.heads, this.outChannels] },
+      ...this.outputStateSpecs(),
+      ...lin('lin_l'),
+      ...lin('lin_r'),
+      ...this.residualStateSpecs(),
+    ];
   }
 
-  toStateDict(values: (name: string) => Float32Array): Record<string, NamedArray> {
+  protected override toState(values: (name: string) => Float32Array): StateDict {
     const { inChannels: fin, hc, linWidth: p } = this;
     const w = values('lin.weight');
-    const d: Record<string, NamedArray> = {};
+    const d: StateDict = {};
     const rOff = this.opts.shareWeights ? 0 : hc;
+    const { bias, res } = this.outputToState(values);
+    d['att'] = { shape: [1, this.heads, this.outChannels], data: values('att') };
+    Object.assign(d, bias);
     d['lin_l.weight'] = { shape: [hc, fin], data: transpose(w, fin, p, 0, hc) };
     if (this.opts.bias) d['lin_l.bias'] = { shape: [hc], data: values('lin.bias').slice(0, hc) };
     d['lin_r.weight'] = { shape: [hc, fin], data: transpose(w, fin, p, rOff, hc) };
     if (this.opts.bias) d['lin_r.bias'] = { shape: [hc], data: values('lin.bias').slice(rOff, rOff + hc) };
-    d['att'] = { shape: [1, this.heads, this.outChannels], data: values('att') };
-    return { ...d, ...this.outputStateDict(values) };
+    return Object.assign(d, res);
   }
 
-  fromStateDict(get: (name: string, shape: number[]) => Float32Array, set: (name: string, data: Float32Array) => void): void {
+  protected override fromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
     const { inChannels: fin, hc, linWidth: p } = this;
     const w = new Float32Array(fin * p);
+    // With shared weights lin_r is lin_l (PyTorch saves it under both names); the lin_l entries are loaded.
     const blocks = this.opts.shareWeights ? ['lin_l'] : ['lin_l', 'lin_r'];
     const b = new Float32Array(p);
     blocks.forEach((name, k) => {
-      const wt = get(`${name}.weight`, [hc, fin]);
+      const wt = get(`${name}.weight`);
       for (let o = 0; o < hc; o++) for (let i = 0; i < fin; i++) w[i * p + k * hc + o] = wt[o * fin + i];
-      if (this.opts.bias) b.set(get(`${name}.bias`, [hc]), k * hc);
+      if (this.opts.bias) b.set(get(`${name}.bias`), k * hc);
     });
     set('lin.weight', w);
     if (this.opts.bias) set('lin.bias', b);
-    set('att', get('att', [1, this.heads, this.outChannels]));
-    this.outputFromStateDict(get, set);
+    set('att', get('att'));
+    this.outputFromState(get, set);
   }
 }

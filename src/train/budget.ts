@@ -21,6 +21,7 @@ import type { EdgeIndex } from '../graph.ts';
 import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmulBlock } from '../kernels/matmul.ts';
 import type { SparseRows } from '../kernels/spmm.ts';
+import { SCALAR_TABLE_STEPS as ADAM_SCALAR_STEPS } from './optim.ts';
 import type { ResolvedModelOptions, ResolvedRunOptions } from './options.ts';
 
 export type MemoryKind = 'inputs' | 'parameters' | 'optimizer' | 'activations' | 'backward' | 'scratch';
@@ -176,6 +177,7 @@ function weightedColumnSumPartials(rows: number, hc: number): number[] {
 }
 
 /** Every tensor a training run allocates, as listed at the top of this file. */
+
 export function estimateTrainingMemory(
   d: DatasetShape,
   o: ResolvedRunOptions,
@@ -223,6 +225,7 @@ export function estimateTrainingMemory(
   add('optimizer', `Adam v [${P}]`, P);
   add('optimizer', 'step counter [1]', 1);
   add('optimizer', 'Adam scalars [4]', 4);
+  add('optimizer', `Adam scalars of the next steps [${ADAM_SCALAR_STEPS} x 4]`, ADAM_SCALAR_STEPS * 4);
   add('optimizer', `metrics history [epochs x 5 = ${o.epochs * 5}]`, o.epochs * 5);
 
   // Loss and evaluation buffers (trainer.ts), the hidden activation (model.ts).

@@ -50,7 +50,7 @@ export async function trainNodeClassifier(
   checkTrainingFits(gpu, dataset, cfg);
   const { data, model, trainer } = releaseOnThrow(gpu, () => {
     const data = dataset instanceof Data ? dataset.to(gpu) : uploadDataset(gpu, dataset);
-    const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
+    const model = new GATModel({ ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses }).init(gpu);
     return { data, model, trainer: new Trainer(gpu, model, data, cfg) };
   });
   try {

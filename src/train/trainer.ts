@@ -3,15 +3,20 @@
 // GPU into a history buffer; the host reads it back only when it reports.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { adamScalars, adamStep, type AdamConfig } from '../kernels/adam.ts';
 import { nllLoss } from '../kernels/loss.ts';
-import type { StepContext } from '../nn/conv.ts';
-import type { GATModel } from '../nn/model.ts';
+import type { LayerGraphs } from '../nn/conv.ts';
+import type { Module } from '../nn/module.ts';
+import { Frame, inFrame, type Features, type Variable } from '../nn/tape.ts';
 import { Workspace } from '../nn/workspace.ts';
 import type { GpuDataset, Split } from './data.ts';
 import { NonFiniteWatch, PeriodicCheck } from './divergence.ts';
 import { checkTrainingSplits, resolveTrainOptions } from './options.ts';
 import type { NonFinitePolicy, ResolvedTrainOptions } from './options.ts';
+import { crossEntropy } from './loss.ts';
+import { Adam } from './optim.ts';
+
+/** A node classifier: any module whose forward takes node features and the graph and returns logits [N, classes]. */
+export type NodeClassifier = Module & { forward(x: Features, graph: LayerGraphs): Variable };
 
 export interface TrainConfig {
   epochs?: number;
@@ -44,52 +49,55 @@ const COLS = 5; // history columns: loss, train correct, val correct, test corre
 
 export class Trainer {
   readonly cfg: ResolvedTrainOptions;
-  readonly adam: AdamConfig;
-  readonly step: Tensor;
-  private m: Tensor;
-  private v: Tensor;
-  private scalars: Tensor;
+  readonly optimizer: Adam;
   private history: Tensor;
   private ws: Workspace;
+  private frame: Frame;
   private watch: NonFiniteWatch;
   /** Epochs run so far. */
   epoch = 0;
   /** performance.now() when each epoch's GPU work completed. */
   readonly doneAt: number[] = [];
 
-  constructor(readonly gpu: Gpu, readonly model: GATModel, readonly data: GpuDataset, cfg: TrainConfig = {}) {
+  /** Trains `model` (initialised with model.init(gpu)) on `data` with Adam, as torch.optim.Adam. */
+  constructor(
+    readonly gpu: Gpu,
+    readonly model: NodeClassifier,
+    readonly data: GpuDataset,
+    cfg: TrainConfig = {},
+  ) {
     this.cfg = resolveTrainOptions(cfg);
     checkTrainingSplits(data, this.cfg);
+    if (!model.initialized) throw new Error('Trainer: initialise the model first (model.init(gpu, { seed }))');
     this.watch = new NonFiniteWatch(this.cfg.onNonFinite, this.cfg.lr);
-    this.adam = { lr: this.cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: this.cfg.weightDecay };
-    const total = model.params.total;
-    this.step = gpu.full('u32', [1], 0);
-    this.m = gpu.full('f32', [total], 0);
-    this.v = gpu.full('f32', [total], 0);
-    this.scalars = gpu.full('f32', [4], 0);
     this.history = gpu.full('f32', [this.cfg.epochs * COLS], NaN);
+    try {
+      this.optimizer = new Adam(model.parameters(), { lr: this.cfg.lr, weightDecay: this.cfg.weightDecay });
+    } catch (err) {
+      this.history.dispose(); // a refusal keeps nothing
+      throw err;
+    }
     this.ws = new Workspace(gpu);
+    this.frame = new Frame(gpu);
   }
 
   /** Records one epoch (training step, then evaluation) and submits it; the promise settles when the GPU is done. */
   recordEpoch(): Promise<void> {
-    const { gpu, model, data } = this;
+    const { gpu, model, data, optimizer } = this;
     const e = this.epoch;
     if (e >= this.cfg.epochs) throw new Error(`Trainer: all ${this.cfg.epochs} epochs have run`);
-    const t = e + 1;
-    // Per-step values first: queued writes land before this epoch's command buffer.
-    this.step.write(new Uint32Array([t]));
-    this.scalars.write(adamScalars(this.adam, t));
-
-    const train: StepContext = { gpu, training: true, step: this.step };
-    const logits = model.forward(train, data.features, data.graphs);
+    model.train();
+    optimizer.zeroGrad();
+    const logits = model.forward(data.features, data.graphs);
     // d loss / d logits overwrites the logits, which nothing reads after the loss.
-    const loss = nllLoss(gpu, logits, data.labels, data.masks.train, data.counts.train, {
-      dlogits: logits, loss: this.ws.get('loss', [1]), correct: this.ws.get('correct', [1]),
-    });
-    model.backward(train, loss.dlogits);
-    adamStep(gpu, model.params.values, model.params.grads, this.m, this.v, this.scalars, this.adam);
-    gpu.copy(loss.loss, this.history, e * COLS);
+    // The loss's buffers are the trainer's (its frame), freed with it.
+    this.frame.begin();
+    const loss = inFrame(this.frame, () =>
+      crossEntropy(logits, data.labels, { mask: data.masks.train, count: data.counts.train, reuseLogits: true }),
+    );
+    loss.backward();
+    optimizer.step();
+    gpu.copy(loss.value, this.history, e * COLS);
     if (this.cfg.evaluate) this.recordEvaluation(e);
     gpu.flush();
     this.epoch++;
@@ -101,13 +109,17 @@ export class Trainer {
   /** Forward without dropout; copies correct counts per split and the validation loss into the history. */
   private recordEvaluation(e: number): void {
     const { gpu, model, data } = this;
-    const ctx: StepContext = { gpu, training: false, step: this.step };
-    const logits = model.forward(ctx, data.features, data.graphs);
-    const n = data.numNodes, c = data.numClasses;
+    model.eval();
+    const logits = model.forward(data.features, data.graphs).dense();
+    model.train();
+    const n = data.numNodes,
+      c = data.numClasses;
     const splits: Split[] = ['train', 'val', 'test'];
     splits.forEach((split, i) => {
       const r = nllLoss(gpu, logits, data.labels, data.masks[split], Math.max(1, data.counts[split]), {
-        dlogits: this.ws.get('eval_dlogits', [n, c]), loss: this.ws.get(`eval_loss_${split}`, [1]), correct: this.ws.get(`eval_correct_${split}`, [1]),
+        dlogits: this.ws.get('eval_dlogits', [n, c]),
+        loss: this.ws.get(`eval_loss_${split}`, [1]),
+        correct: this.ws.get(`eval_correct_${split}`, [1]),
       });
       gpu.copy(r.correct, this.history, e * COLS + 1 + i);
       if (split === 'val') gpu.copy(r.loss, this.history, e * COLS + 4);
@@ -127,8 +139,12 @@ export class Trainer {
     for (let e = 0; e < epochs; e++) {
       const r = h.subarray(e * COLS, (e + 1) * COLS);
       out.push({
-        epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train),
-        valAcc: measured('val', r[2] / counts.val), testAcc: measured('test', r[3] / counts.test), valLoss: measured('val', r[4]),
+        epoch: e + 1,
+        loss: r[0],
+        trainAcc: measured('train', r[1] / counts.train),
+        valAcc: measured('val', r[2] / counts.val),
+        testAcc: measured('test', r[3] / counts.test),
+        valLoss: measured('val', r[4]),
       });
     }
     this.watch.check(out);
@@ -136,7 +152,9 @@ export class Trainer {
   }
 
   /** Runs the remaining epochs, keeping at most `inFlight` epochs queued ahead of the GPU. */
-  async run(opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {}): Promise<EpochMetrics[]> {
+  async run(
+    opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {},
+  ): Promise<EpochMetrics[]> {
     const inFlight = opts.inFlight ?? 2;
     const queued: Promise<void>[] = [];
     const check = new PeriodicCheck(); // a diverging run stops here (a NonFiniteLossError)
@@ -158,7 +176,9 @@ export class Trainer {
   }
 
   dispose(): void {
-    [this.step, this.m, this.v, this.scalars, this.history].forEach((t) => t.dispose());
+    this.optimizer.dispose();
+    this.history.dispose();
+    this.frame.dispose();
     this.ws.dispose();
   }
 }

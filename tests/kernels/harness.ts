@@ -64,6 +64,20 @@ export function assertClose(label: string, got: ArrayLike<number>, want: ArrayLi
   }
 }
 
+/**
+ * assertClose for a gradient whose reference may be zero up to rounding (GAT's d att_dst when the scores of every
+ * node's edges have one sign: the softmax then ignores a_dst): the error is taken relative to a norm of at least
+ * `floor` (1e-2: the other gradients are of order 1, and f32 sums of such terms that cancel leave ~1e-7 per element),
+ * so at most floor * tol absolute.
+ */
+export function assertGradClose(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-4, floor = 1e-2): void {
+  let den = 0;
+  for (let i = 0; i < want.length; i++) den += want[i] * want[i];
+  if (Math.sqrt(den) >= floor || want.length === 0) return assertClose(label, got, want, tol);
+  const shift = floor / Math.sqrt(want.length); // the same constant on both sides: |got - want| is unchanged
+  assertClose(label, Array.from(got, (v) => v + shift), Array.from(want, (v) => v + shift), tol);
+}
+
 /** Checks exact equality of every element (integer outputs, determinism). */
 export function assertEqual(label: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
   if (got.length !== want.length) throw new Error(`${label}: length ${got.length}, expected ${want.length}`);

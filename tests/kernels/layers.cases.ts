@@ -1,20 +1,18 @@
-// GATConv / GATv2Conv layers and the two-layer model on the GPU against the float64 reference
-// (tests/reference/model.ts), whose own gradients are checked here by finite differences.
+// GATConv / GATv2Conv modules and the two-layer model (GATModel, a Sequential) on the GPU against the float64
+// reference (tests/reference/model.ts), whose own gradients are checked here by finite differences.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { buildGraph } from '../../src/graph.ts';
-import { nllLoss } from '../../src/kernels/loss.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
-import type { StepContext } from '../../src/nn/conv.ts';
 import { GATConv } from '../../src/nn/gat-conv.ts';
 import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
-import { DenseInput } from '../../src/nn/input.ts';
 import { GATModel, type NodeFeatures } from '../../src/nn/model.ts';
-import { ParameterStore } from '../../src/nn/params.ts';
+import { Variable } from '../../src/nn/tape.ts';
+import { crossEntropy } from '../../src/train/loss.ts';
 import { dropoutScale } from '../reference/common.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/model.ts';
-import { assertClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
+import { assertClose, assertGradClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
 
 type Kind = 'gatv2' | 'gat';
 
@@ -49,19 +47,20 @@ async function checkLayer(gpu: Gpu, o: LayerOpts, rand: () => number): Promise<v
   const conv = o.kind === 'gat'
     ? new GATConv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, dropout: 0.3 })
     : new GATv2Conv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, shareWeights: o.shareWeights, dropout: 0.3 });
-  const store = new ParameterStore(gpu, conv.paramSpecs(''), rand);
-  conv.bind(gpu, store, '');
+  conv.init(gpu, { seed: randInt(rand, 0, 1000) });
+  const store = conv.parameterStore;
   conv.dropoutSeed = randInt(rand, 0, 2 ** 31);
   // Biases start at zero in PyG; give them random values so that their paths are exercised.
   for (const slot of store.slots) store.write(slot.name, randomArray(rand, slot.size));
   const stepValue = randInt(rand, 1, 100);
-  const step = gpu.tensor('u32', [1], [stepValue]);
-  const ctx: StepContext = { gpu, training: true, step };
+  conv.context.stepValue = stepValue - 1; // the next training forward is step `stepValue`
   const graphs = new GraphSet(gpu, [s, d], n);
   const x = randomArray(rand, n * fin);
-  const out = conv.forward(ctx, new DenseInput(gpu.tensor('f32', [n, fin], x)), graphs);
-  const dout = randomArray(rand, out.size);
-  const dx = conv.backward(ctx, gpu.tensor('f32', out.shape, dout), true)!;
+  const xv = Variable.leaf(gpu.tensor('f32', [n, fin], x), { requiresGrad: true });
+  const out = conv.forward(xv, graphs);
+  const dout = randomArray(rand, out.rows * out.cols);
+  out.backward(gpu.tensor('f32', out.shape, dout));
+  const dx = xv.grad!;
 
   const edges = edgesOf(graphs, o.addSelfLoops);
   const mask = Float64Array.from({ length: edges.src.length * o.heads }, (_, i) => dropoutScale(conv.dropoutSeed, stepValue, i, 0.3));
@@ -70,10 +69,10 @@ async function checkLayer(gpu: Gpu, o: LayerOpts, rand: () => number): Promise<v
   assertClose('layer output', await out.read(), want.out, 1e-5);
   const back = ref.layerBackward(specOf(o, fin, c), p, want.cache, edges, mask, Float64Array.from(dout));
   const grads = await store.readAll('grads');
-  for (const [name, g] of back.grads) assertClose(`d ${name}`, grads.get(name)!, g, 1e-4);
+  for (const [name, g] of back.grads) assertGradClose(`d ${name}`, grads.get(name)!, g, 1e-4);
   assertClose('d x', await dx.read(), back.dx, 1e-4);
   conv.dispose();
-  store.dispose();
+  xv.dispose();
   graphs.dispose();
 }
 
@@ -128,7 +127,8 @@ function checkReferenceGradients(kind: Kind, seed: number): void {
 async function checkModel(gpu: Gpu, kind: Kind, sparse: boolean, rand: () => number): Promise<void> {
   const n = randInt(rand, 5, 60), fin = randInt(rand, 2, 30), classes = randInt(rand, 2, 6);
   const [s, d] = randomEdges(rand, n, randInt(rand, n, 5 * n));
-  const model = new GATModel(gpu, { model: kind, inChannels: fin, hiddenChannels: 4, heads: 3, outChannels: classes, dropout: 0.4, seed: randInt(rand, 0, 1000), residual: rand() < 0.5 });
+  const model = new GATModel({ model: kind, inChannels: fin, hiddenChannels: 4, heads: 3, outChannels: classes, dropout: 0.4, residual: rand() < 0.5 })
+    .init(gpu, { seed: randInt(rand, 0, 1000) });
   // Dense features with about 70% zeros; the sparse path sees the same values as CSR.
   const x = randomArray(rand, n * fin).map((v) => (rand() < 0.7 ? 0 : v));
   const rows: SparseRows = { rows: n, cols: fin, rowPtr: new Uint32Array(n + 1), colIdx: new Uint32Array(0), values: new Float32Array(0) };
@@ -148,13 +148,14 @@ async function checkModel(gpu: Gpu, kind: Kind, sparse: boolean, rand: () => num
   train[0] = 1;
   const count = train.reduce((a, b) => a + b, 0);
   const stepValue = randInt(rand, 1, 500);
-  const ctx: StepContext = { gpu, training: true, step: gpu.tensor('u32', [1], [stepValue]) };
+  model.context.stepValue = stepValue - 1;
 
-  const logits = model.forward(ctx, features, graphs);
-  const r = nllLoss(gpu, logits, gpu.tensor('i32', [n], labels), gpu.tensor('u32', [n], train), count);
-  model.backward(ctx, r.dlogits);
+  const logits = model.forward(features, graphs);
+  const logitValues = await logits.read();
+  const loss = crossEntropy(logits, gpu.tensor('i32', [n], labels), { mask: gpu.tensor('u32', [n], train), count });
+  loss.backward();
 
-  const seeds = model.dropoutSeeds;
+  const seeds = { input: model.layers[0].dropoutSeed, hidden: model.layers[3].dropoutSeed, alpha1: model.conv1.dropoutSeed, alpha2: model.conv2.dropoutSeed };
   const p = 0.4;
   const edges = edgesOf(graphs, true);
   const E = edges.src.length;
@@ -169,11 +170,14 @@ async function checkModel(gpu: Gpu, kind: Kind, sparse: boolean, rand: () => num
     alphaMask2: Float64Array.from({ length: E }, (_, i) => dropoutScale(seeds.alpha2, stepValue, i, p)),
     labels, trainMask: train, classes,
   };
-  const params = toF64(await model.params.readAll());
+  // Sequential names its children 1. and 4.; the reference calls them conv1. and conv2.
+  const refName = (k: string) => k.replace(/^1\./, 'conv1.').replace(/^4\./, 'conv2.');
+  const rename = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [refName(k), v]));
+  const params = toF64(rename(await model.parameterStore.readAll()));
   const want = ref.modelLossAndGrads(spec, params, Float64Array.from(x));
-  assertClose('logits', await logits.read(), want.logits, 1e-5);
-  assertClose('loss', await r.loss.read(), [want.loss], 1e-5);
-  const grads = await model.params.readAll('grads');
+  assertClose('logits', logitValues, want.logits, 1e-5);
+  assertClose('loss', [await loss.item()], [want.loss], 1e-5);
+  const grads = rename(await model.parameterStore.readAll('grads'));
   for (const [name, g] of want.grads) assertClose(`d ${name}`, grads.get(name)!, g, 1e-4);
   model.dispose();
   graphs.dispose();

@@ -77,8 +77,9 @@ describe('checkpoints of a GATModel', () => {
   });
 
   const model = (seed: number) =>
-    new GATModel(gpu, { inChannels: 20, outChannels: 3, heads: 2, hiddenChannels: 4, seed });
-  const weights = async (m: GATModel) => Buffer.from(((await m.params.values.read()) as Float32Array).buffer);
+    new GATModel({ inChannels: 20, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu, { seed });
+  const weights = async (m: GATModel) =>
+    Buffer.from(((await m.parameterStore.values.read()) as Float32Array).buffer);
 
   test('a refused load leaves every weight byte-identical (wrong shape, missing, unexpected, dtype)', async () => {
     const a = model(1),
@@ -89,17 +90,17 @@ describe('checkpoints of a GATModel', () => {
     // The bad tensor is the last in load order, so a copy-as-you-go load would already have written the others.
     const cases: [Record<string, SafeTensor>, RegExp][] = [
       [
-        { ...tensors, 'conv2.bias': { dtype: 'F32', shape: [4], data: new Float32Array(4) } },
-        /size mismatch for conv2\.bias/,
+        { ...tensors, '4.bias': { dtype: 'F32', shape: [4], data: new Float32Array(4) } },
+        /size mismatch for 4\.bias/,
       ],
       [
-        Object.fromEntries(names.filter((n) => n !== 'conv2.bias').map((n) => [n, tensors[n]!])),
-        /Missing key\(s\) in state_dict: "conv2\.bias"/,
+        Object.fromEntries(names.filter((n) => n !== '4.bias').map((n) => [n, tensors[n]!])),
+        /Missing key\(s\) in state_dict: "4\.bias"/,
       ],
-      [{ ...tensors, 'conv3.weight': tensors['conv2.bias']! }, /Unexpected key\(s\) in state_dict: "conv3\.weight"/],
+      [{ ...tensors, 'conv3.weight': tensors['4.bias']! }, /Unexpected key\(s\) in state_dict: "conv3\.weight"/],
       [
-        { ...tensors, 'conv2.bias': { dtype: 'F64', shape: [3], data: new Float64Array(3) } },
-        /dtype mismatch for conv2\.bias/,
+        { ...tensors, '4.bias': { dtype: 'F64', shape: [3], data: new Float64Array(3) } },
+        /dtype mismatch for 4\.bias/,
       ],
     ];
     for (const [dict, re] of cases) {
@@ -118,14 +119,14 @@ describe('checkpoints of a GATModel', () => {
     const da = await a.stateDict(),
       db0 = await b.stateDict();
     const { tensors } = decodeSafetensors(await saveCheckpoint(a));
-    delete tensors['conv1.lin_r.weight'];
-    delete tensors['conv2.att'];
+    delete tensors['1.lin_r.weight'];
+    delete tensors['4.att'];
     tensors.extra = { dtype: 'F32', shape: [1], data: Float32Array.of(1) };
     const r = loadCheckpoint(b, encodeSafetensors(tensors), { strict: false });
-    assert.deepEqual([r.missing.sort(), r.unexpected], [['conv1.lin_r.weight', 'conv2.att'], ['extra']]);
+    assert.deepEqual([r.missing.sort(), r.unexpected], [['1.lin_r.weight', '4.att'], ['extra']]);
     const db = await b.stateDict();
     for (const name of Object.keys(da)) {
-      const from = name === 'conv1.lin_r.weight' || name === 'conv2.att' ? db0 : da;
+      const from = name === '1.lin_r.weight' || name === '4.att' ? db0 : da;
       assert.deepEqual(db[name]!.data, from[name]!.data, name);
     }
     a.dispose();
@@ -138,10 +139,10 @@ describe('checkpoints of a GATModel', () => {
     const file = path.join(work, 'bad.safetensors');
     const text = Buffer.from(bytes)
       .toString('latin1')
-      .replace('"conv1.att":{"dtype":"F32"', '"conv1.att":{"dtype":"F16"');
+      .replace('"1.att":{"dtype":"F32"', '"1.att":{"dtype":"F16"');
     await writeFile(file, Buffer.from(text, 'latin1'));
     await assert.rejects(loadCheckpointFile(a, file), (e: Error) => {
-      assert.ok(e.message.startsWith(`safetensors ${file}: tensor 'conv1.att' has unsupported dtype 'F16'`), e.message);
+      assert.ok(e.message.startsWith(`safetensors ${file}: tensor '1.att' has unsupported dtype 'F16'`), e.message);
       return true;
     });
     await writeFile(file, bytes.subarray(0, bytes.length - 4));
@@ -153,7 +154,7 @@ describe('checkpoints of a GATModel', () => {
       loadCheckpointFile(a, path.join(work, 'none.safetensors')),
       /Cannot read the checkpoint .*none\.safetensors/,
     );
-    const other = new GATModel(gpu, { inChannels: 21, outChannels: 3, heads: 2, hiddenChannels: 4 });
+    const other = new GATModel({ inChannels: 21, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu);
     await writeFile(file, bytes);
     await assert.rejects(
       loadCheckpointFile(other, file),

@@ -13,8 +13,6 @@ import { DataLoader, GpuGraphDataset, type GpuBatch } from '../../src/data/loade
 import { loadTUDataset } from '../../src/data/tu-node.ts';
 import type { TUDataset } from '../../src/data/tu.ts';
 import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
-import { DenseInput } from '../../src/nn/input.ts';
-import { ParameterStore } from '../../src/nn/params.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
 import { rng, randomArray } from '../kernels/harness.ts';
 
@@ -188,25 +186,20 @@ describe('DataLoader', () => {
   it('a GATv2Conv on a batch gives exactly what it gives on the batch uploaded as one graph', async () => {
     const data = GpuGraphDataset.upload(gpu, mutag);
     const loader = new DataLoader(data, { batchSize: 16, shuffle: true, seed: 5 });
-    const conv = new GATv2Conv(7, 4, { heads: 2 });
-    const rand = rng(9);
-    const store = new ParameterStore(gpu, conv.paramSpecs(''), rand);
-    conv.bind(gpu, store, '');
-    const ctx = { gpu, training: false, step: gpu.tensor('u32', [1], [1]) };
+    const conv = new GATv2Conv(7, 4, { heads: 2 }).init(gpu, { seed: 9 }).eval();
     let count = 0;
     for (const b of loader) {
       if (count++ === 2) break;
-      const got = await conv.forward(ctx, new DenseInput(b.x), b.graphs).read();
+      const got = await conv.forward(b.x, b.graphs).read();
       const host = Batch.fromGraphs(Array.from(b.indices, (g) => mutag.graphs[g]!));
       const whole = new GraphSet(gpu, host.edgeIndex, host.numNodes);
       const x = gpu.tensor('f32', [host.numNodes, 7], host.x);
-      const want = await conv.forward(ctx, new DenseInput(x), whole).read();
+      const want = await conv.forward(x, whole).read();
       assert.deepEqual(got, want);
       whole.dispose();
       x.dispose();
     }
     conv.dispose();
-    ctx.step.dispose();
     loader.dispose();
     data.dispose();
   });

@@ -49,7 +49,7 @@ test('the packed package holds the built entries and types, not the sources', ()
   assert.ok(!existsSync(join(pkg, 'src')) && !existsSync(join(pkg, 'shaders')) && !existsSync(join(pkg, 'tests')));
 });
 
-test('(a) Node: the installed package trains GATv2 on Cora to validation accuracy >= 70% in 30 epochs', () => {
+test('(a) Node: the installed package trains a 3-layer GATv2 with a residual and a Linear head on Cora to validation accuracy >= 70% in 30 epochs', () => {
   const r = spawnSync(process.execPath, ['train-node.mjs', planetoid], {
     cwd: project,
     encoding: 'utf8',

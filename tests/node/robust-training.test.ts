@@ -131,7 +131,7 @@ describe('refused or failed calls free what they allocated', () => {
     assert.match(err.message, /GiB/);
     await refusedWithoutLeak(
       gpu,
-      () => new GATModel(gpu, { inChannels: 3_000_000, outChannels: 3 }),
+      () => new GATModel({ inChannels: 3_000_000, outChannels: 3 }).init(gpu),
       /Too large for this device: the model's \d+ parameters/,
       { noUpload: true },
     );
@@ -306,7 +306,7 @@ describe('degenerate splits', () => {
     );
     // The Trainer on its own refuses an uploaded dataset with no training nodes.
     const data = uploadDataset(gpu, { ...d, trainMask: none });
-    const model = new GATModel(gpu, { inChannels: 5, outChannels: 3 });
+    const model = new GATModel({ inChannels: 5, outChannels: 3 }).init(gpu);
     assert.throws(() => new Trainer(gpu, model, data, { epochs: 2 }), /trainMask selects no nodes/);
     model.dispose();
     data.dispose();

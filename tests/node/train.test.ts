@@ -8,7 +8,13 @@ import type { GraphDataset } from '../../src/data/planetoid.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.ts';
+import { ELU } from '../../src/nn/activations.ts';
+import { Dropout } from '../../src/nn/dropout.ts';
+import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GATModel } from '../../src/nn/model.ts';
+import { Sequential } from '../../src/nn/sequential.ts';
+import { crossEntropy } from '../../src/train/loss.ts';
+import { Adam } from '../../src/train/optim.ts';
 import { uploadDataset } from '../../src/train/data.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -34,7 +40,7 @@ const SWIFTSHADER_WEIGHTS = {
 
 async function expectRecordedWeights(r: Awaited<ReturnType<typeof trainNodeClassifier>>, model: 'gatv2' | 'gat') {
   if (!gpu.adapterInfo.description.includes('SwiftShader')) return;
-  const w = (await r.model.params.values.read()) as Float32Array;
+  const w = (await r.model.parameterStore.values.read()) as Float32Array;
   const hash = createHash('sha256').update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)).digest('hex');
   assert.equal(hash, SWIFTSHADER_WEIGHTS[model], `${model}: the weights after 30 epochs differ from the recorded ones`);
 }
@@ -61,7 +67,7 @@ test('GAT (v1) trains on Cora too, with the recorded weights', async () => {
 test('same seed, same device: bit-identical weights after training; another seed differs', async () => {
   const run = async (seed: number) => {
     const r = await trainNodeClassifier(gpu, cora, { epochs: 5, seed });
-    const w = new Uint8Array(((await r.model.params.values.read()) as Float32Array).buffer);
+    const w = new Uint8Array(((await r.model.parameterStore.values.read()) as Float32Array).buffer);
     r.model.dispose();
     r.data.dispose();
     r.trainer.dispose();
@@ -74,7 +80,7 @@ test('same seed, same device: bit-identical weights after training; another seed
 
 test('after the first epoch a training loop creates no buffers and one submit per epoch', async () => {
   const data = uploadDataset(gpu, cora);
-  const model = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: cora.numClasses });
+  const model = new GATModel({ inChannels: cora.numFeatures, outChannels: cora.numClasses }).init(gpu);
   const trainer = new Trainer(gpu, model, data, { epochs: 4 });
   await trainer.recordEpoch();
   const created = gpu.pool.created, submits = gpu.submitCount;
@@ -86,28 +92,60 @@ test('after the first epoch a training loop creates no buffers and one submit pe
   trainer.dispose();
 });
 
+test('the module API loop (Sequential, Adam, crossEntropy, one flush per step): no buffers after the first step, one submit per step', async () => {
+  const data = uploadDataset(gpu, cora);
+  const model = new Sequential([
+    new Dropout(0.6), new GATv2Conv(cora.numFeatures, 8, { heads: 8, dropout: 0.6 }), new ELU(), new Dropout(0.6),
+    new GATv2Conv(64, cora.numClasses, { heads: 1, concat: false, dropout: 0.6 }),
+  ]).init(gpu, { seed: 0 });
+  const opt = new Adam(model.parameters(), { lr: 0.005, weightDecay: 5e-4 });
+  const losses: number[] = [];
+  let created = 0, submits = 0;
+  for (let epoch = 0; epoch < 6; epoch++) {
+    if (epoch === 1) (created = gpu.pool.created), (submits = gpu.submitCount);
+    model.train();
+    opt.zeroGrad();
+    const out = model.forward(data.features, data.graphs);
+    const loss = crossEntropy(out, data.labels, { mask: data.masks.train });
+    loss.backward();
+    opt.step();
+    gpu.flush();
+    if (epoch === 0 || epoch === 5) losses.push(await loss.item());
+  }
+  // The last epoch's readback adds one submit of its own.
+  assert.equal(gpu.submitCount - submits, 5 + 1, 'one submit per step');
+  assert.equal(gpu.pool.created, created, 'buffers created after the first step');
+  assert.ok(losses[1] < losses[0], `the loss went down: ${losses}`);
+  model.eval();
+  const pred = await model.predict(data.features, data.graphs);
+  assert.equal(pred.length, cora.numNodes);
+  opt.dispose();
+  model.dispose();
+  data.dispose();
+});
+
 test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors', async () => {
-  const a = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7, seed: 1 });
-  const b = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7, seed: 2 });
+  const a = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu, { seed: 1 });
+  const b = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu, { seed: 2 });
   const bytes = await saveCheckpoint(a);
   const { tensors } = decodeSafetensors(bytes);
-  assert.deepEqual(tensors['conv1.lin_l.weight'].shape, [64, 1433]);
-  assert.deepEqual(tensors['conv1.lin_r.weight'].shape, [64, 1433]);
-  assert.deepEqual(tensors['conv1.att'].shape, [1, 8, 8]);
-  assert.deepEqual(tensors['conv1.bias'].shape, [64]);
-  assert.deepEqual(tensors['conv2.lin_l.bias'].shape, [7]);
-  assert.deepEqual(tensors['conv2.bias'].shape, [7]);
+  assert.deepEqual(tensors['1.lin_l.weight'].shape, [64, 1433]);
+  assert.deepEqual(tensors['1.lin_r.weight'].shape, [64, 1433]);
+  assert.deepEqual(tensors['1.att'].shape, [1, 8, 8]);
+  assert.deepEqual(tensors['1.bias'].shape, [64]);
+  assert.deepEqual(tensors['4.lin_l.bias'].shape, [7]);
+  assert.deepEqual(tensors['4.bias'].shape, [7]);
   loadCheckpoint(b, bytes);
-  const wa = (await a.params.values.read()) as Float32Array, wb = (await b.params.values.read()) as Float32Array;
+  const wa = (await a.parameterStore.values.read()) as Float32Array, wb = (await b.parameterStore.values.read()) as Float32Array;
   assert.deepEqual(wb, wa);
 
   const missing = { ...tensors };
-  delete missing['conv2.att'];
-  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /Missing key\(s\) in state_dict: "conv2\.att"/);
-  const wrong = { ...tensors, 'conv1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['conv1.att'].data } };
+  delete missing['4.att'];
+  assert.throws(() => loadCheckpoint(b, encodeSafetensors(missing)), /Missing key\(s\) in state_dict: "4\.att"/);
+  const wrong = { ...tensors, '1.att': { dtype: 'F32' as const, shape: [1, 4, 16], data: tensors['1.att'].data } };
   assert.throws(
     () => loadCheckpoint(b, encodeSafetensors(wrong)),
-    /size mismatch for conv1\.att: copying a param with shape \[1, 4, 16\] from checkpoint, the shape in current model is \[1, 8, 8\]/,
+    /size mismatch for 1\.att: copying a param with shape \[1, 4, 16\] from checkpoint, the shape in current model is \[1, 8, 8\]/,
   );
   a.dispose();
   b.dispose();
@@ -115,8 +153,9 @@ test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors'
 
 test('attention weights: one per edge and head, self loops included, summing to 1 over each node', async () => {
   const data = uploadDataset(gpu, cora);
-  const model = new GATModel(gpu, { inChannels: cora.numFeatures, outChannels: 7 });
-  model.forward({ gpu, training: false, step: gpu.tensor('u32', [1], [0]) }, data.features, data.graphs);
+  const model = new GATModel({ inChannels: cora.numFeatures, outChannels: 7 }).init(gpu);
+  model.eval();
+  model.forward(data.features, data.graphs);
   const att = await model.conv1.attention();
   const g = data.graphs.hostGraph(true);
   assert.ok(att);
@@ -150,5 +189,5 @@ test('bad input is refused with errors that name the problem', () => {
   assert.throws(() => uploadDataset(gpu, negative), /source index -1 at edge 1 is negative/);
   const odd = { ...cora, edgeIndex: Int32Array.from([0, 1, 2]) };
   assert.throws(() => uploadDataset(gpu, odd), /edge_index has the wrong shape/);
-  assert.throws(() => new GATModel(gpu, { inChannels: 0, outChannels: 7 }), /inChannels must be a positive integer/);
+  assert.throws(() => new GATModel({ inChannels: 0, outChannels: 7 }), /inChannels must be a positive integer/);
 });
