@@ -171,3 +171,13 @@ test('a binding given as undefined counts as not given; unread tensors have the 
   }
   f.dispose();
 });
+
+test('an f32 field takes any number, NaN and infinities included; a non-number is an error', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  for (const scale of [Number.NaN, Number.POSITIVE_INFINITY, -0]) {
+    const words = packUniforms(k, { n: 1, scale, shift: 0 });
+    assert.ok(Object.is(new Float32Array(words.buffer)[1], scale));
+  }
+  const text = '1' as unknown as number;
+  assert.throws(() => packUniforms(k, { n: 1, scale: text, shift: 0 }), /P\.scale \(f32\) got 1/);
+});
