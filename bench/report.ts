@@ -12,7 +12,7 @@ export function deviceLabel(info: AdapterSummary): string {
 
 /** Fixed significant digits without exponent noise: 1234 -> "1234", 12.345 -> "12.3", 0.01234 -> "0.0123". */
 export function num(x: number, digits = 3): string {
-  if (!Number.isFinite(x)) return x !== x ? 'n/a' : String(x);
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'n/a' : String(x);
   if (Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
   if (a >= 10 ** digits) return x.toFixed(0);

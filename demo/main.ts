@@ -88,7 +88,7 @@ async function trainLoop(s: TrainingSession): Promise<void> {
 async function start(): Promise<void> {
   await loop; // a paused loop finishes its epoch first
   if (!session) {
-    let config;
+    let config: ReturnType<typeof controls.read>;
     try {
       config = controls.read();
     } catch (err) {

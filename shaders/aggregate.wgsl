@@ -50,7 +50,7 @@ fn drop(k: u32, h: u32) -> f32 {
   return dropout_scale_at(mask_site, k * P.heads + h, P.p);
 }
 
-// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
+// ---- 4-channel chunk loads (Chunk, chunk_of and lanes are in common.wgsl) ----
 
 fn x4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
@@ -63,21 +63,7 @@ fn dout4(base: u32, width: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]), LANES < vec4u(width));
 }
 
-fn put(i: u32, v: f32, accumulate: bool) {
-  if (accumulate) {
-    out[i] += v;
-  } else {
-    out[i] = v;
-  }
-}
-
-// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
-fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
-  put(o, v.x, accumulate);
-  if (width > 1u) { put(o + 1u, v.y, accumulate); }
-  if (width > 2u) { put(o + 2u, v.z, accumulate); }
-  if (width > 3u) { put(o + 3u, v.w, accumulate); }
-}
+// put and store4 (stores into out) are in the prelude chunk-out.wgsl.
 
 // out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x_in[src_k, h, c]   (0 for a node without in-edges)
 // One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.

@@ -7,7 +7,7 @@
 // than the multiply-adds, so the cost is about the values each thread loads: (BLOCK_M + BLOCK_N) per k for
 // BLOCK_M BLOCK_N products, which is why the blocks are as large as the padding allows (matmul.ts). Loads go
 // straight to storage (no workgroup tiles: on SwiftShader, the CPU driver this library falls back to, workgroup
-// memory is slower to read than storage and barriers cost coroutine switches; the tiled kernel measured ~5x slower).
+// memory is slower to read than storage and barriers cost coroutine switches; docs/kernels.md).
 // Rows of op(A) past M and columns of op(B) past N are read clamped into range and feed only elements of C that are
 // never written; K past the end is masked to zero, so any M, N, K works.
 //

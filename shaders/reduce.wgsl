@@ -3,7 +3,7 @@
 // thread in a fixed order, so results are bit-identical run to run.
 //
 // Each entry point comes twice: over f32 columns, and (suffix 4) over vec4 column groups when F is a multiple of 4,
-// which moves four columns per load (several times faster on SwiftShader). Both sum every column in the same
+// which moves four columns per load. Both sum every column in the same
 // order, so they give the same bits. For the vec4 entry points P.f counts vec4 groups (F / 4).
 
 struct Params {

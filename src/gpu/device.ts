@@ -100,10 +100,17 @@ async function browserAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
 const NODE_FS = 'node:fs';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+/** Mesa's CPU Vulkan driver: Dawn rejects it (with a warning on stderr) and it is never what a user wants here. */
+const LAVAPIPE_ICD = 'lvp_icd.*';
 
 /**
  * Node: the `webgpu` package. When the system's Vulkan drivers give no adapter and none was chosen through
  * VK_ICD_FILENAMES / VK_DRIVER_FILES, falls back to Chromium's SwiftShader (a CPU Vulkan driver) and says so.
+ *
+ * On Linux the system drivers are probed only where a GPU device node exists (/dev/dri/renderD*, /dev/nvidia*,
+ * WSL's /dev/dxg), and with lavapipe left out: a machine without a GPU otherwise gets messages from Dawn and the
+ * Vulkan loader on stderr (lavapipe lacks a feature Dawn needs; no GPU was found) that nobody can act on before the
+ * SwiftShader fallback. Messages from a probe where a GPU exists are left alone: they concern its driver.
  */
 async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   // A string specifier in a variable keeps bundlers from pulling the Node-only package into browser builds.
@@ -118,16 +125,29 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   if (opts.throttlePolling !== false) throttleNativePolling();
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
   const fs: typeof import('node:fs') = await import(/* @vite-ignore */ NODE_FS);
-  const chosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  const env = process.env;
+  const chosen = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
+  const linux = process.platform === 'linux';
   const instances: GPU[] = [];
   const tryCreate = async () => {
     const gpu = webgpu.create([]);
     instances.push(gpu);
     return gpu.requestAdapter({ powerPreference: opts.powerPreference });
   };
-  let adapter = await tryCreate();
-  if (!adapter && !chosen && fs.existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  const swiftShader = !chosen && fs.existsSync(SWIFTSHADER_ICD);
+  let adapter: GPUAdapter | null = null;
+  if (chosen || !linux || hasGpuDeviceNode(fs) || !swiftShader) {
+    // The loader reads its settings when Dawn creates the Vulkan instance, during requestAdapter.
+    const leaveOutLavapipe = linux && !chosen && !env.VK_LOADER_DRIVERS_DISABLE && !env.VK_LOADER_DRIVERS_SELECT;
+    if (leaveOutLavapipe) env.VK_LOADER_DRIVERS_DISABLE = LAVAPIPE_ICD;
+    try {
+      adapter = await tryCreate();
+    } finally {
+      if (leaveOutLavapipe) delete env.VK_LOADER_DRIVERS_DISABLE;
+    }
+  }
+  if (!adapter && swiftShader) {
+    env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     (opts.log ?? console.error)(`webgpu-gat: no GPU adapter found; using SwiftShader (CPU) from ${SWIFTSHADER_ICD}`);
     adapter = await tryCreate();
   }
@@ -136,6 +156,18 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
     throw new Error(`No WebGPU adapter was found in Node${hint}. ${WEBGPU_HELP}`);
   }
   return { adapter, keepAlive: instances, runtime: 'node' };
+}
+
+/** Linux: whether a GPU device node that a Vulkan driver could open exists (DRM render node, NVIDIA, WSL). */
+function hasGpuDeviceNode(fs: typeof import('node:fs')): boolean {
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return list('/dev/dri').some((n) => n.startsWith('renderD')) || list('/dev').some((n) => /^(nvidia\d+|dxg)$/.test(n));
 }
 
 // ---- Node: waiting for the GPU without a busy core ----

@@ -8,13 +8,12 @@ import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from
 export interface DispatchCall {
   /**
    * A tensor for every storage buffer the entry point uses, by its WGSL name (the first declaration at its binding
-   * index). A missing or unknown name, or a tensor whose dtype is not the binding's element type, is an error.
+   * index). A missing or unknown name, or a tensor whose dtype is not the binding's element type, is an error; an
+   * entry whose value is undefined counts as not given.
    */
-  bindings?: Readonly<Record<string, Tensor>>;
-  /** Legacy: the storage tensors in binding order. */
-  tensors?: readonly Tensor[];
-  /** The uniform block's fields by name (or, legacy, its u32 words); required when the kernel has a uniform block. */
-  uniforms?: UniformValues | readonly number[];
+  bindings?: Readonly<Record<string, Tensor | undefined>>;
+  /** The uniform block's fields by name; required when the kernel has a uniform block. */
+  uniforms?: UniformValues;
   /** Workgroups to launch; folded into a 2-D grid above the per-dimension limit. */
   workgroups: number;
   /** Bytes moved and floating-point operations, for the profiler's GB/s and GFLOP/s. */
@@ -36,6 +35,7 @@ export class Gpu {
   private uniformBuffers = new Map<string, GPUBuffer>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  private unreadTensors = new Map<DType, Tensor>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -92,6 +92,22 @@ export class Gpu {
     const host = arrayFor(dtype, new ArrayBuffer(t.byteLength));
     host.fill(value);
     return t.write(host);
+  }
+
+  /**
+   * A small tensor of `dtype` (4 elements: enough for a vec4 view) to bind where an entry point declares a buffer
+   * that this variant never reads (the dropout step of a pipeline without dropout, a bias without bias): WGSL counts
+   * a use under an `override` flag as a use, so the binding needs a buffer of the right type. Owned by the Gpu;
+   * disposing it does nothing.
+   */
+  unread(dtype: DType): Tensor {
+    let t = this.unreadTensors.get(dtype);
+    if (!t) {
+      const buffer = this.device.createBuffer({ label: `unread ${dtype}`, size: 16, usage: GPUBufferUsage.STORAGE });
+      t = new Tensor(this, buffer, dtype, [4]).reshape([4]);
+      this.unreadTensors.set(dtype, t);
+    }
+    return t;
   }
 
   writeBuffer(buffer: GPUBuffer, byteOffset: number, data: TypedArray): void {
@@ -214,6 +230,7 @@ export class Gpu {
     if (!this.failure) this.flush();
     this.pool.destroy();
     for (const b of this.uniformBuffers.values()) b.destroy();
+    for (const t of this.unreadTensors.values()) t.buffer.destroy();
     this.profiler.destroy();
     this.failure ??= 'This Gpu was destroyed (Gpu.destroy()); create a new Gpu to continue.';
     this.device.destroy();
@@ -235,14 +252,15 @@ export class Gpu {
     const key = `${k.name}|${k.entryPoint}|${JSON.stringify(k.overrides)}`;
     let entry = this.pipelines.get(key);
     if (!entry) {
-      const layout = this.device.createBindGroupLayout({
-        label: k.name,
-        entries: k.iface.kinds.flatMap((kind, binding) => kind === '-' ? [] : [{
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: kind === 'u' ? 'uniform' : kind === 'r' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
-        }]),
-      });
+      const { storage, uniform } = k.iface;
+      const entries: GPUBindGroupLayoutEntry[] = storage.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      if (uniform) entries.push({ binding: uniform.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      entries.sort((a, b) => a.binding - b.binding);
+      const layout = this.device.createBindGroupLayout({ label: k.name, entries });
       const module = this.device.createShaderModule({ label: k.name, code: k.code });
       const pipeline = this.device.createComputePipeline({
         label: k.name,
@@ -270,9 +288,8 @@ export class Gpu {
     });
     if (uniform) {
       if (!call.uniforms) throw new Error(`${k.name}: uniforms missing (fields: ${uniform.fields.map((f) => f.name).join(', ')})`);
-      const words = isWordList(call.uniforms) ? Uint32Array.from(call.uniforms, (w) => w >>> 0) : packUniforms(k, call.uniforms);
-      resources.push({ binding: uniform.binding, resource: { buffer: this.uniformBuffer(words) } });
-    } else if (call.uniforms && !(isWordList(call.uniforms) && call.uniforms.length === 0)) {
+      resources.push({ binding: uniform.binding, resource: { buffer: this.uniformBuffer(packUniforms(k, call.uniforms)) } });
+    } else if (call.uniforms) {
       throw new Error(`${k.name}: the kernel has no uniform block, but uniforms were given`);
     }
     resources.sort((a, b) => a.binding - b.binding);
@@ -293,15 +310,9 @@ export class Gpu {
   /** The call's tensors in the order of the kernel's storage bindings, checked against the WGSL by name and dtype. */
   private storageTensors(k: Kernel, call: DispatchCall): Tensor[] {
     const { storage } = k.iface;
-    if (call.tensors) {
-      if (call.tensors.length !== storage.length) {
-        throw new Error(`${k.name}: expected ${storage.length} tensors (${storage.map((b) => b.name).join(', ')}), got ${call.tensors.length}`);
-      }
-      return [...call.tensors];
-    }
     const given = call.bindings ?? {};
-    for (const name of Object.keys(given)) {
-      if (!storage.some((b) => b.name === name)) {
+    for (const [name, t] of Object.entries(given)) {
+      if (t !== undefined && !storage.some((b) => b.name === name)) {
         throw new Error(`${k.name}: the entry point binds no buffer named '${name}' (it binds ${storage.map((b) => b.name).join(', ') || 'none'})`);
       }
     }
@@ -355,8 +366,4 @@ export class Gpu {
     this.pass?.end();
     this.pass = null;
   }
-}
-
-function isWordList(u: UniformValues | readonly number[]): u is readonly number[] {
-  return Array.isArray(u);
 }

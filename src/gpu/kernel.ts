@@ -10,9 +10,6 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import common from '../../shaders/common.wgsl';
 import type { DType } from './tensor.ts';
 
-/** Binding kinds in binding-index order: read-only storage, read-write storage, the uniform block, or unused. */
-export type BindingKind = 'r' | 'w' | 'u' | '-';
-
 /** A storage buffer an entry point uses, as the WGSL declares it. */
 export interface StorageBinding {
   binding: number;
@@ -34,8 +31,6 @@ export interface UniformField {
 export interface KernelInterface {
   storage: readonly StorageBinding[];
   uniform: { binding: number; name: string; bytes: number; fields: readonly UniformField[] } | null;
-  /** Binding kinds by index, for the bind group layout. */
-  kinds: readonly BindingKind[];
 }
 
 export interface Kernel {
@@ -52,20 +47,20 @@ export interface Kernel {
 
 export interface KernelSpec {
   name: string;
-  /** The family's WGSL file; the shared prelude (shaders/common.wgsl) is prepended. */
+  /** The family's WGSL file; shaders/common.wgsl, then the `preludes`, are prepended to it. */
   code: string;
+  /** WGSL helper files the kernel's code uses (e.g. shaders/chunk-io.wgsl), prepended in order. */
+  preludes?: readonly string[];
   entryPoint: string;
   workgroupSize?: number;
   overrides?: Record<string, number | boolean>;
-  /** Legacy: binding kinds by index; when given, they must equal what the WGSL declares. */
-  bindings?: readonly BindingKind[];
 }
 
 export function kernel(spec: KernelSpec): Kernel {
   const overrides: Record<string, number> = {};
   for (const [k, v] of Object.entries(spec.overrides ?? {})) overrides[k] = typeof v === 'boolean' ? Number(v) : v;
   const workgroupSize = spec.workgroupSize ?? 64;
-  const code = common + '\n' + spec.code;
+  const code = [common, ...(spec.preludes ?? []), spec.code].join('\n');
   let iface: KernelInterface | null = null;
   return {
     name: spec.name,
@@ -74,16 +69,7 @@ export function kernel(spec: KernelSpec): Kernel {
     workgroupSize,
     overrides: { WG: workgroupSize, ...overrides },
     get iface() {
-      if (!iface) {
-        iface = reflectEntry(spec.name, code, spec.entryPoint);
-        if (spec.bindings) {
-          const want = [...spec.bindings];
-          while (want.at(-1) === '-') want.pop();
-          if (want.join('') !== iface.kinds.join('')) {
-            throw new Error(`${spec.name}: declared bindings ${want.join('')} differ from the WGSL's ${iface.kinds.join('')}`);
-          }
-        }
-      }
+      iface ??= reflectEntry(spec.name, code, spec.entryPoint);
       return iface;
     },
   };
@@ -139,11 +125,7 @@ function reflectEntry(name: string, code: string, entryPoint: string): KernelInt
     uniform = { binding: v.binding, name: v.name, bytes: v.size, fields };
   }
   storage.sort((a, b) => a.binding - b.binding);
-  const last = Math.max(-1, uniform?.binding ?? -1, ...storage.map((s) => s.binding));
-  const kinds: BindingKind[] = Array.from({ length: last + 1 }, () => '-');
-  for (const s of storage) kinds[s.binding] = s.access === 'read_write' ? 'w' : 'r';
-  if (uniform) kinds[uniform.binding] = 'u';
-  return { storage, uniform, kinds };
+  return { storage, uniform };
 }
 
 function elementDtype(kernelName: string, varName: string, type: string): DType {
@@ -152,7 +134,9 @@ function elementDtype(kernelName: string, varName: string, type: string): DType 
   if (element === 'f32' || /^vec[234]f$/.test(element)) return 'f32';
   if (element === 'u32' || /^vec[234]u$/.test(element)) return 'u32';
   if (element === 'i32' || /^vec[234]i$/.test(element)) return 'i32';
-  throw new Error(`${kernelName}: storage binding ${varName} has type ${type}; kernels bind arrays of f32, u32, i32 or their vectors`);
+  throw new Error(
+    `${kernelName}: storage binding ${varName} has type ${type}; kernels bind arrays of f32, u32, i32 or their vectors`,
+  );
 }
 
 /** Uniform values by field name: numbers for u32, i32 and f32 fields, booleans for 0/1 flags held in u32. */
@@ -170,7 +154,9 @@ export function packUniforms(k: Kernel, values: UniformValues): Uint32Array {
   const i32 = new Int32Array(words.buffer);
   for (const key of Object.keys(values)) {
     if (!u.fields.some((f) => f.name === key)) {
-      throw new Error(`${k.name}: uniform ${u.name} has no field '${key}' (fields: ${u.fields.map((f) => f.name).join(', ')})`);
+      throw new Error(
+        `${k.name}: uniform ${u.name} has no field '${key}' (fields: ${u.fields.map((f) => f.name).join(', ')})`,
+      );
     }
   }
   for (const f of u.fields) {
@@ -179,30 +165,27 @@ export function packUniforms(k: Kernel, values: UniformValues): Uint32Array {
     const v = typeof raw === 'boolean' ? Number(raw) : raw;
     const at = f.offset / 4;
     if (f.type === 'f32') {
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${k.name}: uniform field ${u.name}.${f.name} (f32) got ${raw}`);
+      // Any number, NaN and infinities included (a fill with NaN poisons outputs in the tests).
+      if (typeof v !== 'number') throw new Error(`${k.name}: uniform field ${u.name}.${f.name} (f32) got ${raw}`);
       f32[at] = v;
     } else if (f.type === 'u32') {
       if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new Error(`${k.name}: uniform field ${u.name}.${f.name} (u32) must be an integer in [0, 2^32), got ${raw}`);
+        throw new Error(
+          `${k.name}: uniform field ${u.name}.${f.name} (u32) must be an integer in [0, 2^32), got ${raw}`,
+        );
       }
       words[at] = v;
     } else {
       if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-        throw new Error(`${k.name}: uniform field ${u.name}.${f.name} (i32) must be an integer in [-2^31, 2^31), got ${raw}`);
+        throw new Error(
+          `${k.name}: uniform field ${u.name}.${f.name} (i32) must be an integer in [-2^31, 2^31), got ${raw}`,
+        );
       }
       i32[at] = v;
     }
   }
   return words;
 }
-
-/** Packs an f32 as the u32 word the uniform block holds. */
-export function f32(x: number): number {
-  F32[0] = x;
-  return U32[0];
-}
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
 
 /** Number of workgroups needed for `threads` threads. */
 export function groups(threads: number, workgroupSize: number): number {

@@ -88,6 +88,14 @@ export class Tensor {
     return new Tensor(this.gpu, this.buffer, this.dtype, shape, this.byteOffset, this.owner ?? this);
   }
 
+  /**
+   * The same bytes seen as another 32-bit dtype, as WGSL's bitcast (a view): for a buffer that one kernel writes
+   * as u32 words and a later one reads as f32.
+   */
+  bitcast(dtype: DType): Tensor {
+    return new Tensor(this.gpu, this.buffer, dtype, this.shape, this.byteOffset, this.owner ?? this);
+  }
+
   dispose(): void {
     if (this.owner || this.disposed) return;
     this.disposed = true;

@@ -1,7 +1,7 @@
 // Adam and AdamW optimizer steps (shaders/adam.wgsl) over one flat buffer of every parameter of a model.
 import code from '../../shaders/adam.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel } from '../gpu/kernel.ts';
+import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectSize } from './check.ts';
 
@@ -13,13 +13,11 @@ export interface AdamConfig {
   weightDecay: number;
 }
 
-// Bindings: param, grad, exp_avg, exp_avg_sq, scalars, uniforms.
-const bindings = ['w', 'r', 'w', 'w', 'r', 'u'] as const;
 const K = {
-  step4: kernel({ name: 'adam.step', code, entryPoint: 'adam_step4', bindings, workgroupSize: 128 }),
-  tail: kernel({ name: 'adam.step', code, entryPoint: 'adam_tail', bindings, workgroupSize: 4 }),
-  step4W: kernel({ name: 'adamw.step', code, entryPoint: 'adam_step4', bindings, workgroupSize: 128, overrides: { DECOUPLED: true } }),
-  tailW: kernel({ name: 'adamw.step', code, entryPoint: 'adam_tail', bindings, workgroupSize: 4, overrides: { DECOUPLED: true } }),
+  step4: kernel({ name: 'adam.step', code, entryPoint: 'adam_step4', workgroupSize: 128 }),
+  tail: kernel({ name: 'adam.step', code, entryPoint: 'adam_tail', workgroupSize: 4 }),
+  step4W: kernel({ name: 'adamw.step', code, entryPoint: 'adam_step4', workgroupSize: 128, overrides: { DECOUPLED: true } }),
+  tailW: kernel({ name: 'adamw.step', code, entryPoint: 'adam_tail', workgroupSize: 4, overrides: { DECOUPLED: true } }),
 };
 
 function checkConfig(cfg: AdamConfig, op = 'adam'): void {
@@ -49,7 +47,15 @@ export function adamScalars(cfg: AdamConfig, t: number): Float32Array {
  * settings travel as a uniform block that stays the same every step (created once, then cached). One dispatch
  * of four elements per thread, plus one small dispatch for the last n % 4 elements when n is not a multiple of 4.
  */
-export function adamStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
+export function adamStep(
+  gpu: Gpu,
+  params: Tensor,
+  grads: Tensor,
+  m: Tensor,
+  v: Tensor,
+  scalars: Tensor,
+  cfg: AdamConfig,
+): void {
   checkConfig(cfg);
   step(gpu, 'adamStep', false, params, grads, m, v, scalars, cfg);
 }
@@ -83,12 +89,28 @@ function step(gpu: Gpu, op: string, decoupled: boolean, params: Tensor, grads: T
   expectSize(op, 'v', v, 'f32', n);
   expectSize(op, 'scalars', scalars, 'f32', 4);
   // AdamW's decay travels in scalars (it depends on lr); its uniform weight decay is unused.
-  const wd = decoupled ? 0 : cfg.weightDecay;
-  const uniforms = [n, f32(cfg.beta2), f32(cfg.eps), f32(wd), f32(1 - cfg.beta1), f32(1 - cfg.beta2)];
-  const tensors = [params, grads, m, v, scalars];
+  const uniforms = {
+    n,
+    beta2: cfg.beta2,
+    eps: cfg.eps,
+    weight_decay: decoupled ? 0 : cfg.weightDecay,
+    lerp_weight: 1 - cfg.beta1,
+    one_minus_beta2: 1 - cfg.beta2,
+  };
+  const bindings = { param: params, grad: grads, exp_avg: m, exp_avg_sq: v, scalars };
   const vec4s = Math.floor(n / 4);
   const [step4, tail] = decoupled ? [K.step4W, K.tailW] : [K.step4, K.tail];
-  gpu.dispatch(step4, { tensors, uniforms, workgroups: groups(vec4s, step4.workgroupSize), cost: { bytes: vec4s * 112, flops: vec4s * 64 } });
+  gpu.dispatch(step4, {
+    bindings,
+    uniforms,
+    workgroups: groups(vec4s, step4.workgroupSize),
+    cost: { bytes: vec4s * 112, flops: vec4s * 64 },
+  });
   // The last n % 4 elements (none when the caller pads its flat buffers to a multiple of 4).
-  gpu.dispatch(tail, { tensors, uniforms, workgroups: n % 4 === 0 ? 0 : 1, cost: { bytes: (n % 4) * 28, flops: (n % 4) * 16 } });
+  gpu.dispatch(tail, {
+    bindings,
+    uniforms,
+    workgroups: n % 4 === 0 ? 0 : 1,
+    cost: { bytes: (n % 4) * 28, flops: (n % 4) * 16 },
+  });
 }

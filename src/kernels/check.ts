@@ -1,12 +1,26 @@
-// Argument checks shared by the kernel modules: every shape or type problem becomes an error naming the operation.
+// What the kernel modules share: argument checks (every shape or type problem becomes an error naming the
+// operation), strided node-matrix views, and the output and thread-count helpers of the graph kernels.
+import type { Gpu } from '../gpu/gpu.ts';
 import type { DType, Tensor } from '../gpu/tensor.ts';
+import type { GraphTensors } from '../graph.ts';
 
 /** Throws unless `t` has dtype `dtype` and exactly `shape` (-1 matches any size). */
 export function expectTensor(op: string, what: string, t: Tensor, dtype: DType, shape: readonly number[]): void {
   t.assertAlive();
   if (t.dtype !== dtype) throw new Error(`${op}: ${what} must be ${dtype}, got ${t.dtype}`);
   const ok = t.shape.length === shape.length && shape.every((d, i) => d === -1 || d === t.shape[i]);
-  if (!ok) throw new Error(`${op}: shape mismatch for ${what}: expected [${shape.map((d) => (d === -1 ? '*' : d))}], got [${t.shape}]`);
+  if (!ok) {
+    const want = shape.map((d) => (d === -1 ? '*' : d));
+    throw new Error(`${op}: shape mismatch for ${what}: expected [${want}], got [${t.shape}]`);
+  }
+}
+
+/** Dropout on the attention coefficients: mask index k*H + h, multiplier dropout_scale from common.wgsl. */
+export interface EdgeDropout {
+  p: number;
+  seed: number;
+  /** u32 [1]: the training step. */
+  step: Tensor;
 }
 
 /** Throws unless `d` (when given) is usable dropout: p in [0, 1) and the step a u32 tensor, named `stepName`. */
@@ -20,5 +34,77 @@ export function expectDropout(op: string, d: { p: number; step: Tensor } | undef
 export function expectSize(op: string, what: string, t: Tensor, dtype: DType, size: number): void {
   t.assertAlive();
   if (t.dtype !== dtype) throw new Error(`${op}: ${what} must be ${dtype}, got ${t.dtype}`);
-  if (t.size !== size) throw new Error(`${op}: shape mismatch for ${what}: expected ${size} elements, got [${t.shape}] (${t.size})`);
+  if (t.size !== size) {
+    throw new Error(`${op}: shape mismatch for ${what}: expected ${size} elements, got [${t.shape}] (${t.size})`);
+  }
+}
+
+export function expectPositiveInt(op: string, what: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${what} must be a positive integer, got ${v}`);
+}
+
+/** Throws unless heads (and channels, when given) are positive integers and the slope (when given) is finite. */
+export function expectDims(op: string, dims: { heads: number; channels?: number; slope?: number }): void {
+  expectPositiveInt(op, 'heads', dims.heads);
+  if (dims.channels !== undefined) expectPositiveInt(op, 'channels', dims.channels);
+  if (dims.slope !== undefined && !Number.isFinite(dims.slope)) {
+    throw new Error(`${op}: slope must be a finite number, got ${dims.slope}`);
+  }
+}
+
+export function expectGraph(op: string, g: GraphTensors): void {
+  const { numNodes: n, numEdges: e } = g;
+  const ok =
+    g.rowPtr.size === n + 1 && g.colPtr.size === n + 1 && g.src.size === e && g.dst.size === e && g.perm.size === e;
+  if (!ok) throw new Error(`${op}: graph tensors do not match ${n} nodes and ${e} edges`);
+}
+
+/** WebGPU forbids binding one buffer as an output and as anything else in a dispatch; name the clash instead. */
+export function expectNoAlias(op: string, output: [string, Tensor], inputs: Record<string, Tensor>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t.buffer === output[1].buffer) {
+      throw new Error(`${op}: ${output[0]} shares a GPU buffer with ${name}; outputs must not alias inputs`);
+    }
+  }
+}
+
+/** The output tensor: `out` after checking it, else a new one from the pool. */
+export function outputFor(gpu: Gpu, op: string, what: string, shape: readonly number[], out?: Tensor): Tensor {
+  if (!out) return gpu.empty('f32', shape);
+  expectTensor(op, what, out, 'f32', shape);
+  return out;
+}
+
+// ---- node matrices ----
+
+/** A strided view of a node matrix: element (i, j) lives at t[i * stride + offset + j]. */
+export interface NodeMatrix {
+  t: Tensor;
+  stride: number;
+  offset: number;
+}
+
+/** Views columns offset .. of a row-major matrix whose rows are `stride` values apart (default: t.shape[1]). */
+export function nodeMatrix(t: Tensor, stride?: number, offset = 0): NodeMatrix {
+  return { t, stride: stride ?? (t.shape.length === 2 ? t.shape[1] : t.size), offset };
+}
+
+/** Throws unless `m` is an f32 view of `rows` rows holding `width` columns inside each row. */
+export function expectNodeMatrix(op: string, what: string, m: NodeMatrix, rows: number, width: number): void {
+  m.t.assertAlive();
+  if (m.t.dtype !== 'f32') throw new Error(`${op}: ${what} must be f32, got ${m.t.dtype}`);
+  const { stride, offset } = m;
+  if (!Number.isInteger(stride) || !Number.isInteger(offset) || offset < 0 || offset + width > stride) {
+    throw new Error(`${op}: ${what} view (stride ${stride}, offset ${offset}) cannot hold ${width} columns per row`);
+  }
+  const shapeRows = m.t.shape.length === 2 ? m.t.shape[0] : rows;
+  if (shapeRows !== rows || m.t.size !== rows * stride) {
+    const want = `${rows} rows of stride ${stride} (${rows * stride} values)`;
+    throw new Error(`${op}: shape mismatch for ${what}: expected ${want}, got [${m.t.shape}]`);
+  }
+}
+
+/** Threads of the chunked node kernels: one per (node, head, chunk of 4 channels). */
+export function chunkThreads(nodes: number, heads: number, channels: number): number {
+  return nodes * heads * Math.ceil(channels / 4);
 }

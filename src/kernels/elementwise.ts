@@ -2,41 +2,63 @@
 // LeakyReLU fused with dropout, mean over heads, fill. Each thread takes 4 consecutive elements.
 import code from '../../shaders/elementwise.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectSize, expectTensor } from './check.ts';
 
-// Bindings: x, y, out, uniforms, step.
-const unary: BindingKind[] = ['r', '-', 'w', 'u'];
-const binary: BindingKind[] = ['r', 'r', 'w', 'u'];
 const K = {
-  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add', bindings: binary }),
-  add: kernel({ name: 'add', code, entryPoint: 'add', bindings: binary }),
-  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward', bindings: unary }),
-  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary }),
-  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary }),
-  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary }),
-  leakyDropoutForward: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
-  leakyDropoutBackward: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
-  // x read from out (IN_PLACE); the x binding gets a stand-in and is not read.
-  leakyForwardInPlace: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', bindings: unary, overrides: { IN_PLACE: true } }),
-  leakyDropoutForwardInPlace: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
-  leakyBackwardInPlace: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward', bindings: binary, overrides: { IN_PLACE: true } }),
-  leakyDropoutBackwardInPlace: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
-  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout', bindings: ['r', '-', 'w', 'u', 'r'] }),
-  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward', bindings: ['r', '-', 'w', 'u', 'r'] }),
-  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'] }),
-  // dy read from out (IN_PLACE); the y binding gets x as a stand-in and is not read.
-  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', bindings: binary, overrides: { IN_PLACE: true } }),
-  eluDropoutBackwardInPlace: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward', bindings: ['r', 'r', 'w', 'u', 'r'], overrides: { IN_PLACE: true } }),
-  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward', bindings: unary }),
-  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward', bindings: unary }),
-  fill: kernel({ name: 'fill', code, entryPoint: 'fill', bindings: ['-', '-', 'w', 'u'] }),
+  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add' }),
+  add: kernel({ name: 'add', code, entryPoint: 'add' }),
+  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward' }),
+  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward' }),
+  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward' }),
+  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward' }),
+  leakyDropoutForward: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward' }),
+  leakyDropoutBackward: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward' }),
+  // In place: x read from out (forward) or dy from out (backward); the other binding is then not read.
+  leakyForwardInPlace: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', overrides: { IN_PLACE: true } }),
+  leakyDropoutForwardInPlace: kernel({
+    name: 'leaky_relu_dropout.forward',
+    code,
+    entryPoint: 'leaky_relu_dropout_forward',
+    overrides: { IN_PLACE: true },
+  }),
+  leakyBackwardInPlace: kernel({
+    name: 'leaky_relu.backward',
+    code,
+    entryPoint: 'leaky_relu_backward',
+    overrides: { IN_PLACE: true },
+  }),
+  leakyDropoutBackwardInPlace: kernel({
+    name: 'leaky_relu_dropout.backward',
+    code,
+    entryPoint: 'leaky_relu_dropout_backward',
+    overrides: { IN_PLACE: true },
+  }),
+  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout' }),
+  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward' }),
+  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward' }),
+  // dy read from out (IN_PLACE); y_in is then not read.
+  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', overrides: { IN_PLACE: true } }),
+  eluDropoutBackwardInPlace: kernel({
+    name: 'elu_dropout.backward',
+    code,
+    entryPoint: 'elu_dropout_backward',
+    overrides: { IN_PLACE: true },
+  }),
+  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward' }),
+  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward' }),
+  fill: kernel({ name: 'fill', code, entryPoint: 'fill' }),
 };
 
-/** Uniform block of elementwise.wgsl: n, cols, a, seed, heads, p. */
-function params(n: number, cols = 1, a = 0, seed = 0, heads = 1, p = 0): number[] {
-  return [n, cols, f32(a), seed >>> 0, heads, f32(p)];
+/** Uniform block of elementwise.wgsl; fields an op does not use are 0. */
+interface Params {
+  n: number;
+  cols?: number;
+  a?: number;
+  seed?: number;
+  heads?: number;
+  p?: number;
 }
 
 function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonly number[] = like.shape): Tensor {
@@ -45,8 +67,16 @@ function outFor(gpu: Gpu, op: string, like: Tensor, out?: Tensor, shape: readonl
   return out;
 }
 
-function run(gpu: Gpu, k: (typeof K)[keyof typeof K], tensors: Tensor[], uniforms: number[], n: number, bytesPerElem: number, flopsPerElem = 1) {
-  gpu.dispatch(k, { tensors, uniforms, workgroups: groups(Math.ceil(n / 4), k.workgroupSize), cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem } });
+type Bindings = { x_in?: Tensor; y_in?: Tensor; out: Tensor; step?: Tensor };
+
+function run(gpu: Gpu, k: Kernel, bindings: Bindings, u: Params, bytesPerElem: number, flopsPerElem = 1): void {
+  const { n } = u;
+  gpu.dispatch(k, {
+    bindings,
+    uniforms: { cols: 1, a: 0, heads: 1, p: 0, ...u, seed: (u.seed ?? 0) >>> 0 },
+    workgroups: groups(Math.ceil(n / 4), k.workgroupSize),
+    cost: { bytes: n * bytesPerElem, flops: n * flopsPerElem },
+  });
 }
 
 /** out[r, c] = x[r, c] + bias[c] */
@@ -55,7 +85,7 @@ export function biasAdd(gpu: Gpu, x: Tensor, bias: Tensor, out?: Tensor): Tensor
   expectTensor('biasAdd', 'x', x, 'f32', [-1, cols]);
   expectSize('biasAdd', 'bias', bias, 'f32', cols);
   out = outFor(gpu, 'biasAdd', x, out);
-  run(gpu, K.biasAdd, [x, bias, out], params(x.size, cols), x.size, 8);
+  run(gpu, K.biasAdd, { x_in: x, y_in: bias, out }, { n: x.size, cols }, 8);
   return out;
 }
 
@@ -63,13 +93,13 @@ export function biasAdd(gpu: Gpu, x: Tensor, bias: Tensor, out?: Tensor): Tensor
 export function add(gpu: Gpu, a: Tensor, b: Tensor, out?: Tensor): Tensor {
   expectSize('add', 'b', b, 'f32', a.size);
   out = outFor(gpu, 'add', a, out);
-  run(gpu, K.add, [a, b, out], params(a.size), a.size, 12);
+  run(gpu, K.add, { x_in: a, y_in: b, out }, { n: a.size }, 12);
   return out;
 }
 
 export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor {
   out = outFor(gpu, 'eluForward', x, out);
-  run(gpu, K.eluForward, [x, out], params(x.size, 1, alpha), x.size, 8, 3);
+  run(gpu, K.eluForward, { x_in: x, out }, { n: x.size, a: alpha }, 8, 3);
   return out;
 }
 
@@ -77,20 +107,10 @@ export function eluForward(gpu: Gpu, x: Tensor, alpha = 1, out?: Tensor): Tensor
 export function eluBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha = 1, out?: Tensor): Tensor {
   expectSize('eluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluBackward', x, out);
-  if (out === dy) run(gpu, K.eluBackwardInPlace, [x, x, out], params(x.size, 1, alpha), x.size, 12, 3);
-  else run(gpu, K.eluBackward, [x, dy, out], params(x.size, 1, alpha), x.size, 12, 3);
+  const u = { n: x.size, a: alpha };
+  if (out === dy) run(gpu, K.eluBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out }, u, 12, 3);
+  else run(gpu, K.eluBackward, { x_in: x, y_in: dy, out }, u, 12, 3);
   return out;
-}
-
-/**
- * A read-only binding for an entry point that reads its input from `out` (IN_PLACE): WebGPU forbids binding one
- * buffer both read-only and writable in a dispatch, so the unread `x` binding gets this one-float tensor.
- */
-const standIns = new WeakMap<Gpu, Tensor>();
-function standIn(gpu: Gpu): Tensor {
-  let t = standIns.get(gpu);
-  if (!t || t.isDisposed) standIns.set(gpu, (t = gpu.empty('f32', [1])));
-  return t;
 }
 
 /** ReLU: out = max(x, 0). `out` may be x itself (in place). */
@@ -110,8 +130,9 @@ export function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, out?: Tensor): Ten
 export function leakyReluForward(gpu: Gpu, x: Tensor, slope = 0.01, out?: Tensor): Tensor {
   expectSlope('leakyReluForward', slope);
   out = outFor(gpu, 'leakyReluForward', x, out);
-  if (out === x) run(gpu, K.leakyForwardInPlace, [standIn(gpu), out], params(x.size, 1, slope), x.size, 8);
-  else run(gpu, K.leakyForward, [x, out], params(x.size, 1, slope), x.size, 8);
+  const u = { n: x.size, a: slope };
+  if (out === x) run(gpu, K.leakyForwardInPlace, { x_in: gpu.unread('f32'), out }, u, 8);
+  else run(gpu, K.leakyForward, { x_in: x, out }, u, 8);
   return out;
 }
 
@@ -124,8 +145,9 @@ export function leakyReluBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope = 0.01,
   expectSize('leakyReluBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'leakyReluBackward', x, out);
   if (out === x) throw new Error('leakyReluBackward: out must not be x (it may be dy)');
-  if (out === dy) run(gpu, K.leakyBackwardInPlace, [x, x, out], params(x.size, 1, slope), x.size, 12);
-  else run(gpu, K.leakyBackward, [x, dy, out], params(x.size, 1, slope), x.size, 12);
+  const u = { n: x.size, a: slope };
+  if (out === dy) run(gpu, K.leakyBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out }, u, 12);
+  else run(gpu, K.leakyBackward, { x_in: x, y_in: dy, out }, u, 12);
   return out;
 }
 
@@ -144,10 +166,9 @@ export function leakyReluDropoutForward(gpu: Gpu, x: Tensor, slope: number, args
   expectSlope('leakyReluDropoutForward', slope);
   expectDropout('leakyReluDropoutForward', args, 'step');
   out = outFor(gpu, 'leakyReluDropoutForward', x, out);
-  const u = params(x.size, 1, slope, args.seed, 1, args.p);
-  // In place, the step tensor stands in for the unread x binding.
-  if (out === x) run(gpu, K.leakyDropoutForwardInPlace, [args.step, out, args.step], u, x.size, 8, 2);
-  else run(gpu, K.leakyDropoutForward, [x, out, args.step], u, x.size, 8, 2);
+  const u = { n: x.size, a: slope, seed: args.seed, p: args.p };
+  if (out === x) run(gpu, K.leakyDropoutForwardInPlace, { x_in: gpu.unread('f32'), out, step: args.step }, u, 8, 2);
+  else run(gpu, K.leakyDropoutForward, { x_in: x, out, step: args.step }, u, 8, 2);
   return out;
 }
 
@@ -155,15 +176,22 @@ export function leakyReluDropoutForward(gpu: Gpu, x: Tensor, slope: number, args
  * Backward of leakyReluDropoutForward: dx = dy * mask / (1 - p) * LeakyReLU'(x), with x the forward input or,
  * when slope >= 0, the forward output. `out` may be dy itself.
  */
-export function leakyReluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, slope: number, args: DropoutArgs, out?: Tensor): Tensor {
+export function leakyReluDropoutBackward(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  slope: number,
+  args: DropoutArgs,
+  out?: Tensor,
+): Tensor {
   expectSlope('leakyReluDropoutBackward', slope);
   expectDropout('leakyReluDropoutBackward', args, 'step');
   expectSize('leakyReluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'leakyReluDropoutBackward', x, out);
   if (out === x) throw new Error('leakyReluDropoutBackward: out must not be x (it may be dy)');
-  const u = params(x.size, 1, slope, args.seed, 1, args.p);
-  if (out === dy) run(gpu, K.leakyDropoutBackwardInPlace, [x, x, out, args.step], u, x.size, 12, 3);
-  else run(gpu, K.leakyDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 3);
+  const u = { n: x.size, a: slope, seed: args.seed, p: args.p };
+  if (out === dy) run(gpu, K.leakyDropoutBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out, step: args.step }, u, 12, 3);
+  else run(gpu, K.leakyDropoutBackward, { x_in: x, y_in: dy, out, step: args.step }, u, 12, 3);
   return out;
 }
 
@@ -184,7 +212,7 @@ export interface DropoutArgs {
 export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): Tensor {
   expectDropout('dropout', args, 'step');
   out = outFor(gpu, 'dropout', x, out);
-  run(gpu, K.dropout, [x, out, args.step], params(x.size, 1, args.p, args.seed), x.size, 8, 1);
+  run(gpu, K.dropout, { x_in: x, out, step: args.step }, { n: x.size, a: args.p, seed: args.seed }, 8, 1);
   return out;
 }
 
@@ -192,28 +220,38 @@ export function dropout(gpu: Gpu, x: Tensor, args: DropoutArgs, out?: Tensor): T
 export function eluDropoutForward(gpu: Gpu, x: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
   expectDropout('eluDropoutForward', args, 'step');
   out = outFor(gpu, 'eluDropoutForward', x, out);
-  run(gpu, K.eluDropoutForward, [x, out, args.step], params(x.size, 1, alpha, args.seed, 1, args.p), x.size, 8, 4);
+  const u = { n: x.size, a: alpha, seed: args.seed, p: args.p };
+  run(gpu, K.eluDropoutForward, { x_in: x, out, step: args.step }, u, 8, 4);
   return out;
 }
 
 /** Backward of eluDropoutForward: dx = dy * mask / (1 - p) * ELU'(x), x the forward input. `out` may be dy itself. */
-export function eluDropoutBackward(gpu: Gpu, x: Tensor, dy: Tensor, alpha: number, args: DropoutArgs, out?: Tensor): Tensor {
+export function eluDropoutBackward(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  alpha: number,
+  args: DropoutArgs,
+  out?: Tensor,
+): Tensor {
   expectDropout('eluDropoutBackward', args, 'step');
   expectSize('eluDropoutBackward', 'dy', dy, 'f32', x.size);
   out = outFor(gpu, 'eluDropoutBackward', x, out);
-  const u = params(x.size, 1, alpha, args.seed, 1, args.p);
-  if (out === dy) run(gpu, K.eluDropoutBackwardInPlace, [x, x, out, args.step], u, x.size, 12, 4);
-  else run(gpu, K.eluDropoutBackward, [x, dy, out, args.step], u, x.size, 12, 4);
+  const u = { n: x.size, a: alpha, seed: args.seed, p: args.p };
+  if (out === dy)
+    run(gpu, K.eluDropoutBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out, step: args.step }, u, 12, 4);
+  else run(gpu, K.eluDropoutBackward, { x_in: x, y_in: dy, out, step: args.step }, u, 12, 4);
   return out;
 }
 
 /** out[r, c] = mean_h x[r, h, c] for x of shape [rows, heads * channels]. */
 export function headMeanForward(gpu: Gpu, x: Tensor, heads: number, out?: Tensor): Tensor {
   const cols = x.shape[1] / heads;
-  if (x.shape.length !== 2 || !Number.isInteger(cols)) throw new Error(`headMeanForward: x of shape [${x.shape}] is not [rows, ${heads} * C]`);
+  if (x.shape.length !== 2 || !Number.isInteger(cols))
+    throw new Error(`headMeanForward: x of shape [${x.shape}] is not [rows, ${heads} * C]`);
   const rows = x.shape[0];
   out = outFor(gpu, 'headMeanForward', x, out, [rows, cols]);
-  run(gpu, K.headMeanForward, [x, out], params(rows * cols, cols, 0, 0, heads), rows * cols, 4 * (heads + 1), heads);
+  run(gpu, K.headMeanForward, { x_in: x, out }, { n: rows * cols, cols, heads }, 4 * (heads + 1), heads);
   return out;
 }
 
@@ -222,13 +260,13 @@ export function headMeanBackward(gpu: Gpu, dy: Tensor, heads: number, out?: Tens
   expectTensor('headMeanBackward', 'dy', dy, 'f32', [-1, -1]);
   const [rows, cols] = dy.shape;
   out = outFor(gpu, 'headMeanBackward', dy, out, [rows, heads * cols]);
-  run(gpu, K.headMeanBackward, [dy, out], params(out.size, cols, 0, 0, heads), out.size, 4 * (1 + 1 / heads));
+  run(gpu, K.headMeanBackward, { x_in: dy, out }, { n: out.size, cols, heads }, 4 * (1 + 1 / heads));
   return out;
 }
 
 /** Sets every element of an f32 tensor to `value`. */
 export function fill(gpu: Gpu, out: Tensor, value: number): Tensor {
   if (out.dtype !== 'f32') throw new Error(`fill: out must be f32, got ${out.dtype}`);
-  run(gpu, K.fill, [out], params(out.size, 1, value), out.size, 4, 0);
+  run(gpu, K.fill, { out }, { n: out.size, a: value }, 4, 0);
   return out;
 }

@@ -1,34 +1,34 @@
-// Losses (shaders/loss.wgsl): masked mean NLL of log-softmax with its gradient, argmax, log-softmax; masked mean
-// binary cross-entropy with logits (multi-label) and squared error, with their gradients.
+// Losses (shaders/loss.wgsl): masked mean NLL of log-softmax with its gradient, argmax, log-softmax; binary
+// cross-entropy with logits and mean squared error over masked rows, each with its gradient.
 import code from '../../shaders/loss.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectSize, expectTensor } from './check.ts';
 
-/** Threads of the single workgroup that sums the per-row losses (a power of two; larger is slower on SwiftShader, whose barriers are costly). */
+/**
+ * Threads of the single workgroup that sums the per-row losses: a power of two, small because barriers are costly
+ * on the CPU driver (docs/kernels.md).
+ */
 const TOTAL_WG = 64;
 
-// Bindings: x, labels, mask, out, row_stats, uniforms, loss, correct, pred, target.
-const elementRows: BindingKind[] = ['r', '-', 'r', 'w', 'w', 'u', '-', '-', '-', 'r'];
 const K = {
-  nllRows: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'] }),
-  nllRowsInPlace: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', bindings: ['r', 'r', 'r', 'w', 'w', 'u'], overrides: { IN_PLACE: true } }),
-  nllTotal: kernel({ name: 'nll_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
-  logSoftmax: kernel({ name: 'log_softmax', code, entryPoint: 'log_softmax', bindings: ['r', '-', '-', 'w', '-', 'u'] }),
-  argmax: kernel({ name: 'argmax', code, entryPoint: 'argmax', bindings: ['r', '-', '-', '-', '-', 'u', '-', '-', 'w'] }),
-  // x, mask, out, row_stats, uniforms, target (IN_PLACE: the mask stands in for the unread x binding).
-  bceRows: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows', bindings: elementRows }),
-  bceRowsInPlace: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows', bindings: elementRows, overrides: { IN_PLACE: true } }),
-  mseRows: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows', bindings: elementRows }),
-  mseRowsInPlace: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows', bindings: elementRows, overrides: { IN_PLACE: true } }),
-  // row_stats, uniforms, loss, and a scratch `correct` (these losses have no notion of correct).
-  meanTotal: kernel({ name: 'elementwise_loss.total', code, entryPoint: 'nll_total', bindings: ['-', '-', '-', '-', 'w', 'u', 'w', 'w'], workgroupSize: TOTAL_WG }),
+  nllRows: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows' }),
+  nllRowsInPlace: kernel({ name: 'nll_loss.rows', code, entryPoint: 'nll_rows', overrides: { IN_PLACE: true } }),
+  nllTotal: kernel({ name: 'nll_loss.total', code, entryPoint: 'nll_total', workgroupSize: TOTAL_WG }),
+  logSoftmax: kernel({ name: 'log_softmax', code, entryPoint: 'log_softmax' }),
+  argmax: kernel({ name: 'argmax', code, entryPoint: 'argmax' }),
+  bceRows: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows' }),
+  bceRowsInPlace: kernel({ name: 'bce_with_logits.rows', code, entryPoint: 'bce_rows', overrides: { IN_PLACE: true } }),
+  mseRows: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows' }),
+  mseRowsInPlace: kernel({ name: 'mse_loss.rows', code, entryPoint: 'mse_rows', overrides: { IN_PLACE: true } }),
+  // The per-row sums to a mean, with a scratch `correct` (these losses have no notion of correct).
+  meanTotal: kernel({ name: 'elementwise_loss.total', code, entryPoint: 'nll_total', workgroupSize: TOTAL_WG }),
 };
 
-/** Uniform block of loss.wgsl: n, c, count, inv_count. */
-function params(n: number, c: number, count = 0): number[] {
-  return [n, c, count, f32(count > 0 ? 1 / count : 0)];
+/** Uniform block of loss.wgsl. */
+function params(n: number, c: number, count = 0) {
+  return { n, c, count, inv_count: count > 0 ? 1 / count : 0 };
 }
 
 export interface NllResult {
@@ -58,13 +58,21 @@ function rowsAndClasses(op: string, x: Tensor, what = 'logits'): [number, number
 
 /**
  * log-softmax over each row (max-subtracted) + negative log-likelihood over the rows where mask[r] != 0.
- * loss = -(1/count) sum_{r in mask} logp[r, label[r]];  dlogits[r,:] = (softmax(logits[r,:]) - onehot(label[r])) / count
+ * loss = -(1/count) sum_{r in mask} logp[r, label[r]];
+ * dlogits[r,:] = (softmax(logits[r,:]) - onehot(label[r])) / count
  * on masked rows, 0 on the others. count = number of masked rows (the caller passes it: masks are static); with
  * count = 0 the loss and the gradient are 0. labels i32 [N], mask u32 [N]. A label outside [0, C) on a masked row is
  * clamped into range for reading and never counts as correct (check host labels with validateLabels).
  * `dlogits` may be `logits` itself: the gradient then overwrites the logits.
  */
-export function nllLoss(gpu: Gpu, logits: Tensor, labels: Tensor, mask: Tensor, count: number, opts: { dlogits?: Tensor; loss?: Tensor; correct?: Tensor } = {}): NllResult {
+export function nllLoss(
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  mask: Tensor,
+  count: number,
+  opts: { dlogits?: Tensor; loss?: Tensor; correct?: Tensor } = {},
+): NllResult {
   const [n, c] = rowsAndClasses('nllLoss', logits);
   expectSize('nllLoss', 'labels', labels, 'i32', n);
   expectSize('nllLoss', 'mask', mask, 'u32', n);
@@ -80,14 +88,19 @@ export function nllLoss(gpu: Gpu, logits: Tensor, labels: Tensor, mask: Tensor, 
 
   const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]); // vec2f per row; at least one for the binding
   const uniforms = params(n, c, count);
-  const inPlace = dlogits === logits; // the gradient overwrites the logits; labels stand in for the unread x binding
+  const inPlace = dlogits === logits; // the gradient overwrites the logits, read from `out`; `logits` is then not read
   gpu.dispatch(inPlace ? K.nllRowsInPlace : K.nllRows, {
-    tensors: [inPlace ? labels : logits, labels, mask, dlogits, rowStats],
+    bindings: { logits: inPlace ? gpu.unread('f32') : logits, labels, mask, out: dlogits, row_stats: rowStats },
     uniforms,
     workgroups: groups(n, K.nllRows.workgroupSize),
     cost: { bytes: n * (2 * c * 4 + 8 + 8), flops: n * c * 6 },
   });
-  gpu.dispatch(K.nllTotal, { tensors: [rowStats, loss, correct], uniforms, workgroups: 1, cost: { bytes: n * 8 + 8, flops: 2 * n } });
+  gpu.dispatch(K.nllTotal, {
+    bindings: { row_stats: rowStats, loss, correct },
+    uniforms,
+    workgroups: 1,
+    cost: { bytes: n * 8 + 8, flops: 2 * n },
+  });
   // Dispatches run in recording order, so the scratch buffer may go back to the pool now.
   rowStats.dispose();
   return { loss, correct, dlogits };
@@ -98,7 +111,12 @@ export function argmax(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
   const [n, c] = rowsAndClasses('argmax', x, 'x');
   if (out) expectSize('argmax', 'out', out, 'u32', n);
   else out = gpu.empty('u32', [n]);
-  gpu.dispatch(K.argmax, { tensors: [x, out], uniforms: params(n, c), workgroups: groups(n, K.argmax.workgroupSize), cost: { bytes: n * (c + 1) * 4, flops: n * c } });
+  gpu.dispatch(K.argmax, {
+    bindings: { logits: x, pred: out },
+    uniforms: params(n, c),
+    workgroups: groups(n, K.argmax.workgroupSize),
+    cost: { bytes: n * (c + 1) * 4, flops: n * c },
+  });
   return out;
 }
 
@@ -107,7 +125,12 @@ export function logSoftmax(gpu: Gpu, x: Tensor, out?: Tensor): Tensor {
   const [n, c] = rowsAndClasses('logSoftmax', x, 'x');
   if (out) expectTensor('logSoftmax', 'out', out, 'f32', [n, c]);
   else out = gpu.empty('f32', [n, c]);
-  gpu.dispatch(K.logSoftmax, { tensors: [x, out], uniforms: params(n, c), workgroups: groups(n, K.logSoftmax.workgroupSize), cost: { bytes: n * c * 8, flops: n * c * 5 } });
+  gpu.dispatch(K.logSoftmax, {
+    bindings: { logits: x, out },
+    uniforms: params(n, c),
+    workgroups: groups(n, K.logSoftmax.workgroupSize),
+    cost: { bytes: n * c * 8, flops: n * c * 5 },
+  });
   return out;
 }
 
@@ -134,8 +157,17 @@ export interface ElementLossResult {
 }
 
 /** The shared shape of the two losses below: input and target [N, C], mask u32 [N], count of masked rows. */
-function elementLoss(gpu: Gpu, op: string, rows: [typeof K.bceRows, typeof K.bceRows], input: Tensor, target: Tensor, mask: Tensor, count: number,
-  opts: { dinput?: Tensor; loss?: Tensor }, flopsPerElement: number): ElementLossResult {
+function elementLoss(
+  gpu: Gpu,
+  op: string,
+  rows: [Kernel, Kernel],
+  input: Tensor,
+  target: Tensor,
+  mask: Tensor,
+  count: number,
+  opts: { dinput?: Tensor; loss?: Tensor },
+  flopsPerElement: number,
+): ElementLossResult {
   expectTensor(op, 'input', input, 'f32', [-1, -1]);
   const [n, c] = input.shape;
   expectTensor(op, 'target', target, 'f32', [n, c]);
@@ -156,12 +188,17 @@ function elementLoss(gpu: Gpu, op: string, rows: [typeof K.bceRows, typeof K.bce
   const uniforms = params(n, c, elements);
   const inPlace = dinput === input;
   gpu.dispatch(inPlace ? rows[1] : rows[0], {
-    tensors: [inPlace ? mask : input, mask, dinput, rowStats, target],
+    bindings: { logits: inPlace ? gpu.unread('f32') : input, mask, out: dinput, row_stats: rowStats, targets: target },
     uniforms,
     workgroups: groups(n, K.bceRows.workgroupSize),
     cost: { bytes: n * (3 * c * 4 + 4 + 8), flops: n * c * flopsPerElement },
   });
-  gpu.dispatch(K.meanTotal, { tensors: [rowStats, loss, scratch], uniforms, workgroups: 1, cost: { bytes: n * 8 + 8, flops: 2 * n } });
+  gpu.dispatch(K.meanTotal, {
+    bindings: { row_stats: rowStats, loss, correct: scratch },
+    uniforms,
+    workgroups: 1,
+    cost: { bytes: n * 8 + 8, flops: 2 * n },
+  });
   rowStats.dispose();
   scratch.dispose();
   return { loss, dinput };

@@ -2,7 +2,7 @@
 // layer (X W), its input gradient (dY W^T) and its weight gradient (X^T dY).
 import code from '../../shaders/matmul.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectTensor } from './check.ts';
 import type { DropoutArgs } from './elementwise.ts';
@@ -27,7 +27,7 @@ export interface MatmulOptions {
 const WG = 64;
 /**
  * Split K when there are fewer threads than this (weight gradients: a tiny C, K = the number of nodes). With 16 x 16
- * blocks a 256 x 256 C has 256 threads, enough to keep the CPU driver busy: splitting it measured ~20% slower.
+ * blocks a 256 x 256 C has 256 threads, enough to keep the CPU driver busy (docs/kernels.md).
  */
 const SPLIT_BELOW_THREADS = 256;
 /** Split into up to this many threads in all... */
@@ -54,17 +54,35 @@ function cached(key: string, make: () => Kernel): Kernel {
 }
 
 function matmulKernel(v: Variant): Kernel {
-  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}${+v.dropoutA}|${v.blockM}x${v.blockN}`, () => kernel({
-    name: v.dropoutA ? 'matmul+dropout' : 'matmul', code, entryPoint: 'matmul', bindings: ['r', 'r', 'w', 'u', 'r', 'r'], workgroupSize: WG,
-    overrides: { TRANS_A: v.transA, TRANS_B: v.transB, ACCUMULATE: v.accumulate, BIAS: v.bias, A_DROPOUT: v.dropoutA, BLOCK_M: v.blockM, BLOCK_N: v.blockN },
-  }));
+  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}${+v.dropoutA}|${v.blockM}x${v.blockN}`, () =>
+    kernel({
+      name: v.dropoutA ? 'matmul+dropout' : 'matmul',
+      code,
+      entryPoint: 'matmul',
+      workgroupSize: WG,
+      overrides: {
+        TRANS_A: v.transA,
+        TRANS_B: v.transB,
+        ACCUMULATE: v.accumulate,
+        BIAS: v.bias,
+        A_DROPOUT: v.dropoutA,
+        BLOCK_M: v.blockM,
+        BLOCK_N: v.blockN,
+      },
+    }),
+  );
 }
 
 function reduceKernel(accumulate: boolean, bias: boolean): Kernel {
-  return cached(`reduce|${+accumulate}${+bias}`, () => kernel({
-    name: 'matmul.reduce_splits', code, entryPoint: 'reduce_splits', bindings: ['r', '-', 'w', 'u', 'r'], workgroupSize: WG,
-    overrides: { ACCUMULATE: accumulate, BIAS: bias },
-  }));
+  return cached(`reduce|${+accumulate}${+bias}`, () =>
+    kernel({
+      name: 'matmul.reduce_splits',
+      code,
+      entryPoint: 'reduce_splits',
+      workgroupSize: WG,
+      overrides: { ACCUMULATE: accumulate, BIAS: bias },
+    }),
+  );
 }
 
 const BLOCKS = [16, 12, 8, 4];
@@ -77,7 +95,8 @@ const BLOCKS = [16, 12, 8, 4];
  * 4 x 4 for a 1 x 1 C.
  */
 export function matmulBlock(m: number, n: number): [number, number] {
-  let best: [number, number] = [16, 16], bestLoads = Infinity;
+  let best: [number, number] = [16, 16],
+    bestLoads = Infinity;
   for (const bm of BLOCKS) {
     for (const bn of BLOCKS) {
       const loads = Math.ceil(m / bm) * Math.ceil(n / bn) * (bm + bn);
@@ -89,31 +108,42 @@ export function matmulBlock(m: number, n: number): [number, number] {
 
 /** How many K splits, and the K range of each (a multiple of 4). */
 function chooseSplits(threads: number, k: number): { splits: number; kChunk: number } {
-  const want = threads >= SPLIT_BELOW_THREADS ? 1 : Math.min(Math.floor(SPLIT_TARGET_THREADS / threads), Math.floor(k / MIN_SPLIT_K));
+  const want =
+    threads >= SPLIT_BELOW_THREADS
+      ? 1
+      : Math.min(Math.floor(SPLIT_TARGET_THREADS / threads), Math.floor(k / MIN_SPLIT_K));
   if (want < 2) return { splits: 1, kChunk: Math.max(4, Math.ceil(k / 4) * 4) };
   const kChunk = Math.ceil(k / want / 4) * 4;
   return { splits: Math.ceil(k / kChunk), kChunk };
 }
 
-/** C[M,N] = op(A) op(B) (+ bias) (+ C when accumulate). A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB). */
+/**
+ * C[M,N] = op(A) op(B) (+ bias) (+ C when accumulate). A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when
+ * transB).
+ */
 export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const transA = !!opts.transA, transB = !!opts.transB, accumulate = !!opts.accumulate;
+  const transA = !!opts.transA,
+    transB = !!opts.transB,
+    accumulate = !!opts.accumulate;
   expectTensor('matmul', 'A', a, 'f32', [-1, -1]);
   expectTensor('matmul', 'B', b, 'f32', [-1, -1]);
   const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (kb !== k) {
-    const opA = `op(A) = A${transA ? '^T' : ''} is [${m}, ${k}]`, opB = `op(B) = B${transB ? '^T' : ''} is [${kb}, ${n}]`;
+    const opA = `op(A) = A${transA ? '^T' : ''} is [${m}, ${k}]`,
+      opB = `op(B) = B${transB ? '^T' : ''} is [${kb}, ${n}]`;
     throw new Error(`matmul: shape mismatch: ${opA} but ${opB}; the inner dimensions differ`);
   }
   if (accumulate && !opts.out) throw new Error('matmul: accumulate needs the tensor to add to, as `out`');
   const out = opts.out ?? gpu.empty('f32', [m, n]);
   expectTensor('matmul', 'out', out, 'f32', [m, n]);
-  if (out.buffer === a.buffer || out.buffer === b.buffer) throw new Error('matmul: out must not share a buffer with A or B');
+  if (out.buffer === a.buffer || out.buffer === b.buffer)
+    throw new Error('matmul: out must not share a buffer with A or B');
   const bias = opts.bias;
   if (bias) {
     expectTensor('matmul', 'bias', bias, 'f32', [-1]);
-    if (bias.size !== n) throw new Error(`matmul: shape mismatch: bias has ${bias.size} values, the product has ${n} columns`);
+    if (bias.size !== n)
+      throw new Error(`matmul: shape mismatch: bias has ${bias.size} values, the product has ${n} columns`);
     if (out.buffer === bias.buffer) throw new Error('matmul: out must not share a buffer with bias');
   }
   const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
@@ -125,19 +155,39 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
   const blocksN = Math.ceil(n / v.blockN);
   const blocks = Math.ceil(m / v.blockM) * blocksN;
   const { splits, kChunk } = chooseSplits(blocks, k);
-  const uniforms = [m, n, k, blocksN, blocks, kChunk, splits, f32(drop?.p ?? 0), (drop?.seed ?? 0) >>> 0];
-  // Stand-ins for unread bindings: B for the bias, A for the step.
-  const extra = [bias ?? b, drop?.step ?? a];
+  const uniforms = {
+    m,
+    n,
+    k,
+    blocks_n: blocksN,
+    blocks,
+    k_chunk: kChunk,
+    splits,
+    p: drop?.p ?? 0,
+    seed: (drop?.seed ?? 0) >>> 0,
+  };
+  // The bias and the step are declared for every variant; without BIAS or A_DROPOUT they are not read.
+  const extra = { bias: bias ?? gpu.unread('f32'), step: drop?.step ?? gpu.unread('u32') };
   const cost = { bytes: 4 * (m * k + k * n + m * n * (accumulate ? 2 : 1)), flops: 2 * m * n * k };
   if (splits === 1) {
-    gpu.dispatch(matmulKernel(v), { tensors: [a, b, out, ...extra], uniforms, workgroups: groups(blocks, WG), cost });
+    gpu.dispatch(matmulKernel(v), {
+      bindings: { a_in: a, b_in: b, c: out, ...extra },
+      uniforms,
+      workgroups: groups(blocks, WG),
+      cost,
+    });
     return out;
   }
   const partials = gpu.empty('f32', [splits, m, n]);
   const splitCost = { bytes: 4 * (m * k + k * n + m * n * splits), flops: 2 * m * n * k };
-  gpu.dispatch(matmulKernel(v), { tensors: [a, b, partials, ...extra], uniforms, workgroups: groups(blocks * splits, WG), cost: splitCost });
+  gpu.dispatch(matmulKernel(v), {
+    bindings: { a_in: a, b_in: b, c: partials, ...extra },
+    uniforms,
+    workgroups: groups(blocks * splits, WG),
+    cost: splitCost,
+  });
   gpu.dispatch(reduceKernel(accumulate, !!bias), {
-    tensors: [partials, out, bias ?? partials],
+    bindings: { a_in: partials, c: out, bias: extra.bias },
     uniforms,
     workgroups: groups(m * n, WG),
     cost: { bytes: 4 * m * n * (splits + (accumulate ? 2 : 1)), flops: m * n * splits },

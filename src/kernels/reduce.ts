@@ -7,18 +7,16 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { expectSize, expectTensor } from './check.ts';
 
-// Bindings: ptr, perm, vals, out, uniforms. The `4` kernels see vals and out as vec4 column groups (F % 4 == 0).
-const scatterBindings = { dst: ['r', '-', 'r', 'w', 'u'], src: ['r', 'r', 'r', 'w', 'u'] } as const;
-const columnBindings = ['-', '-', 'r', 'w', 'u'] as const;
+// The `4` kernels see vals and out as vec4 column groups (F % 4 == 0).
 const K = {
-  scatterDst: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst', bindings: scatterBindings.dst }),
-  scatterDst4: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst4', bindings: scatterBindings.dst }),
-  scatterSrc: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src', bindings: scatterBindings.src }),
-  scatterSrc4: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src4', bindings: scatterBindings.src }),
-  columnPartials: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials', bindings: columnBindings }),
-  columnPartials4: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials4', bindings: columnBindings }),
-  columnTotal: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total', bindings: columnBindings }),
-  columnTotal4: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total4', bindings: columnBindings }),
+  scatterDst: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst' }),
+  scatterDst4: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst4' }),
+  scatterSrc: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src' }),
+  scatterSrc4: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src4' }),
+  columnPartials: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials' }),
+  columnPartials4: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials4' }),
+  columnTotal: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total' }),
+  columnTotal4: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total4' }),
 };
 
 /** Columns per thread: 4 (vec4 entry points) when F is a multiple of 4 and there is data to bind, else 1. */
@@ -31,9 +29,9 @@ export const COLUMN_BLOCK_ROWS = 128;
 /** Up to this many rows, columnSum is one pass (one thread per column walks every row). */
 export const COLUMN_SINGLE_PASS_ROWS = 256;
 
-/** Uniform block of reduce.wgsl: n, f, block, accumulate. */
-function params(n: number, f: number, block = 0, accumulate = false): number[] {
-  return [n, f, block, accumulate ? 1 : 0];
+/** Uniform block of reduce.wgsl. */
+function params(n: number, f: number, block = 0, accumulate = false) {
+  return { n, f, block, accumulate };
 }
 
 /**
@@ -49,10 +47,10 @@ export function scatterAdd(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' | 
   else out = gpu.empty('f32', [n, f]);
   const w = lanes(f, g.numEdges);
   const k = by === 'dst' ? (w === 4 ? K.scatterDst4 : K.scatterDst) : w === 4 ? K.scatterSrc4 : K.scatterSrc;
-  const tensors = by === 'dst' ? [g.rowPtr, vals, out] : [g.colPtr, g.perm, vals, out];
+  const bindings = by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
   const indexBytes = (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0);
   gpu.dispatch(k, {
-    tensors,
+    bindings,
     uniforms: params(n, f / w),
     workgroups: groups((n * f) / w, k.workgroupSize),
     cost: { bytes: indexBytes + (g.numEdges + n) * f * 4, flops: g.numEdges * f },
@@ -81,7 +79,7 @@ export function columnSum(gpu: Gpu, x: Tensor, opts: { out?: Tensor; accumulate?
   const w = lanes(f, rows);
   const k = w === 4 ? K.columnPartials4 : K.columnPartials;
   gpu.dispatch(k, {
-    tensors: [x, partials],
+    bindings: { vals: x, out: partials },
     uniforms: params(rows, f / w, COLUMN_BLOCK_ROWS),
     workgroups: groups((blocks * f) / w, k.workgroupSize),
     cost: { bytes: (rows + blocks) * f * 4, flops: rows * f },
@@ -97,7 +95,7 @@ function total(gpu: Gpu, x: Tensor, rows: number, f: number, out: Tensor, accumu
   const w = lanes(f, rows);
   const k = w === 4 ? K.columnTotal4 : K.columnTotal;
   gpu.dispatch(k, {
-    tensors: [x, out],
+    bindings: { vals: x, out },
     uniforms: params(rows, f / w, 0, accumulate),
     workgroups: groups(f / w, k.workgroupSize),
     cost: { bytes: (rows + (accumulate ? 2 : 1)) * f * 4, flops: rows * f },

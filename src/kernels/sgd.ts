@@ -1,7 +1,7 @@
 // SGD optimizer step (shaders/sgd.wgsl) over one flat buffer of every parameter of a model.
 import code from '../../shaders/sgd.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32, groups, kernel, type BindingKind } from '../gpu/kernel.ts';
+import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectSize } from './check.ts';
 
@@ -13,26 +13,12 @@ export interface SgdConfig {
   nesterov: boolean;
 }
 
-// Bindings: param, grad, momentum_buffer, scalars, uniforms (the buffer only with momentum).
-const plain: BindingKind[] = ['w', 'r', '-', 'r', 'u'];
-const withBuffer: BindingKind[] = ['w', 'r', 'w', 'r', 'u'];
+// The momentum buffer is bound only by the sgd_momentum_* entry points.
 const K = {
-  step4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_step4', bindings: plain, workgroupSize: 128 }),
-  tail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_tail', bindings: plain, workgroupSize: 4 }),
-  momentumStep4: kernel({
-    name: 'sgd.step',
-    code,
-    entryPoint: 'sgd_momentum_step4',
-    bindings: withBuffer,
-    workgroupSize: 128,
-  }),
-  momentumTail: kernel({
-    name: 'sgd.step',
-    code,
-    entryPoint: 'sgd_momentum_tail',
-    bindings: withBuffer,
-    workgroupSize: 4,
-  }),
+  step4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_step4', workgroupSize: 128 }),
+  tail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_tail', workgroupSize: 4 }),
+  momentumStep4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_step4', workgroupSize: 128 }),
+  momentumTail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_tail', workgroupSize: 4 }),
 };
 
 /** Throws unless the settings are ones torch.optim.SGD accepts. */
@@ -89,19 +75,27 @@ export function sgdStep(
     if (momentumBuffer.buffer === params.buffer)
       throw new Error('sgdStep: momentumBuffer must not share a buffer with params');
   }
-  const uniforms = [n, f32(cfg.momentum), f32(1 - cfg.dampening), f32(cfg.weightDecay), cfg.nesterov ? 1 : 0];
-  const tensors = momentum ? [params, grads, momentumBuffer!, scalars] : [params, grads, scalars];
+  const uniforms = {
+    n,
+    momentum: cfg.momentum,
+    one_minus_dampening: 1 - cfg.dampening,
+    weight_decay: cfg.weightDecay,
+    nesterov: cfg.nesterov,
+  };
+  const bindings = momentum
+    ? { param: params, grad: grads, momentum_buffer: momentumBuffer!, scalars }
+    : { param: params, grad: grads, scalars };
   const [step4, tail] = momentum ? [K.momentumStep4, K.momentumTail] : [K.step4, K.tail];
   const vec4s = Math.floor(n / 4);
   const bytes = momentum ? 80 : 48;
   gpu.dispatch(step4, {
-    tensors,
+    bindings,
     uniforms,
     workgroups: groups(vec4s, step4.workgroupSize),
     cost: { bytes: vec4s * bytes, flops: vec4s * 24 },
   });
   gpu.dispatch(tail, {
-    tensors,
+    bindings,
     uniforms,
     workgroups: n % 4 === 0 ? 0 : 1,
     cost: { bytes: ((n % 4) * bytes) / 4, flops: (n % 4) * 6 },

@@ -4,13 +4,11 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import { expectTensor } from './check.ts';
-import { expectGraph, expectNoAlias, expectPositiveInt, outputFor } from './attention.ts';
+import { expectGraph, expectNoAlias, expectPositiveInt, expectTensor, outputFor } from './check.ts';
 
-// Bindings: row_ptr, x (e / alpha), y (dalpha), out, uniforms.
 const K = {
-  forward: kernel({ name: 'softmax.segment_softmax', code, entryPoint: 'segment_softmax', bindings: ['r', 'r', '-', 'w', 'u'] }),
-  backward: kernel({ name: 'softmax.segment_softmax_backward', code, entryPoint: 'segment_softmax_backward', bindings: ['r', 'r', 'r', 'w', 'u'] }),
+  forward: kernel({ name: 'softmax.segment_softmax', code, entryPoint: 'segment_softmax' }),
+  backward: kernel({ name: 'softmax.segment_softmax_backward', code, entryPoint: 'segment_softmax_backward' }),
 };
 
 function expectEdgeValues(op: string, g: GraphTensors, heads: number, named: Record<string, Tensor>): void {
@@ -25,10 +23,11 @@ export function segmentSoftmax(gpu: Gpu, g: GraphTensors, e: Tensor, heads: numb
   expectEdgeValues(op, g, heads, { e });
   out = outputFor(gpu, op, 'out', [g.numEdges, heads], out);
   expectNoAlias(op, ['out', out], { e });
-  const N = g.numNodes, EH = g.numEdges * heads;
+  const N = g.numNodes,
+    EH = g.numEdges * heads;
   gpu.dispatch(K.forward, {
-    tensors: [g.rowPtr, e, out],
-    uniforms: [N, heads],
+    bindings: { row_ptr: g.rowPtr, x_in: e, out },
+    uniforms: { nodes: N, heads },
     workgroups: groups(N * heads, K.forward.workgroupSize),
     cost: { bytes: 4 * (N + 1 + 3 * EH), flops: 6 * EH },
   });
@@ -36,15 +35,23 @@ export function segmentSoftmax(gpu: Gpu, g: GraphTensors, e: Tensor, heads: numb
 }
 
 /** ds[k,h] = alpha[k,h] * (dalpha[k,h] - sum_{k' into dst_k} alpha[k',h] * dalpha[k',h]) */
-export function segmentSoftmaxBackward(gpu: Gpu, g: GraphTensors, alpha: Tensor, dalpha: Tensor, heads: number, out?: Tensor): Tensor {
+export function segmentSoftmaxBackward(
+  gpu: Gpu,
+  g: GraphTensors,
+  alpha: Tensor,
+  dalpha: Tensor,
+  heads: number,
+  out?: Tensor,
+): Tensor {
   const op = 'segmentSoftmaxBackward';
   expectEdgeValues(op, g, heads, { alpha, dalpha });
   out = outputFor(gpu, op, 'out', [g.numEdges, heads], out);
   expectNoAlias(op, ['out', out], { alpha, dalpha });
-  const N = g.numNodes, EH = g.numEdges * heads;
+  const N = g.numNodes,
+    EH = g.numEdges * heads;
   gpu.dispatch(K.backward, {
-    tensors: [g.rowPtr, alpha, dalpha, out],
-    uniforms: [N, heads],
+    bindings: { row_ptr: g.rowPtr, x_in: alpha, y_in: dalpha, out },
+    uniforms: { nodes: N, heads },
     workgroups: groups(N * heads, K.backward.workgroupSize),
     cost: { bytes: 4 * (N + 1 + 5 * EH), flops: 4 * EH },
   });

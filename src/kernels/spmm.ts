@@ -172,10 +172,19 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   const quads = Math.ceil(rowQuads / Math.ceil(rowQuads / maxQuads));
   const rowGroups = Math.ceil(rowQuads / quads);
   const threads = a.rows * rowGroups;
-  // Without dropout, any u32 tensor stands in for the (unread) step binding; without bias, B for the bias binding.
-  const step = dropout ? drop!.step : a.rowPtr;
+  // The step and the bias are bound by every pipeline; without DROPOUT or BIAS they are not read.
+  const step = dropout ? drop!.step : gpu.unread('u32');
   gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout, !!opts.bias), {
-    bindings: { row_ptr: a.rowPtr, col_idx: a.colIdx, values: a.values, nz_id: a.nzId, b_in: b, y_out: out, step, bias: opts.bias ?? b },
+    bindings: {
+      row_ptr: a.rowPtr,
+      col_idx: a.colIdx,
+      values: a.values,
+      nz_id: a.nzId,
+      b_in: b,
+      y_out: out,
+      step,
+      bias: opts.bias ?? gpu.unread('f32'),
+    },
     uniforms: { rows: a.rows, n, row_groups: rowGroups, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
     workgroups: groups(threads, WG),
     cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) + (opts.bias ? n : 0)), flops: 2 * a.nnz * n },

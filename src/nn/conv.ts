@@ -3,9 +3,9 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import type { EdgeDropout } from '../kernels/aggregate.ts';
+import type { EdgeDropout } from '../kernels/check.ts';
 import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
-import { canFuseAttention } from '../kernels/attend.ts';
+import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { glorot, zeros } from './init.ts';
@@ -76,8 +76,8 @@ export abstract class AttentionConv extends Module {
   readonly outWidth: number;
   override readonly takesGraph = true;
   /**
-   * Score, softmax and aggregation run as one fused kernel (kernels/attend.ts), and their backward as two, unless
-   * the device allows too few storage buffers per shader stage; then as separate kernels. Set by init().
+   * Score, softmax and aggregation run as one fused kernel (kernels/fused-attention.ts), and their backward as
+   * two, unless the device allows too few storage buffers per shader stage; then as separate kernels. Set by init().
    */
   protected fused = true;
   /** The graph and coefficients of the last forward, for attention(). */

@@ -5,9 +5,10 @@
 //   e_ij = LeakyReLU(a_src[j] + a_dst[i])            for each edge j -> i
 //   alpha_ij = softmax over the incoming edges of i  then dropout in training
 //   out_i = sum_j alpha_ij h[j]                      concat or mean over heads, + x W_res, + bias
-import { gatScore, gatScoreBackward, headDot, headDotBackward, nodeMatrix } from '../kernels/attention.ts';
+import { nodeMatrix } from '../kernels/check.ts';
+import { gatScore, gatScoreBackward, headDot, headDotBackward } from '../kernels/edge-scores.ts';
 import { aggregate, aggregateBackward } from '../kernels/aggregate.ts';
-import { gatAttend, gatAttendBackward } from '../kernels/attend.ts';
+import { gatAttend, gatAttendBackward } from '../kernels/fused-attention.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { AttentionConv, transpose, type ConvCall, type ConvOptions } from './conv.ts';

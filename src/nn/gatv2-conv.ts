@@ -4,9 +4,10 @@
 //   e_ij = att . LeakyReLU(x_l[j] + x_r[i])                    for each edge j -> i, per head
 //   alpha_ij = softmax over the incoming edges of i (e_ij)     then dropout in training
 //   out_i = sum_j alpha_ij x_l[j]                              concat or mean over heads, + x W_res, + bias
-import { gatv2Score, gatv2ScoreBackward, nodeMatrix, type NodeMatrix } from '../kernels/attention.ts';
+import { nodeMatrix, type NodeMatrix } from '../kernels/check.ts';
+import { gatv2Score, gatv2ScoreBackward } from '../kernels/edge-scores.ts';
 import { aggregate, aggregateBackward } from '../kernels/aggregate.ts';
-import { gatv2Attend, gatv2AttendBackward } from '../kernels/attend.ts';
+import { gatv2Attend, gatv2AttendBackward } from '../kernels/fused-attention.ts';
 import { add } from '../kernels/elementwise.ts';
 import { columnSum } from '../kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../kernels/softmax.ts';

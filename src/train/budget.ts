@@ -12,13 +12,13 @@
 //
 // Sizes are rounded up as the buffer pool rounds them (BufferPool.bucket). The formulas follow the layers
 // (src/nn/gat-conv.ts, gatv2-conv.ts, conv.ts, model.ts), the trainer (trainer.ts) and the kernels' own scratch
-// (kernels/attend.ts gatv2Scratch / pairScratch, matmul.ts split-K partials, reduce.ts columnSum,
-// attention.ts weightedColumnSums and gatv2ScoreBackward, loss.ts nllLoss); tests/node/robust-training.test.ts
+// (kernels/fused-attention.ts gatv2Scratch / pairScratch, matmul.ts split-K partials, reduce.ts columnSum,
+// edge-scores.ts weightedColumnSums and gatv2ScoreBackward, loss.ts nllLoss); tests/node/robust-training.test.ts
 // trains random configurations and checks that the pool never holds more than this estimate.
 import type { Gpu } from '../gpu/gpu.ts';
 import { BufferPool } from '../gpu/tensor.ts';
 import type { EdgeIndex } from '../graph.ts';
-import { canFuseAttention } from '../kernels/attend.ts';
+import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmulBlock } from '../kernels/matmul.ts';
 import type { SparseRows } from '../kernels/spmm.ts';
 import { SCALAR_TABLE_STEPS as ADAM_SCALAR_STEPS } from './optim.ts';
@@ -169,7 +169,7 @@ function matmulPartials(m: number, n: number, k: number): number {
 /** Floats of the partials reduce.ts's columnSum allocates for a [rows, f] input. */
 const columnSumPartials = (rows: number, f: number) => (rows > 256 ? Math.ceil(rows / 128) * f : 0);
 
-/** Floats of attention.ts's weightedColumnSums partials (and their column sum) for rows x (heads * channels). */
+/** Floats of edge-scores.ts's weightedColumnSums partials (and their column sum) for rows x (heads * channels). */
 function weightedColumnSumPartials(rows: number, hc: number): number[] {
   const blockRows = Math.max(1, Math.ceil(Math.sqrt(rows)));
   const blocks = Math.max(1, Math.ceil(rows / blockRows));

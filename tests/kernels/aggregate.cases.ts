@@ -1,10 +1,10 @@
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
 import * as agg from '../../src/kernels/aggregate.ts';
-import { nodeMatrix } from '../../src/kernels/attention.ts';
+import { nodeMatrix } from '../../src/kernels/check.ts';
 import * as ref from '../reference/aggregate.ts';
 import { checkVjp } from '../reference/fd.ts';
-import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './attention.cases.ts';
+import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './edge-scores.cases.ts';
 import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 20;

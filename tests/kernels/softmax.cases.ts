@@ -3,7 +3,7 @@ import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
 import * as sm from '../../src/kernels/softmax.ts';
 import * as ref from '../reference/softmax.ts';
 import { checkVjp } from '../reference/fd.ts';
-import { hubGraph, randomGraph, tracker } from './attention.cases.ts';
+import { hubGraph, randomGraph, tracker } from './edge-scores.cases.ts';
 import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 20;

@@ -3,7 +3,8 @@
 // keep their timing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 
@@ -49,4 +50,25 @@ test('JavaScript setImmediate callbacks still run before timers', async () => {
     setImmediate(() => order.push('immediate'));
   });
   assert.deepEqual(order, ['immediate', 'timeout']);
+});
+
+// Where the machine has no GPU, the system Vulkan drivers are not probed: Dawn's warning about Mesa's lavapipe and
+// the loader's "no GPU" message would come before every SwiftShader fallback, and nobody can act on them.
+const noGpuNode =
+  process.platform === 'linux' &&
+  !existsSync('/dev/dxg') &&
+  !(existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) &&
+  !readdirSync('/dev').some((n) => /^nvidia\d+$/.test(n)) &&
+  !process.env.VK_ICD_FILENAMES &&
+  !process.env.VK_DRIVER_FILES;
+// As at start-up: acquiring the device in this process points VK_ICD_FILENAMES at SwiftShader.
+const startEnv = { ...process.env };
+
+test('without a GPU, a Node run prints the SwiftShader line and no driver warning', { skip: !noGpuNode }, () => {
+  const script = "const { Gpu } = await import('./src/gpu/gpu.ts'); (await Gpu.create()).destroy();";
+  const args = ['--import', 'tsx', '--import', './tools/wgsl-loader.mjs', '--input-type=module', '-e', script];
+  const run = spawnSync(process.execPath, args, { encoding: 'utf8', env: startEnv });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.deepEqual(lines, [lines.find((l) => l.startsWith('webgpu-gat: no GPU adapter found; using SwiftShader'))]);
 });

@@ -42,12 +42,25 @@ test('the interface is read from the WGSL: names, access, element types, uniform
     { binding: 1, name: 'index', access: 'read', dtype: 'u32' },
     { binding: 2, name: 'out', access: 'read_write', dtype: 'f32' },
   ]);
-  assert.deepEqual(k.iface.uniform?.fields.map((f) => [f.name, f.offset, f.type]), [['n', 0, 'u32'], ['scale', 4, 'f32'], ['shift', 8, 'i32']]);
-  assert.equal(k.iface.kinds.join(''), 'rrwu');
+  assert.deepEqual(
+    k.iface.uniform?.fields.map((f) => [f.name, f.offset, f.type]),
+    [
+      ['n', 0, 'u32'],
+      ['scale', 4, 'f32'],
+      ['shift', 8, 'i32'],
+    ],
+  );
+  assert.equal(k.iface.uniform?.binding, 3);
   // scale4 uses the vec4f view of binding 0 and not binding 1: named by the binding's first declaration.
   const k4 = kernel({ name: 'test.scale4', code, entryPoint: 'scale4' });
-  assert.deepEqual(k4.iface.storage.map((b) => b.name), ['values', 'out']);
-  assert.equal(k4.iface.kinds.join(''), 'r-wu');
+  assert.deepEqual(
+    k4.iface.storage.map((b) => b.name),
+    ['values', 'out'],
+  );
+  assert.deepEqual(
+    k4.iface.storage.map((b) => b.binding),
+    [0, 2],
+  );
 });
 
 test('bindings and uniforms are filled by name and the kernel computes with them', async () => {
@@ -68,13 +81,31 @@ test('a name or type that does not match the WGSL is an error naming the kernel 
   const call = (bindings: Record<string, typeof f>, un: Record<string, number> = uniforms) =>
     gpu.dispatch(k, { bindings, uniforms: un, workgroups: 1 });
   assert.throws(() => call({ values: f, index: u }), /test\.gather: no tensor for binding 'out'/);
-  assert.throws(() => call({ values: f, index: u, out: f, extra: f }), /test\.gather: the entry point binds no buffer named 'extra'/);
-  assert.throws(() => call({ values: f, index: f, out: u }), /test\.gather: binding 'index' holds u32, got a f32 tensor/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { n: 4, scale: 1 }), /test\.gather: uniform field P\.shift \(i32\) is not given/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, scal: 2 }), /test\.gather: uniform P has no field 'scal'/);
+  assert.throws(
+    () => call({ values: f, index: u, out: f, extra: f }),
+    /test\.gather: the entry point binds no buffer named 'extra'/,
+  );
+  assert.throws(
+    () => call({ values: f, index: f, out: u }),
+    /test\.gather: binding 'index' holds u32, got a f32 tensor/,
+  );
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { n: 4, scale: 1 }),
+    /test\.gather: uniform field P\.shift \(i32\) is not given/,
+  );
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { ...uniforms, scal: 2 }),
+    /test\.gather: uniform P has no field 'scal'/,
+  );
   assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, n: -1 }), /P\.n \(u32\) must be an integer/);
-  assert.throws(() => call({ values: f, index: u, out: f }, { ...uniforms, shift: 0.5 }), /P\.shift \(i32\) must be an integer/);
-  assert.throws(() => kernel({ name: 'test.none', code, entryPoint: 'nope' }).iface, /test\.none: the WGSL has no compute entry point 'nope'/);
+  assert.throws(
+    () => call({ values: f, index: u, out: f }, { ...uniforms, shift: 0.5 }),
+    /P\.shift \(i32\) must be an integer/,
+  );
+  assert.throws(
+    () => kernel({ name: 'test.none', code, entryPoint: 'nope' }).iface,
+    /test\.none: the WGSL has no compute entry point 'nope'/,
+  );
   const swizzle = kernel({ name: 'test.swizzle', code: code.replace(/\bout\b/g, 'x'), entryPoint: 'gather' });
   assert.throws(() => swizzle.iface, /binding 'x' is named like a vector swizzle/);
   f.dispose();
@@ -87,4 +118,66 @@ test('packUniforms lays fields at the offsets the WGSL struct gives them', () =>
   assert.equal(words[0], 7);
   assert.equal(new Float32Array(words.buffer)[1], 1.5);
   assert.equal(new Int32Array(words.buffer)[2], -2);
+});
+
+test('preludes are prepended in order: a helper and a binding declared there serve the kernel', async () => {
+  const prelude = `
+@group(0) @binding(1) var<storage, read_write> doubled: array<f32>;
+fn twice(v: f32) -> f32 { return 2.0 * v; }`;
+  const body = `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < P.n) { doubled[gid.x] = twice(input[gid.x]); }
+}`;
+  const k = kernel({ name: 'test.prelude', code: body, preludes: [prelude], entryPoint: 'main' });
+  assert.deepEqual(
+    k.iface.storage.map((b) => [b.binding, b.name]),
+    [
+      [0, 'input'],
+      [1, 'doubled'],
+    ],
+  );
+  const input = gpu.tensor('f32', [3], [1, -2, 0.5]);
+  const doubled = gpu.full('f32', [3], NaN);
+  gpu.dispatch(k, { bindings: { input, doubled }, uniforms: { n: 3 }, workgroups: 1 });
+  assert.deepEqual([...(await doubled.read())], [2, -4, 1]);
+  [input, doubled].forEach((t) => t.dispose());
+});
+
+test('a binding given as undefined counts as not given; unread tensors have the dtype asked for', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  const f = gpu.empty('f32', [4]);
+  const uniforms = { n: 0, scale: 1, shift: 0 };
+  // `extra` is not a binding of the entry point, but undefined: ignored.
+  gpu.dispatch(k, {
+    bindings: { values: f, index: gpu.unread('u32'), out: f.view(0, [4]), extra: undefined },
+    uniforms,
+    workgroups: 1,
+  });
+  assert.throws(
+    () => gpu.dispatch(k, { bindings: { values: f, index: undefined, out: f }, uniforms, workgroups: 1 }),
+    /test\.gather: no tensor for binding 'index'/,
+  );
+  for (const dtype of ['f32', 'u32', 'i32'] as const) {
+    const t = gpu.unread(dtype);
+    assert.equal(t.dtype, dtype);
+    assert.ok(t.byteLength >= 16, 'an unread tensor binds as a vec4 view');
+    t.dispose(); // owned by the Gpu: disposing it does nothing
+    assert.equal(gpu.unread(dtype), t);
+    assert.ok(!t.isDisposed);
+  }
+  f.dispose();
+});
+
+test('an f32 field takes any number, NaN and infinities included; a non-number is an error', () => {
+  const k = kernel({ name: 'test.gather', code, entryPoint: 'gather' });
+  for (const scale of [Number.NaN, Number.POSITIVE_INFINITY, -0]) {
+    const words = packUniforms(k, { n: 1, scale, shift: 0 });
+    assert.ok(Object.is(new Float32Array(words.buffer)[1], scale));
+  }
+  const text = '1' as unknown as number;
+  assert.throws(() => packUniforms(k, { n: 1, scale: text, shift: 0 }), /P\.scale \(f32\) got 1/);
 });

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import { readdirSync } from 'node:fs';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { canFuseAttention } from '../../src/kernels/attend.ts';
+import { canFuseAttention } from '../../src/kernels/fused-attention.ts';
 import { assert, type KernelCase } from '../kernels/harness.ts';
 
 const dir = new URL('../kernels/', import.meta.url);

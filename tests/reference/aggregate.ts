@@ -1,5 +1,5 @@
 // Float64 references for shaders/aggregate.wgsl. x and out are contiguous [N, H*C]; alpha [E, H].
-import type { EdgeList } from './attention.ts';
+import type { EdgeList } from './edge-scores.ts';
 import { dropoutScale } from './common.ts';
 
 type A = ArrayLike<number>;

@@ -1,7 +1,7 @@
 // Float64 reference of the GAT / GATv2 layers and the two-layer model, forward and hand-written backward,
 // in plain loops over dense arrays. Parameters use the library's internal names and layouts
 // (`lin.weight` [in, P], `lin.bias` [P], `att` [H*C], `att_src`, `att_dst`, `bias`, `res` [in, out]).
-import type { EdgeList } from './attention.ts';
+import type { EdgeList } from './edge-scores.ts';
 import { leakyRelu, leakyReluGrad } from './common.ts';
 import { matmul } from './matmul.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from './softmax.ts';

@@ -1,5 +1,5 @@
 // Float64 references for shaders/softmax.wgsl: softmax over the edges that share a destination, per head.
-import type { EdgeList } from './attention.ts';
+import type { EdgeList } from './edge-scores.ts';
 
 type A = ArrayLike<number>;
 

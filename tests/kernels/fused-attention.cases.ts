@@ -2,13 +2,14 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
 import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
-import * as fused from '../../src/kernels/attend.ts';
-import { gatv2Score, gatv2ScoreBackward, nodeMatrix } from '../../src/kernels/attention.ts';
+import * as fused from '../../src/kernels/fused-attention.ts';
+import { nodeMatrix } from '../../src/kernels/check.ts';
+import { gatv2Score, gatv2ScoreBackward } from '../../src/kernels/edge-scores.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
 import * as aggRef from '../reference/aggregate.ts';
-import * as ref from '../reference/attention.ts';
+import * as ref from '../reference/edge-scores.ts';
 import * as smRef from '../reference/softmax.ts';
-import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './attention.cases.ts';
+import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './edge-scores.cases.ts';
 import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 12;
@@ -251,7 +252,7 @@ export const cases: KernelCase[] = [
     async run(gpu) {
       await repeat(4, 45, async (rand) => {
         const track = tracker();
-        const graph = randomGraph(rand), N = graph.numNodes, E = graph.numEdges;
+        const graph = randomGraph(rand), N = graph.numNodes;
         const H = randInt(rand, 1, 5), C = randInt(rand, 1, 10), HC = H * C, dims = { heads: H, channels: C, slope: 0.2 };
         const g = track(uploadGraph(gpu, graph));
         const G = track(gpu.tensor('f32', [N, 2 * HC], randomArray(rand, N * 2 * HC)));

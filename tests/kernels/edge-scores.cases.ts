@@ -1,9 +1,9 @@
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import { buildGraph, uploadGraph, type Graph, type GraphTensors } from '../../src/graph.ts';
-import * as att from '../../src/kernels/attention.ts';
-import { nodeMatrix } from '../../src/kernels/attention.ts';
-import * as ref from '../reference/attention.ts';
+import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
+import * as att from '../../src/kernels/edge-scores.ts';
+import { nodeMatrix } from '../../src/kernels/check.ts';
+import * as ref from '../reference/edge-scores.ts';
 import { checkVjp } from '../reference/fd.ts';
 import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 

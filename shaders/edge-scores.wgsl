@@ -43,46 +43,8 @@ fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; 
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
 fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
 
-// ---- 4-channel chunk loads and stores (Chunk, chunk_of and lanes are in common.wgsl) ----
-
-fn left4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return vec4f(left[i.x], left[i.y], left[i.z], left[i.w]);
-}
-
-fn right4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return vec4f(right[i.x], right[i.y], right[i.z], right[i.w]);
-}
-
-// att[col ..], zero past `width`: sums weighted by it need no other mask.
-fn att4(base: u32, width: u32) -> vec4f {
-  let i = lanes(base, width);
-  return select(vec4f(0.0), vec4f(att[i.x], att[i.y], att[i.z], att[i.w]), LANES < vec4u(width));
-}
-
-fn put(i: u32, v: f32, accumulate: bool) {
-  if (accumulate) {
-    out[i] += v;
-  } else {
-    out[i] = v;
-  }
-}
-
-// Writes the first `width` lanes of v to out[o ..], adding to what is there when `accumulate`.
-fn store4(o: u32, width: u32, v: vec4f, accumulate: bool) {
-  put(o, v.x, accumulate);
-  if (width > 1u) { put(o + 1u, v.y, accumulate); }
-  if (width > 2u) { put(o + 2u, v.z, accumulate); }
-  if (width > 3u) { put(o + 3u, v.w, accumulate); }
-}
-
-fn store4_out2(o: u32, width: u32, v: vec4f) {
-  out2[o] = v.x;
-  if (width > 1u) { out2[o + 1u] = v.y; }
-  if (width > 2u) { out2[o + 2u] = v.z; }
-  if (width > 3u) { out2[o + 3u] = v.w; }
-}
+// Chunk loads and stores (left4, right4, att4, store4, store4_out2) are in the preludes chunk-out.wgsl and
+// chunk-attention.wgsl.
 
 // ---- GATv2 ----
 
@@ -90,7 +52,11 @@ fn store4_out2(o: u32, width: u32, v: vec4f) {
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: xr[i] and att are
 // loaded once per chunk, only xl[src_k] per edge. out = e [E, H].
 @compute @workgroup_size(WG)
-fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -115,7 +81,11 @@ fn gatv2_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 //   partial[i, h, c] =             sum_k de[k, h] * lrelu(z)     (datt = column sum of the partials)
 // One thread per (node, head, chunk of 4 channels); out = dxr (strided view), out2 = partials [N, H * C].
 @compute @workgroup_size(WG)
-fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score_dxr(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
@@ -136,7 +106,11 @@ fn gatv2_score_dxr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 //   dxl[j, h, c] (+)= att[h, c] * sum_k de[k, h] * lrelu'(z)
 // One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
 @compute @workgroup_size(WG)
-fn gatv2_score_dxl(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gatv2_score_dxl(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
@@ -171,7 +145,11 @@ fn block_count() -> u32 {
 
 // out[b, col] = sum_{n in block b} da[n, col / C] * left[n, col]   (da in grad_in, [N, H])
 @compute @workgroup_size(WG)
-fn weighted_column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn weighted_column_sum(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= block_count() * P.heads * P.channels) { return; }
   let b = block_of(t);
@@ -186,7 +164,11 @@ fn weighted_column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
 // a[n, h] = sum_c x[n, h, c] * att[h, c]   (alpha_src / alpha_dst in PyG)
 // One thread per (node, head); x in `left`, out = a [N, H].
 @compute @workgroup_size(WG)
-fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn head_dot(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let n = t / P.heads;
@@ -203,18 +185,27 @@ fn head_dot(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 // dx[n, h, c] (+)= da[n, h] * att[h, c]
 // One thread per (node, head, chunk of 4 channels); da in `grad_in`, out = dx (strided view).
 @compute @workgroup_size(WG)
-fn head_dot_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn head_dot_dx(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
-  store4(grad_at(q.node, q.col), q.width, grad_in[q.node * P.heads + q.head] * att4(q.col, q.width), P.accumulate != 0u);
+  let dx = grad_in[q.node * P.heads + q.head] * att4(q.col, q.width);
+  store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
 }
 
 // e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h])
 // One thread per (destination i, head) walking i's CSR segment; as in `left`, ad in `right` (both [N, H]),
 // out = e [E, H].
 @compute @workgroup_size(WG)
-fn gat_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -228,7 +219,11 @@ fn gat_score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 // dad[i, h] = sum_{k into i} de[k, h] * lrelu'(as[src_k, h] + ad[i, h])   (CSR segment)
 // One thread per (node, head); out = dad [N, H].
 @compute @workgroup_size(WG)
-fn gat_score_dad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score_dad(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
@@ -244,7 +239,11 @@ fn gat_score_dad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // das[j, h] = sum_{k out of j} de[k, h] * lrelu'(as[j, h] + ad[dst_k, h])   (CSC permutation)
 // One thread per (node, head); out = das [N, H].
 @compute @workgroup_size(WG)
-fn gat_score_das(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn gat_score_das(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   let j = t / P.heads;

@@ -1,34 +1,56 @@
-// Fused attention (shaders/attend.wgsl): for GATv2 and GAT, edge scores, the softmax over each destination's
-// incoming edges, dropout on the coefficients and the weighted aggregation in one dispatch; the backward of that
-// whole chain in two dispatches (plus a column sum for GATv2's att gradient). Same results as the unfused chain
-//   gatv2Score / gatScore -> segmentSoftmax -> aggregate
+// Fused attention (shaders/fused-attention-*.wgsl): for GATv2 and GAT, edge scores, the softmax over each
+// destination's incoming edges, dropout on the coefficients and the weighted aggregation in one dispatch; the
+// backward of that whole chain in two dispatches (plus a column sum for GATv2's att gradient). Same results as the
+// separate chain
+//   gatv2Score / gatScore (edge-scores.ts) -> segmentSoftmax -> aggregate
 // and its backward, with the same dropout masks (dropout_scale(seed, step, k*H + h, p) on alpha after the softmax).
-import code from '../../shaders/attend.wgsl';
+import chunkAttention from '../../shaders/chunk-attention.wgsl';
+import chunkOut from '../../shaders/chunk-out.wgsl';
+import fusedAttention from '../../shaders/fused-attention.wgsl';
+import backwardDst from '../../shaders/fused-attention-backward-dst.wgsl';
+import backwardSrc from '../../shaders/fused-attention-backward-src.wgsl';
+import forward from '../../shaders/fused-attention-forward.wgsl';
+import scratchLayout from '../../shaders/fused-attention-scratch.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { f32 } from '../gpu/kernel.ts';
+import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import { stepOf, type EdgeDropout } from './aggregate.ts';
-import { expectDims, expectGraph, expectNodeMatrix, expectNoAlias, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
-import { expectDropout, expectSize, expectTensor } from './check.ts';
+import {
+  type EdgeDropout,
+  expectDims,
+  expectDropout,
+  expectGraph,
+  expectNodeMatrix,
+  expectNoAlias,
+  expectSize,
+  expectTensor,
+  type NodeMatrix,
+  outputFor,
+} from './check.ts';
 import { columnSum } from './reduce.ts';
 
-type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'bias' | 'scoreSrc' | 'scoreDst' | 'alpha' | 'dagg' | 'pairIn'
-  | 'alphaOut' | 'pairOut' | 'out' | 'out2' | 'uniforms' | 'step' | 'scratch';
-const family = new SlotKernels<Slot>(code, 'attend', ['rowPtr', 'colPtr', 'perm', 'src', 'dst', 'left', 'right', 'att', 'bias', 'scoreSrc', 'scoreDst', 'alpha',
-  'dagg', 'pairIn', 'alphaOut', 'pairOut', 'out', 'out2', 'uniforms', 'step', 'scratch']);
+const PASSES = {
+  forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention] },
+  backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, scratchLayout] },
+  backwardSrc: { code: backwardSrc, preludes: [chunkOut, chunkAttention, fusedAttention, scratchLayout] },
+};
+
 /**
  * Pipelines of one entry point, made on first use: without dropout and with it (DROPOUT, which hashes the masks),
- * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further channels
- * out, which SwiftShader runs measurably faster), and for 1 or HEADS_PER_THREAD heads per thread.
+ * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further
+ * channels out), and for 1 or HEADS_PER_THREAD heads per thread.
  * The source-side entry points (`source`) take one thread per block of 8 channels; gat_attend_src hashes no masks and
  * takes any C in one pipeline; gatv2_attend_src has DROPOUT pipelines (`sourceDropout`: alpha * drop is not stored in
  * its scratch, it takes drop(k, h) from a keep bit, or with WIDE hashes it again) and a WIDE pipeline (`wideSource`:
  * it gathers xr[dst] there instead of reading sign bits).
  */
-function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { source?: boolean; sourceDropout?: boolean; wideSource?: boolean } = {}) {
-  const made = new Map<string, SlotKernel<Slot>>();
-  const get = (dropout: boolean, wide: boolean, heads: number): SlotKernel<Slot> => {
+function variants(
+  pass: keyof typeof PASSES,
+  entryPoint: string,
+  opts: { source?: boolean; sourceDropout?: boolean; wideSource?: boolean } = {},
+) {
+  const made = new Map<string, Kernel>();
+  const get = (dropout: boolean, wide: boolean, heads: number): Kernel => {
     const key = `${dropout}|${wide}|${heads}`;
     let k = made.get(key);
     if (!k) {
@@ -36,51 +58,59 @@ function variants(entryPoint: string, reads: Slot[], writes: Slot[], opts: { sou
       if (dropout) overrides.DROPOUT = true;
       if (wide) overrides.WIDE = true;
       if (heads > 1) overrides.HEADS_PER_THREAD = heads;
-      k = family.entry(entryPoint, reads, writes, Object.keys(overrides).length ? overrides : undefined);
-      // Name the head count for the profiler (the family appends override names only).
-      if (heads > 1) k = { ...k, kernel: { ...k.kernel, name: k.kernel.name.replace('+heads_per_thread', `+${heads}heads`) } };
+      const variant = `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}`;
+      k = kernel({ name: `fused_attention.${entryPoint}${variant}`, ...PASSES[pass], entryPoint, overrides });
       made.set(key, k);
     }
     return k;
   };
-  return { get, source: opts.source ?? false, sourceDropout: opts.sourceDropout ?? false, wideSource: opts.wideSource ?? false };
+  return {
+    get,
+    source: opts.source ?? false,
+    sourceDropout: opts.sourceDropout ?? false,
+    wideSource: opts.wideSource ?? false,
+  };
 }
 
 /**
  * Heads per thread (HEADS_PER_THREAD) where H is a multiple of it and C <= 8, else 1: a thread's heads share the
- * per-edge index loads (src, or perm and dst), the loop control and the segment bounds. Measured on SwiftShader at
- * H = 8, C = 8 (Cora): 2 heads per thread ran the destination-side kernels and gat_attend_src ~10-20% faster than 1;
- * 4 ran slower than 1 (too many live accumulators). gatv2_attend_src gained nothing from 2 while it gathered xr[dst]
- * (8 vec4 of state per head); reading sign bits instead (4 vec4 per head) it runs ~15% faster with 2. The WIDE
- * pipelines (C > 8) keep 1.
+ * per-edge index loads (src, or perm and dst), the loop control and the segment bounds (docs/kernels.md has the
+ * measurements behind 2). The WIDE pipelines (C > 8) keep 1.
  */
 const HEADS_PER_THREAD = 2;
 
 const K = {
-  gatv2: variants('gatv2_attend', ['rowPtr', 'src', 'left', 'right', 'att', 'bias', 'step'], ['alphaOut', 'out']),
-  gatv2Dst: variants('gatv2_attend_dst', ['rowPtr', 'src', 'left', 'right', 'att', 'alpha', 'dagg', 'step'], ['scratch', 'out']),
+  gatv2: variants('forward', 'gatv2_attend'),
+  gatv2Dst: variants('backwardDst', 'gatv2_attend_dst'),
   // 10 storage buffers, the most any of these binds: no step buffer, the dropout site comes through the scratch
   // (WIDE; see pair_word).
-  gatv2Src: variants('gatv2_attend_src', ['colPtr', 'perm', 'dst', 'left', 'right', 'att', 'alpha', 'dagg'], ['scratch', 'out'], { source: true, sourceDropout: true, wideSource: true }),
-  gat: variants('gat_attend', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'bias', 'step'], ['alphaOut', 'out']),
-  gatDst: variants('gat_attend_dst', ['rowPtr', 'src', 'left', 'scoreSrc', 'scoreDst', 'alpha', 'dagg', 'step'], ['pairOut', 'out']),
-  gatSrc: variants('gat_attend_src', ['colPtr', 'perm', 'dst', 'pairIn', 'dagg'], ['out', 'out2'], { source: true }),
+  gatv2Src: variants('backwardSrc', 'gatv2_attend_src', { source: true, sourceDropout: true, wideSource: true }),
+  gat: variants('forward', 'gat_attend'),
+  gatDst: variants('backwardDst', 'gat_attend_dst'),
+  gatSrc: variants('backwardSrc', 'gat_attend_src', { source: true }),
 };
 
 /**
  * The pipeline and thread count for these dims: one thread per (node, heads per thread) on the destination side,
  * per (node, heads per thread, block of 8 channels) on the source side.
  */
-function plan(v: ReturnType<typeof variants>, dims: { heads: number; channels: number }, nodes: number, d?: EdgeDropout): { k: SlotKernel<Slot>; threads: number } {
-  const H = dims.heads, C = dims.channels, wide = C > 8;
+function plan(
+  v: ReturnType<typeof variants>,
+  dims: { heads: number; channels: number },
+  nodes: number,
+  d?: EdgeDropout,
+): { k: Kernel; threads: number } {
+  const H = dims.heads,
+    C = dims.channels,
+    wide = C > 8;
   const heads = !wide && H % HEADS_PER_THREAD === 0 ? HEADS_PER_THREAD : 1;
   const dropout = !!d && d.p > 0;
   const k = v.source ? v.get(v.sourceDropout && dropout, v.wideSource && wide, heads) : v.get(dropout, wide, heads);
   return { k, threads: nodes * (H / heads) * (v.source ? Math.ceil(C / 8) : 1) };
 }
 
-/** Storage buffers the widest fused kernel binds. */
-const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).map((v) => v.get(false, false, 1).slots.length));
+/** Storage buffers the widest fused kernel binds (read from the WGSL on first use). */
+let maxStorageBindings = 0;
 
 /**
  * Whether this device can run the fused kernels: they bind up to 10 storage buffers per shader stage, more than
@@ -88,8 +118,12 @@ const MAX_STORAGE_BINDINGS = Math.max(...Object.values(K).map((v) => v.get(false
  * separate score / softmax / aggregation kernels where it cannot.
  */
 export function canFuseAttention(gpu: Gpu): boolean {
-  return gpu.device.limits.maxStorageBuffersPerShaderStage >= MAX_STORAGE_BINDINGS;
+  maxStorageBindings ||= Math.max(...Object.values(K).map((v) => v.get(false, false, 1).iface.storage.length));
+  return gpu.device.limits.maxStorageBuffersPerShaderStage >= maxStorageBindings;
 }
+
+/** The step buffer: pipelines with dropout read it; the others bind one (WGSL counts a use under DROPOUT) unread. */
+const stepOf = (gpu: Gpu, d?: EdgeDropout) => (d && d.p > 0 ? d.step : gpu.unread('u32'));
 
 export interface AttendDims {
   heads: number;
@@ -103,7 +137,10 @@ export interface AttendOptions {
   dropout?: EdgeDropout;
   /** f32 [H*C], added to every row of out. */
   bias?: Tensor;
-  /** Output: alpha [E, H], the coefficients before dropout (what the backward and attention() need). Pooled when absent. */
+  /**
+   * Output: alpha [E, H], the coefficients before dropout (what the backward and attention() need). Pooled when
+   * absent.
+   */
   alpha?: Tensor;
   /** Output: [N, H*C] contiguous. Pooled when absent. */
   out?: Tensor;
@@ -118,33 +155,72 @@ interface Views {
   bias?: boolean;
 }
 
-/** Uniform block of attend.wgsl. */
-function params(g: GraphTensors, dims: { heads: number; channels: number; slope: number }, v: Views = {}): number[] {
-  const view = (m?: NodeMatrix) => (m ? [m.stride, m.offset] : [0, 0]);
-  return [g.numNodes, g.numEdges, dims.heads, dims.channels, f32(dims.slope), ...view(v.left), ...view(v.right), ...view(v.grad),
-    v.accumulate ? 1 : 0, f32(v.dropout?.p ?? 0), (v.dropout?.seed ?? 0) >>> 0, v.bias ? 1 : 0];
+/** Uniform block of fused-attention.wgsl. */
+function params(g: GraphTensors, dims: { heads: number; channels: number; slope: number }, v: Views = {}) {
+  return {
+    nodes: g.numNodes,
+    edges: g.numEdges,
+    heads: dims.heads,
+    channels: dims.channels,
+    slope: dims.slope,
+    l_stride: v.left?.stride ?? 0,
+    l_offset: v.left?.offset ?? 0,
+    r_stride: v.right?.stride ?? 0,
+    r_offset: v.right?.offset ?? 0,
+    g_stride: v.grad?.stride ?? 0,
+    g_offset: v.grad?.offset ?? 0,
+    accumulate: v.accumulate ?? false,
+    p: v.dropout?.p ?? 0,
+    seed: (v.dropout?.seed ?? 0) >>> 0,
+    has_bias: v.bias ?? false,
+  };
 }
 
 /**
  * The fused kernels bind up to 10 storage buffers, more than WebGPU's default limit of 8; the library raises the
  * limit to what the adapter offers. Say so clearly instead of failing at pipeline creation.
  */
-function run(gpu: Gpu, op: string, { k, threads }: { k: SlotKernel<Slot>; threads: number }, tensors: Partial<Record<Slot, Tensor>>, uniforms: number[], cost: { bytes: number; flops: number }): void {
+function run(
+  gpu: Gpu,
+  op: string,
+  { k, threads }: { k: Kernel; threads: number },
+  bindings: Record<string, Tensor>,
+  uniforms: ReturnType<typeof params>,
+  cost: { bytes: number; flops: number },
+): void {
   const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
-  if (k.slots.length > limit) {
-    throw new Error(`${op}: ${k.kernel.name} binds ${k.slots.length} storage buffers, but this device allows ${limit} per shader stage; use the unfused kernels`);
+  const count = k.iface.storage.length;
+  if (count > limit) {
+    throw new Error(
+      `${op}: ${k.name} binds ${count} storage buffers, but this device allows ${limit} per shader stage; ` +
+        'use the separate kernels',
+    );
   }
-  launch(gpu, k, tensors, uniforms, threads, cost);
+  gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
 }
 
 /** Checks the forward's optional tensors and outputs; returns the outputs. */
-function forwardOutputs(gpu: Gpu, op: string, g: GraphTensors, dims: AttendDims, opts: AttendOptions, inputs: Record<string, Tensor>): { alpha: Tensor; out: Tensor } {
-  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+function forwardOutputs(
+  gpu: Gpu,
+  op: string,
+  g: GraphTensors,
+  dims: AttendDims,
+  opts: AttendOptions,
+  inputs: Record<string, Tensor>,
+): { alpha: Tensor; out: Tensor } {
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = dims.heads,
+    HC = H * dims.channels;
   expectDropout(op, opts.dropout);
   if (opts.bias) expectSize(op, 'bias', opts.bias, 'f32', HC);
   const alpha = outputFor(gpu, op, 'alpha', [E, H], opts.alpha);
   const out = outputFor(gpu, op, 'out', [N, HC], opts.out);
-  const all = { ...inputs, ...(opts.bias ? { bias: opts.bias } : {}), ...(opts.dropout ? { 'dropout step': opts.dropout.step } : {}) };
+  const all = {
+    ...inputs,
+    ...(opts.bias ? { bias: opts.bias } : {}),
+    ...(opts.dropout ? { 'dropout step': opts.dropout.step } : {}),
+  };
   expectNoAlias(op, ['alpha', alpha], all);
   expectNoAlias(op, ['out', out], { ...all, alpha });
   return { alpha, out };
@@ -153,28 +229,61 @@ function forwardOutputs(gpu: Gpu, op: string, g: GraphTensors, dims: AttendDims,
 // ---- GATv2 ----
 
 /**
- * GATv2 attention for each destination i and head h, in one dispatch (one thread per destination i and one or two heads, walking i's CSR segment):
+ * GATv2 attention for each destination i and head h, in one dispatch (one thread per destination i and one or two
+ * heads, walking i's CSR segment):
  *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c])
- *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]   (written, before dropout)
+ *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]
+ *                (written, before dropout)
  *   out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * xl[src_k,h,c]  (+ bias[h*C + c])
  * A node without incoming edges gets out = 0 (+ bias). out is [N, H*C] contiguous. For C <= 8, xl[src] is gathered
  * once per edge: scores, an online softmax and the aggregation share one pass; a scalar pass then writes alpha.
  */
-export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, dims: AttendDims, opts: AttendOptions = {}): { alpha: Tensor; out: Tensor } {
+export function gatv2Attend(
+  gpu: Gpu,
+  g: GraphTensors,
+  xl: NodeMatrix,
+  xr: NodeMatrix,
+  att: Tensor,
+  dims: AttendDims,
+  opts: AttendOptions = {},
+): { alpha: Tensor; out: Tensor } {
   const op = 'gatv2Attend';
   expectDims(op, dims);
   expectGraph(op, g);
-  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = dims.heads,
+    HC = H * dims.channels;
   expectNodeMatrix(op, 'xl', xl, N, HC);
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
-  const C = dims.channels, blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
-  run(gpu, op, plan(K.gatv2, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+  const C = dims.channels,
+    blocks = Math.ceil(C / 8),
+    regather = E * H * Math.max(0, C - 8);
+  run(
+    gpu,
+    op,
+    plan(K.gatv2, dims, N, opts.dropout),
+    {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: xl.t,
+      right: xr.t,
+      att,
+      bias: opts.bias ?? gpu.unread('f32'),
+      step: stepOf(gpu, opts.dropout),
+      alpha_out: alpha,
+      out,
+    },
     params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass gathers xl[src] for every channel (scores, online softmax, channels 0..7); with C > 8 each further block
     // of 8 gathers its channels again. e/alpha: written, read, rewritten.
-    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC), flops: 4 * E * HC + 10 * E * H + 3 * E * HC });
+    {
+      bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC),
+      flops: 4 * E * HC + 10 * E * H + 3 * E * HC,
+    },
+  );
   return { alpha, out };
 }
 
@@ -190,11 +299,13 @@ export interface Gatv2AttendGrads {
 }
 
 /**
- * Backward of gatv2Attend given dagg = d out [N, H*C] (contiguous) and the forward's alpha [E,H], with z = xl[src_k] + xr[dst_k]:
+ * Backward of gatv2Attend given dagg = d out [N, H*C] (contiguous) and the forward's alpha [E,H], with
+ * z = xl[src_k] + xr[dst_k]:
  *   dalpha[k,h] = drop(k,h) * sum_c dagg[dst_k,h,c] * xl[src_k,h,c]
  *   de[k,h]     = alpha[k,h] * (dalpha[k,h] - sum_{k' -> dst_k} alpha[k',h] * dalpha[k',h])
  *   dxr[i,h,c]  = att[h,c] * sum_{k -> i} de[k,h] * lrelu'(z)                               (CSR, per destination)
- *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)   (CSC)
+ *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)
+ *                                                                                                     (CSC)
  *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-node partials, then columnSum)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
  * per-edge (de, sign bits of z and the dropout keep bit) and the datt partials live in one pooled scratch between
@@ -205,11 +316,25 @@ export interface Gatv2AttendGrads {
  * the two ends of each edge, lrelu(z) = (xl[src] + xr[dst]) * lrelu'(z): each kernel adds x * (its sum of
  * de * lrelu'(z)) to a per-node partial.
  */
-export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: Gatv2AttendGrads): void {
+export function gatv2AttendBackward(
+  gpu: Gpu,
+  g: GraphTensors,
+  xl: NodeMatrix,
+  xr: NodeMatrix,
+  att: Tensor,
+  alpha: Tensor,
+  dagg: Tensor,
+  dims: AttendDims,
+  grads: Gatv2AttendGrads,
+): void {
   const op = 'gatv2AttendBackward';
   expectDims(op, dims);
   expectGraph(op, g);
-  const N = g.numNodes, E = g.numEdges, H = dims.heads, C = dims.channels, HC = H * C;
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = dims.heads,
+    C = dims.channels,
+    HC = H * C;
   expectNodeMatrix(op, 'xl', xl, N, HC);
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
@@ -219,40 +344,85 @@ export function gatv2AttendBackward(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, x
   expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
   expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
   expectSize(op, 'datt', grads.datt, 'f32', HC);
-  const inputs = { xl: xl.t, xr: xr.t, att, alpha, dagg, ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}) };
+  const inputs = {
+    xl: xl.t,
+    xr: xr.t,
+    att,
+    alpha,
+    dagg,
+    ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}),
+  };
   expectNoAlias(op, ['dxl', grads.dxl.t], inputs);
   expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
 
-  const blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8), wide = C > 8;
+  const blocks = Math.ceil(C / 8),
+    regather = E * H * Math.max(0, C - 8),
+    wide = C > 8;
   const scratch = gatv2Scratch(gpu, N, E, H, C);
-  const step = stepOf(g, grads.dropout);
+  const step = stepOf(gpu, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
-  run(gpu, op, plan(K.gatv2Dst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, scratch, out: grads.dxr.t },
+  run(
+    gpu,
+    op,
+    plan(K.gatv2Dst, dims, N, grads.dropout),
+    { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, scratch, out: grads.dxr.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }),
     // One pass gathers xl[src] for every channel (dalpha, and dxr and the datt partials for channels 0..7); with C > 8
     // each further block of 8 gathers its channels again. alpha twice; 2 scratch words written (1 with C > 8: no sign
     // and keep bits), de read and rewritten.
-    { bytes: 4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + (wide ? 3 : 4) * E * H + 2 * N * HC), flops: 2 * E * HC + 6 * E * H + 9 * E * HC });
-  run(gpu, op, plan(K.gatv2Src, dims, N, grads.dropout), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, left: xl.t, right: xr.t, att, alpha, dagg, scratch, out: grads.dxl.t },
+    {
+      bytes:
+        4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + (wide ? 3 : 4) * E * H + 2 * N * HC),
+      flops: 2 * E * HC + 6 * E * H + 9 * E * HC,
+    },
+  );
+  run(
+    gpu,
+    op,
+    plan(K.gatv2Src, dims, N, grads.dropout),
+    {
+      col_ptr: g.colPtr,
+      perm: g.perm,
+      dst: g.dst,
+      left: xl.t,
+      right: xr.t,
+      att,
+      alpha,
+      dagg,
+      scratch,
+      out: grads.dxl.t,
+    },
     params(g, dims, { left: xl, right: xr, grad: grads.dxl, accumulate, dropout: grads.dropout }),
     // Per thread and edge: perm, dst; per edge and head: alpha and the scratch words (de, and the sign and keep bits
     // with C <= 8), per block of 8 channels; per edge and channel: dagg[dst] (and xr[dst] with C > 8). Then dxl. With
     // dropout and C > 8 it hashes the mask again (not counted).
-    { bytes: 4 * (N + 1 + 2 * E * blocks + (wide ? 2 : 3) * E * H * blocks + (wide ? 2 : 1) * E * HC + (accumulate ? 2 : 1) * N * HC), flops: 4 * E * HC });
-  columnSum(gpu, scratch.view(0, [N, HC]), { out: grads.datt });
+    {
+      bytes:
+        4 *
+        (N +
+          1 +
+          2 * E * blocks +
+          (wide ? 2 : 3) * E * H * blocks +
+          (wide ? 2 : 1) * E * HC +
+          (accumulate ? 2 : 1) * N * HC),
+      flops: 4 * E * HC,
+    },
+  );
+  columnSum(gpu, scratch.view(0, [N, HC]).bitcast('f32'), { out: grads.datt });
   scratch.dispose();
 }
 
 /**
- * The GATv2 backward scratch (see pair_word in attend.wgsl): the datt partials [N, H*C] (one row per destination), a
+ * The GATv2 backward scratch (see pair_word in fused-attention-scratch.wgsl): the datt partials [N, H*C] (one row
+ * per destination), a
  * header word (C > 8 with dropout: the dropout site, from the destination kernel to the source kernel, which binds
  * no step buffer), then per edge and head de and, for C <= 8, the sign bits of z over the head's channels with the
  * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words.
  */
 function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number): Tensor {
-  return gpu.empty('f32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H]);
+  return gpu.empty('u32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H]);
 }
 
 /** GAT: per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
@@ -264,31 +434,62 @@ function pairScratch(gpu: Gpu, E: number, H: number): Tensor {
 function expectDisjoint(op: string, a: NodeMatrix, b: NodeMatrix, width: number): void {
   if (a.t.buffer !== b.t.buffer) return;
   const start = (m: NodeMatrix) => m.t.byteOffset / 4 + m.offset;
-  const overlap = a.stride === b.stride && a.t.byteOffset === b.t.byteOffset ? Math.abs(a.offset - b.offset) < width : start(a) === start(b);
-  if (overlap) throw new Error(`${op}: dxl and dxr views overlap in one buffer; give them disjoint columns or separate buffers`);
+  const overlap =
+    a.stride === b.stride && a.t.byteOffset === b.t.byteOffset
+      ? Math.abs(a.offset - b.offset) < width
+      : start(a) === start(b);
+  if (overlap)
+    throw new Error(`${op}: dxl and dxr views overlap in one buffer; give them disjoint columns or separate buffers`);
 }
 
 // ---- GAT (GATConv) ----
 
 /**
- * GAT attention for each destination i and head h, in one dispatch (one thread per destination i and one or two heads, walking i's CSR segment):
+ * GAT attention for each destination i and head h, in one dispatch (one thread per destination i and one or two
+ * heads, walking i's CSR segment):
  *   e[k,h] = LeakyReLU(as[src_k,h] + ad[i,h]),  as/ad [N,H] (headDot of x with att_src / att_dst)
  *   alpha, out as gatv2Attend, aggregating x:  out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * x[src_k,h,c] (+ bias)
  */
-export function gatAttend(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, dims: AttendDims, opts: AttendOptions = {}): { alpha: Tensor; out: Tensor } {
+export function gatAttend(
+  gpu: Gpu,
+  g: GraphTensors,
+  as: Tensor,
+  ad: Tensor,
+  x: NodeMatrix,
+  dims: AttendDims,
+  opts: AttendOptions = {},
+): { alpha: Tensor; out: Tensor } {
   const op = 'gatAttend';
   expectDims(op, dims);
   expectGraph(op, g);
-  const N = g.numNodes, E = g.numEdges, H = dims.heads, HC = H * dims.channels;
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = dims.heads,
+    HC = H * dims.channels;
   expectTensor(op, 'as', as, 'f32', [N, H]);
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
   const blocks = Math.ceil(dims.channels / 8);
-  run(gpu, op, plan(K.gat, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
+  run(
+    gpu,
+    op,
+    plan(K.gat, dims, N, opts.dropout),
+    {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: x.t,
+      score_src: as,
+      score_dst: ad,
+      bias: opts.bias ?? gpu.unread('f32'),
+      step: stepOf(gpu, opts.dropout),
+      alpha_out: alpha,
+      out,
+    },
     params(g, dims, { left: x, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass: score, online softmax and channels 0..7 of x[src]; further blocks of 8 (C > 8) read src again.
-    { bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC });
+    { bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC },
+  );
   return { alpha, out };
 }
 
@@ -306,14 +507,29 @@ export interface GatAttendGrads {
  * Backward of gatAttend given dagg = d out [N, H*C] and alpha [E,H], with s_k = as[src_k,h] + ad[dst_k,h]:
  *   dalpha, de as gatv2AttendBackward (x in place of xl);  g[k,h] = de[k,h] * lrelu'(s_k)
  *   dad[i,h] = sum_{k -> i} g[k,h]                                                      (CSR, per destination)
- *   das[j,h] = sum_{k: src_k = j} g[k,h];  dx[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c]   (CSC)
+ *   das[j,h] = sum_{k: src_k = j} g[k,h];
+ *   dx[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c]   (CSC)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatScoreBackward (headDotBackward stays the caller's).
  */
-export function gatAttendBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, alpha: Tensor, dagg: Tensor, dims: AttendDims, grads: GatAttendGrads): { das: Tensor; dad: Tensor } {
+export function gatAttendBackward(
+  gpu: Gpu,
+  g: GraphTensors,
+  as: Tensor,
+  ad: Tensor,
+  x: NodeMatrix,
+  alpha: Tensor,
+  dagg: Tensor,
+  dims: AttendDims,
+  grads: GatAttendGrads,
+): { das: Tensor; dad: Tensor } {
   const op = 'gatAttendBackward';
   expectDims(op, dims);
   expectGraph(op, g);
-  const N = g.numNodes, E = g.numEdges, H = dims.heads, C = dims.channels, HC = H * C;
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = dims.heads,
+    C = dims.channels,
+    HC = H * C;
   expectTensor(op, 'as', as, 'f32', [N, H]);
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
@@ -331,13 +547,40 @@ export function gatAttendBackward(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Ten
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);
   const accumulate = grads.accumulateDx ?? false;
-  run(gpu, op, plan(K.gatDst, dims, N, grads.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, alpha, dagg, step: stepOf(g, grads.dropout), pairOut: pairs, out: dad },
+  run(
+    gpu,
+    op,
+    plan(K.gatDst, dims, N, grads.dropout),
+    {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: x.t,
+      score_src: as,
+      score_dst: ad,
+      alpha,
+      dagg,
+      step: stepOf(gpu, grads.dropout),
+      pair_out: pairs,
+      out: dad,
+    },
     params(g, dims, { left: x, dropout: grads.dropout }),
     // Pass 1: src, x[src] (all channels), as[src]; pass 2 (scalar): alpha, the pairs.
-    { bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H), flops: 2 * E * HC + 8 * E * H });
-  run(gpu, op, plan(K.gatSrc, dims, N), { colPtr: g.colPtr, perm: g.perm, dst: g.dst, pairIn: pairs, dagg, out: grads.dx.t, out2: das },
+    {
+      bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H),
+      flops: 2 * E * HC + 8 * E * H,
+    },
+  );
+  run(
+    gpu,
+    op,
+    plan(K.gatSrc, dims, N),
+    { col_ptr: g.colPtr, perm: g.perm, dst: g.dst, pair_in: pairs, dagg, out: grads.dx.t, out2: das },
     params(g, dims, { grad: grads.dx, accumulate }),
-    { bytes: 4 * (N + 1 + 2 * E * blocks + 2 * E * H * blocks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H), flops: 3 * E * HC });
+    {
+      bytes: 4 * (N + 1 + 2 * E * blocks + 2 * E * H * blocks + E * HC + (accumulate ? 2 : 1) * N * HC + N * H),
+      flops: 3 * E * HC,
+    },
+  );
   pairs.dispose();
   return { das, dad };
 }

@@ -1,4 +1,4 @@
-// Float64 references for shaders/attention.wgsl. Node matrices are contiguous [N, H*C] (head h, channel c at
+// Float64 references for shaders/edge-scores.wgsl. Node matrices are contiguous [N, H*C] (head h, channel c at
 // column h*C + c); per-edge values [E, H] in the graph's edge order. Gradients are accumulated edge by edge, so
 // these loops do not share the kernels' CSR / CSC bookkeeping.
 import { leakyRelu, leakyReluGrad } from './common.ts';
