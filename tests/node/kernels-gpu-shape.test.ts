@@ -6,7 +6,7 @@ import { Gpu } from '../../src/gpu/gpu.ts';
 import { assert, type KernelCase } from '../kernels/harness.ts';
 
 /** The suites whose kernels have a GPU shape. */
-const GPU_SHAPED_SUITES = ['spmm'];
+const GPU_SHAPED_SUITES = ['reduce'];
 
 const dir = new URL('../kernels/', import.meta.url);
 const suites: [string, KernelCase[]][] = [];
