@@ -1,8 +1,8 @@
 // Dense matmul shaped for GPUs, the same product as matmul.wgsl:
 //   C[M, N] = op(A) op(B) (+ bias[n] when BIAS) (+ C when ACCUMULATE),
 //   op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A; op(B) = B [K, N], or B^T with B stored [N, K].
-// A workgroup of 256 threads computes a 64 x 64 tile of C, 4 x 4 elements a thread (rows ty + 16 i, columns
-// tx + 16 j, so that neighbouring threads write neighbouring columns). K is walked 16 at a time: the workgroup
+// A workgroup of 256 threads computes a 64 x 64 tile of C, 4 x 4 elements a thread (rows 4 ty .. 4 ty + 3,
+// columns 4 tx .. 4 tx + 3, held as four vec4 accumulators). K is walked 16 at a time: the workgroup
 // stages the 64 x 16 slice of op(A) and the 16 x 64 slice of op(B) in workgroup memory (each thread loads 4 values
 // of each, neighbouring threads neighbouring addresses in whichever layout A and B are stored), waits, and every
 // thread adds its 16 products per element from there. Rows past M, columns past N and K past the end load as 0.
@@ -79,7 +79,13 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   var site = 0u;
   if (A_DROPOUT) { site = dropout_site(P.seed, step[0]); }
 
-  var acc: array<array<f32, 4>, 4>;
+  // acc_i: C[m0 + 4 ty + i, n0 + 4 tx .. + 3]
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  let r0 = PER * ty;
+  let c0 = PER * tx;
   for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
     for (var r = 0u; r < 4u; r++) {
       let e = li + r * WG;
@@ -93,31 +99,37 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     workgroupBarrier();
     for (var d = 0u; d < DEPTH; d++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < PER; i++) { a[i] = a_tile[d * TILE + ty + SIDE * i]; }
-      for (var j = 0u; j < PER; j++) { b[j] = b_tile[d * TILE + tx + SIDE * j]; }
-      for (var i = 0u; i < PER; i++) {
-        for (var j = 0u; j < PER; j++) { acc[i][j] += a[i] * b[j]; }
-      }
+      let at = d * TILE;
+      let a = vec4f(a_tile[at + r0], a_tile[at + r0 + 1u], a_tile[at + r0 + 2u], a_tile[at + r0 + 3u]);
+      let b = vec4f(b_tile[at + c0], b_tile[at + c0 + 1u], b_tile[at + c0 + 2u], b_tile[at + c0 + 3u]);
+      acc0 += a.x * b;
+      acc1 += a.y * b;
+      acc2 += a.z * b;
+      acc3 += a.w * b;
     }
     workgroupBarrier();
   }
 
+  store_row(m0 + r0, n0 + c0, split, acc0);
+  store_row(m0 + r0 + 1u, n0 + c0, split, acc1);
+  store_row(m0 + r0 + 2u, n0 + c0, split, acc2);
+  store_row(m0 + r0 + 3u, n0 + c0, split, acc3);
+}
+
+// C[m, n .. n + 3] = v (+ bias) (+ C) with one split, else split `split`'s partial; skips what lies outside C.
+fn store_row(m: u32, n: u32, split: u32, v: vec4f) {
+  if (m >= P.m) { return; }
   let one = P.splits == 1u;
-  for (var i = 0u; i < PER; i++) {
-    let m = m0 + ty + SIDE * i;
-    for (var j = 0u; j < PER; j++) {
-      let n = n0 + tx + SIDE * j;
-      if (m < P.m && n < P.n) {
-        var v = acc[i][j];
-        let at = split * P.m * P.n + m * P.n + n;
-        if (one) {
-          if (BIAS) { v += bias[n]; }
-          if (ACCUMULATE) { v += c[at]; }
-        }
-        c[at] = v;
+  let row = split * P.m * P.n + m * P.n;
+  for (var j = 0u; j < PER; j++) {
+    let col = n + j;
+    if (col < P.n) {
+      var x = v[j];
+      if (one) {
+        if (BIAS) { x += bias[col]; }
+        if (ACCUMULATE) { x += c[row + col]; }
       }
+      c[row + col] = x;
     }
   }
 }
