@@ -1,7 +1,6 @@
 // The kernels that come in two shapes, checked a second time on a device forced to the GPU shapes
 // (`Gpu.create({ kernels: 'gpu' })`): on SwiftShader the default picks the CPU shapes, which kernels.test.ts checks.
-// The same float64 references and tolerances (tests/kernels/gpu-shapes.ts says which cases),
-// nothing else changed.
+// The same float64 references and tolerances; tests/kernels/gpu-shapes.ts says which cases.
 import { after, before, describe, test } from 'node:test';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import type { Kernel } from '../../src/gpu/kernel.ts';
