@@ -11,6 +11,7 @@ import type { GraphTensors } from '../graph.ts';
 import { stepOf, type EdgeDropout } from './aggregate.ts';
 import { expectDims, expectGraph, expectNodeMatrix, expectNoAlias, launch, outputFor, SlotKernels, type NodeMatrix, type SlotKernel } from './attention.ts';
 import { expectDropout, expectSize, expectTensor } from './check.ts';
+import { gatAttendRows, gatv2AttendRows } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
 type Slot = 'rowPtr' | 'colPtr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'bias' | 'scoreSrc' | 'scoreDst' | 'alpha' | 'dagg' | 'pairIn'
@@ -169,6 +170,7 @@ export function gatv2Attend(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeM
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
+  if (gpu.kernelShape === 'gpu') return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
   const C = dims.channels, blocks = Math.ceil(C / 8), regather = E * H * Math.max(0, C - 8);
   run(gpu, op, plan(K.gatv2, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
     params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }),
@@ -284,6 +286,7 @@ export function gatAttend(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: 
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
+  if (gpu.kernelShape === 'gpu') return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
   const blocks = Math.ceil(dims.channels / 8);
   run(gpu, op, plan(K.gat, dims, N, opts.dropout), { rowPtr: g.rowPtr, src: g.src, left: x.t, scoreSrc: as, scoreDst: ad, bias: opts.bias ?? g.rowPtr, step: stepOf(g, opts.dropout), alphaOut: alpha, out },
     params(g, dims, { left: x, dropout: opts.dropout, bias: !!opts.bias }),

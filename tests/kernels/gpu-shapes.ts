@@ -11,6 +11,12 @@ import { columnSum, scatterAdd } from '../../src/kernels/reduce.ts';
 import { dropout as refDropout } from '../reference/elementwise.ts';
 import * as refMatmul from '../reference/matmul.ts';
 import * as refReduce from '../reference/reduce.ts';
+import { gatv2Attend } from '../../src/kernels/attend.ts';
+import { nodeMatrix } from '../../src/kernels/attention.ts';
+import * as refAggregate from '../reference/aggregate.ts';
+import * as refAttention from '../reference/attention.ts';
+import * as refSoftmax from '../reference/softmax.ts';
+import { cases as attendCases } from './attend.cases.ts';
 import { cases as matmulCases } from './matmul.cases.ts';
 import { cases as reduceCases } from './reduce.cases.ts';
 import { cases as spmmCases } from './spmm.cases.ts';
@@ -22,6 +28,8 @@ const LONG = [
   /^every thread block/,
   /^split-K \(a tiny C with K up to 20,000\)/,
   /^same inputs twice give bit-identical outputs \(plain and split-K\)/,
+  // 1.1 million nodes: as many workgroups of the fused attention's GPU shape, each with 8 heads' reductions.
+  /^launches of more than 65,535 workgroups are folded into 2-D and cover every edge and node/,
 ];
 const lean = (cases: KernelCase[]) => cases.filter((c) => !LONG.some((re) => re.test(c.name)));
 
@@ -116,10 +124,33 @@ const targeted: KernelCase[] = [
   },
 ];
 
+targeted.push({
+  name: 'fused attention forward, a workgroup per destination: 70,000 nodes (more than 65,535 workgroups), dropout and bias',
+  async run(gpu) {
+    const rand = (await import('./harness.ts')).rng(45);
+    const n = 70_000, heads = 2, channels = 3, HC = heads * channels, slope = 0.2;
+    const { g, gt } = graphFromEdges(gpu, rand, n, 3000);
+    const xl = randomArray(rand, n * HC), xr = randomArray(rand, n * HC), att = randomArray(rand, HC), bias = randomArray(rand, HC);
+    const drop = { p: 0.3, seed: 77, step: 5 };
+    const t = { xl: gpu.tensor('f32', [n, HC], xl), xr: gpu.tensor('f32', [n, HC], xr), att: gpu.tensor('f32', [HC], att), bias: gpu.tensor('f32', [HC], bias), step: gpu.tensor('u32', [1], [drop.step]) };
+    const alpha = poisoned(gpu, 'f32', [g.numEdges, heads]), out = poisoned(gpu, 'f32', [n, HC]);
+    gatv2Attend(gpu, gt, nodeMatrix(t.xl), nodeMatrix(t.xr), t.att, { heads, channels, slope }, { dropout: { p: drop.p, seed: drop.seed, step: t.step }, bias: t.bias, alpha, out });
+    const e = refAttention.gatv2Score(g, xl, xr, att, { heads, channels, slope });
+    const wantAlpha = refSoftmax.segmentSoftmax(g, e, heads);
+    const wantOut = refAggregate.aggregate(g, wantAlpha, xl, heads, channels, drop);
+    for (let i = 0; i < wantOut.length; i++) wantOut[i] += bias[i % HC];
+    assertClose('alpha', await alpha.read(), wantAlpha);
+    assertClose('out', await out.read(), wantOut);
+    [alpha, out, ...Object.values(t)].forEach((x) => x.dispose());
+    gt.dispose();
+  },
+});
+
 /** The suites to run on a GPU-shaped device, by family. */
 export const gpuShapeSuites: [string, KernelCase[]][] = [
   ['spmm', spmmCases],
   ['matmul', lean(matmulCases)],
   ['reduce', reduceCases],
+  ['attend', lean(attendCases)],
   ['gpu shapes', targeted],
 ];
