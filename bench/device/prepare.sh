@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# Prepares, in .gpu-run/ (ignored by git), everything a GPU machine without Node needs to run the bench in one call
+# Prepares, in .gpu-run/ (in .gitignore), everything a GPU machine without Node needs to run the bench in one call
 # (bench/device/README.md): an xz -9 copy of this machine's Node binary, the `webgpu` package's JavaScript and its
 # dawn.node (xz), the Vulkan loader packages, Cora's raw files, and the bench bundled into one file with esbuild
 # (WGSL inlined). Run from anywhere inside the repository: bash bench/device/prepare.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 D=.gpu-run
-exclude="$(git rev-parse --git-path info/exclude)"
-mkdir -p "$(dirname "$exclude")"
-grep -qxF "/$D/" "$exclude" 2>/dev/null || echo "/$D/" >>"$exclude"
 mkdir -p "$D/node_modules/webgpu/dist/linux-x64" "$D/gl" "$D/planetoid"
 
 echo "bundling the bench (esbuild, WGSL as text)"
