@@ -13,7 +13,7 @@ import { KernelTable } from './kernel-table.ts';
 import { TrainingSession } from './session.ts';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 const controls = new Controls(byId<HTMLFormElement>('controls'));
 const charts = new MetricCharts(byId('chart-loss'), byId('chart-acc'));
@@ -47,7 +47,7 @@ function showStats(history: readonly EpochMetrics[], s: TrainingSession): void {
   const { final, best } = summarize([...history]);
   stats.epoch.textContent = `${final.epoch} / ${s.config.epochs}`;
   stats.test.textContent = pct(final.testAcc);
-  stats.best.textContent = `${pct(best.testAcc)} (epoch ${best.epoch}, validation ${pct(best.valAcc)})`;
+  stats.best.textContent = best ? `${pct(best.testAcc)} (epoch ${best.epoch}, validation ${pct(best.valAcc)})` : '–';
   stats.speed.textContent = activeMs > 0 ? (s.epoch / (activeMs / 1000)).toFixed(1) : '–';
 }
 

@@ -11,6 +11,9 @@ export { GATModel, type GATModelConfig, type NodeFeatures } from './nn/model.ts'
 export { uploadDataset, type NodeDataset, type GpuDataset } from './train/data.ts';
 export { Trainer, summarize, type EpochMetrics, type TrainConfig } from './train/trainer.ts';
 export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } from './train/run.ts';
+export { MODEL_NAMES, RUN_DEFAULTS, resolveRunOptions, type NonFinitePolicy, type ResolvedRunOptions } from './train/options.ts';
+export { NonFiniteLossError } from './train/divergence.ts';
+export { estimateTrainingMemory, checkTrainingFits, datasetShape, formatBytes, type MemoryEstimate, type MemoryItem } from './train/budget.ts';
 export { parsePlanetoid, PLANETOID_PARTS, type GraphDataset, type PlanetoidName } from './data/planetoid.ts';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.ts';
 export { saveCheckpoint, loadCheckpoint } from './io/checkpoint.ts';

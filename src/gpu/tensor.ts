@@ -111,6 +111,7 @@ export function typedFrom(dtype: DType, data: ArrayLike<number>): TypedArray {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private live = new Set<GPUBuffer>();
+  private trackers = new Set<Set<GPUBuffer>>();
   /** Buffers created since the pool was made: a loop that reuses its buffers keeps this constant. */
   created = 0;
   bytesInUse = 0;
@@ -144,9 +145,20 @@ export class BufferPool {
       this.bytesAllocated += buffer.size;
     }
     this.live.add(buffer);
+    for (const t of this.trackers) t.add(buffer);
     this.bytesInUse += buffer.size;
     this.peakBytesInUse = Math.max(this.peakBytesInUse, this.bytesInUse);
     return buffer;
+  }
+
+  /**
+   * Records every buffer acquired from now until stop(), so that a call that fails part-way can give back what it
+   * took (see train/cleanup.ts).
+   */
+  track(): { acquired: ReadonlySet<GPUBuffer>; stop(): void } {
+    const acquired = new Set<GPUBuffer>();
+    this.trackers.add(acquired);
+    return { acquired, stop: () => void this.trackers.delete(acquired) };
   }
 
   release(buffer: GPUBuffer): void {

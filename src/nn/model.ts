@@ -14,6 +14,8 @@ import { DenseInput, SparseInput, type LayerInput } from './input.ts';
 import { ParameterStore } from './params.ts';
 import { Workspace } from './workspace.ts';
 import type { SparseTensors } from '../kernels/spmm.ts';
+import { checkParametersFit } from '../train/budget.ts';
+import { resolveModelOptions } from '../train/options.ts';
 
 export interface GATModelConfig {
   model?: 'gatv2' | 'gat';
@@ -51,11 +53,8 @@ export class GATModel {
   }
 
   constructor(readonly gpu: Gpu, config: GATModelConfig) {
-    const c = {
-      model: config.model ?? 'gatv2', hiddenChannels: config.hiddenChannels ?? 8, heads: config.heads ?? 8, outHeads: config.outHeads ?? 1,
-      dropout: config.dropout ?? 0.6, seed: config.seed ?? 0, residual: config.residual ?? false, shareWeights: config.shareWeights ?? false,
-      addSelfLoops: config.addSelfLoops ?? true, ...config,
-    } as Required<GATModelConfig>;
+    const c = resolveModelOptions(config); // each option checked by name, unknown model names refused
+    checkParametersFit(gpu, c); // before any allocation
     this.config = c;
     const Conv = c.model === 'gat' ? GATConv : GATv2Conv;
     const common = { dropout: c.dropout, residual: c.residual, addSelfLoops: c.addSelfLoops, ...(c.model === 'gatv2' ? { shareWeights: c.shareWeights } : {}) };

@@ -2,10 +2,20 @@
 // the tests all go through here.
 import type { Gpu } from '../gpu/gpu.ts';
 import { GATModel, type GATModelConfig } from '../nn/model.ts';
+import { checkTrainingFits } from './budget.ts';
+import { disposeAll, releaseOnThrow } from './cleanup.ts';
 import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
+import { checkTrainingSplits, resolveRunOptions, splitCounts } from './options.ts';
 import { summarize, Trainer, type EpochMetrics, type TrainConfig } from './trainer.ts';
 
-export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig;
+export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig & {
+  /**
+   * Bytes of GPU memory the run may take in all. The need is estimated before anything is uploaded (inputs,
+   * parameters, Adam state, activations, backward workspaces and scratch; see budget.ts) and a run above the budget
+   * is refused. Default: no total limit (each tensor is still checked against the device's buffer limits).
+   */
+  memoryBudget?: number;
+};
 
 export interface RunResult {
   model: GATModel;
@@ -13,8 +23,9 @@ export interface RunResult {
   trainer: Trainer;
   history: EpochMetrics[];
   final: EpochMetrics;
-  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy. */
-  best: EpochMetrics;
+  /** The epoch with the best validation accuracy (the first, on ties), and its test accuracy; null without
+   * validation. */
+  best: EpochMetrics | null;
   medianEpochMs: number;
 }
 
@@ -29,11 +40,21 @@ export async function trainNodeClassifier(
   config: RunConfig = {},
   hooks: { onEpoch?: (epoch: number, trainer: Trainer) => void | Promise<void> } = {},
 ): Promise<RunResult> {
-  const cfg = { ...PAPER_CONFIG, ...config };
-  const data = uploadDataset(gpu, dataset);
-  const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
-  const trainer = new Trainer(gpu, model, data, cfg);
-  const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
-  const { final, best } = summarize(history);
-  return { model, data, trainer, history, final, best, medianEpochMs: trainer.medianEpochMs() };
+  // Refusals come first, before anything is uploaded: options, splits, then the device's limits.
+  const cfg = resolveRunOptions(config);
+  checkTrainingSplits({ numNodes: dataset.numNodes, counts: splitCounts(dataset) }, cfg);
+  checkTrainingFits(gpu, dataset, cfg);
+  const { data, model, trainer } = releaseOnThrow(gpu, () => {
+    const data = uploadDataset(gpu, dataset);
+    const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
+    return { data, model, trainer: new Trainer(gpu, model, data, cfg) };
+  });
+  try {
+    const history = await trainer.run({ onEpoch: hooks.onEpoch ? (e) => hooks.onEpoch!(e, trainer) : undefined });
+    const { final, best } = summarize(history);
+    return { model, data, trainer, history, final, best, medianEpochMs: trainer.medianEpochMs() };
+  } catch (err) {
+    disposeAll(data, model, trainer); // a failed run (a diverging loss, a failing hook, a device error) keeps nothing
+    throw err;
+  }
 }

@@ -9,6 +9,9 @@ import type { StepContext } from '../nn/conv.ts';
 import type { GATModel } from '../nn/model.ts';
 import { Workspace } from '../nn/workspace.ts';
 import type { GpuDataset, Split } from './data.ts';
+import { NonFiniteWatch, PeriodicCheck } from './divergence.ts';
+import { checkTrainingSplits, resolveTrainOptions } from './options.ts';
+import type { NonFinitePolicy, ResolvedTrainOptions } from './options.ts';
 
 export interface TrainConfig {
   epochs?: number;
@@ -16,23 +19,31 @@ export interface TrainConfig {
   weightDecay?: number;
   /** Run the evaluation pass every epoch (needed for the best-validation test accuracy). Default true. */
   evaluate?: boolean;
+  /**
+   * A NaN or infinite loss, seen when the metrics are read back (every 20 epochs in run(), and whenever metrics() is
+   * called): 'error' (default) stops training with a NonFiniteLossError naming the epoch; 'warn' warns once.
+   */
+  onNonFinite?: NonFinitePolicy;
+  /** Train with an empty validation or test mask (their accuracies are then null). Default false: refused. */
+  allowEmptySplits?: boolean;
 }
 
 export interface EpochMetrics {
   epoch: number;
   /** Training loss (with dropout) before this epoch's update. */
   loss: number;
-  /** Accuracies and validation loss of the evaluation pass after the update (NaN when not evaluated). */
-  trainAcc: number;
-  valAcc: number;
-  testAcc: number;
-  valLoss: number;
+  /** Accuracies and validation loss of the evaluation pass after the update (null when not evaluated, or when
+   * the split is empty). */
+  trainAcc: number | null;
+  valAcc: number | null;
+  testAcc: number | null;
+  valLoss: number | null;
 }
 
 const COLS = 5; // history columns: loss, train correct, val correct, test correct, val loss
 
 export class Trainer {
-  readonly cfg: Required<TrainConfig>;
+  readonly cfg: ResolvedTrainOptions;
   readonly adam: AdamConfig;
   readonly step: Tensor;
   private m: Tensor;
@@ -40,13 +51,16 @@ export class Trainer {
   private scalars: Tensor;
   private history: Tensor;
   private ws: Workspace;
+  private watch: NonFiniteWatch;
   /** Epochs run so far. */
   epoch = 0;
   /** performance.now() when each epoch's GPU work completed. */
   readonly doneAt: number[] = [];
 
   constructor(readonly gpu: Gpu, readonly model: GATModel, readonly data: GpuDataset, cfg: TrainConfig = {}) {
-    this.cfg = { epochs: cfg.epochs ?? 200, lr: cfg.lr ?? 0.005, weightDecay: cfg.weightDecay ?? 5e-4, evaluate: cfg.evaluate ?? true };
+    this.cfg = resolveTrainOptions(cfg);
+    checkTrainingSplits(data, this.cfg);
+    this.watch = new NonFiniteWatch(this.cfg.onNonFinite, this.cfg.lr);
     this.adam = { lr: this.cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: this.cfg.weightDecay };
     const total = model.params.total;
     this.step = gpu.full('u32', [1], 0);
@@ -100,18 +114,24 @@ export class Trainer {
     });
   }
 
-  /** Metrics of every epoch run so far (one readback). */
+  /**
+   * Metrics of every epoch run so far (one readback). A NaN or infinite loss among them throws NonFiniteLossError
+   * (or warns, with onNonFinite: 'warn').
+   */
   async metrics(): Promise<EpochMetrics[]> {
+    const epochs = this.epoch; // recorded (so submitted) before the read: in the copy even if more follow meanwhile
     const h = (await this.history.read()) as Float32Array;
     const { counts } = this.data;
+    const measured = (split: Split, v: number) => (this.cfg.evaluate && counts[split] > 0 ? v : null);
     const out: EpochMetrics[] = [];
-    for (let e = 0; e < this.epoch; e++) {
+    for (let e = 0; e < epochs; e++) {
       const r = h.subarray(e * COLS, (e + 1) * COLS);
       out.push({
-        epoch: e + 1, loss: r[0],
-        trainAcc: r[1] / counts.train, valAcc: r[2] / counts.val, testAcc: r[3] / counts.test, valLoss: r[4],
+        epoch: e + 1, loss: r[0], trainAcc: measured('train', r[1] / counts.train),
+        valAcc: measured('val', r[2] / counts.val), testAcc: measured('test', r[3] / counts.test), valLoss: measured('val', r[4]),
       });
     }
+    this.watch.check(out);
     return out;
   }
 
@@ -119,12 +139,15 @@ export class Trainer {
   async run(opts: { inFlight?: number; onEpoch?: (epoch: number) => void | Promise<void> } = {}): Promise<EpochMetrics[]> {
     const inFlight = opts.inFlight ?? 2;
     const queued: Promise<void>[] = [];
+    const check = new PeriodicCheck(); // a diverging run stops here (a NonFiniteLossError)
     while (this.epoch < this.cfg.epochs) {
       queued.push(this.recordEpoch());
       if (queued.length >= inFlight) await queued.shift();
+      check.poll(this.epoch, () => this.metrics());
       await opts.onEpoch?.(this.epoch);
     }
     await Promise.all(queued);
+    await check.settle();
     await this.gpu.sync();
     return this.metrics();
   }
@@ -140,10 +163,13 @@ export class Trainer {
   }
 }
 
-/** Final-epoch metrics and the test accuracy at the best validation epoch (first best, as PyG's examples). */
-export function summarize(history: EpochMetrics[]): { final: EpochMetrics; best: EpochMetrics } {
-  let best = history[0];
-  for (const m of history) if (m.valAcc > best.valAcc) best = m;
+/**
+ * Final-epoch metrics and the test accuracy at the best validation epoch (first best, as PyG's examples); best is
+ * null when there is no validation accuracy.
+ */
+export function summarize(history: EpochMetrics[]): { final: EpochMetrics; best: EpochMetrics | null } {
+  let best: EpochMetrics | null = null;
+  for (const m of history) if (m.valAcc !== null && (best === null || m.valAcc > best.valAcc!)) best = m;
   return { final: history[history.length - 1], best };
 }
 

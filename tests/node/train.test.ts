@@ -23,7 +23,7 @@ after(() => gpu.destroy());
 
 test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%', async () => {
   const r = await trainNodeClassifier(gpu, cora, { epochs: 30, seed: 0 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
   r.model.dispose();
   r.data.dispose();
@@ -32,7 +32,7 @@ test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%', async () => 
 
 test('GAT (v1) trains on Cora too', async () => {
   const r = await trainNodeClassifier(gpu, cora, { model: 'gat', epochs: 30, seed: 1 });
-  assert.ok(r.best.valAcc >= 0.7, `best validation accuracy ${r.best.valAcc}`);
+  assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   r.model.dispose();
   r.data.dispose();
   r.trainer.dispose();
