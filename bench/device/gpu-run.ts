@@ -122,7 +122,7 @@ for (const shape of ['gpu', 'cpu'] as const) {
 if (results.kernels?.length && results.ceilings) md.push(kernelsTable(runtime, results.kernels, ceilingRates(results.ceilings)));
 if (results.scale) md.push(scaleTable(runtime, results.scale));
 mkdirSync(out, { recursive: true });
-const stem = dry ? 'gpu-dry-run' : 'gpu';
+const stem = dry ? `gpu-dry-run-${(gpu.adapterInfo.architecture || 'adapter').replace(/[^a-z0-9-]/gi, '')}` : 'gpu';
 writeFileSync(join(out, `${stem}.md`), md.join('\n') + '\n');
 writeFileSync(join(out, `${stem}.json`), JSON.stringify(results, null, 1) + '\n');
 writeFileSync(join(out, `${stem}.log`), lines.join('\n') + '\n');
