@@ -39,32 +39,9 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;        // [N, H * C]
 @group(0) @binding(9) var<uniform> P: Params;
 
-var<workgroup> tree: array<f32, WG>;
-
-// The workgroup's max (or sum) of every lane's v, by a fixed tree; every lane gets the result.
-fn workgroup_max(li: u32, v: f32) -> f32 {
-  tree[li] = v;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (li < half) { tree[li] = max(tree[li], tree[li + half]); }
-    workgroupBarrier();
-  }
-  let r = tree[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn workgroup_sum(li: u32, v: f32) -> f32 {
-  tree[li] = v;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (li < half) { tree[li] = tree[li] + tree[li + half]; }
-    workgroupBarrier();
-  }
-  let r = tree[0];
-  workgroupBarrier();
-  return r;
-}
+// workgroup_max(li, v) and workgroup_sum(li, v, sg_size), the workgroup's max and sum of every lane's v in a fixed order
+// with the result in every lane, and the entry points come from one of two preludes (fused-attention.ts picks):
+// fused-attention-gpu-subgroups.wgsl where the device has subgroups, else fused-attention-gpu-workgroup.wgsl.
 
 fn gatv2_score(i: u32, j: u32, h: u32) -> f32 {
   var e = 0.0;
@@ -81,7 +58,7 @@ fn gat_score(i: u32, j: u32, h: u32) -> f32 {
 }
 
 // Step 1 for head h: alpha_out[k, h] for i's edges. GATV2 picks the score.
-fn softmax_head(i: u32, h: u32, li: u32, begin: u32, end: u32, gatv2: bool) {
+fn softmax_head(i: u32, h: u32, li: u32, begin: u32, end: u32, gatv2: bool, sg_size: u32) {
   var m = -0x1.fffffep+127f;
   for (var k = begin + li; k < end; k += WG) {
     var e: f32;
@@ -92,7 +69,7 @@ fn softmax_head(i: u32, h: u32, li: u32, begin: u32, end: u32, gatv2: bool) {
   m = workgroup_max(li, m);
   var s = 0.0;
   for (var k = begin + li; k < end; k += WG) { s += exp(alpha_out[k * P.heads + h] - m); }
-  s = workgroup_sum(li, s);
+  s = workgroup_sum(li, s, sg_size);
   for (var k = begin + li; k < end; k += WG) {
     let kh = k * P.heads + h;
     alpha_out[kh] = exp(alpha_out[kh] - m) / s;
@@ -116,25 +93,14 @@ fn aggregate_row(i: u32, li: u32, begin: u32, end: u32) {
   }
 }
 
-fn attend(wid: vec3u, nwg: vec3u, li: u32, gatv2: bool) {
+// sg_size: the subgroup size where the device has subgroups (a parameter, so that the compiler sees it uniform).
+fn attend(wid: vec3u, nwg: vec3u, li: u32, gatv2: bool, sg_size: u32) {
   let i = group_index(wid, nwg);
   if (i >= P.nodes) { return; }
   let begin = row_ptr[i];
   let end = row_ptr[i + 1u];
-  for (var h = 0u; h < P.heads; h++) { softmax_head(i, h, li, begin, end, gatv2); }
+  for (var h = 0u; h < P.heads; h++) { softmax_head(i, h, li, begin, end, gatv2, sg_size); }
   // Every lane's alpha writes before any lane reads them.
   storageBarrier();
   aggregate_row(i, li, begin, end);
-}
-
-@compute @workgroup_size(WG)
-fn gatv2_attend_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) li: u32) {
-  attend(wid, nwg, li, true);
-}
-
-@compute @workgroup_size(WG)
-fn gat_attend_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                   @builtin(local_invocation_index) li: u32) {
-  attend(wid, nwg, li, false);
 }

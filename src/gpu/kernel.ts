@@ -65,7 +65,9 @@ export function kernel(spec: KernelSpec): Kernel {
   const overrides: Record<string, number> = {};
   for (const [k, v] of Object.entries(spec.overrides ?? {})) overrides[k] = typeof v === 'boolean' ? Number(v) : v;
   const workgroupSize = spec.workgroupSize ?? 64;
-  const code = common + '\n' + spec.code;
+  // `enable` directives must open the module: they go before the prelude.
+  const enables = spec.code.match(/^enable [\w, ]+;/gm) ?? [];
+  const code = [...enables, common, spec.code.replace(/^enable [\w, ]+;/gm, '')].join('\n');
   let iface: KernelInterface | null = null;
   return {
     name: spec.name,

@@ -2,7 +2,9 @@
 // destination, its lanes over the incoming edges for the scores and the softmax (workgroup reductions) and over
 // the output columns for the aggregation. gatv2Attend() and gatAttend() check their arguments and route here when
 // gpu.kernelShape is 'gpu'; the backward passes read the alpha this writes, as from the CPU shape.
-import code from '../../shaders/fused-attention-gpu-forward.wgsl';
+import forward from '../../shaders/fused-attention-gpu-forward.wgsl';
+import withSubgroups from '../../shaders/fused-attention-gpu-subgroups.wgsl';
+import withWorkgroup from '../../shaders/fused-attention-gpu-workgroup.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -12,9 +14,17 @@ import type { NodeMatrix } from './attention.ts';
 
 const WG = 64;
 const kernels = new Map<string, Kernel>();
-function rowsKernel(entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows'): Kernel {
-  let k = kernels.get(entryPoint);
-  if (!k) kernels.set(entryPoint, (k = kernel({ name: `${entryPoint.replace('_rows', '')}.rows`, code, entryPoint, workgroupSize: WG })));
+/** The softmax reductions use subgroup operations where the device has them, workgroup memory otherwise. */
+function rowsKernel(gpu: Gpu, entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows'): Kernel {
+  const subgroups = gpu.hasSubgroups;
+  const key = `${entryPoint}|${subgroups}`;
+  let k = kernels.get(key);
+  if (!k) {
+    const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}`;
+    // The subgroups prelude opens with its `enable` directive, which kernel() moves to the top of the module.
+    const code = (subgroups ? withSubgroups : withWorkgroup) + '\n' + forward;
+    kernels.set(key, (k = kernel({ name, code, entryPoint, workgroupSize: WG })));
+  }
   return k;
 }
 
@@ -43,7 +53,7 @@ function stepFor(g: GraphTensors, d?: EdgeDropout): Tensor {
 /** gatv2Attend, arguments already checked. */
 export function gatv2AttendRows(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, f: Forward): void {
   const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel('gatv2_attend_rows'), {
+  gpu.dispatch(rowsKernel(gpu, 'gatv2_attend_rows'), {
     bindings: {
       row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att,
       bias: f.bias ?? att, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out,
@@ -59,7 +69,7 @@ export function gatv2AttendRows(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: N
 /** gatAttend, arguments already checked. */
 export function gatAttendRows(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, f: Forward): void {
   const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel('gat_attend_rows'), {
+  gpu.dispatch(rowsKernel(gpu, 'gat_attend_rows'), {
     bindings: {
       row_ptr: g.rowPtr, src: g.src, left: x.t, right: ad, att: as,
       bias: f.bias ?? as, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out,

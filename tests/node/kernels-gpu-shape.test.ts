@@ -40,3 +40,17 @@ for (const [family, cases] of gpuShapeSuites) {
     for (const c of cases) test(c.name, () => c.run(gpu));
   });
 }
+
+// The fused attention's GPU shape reduces with subgroup operations where the device has them (SwiftShader does);
+// the workgroup-memory reductions that stand in elsewhere, on a device asked for no subgroups.
+describe('gpu shape without subgroups: fused attention forward', () => {
+  let plain: Gpu;
+  before(async () => {
+    plain = await Gpu.create({ kernels: 'gpu', subgroups: false, log: () => {} });
+  });
+  after(() => plain.destroy());
+  const attend = gpuShapeSuites.find(([family]) => family === 'attend')![1];
+  const picked = attend.filter((c) => /^(GATv2 fused attention with dropout|GAT fused attention matches|awkward graphs)/.test(c.name));
+  test('the device has no subgroups', () => assert(!plain.hasSubgroups && picked.length === 3, 'expected no subgroups and 3 cases'));
+  for (const c of picked) test(c.name, () => c.run(plain));
+});
