@@ -1,4 +1,4 @@
-// Vite config for the demo page (demo/): `npm run demo` serves it, `npm run build` writes a static site to dist/.
+// Vite config for the demo page (demo/): `npm run demo` serves it, `npm run build` writes a static site to demo/dist/.
 // (demo/vite.config.ts re-exports this file, because `vite demo` looks for its config in demo/.)
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -23,7 +23,7 @@ export default defineConfig({
   base: './', // relative URLs: the built site works from any folder of any static file server
   plugins: [wgslText(), planetoidData()],
   build: {
-    outDir: here('./dist'),
+    outDir: here('./demo/dist'),
     emptyOutDir: true,
     target: 'es2022',
     rollupOptions: {

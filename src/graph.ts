@@ -4,8 +4,15 @@
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 
-/** PyG's edge_index: row 0 sources, row 1 destinations. Flat (2*E values, sources first) or as two rows. */
-export type EdgeIndex = Int32Array | Uint32Array | readonly number[] | readonly [ArrayLike<number>, ArrayLike<number>];
+/** One row of an edge_index, or a flat one: plain numbers, an integer typed array, or int64 (PyTorch's dtype). */
+export type IndexArray = ArrayLike<number> | BigInt64Array | BigUint64Array | readonly bigint[];
+
+/**
+ * PyG's edge_index: row 0 sources, row 1 destinations. Either two rows ([2][E]: `[[s0, s1, ...], [d0, d1, ...]]`,
+ * each row an array or typed array) or flat (2*E values: all sources, then all destinations; Int32Array, Uint32Array,
+ * BigInt64Array, number[], ...). An outer array of two rows is always read as [2][E], also when E = 2.
+ */
+export type EdgeIndex = IndexArray | readonly [IndexArray, IndexArray];
 
 export interface GraphOptions {
   /** Drop edges i -> i first (PyG's remove_self_loops). */
@@ -29,38 +36,78 @@ export interface Graph {
   edgeId: Int32Array;
 }
 
-/** Splits and validates an edge_index into sources and destinations. */
-export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: ArrayLike<number>; dst: ArrayLike<number> } {
+const LAYOUT =
+  'expected [2][E] (two rows: [[sources...], [destinations...]]) or a flat array of 2*E values (all sources, then ' +
+  'all destinations)';
+
+const isIndexArray = (v: unknown): v is IndexArray =>
+  (ArrayBuffer.isView(v) && !(v instanceof DataView)) || Array.isArray(v);
+
+/**
+ * Splits and validates an edge_index into sources and destinations (see EdgeIndex for the layouts).
+ *
+ * The rule for nested arrays: an outer array of exactly two rows is [2][E]. Anything else that is an array of
+ * arrays is refused with the expected layout in the message: E x 2 pairs (`[[s, d], [s, d], ...]`, E != 2), more
+ * or fewer than two rows, rows of different lengths. Every index must be an integer in [0, numNodes): NaN,
+ * fractions, negatives and indices beyond the nodes are refused, naming the edge.
+ */
+export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: Uint32Array; dst: Uint32Array } {
   if (!Number.isInteger(numNodes) || numNodes < 0 || numNodes > 2 ** 31 - 1) {
     throw new Error(`numNodes must be a non-negative integer below 2^31, got ${numNodes}`);
   }
-  let src: ArrayLike<number>;
-  let dst: ArrayLike<number>;
-  const rows = edgeIndex as readonly ArrayLike<number>[];
-  if (rows.length === 2 && typeof rows[0] === 'object' && typeof rows[1] === 'object') {
-    [src, dst] = rows;
-    if (src.length !== dst.length) {
-      throw new Error(`edge_index has the wrong shape: its two rows have ${src.length} and ${dst.length} entries`);
+  if (!isIndexArray(edgeIndex)) {
+    const got = edgeIndex === null ? 'null'
+      : typeof edgeIndex === 'object' ? (edgeIndex as object).constructor?.name
+      : typeof edgeIndex;
+    throw new Error(`edge_index must be an array or typed array, got ${got}; ${LAYOUT}`);
+  }
+  const outer = edgeIndex as ArrayLike<unknown>;
+  const nested = Array.isArray(outer) && outer.length > 0 && outer.some((r) => typeof r === 'object' && r !== null);
+  let rows: [IndexArray, IndexArray];
+  if (nested) {
+    if (!outer.every((r) => isIndexArray(r))) {
+      throw new Error(`edge_index mixes rows and single values; ${LAYOUT}`);
     }
+    const lengths = (outer as IndexArray[]).map((r) => r.length);
+    if (outer.length !== 2) {
+      const pairs = lengths.every((l) => l === 2);
+      throw new Error(pairs
+        ? `edge_index looks like ${outer.length} x 2 pairs ([[src, dst], ...]); ${LAYOUT}: transpose it`
+        : `edge_index has ${outer.length} rows; ${LAYOUT}`);
+    }
+    if (lengths[0] !== lengths[1]) {
+      const what = `its two rows have ${lengths[0]} and ${lengths[1]} entries`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
+    }
+    rows = outer as unknown as [IndexArray, IndexArray];
   } else {
-    const flat = edgeIndex as ArrayLike<number>;
+    const flat = edgeIndex as IndexArray;
     if (flat.length % 2 !== 0) {
-      throw new Error(`edge_index has the wrong shape: a flat edge_index holds 2*E values (sources, then destinations), got ${flat.length}`);
+      const what = `a flat edge_index holds 2*E values, got ${flat.length}`;
+      throw new Error(`edge_index has the wrong shape: ${what}; ${LAYOUT}`);
     }
     const e = flat.length / 2;
-    src = Array.prototype.slice.call(flat, 0, e) as number[];
-    dst = Array.prototype.slice.call(flat, e) as number[];
+    const sub = (a: number, b: number): IndexArray =>
+      ArrayBuffer.isView(flat) ? ((flat as unknown as Int32Array).subarray(a, b) as unknown as IndexArray)
+        : (Array.prototype.slice.call(flat, a, b) as number[]);
+    rows = [sub(0, e), sub(e, 2 * e)];
   }
-  for (const [name, arr] of [['source', src], ['destination', dst]] as const) {
-    for (let k = 0; k < arr.length; k++) {
-      const v = arr[k];
-      if (!Number.isInteger(v) || v < 0 || v >= numNodes) {
-        const why = !Number.isInteger(v) ? 'is not an integer' : v < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
-        throw new Error(`edge_index ${name} index ${v} at edge ${k} ${why}`);
+  const check = (row: IndexArray, name: string): Uint32Array => {
+    const out = new Uint32Array(row.length);
+    for (let k = 0; k < row.length; k++) {
+      const v = row[k] as unknown;
+      const isInt = typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
+      if (!isInt || (v as number | bigint) < 0 || (v as number | bigint) >= numNodes) {
+        const why = !isInt
+          ? typeof v === 'number' ? 'is not an integer' : `is a ${v === null ? 'null' : typeof v}, not an index`
+          : (v as number | bigint) < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
+        throw new Error(`edge_index ${name} index ${String(v)} at edge ${k} ${why}`);
       }
+      out[k] = Number(v);
     }
-  }
-  return { src, dst };
+    return out;
+  };
+  return { src: check(rows[0], 'source'), dst: check(rows[1], 'destination') };
 }
 
 export function buildGraph(edgeIndex: EdgeIndex, numNodes: number, opts: GraphOptions = {}): Graph {
@@ -121,8 +168,19 @@ export interface GraphTensors {
 }
 
 export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
-  const up = (a: Uint32Array) => gpu.tensor('u32', [a.length], a);
-  const t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  const made: Tensor[] = [];
+  const up = (a: Uint32Array) => {
+    const t = gpu.tensor('u32', [a.length], a);
+    made.push(t);
+    return t;
+  };
+  let t;
+  try {
+    t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+  } catch (err) {
+    made.forEach((x) => x.dispose()); // nothing left behind on refusal
+    throw err;
+  }
   return {
     numNodes: g.numNodes,
     numEdges: g.numEdges,

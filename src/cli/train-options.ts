@@ -8,6 +8,7 @@ import { resolveRunOptions, type ResolvedRunOptions } from '../train/options.ts'
 export const HELP = `Usage: npm run train -- [options]
 
   --dataset cora|citeseer   dataset (default cora)
+  --data FILE.npz           train on your own graph instead: an .npz with x, edge_index, y and split masks
   --model gatv2|gat         layer type (default gatv2)
   --heads N                 attention heads of the hidden layer (default 8)
   --hidden N                channels per head (default 8)
@@ -19,8 +20,8 @@ export const HELP = `Usage: npm run train -- [options]
   --residual                add residual connections
   --log-every N             print a line every N epochs (default 20)
   --save FILE               save the trained weights as safetensors (PyG state_dict names)
-  --data-dir DIR            where the Planetoid files are
-                            (default: ./data/planetoid, ../shared/datasets/planetoid, else download)
+  --data-dir DIR            read the Planetoid files from DIR only
+                            (default: search ./data/planetoid, ../shared/datasets/planetoid, else download)
   --profile                 time every kernel over epochs 11-20 (or the last 10) with timestamp queries
                             and print a table
   --trace FILE              write a Chrome trace of the profiled epochs (open in Perfetto or
@@ -44,6 +45,8 @@ const FLAGS: Record<string, string> = {
 export interface TrainArgs {
   help: boolean;
   dataset: PlanetoidName;
+  /** An .npz graph to train on instead of the dataset. */
+  data?: string;
   /** The run's options, checked (the CLI sets model, heads, hiddenChannels, epochs, lr, weightDecay, dropout,
    * seed, residual). */
   run: ResolvedRunOptions;
@@ -74,6 +77,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       allowPositionals: false,
       options: {
         dataset: { type: 'string', default: 'cora' },
+        data: { type: 'string' },
         model: { type: 'string' },
         heads: { type: 'string' },
         hidden: { type: 'string' },
@@ -119,13 +123,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   const logEvery = numberFlag('--log-every', values['log-every']!);
   if (!Number.isInteger(logEvery) || logEvery < 1)
     throw new Error(`--log-every must be a positive integer, got ${values['log-every']}`);
-  for (const flag of ['save', 'trace', 'data-dir'] as const) {
+  for (const flag of ['save', 'trace', 'data-dir', 'data'] as const) {
     if (values[flag] !== undefined && values[flag]!.trim() === '')
       throw new Error(`--${flag} needs a path, got an empty string`);
   }
   return {
     help: values.help!,
     dataset: values.dataset as PlanetoidName,
+    data: values.data,
     run: resolveRunOptions(run, (key) => FLAGS[key] ?? key),
     logEvery,
     save: values.save,

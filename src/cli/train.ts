@@ -1,11 +1,34 @@
 // Node CLI: train GAT / GATv2 on Cora or Citeseer on the GPU (or SwiftShader where there is none).
 //   npm run train -- --dataset cora --model gatv2 --epochs 200 --save model.safetensors
 import { writeFileSync } from 'node:fs';
+import type { Data } from '../data/data.ts';
+import { loadNpzFile } from '../data/npz-node.ts';
 import { loadPlanetoid } from '../data/planetoid-node.ts';
+import type { GraphDataset } from '../data/planetoid.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { checkWritable, saveCheckpointFile } from '../io/checkpoint-node.ts';
 import { trainNodeClassifier } from '../train/run.ts';
-import { HELP, parseTrainArgs } from './train-options.ts';
+import { HELP, parseTrainArgs, type TrainArgs } from './train-options.ts';
+
+/** The graph to train on: a user's .npz (--data) or a Planetoid dataset (--dataset). */
+async function loadTrainingData(a: TrainArgs): Promise<{ name: string; dataset: GraphDataset | Data }> {
+  if (a.data === undefined) {
+    const dataset = await loadPlanetoid(a.dataset, { dir: a.dataDir, log: (m) => console.error(m) });
+    return { name: a.dataset, dataset };
+  }
+  const data = await loadNpzFile(a.data);
+  if (!(data.y instanceof Int32Array)) {
+    throw new Error(`${a.data}: y must hold class labels (a 1-D integer array) to train a node classifier`);
+  }
+  if (data.trainMask.every((v) => v === 0)) {
+    throw new Error(`${a.data}: no training nodes: add train_mask (or train_index)`);
+  }
+  // Mostly-zero features (bag of words) train much faster as sparse rows, with the same model.
+  let nonzero = 0;
+  if (data.x instanceof Float32Array) for (const v of data.x) if (v !== 0) nonzero++;
+  const sparse = data.x instanceof Float32Array && nonzero <= 0.1 * data.x.length;
+  return { name: a.data, dataset: sparse ? data.withSparseX() : data };
+}
 
 const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(1) + '%');
 
@@ -22,11 +45,12 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const dataset = await loadPlanetoid(a.dataset, { root: a.dataDir, log: (m) => console.error(m) });
+  if (a.save) await checkWritable(a.save, 'checkpoint file'); // before training, not after it
+  const { name, dataset } = await loadTrainingData(a);
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
   console.error(`device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
-  console.error(`${a.dataset}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ${dataset.numClasses} classes`);
+  console.error(`${name}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ${dataset.numClasses} classes`);
   console.error(`${run.model}: ${run.heads} heads x ${run.hiddenChannels} hidden, dropout ${run.dropout}, Adam lr ${run.lr} wd ${run.weightDecay}, ${run.epochs} epochs, seed ${run.seed}`);
   const tty = process.stderr.isTTY;
   // Profiled window: epochs profileFrom+1 .. profileTo (each epoch = training step + evaluation pass).
@@ -64,7 +88,7 @@ async function main(): Promise<void> {
       }
     }
     if (a.save) {
-      writeFileSync(a.save, await saveCheckpoint(result.model));
+      await saveCheckpointFile(result.model, a.save); // atomic: a failed write leaves any previous file intact
       console.log(`weights saved to ${a.save}`);
     }
     if (a.json) console.log(JSON.stringify({ final, best, medianEpochMs, device: info }));
@@ -76,7 +100,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`error: ${(err as Error).message}`);
+    const e = err as Error;
+    console.error(`error: ${e?.message || e?.name || String(err)}`);
     process.exit(1);
   },
 );

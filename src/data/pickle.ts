@@ -4,7 +4,15 @@
  * numpy and scipy to rebuild `ndarray`, `dtype` and `csr_matrix` objects.
  *
  * It is not a general unpickler: any opcode or global (module.name) it does
- * not know throws an error that names it, instead of guessing.
+ * not know throws an error that names it, instead of guessing. It is written
+ * by hand because no maintained JavaScript unpickler rebuilds numpy/scipy
+ * objects, and because a reader of untrusted files must check what it reads:
+ * every length is checked against the bytes present before anything is
+ * allocated, MARKs never leak into values, tuples are immutable, the stack
+ * must hold exactly the result at STOP and nothing may follow STOP; numpy
+ * shapes must be non-negative integers whose size matches the raw bytes, and
+ * a csr_matrix must be a valid CSR (see CsrMatrix). So no input makes it loop
+ * or allocate more than a small multiple of its own size.
  *
  * Value mapping (Python -> JS):
  *   None -> null, bool -> boolean, int -> number (bigint beyond 2^53),
@@ -27,6 +35,9 @@ export class NpDType {
   setState(state: unknown): void {
     if (!Array.isArray(state) || typeof state[1] !== 'string') {
       throw new Error(`pickle: unexpected numpy.dtype state for '${this.code}'`);
+    }
+    if (!['<', '>', '|', '='].includes(state[1])) {
+      throw new Error(`pickle: numpy.dtype '${this.code}' has byte order '${state[1]}' (expected <, >, | or =)`);
     }
     this.byteOrder = state[1];
   }
@@ -67,11 +78,14 @@ export class NdArray {
       throw new Error('pickle: unexpected numpy.ndarray state (expected a 5-tuple)');
     }
     const [, shape, dtype, isFortran, raw] = state as unknown[];
-    if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number')) {
-      throw new Error('pickle: numpy.ndarray shape is not a tuple of ints');
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw new Error(`pickle: numpy.ndarray shape ${describe(shape)} is not a tuple of non-negative ints`);
     }
     if (!(dtype instanceof NpDType)) throw new Error('pickle: numpy.ndarray dtype is not a numpy.dtype');
-    if (isFortran === true && shape.length > 1) {
+    if (isFortran !== true && isFortran !== false && isFortran !== 0 && isFortran !== 1) {
+      throw new Error('pickle: numpy.ndarray Fortran flag is not a bool');
+    }
+    if (isFortran && shape.length > 1) {
       throw new Error('pickle: Fortran-ordered numpy arrays are not supported');
     }
     const bytes = typeof raw === 'string' ? latin1Encode(raw) : raw;
@@ -79,7 +93,7 @@ export class NdArray {
       throw new Error(`pickle: numpy.ndarray of dtype '${dtype.code}' has no raw byte data (object arrays are not supported)`);
     }
     const count = shape.reduce((a: number, b: number) => a * b, 1);
-    if (bytes.length !== count * dtype.itemSize) {
+    if (!Number.isSafeInteger(count * dtype.itemSize) || bytes.length !== count * dtype.itemSize) {
       throw new Error(
         `pickle: numpy.ndarray data has ${bytes.length} bytes, expected ${count} x ${dtype.itemSize} for shape [${shape.join(', ')}]`,
       );
@@ -90,7 +104,11 @@ export class NdArray {
   }
 }
 
-/** scipy.sparse.csr_matrix, from NEWOBJ + BUILD with its `__dict__`. */
+/**
+ * scipy.sparse.csr_matrix, from NEWOBJ + BUILD with its `__dict__`. BUILD checks that it is a valid CSR:
+ * `_shape` two ints in [0, 2^31); `indptr` 1-d integer of rows + 1 entries, starting at 0, non-decreasing, ending
+ * at nnz; `indices` 1-d integer of nnz entries, each in [0, cols); `data` 1-d of nnz entries.
+ */
 export class CsrMatrix {
   shape: [number, number] = [0, 0];
   data: NdData = new Float32Array(0);
@@ -106,23 +124,82 @@ export class CsrMatrix {
     const format = state.get('format');
     if (format !== undefined && format !== 'csr') throw new Error(`pickle: csr_matrix has format '${String(format)}'`);
     const shape = field('_shape');
-    if (!Array.isArray(shape) || shape.length !== 2) throw new Error('pickle: csr_matrix _shape is not a pair');
-    this.shape = [Number(shape[0]), Number(shape[1])];
-    this.data = ndField(field('data'), 'data');
-    this.indices = ndField(field('indices'), 'indices');
-    this.indptr = ndField(field('indptr'), 'indptr');
-    if (this.indptr.length !== this.shape[0] + 1) {
-      throw new Error(`pickle: csr_matrix indptr has ${this.indptr.length} entries for ${this.shape[0]} rows`);
+    const isDim = (d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0 && (d as number) < 2 ** 31;
+    if (!Array.isArray(shape) || shape.length !== 2 || !shape.every(isDim)) {
+      throw new Error(`pickle: csr_matrix _shape ${describe(shape)} is not a pair of ints in [0, 2^31)`);
     }
-    if (this.indices.length !== this.data.length) {
-      throw new Error('pickle: csr_matrix indices and data differ in length');
+    const [rows, cols] = shape as [number, number];
+    const data = ndField(field('data'), 'data', false);
+    const indices = ndField(field('indices'), 'indices', true);
+    const indptr = ndField(field('indptr'), 'indptr', true);
+    const nnz = data.length;
+    if (indptr.length !== rows + 1) {
+      throw new Error(`pickle: csr_matrix indptr has ${indptr.length} entries for ${rows} rows (expected ${rows + 1})`);
     }
+    if (indices.length !== nnz) {
+      throw new Error(`pickle: csr_matrix indices has ${indices.length} entries but data has ${nnz}`);
+    }
+    if (Number(indptr[0]) !== 0) throw new Error(`pickle: csr_matrix indptr starts at ${indptr[0]}, expected 0`);
+    for (let r = 0; r < rows; r++) {
+      if (Number(indptr[r + 1]) < Number(indptr[r])) {
+        throw new Error(`pickle: csr_matrix indptr decreases at row ${r} (${indptr[r]} then ${indptr[r + 1]})`);
+      }
+    }
+    if (Number(indptr[rows]) !== nnz) {
+      throw new Error(`pickle: csr_matrix indptr ends at ${indptr[rows]} but there are ${nnz} stored entries`);
+    }
+    for (let k = 0; k < nnz; k++) {
+      const c = Number(indices[k]);
+      if (c < 0 || c >= cols) {
+        throw new Error(`pickle: csr_matrix column index ${indices[k]} at entry ${k} is outside [0, ${cols})`);
+      }
+    }
+    this.shape = [rows, cols];
+    this.data = data;
+    this.indices = indices;
+    this.indptr = indptr;
   }
 }
 
-function ndField(v: unknown, name: string): NdData {
-  if (!(v instanceof NdArray)) throw new Error(`pickle: csr_matrix '${name}' is not an ndarray`);
+function ndField(v: unknown, name: string, integer: boolean): NdData {
+  if (!(v instanceof NdArray) || v.dtype === null) throw new Error(`pickle: csr_matrix '${name}' is not an ndarray`);
+  if (v.shape.length !== 1) {
+    throw new Error(`pickle: csr_matrix '${name}' has shape [${v.shape.join(', ')}], expected 1-d`);
+  }
+  if (integer && !/^[iu]\d$/.test(v.dtype.code)) {
+    throw new Error(`pickle: csr_matrix '${name}' has dtype '${v.dtype.code}', expected an integer dtype`);
+  }
   return v.data;
+}
+
+/** Elements in a value, two levels deep: what a call or BUILD handed `v` may copy or scan. */
+function sizeOf(v: unknown, depth: number): number {
+  if (typeof v === 'string' || v instanceof Uint8Array) return v.length;
+  if (v instanceof NdArray) return v.data.length;
+  if (v instanceof CsrMatrix) return v.data.length;
+  let n = 0;
+  if (Array.isArray(v)) {
+    n = v.length;
+    if (depth < 2) for (const x of v) n += sizeOf(x, depth + 1);
+  } else if (v instanceof Map) {
+    n = v.size;
+    if (depth < 2) for (const x of v.values()) n += sizeOf(x, depth + 1);
+  }
+  return n;
+}
+
+/** A short description of a value for error messages (never the whole of a large value). */
+function describe(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) {
+    if (v.length > 8 || depth > 2) return `(a tuple of ${v.length})`;
+    return `(${v.map((x) => describe(x, depth + 1)).join(', ')})`;
+  }
+  if (typeof v === 'bigint') return `${v}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
+  if (v instanceof Map) return 'a dict';
+  if (v === null) return 'None';
+  if (typeof v === 'object') return `a ${v.constructor?.name ?? 'object'}`;
+  return String(v);
 }
 
 const TYPED_CTORS: Record<string, { new (buf: ArrayBuffer): NdData }> = {
@@ -182,13 +259,24 @@ interface PyGlobal {
 }
 
 const NDARRAY_CLASS: PyGlobal = { qualname: 'numpy.ndarray' };
-const LIST_CLASS: PyGlobal = { qualname: 'builtins.list', call: (args) => (args.length ? [...(args[0] as unknown[])] : []) };
+const LIST_CLASS: PyGlobal = {
+  qualname: 'builtins.list',
+  call(args) {
+    if (args.length === 0) return [];
+    if (args.length !== 1 || !Array.isArray(args[0])) {
+      throw new Error('pickle: list() of something other than a list or tuple');
+    }
+    return Array.from(args[0] as unknown[]);
+  },
+};
 
 const reconstruct: PyGlobal = {
   qualname: 'numpy.core.multiarray._reconstruct',
   // _reconstruct(ndarray, (0,), b'b'): an empty array that BUILD then fills.
   call(args) {
-    if (args[0] !== NDARRAY_CLASS) throw new Error('pickle: _reconstruct of a class other than numpy.ndarray');
+    if (args.length !== 3 || args[0] !== NDARRAY_CLASS) {
+      throw new Error('pickle: _reconstruct of a class other than numpy.ndarray');
+    }
     return new NdArray();
   },
 };
@@ -231,6 +319,8 @@ const GLOBALS: Record<string, PyGlobal> = {
   'builtins list': LIST_CLASS,
   '_codecs encode': codecsEncode,
 };
+
+const KNOWN_GLOBALS: ReadonlySet<unknown> = new Set(Object.values(GLOBALS));
 
 // ---------------------------------------------------------------------------
 // the machine
@@ -292,33 +382,60 @@ const MARK = new MarkObj();
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses one pickle from `bytes` and returns its value (see the module comment for the mapping). */
+/**
+ * Parses one pickle from `bytes` and returns its value (see the module comment for the mapping). Throws an Error
+ * starting with 'pickle:' that says what is wrong and where (byte offset) for anything that is not a well-formed
+ * data pickle, including bytes after its STOP.
+ */
 export function unpickle(bytes: Uint8Array): unknown {
-  return new Unpickler(bytes).run();
+  // A plain view: Node's Buffer.slice does not copy, and arrays must own copies of their bytes.
+  return new Unpickler(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).run();
 }
 
 class Unpickler {
   private pos = 0;
   private stack: unknown[] = [];
   private readonly memo = new Map<number, unknown>();
+  /**
+   * Elements that calls and BUILDs may still copy or scan. Memo references (BINGET) cost two bytes each, so without
+   * a budget a small pickle could copy one large value many times over; each such step is charged the size of
+   * what it is handed, within a budget proportional to the input.
+   */
+  private budget: number;
   private readonly view: DataView;
 
   constructor(private readonly bytes: Uint8Array) {
+    this.budget = 8 * bytes.length + (1 << 20);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   run(): unknown {
     for (;;) {
       const at = this.pos;
+      if (at >= this.bytes.length) {
+        throw new Error(`pickle: truncated data: no STOP opcode before the end (${at} bytes)`);
+      }
       const op = this.u8();
-      if (op === OP.STOP) return this.pop();
+      if (op === OP.STOP) {
+        const value = this.pop();
+        if (this.stack.length !== 0) {
+          throw new Error(`pickle: ${this.stack.length} values left on the stack at STOP (offset ${at})`);
+        }
+        if (this.pos !== this.bytes.length) {
+          throw new Error(`pickle: ${this.bytes.length - this.pos} bytes after the STOP opcode at offset ${at}`);
+        }
+        return value;
+      }
       this.step(op, at);
     }
   }
 
   // --- reading raw bytes
   private need(n: number): void {
-    if (this.pos + n > this.bytes.length) throw new Error(`pickle: truncated data at offset ${this.pos}`);
+    if (this.pos + n > this.bytes.length) {
+      const left = this.bytes.length - this.pos;
+      throw new Error(`pickle: truncated data at offset ${this.pos} (${n} bytes needed, ${left} left)`);
+    }
   }
   private u8(): number {
     this.need(1);
@@ -357,17 +474,40 @@ class Unpickler {
   }
 
   // --- stack helpers
+  /** The top value (a MARK is not a value). */
   private pop(): unknown {
     if (this.stack.length === 0) throw new Error(`pickle: stack underflow at offset ${this.pos}`);
-    return this.stack.pop();
+    const v = this.stack.pop();
+    if (v === MARK) throw new Error(`pickle: MARK used as a value at offset ${this.pos}`);
+    return v;
   }
   private top(): unknown {
     if (this.stack.length === 0) throw new Error(`pickle: stack underflow at offset ${this.pos}`);
-    return this.stack[this.stack.length - 1];
+    const v = this.stack[this.stack.length - 1];
+    if (v === MARK) throw new Error(`pickle: MARK used as a value at offset ${this.pos}`);
+    return v;
   }
   private popN(n: number): unknown[] {
     if (this.stack.length < n) throw new Error(`pickle: stack underflow at offset ${this.pos}`);
-    return this.stack.splice(-n, n);
+    const items = this.stack.splice(-n, n);
+    if (items.includes(MARK)) throw new Error(`pickle: MARK used as a value at offset ${this.pos}`);
+    return items;
+  }
+  private charge(v: unknown, at: number): void {
+    this.budget -= sizeOf(v, 0);
+    if (this.budget < 0) {
+      throw new Error(
+        `pickle: the data at offset ${at} builds more values than its ${this.bytes.length} bytes can hold ` +
+          '(shared references?)',
+      );
+    }
+  }
+  private text(raw: Uint8Array, at: number): string {
+    try {
+      return utf8.decode(raw);
+    } catch {
+      throw new Error(`pickle: invalid UTF-8 in the string at offset ${at}`);
+    }
   }
   /** Pops everything above the topmost MARK (and the mark itself). */
   private popMark(): unknown[] {
@@ -385,12 +525,22 @@ class Unpickler {
   private step(op: number, at: number): void {
     const s = this.stack;
     switch (op) {
-      case OP.PROTO:
-        this.u8();
+      case OP.PROTO: {
+        const version = this.u8();
+        if (version > 5) throw new Error(`pickle: unsupported protocol ${version} at offset ${at}`);
         return;
-      case OP.FRAME:
-        this.take(8); // frame length: only a read-ahead hint
+      }
+      case OP.FRAME: {
+        // The frame length is a read-ahead hint, but a frame running past the end means a truncated file.
+        this.need(8);
+        const len = this.view.getBigUint64(this.pos, true);
+        this.pos += 8;
+        if (len > BigInt(this.bytes.length - this.pos)) {
+          const left = this.bytes.length - this.pos;
+          throw new Error(`pickle: frame of ${len} bytes at offset ${at} runs past the end (${left} left)`);
+        }
         return;
+      }
       case OP.MARK:
         s.push(MARK);
         return;
@@ -434,10 +584,10 @@ class Unpickler {
         return;
       }
       case OP.BINUNICODE:
-        s.push(utf8.decode(this.take(this.u32())));
+        s.push(this.text(this.take(this.u32()), at));
         return;
       case OP.SHORT_BINUNICODE:
-        s.push(utf8.decode(this.take(this.u8())));
+        s.push(this.text(this.take(this.u8()), at));
         return;
       case OP.BINBYTES:
         s.push(this.take(this.u32()).slice());
@@ -445,20 +595,21 @@ class Unpickler {
       case OP.SHORT_BINBYTES:
         s.push(this.take(this.u8()).slice());
         return;
+      // Tuples are frozen arrays, so that APPEND to one is refused as Python refuses it.
       case OP.EMPTY_TUPLE:
-        s.push([]);
+        s.push(Object.freeze([]));
         return;
       case OP.TUPLE:
-        s.push(this.popMark());
+        s.push(Object.freeze(this.popMark()));
         return;
       case OP.TUPLE1:
-        s.push(this.popN(1));
+        s.push(Object.freeze(this.popN(1)));
         return;
       case OP.TUPLE2:
-        s.push(this.popN(2));
+        s.push(Object.freeze(this.popN(2)));
         return;
       case OP.TUPLE3:
-        s.push(this.popN(3));
+        s.push(Object.freeze(this.popN(3)));
         return;
       case OP.EMPTY_LIST:
         s.push([]);
@@ -470,7 +621,8 @@ class Unpickler {
       }
       case OP.APPENDS: {
         const items = this.popMark();
-        asList(this.top(), at).push(...items);
+        const list = asList(this.top(), at);
+        for (const v of items) list.push(v); // not push(...items): that is limited by the call stack
         return;
       }
       case OP.EMPTY_DICT:
@@ -485,6 +637,7 @@ class Unpickler {
       case OP.SETITEMS: {
         const items = this.popMark();
         const d = asDict(this.top(), at);
+        if (items.length % 2 !== 0) throw new Error(`pickle: SETITEMS with an odd number of items at offset ${at}`);
         for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]);
         return;
       }
@@ -513,14 +666,19 @@ class Unpickler {
       case OP.REDUCE: {
         const args = this.pop();
         const fn = this.pop() as PyGlobal;
-        if (!fn?.call || !Array.isArray(args)) throw new Error(`pickle: REDUCE on non-callable '${fn?.qualname ?? typeof fn}' at offset ${at}`);
+        if (!KNOWN_GLOBALS.has(fn) || !fn.call || !Array.isArray(args)) {
+          throw new Error(`pickle: REDUCE on non-callable '${fn?.qualname ?? typeof fn}' at offset ${at}`);
+        }
+        this.charge(args, at);
         s.push(fn.call(args));
         return;
       }
       case OP.NEWOBJ: {
         const args = this.pop();
         const cls = this.pop() as PyGlobal;
-        if (!cls?.newObj || !Array.isArray(args)) throw new Error(`pickle: NEWOBJ on unsupported class '${cls?.qualname ?? typeof cls}' at offset ${at}`);
+        if (!KNOWN_GLOBALS.has(cls) || !cls.newObj || !Array.isArray(args)) {
+          throw new Error(`pickle: NEWOBJ on unsupported class '${cls?.qualname ?? typeof cls}' at offset ${at}`);
+        }
         s.push(cls.newObj(args));
         return;
       }
@@ -528,6 +686,7 @@ class Unpickler {
         const state = this.pop();
         const obj = this.top() as { setState?: (st: unknown) => void };
         if (typeof obj?.setState !== 'function') throw new Error(`pickle: BUILD on an object without state support at offset ${at}`);
+        this.charge(state, at);
         obj.setState(state);
         return;
       }
@@ -541,7 +700,9 @@ class Unpickler {
 }
 
 function asList(v: unknown, at: number): unknown[] {
-  if (!Array.isArray(v)) throw new Error(`pickle: APPEND to a non-list at offset ${at}`);
+  if (!Array.isArray(v) || Object.isFrozen(v)) {
+    throw new Error(`pickle: APPEND to ${describe(v)}, not a list, at offset ${at}`);
+  }
   return v;
 }
 

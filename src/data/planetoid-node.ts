@@ -12,6 +12,11 @@ export const PLANETOID_DEFAULT_URL = 'https://github.com/kimiyoung/planetoid/raw
 export interface LoadPlanetoidOptions {
   /** Directory searched first. */
   root?: string;
+  /**
+   * Read the files from this directory only: no search, no download. A directory without all the files is an
+   * error that names it and the missing files.
+   */
+  dir?: string;
   /** PyG's NormalizeFeatures (default true). */
   normalizeFeatures?: boolean;
   /** Download missing files into ./data/planetoid (default true). */
@@ -32,11 +37,24 @@ export async function loadPlanetoid(name: PlanetoidName, opts: LoadPlanetoidOpti
   const dir = await findPlanetoidDir(name, opts);
   const files: Record<string, Uint8Array> = {};
   for (const p of PLANETOID_PARTS) files[p] = await readFile(partPath(dir, name, p));
-  return parsePlanetoid(name, files, { normalizeFeatures: opts.normalizeFeatures });
+  try {
+    return parsePlanetoid(name, files, { normalizeFeatures: opts.normalizeFeatures });
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (files in ${dir})`);
+  }
 }
 
 /** The directory holding all of a dataset's files, searched and (unless disabled) downloaded as loadPlanetoid does. */
 export async function findPlanetoidDir(name: PlanetoidName, opts: LoadPlanetoidOptions = {}): Promise<string> {
+  if (opts.dir !== undefined) {
+    const dir = path.resolve(opts.dir);
+    const absent = await missingParts(dir, name);
+    if (absent.length > 0) {
+      const what = absent.length === PLANETOID_PARTS.length ? 'has none of the files' : `lacks ${absent.join(', ')}`;
+      throw new Error(`Planetoid '${name}': the directory ${dir} ${what} (ind.${name}.{${PLANETOID_PARTS.join(',')}})`);
+    }
+    return dir;
+  }
   const dirs = searchDirs(opts.root);
   let dir: string | undefined;
   const missing: string[] = [];

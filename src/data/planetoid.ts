@@ -5,6 +5,12 @@
  *
  * Runtime-agnostic: give it the raw file bytes; `planetoid-node.ts` finds or
  * downloads them in Node.
+ *
+ * Bad files: every part is checked before it is used (pickle structure and
+ * CSR invariants in pickle.ts; here the kinds of object, the row and column
+ * counts across the files, finite feature values, the test indices and the
+ * graph's node ids), and every error starts with
+ * `planetoid <name>: ind.<name>.<part>: ` and says what is wrong.
  */
 import type { SparseRows } from '../kernels/spmm.ts';
 import { CsrMatrix, NdArray, unpickle, type NdData } from './pickle.ts';
@@ -40,6 +46,9 @@ export function parsePlanetoid(
   files: Record<string, Uint8Array>,
   opts: { normalizeFeatures?: boolean } = {},
 ): GraphDataset {
+  const fail = (p: string, msg: string): never => {
+    throw new Error(`planetoid ${name}: ind.${name}.${p}: ${msg}`);
+  };
   const part = (p: string): Uint8Array => {
     const b = files[p];
     if (!b) throw new Error(`planetoid ${name}: missing part '${p}' (ind.${name}.${p})`);
@@ -50,7 +59,7 @@ export function parsePlanetoid(
     try {
       v = unpickle(part(p));
     } catch (e) {
-      throw new Error(`planetoid ${name}: cannot read ind.${name}.${p}: ${(e as Error).message}`);
+      return fail(p, (e as Error).message);
     }
     if (!check(v)) throw new Error(`planetoid ${name}: ind.${name}.${p} is not ${what}`);
     return v;
@@ -65,18 +74,46 @@ export function parsePlanetoid(
   const ty = load('ty', isNd, 'a 2-d numpy array');
   const ally = load('ally', isNd, 'a 2-d numpy array');
   const graph = load('graph', isDict, 'a dict');
-  load('x', isCsr, 'a scipy csr_matrix'); // read for validation; `allx` already contains it
-  const testIndex = parseTestIndex(part('test.index'), name);
+  const x = load('x', isCsr, 'a scipy csr_matrix'); // read for validation; `allx` already contains it
+  const testIndex = parseTestIndex(part('test.index'), (msg) => fail('test.index', msg));
 
-  const rows = nodeRowSources(name, allx.shape[0], tx.shape[0], testIndex);
-  const numNodes = rows.length;
+  // Shapes across the files: x/y the training rows, allx/ally all labelled rows, tx/ty the test rows.
   const numFeatures = allx.shape[1];
-  if (tx.shape[1] !== numFeatures) throw new Error(`planetoid ${name}: tx has ${tx.shape[1]} columns, allx ${numFeatures}`);
   const numClasses = ally.shape[1]!;
-  if (ty.shape[1] !== numClasses) throw new Error(`planetoid ${name}: ty has ${ty.shape[1]} columns, ally ${numClasses}`);
+  for (const [p, m] of [['x', x], ['tx', tx]] as const) {
+    if (m.shape[1] !== numFeatures) fail(p, `has ${m.shape[1]} columns but ind.${name}.allx has ${numFeatures}`);
+  }
+  if (numClasses < 1) fail('ally', 'has no columns (classes)');
+  for (const [p, m] of [['y', y], ['ty', ty]] as const) {
+    if (m.shape[1] !== numClasses) fail(p, `has ${m.shape[1]} columns but ind.${name}.ally has ${numClasses}`);
+  }
+  for (const [p, a, q, b] of [['y', y.shape[0]!, 'x', x.shape[0]], ['ally', ally.shape[0]!, 'allx', allx.shape[0]],
+    ['ty', ty.shape[0]!, 'tx', tx.shape[0]]] as const) {
+    if (a !== b) fail(p, `has ${a} rows but ind.${name}.${q} has ${b}`);
+  }
+  if (x.shape[0] > allx.shape[0]) {
+    fail('x', `has ${x.shape[0]} rows, more than the ${allx.shape[0]} of ind.${name}.allx`);
+  }
+  const normalize = opts.normalizeFeatures ?? true;
+  for (const [p, m] of [['x', x], ['tx', tx], ['allx', allx]] as const) {
+    const bad = m.data.findIndex((v: number | bigint) => !Number.isFinite(Number(v)) || (normalize && Number(v) < 0));
+    if (bad >= 0) {
+      const why = normalize && Number(m.data[bad]) < 0
+        ? 'is negative (NormalizeFeatures needs non-negative features)'
+        : 'is not finite';
+      fail(p, `stored value ${m.data[bad]} at entry ${bad} ${why}`);
+    }
+  }
+  for (const [p, m] of [['y', y], ['ty', ty], ['ally', ally]] as const) {
+    const bad = m.data.findIndex((v: number | bigint) => !Number.isFinite(Number(v)));
+    if (bad >= 0) fail(p, `value ${m.data[bad]} at row ${Math.floor(bad / numClasses)} is not finite`);
+  }
+
+  const rows = nodeRowSources(name, allx.shape[0], tx.shape[0], testIndex, fail);
+  const numNodes = rows.length;
 
   let features = gatherRows(rows, allx, tx, numFeatures);
-  if (opts.normalizeFeatures ?? true) features = normalizeRows(features);
+  if (normalize) features = normalizeRows(features);
   const labels = gatherLabels(rows, ally, ty);
 
   const numTrain = y.shape[0]!;
@@ -85,7 +122,7 @@ export function parsePlanetoid(
   const testMask = new Uint8Array(numNodes);
   for (const t of testIndex) testMask[t] = 1;
 
-  const edgeIndex = edgeIndexFromDict(graph, numNodes, name);
+  const edgeIndex = edgeIndexFromDict(graph, numNodes, part('graph').length, (msg) => fail('graph', msg));
   return {
     name,
     numNodes,
@@ -118,15 +155,31 @@ type RowSource = { from: 'all' | 'test'; row: number } | null;
  *
  * Net effect: node test_index[i] gets tx row i; Citeseer's padded nodes get zero rows.
  */
-function nodeRowSources(name: PlanetoidName, numAll: number, numTest: number, testIndex: Int32Array): RowSource[] {
+function nodeRowSources(
+  name: PlanetoidName,
+  numAll: number,
+  numTest: number,
+  testIndex: Int32Array,
+  fail: (part: string, msg: string) => never,
+): RowSource[] {
   if (testIndex.length !== numTest) {
-    throw new Error(`planetoid ${name}: test.index has ${testIndex.length} entries but tx has ${numTest} rows`);
+    fail('test.index', `has ${testIndex.length} entries but ind.${name}.tx has ${numTest} rows`);
   }
   const sorted = Int32Array.from(testIndex).sort();
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] === sorted[i - 1]) fail('test.index', `node ${sorted[i]} is listed twice`);
+  }
+  // Test nodes follow the allx nodes; Citeseer pads the gaps, at most as many nodes as there are rows.
+  if (sorted.length > 0 && sorted[0]! < numAll) {
+    fail('test.index', `test node ${sorted[0]} is among the ${numAll} nodes of ind.${name}.allx`);
+  }
   let ext: RowSource[];
-  if (name === 'citeseer') {
+  if (name === 'citeseer' && sorted.length > 0) {
     const min = sorted[0]!;
     const len = sorted[sorted.length - 1]! - min + 1;
+    if (len > numAll + numTest) {
+      fail('test.index', `test nodes span ${len} ids, more than the ${numAll + numTest} rows of allx and tx`);
+    }
     ext = new Array<RowSource>(len).fill(null);
     sorted.forEach((t, i) => (ext[t - min] = { from: 'test', row: i }));
   } else {
@@ -137,19 +190,25 @@ function nodeRowSources(name: PlanetoidName, numAll: number, numTest: number, te
   testIndex.forEach((t, i) => {
     const s = sorted[i]!;
     if (t < 0 || t >= cat.length || s >= cat.length) {
-      throw new Error(`planetoid ${name}: test index ${t} is outside the ${cat.length} nodes`);
+      fail('test.index', `test node ${t} is outside the ${cat.length} nodes`);
     }
     cat[t] = before[s]!;
   });
   return cat;
 }
 
-function parseTestIndex(bytes: Uint8Array, name: string): Int32Array {
+function parseTestIndex(bytes: Uint8Array, fail: (msg: string) => never): Int32Array {
   const out: number[] = [];
-  new TextDecoder().decode(bytes).split('\n').forEach((line, i) => {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail('is not UTF-8 text');
+  }
+  text.split('\n').forEach((line, i) => {
     const s = line.trim();
     if (s === '') return;
-    if (!/^\d+$/.test(s)) throw new Error(`planetoid ${name}: test.index line ${i + 1} is not an integer: '${s}'`);
+    if (!/^\d{1,10}$/.test(s) || Number(s) >= 2 ** 31) fail(`line ${i + 1} is not a node id: '${s.slice(0, 20)}'`);
     out.push(Number(s));
   });
   return Int32Array.from(out);
@@ -184,9 +243,8 @@ function appendRow(m: CsrMatrix, row: number, numFeatures: number, cols: number[
   const end = Number(m.indptr[row + 1]);
   const entries: [number, number][] = [];
   for (let k = start; k < end; k++) {
-    const c = Number(m.indices[k]);
-    if (c < 0 || c >= numFeatures) throw new Error(`planetoid: feature column ${c} out of range [0, ${numFeatures})`);
-    entries.push([c, Number(m.data[k])]);
+    // Columns and row pointers were checked when the csr_matrix was read (pickle.ts CsrMatrix).
+    entries.push([Number(m.indices[k]), Number(m.data[k])]);
   }
   entries.sort((a, b) => a[0] - b[0]);
   let i = 0;
@@ -211,7 +269,6 @@ function normalizeRows(f: SparseRows): SparseRows {
   for (let r = 0; r < f.rows; r++) {
     let sum = 0;
     for (let k = f.rowPtr[r]!; k < f.rowPtr[r + 1]!; k++) {
-      if (f.values[k]! < 0) throw new Error('planetoid: NormalizeFeatures on negative features is not supported');
       sum += f.values[k]!;
     }
     const div = Math.max(sum, 1);
@@ -244,19 +301,31 @@ function argmaxRow(data: NdData, offset: number, n: number): number {
  * the neighbours; then remove_self_loops and coalesce (sort by
  * row * N + col, drop duplicates).
  */
-function edgeIndexFromDict(graph: Map<unknown, unknown>, numNodes: number, name: string): Int32Array {
+function edgeIndexFromDict(
+  graph: Map<unknown, unknown>,
+  numNodes: number,
+  fileBytes: number,
+  fail: (msg: string) => never,
+): Int32Array {
   const keys: number[] = [];
-  const check = (v: unknown): number => {
+  // Each neighbour takes at least one byte of the file, unless lists are shared through the memo (never in real data).
+  let entries = 0;
+  for (const list of graph.values()) entries += Array.isArray(list) ? list.length : 0;
+  if (entries > fileBytes) {
+    fail(`lists ${entries} neighbours, more than its ${fileBytes} bytes can hold (shared lists?)`);
+  }
+  const check = (v: unknown, what: string): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numNodes) {
-      throw new Error(`planetoid ${name}: graph node ${String(v)} is not in [0, ${numNodes})`);
+      const shown = typeof v === 'number' || typeof v === 'bigint' ? v : typeof v;
+      fail(`${what} ${shown} is not a node id in [0, ${numNodes})`);
     }
-    return v;
+    return v as number;
   };
   for (const [k, list] of graph) {
-    const src = check(k);
-    if (!Array.isArray(list)) throw new Error(`planetoid ${name}: graph entry for node ${src} is not a list`);
-    for (const d of list) {
-      const dst = check(d);
+    const src = check(k, 'key');
+    if (!Array.isArray(list)) fail(`the entry for node ${src} is not a list`);
+    for (const d of list as unknown[]) {
+      const dst = check(d, `neighbour of node ${src}:`);
       if (src !== dst) keys.push(src * numNodes + dst);
     }
   }

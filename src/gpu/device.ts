@@ -127,6 +127,9 @@ async function browserAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   return { adapter, runtime: 'browser' };
 }
 
+/** In a variable, as `webgpu` below: a browser bundle of the library must not see a Node built-in. */
+const NODE_FS = 'node:fs';
+
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /**
@@ -145,7 +148,7 @@ async function nodeAdapter(opts: DeviceOptions): Promise<FoundAdapter> {
   Object.assign(globalThis, webgpu.globals);
   if (opts.throttlePolling !== false) throttleNativePolling();
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
-  const fs = await import('node:fs');
+  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ NODE_FS);
   const chosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
   const instances: GPU[] = [];
   const tryCreate = async () => {

@@ -60,8 +60,11 @@ export class Gpu {
     this.maxGroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
     this.pool = new BufferPool(device, lim.maxBufferSize);
     this.profiler = new Profiler(device, features.has('timestamp-query'));
+    // A lost device (a driver reset, the browser reclaiming it, device.destroy()) fails every later call with the
+    // reason it gave; nothing more is queued on it.
     device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.failure ??= `GPU device lost (${info.reason}): ${info.message}`;
+      this.failure ??= `The GPU device was lost (reason: ${info.reason}): ${info.message || 'no message given'}. ` +
+        'Its buffers and any unfinished work are gone; create a new Gpu to continue.';
     });
     device.addEventListener('uncapturederror', (ev) => {
       this.failure ??= `GPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`;
@@ -124,6 +127,8 @@ export class Gpu {
     try {
       await gpuWait(staging.mapAsync(GPUMapMode.READ));
     } catch (err) {
+      // A lost device rejects the map with an AbortError and no message: report the loss and its reason instead.
+      await this.lostOrTimeout(1000);
       this.check();
       throw err;
     }
@@ -170,8 +175,14 @@ export class Gpu {
     this.pending++;
   }
 
-  /** Submits everything recorded so far in one command buffer. */
+  /** Submits everything recorded so far in one command buffer (recorded work is dropped once the device is lost). */
   flush(force = false): void {
+    if (this.failure) {
+      this.pass = null;
+      this.encoder = null;
+      this.pending = 0;
+      this.check();
+    }
     if (!this.encoder || (!force && this.pending === 0)) return;
     this.endPass();
     this.profiler.beforeSubmit(this.encoder);
@@ -189,9 +200,17 @@ export class Gpu {
     this.check();
   }
 
-  /** Resolves when the GPU has finished the work submitted so far. */
+  /** Resolves when the GPU has finished the work submitted so far; rejects if the device is lost. */
   async done(): Promise<void> {
-    await gpuWait(this.device.queue.onSubmittedWorkDone());
+    this.check();
+    try {
+      await gpuWait(this.device.queue.onSubmittedWorkDone());
+    } catch (err) {
+      await this.lostOrTimeout(1000);
+      this.check();
+      throw err;
+    }
+    this.check();
   }
 
   /** Throws the first device error or loss seen so far. */
@@ -199,11 +218,20 @@ export class Gpu {
     if (this.failure) throw new Error(this.failure);
   }
 
+  /** Waits for the device's lost promise, at most `ms` milliseconds (it may settle just after a failed call). */
+  private async lostOrTimeout(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.device.lost, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    await Promise.resolve(); // let the lost handler above run first
+  }
+
   destroy(): void {
-    this.flush();
+    if (!this.failure) this.flush();
     this.pool.destroy();
     for (const b of this.uniformBuffers.values()) b.destroy();
     this.profiler.destroy();
+    this.failure ??= 'This Gpu was destroyed (Gpu.destroy()); create a new Gpu to continue.';
     this.device.destroy();
     void this.keepAlive;
   }

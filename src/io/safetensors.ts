@@ -141,8 +141,27 @@ interface HeaderEntry {
   end: number;
 }
 
-/** Parses safetensors bytes; validates the header and every tensor's offsets and size. */
-export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
+/**
+ * Parses safetensors bytes; validates the header (length within the file, UTF-8 JSON object, string metadata) and
+ * every tensor (dtype, shape, offsets within the data, no overlap or hole, shape x dtype size = byte length) before
+ * copying anything. Errors start with 'safetensors: ' ('safetensors <file>: ' when `file` is given) and name the
+ * tensor.
+ */
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  opts: { file?: string } = {},
+): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
+  try {
+    // A plain view: Node's Buffer.slice does not copy, and the tensors must own aligned copies of their bytes.
+    return decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (e) {
+    const err = e as Error;
+    if (opts.file) err.message = err.message.replace(/^safetensors:/, `safetensors ${opts.file}:`);
+    throw err;
+  }
+}
+
+function decode(bytes: Uint8Array): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
   requireLittleEndian();
   const { json, dataStart } = readHeader(bytes);
   const metadata = readMetadata(json.__metadata__);

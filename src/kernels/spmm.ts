@@ -64,12 +64,20 @@ export function validateSparse(m: SparseRows, what = 'sparse matrix'): void {
 
 function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
   const nnz = m.colIdx.length;
-  const t = {
-    rowPtr: gpu.tensor('u32', [m.rows + 1], m.rowPtr),
-    colIdx: gpu.tensor('u32', [nnz], m.colIdx),
-    values: gpu.tensor('f32', [nnz], m.values),
-    nzId: gpu.tensor('u32', [nnz], nzId),
-  };
+  const made: Tensor[] = [];
+  const keep = (t: Tensor) => (made.push(t), t);
+  let t;
+  try {
+    t = {
+      rowPtr: keep(gpu.tensor('u32', [m.rows + 1], m.rowPtr)),
+      colIdx: keep(gpu.tensor('u32', [nnz], m.colIdx)),
+      values: keep(gpu.tensor('f32', [nnz], m.values)),
+      nzId: keep(gpu.tensor('u32', [nnz], nzId)),
+    };
+  } catch (err) {
+    made.forEach((x) => x.dispose()); // nothing left behind on refusal
+    throw err;
+  }
   return { rows: m.rows, cols: m.cols, nnz, ...t, dispose: () => Object.values(t).forEach((x) => x.dispose()) };
 }
 

@@ -14,6 +14,8 @@ import { DenseInput, SparseInput, type LayerInput } from './input.ts';
 import { ParameterStore } from './params.ts';
 import { Workspace } from './workspace.ts';
 import type { SparseTensors } from '../kernels/spmm.ts';
+import { numel } from '../gpu/tensor.ts';
+import { checkStateDict, type StateDictCheck, type StateDictTensor, type TensorSpec } from '../io/state-dict.ts';
 import { checkParametersFit } from '../train/budget.ts';
 import { resolveModelOptions } from '../train/options.ts';
 
@@ -117,20 +119,65 @@ export class GATModel {
     return out;
   }
 
-  /** Loads PyG-named tensors; a missing name or a wrong shape is an error that names it. */
-  loadStateDict(dict: Record<string, NamedArray>): void {
+  /** The tensors loadStateDict expects: PyG's names and shapes, all F32. */
+  stateDictSpec(): TensorSpec[] {
+    const spec: TensorSpec[] = [];
+    this.eachStateDictWrite((name, shape) => (spec.push({ name, shape }), new Float32Array(numel(shape))), () => {});
+    return spec;
+  }
+
+  /**
+   * Loads PyG-named tensors, as PyTorch's load_state_dict: the whole dict is checked first (checkStateDict: missing
+   * and unexpected names when `strict`, the default; shapes and dtypes always), then copied, so a refused load
+   * changes nothing. With `strict: false`, missing tensors keep their current values and unexpected ones are
+   * ignored; both are listed in the result.
+   */
+  loadStateDict(dict: Record<string, StateDictTensor>, opts: { strict?: boolean } = {}): StateDictCheck {
+    const check = checkStateDict(this.stateDictSpec(), dict, { strict: opts.strict, owner: 'GATModel' });
+    const missing = new Set(check.missing);
+    const get = (name: string, shape: number[]): Float32Array => {
+      if (missing.has(name)) return new Float32Array(numel(shape));
+      const data = dict[name]!.data;
+      return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+    };
+    // Every parameter's new contents are computed before the first write.
+    const writes: [string, Float32Array][] = [];
+    this.eachStateDictWrite(get, (name, data) => writes.push([name, data]));
+    // Elements that come from missing tensors keep their values: a dry run with those tensors NaN finds them.
+    const keep = new Map<string, Float32Array>();
+    if (missing.size > 0) {
+      const marker = (name: string, shape: number[]) =>
+        new Float32Array(numel(shape)).fill(missing.has(name) ? NaN : 0);
+      this.eachStateDictWrite(marker, (name, data) => keep.set(name, data));
+    }
+    for (const [name, data] of writes) {
+      const mask = keep.get(name);
+      if (!mask) {
+        this.params.write(name, data);
+        continue;
+      }
+      const t = this.params.value(name);
+      for (let i = 0; i < data.length; ) {
+        if (Number.isNaN(mask[i])) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < data.length && !Number.isNaN(mask[j])) j++;
+        this.gpu.writeBuffer(t.buffer, t.byteOffset + 4 * i, data.subarray(i, j));
+        i = j;
+      }
+    }
+    return check;
+  }
+
+  /** Runs each layer's fromStateDict with state-dict names prefixed and parameter names prefixed. */
+  private eachStateDictWrite(
+    get: (name: string, shape: number[]) => Float32Array,
+    set: (param: string, data: Float32Array) => void,
+  ): void {
     for (const [prefix, conv] of [['conv1.', this.conv1], ['conv2.', this.conv2]] as const) {
-      conv.fromStateDict(
-        (name, shape) => {
-          const t = dict[prefix + name];
-          if (!t) throw new Error(`State dict has no tensor named ${prefix + name}`);
-          if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-            throw new Error(`State dict tensor ${prefix + name} has shape [${t.shape}], expected [${shape}]`);
-          }
-          return t.data;
-        },
-        (name, data) => this.params.write(prefix + name, data),
-      );
+      conv.fromStateDict((name, shape) => get(prefix + name, shape), (name, data) => set(prefix + name, data));
     }
   }
 

@@ -2,6 +2,7 @@
 // the tests all go through here.
 import type { Gpu } from '../gpu/gpu.ts';
 import { GATModel, type GATModelConfig } from '../nn/model.ts';
+import { Data } from '../data/data.ts';
 import { checkTrainingFits } from './budget.ts';
 import { disposeAll, releaseOnThrow } from './cleanup.ts';
 import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
@@ -36,16 +37,19 @@ export const PAPER_CONFIG: Required<Pick<RunConfig, 'model' | 'heads' | 'hiddenC
 
 export async function trainNodeClassifier(
   gpu: Gpu,
-  dataset: NodeDataset,
+  dataset: NodeDataset | Data,
   config: RunConfig = {},
   hooks: { onEpoch?: (epoch: number, trainer: Trainer) => void | Promise<void> } = {},
 ): Promise<RunResult> {
   // Refusals come first, before anything is uploaded: options, splits, then the device's limits.
   const cfg = resolveRunOptions(config);
+  if (dataset instanceof Data && !(dataset.y instanceof Int32Array)) {
+    throw new Error('trainNodeClassifier: the Data needs class labels (y as an Int32Array) to train a node classifier');
+  }
   checkTrainingSplits({ numNodes: dataset.numNodes, counts: splitCounts(dataset) }, cfg);
   checkTrainingFits(gpu, dataset, cfg);
   const { data, model, trainer } = releaseOnThrow(gpu, () => {
-    const data = uploadDataset(gpu, dataset);
+    const data = dataset instanceof Data ? dataset.to(gpu) : uploadDataset(gpu, dataset);
     const model = new GATModel(gpu, { ...cfg, inChannels: dataset.numFeatures, outChannels: dataset.numClasses });
     return { data, model, trainer: new Trainer(gpu, model, data, cfg) };
   });

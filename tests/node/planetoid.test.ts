@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 import { PLANETOID_PARTS, parsePlanetoid, type GraphDataset, type PlanetoidName } from '../../src/data/planetoid.ts';
 import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
-import { NdArray, unpickle } from '../../src/data/pickle.ts';
+import { CsrMatrix, NdArray, unpickle } from '../../src/data/pickle.ts';
 
 /** The original Planetoid files, in shared/ beside the repository. */
 const DATA_DIR = process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));
@@ -308,5 +309,153 @@ describe('loadPlanetoid file lookup and download', () => {
     assert.equal(ds.numNodes, 3327);
     assert.equal(requests.length, PLANETOID_PARTS.length);
     assert.ok(requests.every((u) => u.startsWith('/data/ind.citeseer.')));
+  });
+});
+
+describe('corrupted Planetoid files are refused with the file and the problem named', () => {
+  let files: Record<string, Uint8Array>;
+  before(async () => {
+    files = {};
+    for (const p of PLANETOID_PARTS) files[p] = new Uint8Array(await readFile(path.join(DATA_DIR, `ind.cora.${p}`)));
+  });
+
+  /** Byte offset of a csr_matrix array's raw data inside its pickle (the raw bytes are stored verbatim). */
+  type Raw = { at: number; array: Int32Array | Float32Array };
+  function rawOffset(part: string, field: 'indptr' | 'indices' | 'data'): Raw {
+    const m = unpickle(files[part]!) as CsrMatrix;
+    const array = m[field] as Int32Array | Float32Array;
+    const at = Buffer.from(files[part]!).indexOf(Buffer.from(array.buffer, array.byteOffset, array.byteLength));
+    assert.ok(at > 0, `raw ${field} not found in ind.cora.${part}`);
+    return { at, array };
+  }
+  /** A copy of ind.cora.<part> with int32 element `i` of `field` set to `value`. */
+  function withInt(part: string, field: 'indptr' | 'indices', i: number, value: number): Record<string, Uint8Array> {
+    const { at } = rawOffset(part, field);
+    const bytes = files[part]!.slice();
+    new DataView(bytes.buffer).setInt32(at + 4 * i, value, true);
+    return { ...files, [part]: bytes };
+  }
+  const refused = (f: Record<string, Uint8Array>, re: RegExp) => assert.throws(() => parsePlanetoid('cora', f), re);
+
+  it('indptr that decreases, jumps past the data, or does not start at 0 (the loops that never ended)', () => {
+    const { array: indptr } = rawOffset('tx', 'indptr');
+    refused(
+      withInt('tx', 'indptr', 5, indptr[5]! ^ (1 << 30)),
+      /ind\.cora\.tx: pickle: csr_matrix indptr (decreases|ends)/,
+    );
+    refused(withInt('tx', 'indptr', 5, -7), /ind\.cora\.tx: pickle: csr_matrix indptr decreases at row 4/);
+    refused(withInt('allx', 'indptr', 0, 1), /ind\.cora\.allx: pickle: csr_matrix indptr starts at 1, expected 0/);
+    const last = unpickle(files.allx!) as CsrMatrix;
+    refused(
+      withInt('allx', 'indptr', last.shape[0], last.data.length + 4),
+      /ind\.cora\.allx: .*indptr ends at \d+ but there are \d+ stored/,
+    );
+  });
+
+  it('column indices outside the matrix', () => {
+    refused(
+      withInt('allx', 'indices', 10, 1433),
+      /ind\.cora\.allx: .*column index 1433 at entry 10 is outside \[0, 1433\)/,
+    );
+    refused(withInt('x', 'indices', 0, -1), /ind\.cora\.x: .*column index -1 at entry 0/);
+  });
+
+  it('non-finite feature values', () => {
+    const { at } = rawOffset('tx', 'data');
+    const bytes = files.tx!.slice();
+    new DataView(bytes.buffer).setFloat32(at + 8, Number.NaN, true);
+    refused({ ...files, tx: bytes }, /ind\.cora\.tx: stored value NaN at entry 2 is not finite/);
+  });
+
+  it('truncated files, bytes after STOP, and lengths past the end of the file', () => {
+    for (const part of ['x', 'tx', 'allx', 'y', 'ty', 'ally', 'graph']) {
+      const f = files[part]!;
+      refused({ ...files, [part]: f.subarray(0, f.length - 1) }, new RegExp(`ind\\.cora\\.${part}: pickle: truncated`));
+      refused({ ...files, [part]: f.subarray(0, f.length >> 1) }, new RegExp(`ind\\.cora\\.${part}: pickle: `));
+      const extra = new Uint8Array(f.length + 1);
+      extra.set(f);
+      refused({ ...files, [part]: extra }, new RegExp(`ind\\.cora\\.${part}: pickle: 1 bytes after the STOP`));
+    }
+    // BINSTRING (T) claiming 2 GiB: refused before anything is allocated.
+    const huge = Uint8Array.of(0x80, 0x02, 0x54, 0xff, 0xff, 0xff, 0x7f, 0x2e);
+    assert.throws(() => unpickle(huge), /truncated data at offset 7 \(2147483647 bytes needed, 1 left\)/);
+  });
+
+  it('memo indices, MARKs, tuples and stack', () => {
+    const b = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    assert.throws(() => unpickle(b('\x80\x02h\x07.')), /memo key 7 not found/);
+    assert.throws(() => unpickle(b('\x80\x02(\x85.')), /MARK used as a value/);
+    assert.throws(() => unpickle(b('\x80\x02)K\x01a.')), /APPEND to \(\), not a list/);
+    assert.throws(() => unpickle(b('\x80\x02K\x01K\x02.')), /1 values left on the stack at STOP/);
+    assert.throws(() => unpickle(b('\x80\x02}(K\x01u.')), /SETITEMS with an odd number of items/);
+    assert.throws(() => unpickle(b('\x80\x09N.')), /unsupported protocol 9/);
+  });
+
+  it('small files that would build huge values through shared (memo) references are refused', () => {
+    const b = (parts: (string | number[])[]) =>
+      Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? Array.from(p, (c) => c.charCodeAt(0)) : p)));
+    const ints = Array.from({ length: 1000 }, (_, i) => [0x4b, i % 256]).flat(); // BININT1 i, 1000 times
+    // list(x) 20,000 times over one memoized list x of 1,000 ints: 120 KB of pickle, 20 million copied values.
+    const calls = Array(20000).fill('h\x00h\x01\x85R'); // list(x): BINGET list, BINGET x, TUPLE1, REDUCE
+    const copies = b(['\x80\x02c__builtin__\nlist\nq\x00]q\x01(', ints, 'e](', ...calls, 'e.']);
+    assert.throws(() => unpickle(copies), /builds more values than its \d+ bytes can hold/);
+    // graph: 2,708 nodes that all share one list of 1,000 neighbours.
+    // BININT2 i, BINGET 1 for every node i
+    const keys = Array.from({ length: 2708 }, (_, i) => [0x4d, i & 255, i >> 8, 0x68, 0x01]).flat();
+    const shared = b(['\x80\x02}q\x00]q\x01(', ints, 'e0(', keys, 'u.']);
+    refused(
+      { ...files, graph: shared },
+      /ind\.cora\.graph: lists 2708000 neighbours, more than its 15554 bytes can hold/,
+    );
+  });
+
+  it('row counts across the files, test indices and graph ids', () => {
+    refused({ ...files, y: files.ty! }, /ind\.cora\.y: has 1000 rows but ind\.cora\.x has 140/);
+    refused({ ...files, x: files.tx! }, /ind\.cora\.y: has 140 rows but ind\.cora\.x has 1000/);
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const lines = new TextDecoder().decode(files['test.index']).trim().split('\n');
+    refused(
+      { ...files, 'test.index': enc([...lines.slice(1), lines[2]].join('\n')) },
+      /ind\.cora\.test\.index: node \d+ is listed twice/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['12', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: test node 12 is among the 1708 nodes/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['99999999999', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: line 1 is not a node id/,
+    );
+    refused(
+      { ...files, 'test.index': enc(['1e3', ...lines.slice(1)].join('\n')) },
+      /ind\.cora\.test\.index: line 1 is not a node id: '1e3'/,
+    );
+    // graph = {0: [5000]} and {-1: []} as protocol-2 pickles.
+    const b = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    refused(
+      { ...files, graph: b('\x80\x02}K\x00]M\x88\x13as.') },
+      /ind\.cora\.graph: neighbour of node 0: 5000 is not a node id in \[0, 2708\)/,
+    );
+    refused({ ...files, graph: b('\x80\x02}J\xff\xff\xff\xff]s.') }, /ind\.cora\.graph: key -1 is not a node id/);
+  });
+
+  it('--data-dir: a directory without the files is an error naming it, never a silent fallback', async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), 'planetoid-empty-'));
+    try {
+      await assert.rejects(loadPlanetoid('cora', { dir: empty }), (err: Error) => {
+        assert.ok(err.message.includes(empty) && /has none of the files/.test(err.message), err.message);
+        return true;
+      });
+      const ds = await loadPlanetoid('cora', { dir: DATA_DIR });
+      assert.equal(ds.numNodes, 2708);
+      // The CLI's --data-dir: the same error, before any training.
+      const root = fileURLToPath(new URL('../../', import.meta.url));
+      const cli = ['--import', 'tsx', '--import', './tools/wgsl-loader.mjs', 'src/cli/train.ts', '--data-dir', empty];
+      const r = spawnSync('node', cli, { cwd: root, encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`error: Planetoid 'cora': the directory ${empty} has none of the files`));
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
