@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { bundleForBrowser, launchChromium } from './chromium.ts';
 import { serve, type Served } from './serve.ts';
+// Loaded before any test is declared: suites declared after an await that outlasts the start of the run are lost.
+import { gpuShapeSuites } from '../kernels/gpu-shapes.ts';
 import type { CaseResult } from './kernels-entry.ts';
 
 const kernelsDir = fileURLToPath(new URL('../kernels/', import.meta.url));
@@ -72,7 +74,6 @@ for (const f of families) {
   });
 }
 
-const { gpuShapeSuites } = await import('../kernels/gpu-shapes.ts');
 for (const [suite, cases] of gpuShapeSuites) {
   describe(`chromium, GPU shapes: ${suite}`, () => {
     for (const c of cases) {
