@@ -18,6 +18,7 @@ import { runChromium, type ChromiumResults } from './browser/run-browser.ts';
 import { runNode, type NodeResults } from './node/run-node.ts';
 import { deviceLabel, num, pct } from './report.ts';
 import { graphEpochTable } from './suites/graph.ts';
+import { ceilingRates } from './suites/ceilings.ts';
 import {
   ceilingsTable, CORA_TARGET_MS, kernelsTable, MEMORY_TARGET_RATIO, PEER_TARGET_RATIO, peerTable, profileTable, scaleTable,
   targetsTable, trainTable, type TargetStatus,
@@ -70,11 +71,11 @@ async function main(): Promise<void> {
   if (node?.mutag) add('node', graphEpochTable(deviceLabel(node.runtime.device), node.mutag));
   if (node?.kernels && node.ceilings) {
     if (!parts.has('node')) add('kernels', ceilingsTable(node.runtime, node.ceilings));
-    add('kernels', kernelsTable(node.runtime, node.kernels.rows, node.ceilings.copy.gbPerS));
+    add('kernels', kernelsTable(node.runtime, node.kernels.rows, ceilingRates(node.ceilings)));
   }
   if (node?.scale) add('scale', scaleTable(node.runtime, node.scale));
   if (chromium?.ceilings) add('chromium', ceilingsTable(chromium.runtime, chromium.ceilings));
-  if (chromium?.kernels && chromium.ceilings) add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, chromium.ceilings.copy.gbPerS));
+  if (chromium?.kernels && chromium.ceilings) add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, ceilingRates(chromium.ceilings)));
   if (chromium?.cora && parts.has('chromium')) (add('chromium', trainTable(chromium.runtime, chromium.cora)), add('chromium', profileTable(chromium.runtime, chromium.cora)));
   if (chromium?.peer && chromium.cora) add('peer', peerTable(chromium.runtime, chromium.cora, chromium.peer.result, chromium.peer.options.epochs, chromium.peer.ours));
 

@@ -35,22 +35,41 @@ export function ceilingsTable(r: Runtime, c: Ceilings): string {
   });
 }
 
-export function kernelsTable(r: Runtime, rows: KernelRow[], copyGbPerS: number): string {
+/**
+ * The kernel sweep with both kernel shapes side by side: per kernel and size, each shape's median ms, GB/s and
+ * GFLOP/s, the rates as shares of the copy and matmul ceilings of the same run. Kernels with one shape only (the
+ * attention kernels, the softmax) show the same kernel measured on each device.
+ */
+export function kernelsTable(r: Runtime, rows: KernelRow[], c: { copyGbPerS: number; matmulGflopPerS: number }): string {
   const sizes = [...new Set(rows.map((k) => k.edges))];
+  const shapes = (['cpu', 'gpu'] as const).filter((s) => rows.some((k) => k.shape === s));
+  const head = ['edges (with self loops)', 'nodes', 'kernel'];
+  for (const s of shapes) head.push(`${s} shape: ms`, 'GB/s (% copy)', 'GFLOP/s (% matmul)');
   const out: Table = {
-    title: `Kernels on power-law graphs, 8 heads x 8 channels (${r.name})`,
+    title: `Kernels on power-law graphs, 8 heads x 8 channels, ${shapes.join(' and ')} kernel shapes (${r.name})`,
     device: deviceLabel(r.device),
-    head: ['edges (with self loops)', 'nodes', 'max in-degree', 'kernel', 'median ms', 'GB/s (declared bytes)', '% of copy ceiling'],
+    head,
     rows: [],
     notes: [
-      `Copy ceiling ${num(copyGbPerS)} GB/s. Times: ${timing(r)}, median of ${[...new Set(rows.map((k) => k.reps))].join(' or ')} runs per size. Each kernel is one GATv2`,
-      'layer edge pass (attention dropout 0.6 on), plus segment sums of [E, 8] values and SpMM of the row-normalised adjacency with [N, 64].',
+      `Ceilings of the same run: copy ${num(c.copyGbPerS)} GB/s, matmul ${num(c.matmulGflopPerS)} GFLOP/s. Times: ${timing(r)}, median of ` +
+        `${[...new Set(rows.map((k) => k.reps))].join(' or ')} runs per size. Each kernel is one GATv2`,
+      'layer edge pass (attention dropout 0.6 on), plus segment sums of [E, 8] values, SpMM of the row-normalised adjacency with [N, 64],',
+      "the layer's dense products and a column sum. Rates from the bytes and operations each op declares.",
       '`attention.column_sum` is the two-pass reduction for d att (two dispatches per call).',
     ],
   };
+  const rate = (v: number, share: number) => (v > 0 ? `${num(v)} (${pct(share, 2)})` : '');
   for (const e of sizes) {
-    for (const k of rows.filter((x) => x.edges === e)) {
-      out.rows.push([`${int(k.edges)} (${int(k.kernelEdges)})`, int(k.nodes), int(k.maxInDegree), k.kernel, k.ms, k.gbPerS, pct(k.shareOfCopy, 2)]);
+    const here = rows.filter((x) => x.edges === e);
+    for (const kernel of [...new Set(here.map((k) => k.kernel))]) {
+      const first = here.find((k) => k.kernel === kernel)!;
+      const row: (string | number)[] = [`${int(first.edges)} (${int(first.kernelEdges)})`, int(first.nodes), kernel];
+      for (const s of shapes) {
+        const k = here.find((x) => x.kernel === kernel && x.shape === s);
+        if (k) row.push(k.ms, rate(k.gbPerS, k.shareOfCopy), rate(k.gflopPerS, k.shareOfMatmul));
+        else row.push('', '', '');
+      }
+      out.rows.push(row);
     }
   }
   return markdown(out);

@@ -28,8 +28,17 @@ const bench = {
   async ceilings(o: CeilingOptions) {
     return measureCeilings(await ours(), o, log);
   },
-  async kernels(o: KernelSweepOptions, copyGbPerS: number) {
-    return kernelSweep(await ours(), o, copyGbPerS, log);
+  /** The sweep on this page's device, then on one forced to the other kernel shape. */
+  async kernels(o: KernelSweepOptions, ceilings: { copyGbPerS: number; matmulGflopPerS: number }) {
+    const mine = await ours();
+    const rows = await kernelSweep(mine, o, ceilings, log);
+    const other = await Gpu.create({ kernels: mine.kernelShape === 'cpu' ? 'gpu' : 'cpu' });
+    try {
+      rows.push(...(await kernelSweep(other, o, ceilings, log)));
+    } finally {
+      other.destroy();
+    }
+    return rows;
   },
   async train(o: TrainOptions) {
     return trainEpochs(await ours(), await dataset(), o, log);

@@ -4,6 +4,7 @@ import type { NodeDataset } from '../../src/train/data.ts';
 import { CORA_FULL, CORA_QUICK } from '../node/run-node.ts';
 import type { PeerOptions, PeerResult } from '../peer/tfjs-gatv2.ts';
 import { CEILINGS_FULL, CEILINGS_QUICK, type Ceilings } from '../suites/ceilings.ts';
+import { ceilingRates } from '../suites/ceilings.ts';
 import { KERNELS_FULL, KERNELS_QUICK, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
 import type { TrainResult } from '../suites/train.ts';
 import type { Runtime } from '../tables.ts';
@@ -31,7 +32,7 @@ export async function runChromium(want: { chromium: boolean; peer: boolean }, qu
       out.ceilings = await page.call('ceilings', quick ? CEILINGS_QUICK : CEILINGS_FULL);
       const options = quick ? KERNELS_QUICK : KERNELS_FULL;
       log('kernel sweep (Chromium)');
-      out.kernels = { options, rows: await page.call('kernels', options, out.ceilings.copy.gbPerS) };
+      out.kernels = { options, rows: await page.call('kernels', options, ceilingRates(out.ceilings)) };
     }
     log('Cora training epochs (Chromium)');
     out.cora = await page.call('train', quick ? CORA_QUICK : CORA_FULL);

@@ -2,7 +2,7 @@
 // kernel profile, the kernel sweep, and the arxiv-sized scale runs (each size on a fresh device).
 import { Gpu } from '../../src/gpu/gpu.ts';
 import type { NodeDataset } from '../../src/train/data.ts';
-import { CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type Ceilings } from '../suites/ceilings.ts';
+import { ceilingRates, CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type Ceilings } from '../suites/ceilings.ts';
 import { kernelSweep, KERNELS_FULL, KERNELS_QUICK, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
 import { scaleRun, SCALE_FULL, SCALE_QUICK, type ScaleRow } from '../suites/scale.ts';
 import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
@@ -40,8 +40,17 @@ export async function runNode(want: { node: boolean; kernels: boolean; scale: bo
     }
     if (want.kernels) {
       const options = quick ? KERNELS_QUICK : KERNELS_FULL;
-      log('kernel sweep');
-      out.kernels = { options, rows: await kernelSweep(gpu, options, out.ceilings!.copy.gbPerS, log) };
+      log(`kernel sweep, ${gpu.kernelShape} kernel shapes`);
+      const rows = await kernelSweep(gpu, options, ceilingRates(out.ceilings!), log);
+      // The same sweep on a device forced to the other kernel shape, for the side-by-side table.
+      const other = await Gpu.create({ log: () => {}, kernels: gpu.kernelShape === 'cpu' ? 'gpu' : 'cpu' });
+      try {
+        log(`kernel sweep, ${other.kernelShape} kernel shapes`);
+        rows.push(...(await kernelSweep(other, options, ceilingRates(out.ceilings!), log)));
+      } finally {
+        other.destroy();
+      }
+      out.kernels = { options, rows };
     }
     if (want.scale) {
       log('scale (arxiv-shaped synthetic graphs)');

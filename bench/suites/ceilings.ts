@@ -90,3 +90,8 @@ export async function measureCeilings(gpu: Gpu, o: CeilingOptions, log: (m: stri
   log(`dispatch of one workgroup: ${dispatch.usPerDispatch.toFixed(1)} us`);
   return { copy, stream, matmul: mm, dispatch };
 }
+
+/** The two rates the kernel tables compare against. */
+export function ceilingRates(c: Ceilings): { copyGbPerS: number; matmulGflopPerS: number } {
+  return { copyGbPerS: c.copy.gbPerS, matmulGflopPerS: c.matmul.gflopPerS };
+}

@@ -1,8 +1,10 @@
 // Every edge kernel of a GATv2 layer (forward and backward, attention dropout on): the fused attention kernels the
-// layers run and the separate score / softmax / aggregation kernels, plus the segment sums and an SpMM over the
-// adjacency, and the graph readout kernels (sum, max and attention pooling over graphs of 18 nodes), on power-law
-// graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU time per call over repeated runs, GB/s
-// from the bytes the op declares, and that as a share of the copy ceiling.
+// layers run and the separate score / softmax / aggregation kernels, plus the segment sums, an SpMM over the
+// adjacency, the layer's dense products, a column sum and the graph readout kernels (sum, max and attention
+// pooling over graphs of 18 nodes), on power-law graphs of growing size with 8 heads x 8
+// channels. Per kernel: median GPU time per call over repeated runs, GB/s from the bytes the op declares and
+// GFLOP/s from its declared operations, as shares of the copy and matmul ceilings of the same run. The sweep runs
+// on the device it is given, so a run on a CPU-shaped and a GPU-shaped device gives both kernel shapes.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { buildGraph, uploadGraph, type GraphTensors } from '../../src/graph.ts';
@@ -11,7 +13,8 @@ import { gatv2Attend, gatv2AttendBackward } from '../../src/kernels/fused-attent
 import { nodeMatrix } from '../../src/kernels/check.ts';
 import { gatv2Score, gatv2ScoreBackward } from '../../src/kernels/edge-scores.ts';
 import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type GraphSegments } from '../../src/kernels/pooling.ts';
-import { scatterAdd } from '../../src/kernels/reduce.ts';
+import { matmul } from '../../src/kernels/matmul.ts';
+import { columnSum, scatterAdd } from '../../src/kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
 import { spmm, uploadSparse, type SparseTensors } from '../../src/kernels/spmm.ts';
 import { median } from '../report.ts';
@@ -48,6 +51,11 @@ export interface KernelRow {
   gbPerS: number;
   /** gbPerS / the copy ceiling of the same device. */
   shareOfCopy: number;
+  gflopPerS: number;
+  /** gflopPerS / the matmul ceiling of the same run. */
+  shareOfMatmul: number;
+  /** The device's kernel shape ('cpu' or 'gpu'). */
+  shape: 'cpu' | 'gpu';
   source: TimingSource;
 }
 
@@ -82,6 +90,7 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   const e = gpu.empty('f32', [E, H]), alpha = gpu.empty('f32', [E, H]), dalpha = gpu.empty('f32', [E, H]), de = gpu.empty('f32', [E, H]);
   const agg = gpu.empty('f32', [N, HC]), dlin = gpu.empty('f32', [N, 2 * HC]), datt = gpu.empty('f32', [HC]);
   const byDst = gpu.empty('f32', [N, H]), bySrc = gpu.empty('f32', [N, H]), y = gpu.empty('f32', [N, HC]);
+  const w = random(gpu, [HC, 2 * HC], 14, 0.1), dw = gpu.empty('f32', [HC, 2 * HC]), colSums = gpu.empty('f32', [HC]);
   // The fused kernels the layers run, then the separate ones (devices with fewer than 10 storage buffers per stage).
   const steps: [string, () => void][] = [
     ['gatv2Attend', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg })],
@@ -99,6 +108,9 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['scatterAdd dst', () => scatterAdd(gpu, g, alpha, 'dst', byDst)],
     ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],
     ['spmm (adjacency x [N, 64])', () => spmm(gpu, adj, agg, { out: y })],
+    ['matmul ([N, 64] x [64, 128])', () => matmul(gpu, agg, w, { out: lin })],
+    ['matmul ([N, 64]^T x [N, 128], split-K)', () => matmul(gpu, dagg, dlin, { transA: true, out: dw })],
+    ['columnSum ([N, 64])', () => columnSum(gpu, dagg, { out: colSums })],
   ];
   // Graph readout over the same nodes cut into graphs of POOL_GRAPH_NODES nodes (a batch of small molecules).
   const { seg, dispose: disposeSeg } = segments(gpu, N);
@@ -115,7 +127,7 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['attentionPoolBackward', () => attentionPoolBackward(gpu, agg, beta, dpooled, seg, { dx: y, dgate })],
   );
   const dispose = () => {
-    [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
+    [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
     disposeSeg();
   };
   return { steps, dispose };
@@ -133,7 +145,8 @@ function segments(gpu: Gpu, n: number): { seg: GraphSegments; dispose(): void } 
   return { seg: { numGraphs: b, numNodes: n, ...t }, dispose: () => (t.ptr.dispose(), t.batch.dispose()) };
 }
 
-export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, copyGbPerS: number, log: (m: string) => void = () => {}): Promise<KernelRow[]> {
+export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { copyGbPerS: number; matmulGflopPerS: number }, log: (m: string) => void = () => {}): Promise<KernelRow[]> {
+  const { copyGbPerS, matmulGflopPerS } = ceilings;
   const source = timingSource(gpu);
   const rows: KernelRow[] = [];
   for (const [i, edges] of o.sizes.entries()) {
@@ -162,11 +175,12 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, copyGbPerS: n
       const gbPerS = c.bytes / t / 1e6;
       rows.push({
         edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel, ms: t, reps, bytes: c.bytes, flops: c.flops,
-        gbPerS, shareOfCopy: gbPerS / copyGbPerS, source,
+        gbPerS, shareOfCopy: gbPerS / copyGbPerS, gflopPerS: c.flops / t / 1e6, shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
+        shape: gpu.kernelShape, source,
       });
     }
     const total = [...ms.values()].reduce((a, s) => a + median(s), 0);
-    log(`${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}): ${ms.size} kernels, ${total.toFixed(1)} ms per layer pass`);
+    log(`${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ${total.toFixed(1)} ms per pass`);
     dispose();
     adj.dispose();
     g.dispose();

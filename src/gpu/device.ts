@@ -18,6 +18,36 @@ export interface DeviceOptions {
   throttlePolling?: boolean;
   /** Node only: log line for the fallback to SwiftShader (default console.error). */
   log?: (msg: string) => void;
+  /**
+   * Which shape of the heavy kernels to run (SpMM, matmul, the column and segment sums): 'cpu' for the shapes made
+   * for CPU drivers (one thread walks a whole row or block), 'gpu' for cooperative shapes (a workgroup per row or
+   * tile, coalesced loads, workgroup-memory reductions), 'auto' (default) for 'cpu' on fallback adapters and CPU
+   * drivers (SwiftShader, lavapipe, llvmpipe) and 'gpu' elsewhere. See `kernelShapeFor`.
+   */
+  kernels?: KernelShape | 'auto';
+  /**
+   * Ask for subgroup operations when the adapter has them (default true). False runs the GPU-shaped kernels'
+   * workgroup-memory paths on any adapter, as on one without subgroups.
+   */
+  subgroups?: boolean;
+}
+
+/** The two shapes of the heavy kernels: made for a CPU driver, or for a GPU. */
+export type KernelShape = 'cpu' | 'gpu';
+
+/** Adapter names of the CPU Vulkan / WebGPU drivers. */
+const CPU_DRIVER = /swiftshader|lavapipe|llvmpipe|softpipe|warp|cpu/i;
+
+/**
+ * The kernel shape for an adapter: the CPU-driver shapes on a fallback adapter or a CPU driver (recognised by its
+ * vendor, architecture, device or description), the GPU shapes elsewhere; `choice` 'cpu' or 'gpu' forces one.
+ */
+export function kernelShapeFor(adapter: Omit<AdapterSummary, 'runtime'>, choice: KernelShape | 'auto' = 'auto'): KernelShape {
+  if (choice === 'cpu' || choice === 'gpu') return choice;
+  if (choice !== 'auto') throw new Error(`Gpu.create: kernels must be 'gpu', 'cpu' or 'auto', got '${String(choice)}'`);
+  if (adapter.isFallbackAdapter) return 'cpu';
+  const names = [adapter.vendor, adapter.architecture, adapter.device, adapter.description].join(' ');
+  return CPU_DRIVER.test(names) ? 'cpu' : 'gpu';
 }
 
 export interface AcquiredDevice {
@@ -64,7 +94,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const { adapter, keepAlive, runtime } = found;
   const requiredLimits: Record<string, number> = {};
   if (!opts.defaultLimits) for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const wanted = WANTED_FEATURES.filter((f) => (f !== 'timestamp-query' || opts.timestamps !== false));
+  const wanted = WANTED_FEATURES.filter((f) => (f !== 'timestamp-query' || opts.timestamps !== false) &&
+    (f !== ('subgroups' as GPUFeatureName) || opts.subgroups !== false));
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-gat' });
   const info = adapter.info;

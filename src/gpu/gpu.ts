@@ -1,6 +1,6 @@
 // The dispatcher: owns the device, compiles each kernel once, caches bind groups and uniform buffers, records
 // dispatches into one command encoder until `flush()`, and (when profiling) times each dispatch.
-import { acquireDevice, gpuWait, type AdapterSummary, type DeviceOptions } from './device.ts';
+import { acquireDevice, gpuWait, kernelShapeFor, type AdapterSummary, type DeviceOptions, type KernelShape } from './device.ts';
 import { packUniforms, type Kernel, type UniformValues } from './kernel.ts';
 import { Profiler, type KernelCost } from './profiler.ts';
 import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from './tensor.ts';
@@ -26,6 +26,11 @@ export class Gpu {
   readonly offsetAlignment: number;
   readonly maxBindingSize: number;
   readonly maxGroupsPerDim: number;
+  /**
+   * The shape of the heavy kernels this Gpu runs ('cpu': made for CPU drivers, 'gpu': cooperative workgroup
+   * shapes), chosen once from the adapter or forced by `Gpu.create({ kernels })`. Kernel functions route on it.
+   */
+  readonly kernelShape: KernelShape;
   /** Dispatches recorded since the Gpu was made (for tests and the profiler). */
   dispatchCount = 0;
   submitCount = 0;
@@ -46,7 +51,9 @@ export class Gpu {
     readonly adapterInfo: AdapterSummary,
     readonly features: ReadonlySet<string>,
     private readonly keepAlive: unknown,
+    kernelShape: KernelShape,
   ) {
+    this.kernelShape = kernelShape;
     const lim = device.limits;
     this.offsetAlignment = lim.minStorageBufferOffsetAlignment;
     this.maxBindingSize = lim.maxStorageBufferBindingSize;
@@ -65,8 +72,17 @@ export class Gpu {
   }
 
   static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+    const choice = opts.kernels ?? 'auto';
+    if (choice !== 'auto' && choice !== 'cpu' && choice !== 'gpu') {
+      throw new Error(`Gpu.create: kernels must be 'gpu', 'cpu' or 'auto', got '${String(choice)}'`);
+    }
     const got = await acquireDevice(opts);
-    return new Gpu(got.device, got.adapterInfo, got.features, got.keepAlive);
+    return new Gpu(got.device, got.adapterInfo, got.features, got.keepAlive, kernelShapeFor(got.adapterInfo, choice));
+  }
+
+  /** Whether the device has subgroup operations (the feature is requested whenever the adapter offers it). */
+  get hasSubgroups(): boolean {
+    return this.features.has('subgroups');
   }
 
   get hasTimestamps(): boolean {

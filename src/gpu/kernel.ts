@@ -60,7 +60,10 @@ export function kernel(spec: KernelSpec): Kernel {
   const overrides: Record<string, number> = {};
   for (const [k, v] of Object.entries(spec.overrides ?? {})) overrides[k] = typeof v === 'boolean' ? Number(v) : v;
   const workgroupSize = spec.workgroupSize ?? 64;
-  const code = [common, ...(spec.preludes ?? []), spec.code].join('\n');
+  // `enable` directives must open the module: they go before the preludes.
+  const enables = spec.code.match(/^enable [\w, ]+;/gm) ?? [];
+  const body = spec.code.replace(/^enable [\w, ]+;/gm, '');
+  const code = [...enables, common, ...(spec.preludes ?? []), body].join('\n');
   let iface: KernelInterface | null = null;
   return {
     name: spec.name,

@@ -27,6 +27,7 @@ import {
   type NodeMatrix,
   outputFor,
 } from './check.ts';
+import { gatAttendRows, gatv2AttendRows } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
 const PASSES = {
@@ -258,6 +259,7 @@ export function gatv2Attend(
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
+  if (gpu.kernelShape === 'gpu') return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
   const C = dims.channels,
     blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8);
@@ -470,6 +472,7 @@ export function gatAttend(
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
+  if (gpu.kernelShape === 'gpu') return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
   const blocks = Math.ceil(dims.channels / 8);
   run(
     gpu,

@@ -6,6 +6,7 @@ import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectTensor } from './check.ts';
 import type { DropoutArgs } from './elementwise.ts';
+import { matmulTiled } from './matmul-tiled.ts';
 
 export interface MatmulOptions {
   /** A is stored [K, M] and used transposed. */
@@ -149,6 +150,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
   const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
   expectDropout('matmul', opts.dropoutA, 'dropoutA.step');
   if (m === 0 || n === 0) return out;
+  if (gpu.kernelShape === 'gpu') return matmulTiled(gpu, a, b, out, { m, n, k }, opts);
 
   const [blockM, blockN] = matmulBlock(m, n);
   const v: Variant = { transA, transB, accumulate, bias: !!bias, dropoutA: !!drop, blockM, blockN };

@@ -6,6 +6,7 @@ import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { expectSize, expectTensor } from './check.ts';
+import { columnBlocks, scatterRows } from './reduce-gpu.ts';
 
 // The `4` kernels see vals and out as vec4 column groups (F % 4 == 0).
 const K = {
@@ -46,6 +47,7 @@ export function scatterAdd(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' | 
   if (out) expectTensor('scatterAdd', 'out', out, 'f32', [n, f]);
   else out = gpu.empty('f32', [n, f]);
   const w = lanes(f, g.numEdges);
+  if (gpu.kernelShape === 'gpu') return scatterRows(gpu, g, vals, by, out, w);
   const k = by === 'dst' ? (w === 4 ? K.scatterDst4 : K.scatterDst) : w === 4 ? K.scatterSrc4 : K.scatterSrc;
   const bindings = by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
   const indexBytes = (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0);
@@ -70,6 +72,7 @@ export function columnSum(gpu: Gpu, x: Tensor, opts: { out?: Tensor; accumulate?
   const out = opts.out ?? gpu.empty('f32', [f]);
   if (opts.out) expectSize('columnSum', 'out', out, 'f32', f);
   const accumulate = opts.accumulate ?? false;
+  if (gpu.kernelShape === 'gpu') return columnBlocks(gpu, x, rows, f, out, accumulate);
   if (rows <= COLUMN_SINGLE_PASS_ROWS) {
     total(gpu, x, rows, f, out, accumulate);
     return out;

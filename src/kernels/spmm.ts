@@ -5,6 +5,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectTensor } from './check.ts';
+import { spmmRows } from './spmm-gpu.ts';
 
 /** A CSR matrix on the host: row r's nonzeros are positions rowPtr[r] .. rowPtr[r+1]-1. */
 export interface SparseRows {
@@ -163,6 +164,7 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
     if (out.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
   }
   if (a.rows === 0 || n === 0) return out;
+  if (gpu.kernelShape === 'gpu') return spmmRows(gpu, a, b, out, opts);
 
   const dropout = !!drop && drop.p > 0;
   const vec4 = n % 4 === 0 && a.cols > 0; // (B then holds at least one quad: a valid vec4 binding)

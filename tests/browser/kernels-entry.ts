@@ -1,4 +1,5 @@
 // Browser side of the kernel suite: runs every case on the page's WebGPU device and reports the outcome.
+import type { DeviceOptions } from '../../src/gpu/device.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import type { KernelCase } from '../kernels/harness.ts';
 
@@ -10,8 +11,8 @@ export interface CaseResult {
   ms: number;
 }
 
-export async function runSuites(suites: [string, KernelCase[]][]): Promise<{ adapter: unknown; results: CaseResult[] }> {
-  const gpu = await Gpu.create();
+export async function runSuites(suites: [string, KernelCase[]][], options: DeviceOptions = {}): Promise<{ adapter: unknown; results: CaseResult[] }> {
+  const gpu = await Gpu.create(options);
   const results: CaseResult[] = [];
   for (const [suite, cases] of suites) {
     for (const c of cases) {

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { bundleForBrowser, launchChromium } from './chromium.ts';
 import { serve, type Served } from './serve.ts';
+// Loaded before any test is declared: suites declared after an await that outlasts the start of the run are lost.
+import { gpuShapeSuites } from '../kernels/gpu-shapes.ts';
 import type { CaseResult } from './kernels-entry.ts';
 
 const kernelsDir = fileURLToPath(new URL('../kernels/', import.meta.url));
@@ -17,7 +19,10 @@ function bundle(): Promise<string> {
   const list = families.map((f, i) => `['${f.replace('.cases.ts', '')}', c${i}]`).join(', ');
   return bundleForBrowser({
     stdin: {
-      contents: `${imports}\nimport { runSuites } from '../browser/kernels-entry.ts';\nwindow.runKernelSuites = () => runSuites([${list}]);\n`,
+      contents: `${imports}\nimport { runSuites } from '../browser/kernels-entry.ts';\n` +
+        `import { gpuShapeSuites } from './gpu-shapes.ts';\n` +
+        `window.runKernelSuites = () => runSuites([${list}]);\n` +
+        `window.runGpuShapeSuites = () => runSuites(gpuShapeSuites, { kernels: 'gpu' });\n`,
       resolveDir: kernelsDir,
       loader: 'ts',
     },
@@ -26,7 +31,10 @@ function bundle(): Promise<string> {
 
 let browser: Browser;
 let server: Served;
-let outcome: { adapter: { vendor: string; isFallbackAdapter: boolean }; results: CaseResult[] };
+type Outcome = { adapter: { vendor: string; isFallbackAdapter: boolean }; results: CaseResult[] };
+let outcome: Outcome;
+/** The kernels with two shapes, again on a device forced to the GPU shapes (tests/kernels/gpu-shapes.ts). */
+let gpuShapeOutcome: Outcome;
 
 before(async () => {
   const js = await bundle();
@@ -38,6 +46,7 @@ before(async () => {
   await page.goto(server.url);
   await page.waitForFunction(() => 'runKernelSuites' in window, null, { timeout: 30_000 });
   outcome = await page.evaluate(() => (window as unknown as { runKernelSuites: () => Promise<never> }).runKernelSuites());
+  gpuShapeOutcome = await page.evaluate(() => (window as unknown as { runGpuShapeSuites: () => Promise<never> }).runGpuShapeSuites());
   assert.deepEqual(consoleErrors, [], 'uncaught errors in the page');
 });
 
@@ -60,6 +69,18 @@ for (const f of families) {
         const r = outcome.results.find((x) => x.suite === suite && x.name === c.name);
         assert.ok(r, `no result from the page for ${suite}: ${c.name}`);
         assert.ok(r.ok, r.error ?? "failed");
+      });
+    }
+  });
+}
+
+for (const [suite, cases] of gpuShapeSuites) {
+  describe(`chromium, GPU shapes: ${suite}`, () => {
+    for (const c of cases) {
+      test(c.name, () => {
+        const r = gpuShapeOutcome.results.find((x) => x.suite === suite && x.name === c.name);
+        assert.ok(r, `no result from the page for ${suite}: ${c.name}`);
+        assert.ok(r.ok, r.error ?? 'failed');
       });
     }
   });

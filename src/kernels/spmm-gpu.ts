@@ -1,0 +1,60 @@
+// The GPU shape of spmm (shaders/spmm-gpu.wgsl): a group of adjacent threads per row, the lanes over the row's
+// output columns. spmm() checks its arguments and routes here when gpu.kernelShape is 'gpu'.
+import code from '../../shaders/spmm-gpu.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { kernel, type Kernel } from '../gpu/kernel.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { SparseTensors, SpmmOptions } from './spmm.ts';
+
+/** Threads per workgroup. */
+const WG = 64;
+
+const kernels = new Map<string, Kernel>();
+function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, dropout: boolean, bias: boolean): Kernel {
+  const entryPoint = vec4 ? 'spmm_rows_vec4' : 'spmm_rows_scalar';
+  const key = `${entryPoint}|${lanes}|${+accumulate}${+dropout}${+bias}`;
+  let k = kernels.get(key);
+  if (!k) {
+    k = kernel({
+      name: 'spmm.rows', code, entryPoint, workgroupSize: WG,
+      overrides: { ROW_LANES: lanes, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
+    });
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * Threads per row: the power of two (at most the workgroup) closest above the row's vec4 quads (or columns), so a
+ * 64-column product takes 16 lanes and 4 rows per workgroup, a 500-column one all 64 lanes, 2 quads each.
+ */
+export function spmmLanes(units: number): number {
+  let lanes = 1;
+  while (lanes < units && lanes < WG) lanes *= 2;
+  return lanes;
+}
+
+/** Y = (A ∘ mask) B (+ bias) (+ Y), arguments already checked by spmm(); A has rows and B has columns. */
+export function spmmRows(gpu: Gpu, a: SparseTensors, b: Tensor, out: Tensor, opts: SpmmOptions): Tensor {
+  const n = b.shape[1];
+  const drop = opts.dropout;
+  const dropout = !!drop && drop.p > 0;
+  const vec4 = n % 4 === 0 && a.cols > 0;
+  const lanes = spmmLanes(vec4 ? n / 4 : n);
+  const rowsPerGroup = WG / lanes;
+  gpu.dispatch(rowsKernel(vec4, lanes, !!opts.accumulate, dropout, !!opts.bias), {
+    bindings: {
+      row_ptr: a.rowPtr, col_idx: a.colIdx, values: a.values, nz_id: a.nzId, b_in: b, y_out: out,
+      // Stand-ins for unread bindings: any u32 tensor for the step, B for the bias.
+      step: dropout ? drop!.step : a.rowPtr, bias: opts.bias ?? b,
+    },
+    uniforms: { rows: a.rows, n, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
+    workgroups: Math.ceil(a.rows / rowsPerGroup),
+    cost: {
+      bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) +
+        (opts.bias ? n : 0)),
+      flops: 2 * a.nnz * n,
+    },
+  });
+  return out;
+}
