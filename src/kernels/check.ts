@@ -69,9 +69,16 @@ export function expectNoAlias(op: string, output: [string, Tensor], inputs: Reco
 }
 
 /** The output tensor: `out` after checking it, else a new one from the pool. */
-export function outputFor(gpu: Gpu, op: string, what: string, shape: readonly number[], out?: Tensor): Tensor {
-  if (!out) return gpu.empty('f32', shape);
-  expectTensor(op, what, out, 'f32', shape);
+export function outputFor(
+  gpu: Gpu,
+  op: string,
+  what: string,
+  shape: readonly number[],
+  out?: Tensor,
+  dtype: DType = 'f32',
+): Tensor {
+  if (!out) return gpu.empty(dtype, shape);
+  expectTensor(op, what, out, dtype, shape);
   return out;
 }
 

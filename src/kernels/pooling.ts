@@ -6,7 +6,7 @@ import code from '../../shaders/pooling.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectTensor } from './check.ts';
+import { expectTensor, outputFor } from './check.ts';
 
 /** How a batch's nodes split into graphs, on the GPU. */
 export interface GraphSegments {
@@ -40,12 +40,6 @@ function expectSegments(op: string, s: GraphSegments): void {
   expectTensor(op, 'batch', s.batch, 'u32', [s.numNodes]);
 }
 
-function outputOf(gpu: Gpu, op: string, what: string, dtype: 'f32' | 'u32', shape: number[], given?: Tensor): Tensor {
-  if (!given) return gpu.empty(dtype, shape);
-  expectTensor(op, what, given, dtype, shape);
-  return given;
-}
-
 function sizes(s: GraphSegments, width: number, gates = 1) {
   return { graphs: s.numGraphs, nodes: s.numNodes, width, gates };
 }
@@ -73,11 +67,11 @@ export function globalPool(gpu: Gpu, x: Tensor, seg: GraphSegments, mode: PoolMo
   expectSegments(op, seg);
   expectTensor(op, 'x', x, 'f32', [seg.numNodes, -1]);
   const F = x.shape[1], B = seg.numGraphs, N = seg.numNodes;
-  const out = outputOf(gpu, op, 'out', 'f32', [B, F], opts.out);
+  const out = outputFor(gpu, op, 'out', [B, F], opts.out);
   if (out.buffer === x.buffer) throw new Error(`${op}: out must not share a GPU buffer with x`);
   const bytes = 4 * (B + 1 + N * F + B * F);
   if (mode === 'max') {
-    const argmax = outputOf(gpu, op, 'argmax', 'u32', [B, F], opts.argmax);
+    const argmax = outputFor(gpu, op, 'argmax', [B, F], opts.argmax, 'u32');
     launch(gpu, K.max, B * F, { graph_ptr: seg.ptr, x_in: x, out, arg_out: argmax }, sizes(seg, F), bytes + 4 * B * F, N * F);
     return { out, argmax };
   }
@@ -95,7 +89,7 @@ export function globalPoolBackward(gpu: Gpu, dout: Tensor, seg: GraphSegments, m
   expectSegments(op, seg);
   expectTensor(op, 'dout', dout, 'f32', [seg.numGraphs, -1]);
   const F = dout.shape[1], B = seg.numGraphs, N = seg.numNodes;
-  const dx = outputOf(gpu, op, 'dx', 'f32', [N, F], opts.dx);
+  const dx = outputFor(gpu, op, 'dx', [N, F], opts.dx);
   if (dx.buffer === dout.buffer) throw new Error(`${op}: dx must not share a GPU buffer with dout`);
   const bytes = 4 * (N + N * F + N * F);
   if (mode === 'max') {
@@ -119,7 +113,7 @@ export function poolSoftmax(gpu: Gpu, gate: Tensor, seg: GraphSegments, beta?: T
   expectSegments(op, seg);
   expectTensor(op, 'gate', gate, 'f32', [seg.numNodes, -1]);
   const G = gate.shape[1];
-  const out = outputOf(gpu, op, 'beta', 'f32', [seg.numNodes, G], beta);
+  const out = outputFor(gpu, op, 'beta', [seg.numNodes, G], beta);
   if (out.buffer === gate.buffer) throw new Error(`${op}: beta must not share a GPU buffer with gate`);
   launch(gpu, K.softmax, seg.numGraphs * G, { graph_ptr: seg.ptr, x_in: gate, out }, sizes(seg, G, G), 4 * (seg.numGraphs + 1 + 4 * seg.numNodes * G), 5 * seg.numNodes * G);
   return out;
@@ -137,7 +131,7 @@ export function weightedPool(gpu: Gpu, x: Tensor, beta: Tensor, seg: GraphSegmen
   expectTensor(op, 'beta', beta, 'f32', [seg.numNodes, -1]);
   const G = beta.shape[1];
   if (G !== 1 && G !== F) throw new Error(`${op}: beta must have 1 or ${F} columns (one weight per node, or per node and feature), got ${G}`);
-  const result = outputOf(gpu, op, 'out', 'f32', [seg.numGraphs, F], out);
+  const result = outputFor(gpu, op, 'out', [seg.numGraphs, F], out);
   if (result.buffer === x.buffer || result.buffer === beta.buffer) throw new Error(`${op}: out must not share a GPU buffer with x or beta`);
   const N = seg.numNodes;
   launch(gpu, K.weighted, seg.numGraphs * F, { graph_ptr: seg.ptr, x_in: x, beta, out: result }, sizes(seg, F, G), 4 * (seg.numGraphs + 1 + 2 * N * F + seg.numGraphs * F), 2 * N * F);
@@ -159,8 +153,8 @@ export function attentionPoolBackward(gpu: Gpu, x: Tensor, beta: Tensor, dout: T
   const G = beta.shape[1];
   if (G !== 1 && G !== F) throw new Error(`${op}: beta must have 1 or ${F} columns, got ${G}`);
   expectTensor(op, 'dout', dout, 'f32', [B, F]);
-  const dx = outputOf(gpu, op, 'dx', 'f32', [N, F], opts.dx);
-  const dgate = outputOf(gpu, op, 'dgate', 'f32', [N, G], opts.dgate);
+  const dx = outputFor(gpu, op, 'dx', [N, F], opts.dx);
+  const dgate = outputFor(gpu, op, 'dgate', [N, G], opts.dgate);
   for (const [name, t] of [['dx', dx], ['dgate', dgate]] as const) {
     if ([x, beta, dout].some((input) => input.buffer === t.buffer)) throw new Error(`${op}: ${name} must not share a GPU buffer with x, beta or dout`);
   }
