@@ -1,7 +1,9 @@
 // The benchmark driver: `npm run bench [-- --only node,kernels,scale,chromium,peer] [--quick] [--out DIR]`.
 //
-//   node      ceilings (copy GB/s, our matmul GFLOP/s) and the Cora training epoch with its kernel profile, in Node
-//   kernels   every edge kernel on power-law graphs of 1e3 .. 1e6 edges, in Node
+//   node      ceilings (copy GB/s, our matmul GFLOP/s), the Cora training epoch and a MUTAG graph-classification
+//             epoch (batch 32), each with its kernel profile, in Node
+//   kernels   every edge kernel (with and without edge features) and the graph readout kernels on power-law graphs
+//             of 1e3 .. 1e6 edges, in Node
 //   scale     arxiv-shaped synthetic graphs up to ogbn-arxiv's size: ms per epoch and peak GPU memory, in Node
 //   chromium  ceilings, kernel sweep and the Cora training epoch in headless Chromium
 //   peer      the same GATv2 in TensorFlow.js (WebGPU backend) against ours, in one Chromium page session
@@ -20,7 +22,7 @@ import { deviceLabel, num, pct } from './report.ts';
 import { graphEpochTable } from './suites/graph.ts';
 import { ceilingRates } from './suites/ceilings.ts';
 import {
-  ceilingsTable, CORA_TARGET_MS, kernelsTable, MEMORY_TARGET_RATIO, PEER_TARGET_RATIO, peerTable, profileTable, scaleTable,
+  ceilingsTable, CORA_TARGET_MS, edgeFeatureTable, kernelsTable, readoutTable, MEMORY_TARGET_RATIO, PEER_TARGET_RATIO, peerTable, profileTable, scaleTable,
   targetsTable, trainTable, type TargetStatus,
 } from './tables.ts';
 
@@ -72,10 +74,14 @@ async function main(): Promise<void> {
   if (node?.kernels && node.ceilings) {
     if (!parts.has('node')) add('kernels', ceilingsTable(node.runtime, node.ceilings));
     add('kernels', kernelsTable(node.runtime, node.kernels.rows, ceilingRates(node.ceilings)));
+    for (const t of [edgeFeatureTable(node.runtime, node.kernels.rows), readoutTable(node.runtime, node.kernels.rows)]) if (t) add('kernels', t);
   }
   if (node?.scale) add('scale', scaleTable(node.runtime, node.scale));
   if (chromium?.ceilings) add('chromium', ceilingsTable(chromium.runtime, chromium.ceilings));
-  if (chromium?.kernels && chromium.ceilings) add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, ceilingRates(chromium.ceilings)));
+  if (chromium?.kernels && chromium.ceilings) {
+    add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, ceilingRates(chromium.ceilings)));
+    for (const t of [edgeFeatureTable(chromium.runtime, chromium.kernels.rows), readoutTable(chromium.runtime, chromium.kernels.rows)]) if (t) add('chromium', t);
+  }
   if (chromium?.cora && parts.has('chromium')) (add('chromium', trainTable(chromium.runtime, chromium.cora)), add('chromium', profileTable(chromium.runtime, chromium.cora)));
   if (chromium?.peer && chromium.cora) add('peer', peerTable(chromium.runtime, chromium.cora, chromium.peer.result, chromium.peer.options.epochs, chromium.peer.ours));
 

@@ -40,7 +40,8 @@ export function ceilingsTable(r: Runtime, c: Ceilings): string {
  * GFLOP/s, the rates as shares of the copy and matmul ceilings of the same run. Kernels with one shape only (the
  * attention kernels, the softmax) show the same kernel measured on each device.
  */
-export function kernelsTable(r: Runtime, rows: KernelRow[], c: { copyGbPerS: number; matmulGflopPerS: number }): string {
+export function kernelsTable(r: Runtime, all: KernelRow[], c: { copyGbPerS: number; matmulGflopPerS: number }): string {
+  const rows = all.filter((k) => !isReadout(k.kernel) && !k.kernel.includes(EDGE));
   const sizes = [...new Set(rows.map((k) => k.edges))];
   const shapes = (['cpu', 'gpu'] as const).filter((s) => rows.some((k) => k.shape === s));
   const head = ['edges (with self loops)', 'nodes', 'kernel'];
@@ -55,10 +56,10 @@ export function kernelsTable(r: Runtime, rows: KernelRow[], c: { copyGbPerS: num
         `${[...new Set(rows.map((k) => k.reps))].join(' or ')} runs per size. Each kernel is one GATv2`,
       'layer edge pass (attention dropout 0.6 on), plus segment sums of [E, 8] values, SpMM of the row-normalised adjacency with [N, 64],',
       "the layer's dense products and a column sum. Rates from the bytes and operations each op declares.",
-      '`attention.column_sum` is the two-pass reduction for d att (two dispatches per call).',
+      '`attention.column_sum` is the two-pass reduction for d att (two dispatches per call). The graph readout kernels',
+      'and the attention kernels with edge features have their own tables below.',
     ],
   };
-  const rate = (v: number, share: number) => (v > 0 ? `${num(v)} (${pct(share, 2)})` : '');
   for (const e of sizes) {
     const here = rows.filter((x) => x.edges === e);
     for (const kernel of [...new Set(here.map((k) => k.kernel))]) {
@@ -71,6 +72,82 @@ export function kernelsTable(r: Runtime, rows: KernelRow[], c: { copyGbPerS: num
       }
       out.rows.push(row);
     }
+  }
+  return markdown(out);
+}
+
+const rate = (v: number, share: number) => (v > 0 ? `${num(v)} (${pct(share, 2)})` : '');
+
+/** The graph readout kernels (globalPool add / mean / max, attention pooling), forward and backward. */
+const isReadout = (kernel: string) => kernel.startsWith('pool.');
+
+/** An attention kernel with an edge-feature term: the same kernel's name with '+edge'. */
+const EDGE = '+edge';
+
+/**
+ * The graph readout kernels of the same sweep, each shape side by side: the sweep's nodes cut into graphs of 18
+ * nodes (a batch of MUTAG-sized molecules), [N, 64] features, [N, 1] gate for attention pooling.
+ */
+export function readoutTable(r: Runtime, all: KernelRow[]): string {
+  const rows = all.filter((k) => isReadout(k.kernel));
+  if (!rows.length) return '';
+  const shapes = (['cpu', 'gpu'] as const).filter((s) => rows.some((k) => k.shape === s));
+  const head = ['nodes', 'graphs', 'kernel'];
+  for (const s of shapes) head.push(`${s} shape: ms`, 'GB/s (% copy)');
+  const out: Table = {
+    title: `Graph readout kernels: global pooling and attention pooling, forward and backward (${r.name})`,
+    device: deviceLabel(r.device),
+    head,
+    rows: [],
+    notes: [
+      'Nodes of the sweep above cut into graphs of 18 nodes; x [N, 64]. pool.sum / pool.mean / pool.max: globalPool',
+      'add / mean / max (one thread per graph and column); *_backward: their backward (one thread per node and column).',
+      'Attention pooling = pool.softmax (beta over each graph, gate [N, 1]) + pool.weighted (sum of beta x); its backward =',
+      'pool.weighted_backward + pool.softmax_backward. Same timing as the table above.',
+    ],
+  };
+  for (const n of [...new Set(rows.map((k) => k.nodes))]) {
+    const here = rows.filter((x) => x.nodes === n);
+    for (const kernel of [...new Set(here.map((k) => k.kernel))]) {
+      const row: (string | number)[] = [int(n), int(Math.ceil(n / 18)), kernel];
+      for (const s of shapes) {
+        const k = here.find((x) => x.kernel === kernel && x.shape === s);
+        if (k) row.push(k.ms, rate(k.gbPerS, k.shareOfCopy));
+        else row.push('', '');
+      }
+      out.rows.push(row);
+    }
+  }
+  return markdown(out);
+}
+
+/**
+ * The attention kernels with and without edge features side by side: each kernel whose name carries '+edge'
+ * beside the same kernel without it, same graph, same device. Empty when the sweep has no edge-feature rows.
+ */
+export function edgeFeatureTable(r: Runtime, rows: KernelRow[]): string {
+  const withEdge = rows.filter((k) => k.kernel.includes(EDGE));
+  if (!withEdge.length) return '';
+  const out: Table = {
+    title: `Attention kernels with and without edge features (${r.name})`,
+    device: deviceLabel(r.device),
+    head: ['edges (with self loops)', 'kernel', 'shape', 'without: ms', 'with edge features: ms', 'with / without'],
+    rows: [],
+    notes: [
+      'The same graph and attention inputs; "with" adds the edge term (GATv2: an [E, 64] edge tensor inside the',
+      'LeakyReLU, in CSR order), and its backward writes d edge. Same timing as the kernel table.',
+    ],
+  };
+  for (const k of withEdge) {
+    const base = rows.find((x) => x.edges === k.edges && x.shape === k.shape && x.kernel === k.kernel.replace(EDGE, ''));
+    out.rows.push([
+      `${int(k.edges)} (${int(k.kernelEdges)})`,
+      k.kernel.replace(EDGE, ''),
+      k.shape,
+      base ? base.ms : '',
+      k.ms,
+      base ? `${num(k.ms / base.ms)}x` : '',
+    ]);
   }
   return markdown(out);
 }

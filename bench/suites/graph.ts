@@ -1,28 +1,41 @@
 // A graph-classification training epoch on MUTAG: the GATv2 graph classifier's defaults (3 GATv2Conv layers of 4
 // heads x 16, residual, jumping knowledge, sum readout, MLP head), batch 32, one fold of the 10-fold split (170
 // training graphs in 6 steps of one submit each, then the 18 or 19 test graphs). Per epoch: training and test pass,
-// to the end of the GPU's work (a readback of the epoch's metrics ends each epoch). Median over epochs after warmup.
+// to the end of the GPU's work (a readback of the epoch's metrics ends each epoch). Median over epochs after warmup,
+// then a few more epochs with the profiler on: where the epoch's GPU time goes, kernel by kernel.
 import { loadTUDataset } from '../../src/data/tu-node.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { trainGraphClassifier } from '../../src/train/graph.ts';
-import { median } from '../report.ts';
+import { markdown, median, num, pct } from '../report.ts';
+import type { KernelShare } from './train.ts';
 
 export interface GraphEpochOptions {
   warmup: number;
   epochs: number;
+  /** Extra epochs run with the profiler on (0: none, or no timestamps). */
+  profileEpochs: number;
 }
 
-export const MUTAG_FULL: GraphEpochOptions = { warmup: 2, epochs: 12 };
-export const MUTAG_QUICK: GraphEpochOptions = { warmup: 1, epochs: 4 };
+export const MUTAG_FULL: GraphEpochOptions = { warmup: 2, epochs: 12, profileEpochs: 2 };
+export const MUTAG_QUICK: GraphEpochOptions = { warmup: 1, epochs: 4, profileEpochs: 1 };
 
 export interface GraphEpochResult {
   dataset: 'MUTAG';
   batchSize: number;
   trainGraphs: number;
   testGraphs: number;
+  /** Training steps and test batches per epoch (one submit each). */
+  trainSteps: number;
+  testBatches: number;
+  /** Timed epochs. */
   epochs: number;
   msPerEpoch: number;
   samples: number[];
+  /** Kernel dispatches recorded per epoch (training steps and test pass). */
+  dispatchesPerEpoch: number;
+  /** Per kernel, sorted by time (profiled epochs; each dispatch in its own pass, so the sum exceeds msPerEpoch). */
+  profile: KernelShare[];
+  profiledMsPerEpoch: number;
 }
 
 export async function graphEpochs(
@@ -31,39 +44,94 @@ export async function graphEpochs(
   log: (m: string) => void = () => {},
 ): Promise<GraphEpochResult> {
   const ds = await loadTUDataset('MUTAG', { log });
+  const profileEpochs = gpu.hasTimestamps ? o.profileEpochs : 0;
+  const timedEnd = o.warmup + o.epochs;
   const times: number[] = [];
+  const dispatches: number[] = [];
   let last = performance.now();
+  let lastCount = gpu.dispatchCount;
+  gpu.profiler.reset();
   const r = await trainGraphClassifier(
     gpu,
     ds,
-    { epochs: o.warmup + o.epochs, onlyFolds: [0], batchSize: 32 },
+    { epochs: timedEnd + profileEpochs, onlyFolds: [0], batchSize: 32 },
     {
       onEpoch: (_fold, epoch) => {
         const now = performance.now();
-        if (epoch >= o.warmup) times.push(now - last);
+        if (epoch >= o.warmup && epoch < timedEnd) (times.push(now - last), dispatches.push(gpu.dispatchCount - lastCount));
+        // Epoch `epoch` has ended (its metrics were read back): the next ones are profiled.
+        if (profileEpochs > 0 && epoch === timedEnd - 1) gpu.profiler.start();
         last = now;
+        lastCount = gpu.dispatchCount;
       },
     },
   );
+  gpu.profiler.stop();
+  const profile: KernelShare[] = [];
+  let profiledMsPerEpoch = NaN;
+  if (profileEpochs > 0) {
+    await gpu.profiler.collect();
+    const rows = gpu.profiler.summary();
+    const sum = rows.reduce((a, k) => a + k.totalMs, 0);
+    profiledMsPerEpoch = sum / profileEpochs;
+    for (const k of rows) {
+      profile.push({
+        kernel: k.name,
+        calls: k.calls / profileEpochs,
+        msPerEpoch: k.totalMs / profileEpochs,
+        share: k.totalMs / sum,
+        gbPerS: k.gbPerS,
+        gflopPerS: k.gflopPerS,
+      });
+    }
+    gpu.profiler.reset();
+  }
   const f = r.folds[0];
   return {
     dataset: 'MUTAG',
     batchSize: 32,
     trainGraphs: f.trainGraphs,
     testGraphs: f.testGraphs,
+    trainSteps: Math.ceil(f.trainGraphs / 32),
+    testBatches: Math.ceil(f.testGraphs / 128),
     epochs: o.epochs,
     msPerEpoch: median(times),
     samples: times,
+    dispatchesPerEpoch: median(dispatches),
+    profile,
+    profiledMsPerEpoch,
   };
 }
 
-export function graphEpochTable(deviceLabel: string, r: GraphEpochResult): string {
-  return [
-    `## Graph classification epoch (MUTAG, batch ${r.batchSize}), ${deviceLabel}`,
-    '',
-    '| dataset | train graphs | test graphs | steps per epoch | ms per epoch (median of ' + r.epochs + ') |',
-    '|---|---:|---:|---:|---:|',
-    `| ${r.dataset} | ${r.trainGraphs} | ${r.testGraphs} | ${Math.ceil(r.trainGraphs / r.batchSize)} | ${r.msPerEpoch.toFixed(1)} |`,
-    '',
-  ].join('\n');
+export function graphEpochTable(deviceLabel: string, r: GraphEpochResult, top = 12): string {
+  const epoch = markdown({
+    title: `Graph classification: a MUTAG training epoch (batch ${r.batchSize})`,
+    device: deviceLabel,
+    head: ['', 'value'],
+    rows: [
+      [`median ms per epoch (of ${r.epochs}, after warm-up)`, num(r.msPerEpoch)],
+      ['training steps + test batches per epoch (one submit each)', `${r.trainSteps} + ${r.testBatches}`],
+      ['graphs per epoch (train + test)', `${r.trainGraphs} + ${r.testGraphs}`],
+      ['dispatches per epoch', num(r.dispatchesPerEpoch)],
+    ],
+    notes: [
+      'GATv2 graph classifier, defaults: 3 GATv2Conv layers of 4 heads x 16 (residual), ELU, jumping knowledge (cat), sum',
+      'readout, MLP head with BatchNorm and dropout 0.5; Adam lr 0.005; one fold of the 10-fold split. An epoch = the',
+      "training steps and the test pass, to the readback of the epoch's metrics (wall time).",
+    ],
+  });
+  if (!r.profile.length) return epoch;
+  const profile = markdown({
+    title: 'Where a MUTAG epoch goes (profiled)',
+    device: deviceLabel,
+    head: ['kernel', 'calls per epoch', 'ms per epoch', 'share', 'GB/s', 'GFLOP/s'],
+    rows: r.profile
+      .slice(0, top)
+      .map((k) => [k.kernel, num(k.calls), k.msPerEpoch, pct(k.share), k.gbPerS, k.gflopPerS]),
+    notes: [
+      `Sum of kernel times ${num(r.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its own pass`,
+      `when profiling); top ${Math.min(top, r.profile.length)} of ${r.profile.length} kernels.`,
+    ],
+  });
+  return `${epoch}\n${profile}`;
 }

@@ -1,7 +1,7 @@
 // Every edge kernel of a GATv2 layer (forward and backward, attention dropout on): the fused attention kernels the
 // layers run and the separate score / softmax / aggregation kernels, plus the segment sums, an SpMM over the
-// adjacency, the layer's dense products, a column sum and the graph readout kernels (sum, max and attention
-// pooling over graphs of 18 nodes), on power-law graphs of growing size with 8 heads x 8
+// adjacency, the layer's dense products, a column sum and the graph readout kernels (sum, mean, max and attention
+// pooling, forward and backward, over graphs of 18 nodes), on power-law graphs of growing size with 8 heads x 8
 // channels. Per kernel: median GPU time per call over repeated runs, GB/s from the bytes the op declares and
 // GFLOP/s from its declared operations, as shares of the copy and matmul ceilings of the same run. The sweep runs
 // on the device it is given, so a run on a CPU-shaped and a GPU-shaped device gives both kernel shapes.
@@ -120,6 +120,8 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   steps.push(
     ['globalPool add', () => globalPool(gpu, agg, seg, 'add', { out: pooled })],
     ['globalPoolBackward add', () => globalPoolBackward(gpu, dpooled, seg, 'add', { dx: y })],
+    ['globalPool mean', () => globalPool(gpu, agg, seg, 'mean', { out: pooled })],
+    ['globalPoolBackward mean', () => globalPoolBackward(gpu, dpooled, seg, 'mean', { dx: y })],
     ['globalPool max', () => globalPool(gpu, agg, seg, 'max', { out: pooled, argmax })],
     ['globalPoolBackward max', () => globalPoolBackward(gpu, dpooled, seg, 'max', { argmax, dx: y })],
     ['poolSoftmax (gate [N, 1])', () => poolSoftmax(gpu, gate, seg, beta)],
