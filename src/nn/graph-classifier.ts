@@ -140,10 +140,11 @@ export class GATv2GraphClassifier extends Module {
       h = conv.forward(h, batch.graphs).elu();
       hs.push(h);
     }
-    const z = this.config.jk === 'cat' && hs.length > 1 ? concat(hs) : h;
-    const g = this.pool
-      ? this.pool.forward(z, batch)
-      : globalPoolOf(this.config.readout as 'add' | 'mean' | 'max')(z, batch);
-    return this.head.forward(g);
+    const cat = this.config.jk === 'cat' && hs.length > 1;
+    if (this.pool) return this.head.forward(this.pool.forward(cat ? concat(hs) : h, batch));
+    // Sum, mean and max work column by column, so pooling each layer's output and concatenating the [B, width]
+    // results equals pooling the concatenated [N, L * width] nodes, without building (and splitting back) the latter.
+    const readout = globalPoolOf(this.config.readout as 'add' | 'mean' | 'max');
+    return this.head.forward(cat ? concat(hs.map((x) => readout(x, batch))) : readout(h, batch));
   }
 }
