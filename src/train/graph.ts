@@ -189,14 +189,12 @@ async function trainFold(
     seed,
     indices: fold.train,
     selfLoops,
-    edgeIds: false,
     dropLast,
   });
   const test = new DataLoader(data, {
     batchSize: Math.max(cfg.batchSize, 128),
     indices: fold.test,
     selfLoops,
-    edgeIds: false,
   });
   const trainSteps = (dropLast ? Math.floor : Math.ceil)(fold.train.length / cfg.batchSize);
   const trainSeen = dropLast ? trainSteps * cfg.batchSize : fold.train.length;
