@@ -3,7 +3,7 @@ import type { AdapterSummary } from '../src/gpu/device.ts';
 import type { PeerResult } from './peer/tfjs-gatv2.ts';
 import { deviceLabel, int, markdown, mib, num, pct, type Table } from './report.ts';
 import type { Ceilings } from './suites/ceilings.ts';
-import type { KernelRow } from './suites/kernels.ts';
+import { EDGE_SUFFIX, type KernelRow } from './suites/kernels.ts';
 import type { ScaleRow } from './suites/scale.ts';
 import type { TrainResult } from './suites/train.ts';
 
@@ -41,7 +41,7 @@ export function ceilingsTable(r: Runtime, c: Ceilings): string {
  * attention kernels, the softmax) show the same kernel measured on each device.
  */
 export function kernelsTable(r: Runtime, all: KernelRow[], c: { copyGbPerS: number; matmulGflopPerS: number }): string {
-  const rows = all.filter((k) => !isReadout(k.kernel) && !k.kernel.includes(EDGE));
+  const rows = all.filter((k) => !k.op && !k.edgeOnly && !isReadout(k.kernel));
   const sizes = [...new Set(rows.map((k) => k.edges))];
   const shapes = (['cpu', 'gpu'] as const).filter((s) => rows.some((k) => k.shape === s));
   const head = ['edges (with self loops)', 'nodes', 'kernel'];
@@ -81,15 +81,12 @@ const rate = (v: number, share: number) => (v > 0 ? `${num(v)} (${pct(share, 2)}
 /** The graph readout kernels (globalPool add / mean / max, attention pooling), forward and backward. */
 const isReadout = (kernel: string) => kernel.startsWith('pool.');
 
-/** An attention kernel with an edge-feature term: the same kernel's name with '+edge'. */
-const EDGE = '+edge';
-
 /**
  * The graph readout kernels of the same sweep, each shape side by side: the sweep's nodes cut into graphs of 18
  * nodes (a batch of MUTAG-sized molecules), [N, 64] features, [N, 1] gate for attention pooling.
  */
 export function readoutTable(r: Runtime, all: KernelRow[]): string {
-  const rows = all.filter((k) => isReadout(k.kernel));
+  const rows = all.filter((k) => !k.op && isReadout(k.kernel));
   if (!rows.length) return '';
   const shapes = (['cpu', 'gpu'] as const).filter((s) => rows.some((k) => k.shape === s));
   const head = ['nodes', 'graphs', 'kernel'];
@@ -122,27 +119,29 @@ export function readoutTable(r: Runtime, all: KernelRow[]): string {
 }
 
 /**
- * The attention kernels with and without edge features side by side: each kernel whose name carries '+edge'
- * beside the same kernel without it, same graph, same device. Empty when the sweep has no edge-feature rows.
+ * The attention ops with and without edge features side by side: each op's time (all of its dispatches) with the
+ * edge term beside the same op without it, same graph, same kernel shape. Empty when the sweep has no such ops.
  */
 export function edgeFeatureTable(r: Runtime, rows: KernelRow[]): string {
-  const withEdge = rows.filter((k) => k.kernel.includes(EDGE));
+  const withEdge = rows.filter((k) => k.op?.endsWith(EDGE_SUFFIX));
   if (!withEdge.length) return '';
   const out: Table = {
-    title: `Attention kernels with and without edge features (${r.name})`,
+    title: `Attention with and without edge features (${r.name})`,
     device: deviceLabel(r.device),
-    head: ['edges (with self loops)', 'kernel', 'shape', 'without: ms', 'with edge features: ms', 'with / without'],
+    head: ['edges (with self loops)', 'op', 'shape', 'without: ms', 'with edge features: ms', 'with / without'],
     rows: [],
     notes: [
-      'The same graph and attention inputs; "with" adds the edge term (GATv2: an [E, 64] edge tensor inside the',
-      'LeakyReLU, in CSR order), and its backward writes d edge. Same timing as the kernel table.',
+      'The same graph and attention inputs; "with" adds the edge term of GATv2Conv with edgeDim (lin_edge(edge_attr)',
+      'in CSR order, [E, 64], inside the LeakyReLU); its backward also writes d edge. Each op is the sum of its',
+      "dispatches' times (with an edge term an op may run other kernels than without). Same timing as the kernel table.",
     ],
   };
   for (const k of withEdge) {
-    const base = rows.find((x) => x.edges === k.edges && x.shape === k.shape && x.kernel === k.kernel.replace(EDGE, ''));
+    const name = k.op!.slice(0, -EDGE_SUFFIX.length);
+    const base = rows.find((x) => x.op === name && x.edges === k.edges && x.shape === k.shape);
     out.rows.push([
       `${int(k.edges)} (${int(k.kernelEdges)})`,
-      k.kernel.replace(EDGE, ''),
+      name,
       k.shape,
       base ? base.ms : '',
       k.ms,

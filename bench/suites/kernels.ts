@@ -1,10 +1,11 @@
 // Every edge kernel of a GATv2 layer (forward and backward, attention dropout on): the fused attention kernels the
-// layers run and the separate score / softmax / aggregation kernels, plus the segment sums, an SpMM over the
-// adjacency, the layer's dense products, a column sum and the graph readout kernels (sum, mean, max and attention
-// pooling, forward and backward, over graphs of 18 nodes), on power-law graphs of growing size with 8 heads x 8
-// channels. Per kernel: median GPU time per call over repeated runs, GB/s from the bytes the op declares and
-// GFLOP/s from its declared operations, as shares of the copy and matmul ceilings of the same run. The sweep runs
-// on the device it is given, so a run on a CPU-shaped and a GPU-shaped device gives both kernel shapes.
+// layers run and the separate score / softmax / aggregation kernels, the attention kernels again with an edge term
+// (edge features, [E, 64]), plus the segment sums, an SpMM over the adjacency, the layer's dense products, a column
+// sum and the graph readout kernels (sum, mean, max and attention pooling, forward and backward, over graphs of 18
+// nodes), on power-law graphs of growing size with 8 heads x 8 channels. Per kernel: median GPU time per call over
+// repeated runs, GB/s from the bytes the op declares and GFLOP/s from its declared operations, as shares of the copy
+// and matmul ceilings of the same run. The sweep runs on the device it is given, so a run on a CPU-shaped and a
+// GPU-shaped device gives both kernel shapes.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { buildGraph, uploadGraph, type GraphTensors } from '../../src/graph.ts';
@@ -57,7 +58,18 @@ export interface KernelRow {
   /** The device's kernel shape ('cpu' or 'gpu'). */
   shape: 'cpu' | 'gpu';
   source: TimingSource;
+  /**
+   * Set on the rows that time a whole op rather than one kernel: the op with an edge term ('gatv2Attend+edge') and
+   * the same op without it ('gatv2Attend'), each the sum of its dispatches, for the with / without comparison (the
+   * edge variants do not always run the same set of kernels). `kernel` is the op's name too.
+   */
+  op?: string;
+  /** True for a kernel only the edge-term variants of the ops dispatch (e.g. 'fused_attention.gatv2_attend+edge'). */
+  edgeOnly?: boolean;
 }
+
+/** Suffix of the sweep's steps (and of the kernels' names) that run with an edge term. */
+export const EDGE_SUFFIX = '+edge';
 
 function random(gpu: Gpu, shape: number[], seed: number, scale = 1): Tensor {
   const rng = seededRng(seed);
@@ -91,6 +103,8 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   const agg = gpu.empty('f32', [N, HC]), dlin = gpu.empty('f32', [N, 2 * HC]), datt = gpu.empty('f32', [HC]);
   const byDst = gpu.empty('f32', [N, H]), bySrc = gpu.empty('f32', [N, H]), y = gpu.empty('f32', [N, HC]);
   const w = random(gpu, [HC, 2 * HC], 14, 0.1), dw = gpu.empty('f32', [HC, 2 * HC]), colSums = gpu.empty('f32', [HC]);
+  // An edge term (lin_edge(edge_attr) in CSR order, [E, H*C]) and its gradient, for the edge-feature variants.
+  const edge = random(gpu, [E, HC], 16, 0.5), dedge = gpu.empty('f32', [E, HC]);
   // The fused kernels the layers run, then the separate ones (devices with fewer than 10 storage buffers per stage).
   const steps: [string, () => void][] = [
     ['gatv2Attend', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg })],
@@ -104,6 +118,16 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['segmentSoftmaxBackward', () => segmentSoftmaxBackward(gpu, g, alpha, dalpha, H, de)],
     ['gatv2ScoreBackward', () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
       dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, accumulateDxl: true,
+    })],
+    // The same attention kernels with an edge term (GATv2Conv with edgeDim); names end in '+edge' (the kernels' own
+    // names with timestamps, these without), so the tables pair each with its variant without edge features.
+    ['gatv2Attend+edge', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg, edge })],
+    ['gatv2AttendBackward+edge', () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
+      dropout, dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, edge, dedge,
+    })],
+    ['gatv2Score+edge', () => gatv2Score(gpu, g, xl, xr, att, dims, e, { edge })],
+    ['gatv2ScoreBackward+edge', () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
+      dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, accumulateDxl: true, edge, dedge,
     })],
     ['scatterAdd dst', () => scatterAdd(gpu, g, alpha, 'dst', byDst)],
     ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],
@@ -129,7 +153,7 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['attentionPoolBackward', () => attentionPoolBackward(gpu, agg, beta, dpooled, seg, { dx: y, dgate })],
   );
   const dispose = () => {
-    [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
+    [lin, att, dagg, step, e, edge, dedge, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
     disposeSeg();
   };
   return { steps, dispose };
@@ -164,11 +188,24 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
     const reps = edges >= o.large ? o.largeReps : o.reps;
     const ms = new Map<string, number[]>();
     const cost = new Map<string, { bytes: number; flops: number }>();
+    // Ops that have an edge-term variant, and both of their variants: timed as a whole too.
+    const names = steps.map(([n]) => n);
+    const paired = new Set(names.filter((n) => n.endsWith(EDGE_SUFFIX)).flatMap((n) => [n, n.slice(0, -EDGE_SUFFIX.length)]));
+    const opMs = new Map<string, number[]>();
+    const opCost = new Map<string, { bytes: number; flops: number }>();
+    const plain = new Set<string>(); // kernels dispatched by some step without an edge term
     for (let r = 0; r < reps; r++) {
       for (const [name, record] of steps) {
         const s = await timeStep(gpu, name, record, source);
         for (const [k, v] of s.ms) (ms.get(k) ?? ms.set(k, []).get(k)!).push(v);
         for (const [k, c] of s.cost) cost.set(k, c);
+        if (!name.endsWith(EDGE_SUFFIX)) for (const k of s.ms.keys()) plain.add(k);
+        if (paired.has(name)) {
+          (opMs.get(name) ?? opMs.set(name, []).get(name)!).push([...s.ms.values()].reduce((a, v) => a + v, 0));
+          const total = { bytes: 0, flops: 0 };
+          for (const c of s.cost.values()) (total.bytes += c.bytes, total.flops += c.flops);
+          opCost.set(name, total);
+        }
       }
     }
     for (const [kernel, samples] of ms) {
@@ -178,10 +215,20 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
       rows.push({
         edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel, ms: t, reps, bytes: c.bytes, flops: c.flops,
         gbPerS, shareOfCopy: gbPerS / copyGbPerS, gflopPerS: c.flops / t / 1e6, shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
-        shape: gpu.kernelShape, source,
+        shape: gpu.kernelShape, source, ...(plain.has(kernel) ? {} : { edgeOnly: true }),
       });
     }
-    const total = [...ms.values()].reduce((a, s) => a + median(s), 0);
+    for (const [op, samples] of opMs) {
+      const t = median(samples);
+      const c = opCost.get(op)!;
+      const gbPerS = c.bytes / t / 1e6;
+      rows.push({
+        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel: op, ms: t, reps, bytes: c.bytes, flops: c.flops,
+        gbPerS, shareOfCopy: gbPerS / copyGbPerS, gflopPerS: c.flops / t / 1e6, shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
+        shape: gpu.kernelShape, source, op,
+      });
+    }
+    const total = [...ms.values()].reduce((a, x) => a + median(x), 0);
     log(`${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ${total.toFixed(1)} ms per pass`);
     dispose();
     adj.dispose();
