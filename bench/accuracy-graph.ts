@@ -1,7 +1,8 @@
 // Graph-classification accuracy: k-fold stratified cross-validation of the GATv2 graph classifier on a TU dataset
 // (the flags of `npm run train -- --task graph`). Prints the per-fold table and writes
-// bench/results/accuracy-graph-<dataset>.json.
-//   npm run accuracy -- --task graph --dataset MUTAG [--epochs 100] [--pool add]
+// bench/results/accuracy-graph-<dataset>.json (-no-edge-features.json with --no-edge-features on a dataset that has
+// edge features).
+//   npm run accuracy -- --task graph --dataset MUTAG [--epochs 100] [--pool add] [--no-edge-features]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseGraphTrainArgs, GRAPH_HELP } from '../src/cli/graph-train-options.ts';
 import { formatGraphResult } from '../src/cli/train-graph.ts';
@@ -34,7 +35,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const device = `${gpu.adapterInfo.vendor} ${gpu.adapterInfo.architecture} ${gpu.adapterInfo.description}`.trim();
     console.log(formatGraphResult(a.dataset, r));
     mkdirSync('bench/results', { recursive: true });
-    const file = `bench/results/accuracy-graph-${a.dataset.toLowerCase()}.json`;
+    // A dataset with edge features measured without them gets a file of its own beside the default run's.
+    const variant = ds.numEdgeFeatures > 0 && !a.edgeFeatures ? '-no-edge-features' : '';
+    const file = `bench/results/accuracy-graph-${a.dataset.toLowerCase()}${variant}.json`;
     const out = {
       command: `npm run accuracy -- ${argv.join(' ')}`,
       dataset: a.dataset,
