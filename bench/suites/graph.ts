@@ -58,6 +58,8 @@ export async function graphEpochs(
   const profileEpochs = gpu.hasTimestamps ? o.profileEpochs : 0;
   const timedEnd = o.warmup + o.epochs;
   const variants: GraphEpochTiming[] = [];
+  let profile: KernelShare[] = [];
+  let profiledMsPerEpoch = NaN;
   let folds: { trainGraphs: number; testGraphs: number } | undefined;
   for (const edgeFeatures of [true, false]) {
     const profiled = edgeFeatures ? profileEpochs : 0;
@@ -86,25 +88,10 @@ export async function graphEpochs(
     folds = r.folds[0];
     variants.push({ edgeFeatures, msPerEpoch: median(times), samples: times, dispatchesPerEpoch: median(dispatches) });
     log(`MUTAG ${edgeFeatures ? 'with' : 'without'} edge features: ${median(times).toFixed(1)} ms per epoch`);
-    if (profiled > 0) await gpu.profiler.collect();
-  }
-  const profile: KernelShare[] = [];
-  let profiledMsPerEpoch = NaN;
-  if (profileEpochs > 0) {
-    const rows = gpu.profiler.summary();
-    const sum = rows.reduce((a, k) => a + k.totalMs, 0);
-    profiledMsPerEpoch = sum / profileEpochs;
-    for (const k of rows) {
-      profile.push({
-        kernel: k.name,
-        calls: k.calls / profileEpochs,
-        msPerEpoch: k.totalMs / profileEpochs,
-        share: k.totalMs / sum,
-        gbPerS: k.gbPerS,
-        gflopPerS: k.gflopPerS,
-      });
+    if (profiled > 0) {
+      await gpu.profiler.collect();
+      ({ profile, profiledMsPerEpoch } = kernelShares(gpu, profiled));
     }
-    gpu.profiler.reset();
   }
   const f = folds!;
   return {
@@ -120,6 +107,22 @@ export async function graphEpochs(
     profile,
     profiledMsPerEpoch,
   };
+}
+
+/** The profiler's kernels of `epochs` profiled epochs, as time per epoch and share; the profiler is reset after. */
+function kernelShares(gpu: Gpu, epochs: number): { profile: KernelShare[]; profiledMsPerEpoch: number } {
+  const rows = gpu.profiler.summary();
+  const sum = rows.reduce((a, k) => a + k.totalMs, 0);
+  const profile = rows.map((k) => ({
+    kernel: k.name,
+    calls: k.calls / epochs,
+    msPerEpoch: k.totalMs / epochs,
+    share: k.totalMs / sum,
+    gbPerS: k.gbPerS,
+    gflopPerS: k.gflopPerS,
+  }));
+  gpu.profiler.reset();
+  return { profile, profiledMsPerEpoch: sum / epochs };
 }
 
 export function graphEpochTable(deviceLabel: string, r: GraphEpochResult, top = 12): string {
