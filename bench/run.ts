@@ -74,13 +74,15 @@ async function main(): Promise<void> {
   if (node?.kernels && node.ceilings) {
     if (!parts.has('node')) add('kernels', ceilingsTable(node.runtime, node.ceilings));
     add('kernels', kernelsTable(node.runtime, node.kernels.rows, ceilingRates(node.ceilings)));
-    for (const t of [edgeFeatureTable(node.runtime, node.kernels.rows), readoutTable(node.runtime, node.kernels.rows)]) if (t) add('kernels', t);
+    const rows = node.kernels.rows;
+    for (const t of [edgeFeatureTable(node.runtime, rows), readoutTable(node.runtime, rows)]) if (t) add('kernels', t);
   }
   if (node?.scale) add('scale', scaleTable(node.runtime, node.scale));
   if (chromium?.ceilings) add('chromium', ceilingsTable(chromium.runtime, chromium.ceilings));
   if (chromium?.kernels && chromium.ceilings) {
     add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, ceilingRates(chromium.ceilings)));
-    for (const t of [edgeFeatureTable(chromium.runtime, chromium.kernels.rows), readoutTable(chromium.runtime, chromium.kernels.rows)]) if (t) add('chromium', t);
+    const rows = chromium.kernels.rows;
+    for (const t of [edgeFeatureTable(chromium.runtime, rows), readoutTable(chromium.runtime, rows)]) if (t) add('chromium', t);
   }
   if (chromium?.cora && parts.has('chromium')) (add('chromium', trainTable(chromium.runtime, chromium.cora)), add('chromium', profileTable(chromium.runtime, chromium.cora)));
   if (chromium?.peer && chromium.cora) add('peer', peerTable(chromium.runtime, chromium.cora, chromium.peer.result, chromium.peer.options.epochs, chromium.peer.ours));

@@ -97,10 +97,11 @@ export function readoutTable(r: Runtime, all: KernelRow[]): string {
     head,
     rows: [],
     notes: [
-      'Nodes of the sweep above cut into graphs of 18 nodes; x [N, 64]. pool.sum / pool.mean / pool.max: globalPool',
-      'add / mean / max (one thread per graph and column); *_backward: their backward (one thread per node and column).',
-      'Attention pooling = pool.softmax (beta over each graph, gate [N, 1]) + pool.weighted (sum of beta x); its backward =',
-      'pool.weighted_backward + pool.softmax_backward. Same timing as the table above.',
+      'Nodes of the sweep above cut into graphs of 18 nodes; x [N, 64]. pool.sum / pool.mean / pool.max:',
+      'globalPool add / mean / max (one thread per graph and column); *_backward: their backward (one thread',
+      'per node and column). Attention pooling = pool.softmax (beta over each graph, gate [N, 1]) +',
+      'pool.weighted (sum of beta x); its backward = pool.weighted_backward + pool.softmax_backward. Same timing',
+      'as the table above.',
     ],
   };
   for (const n of [...new Set(rows.map((k) => k.nodes))]) {
@@ -131,9 +132,10 @@ export function edgeFeatureTable(r: Runtime, rows: KernelRow[]): string {
     head: ['edges (with self loops)', 'op', 'shape', 'without: ms', 'with edge features: ms', 'with / without'],
     rows: [],
     notes: [
-      'The same graph and attention inputs; "with" adds the edge term of GATv2Conv with edgeDim (lin_edge(edge_attr)',
-      'in CSR order, [E, 64], inside the LeakyReLU); its backward also writes d edge. Each op is the sum of its',
-      "dispatches' times (with an edge term an op may run other kernels than without). Same timing as the kernel table.",
+      'The same graph and attention inputs; "with" adds the edge term of GATv2Conv with edgeDim',
+      '(lin_edge(edge_attr) in CSR order, [E, 64], inside the LeakyReLU); its backward also writes d edge. Each',
+      "op is the sum of its dispatches' times (with an edge term an op may run other kernels than without). Same",
+      'timing as the kernel table.',
     ],
   };
   for (const k of withEdge) {

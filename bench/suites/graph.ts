@@ -139,10 +139,11 @@ export function graphEpochTable(deviceLabel: string, r: GraphEpochResult, top = 
       ['graphs per epoch (train + test)', `${r.trainGraphs} + ${r.testGraphs}`],
     ],
     notes: [
-      'GATv2 graph classifier, defaults: 3 GATv2Conv layers of 4 heads x 16 (residual), ELU, jumping knowledge (cat), sum',
-      'readout, MLP head with BatchNorm and dropout 0.5; Adam lr 0.005; one fold of the 10-fold split. With edge features',
-      "every layer attends over the 4 bond types (edgeDim 4, `--task graph`'s default); without, `--no-edge-features`.",
-      "An epoch = the training steps and the test pass, to the readback of the epoch's metrics (wall time).",
+      'GATv2 graph classifier, defaults: 3 GATv2Conv layers of 4 heads x 16 (residual), ELU, jumping',
+      'knowledge (cat), sum readout, MLP head with BatchNorm and dropout 0.5; Adam lr 0.005; one fold of the',
+      "10-fold split. With edge features every layer attends over the 4 bond types (edgeDim 4, `--task graph`'s",
+      "default); without, `--no-edge-features`. An epoch = the training steps and the test pass, to the readback",
+      "of the epoch's metrics (wall time).",
     ],
   });
   if (!r.profile.length) return epoch;
@@ -154,8 +155,8 @@ export function graphEpochTable(deviceLabel: string, r: GraphEpochResult, top = 
       .slice(0, top)
       .map((k) => [k.kernel, num(k.calls), k.msPerEpoch, pct(k.share), k.gbPerS, k.gflopPerS]),
     notes: [
-      `Sum of kernel times ${num(r.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its own pass`,
-      `when profiling); top ${Math.min(top, r.profile.length)} of ${r.profile.length} kernels.`,
+      `Sum of kernel times ${num(r.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in`,
+      `its own pass when profiling); top ${Math.min(top, r.profile.length)} of ${r.profile.length} kernels.`,
     ],
   });
   return `${epoch}\n${profile}`;

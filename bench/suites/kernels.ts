@@ -190,7 +190,9 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
     const cost = new Map<string, { bytes: number; flops: number }>();
     // Ops that have an edge-term variant, and both of their variants: timed as a whole too.
     const names = steps.map(([n]) => n);
-    const paired = new Set(names.filter((n) => n.endsWith(EDGE_SUFFIX)).flatMap((n) => [n, n.slice(0, -EDGE_SUFFIX.length)]));
+    const paired = new Set(
+      names.filter((n) => n.endsWith(EDGE_SUFFIX)).flatMap((n) => [n, n.slice(0, -EDGE_SUFFIX.length)]),
+    );
     const opMs = new Map<string, number[]>();
     const opCost = new Map<string, { bytes: number; flops: number }>();
     const plain = new Set<string>(); // kernels dispatched by some step without an edge term
@@ -222,10 +224,11 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
       const t = median(samples);
       const c = opCost.get(op)!;
       const gbPerS = c.bytes / t / 1e6;
+      const gflopPerS = c.flops / t / 1e6;
       rows.push({
-        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel: op, ms: t, reps, bytes: c.bytes, flops: c.flops,
-        gbPerS, shareOfCopy: gbPerS / copyGbPerS, gflopPerS: c.flops / t / 1e6, shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
-        shape: gpu.kernelShape, source, op,
+        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel: op, ms: t, reps,
+        bytes: c.bytes, flops: c.flops, gbPerS, shareOfCopy: gbPerS / copyGbPerS,
+        gflopPerS, shareOfMatmul: gflopPerS / matmulGflopPerS, shape: gpu.kernelShape, source, op,
       });
     }
     const total = [...ms.values()].reduce((a, x) => a + median(x), 0);

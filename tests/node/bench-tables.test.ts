@@ -16,7 +16,8 @@ const row = (edges: number, kernel: string, ms: number, extra: Partial<KernelRow
   edges, kernelEdges: edges + edges / 8, nodes: edges / 8, maxInDegree: 9, kernel, ms, reps: 3, bytes: 1e6, flops: 1e6,
   gbPerS: 1, shareOfCopy: 0.1, gflopPerS: 1, shareOfMatmul: 0.1, shape: 'cpu', source: 'timestamps', ...extra,
 });
-const op = (edges: number, name: string, ms: number, shape: 'cpu' | 'gpu' = 'cpu') => row(edges, name, ms, { op: name, shape });
+const op = (edges: number, name: string, ms: number, shape: 'cpu' | 'gpu' = 'cpu') =>
+  row(edges, name, ms, { op: name, shape });
 
 const rows = [
   row(1000, 'fused_attention.gatv2_attend+dropout', 2),
