@@ -205,7 +205,7 @@ describe('DataLoader', () => {
     data.dispose();
   });
 
-  it('with edge features (batch-global edge ids): a GATv2Conv and a GATConv on a batch equal them on the whole', async () => {
+  it('with edge features (batch-global edge ids): GATv2Conv and GATConv on a batch equal them on the whole', async () => {
     const data = GpuGraphDataset.upload(gpu, mutag);
     const loader = new DataLoader(data, { batchSize: 8, shuffle: true, seed: 6 });
     const convs = [
