@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { buildGraph } from '../../src/graph.ts';
+import { fill as fillTensor } from '../../src/kernels/elementwise.ts';
 import type { FillValue } from '../../src/kernels/edge-attr.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
 import { GATConv } from '../../src/nn/gat-conv.ts';
@@ -292,8 +293,15 @@ async function checkEdgeRefusals(gpu: Gpu): Promise<void> {
       const ints = gpu.tensor('u32', [4, 2], new Uint32Array(8));
       assertThrows('u32 edgeAttr', () => conv.forward(x, graphs, ints), new RegExp(`^${name}: edgeAttr must be an f32 tensor or Variable \\[edges, edgeDim\\], got u32`));
       ints.dispose();
-      // Without edgeAttr a layer with edgeDim attends without the edge term, as PyG's.
-      conv.forward(x, graphs);
+      // Without edgeAttr a layer with edgeDim attends without the edge term, as PyG's; lin_edge gets no gradient.
+      const out = conv.forward(x, graphs);
+      fillTensor(gpu, conv.parameterStore.grads, NaN);
+      out.backward(gpu.full('f32', out.shape, 1));
+      const grads = await conv.parameterStore.readAll('grads');
+      for (const [k, g] of grads) {
+        if (/lin_edge|att_edge/.test(k)) assert(g.every((v) => v === 0), `${name}: d ${k} is not 0 without edgeAttr`);
+        else assert(g.every(Number.isFinite), `${name}: d ${k} is not written`);
+      }
     }
     attr.dispose();
   } finally {
