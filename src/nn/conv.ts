@@ -78,9 +78,8 @@ export function transpose(a: Float32Array, rows: number, cols: number, c0 = 0, n
 
 /** The edge features of one forward call. */
 export interface EdgeFeatures {
-  /** The caller's edge_attr [E_in, D], in edge_index order; `variable` when it came as a Variable. */
+  /** The caller's edge_attr [E_in, D], in edge_index order. */
   attr: Tensor;
-  variable: Variable | null;
   /** The attributes in the graph's CSR order, self loops filled [E, D]. */
   csr: Tensor;
   /** lin_edge of them [E, H*C]. */
@@ -229,7 +228,7 @@ export abstract class AttentionConv extends Module {
     const attr = ev.dense();
     const csr = csrEdgeAttr(gpu, g, attr, this.opts.fillValue, scope.get('edge_attr', [g.numEdges, attr.shape[1]!]));
     const lin = matmul(gpu, csr, this.param('lin_edge.weight'), { out: scope.get('edge_lin', [g.numEdges, this.hc]) });
-    return { attr, variable: ev, csr, lin };
+    return { attr, csr, lin };
   }
 
   /** A forward without edge features leaves lin_edge (and att_edge) out of the output: their gradients are 0. */
