@@ -20,7 +20,12 @@ export function layoutMolecule(numNodes: number, bonds: readonly (readonly [numb
   const links = bonds.map(([source, target]) => ({ source, target }));
   const sim = forceSimulation(nodes)
     .force('bond', forceLink(links).distance(BOND_LENGTH).strength(1).iterations(4))
-    .force('repel', forceManyBody().strength(-0.6).distanceMax(4 * BOND_LENGTH))
+    .force(
+      'repel',
+      forceManyBody()
+        .strength(-0.6)
+        .distanceMax(4 * BOND_LENGTH),
+    )
     .force('space', forceCollide(0.45 * BOND_LENGTH))
     .stop();
   sim.tick(TICKS);
@@ -32,13 +37,16 @@ function principalAxes(points: Point[]): Point[] {
   const n = Math.max(1, points.length);
   const cx = points.reduce((s, p) => s + p.x, 0) / n;
   const cy = points.reduce((s, p) => s + p.y, 0) / n;
-  let sxx = 0, syy = 0, sxy = 0;
+  let sxx = 0,
+    syy = 0,
+    sxy = 0;
   for (const p of points) {
     sxx += (p.x - cx) ** 2;
     syy += (p.y - cy) ** 2;
     sxy += (p.x - cx) * (p.y - cy);
   }
   const t = -0.5 * Math.atan2(2 * sxy, sxx - syy);
-  const c = Math.cos(t), s = Math.sin(t);
+  const c = Math.cos(t),
+    s = Math.sin(t);
   return points.map((p) => ({ x: c * (p.x - cx) - s * (p.y - cy), y: s * (p.x - cx) + c * (p.y - cy) }));
 }

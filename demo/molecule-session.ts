@@ -70,23 +70,40 @@ export class MoleculeSession {
   private readonly history: EpochMetrics[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly gpu: Gpu, readonly dataset: TUDataset, readonly config: MoleculeConfig) {
+  constructor(
+    readonly gpu: Gpu,
+    readonly dataset: TUDataset,
+    readonly config: MoleculeConfig,
+  ) {
     const labels = Int32Array.from(dataset.graphs, (g) => g.y);
     this.fold = stratifiedKFold(labels, { folds: config.folds, seed: 0 })[config.fold]!;
     this.data = GpuGraphDataset.upload(gpu, dataset);
     this.model = new GATv2GraphClassifier({
-      inChannels: dataset.numFeatures, numClasses: dataset.numClasses, heads: config.heads,
-      hiddenChannels: config.hiddenChannels, numLayers: config.numLayers, dropout: config.dropout,
-      readout: 'attention', norm: 'none',
+      inChannels: dataset.numFeatures,
+      numClasses: dataset.numClasses,
+      heads: config.heads,
+      hiddenChannels: config.hiddenChannels,
+      numLayers: config.numLayers,
+      dropout: config.dropout,
+      readout: 'attention',
+      norm: 'none',
     }).init(gpu, { seed: config.seed });
     this.opt = new Adam(this.model.parameters(), { lr: config.lr });
     const selfLoops = [true];
     this.train = new DataLoader(this.data, {
-      batchSize: config.batchSize, shuffle: true, seed: config.seed, indices: this.fold.train, selfLoops, edgeIds: false,
+      batchSize: config.batchSize,
+      shuffle: true,
+      seed: config.seed,
+      indices: this.fold.train,
+      selfLoops,
+      edgeIds: false,
     });
     // All test molecules in one batch: one forward gives every molecule's attention and pooling weights.
     this.test = new DataLoader(this.data, {
-      batchSize: this.fold.test.length, indices: this.fold.test, selfLoops, edgeIds: false,
+      batchSize: this.fold.test.length,
+      indices: this.fold.test,
+      selfLoops,
+      edgeIds: false,
     });
     this.trainSteps = this.train.numBatches;
     this.trainSeen = this.fold.train.length;
@@ -121,7 +138,10 @@ export class MoleculeSession {
       let s = 0;
       for (const batch of this.train) {
         opt.zeroGrad();
-        const loss = crossEntropy(model.forward(batch.x, batch), batch.y, { mask: this.mask(batch), reuseLogits: true });
+        const loss = crossEntropy(model.forward(batch.x, batch), batch.y, {
+          mask: this.mask(batch),
+          reuseLogits: true,
+        });
         loss.backward();
         opt.step();
         gpu.copy(loss.value, record, 2 * s);
@@ -136,11 +156,16 @@ export class MoleculeSession {
       gpu.flush();
       const r = (await record.read()) as Float32Array;
       gpu.check();
-      let lossSum = 0, correct = 0;
-      for (let k = 0; k < this.trainSteps; k++) (lossSum += r[2 * k]!, correct += r[2 * k + 1]!);
+      let lossSum = 0,
+        correct = 0;
+      for (let k = 0; k < this.trainSteps; k++) (lossSum += r[2 * k]!), (correct += r[2 * k + 1]!);
       const m: EpochMetrics = {
-        epoch: this.history.length + 1, loss: lossSum / this.trainSteps, trainAcc: correct / this.trainSeen,
-        valAcc: null, testAcc: r[2 * this.trainSteps]! / this.fold.test.length, valLoss: null,
+        epoch: this.history.length + 1,
+        loss: lossSum / this.trainSteps,
+        trainAcc: correct / this.trainSeen,
+        valAcc: null,
+        testAcc: r[2 * this.trainSteps]! / this.fold.test.length,
+        valLoss: null,
       };
       this.history.push(m);
       return m;
@@ -155,7 +180,9 @@ export class MoleculeSession {
       const batch = this.testBatch();
       const logits = model.forward(batch.x, batch);
       const [values, beta, ...attention] = await Promise.all([
-        logits.read(), model.pool!.weights(), ...model.convs.map((c) => c.attention()),
+        logits.read(),
+        model.pool!.weights(),
+        ...model.convs.map((c) => c.attention()),
       ]);
       if (!beta || attention.some((a) => !a)) throw new Error('The model has no attention weights yet');
       const heads = model.config.heads;
@@ -163,7 +190,8 @@ export class MoleculeSession {
       const ptr = batch.host.ptr;
       const molecules = Array.from(batch.indices, (g, i): MoleculeInspection => {
         const sample = this.dataset.graphs[g]!;
-        const n0 = ptr[i]!, n = sample.numNodes;
+        const n0 = ptr[i]!,
+          n = sample.numNodes;
         const z = Array.from(values.subarray(i * C, (i + 1) * C) as Float32Array);
         const top = Math.max(...z);
         const e = z.map((v) => Math.exp(v - top));
@@ -172,13 +200,15 @@ export class MoleculeSession {
         const column = new Map<number, number>();
         for (let k = 0; k < sample.numEdges; k++)
           column.set(sample.edgeIndex[k]! * n + sample.edgeIndex[sample.numEdges + k]!, k);
-        const alpha: Float32Array[] = [], selfLoop: Float32Array[] = [];
+        const alpha: Float32Array[] = [],
+          selfLoop: Float32Array[] = [];
         for (const a of attention) {
           const al = new Float32Array(sample.numEdges * heads).fill(NaN);
           const sl = new Float32Array(n * heads).fill(NaN);
           const E = a!.edgeIndex.length / 2;
           for (let p = 0; p < E; p++) {
-            const s = a!.edgeIndex[p]! - n0, d = a!.edgeIndex[E + p]! - n0;
+            const s = a!.edgeIndex[p]! - n0,
+              d = a!.edgeIndex[E + p]! - n0;
             if (d < 0 || d >= n) continue;
             const w = a!.alpha.subarray(p * heads, (p + 1) * heads);
             if (s === d) sl.set(w, s * heads);
@@ -188,8 +218,13 @@ export class MoleculeSession {
           selfLoop.push(sl);
         }
         return {
-          graph: g, label: sample.y, predicted: probabilities.indexOf(Math.max(...probabilities)), probabilities,
-          alpha, selfLoop, beta: beta.beta.slice(n0 * beta.columns, (n0 + n) * beta.columns),
+          graph: g,
+          label: sample.y,
+          predicted: probabilities.indexOf(Math.max(...probabilities)),
+          probabilities,
+          alpha,
+          selfLoop,
+          beta: beta.beta.slice(n0 * beta.columns, (n0 + n) * beta.columns),
         };
       });
       return { epoch: this.epoch, heads, layers: model.convs.length, molecules };

@@ -37,13 +37,18 @@ export function setUpMolecules(gpu: Gpu): void {
   const controls = new MoleculeControls(byId<HTMLFormElement>('mol-controls'), section);
   const charts = new MetricCharts(byId('mol-chart-loss'), byId('mol-chart-acc'), { label: 'test', key: 'testAcc' });
   const view = new MoleculeView({
-    molecule: byId<HTMLSelectElement>('mol-molecule'), layer: byId<HTMLSelectElement>('mol-layer'),
-    head: byId<HTMLSelectElement>('mol-head'), svg: document.getElementById('mol-drawing') as unknown as SVGSVGElement,
+    molecule: byId<HTMLSelectElement>('mol-molecule'),
+    layer: byId<HTMLSelectElement>('mol-layer'),
+    head: byId<HTMLSelectElement>('mol-head'),
+    svg: document.getElementById('mol-drawing') as unknown as SVGSVGElement,
     summary: byId('mol-summary'),
   });
   const stats = {
-    epoch: byId('mol-stat-epoch'), train: byId('mol-stat-train'), test: byId('mol-stat-test'),
-    majority: byId('mol-stat-majority'), speed: byId('mol-stat-speed'),
+    epoch: byId('mol-stat-epoch'),
+    train: byId('mol-stat-train'),
+    test: byId('mol-stat-test'),
+    majority: byId('mol-stat-majority'),
+    speed: byId('mol-stat-speed'),
   };
   fillLegend();
 
@@ -121,8 +126,10 @@ export function setUpMolecules(gpu: Gpu): void {
     }
     setState('running');
     const { fold, folds } = session.config;
-    controls.say(`Training on fold ${fold + 1} of ${folds}: ${session.fold.train.length} molecules, ` +
-      `testing on ${session.fold.test.length}…`);
+    controls.say(
+      `Training on fold ${fold + 1} of ${folds}: ${session.fold.train.length} molecules, ` +
+        `testing on ${session.fold.test.length}…`,
+    );
     loop = trainLoop(session).catch(fail);
   }
 
@@ -144,8 +151,10 @@ export function setUpMolecules(gpu: Gpu): void {
       const d: TUDataset = await loadMutag();
       const mutagenic = d.labels.reduce((n, y) => n + y, 0);
       if (state === 'idle') {
-        controls.say(`MUTAG: ${d.graphs.length} molecules (${mutagenic} mutagenic), ${d.numNodes} atoms, ` +
-          `${d.numEdges / 2} bonds. Ready.`);
+        controls.say(
+          `MUTAG: ${d.graphs.length} molecules (${mutagenic} mutagenic), ${d.numNodes} atoms, ` +
+            `${d.numEdges / 2} bonds. Ready.`,
+        );
       }
     } catch (err) {
       controls.say(`Could not load MUTAG: ${(err as Error).message}`, 'error');
@@ -163,14 +172,16 @@ export function setUpMolecules(gpu: Gpu): void {
 /** The element swatches and the attention ramp of the legend. */
 function fillLegend(): void {
   const list = byId('mol-elements');
-  list.replaceChildren(...ELEMENTS.map((el) => {
-    const li = document.createElement('li');
-    const dot = li.appendChild(document.createElement('span'));
-    dot.className = 'atom-swatch';
-    dot.style.background = ELEMENT_COLORS[el]![0];
-    dot.style.color = ELEMENT_COLORS[el]![1];
-    dot.textContent = el;
-    return li;
-  }));
+  list.replaceChildren(
+    ...ELEMENTS.map((el) => {
+      const li = document.createElement('li');
+      const dot = li.appendChild(document.createElement('span'));
+      dot.className = 'atom-swatch';
+      dot.style.background = ELEMENT_COLORS[el]![0];
+      dot.style.color = ELEMENT_COLORS[el]![1];
+      dot.textContent = el;
+      return li;
+    }),
+  );
   byId('mol-ramp').style.background = ATTENTION_GRADIENT;
 }

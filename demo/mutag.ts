@@ -29,17 +29,21 @@ export function loadMutag(): Promise<TUDataset> {
 
 async function fetchAndParse(): Promise<TUDataset> {
   const files: TUFiles = {};
-  await Promise.all(MUTAG_PARTS.map(async (part) => {
-    const url = new URL(`data/tu/MUTAG/MUTAG_${part}.txt`, document.baseURI);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`Could not load ${url.pathname}: HTTP ${res.status}`);
-    files[part] = new Uint8Array(await res.arrayBuffer());
-  }));
+  await Promise.all(
+    MUTAG_PARTS.map(async (part) => {
+      const url = new URL(`data/tu/MUTAG/MUTAG_${part}.txt`, document.baseURI);
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`Could not load ${url.pathname}: HTTP ${res.status}`);
+      files[part] = new Uint8Array(await res.arrayBuffer());
+    }),
+  );
   const ds = parseTU('MUTAG', files);
   // The drawing reads elements and bond types back from the one-hot columns: they must be the README's.
   if (ds.numNodeLabels !== ELEMENTS.length || ds.numEdgeLabels !== BOND_TYPES.length || ds.numClasses !== 2) {
-    throw new Error(`MUTAG: expected ${ELEMENTS.length} atom types, ${BOND_TYPES.length} bond types and 2 classes, ` +
-      `the files have ${ds.numNodeLabels}, ${ds.numEdgeLabels} and ${ds.numClasses}`);
+    throw new Error(
+      `MUTAG: expected ${ELEMENTS.length} atom types, ${BOND_TYPES.length} bond types and 2 classes, ` +
+        `the files have ${ds.numNodeLabels}, ${ds.numEdgeLabels} and ${ds.numClasses}`,
+    );
   }
   return ds;
 }

@@ -39,7 +39,11 @@ export function tuData(): Plugin {
         for (const part of TU_PARTS) {
           const file = path.join(dir, `${name}_${part}.txt`);
           if (!(await exists(file))) continue; // optional parts (MUTAG has no attributes)
-          this.emitFile({ type: 'asset', fileName: `data/tu/${name}/${name}_${part}.txt`, source: await readFile(file) });
+          this.emitFile({
+            type: 'asset',
+            fileName: `data/tu/${name}/${name}_${part}.txt`,
+            source: await readFile(file),
+          });
         }
       }
     },
