@@ -33,8 +33,13 @@ export interface Graph {
   /** CSC by source: the outgoing edges of node j are perm[colPtr[j]] .. perm[colPtr[j+1]-1] (CSR positions). */
   colPtr: Uint32Array;
   perm: Uint32Array;
-  /** For each CSR position, the column of the caller's edge_index it came from; -1 for an added self loop. */
+  /**
+   * For each CSR position, the column of the caller's edge_index it came from; -1 for an added self loop. Added self
+   * loops come after a node's other incoming edges: the loop of node i is position rowPtr[i+1]-1.
+   */
   edgeId: Int32Array;
+  /** Columns of the caller's edge_index (rows of its edge_attr), removed self loops included. */
+  numInputEdges: number;
 }
 
 const LAYOUT =
@@ -145,7 +150,7 @@ export function buildGraph(edgeIndex: EdgeIndex, numNodes: number, opts: GraphOp
   const perm = new Uint32Array(E);
   for (let p = 0; p < E; p++) perm[nextCol[csrSrc[p]]++] = p;
 
-  return { numNodes, numEdges: E, rowPtr, src: csrSrc, dst: csrDst, colPtr, perm, edgeId };
+  return { numNodes, numEdges: E, rowPtr, src: csrSrc, dst: csrDst, colPtr, perm, edgeId, numInputEdges: s0.length };
 }
 
 /** ptr[i] = number of entries of `keys` below i; ptr has n + 1 entries. */
@@ -156,28 +161,39 @@ function prefixCounts(keys: ArrayLike<number>, n: number): Uint32Array {
   return ptr;
 }
 
-/** The graph's index arrays on the GPU (all u32). */
+/** The graph's index arrays on the GPU (u32, and edgeId i32), as `Graph` describes them. */
 export interface GraphTensors {
   numNodes: number;
   numEdges: number;
+  /** Columns of the caller's edge_index (rows of its edge_attr). */
+  numInputEdges: number;
   rowPtr: Tensor;
   src: Tensor;
   dst: Tensor;
   colPtr: Tensor;
   perm: Tensor;
+  /** i32 [numEdges]: the caller's edge column of each CSR position, -1 for an added self loop. */
+  edgeId: Tensor;
   dispose(): void;
 }
 
 export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
   const made: Tensor[] = [];
-  const up = (a: Uint32Array) => {
-    const t = gpu.tensor('u32', [a.length], a);
+  const up = (a: Uint32Array | Int32Array) => {
+    const t = gpu.tensor(a instanceof Int32Array ? 'i32' : 'u32', [a.length], a);
     made.push(t);
     return t;
   };
   let t;
   try {
-    t = { rowPtr: up(g.rowPtr), src: up(g.src), dst: up(g.dst), colPtr: up(g.colPtr), perm: up(g.perm) };
+    t = {
+      rowPtr: up(g.rowPtr),
+      src: up(g.src),
+      dst: up(g.dst),
+      colPtr: up(g.colPtr),
+      perm: up(g.perm),
+      edgeId: up(g.edgeId),
+    };
   } catch (err) {
     made.forEach((x) => x.dispose()); // nothing left behind on refusal
     throw err;
@@ -185,6 +201,7 @@ export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
   return {
     numNodes: g.numNodes,
     numEdges: g.numEdges,
+    numInputEdges: g.numInputEdges,
     ...t,
     dispose: () => Object.values(t).forEach((x) => x.dispose()),
   };

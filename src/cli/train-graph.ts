@@ -41,7 +41,7 @@ export async function trainGraphTask(argv: readonly string[]): Promise<void> {
       `device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
     );
     console.error(
-      `${a.dataset}: ${ds.graphs.length} graphs, ${ds.numFeatures} node features, ${ds.numClasses} classes${a.edgeFeatures && ds.numEdgeFeatures ? ` (its ${ds.numEdgeFeatures} edge features are not used: attention over edge features is not available yet)` : ''}`,
+      `${a.dataset}: ${ds.graphs.length} graphs, ${ds.numFeatures} node features, ${ds.numClasses} classes${ds.numEdgeFeatures ? (a.edgeFeatures ? `, ${ds.numEdgeFeatures} edge features in attention` : `, its ${ds.numEdgeFeatures} edge features unused (--no-edge-features)`) : ''}`,
     );
     const r = await trainGraphClassifier(
       gpu,

@@ -160,8 +160,6 @@ export interface DataLoaderOptions {
   indices?: ArrayLike<number>;
   /** Which CSR variants each batch prepares: with self loops (GATConv's default), without. Default both. */
   selfLoops?: readonly boolean[];
-  /** Also upload each CSR position's edge (edgeId, -1 for an added self loop). Default: with edge features. */
-  edgeIds?: boolean;
 }
 
 /** One batch on the GPU. Its tensors are views of the loader's buffers: valid until the loader forms the next. */
@@ -193,7 +191,6 @@ export class BatchGraphs implements LayerGraphs {
     readonly numNodes: number,
     private readonly tensors: Map<boolean, GraphTensors>,
     private readonly hosts: Map<boolean, Graph>,
-    private readonly ids: Map<boolean, Tensor>,
     /** False once the loader has formed a later batch into the same buffers. */
     private readonly isCurrent: () => boolean,
   ) {}
@@ -215,13 +212,7 @@ export class BatchGraphs implements LayerGraphs {
 
   /** i32 [edges of the variant]: the batch edge (edgeIndex column) of each CSR position, -1 for a self loop. */
   edgeId(addSelfLoops: boolean): Tensor {
-    this.checkCurrent();
-    const t = this.ids.get(addSelfLoops);
-    if (!t)
-      throw new Error(
-        `This loader uploads no edge ids ${addSelfLoops ? 'with' : 'without'} self loops (option edgeIds)`,
-      );
-    return t;
+    return this.get(addSelfLoops).edgeId;
   }
 
   private checkCurrent(): void {
@@ -237,7 +228,7 @@ interface VariantBuffers {
   dst: Tensor;
   colPtr: Tensor;
   perm: Tensor;
-  edgeId: Tensor | null;
+  edgeId: Tensor;
 }
 
 /**
@@ -283,7 +274,6 @@ export class DataLoader implements Iterable<GpuBatch> {
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? false;
     this.selfLoops = [...new Set(opts.selfLoops ?? [true, false])];
-    const edgeIds = opts.edgeIds ?? data.numEdgeFeatures > 0;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
       throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (!Number.isInteger(this.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
@@ -329,7 +319,7 @@ export class DataLoader implements Iterable<GpuBatch> {
           dst: empty('u32', e),
           colPtr: empty('u32', this.maxNodes + 1),
           perm: empty('u32', e),
-          edgeId: edgeIds ? empty('i32', e) : null,
+          edgeId: empty('i32', e),
         });
       }
     } catch (err) {
@@ -402,7 +392,6 @@ export class DataLoader implements Iterable<GpuBatch> {
     this.batchVec.view(0, [N]).write(new Uint32Array(batch.buffer));
     this.ptr.view(0, [B + 1]).write(new Uint32Array(ptr.buffer));
     const tensors = new Map<boolean, GraphTensors>();
-    const idTensors = new Map<boolean, Tensor>();
     for (const [loops, buf] of this.variants) {
       const h = hosts.get(loops)!;
       const e = h.numEdges;
@@ -412,9 +401,9 @@ export class DataLoader implements Iterable<GpuBatch> {
         dst: buf.dst.view(0, [e]).write(h.dst),
         colPtr: buf.colPtr.view(0, [N + 1]).write(h.colPtr),
         perm: buf.perm.view(0, [e]).write(h.perm),
+        edgeId: buf.edgeId.view(0, [e]).write(h.edgeId),
       };
-      tensors.set(loops, { numNodes: N, numEdges: e, ...t, dispose: () => {} });
-      if (buf.edgeId) idTensors.set(loops, buf.edgeId.view(0, [e]).write(h.edgeId));
+      tensors.set(loops, { numNodes: N, numEdges: e, numInputEdges: E, ...t, dispose: () => {} });
     }
     const F = data.numFeatures;
     const D = data.numEdgeFeatures;
@@ -451,7 +440,7 @@ export class DataLoader implements Iterable<GpuBatch> {
       y: this.y.view(0, [B]),
       batch: this.batchVec.view(0, [N]),
       ptr: this.ptr.view(0, [B + 1]),
-      graphs: new BatchGraphs(N, tensors, hosts, idTensors, () => this.formed === serial && !this.disposed),
+      graphs: new BatchGraphs(N, tensors, hosts, () => this.formed === serial && !this.disposed),
       host: { batch, ptr, edgePtr, edgeIndex },
     };
   }
@@ -461,7 +450,7 @@ export class DataLoader implements Iterable<GpuBatch> {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [this.x, this.edgeAttr, this.y, this.batchVec, this.ptr]) t?.dispose();
-    for (const v of this.variants.values()) for (const t of Object.values(v)) (t as Tensor | null)?.dispose();
+    for (const v of this.variants.values()) for (const t of Object.values(v)) (t as Tensor).dispose();
   }
 
   /** The batch's CSR: each graph's own CSR shifted by the nodes and edges before it (block-diagonal). */
@@ -492,7 +481,7 @@ export class DataLoader implements Iterable<GpuBatch> {
     });
     rowPtr[N] = E;
     colPtr[N] = E;
-    return { numNodes: N, numEdges: E, rowPtr, src, dst, colPtr, perm, edgeId };
+    return { numNodes: N, numEdges: E, rowPtr, src, dst, colPtr, perm, edgeId, numInputEdges: edgePtr[ids.length]! };
   }
 
   /** Copies each graph's range of `from` into `to`, one copy per run of graphs consecutive in the dataset. */

@@ -15,15 +15,17 @@ import type { NodeMatrix } from './check.ts';
 const WG = 64;
 const kernels = new Map<string, Kernel>();
 /** The softmax reductions use subgroup operations where the device has them, workgroup memory otherwise. */
-function rowsKernel(gpu: Gpu, entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows'): Kernel {
+/** With an edge term, the EDGE pipelines. */
+function rowsKernel(gpu: Gpu, entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows', edge: boolean): Kernel {
   const subgroups = gpu.hasSubgroups;
-  const key = `${entryPoint}|${subgroups}`;
+  const key = `${entryPoint}|${subgroups}|${edge}`;
   let k = kernels.get(key);
   if (!k) {
-    const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}`;
+    const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}${edge ? '+edge' : ''}`;
     // The subgroups prelude opens with its `enable` directive, which kernel() moves to the top of the module.
     const code = (subgroups ? withSubgroups : withWorkgroup) + '\n' + forward;
-    kernels.set(key, (k = kernel({ name, code, entryPoint, workgroupSize: WG })));
+    const overrides: Record<string, boolean> = edge ? { EDGE: true } : {};
+    kernels.set(key, (k = kernel({ name, code, entryPoint, workgroupSize: WG, overrides })));
   }
   return k;
 }
@@ -34,6 +36,8 @@ interface Forward {
   bias?: Tensor;
   alpha: Tensor;
   out: Tensor;
+  /** The edge term, [E, H*C] (GATv2) or [E, H] (GAT), CSR order. */
+  edge?: Tensor;
 }
 
 function uniforms(g: GraphTensors, f: Forward, left: NodeMatrix, right?: NodeMatrix) {
@@ -53,10 +57,10 @@ function stepFor(g: GraphTensors, d?: EdgeDropout): Tensor {
 /** gatv2Attend, arguments already checked. */
 export function gatv2AttendRows(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, f: Forward): void {
   const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel(gpu, 'gatv2_attend_rows'), {
+  gpu.dispatch(rowsKernel(gpu, 'gatv2_attend_rows', !!f.edge), {
     bindings: {
       row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att,
-      bias: f.bias ?? att, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out,
+      bias: f.bias ?? att, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out, edge: f.edge ?? att,
     },
     uniforms: uniforms(g, f, xl, xr),
     workgroups: N,
@@ -69,10 +73,10 @@ export function gatv2AttendRows(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: N
 /** gatAttend, arguments already checked. */
 export function gatAttendRows(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, f: Forward): void {
   const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel(gpu, 'gat_attend_rows'), {
+  gpu.dispatch(rowsKernel(gpu, 'gat_attend_rows', !!f.edge), {
     bindings: {
       row_ptr: g.rowPtr, src: g.src, left: x.t, right: ad, att: as,
-      bias: f.bias ?? as, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out,
+      bias: f.bias ?? as, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out, edge: f.edge ?? as,
     },
     uniforms: uniforms(g, f, x),
     workgroups: N,

@@ -4,6 +4,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import type { EdgeDropout } from '../kernels/check.ts';
+import { checkFillValue, csrEdgeAttr, csrEdgeAttrBackward, type FillValue } from '../kernels/edge-attr.ts';
 import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
 import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmul } from '../kernels/matmul.ts';
@@ -28,6 +29,16 @@ export interface ConvOptions {
   shareWeights?: boolean;
   /** Add a linear map of the input (no bias) to the output. */
   residual?: boolean;
+  /**
+   * Width D of the edge attributes forward() may take (PyG's edge_dim): adds lin_edge, a linear map D -> H*C
+   * without bias. Default none (null).
+   */
+  edgeDim?: number | null;
+  /**
+   * The edge attributes of the added self loops (PyG's fill_value): 'mean' of the node's incoming edges' attributes
+   * (default), 'add', 'max', 'min' (0 for a node without incoming edges), or a number in every column.
+   */
+  fillValue?: FillValue;
 }
 
 export type ResolvedConvOptions = Required<ConvOptions>;
@@ -42,9 +53,14 @@ export function resolveConvOptions(o: ConvOptions): ResolvedConvOptions {
     bias: o.bias ?? true,
     shareWeights: o.shareWeights ?? false,
     residual: o.residual ?? false,
+    edgeDim: o.edgeDim ?? null,
+    fillValue: o.fillValue ?? 'mean',
   };
   if (!Number.isInteger(r.heads) || r.heads < 1) throw new Error(`heads must be a positive integer, got ${o.heads}`);
   if (!(r.dropout >= 0 && r.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${o.dropout}`);
+  if (r.edgeDim !== null && !(Number.isInteger(r.edgeDim) && r.edgeDim >= 1))
+    throw new Error(`edgeDim must be a positive integer (or null for none), got ${o.edgeDim}`);
+  checkFillValue('fillValue', r.fillValue);
   return r;
 }
 
@@ -60,6 +76,17 @@ export function transpose(a: Float32Array, rows: number, cols: number, c0 = 0, n
   return t;
 }
 
+/** The edge features of one forward call. */
+export interface EdgeFeatures {
+  /** The caller's edge_attr [E_in, D], in edge_index order; `variable` when it came as a Variable. */
+  attr: Tensor;
+  variable: Variable | null;
+  /** The attributes in the graph's CSR order, self loops filled [E, D]. */
+  csr: Tensor;
+  /** lin_edge of them [E, H*C]. */
+  lin: Tensor;
+}
+
 /** What a layer's forward keeps for its backward. */
 export interface ConvCall {
   input: LayerInput;
@@ -67,6 +94,8 @@ export interface ConvCall {
   alpha: Tensor;
   /** Attention dropout of this call (undefined in evaluation mode). */
   dropout: EdgeDropout | undefined;
+  /** Edge features, when the forward was given them. */
+  edge: EdgeFeatures | null;
   scope: Scope;
 }
 
@@ -130,8 +159,11 @@ export abstract class AttentionConv extends Module {
     return specs;
   }
 
-  /** The layer on node features x [N, in] over `graph`: [N, outWidth]. */
-  override forward(x: Features, graph: LayerGraphs): Variable {
+  /**
+   * The layer on node features x [N, in] over `graph`: [N, outWidth]. With edgeDim, `edgeAttr` [E, edgeDim] (one
+   * row per edge_index column, a tensor or a Variable) adds the edge term to the scores; without it there is none.
+   */
+  override forward(x: Features, graph: LayerGraphs, edgeAttr?: Tensor | Variable): Variable {
     const v = asVariable(x);
     const input = v.layerInput();
     this.checkInput(input);
@@ -140,6 +172,7 @@ export abstract class AttentionConv extends Module {
     const g = graph.get(this.opts.addSelfLoops);
     if (g.numNodes !== input.rows)
       throw new Error(`${this.constructor.name}: the graph has ${g.numNodes} nodes, the features ${input.rows} rows`);
+    const ev = edgeAttr === undefined ? null : this.edgeVariable(edgeAttr, g);
     const dropout =
       this.training && this.opts.dropout > 0
         ? { p: this.opts.dropout, seed: this.dropoutSeed, step: this.context.step }
@@ -149,6 +182,7 @@ export abstract class AttentionConv extends Module {
       graph: g,
       alpha: this.scope.get('alpha', [g.numEdges, this.heads]),
       dropout,
+      edge: ev ? this.edgeFeatures(g, ev) : null,
       scope: this.scope,
     };
     const agg = this.attend(call);
@@ -156,13 +190,65 @@ export abstract class AttentionConv extends Module {
     this.last = { graph: g, alpha: call.alpha, output: out };
     return record(out, {
       label: this.constructor.name,
-      inputs: [v],
-      saved: [v],
+      inputs: ev ? [v, ev] : [v],
+      saved: ev ? [v, ev] : [v],
       owner: this,
       backward: (dout, ctx) => {
         const dx = this.backwardOf(call, dout, ctx.needsGrad(v));
         if (dx) ctx.deliver(v, dx);
+        if (ev && ctx.needsGrad(ev)) ctx.deliver(ev, this.edgeAttrGrad(call));
       },
+    });
+  }
+
+  /** Checks edgeAttr against edgeDim and the graph; a tensor becomes a Variable without gradient. */
+  private edgeVariable(edgeAttr: Tensor | Variable, g: GraphTensors): Variable {
+    const name = this.constructor.name;
+    const D = this.opts.edgeDim;
+    if (D === null)
+      throw new Error(`${name}: forward was given edgeAttr, but the layer has no edgeDim (make it with { edgeDim })`);
+    if (!(edgeAttr instanceof Variable)) {
+      const t = edgeAttr as Tensor;
+      if (!t || typeof t !== 'object' || !('dtype' in t) || t.dtype !== 'f32' || t.shape.length !== 2) {
+        const got = t && typeof t === 'object' && 'dtype' in t ? `${t.dtype} [${t.shape}]` : String(t);
+        throw new Error(`${name}: edgeAttr must be an f32 tensor or Variable [edges, edgeDim], got ${got}`);
+      }
+    }
+    const ev = edgeAttr instanceof Variable ? edgeAttr : Variable.leaf(edgeAttr);
+    if (ev.cols !== D)
+      throw new Error(`${name}: edgeAttr has ${ev.cols} features per edge, the layer's edgeDim is ${D}`);
+    if (ev.rows !== g.numInputEdges)
+      throw new Error(`${name}: edgeAttr has ${ev.rows} rows, the graph ${g.numInputEdges} edges (one per column)`);
+    return ev;
+  }
+
+  /** The edge attributes in CSR order with the self loops filled, and lin_edge of them. */
+  private edgeFeatures(g: GraphTensors, ev: Variable): EdgeFeatures {
+    const { gpu, scope } = this;
+    const attr = ev.dense();
+    const csr = csrEdgeAttr(gpu, g, attr, this.opts.fillValue, scope.get('edge_attr', [g.numEdges, attr.shape[1]!]));
+    const lin = matmul(gpu, csr, this.param('lin_edge.weight'), { out: scope.get('edge_lin', [g.numEdges, this.hc]) });
+    return { attr, variable: ev, csr, lin };
+  }
+
+  /** Backward of lin_edge given d lin_edge(e) [E, H*C]: writes d lin_edge.weight. */
+  protected edgeWeightGrad(call: ConvCall, dlin: Tensor): void {
+    matmul(this.gpu, call.edge!.csr, dlin, { transA: true, out: this.grad('lin_edge.weight') });
+  }
+
+  /** d edge_attr [E_in, D] (edge_index order), from the d lin_edge(e) the backward left in 'dedge_lin'. */
+  private edgeAttrGrad(call: ConvCall): Tensor {
+    const { gpu } = this;
+    const { graph: g, scope, edge } = call;
+    const D = edge!.csr.shape[1]!;
+    const dlin = scope.get('dedge_lin', [g.numEdges, this.hc]);
+    const dcsr = matmul(gpu, dlin, this.param('lin_edge.weight'), {
+      transB: true,
+      out: scope.get('dedge_attr_csr', [g.numEdges, D]),
+    });
+    return csrEdgeAttrBackward(gpu, g, dcsr, this.opts.fillValue, {
+      edgeAttr: edge!.attr,
+      dEdgeAttr: scope.get('dedge_attr', [g.numInputEdges, D]),
     });
   }
 
@@ -253,6 +339,26 @@ export abstract class AttentionConv extends Module {
     const specs: StateSpec[] = [];
     if (this.opts.bias) specs.push({ name: 'bias', shape: [this.outWidth] });
     return specs;
+  }
+
+  /** lin_edge.weight [H*C, edgeDim], with edgeDim. */
+  protected edgeStateSpecs(): StateSpec[] {
+    const D = this.opts.edgeDim;
+    return D === null ? [] : [{ name: 'lin_edge.weight', shape: [this.hc, D] }];
+  }
+
+  protected edgeToState(values: (name: string) => Float32Array): StateDict {
+    const D = this.opts.edgeDim;
+    if (D === null) return {};
+    return { 'lin_edge.weight': { shape: [this.hc, D], data: transpose(values('lin_edge.weight'), D, this.hc) } };
+  }
+
+  protected edgeFromState(
+    get: (name: string) => Float32Array,
+    set: (name: string, data: Float32Array) => void,
+  ): void {
+    const D = this.opts.edgeDim;
+    if (D !== null) set('lin_edge.weight', transpose(get('lin_edge.weight'), this.hc, D));
   }
 
   protected residualStateSpecs(): StateSpec[] {

@@ -1,7 +1,8 @@
 // GATv2Conv (Brody et al., "How Attentive are Graph Attention Networks?"), with PyTorch Geometric's semantics:
 //
 //   x_l = x W_l + b_l,  x_r = x W_r + b_r                      (one product: x [W_l | W_r])
-//   e_ij = att . LeakyReLU(x_l[j] + x_r[i])                    for each edge j -> i, per head
+//   e_ij = att . LeakyReLU(x_l[j] + x_r[i] (+ W_e e_ji))       for each edge j -> i, per head (W_e: lin_edge,
+//                                                              with edgeDim and edge attributes given)
 //   alpha_ij = softmax over the incoming edges of i (e_ij)     then dropout in training
 //   out_i = sum_j alpha_ij x_l[j]                              concat or mean over heads, + x W_res, + bias
 import { nodeMatrix, type NodeMatrix } from '../kernels/check.ts';
@@ -19,9 +20,10 @@ import type { ParamSpec } from './params.ts';
 
 /**
  * GATv2Conv(inChannels, outChannels, { heads = 1, concat = true, negativeSlope = 0.2, dropout = 0, addSelfLoops = true,
- * bias = true, shareWeights = false, residual = false }): x [N, in] -> [N, heads * out] (concat) or [N, out] (mean),
- * as PyG's GATv2Conv. forward(x, graph). State dict: att [1, H, C], bias, lin_l.weight [H*C, in], lin_l.bias,
- * lin_r.weight, lin_r.bias, res.weight.
+ * bias = true, shareWeights = false, residual = false, edgeDim = null, fillValue = 'mean' }): x [N, in] ->
+ * [N, heads * out] (concat) or [N, out] (mean), as PyG's GATv2Conv. forward(x, graph, edgeAttr?) with edgeAttr
+ * [E, edgeDim] in edge_index order (self loops get fillValue). State dict: att [1, H, C], bias, lin_l.weight
+ * [H*C, in], lin_l.bias, lin_r.weight, lin_r.bias, lin_edge.weight [H*C, edgeDim], res.weight.
  */
 export class GATv2Conv extends AttentionConv {
   constructor(inChannels: number, outChannels: number, options: ConvOptions = {}) {
@@ -47,6 +49,11 @@ export class GATv2Conv extends AttentionConv {
     const specs: ParamSpec[] = [{ name: 'lin.weight', shape: [fin, p], init: weight }];
     if (this.opts.bias) specs.push({ name: 'lin.bias', shape: [p], init: (r) => linearBias(r, p, fin) });
     specs.push({ name: 'att', shape: [hc], init: (r) => glorot(r, hc, this.heads, this.outChannels) });
+    const D = this.opts.edgeDim;
+    if (D !== null) {
+      // PyG: Linear(edgeDim, H*C, bias=False, glorot), stored [D, H*C].
+      specs.push({ name: 'lin_edge.weight', shape: [D, hc], init: (r) => transpose(glorot(r, hc * D, hc, D), hc, D) });
+    }
     return specs;
   }
 
@@ -71,10 +78,19 @@ export class GATv2Conv extends AttentionConv {
     );
     const { xl, xr } = this.views(lin);
     const agg = scope.get('agg', [n, hc]);
+    const edge = call.edge?.lin;
     if (this.fused) {
-      gatv2Attend(gpu, graph, xl, xr, this.param('att'), dims, { dropout, bias: this.attentionBias, alpha, out: agg });
+      gatv2Attend(gpu, graph, xl, xr, this.param('att'), dims, {
+        dropout,
+        bias: this.attentionBias,
+        alpha,
+        out: agg,
+        edge,
+      });
     } else {
-      const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, scope.get('e', [graph.numEdges, this.heads]));
+      const e = gatv2Score(gpu, graph, xl, xr, this.param('att'), dims, scope.get('e', [graph.numEdges, this.heads]), {
+        edge,
+      });
       segmentSoftmax(gpu, graph, e, this.heads, alpha);
       aggregate(gpu, graph, alpha, xl, dims, { dropout, out: agg });
     }
@@ -94,16 +110,19 @@ export class GATv2Conv extends AttentionConv {
     let dlin = scope.get('dlin', [n, p]);
     // With shared weights x_l and x_r are one tensor: its gradient is the sum of both roles.
     const dxr = this.opts.shareWeights ? nodeMatrix(scope.get('dxr', [n, hc]), hc, 0) : nodeMatrix(dlin, p, hc);
+    const E = graph.numEdges;
+    // With edge features: d lin_edge(e) [E, H*C] of the edge term, written by the score backward.
+    const edge = call.edge ? { edge: call.edge.lin, dedge: scope.get('dedge_lin', [E, hc]) } : {};
     if (this.fused) {
       gatv2AttendBackward(gpu, graph, xl, xr, this.param('att'), alpha, dagg, dims, {
         dropout,
         dxl: nodeMatrix(dlin, p, 0),
         dxr,
         datt: this.grad('att'),
+        ...edge,
       });
     } else {
       // Aggregation (writes dxl), softmax, then scores (adds to dxl, writes dxr).
-      const E = graph.numEdges;
       const { dalpha } = aggregateBackward(gpu, graph, alpha, xl, dagg, dims, {
         dalpha: scope.get('dalpha', [E, this.heads]),
         dx: nodeMatrix(dlin, p, 0),
@@ -115,8 +134,10 @@ export class GATv2Conv extends AttentionConv {
         dxr,
         datt: this.grad('att'),
         accumulateDxl: true,
+        ...edge,
       });
     }
+    if (call.edge) this.edgeWeightGrad(call, scope.get('dedge_lin', [E, hc]));
     if (this.opts.shareWeights) dlin = add(gpu, dlin, dxr.t, scope.get('dlin_sum', [n, p]));
     if (this.opts.bias) columnSum(gpu, dlin, { out: this.grad('lin.bias') });
     input.transposeTimes(gpu, dlin, this.grad('lin.weight'));
@@ -138,6 +159,7 @@ export class GATv2Conv extends AttentionConv {
       ...this.outputStateSpecs(),
       ...lin('lin_l'),
       ...lin('lin_r'),
+      ...this.edgeStateSpecs(),
       ...this.residualStateSpecs(),
     ];
   }
@@ -154,6 +176,7 @@ export class GATv2Conv extends AttentionConv {
     if (this.opts.bias) d['lin_l.bias'] = { shape: [hc], data: values('lin.bias').slice(0, hc) };
     d['lin_r.weight'] = { shape: [hc, fin], data: transpose(w, fin, p, rOff, hc) };
     if (this.opts.bias) d['lin_r.bias'] = { shape: [hc], data: values('lin.bias').slice(rOff, rOff + hc) };
+    Object.assign(d, this.edgeToState(values));
     return Object.assign(d, res);
   }
 
@@ -174,6 +197,7 @@ export class GATv2Conv extends AttentionConv {
     set('lin.weight', w);
     if (this.opts.bias) set('lin.bias', b);
     set('att', get('att'));
+    this.edgeFromState(get, set);
     this.outputFromState(get, set);
   }
 }

@@ -1,7 +1,8 @@
 // A GATv2 graph classifier in PyG's style, for batches of small graphs (molecules, proteins):
 //
 //   h_0 = x
-//   h_l = ELU(GATv2Conv_l(h_l-1))                      l = 1..L, heads concatenated: [N, heads * hidden]
+//   h_l = ELU(GATv2Conv_l(h_l-1, edge_attr))           l = 1..L, heads concatenated: [N, heads * hidden]
+//                                                      (edge_attr in every layer's attention, with edgeDim)
 //   z   = [h_1 | ... | h_L]    (jumping knowledge 'cat')   or h_L ('last')
 //   g   = readout(z, batch)                            sum (default), mean, max, or attention pooling
 //   out = Linear(dropout(ReLU(BatchNorm(Linear(g)))))   the MLP head (PyG's MLP order): [B, classes] logits
@@ -26,6 +27,7 @@ import { AttentionalAggregation, globalPoolOf, type GraphSegments } from './pool
 import { ReLU } from './activations.ts';
 import { Sequential } from './sequential.ts';
 import { asVariable, type Features, type Variable } from './tape.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 
 export type GraphReadout = 'add' | 'mean' | 'max' | 'attention';
 
@@ -49,16 +51,19 @@ export interface GraphClassifierConfig {
   /** Dropout in the head, after its hidden layer's activation (default 0.5). */
   dropout?: number;
   /**
-   * Edge-feature width for attention (GATv2Conv's edge_dim). Reserved: the layers do not take edge features yet,
-   * so any value above 0 is refused.
+   * Edge-feature width for attention (GATv2Conv's edge_dim): every layer reads the batch's edgeAttr [E, edgeDim]
+   * (self loops filled with the mean of each node's incoming edges). Default 0: no edge features.
    */
   edgeDim?: number;
 }
 
 export type ResolvedGraphClassifierConfig = Required<GraphClassifierConfig>;
 
-/** A batch as the classifier reads it: the graphs' CSR for the layers and the segments for the readout. */
-export type GraphBatchLike = GraphSegments & { graphs: LayerGraphs };
+/**
+ * A batch as the classifier reads it: the graphs' CSR for the layers, the segments for the readout and, with
+ * edgeDim, the edge attributes [E, edgeDim] in edge_index order (a DataLoader's batch has all three).
+ */
+export type GraphBatchLike = GraphSegments & { graphs: LayerGraphs; edgeAttr?: Tensor | Variable | null };
 
 export function resolveGraphClassifierConfig(c: GraphClassifierConfig): ResolvedGraphClassifierConfig {
   const r = {
@@ -94,17 +99,13 @@ export function resolveGraphClassifierConfig(c: GraphClassifierConfig): Resolved
     throw new Error(`GATv2GraphClassifier: dropout must be in [0, 1), got ${r.dropout}`);
   if (!Number.isInteger(r.edgeDim) || r.edgeDim < 0)
     throw new Error(`GATv2GraphClassifier: edgeDim must be a non-negative integer, got ${r.edgeDim}`);
-  if (r.edgeDim > 0)
-    throw new Error(
-      'GATv2GraphClassifier: edgeDim: edge features in attention are not available yet; leave edgeDim at 0',
-    );
   return r;
 }
 
 /**
  * GATv2GraphClassifier(config): forward(x [N, in], batch) -> logits [B, classes]. State dict: `convs.0.lin_l.weight`,
- * ..., `pool.gate_nn.weight` (attention readout), `head.0.weight`, `head.1.running_mean` (BatchNorm1d), ...,
- * `head.4.weight` (`head.3.weight` with norm 'none').
+ * ..., `convs.0.lin_edge.weight` (with edgeDim), `pool.gate_nn.weight` (attention readout), `head.0.weight`,
+ * `head.1.running_mean` (BatchNorm1d), ..., `head.4.weight` (`head.3.weight` with norm 'none').
  */
 export class GATv2GraphClassifier extends Module {
   readonly config: ResolvedGraphClassifierConfig;
@@ -119,7 +120,11 @@ export class GATv2GraphClassifier extends Module {
     this.convs = Array.from(
       { length: c.numLayers },
       (_, l) =>
-        new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, { heads: c.heads, residual: c.residual }),
+        new GATv2Conv(l === 0 ? c.inChannels : width, c.hiddenChannels, {
+          heads: c.heads,
+          residual: c.residual,
+          edgeDim: c.edgeDim > 0 ? c.edgeDim : null,
+        }),
     );
     const readWidth = c.jk === 'cat' ? c.numLayers * width : width;
     this.pool = c.readout === 'attention' ? new AttentionalAggregation(new Linear(readWidth, 1)) : undefined;
@@ -135,9 +140,12 @@ export class GATv2GraphClassifier extends Module {
 
   override forward(x: Features, batch: GraphBatchLike): Variable {
     let h = asVariable(x);
+    const edgeAttr = this.config.edgeDim > 0 ? batch.edgeAttr : undefined;
+    if (edgeAttr === null || (this.config.edgeDim > 0 && edgeAttr === undefined))
+      throw new Error(`GATv2GraphClassifier: edgeDim is ${this.config.edgeDim}, but the batch has no edgeAttr`);
     const hs: Variable[] = [];
     for (const conv of this.convs) {
-      h = conv.forward(h, batch.graphs).elu();
+      h = conv.forward(h, batch.graphs, edgeAttr).elu();
       hs.push(h);
     }
     const z = this.config.jk === 'cat' && hs.length > 1 ? concat(hs) : h;

@@ -21,7 +21,9 @@ import {
 import { crossEntropy, noteMaskCount } from './loss.ts';
 import { Adam } from './optim.ts';
 
-export type GraphTrainConfig = Omit<GraphClassifierConfig, 'inChannels' | 'numClasses'> & {
+export type GraphTrainConfig = Omit<GraphClassifierConfig, 'inChannels' | 'numClasses' | 'edgeDim'> & {
+  /** Attend over the dataset's edge features, when it has any (default true): edgeDim = their width. */
+  edgeFeatures?: boolean;
   /** Folds of the cross-validation (default 10). */
   folds?: number;
   /** Seed of the folds (default 0). */
@@ -60,11 +62,18 @@ export interface GraphCVResult {
   /** The last epoch's mean ± std of the test accuracy over folds. */
   final: { epoch: number; mean: number; std: number; perFold: number[] };
   medianEpochMs: number;
-  config: Required<Omit<GraphTrainConfig, 'onlyFolds'>> & { onlyFolds: number[] | null };
+  config: Required<Omit<GraphTrainConfig, 'onlyFolds'>> & { onlyFolds: number[] | null; edgeDim: number };
 }
 
-export function resolveGraphTrainConfig(c: GraphTrainConfig, dims: { inChannels: number; numClasses: number }) {
-  const model = resolveGraphClassifierConfig({ ...c, ...dims });
+export function resolveGraphTrainConfig(
+  c: GraphTrainConfig,
+  dims: { inChannels: number; numClasses: number; numEdgeFeatures?: number },
+) {
+  const edgeFeatures = c.edgeFeatures ?? true;
+  if (typeof edgeFeatures !== 'boolean')
+    throw new Error(`trainGraphClassifier: edgeFeatures must be true or false, got ${String(edgeFeatures)}`);
+  const { numEdgeFeatures, ...modelDims } = dims;
+  const model = resolveGraphClassifierConfig({ ...c, ...modelDims, edgeDim: edgeFeatures ? (numEdgeFeatures ?? 0) : 0 });
   const t = {
     folds: c.folds ?? 10,
     foldSeed: c.foldSeed ?? 0,
@@ -93,7 +102,7 @@ export function resolveGraphTrainConfig(c: GraphTrainConfig, dims: { inChannels:
       throw new Error(`trainGraphClassifier: onlyFolds holds ${f}, outside 0..${t.folds - 1}`);
   });
   const { inChannels: _i, numClasses: _n, ...modelOpts } = model;
-  return { ...modelOpts, ...t, onlyFolds: only };
+  return { ...modelOpts, ...t, edgeFeatures, onlyFolds: only };
 }
 
 const meanStd = (xs: number[]) => {
@@ -138,7 +147,11 @@ export async function trainGraphClassifier(
   config: GraphTrainConfig = {},
   hooks: GraphTrainHooks = {},
 ): Promise<GraphCVResult> {
-  const cfg = resolveGraphTrainConfig(config, { inChannels: dataset.numFeatures, numClasses: dataset.numClasses });
+  const cfg = resolveGraphTrainConfig(config, {
+    inChannels: dataset.numFeatures,
+    numClasses: dataset.numClasses,
+    numEdgeFeatures: dataset.numEdgeFeatures,
+  });
   const labels = Int32Array.from(dataset.graphs, (g) => g.y);
   const folds = stratifiedKFold(labels, { folds: cfg.folds, seed: cfg.foldSeed });
   const data = GpuGraphDataset.upload(gpu, dataset);
@@ -189,14 +202,12 @@ async function trainFold(
     seed,
     indices: fold.train,
     selfLoops,
-    edgeIds: false,
     dropLast,
   });
   const test = new DataLoader(data, {
     batchSize: Math.max(cfg.batchSize, 128),
     indices: fold.test,
     selfLoops,
-    edgeIds: false,
   });
   const trainSteps = (dropLast ? Math.floor : Math.ceil)(fold.train.length / cfg.batchSize);
   const trainSeen = dropLast ? trainSteps * cfg.batchSize : fold.train.length;

@@ -25,6 +25,8 @@ interface Options {
   determinism?: boolean;
   heads?: number;
   channels?: number;
+  /** An edge term (random, [E, H*C] for GATv2, [E, H] for GAT) in the forward and the backward. */
+  edge?: boolean;
 }
 
 const readF32 = async (t: Tensor) => (await t.read()) as Float32Array;
@@ -76,13 +78,15 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
   const xlv = nodeMatrix(G, lay.stride, lay.offsets[0]), xrv = nodeMatrix(G, lay.stride, lay.offsets[shared ? 0 : 1]);
   const tAtt = track(gpu.tensor('f32', [HC], att)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
   const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+  const edge = opts.edge ? randomArray(rand, E * HC) : undefined;
+  const tEdge = edge && track(gpu.tensor('f32', [E, HC], edge));
 
   const forward = async () => {
-    const r = fused.gatv2Attend(gpu, g, xlv, xrv, tAtt, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    const r = fused.gatv2Attend(gpu, g, xlv, xrv, tAtt, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])), edge: tEdge });
     return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
   };
   const got = await forward();
-  const alpha64 = smRef.segmentSoftmax(graph, ref.gatv2Score(graph, xl, xr, att, dims), H);
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatv2Score(graph, xl, xr, att, dims, edge), H);
   assertClose(`${label} alpha`, got.alpha, alpha64);
   assertClose(`${label} out`, got.out, withBias(aggRef.aggregate(graph, alpha64, xl, H, C, drop), bias));
   const determinism = opts.determinism ?? true;
@@ -96,17 +100,19 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
   const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
   const ab = aggRef.aggregateBackward(graph, got.alpha, xl, dagg, H, C, drop);
   const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
-  const sb = ref.gatv2ScoreBackward(graph, xl, xr, att, de, dims);
+  const sb = ref.gatv2ScoreBackward(graph, xl, xr, att, de, dims, edge);
   const gl = randomLayout(rand, HC, shared ? 1 : 2);
   const dxl0 = accumulate ? randomArray(rand, N * HC) : null;
   const backward = async () => {
     const dG = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dxl0 ? [[gl.offsets[0], dxl0]] : [])));
     const dxr = shared ? nodeMatrix(track(poisoned(gpu, 'f32', [N, HC]))) : nodeMatrix(dG, gl.stride, gl.offsets[1]);
     const datt = track(poisoned(gpu, 'f32', [HC]));
-    fused.gatv2AttendBackward(gpu, g, xlv, xrv, tAtt, tAlpha, tDagg, dims, { dropout, dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr, datt, accumulateDxl: accumulate });
-    return { dG: await readF32(dG), dxr: shared ? await readF32(dxr.t) : null, datt: await readF32(datt) };
+    const dedge = tEdge && track(poisoned(gpu, 'f32', [E, HC]));
+    fused.gatv2AttendBackward(gpu, g, xlv, xrv, tAtt, tAlpha, tDagg, dims, { dropout, dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr, datt, accumulateDxl: accumulate, edge: tEdge, dedge });
+    return { dG: await readF32(dG), dxr: shared ? await readF32(dxr.t) : null, datt: await readF32(datt), dedge: dedge ? await readF32(dedge) : null };
   };
   const gb = await backward();
+  if (gb.dedge) assertNear(`${label} dedge`, gb.dedge, sb.dedge);
   const wantDxl = addArrays(ab.dx, sb.dxl);
   assertNear(`${label} dxl`, takeColumns(gb.dG, N, gl.stride, gl.offsets[0], HC), dxl0 ? addArrays(wantDxl, dxl0) : wantDxl);
   assertNear(`${label} dxr`, gb.dxr ?? takeColumns(gb.dG, N, gl.stride, gl.offsets[1], HC), sb.dxr);
@@ -117,6 +123,7 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
     assertBitIdentical(`${label} dG determinism`, gb.dG, again.dG);
     if (gb.dxr) assertBitIdentical(`${label} dxr determinism`, gb.dxr, again.dxr!);
     assertBitIdentical(`${label} datt determinism`, gb.datt, again.datt);
+    if (gb.dedge) assertBitIdentical(`${label} dedge determinism`, gb.dedge, again.dedge!);
   }
   track.disposeAll();
 }
@@ -135,13 +142,15 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
   const xv = nodeMatrix(X, lay.stride, lay.offsets[0]);
   const tAs = track(gpu.tensor('f32', [N, H], as)), tAd = track(gpu.tensor('f32', [N, H], ad)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
   const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+  const edge = opts.edge ? randomArray(rand, E * H, -2, 2) : undefined;
+  const tEdge = edge && track(gpu.tensor('f32', [E, H], edge));
 
   const forward = async () => {
-    const r = fused.gatAttend(gpu, g, tAs, tAd, xv, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    const r = fused.gatAttend(gpu, g, tAs, tAd, xv, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])), edge: tEdge });
     return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
   };
   const got = await forward();
-  const alpha64 = smRef.segmentSoftmax(graph, ref.gatScore(graph, as, ad, H, dims.slope), H);
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatScore(graph, as, ad, H, dims.slope, edge), H);
   assertClose(`${label} gat alpha`, got.alpha, alpha64);
   assertClose(`${label} gat out`, got.out, withBias(aggRef.aggregate(graph, alpha64, x, H, C, drop), bias));
   const determinism = opts.determinism ?? true;
@@ -154,17 +163,20 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
   const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
   const ab = aggRef.aggregateBackward(graph, got.alpha, x, dagg, H, C, drop);
   const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
-  const sb = ref.gatScoreBackward(graph, as, ad, de, H, dims.slope);
+  const sb = ref.gatScoreBackward(graph, as, ad, de, H, dims.slope, edge);
   const gl = randomLayout(rand, HC, 1);
   const dx0 = accumulate ? randomArray(rand, N * HC) : null;
   const backward = async () => {
     const dX = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dx0 ? [[gl.offsets[0], dx0]] : [])));
+    const dedge = tEdge && track(poisoned(gpu, 'f32', [E, H]));
     const r = fused.gatAttendBackward(gpu, g, tAs, tAd, xv, tAlpha, tDagg, dims, {
       dropout, dx: nodeMatrix(dX, gl.stride, gl.offsets[0]), accumulateDx: accumulate, das: track(poisoned(gpu, 'f32', [N, H])), dad: track(poisoned(gpu, 'f32', [N, H])),
+      edge: tEdge, dedge,
     });
-    return { dX: await readF32(dX), das: await readF32(r.das), dad: await readF32(r.dad) };
+    return { dX: await readF32(dX), das: await readF32(r.das), dad: await readF32(r.dad), dedge: dedge ? await readF32(dedge) : null };
   };
   const gb = await backward();
+  if (gb.dedge) assertNear(`${label} gat dedge`, gb.dedge, sb.dedge);
   assertClose(`${label} gat dx`, takeColumns(gb.dX, N, gl.stride, gl.offsets[0], HC), dx0 ? addArrays(ab.dx, dx0) : ab.dx);
   assertNear(`${label} gat das`, gb.das, sb.das);
   assertNear(`${label} gat dad`, gb.dad, sb.dad);
@@ -174,6 +186,7 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
     assertBitIdentical(`${label} gat dX determinism`, gb.dX, again.dX);
     assertBitIdentical(`${label} gat das determinism`, gb.das, again.das);
     assertBitIdentical(`${label} gat dad determinism`, gb.dad, again.dad);
+    if (gb.dedge) assertBitIdentical(`${label} gat dedge determinism`, gb.dedge, again.dedge!);
   }
   track.disposeAll();
 }
@@ -238,6 +251,19 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'with an edge term: every variant (dropout, C <= 8 and WIDE, H odd and even, shared weights, bias, accumulate) against float64, dedge included',
+    async run(gpu) {
+      // [H, C]: one and two heads per thread, C around the 8-channel block.
+      const dims = [[1, 1], [2, 8], [3, 5], [4, 4], [6, 7], [8, 3], [1, 9], [2, 12], [3, 16], [5, 17]];
+      await repeat(dims.length, 50, async (rand, i) => {
+        const [heads, channels] = dims[i];
+        const p = i % 2 ? 0.4 : 0, bias = i % 4 < 2, accumulate = i % 3 === 0;
+        await checkGatv2(gpu, rand, randomGraph(rand), `edge H=${heads} C=${channels}`, { heads, channels, p, bias, accumulate, edge: true, shared: i % 5 === 4 });
+        await checkGat(gpu, rand, randomGraph(rand), `edge H=${heads} C=${channels}`, { heads, channels, p: 0.4 - p, bias: !bias, accumulate: !accumulate, edge: true });
+      });
+    },
+  },
+  {
     name: 'GATv2 backward with dropout, called again with another step on a same-sized graph (the source kernel takes the dropout site from the scratch, which the pool hands back)',
     async run(gpu) {
       await repeat(4, 49, async (rand, i) => {
@@ -289,6 +315,10 @@ export const cases: KernelCase[] = [
         for (const [name, graph] of [['no edges', none], ['isolated', sparse], ['hub', hub]] as const) {
           await checkGatv2(gpu, rand, graph, name, { p: i ? 0.5 : 0, bias: true });
           await checkGat(gpu, rand, graph, name, { p: i ? 0 : 0.5, bias: i === 1 });
+          // With an edge term: C <= 8 in the first round, WIDE in the second.
+          const channels = i ? 11 : 6;
+          await checkGatv2(gpu, rand, graph, `${name} edge`, { p: i ? 0 : 0.5, channels, edge: true });
+          await checkGat(gpu, rand, graph, `${name} edge`, { p: i ? 0.5 : 0, channels, edge: true });
         }
       });
     },

@@ -2,6 +2,7 @@
 // reference (tests/reference/model.ts), whose own gradients are checked here by finite differences.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { buildGraph } from '../../src/graph.ts';
+import type { FillValue } from '../../src/kernels/edge-attr.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
 import { GATConv } from '../../src/nn/gat-conv.ts';
 import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
@@ -10,9 +11,10 @@ import { GATModel, type NodeFeatures } from '../../src/nn/model.ts';
 import { Variable } from '../../src/nn/tape.ts';
 import { crossEntropy } from '../../src/train/loss.ts';
 import { dropoutScale } from '../reference/common.ts';
+import * as refEdges from '../reference/edge-attr.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/model.ts';
-import { assertClose, assertGradClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
+import { assert, assertClose, assertGradClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
 
 type Kind = 'gatv2' | 'gat';
 
@@ -24,6 +26,9 @@ interface LayerOpts {
   residual: boolean;
   addSelfLoops: boolean;
   bias: boolean;
+  /** Edge features of this width, self loops filled with fillValue (default 'mean'). */
+  edgeDim?: number;
+  fillValue?: FillValue;
 }
 
 function specOf(o: LayerOpts, fin: number, c: number): ref.LayerSpec {
@@ -40,13 +45,17 @@ function edgesOf(graphs: GraphSet, addSelfLoops: boolean): ref.Edges {
   return { numNodes: g.numNodes, src: g.src, dst: g.dst };
 }
 
-/** One layer, dense input, random upstream gradient: output, every parameter gradient and the input gradient. */
+/**
+ * One layer, dense input, random upstream gradient: output, every parameter gradient and the input gradient; with
+ * edgeDim also the gradient of the edge attributes (a Variable that asks for one).
+ */
 async function checkLayer(gpu: Gpu, o: LayerOpts, rand: () => number): Promise<void> {
   const n = randInt(rand, 2, 40), fin = randInt(rand, 1, 12), c = randInt(rand, 1, 6);
   const [s, d] = randomEdges(rand, n, randInt(rand, 0, 4 * n));
+  const edgeOpts = o.edgeDim ? { edgeDim: o.edgeDim, fillValue: o.fillValue ?? 'mean' } : {};
   const conv = o.kind === 'gat'
-    ? new GATConv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, dropout: 0.3 })
-    : new GATv2Conv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, shareWeights: o.shareWeights, dropout: 0.3 });
+    ? new GATConv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, dropout: 0.3, ...edgeOpts })
+    : new GATv2Conv(fin, c, { heads: o.heads, concat: o.concat, residual: o.residual, addSelfLoops: o.addSelfLoops, bias: o.bias, shareWeights: o.shareWeights, dropout: 0.3, ...edgeOpts });
   conv.init(gpu, { seed: randInt(rand, 0, 1000) });
   const store = conv.parameterStore;
   conv.dropoutSeed = randInt(rand, 0, 2 ** 31);
@@ -57,20 +66,33 @@ async function checkLayer(gpu: Gpu, o: LayerOpts, rand: () => number): Promise<v
   const graphs = new GraphSet(gpu, [s, d], n);
   const x = randomArray(rand, n * fin);
   const xv = Variable.leaf(gpu.tensor('f32', [n, fin], x), { requiresGrad: true });
-  const out = conv.forward(xv, graphs);
+  const D = o.edgeDim ?? 0;
+  const attr = randomArray(rand, s.length * D);
+  const ev = D ? Variable.leaf(gpu.tensor('f32', [s.length, D], attr), { requiresGrad: true }) : undefined;
+  const out = conv.forward(xv, graphs, ev);
   const dout = randomArray(rand, out.rows * out.cols);
   out.backward(gpu.tensor('f32', out.shape, dout));
   const dx = xv.grad!;
 
+  const host = graphs.hostGraph(o.addSelfLoops);
   const edges = edgesOf(graphs, o.addSelfLoops);
+  const input = { src: s, dst: d, numNodes: n };
+  const fillValue = o.fillValue ?? 'mean';
+  const csrAttr = D ? refEdges.csrEdgeAttr(input, host, attr, D, fillValue) : undefined;
   const mask = Float64Array.from({ length: edges.src.length * o.heads }, (_, i) => dropoutScale(conv.dropoutSeed, stepValue, i, 0.3));
   const p = toF64(await store.readAll());
-  const want = ref.layerForward(specOf(o, fin, c), p, Float64Array.from(x), edges, mask);
+  const want = ref.layerForward(specOf(o, fin, c), p, Float64Array.from(x), edges, mask, csrAttr);
   assertClose('layer output', await out.read(), want.out, 1e-5);
   const back = ref.layerBackward(specOf(o, fin, c), p, want.cache, edges, mask, Float64Array.from(dout));
   const grads = await store.readAll('grads');
+  assert([...grads.keys()].sort().join() === [...back.grads.keys()].sort().join(), `parameters [${[...grads.keys()]}], reference [${[...back.grads.keys()]}]`);
   for (const [name, g] of back.grads) assertGradClose(`d ${name}`, grads.get(name)!, g, 1e-4);
   assertClose('d x', await dx.read(), back.dx, 1e-4);
+  if (ev) {
+    const dattr = refEdges.csrEdgeAttrBackward(input, host, attr, back.dEdgeAttr!, D, fillValue);
+    assertGradClose('d edge_attr', await ev.grad!.read(), dattr, 1e-4);
+    ev.dispose();
+  }
   conv.dispose();
   xv.dispose();
   graphs.dispose();
@@ -84,8 +106,19 @@ combos.push({ kind: 'gatv2', heads: 4, concat: true, residual: false, shareWeigh
 combos.push({ kind: 'gatv2', heads: 2, concat: false, residual: true, shareWeights: true, addSelfLoops: false, bias: false });
 combos.push({ kind: 'gatv2', heads: 4, concat: true, residual: false, shareWeights: false, addSelfLoops: false, bias: true });
 combos.push({ kind: 'gat', heads: 4, concat: true, residual: false, shareWeights: false, addSelfLoops: false, bias: false });
+// With edge features: every fill kind, the option combinations above.
+const base = { shareWeights: false, addSelfLoops: true, bias: true, residual: false, concat: true };
+combos.push({ ...base, kind: 'gatv2', heads: 4, edgeDim: 3 });
+combos.push({ ...base, kind: 'gatv2', heads: 1, residual: true, edgeDim: 1, fillValue: 'add' });
+combos.push({ ...base, kind: 'gatv2', heads: 2, concat: false, residual: true, shareWeights: true, edgeDim: 5, fillValue: 'max' });
+combos.push({ ...base, kind: 'gatv2', heads: 4, addSelfLoops: false, bias: false, edgeDim: 2 });
+combos.push({ ...base, kind: 'gat', heads: 4, edgeDim: 3 });
+combos.push({ ...base, kind: 'gat', heads: 2, concat: false, residual: true, edgeDim: 4, fillValue: 'min' });
+combos.push({ ...base, kind: 'gat', heads: 1, bias: false, edgeDim: 2, fillValue: -0.5 });
+combos.push({ ...base, kind: 'gat', heads: 2, addSelfLoops: false, residual: true, edgeDim: 3 });
 const label = (o: LayerOpts) =>
-  `${o.kind} heads=${o.heads} ${o.concat ? 'concat' : 'mean'}${o.residual ? ' residual' : ''}${o.shareWeights ? ' shareWeights' : ''}${o.addSelfLoops ? '' : ' no-self-loops'}${o.bias ? '' : ' no-bias'}`;
+  `${o.kind} heads=${o.heads} ${o.concat ? 'concat' : 'mean'}${o.residual ? ' residual' : ''}${o.shareWeights ? ' shareWeights' : ''}${o.addSelfLoops ? '' : ' no-self-loops'}${o.bias ? '' : ' no-bias'}` +
+  (o.edgeDim ? ` edgeDim=${o.edgeDim} fill=${o.fillValue ?? 'mean'}` : '');
 
 /** The float64 model reference's gradients against central finite differences of its own loss. */
 function checkReferenceGradients(kind: Kind, seed: number): void {
@@ -121,6 +154,39 @@ function checkReferenceGradients(kind: Kind, seed: number): void {
     const lossAt = (v: Float64Array) => [ref.modelLossAndGrads(m, new Map([...p, [name, v]]), x).loss];
     checkVjp(`${kind} d loss / d ${name}`, lossAt, value, [1], grads.get(name)!, { tol: 1e-5 });
   }
+}
+
+/** The float64 layer reference with edge features: d lin_edge.weight, d att_edge and d edge attributes by finite differences. */
+function checkReferenceEdgeGradients(kind: Kind, seed: number): void {
+  const rand = rng(seed);
+  const n = 6, fin = 4, C = 3, H = 2, D = 3;
+  const [s, d] = randomEdges(rand, n, 12);
+  const host = buildGraph([s, d], n, { addSelfLoops: true });
+  const g: ref.Edges = { numNodes: n, src: host.src, dst: host.dst };
+  const E = host.numEdges;
+  const L: ref.LayerSpec = { kind, inChannels: fin, channels: C, heads: H, concat: true, slope: 0.2, bias: true, shareWeights: false, residual: false };
+  const P = (kind === 'gatv2' ? 2 : 1) * H * C;
+  const p: ref.Params = new Map([
+    ['lin.weight', Float64Array.from(randomArray(rand, fin * P))],
+    ['lin.bias', Float64Array.from(randomArray(rand, P))],
+    ['bias', Float64Array.from(randomArray(rand, H * C))],
+    ['lin_edge.weight', Float64Array.from(randomArray(rand, D * H * C))],
+    ...(kind === 'gatv2'
+      ? [['att', Float64Array.from(randomArray(rand, H * C))] as const]
+      : (['att_src', 'att_dst', 'att_edge'] as const).map((k) => [k, Float64Array.from(randomArray(rand, H * C))] as const)),
+  ]);
+  const x = Float64Array.from(randomArray(rand, n * fin));
+  const attr = Float64Array.from(randomArray(rand, E * D));
+  const mask = new Float64Array(E * H).fill(1);
+  const dout = Float64Array.from(randomArray(rand, n * H * C));
+  const want = ref.layerForward(L, p, x, g, mask, attr);
+  const back = ref.layerBackward(L, p, want.cache, g, mask, dout);
+  const names = kind === 'gatv2' ? ['lin_edge.weight'] : ['lin_edge.weight', 'att_edge'];
+  for (const name of names) {
+    const f = (v: Float64Array) => ref.layerForward(L, new Map([...p, [name, v]]), x, g, mask, attr).out;
+    checkVjp(`${kind} d ${name}`, f, p.get(name)!, dout, back.grads.get(name)!);
+  }
+  checkVjp(`${kind} d edge attributes`, (v) => ref.layerForward(L, p, x, g, mask, v).out, attr, dout, back.dEdgeAttr!);
 }
 
 /** The whole model on the GPU (sparse or dense input) against the reference: loss and every gradient. */
@@ -190,6 +256,8 @@ export const cases: KernelCase[] = [
   })),
   { name: 'reference model gradients match finite differences: gatv2', run: async () => checkReferenceGradients('gatv2', 7) },
   { name: 'reference model gradients match finite differences: gat', run: async () => checkReferenceGradients('gat', 8) },
+  { name: 'reference layer edge-feature gradients match finite differences: gatv2', run: async () => checkReferenceEdgeGradients('gatv2', 9) },
+  { name: 'reference layer edge-feature gradients match finite differences: gat', run: async () => checkReferenceEdgeGradients('gat', 10) },
   { name: 'whole GATv2 model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 200, (rand) => checkModel(gpu, 'gatv2', true, rand)) },
   { name: 'whole GATv2 model gradients match float64 (dense input)', run: (gpu) => repeat(5, 201, (rand) => checkModel(gpu, 'gatv2', false, rand)) },
   { name: 'whole GAT model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 202, (rand) => checkModel(gpu, 'gat', true, rand)) },

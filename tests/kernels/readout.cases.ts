@@ -12,6 +12,7 @@ import type { Module } from '../../src/nn/module.ts';
 import { AttentionalAggregation, globalAddPool, globalMaxPool, globalMeanPool } from '../../src/nn/pool.ts';
 import { Variable } from '../../src/nn/tape.ts';
 import { crossEntropy } from '../../src/train/loss.ts';
+import * as refEdges from '../reference/edge-attr.ts';
 import * as ref from '../reference/model.ts';
 import * as mods from '../reference/modules.ts';
 import * as pool from '../reference/pooling.ts';
@@ -185,9 +186,10 @@ async function checkAttentionalAggregation(
 
 /**
  * GATv2GraphClassifier (2 GATv2Conv layers, jumping knowledge 'cat', the readout, an MLP head) on a batch of
- * graphs, one training step: the loss and the gradient of every parameter against float64.
+ * graphs, one training step: the loss and the gradient of every parameter against float64. With edgeDim, both
+ * layers read the same edge attributes (a Variable asking for its gradient: the sum of both layers' parts).
  */
-async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReadout): Promise<void> {
+async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReadout, edgeDim = 0): Promise<void> {
   const sizes = randomSizes(rand, randInt(rand, 3, 7), false);
   const { seg, ptr, dispose } = segmentsOf(gpu, sizes);
   const n = seg.numNodes,
@@ -218,12 +220,19 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     numLayers: 2,
     readout,
     dropout: 0,
+    edgeDim,
   });
   model.init(gpu, { seed: 3 });
   const p = randomizeParameters(model, rand);
   const x = randomArray(rand, n * fin);
   const labels = Int32Array.from({ length: b }, () => randInt(rand, 0, classes));
-  const out = model.forward(gpu.tensor('f32', [n, fin], x), { ...seg, graphs });
+  const attr = randomArray(rand, src.length * edgeDim);
+  const edgeAttr = edgeDim
+    ? Variable.leaf(gpu.tensor('f32', [src.length, edgeDim], attr), { requiresGrad: true })
+    : undefined;
+  const input = { src, dst, numNodes: n };
+  const csrAttr = edgeDim ? refEdges.csrEdgeAttr(input, hg, attr, edgeDim, 'mean') : undefined;
+  const out = model.forward(gpu.tensor('f32', [n, fin], x), { ...seg, graphs, edgeAttr });
   const loss = crossEntropy(out, gpu.tensor('i32', [b], labels), { mask: new Uint8Array(b).fill(1) });
   fill(gpu, model.parameterStore.grads, NaN);
   loss.backward();
@@ -242,9 +251,9 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     residual: true,
   });
   const none = new Float64Array(edges.src.length * heads).fill(1);
-  const l1 = ref.layerForward(spec(fin), sub('convs.0.'), f64(x), edges, none);
+  const l1 = ref.layerForward(spec(fin), sub('convs.0.'), f64(x), edges, none, csrAttr);
   const h1 = mods.elu(l1.out);
-  const l2 = ref.layerForward(spec(HC), sub('convs.1.'), h1, edges, none);
+  const l2 = ref.layerForward(spec(HC), sub('convs.1.'), h1, edges, none, csrAttr);
   const h2 = mods.elu(l2.out);
   const z = mods.concatColumns([h1, h2], [HC, HC], n);
   const W = 2 * HC;
@@ -302,6 +311,12 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     `parameters: [${[...grads.keys()]}], reference [${[...want.keys()]}]`,
   );
   for (const [k, v] of want) assertGradClose(`d ${k}`, grads.get(k)!, v, 1e-4);
+  if (edgeAttr) {
+    const dcsr = mods.plus(c1.dEdgeAttr!, c2.dEdgeAttr!);
+    const dattr = refEdges.csrEdgeAttrBackward(input, hg, attr, dcsr, edgeDim, 'mean');
+    assertGradClose('d edge_attr', await edgeAttr.grad!.read(), dattr, 1e-4);
+    edgeAttr.dispose();
+  }
   model.dispose();
   graphs.dispose();
   dispose();
@@ -371,6 +386,10 @@ export const cases: KernelCase[] = [
     run: (gpu) => repeat(3, 502, (r, i) => checkClassifier(gpu, r, (['add', 'max', 'attention'] as const)[i])),
   },
   {
+    name: 'GATv2GraphClassifier with edge features (edgeDim): loss, every gradient and d edge_attr match float64',
+    run: (gpu) => repeat(2, 504, (r, i) => checkClassifier(gpu, r, (['add', 'attention'] as const)[i], 1 + 3 * i)),
+  },
+  {
     name: 'GATv2GraphClassifier: PyTorch state-dict names, and bad options refused by name',
     run: async () => {
       const m = new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, numLayers: 2, readout: 'attention' });
@@ -387,10 +406,16 @@ export const cases: KernelCase[] = [
       ]) {
         assert(names.includes(k), `state dict has no ${k}: [${names}]`);
       }
+      const withEdges = new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, numLayers: 2, edgeDim: 4 });
+      const edgeNames = [...withEdges.stateShapes()].filter(([k]) => k.includes('lin_edge'));
+      assert(
+        JSON.stringify(edgeNames) === JSON.stringify([['convs.0.lin_edge.weight', [64, 4]], ['convs.1.lin_edge.weight', [64, 4]]]),
+        `lin_edge entries: ${JSON.stringify(edgeNames)}`,
+      );
       assertThrows(
         'edgeDim',
-        () => new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, edgeDim: 4 }),
-        /edgeDim: edge features in attention are not available yet/,
+        () => new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, edgeDim: 1.5 }),
+        /edgeDim must be a non-negative integer/,
       );
       assertThrows(
         'readout',

@@ -66,6 +66,7 @@ test('random argv: a configuration with the given values, or an error naming an 
         }
         assert.equal(bad.length, 0, `accepted invalid ${bad.join(', ')} in ${JSON.stringify(argv)}`);
         assert.equal(parsed.edgeFeatures, !noEdge);
+        assert.equal(parsed.config.edgeFeatures, !noEdge);
         const given = (flag: string) => flags.find((f) => f.flag === flag)?.args[1];
         if (given('--folds')) assert.equal(parsed.config.folds, Number(given('--folds')));
         if (given('--epochs')) assert.equal(parsed.config.epochs, Number(given('--epochs')));
@@ -93,7 +94,7 @@ test('defaults, --task, unknown flags, stray arguments and --help', () => {
   assert.equal(parseGraphTrainArgs(['--task', 'graph', '--help']).help, true);
   for (const flag of ['--pool', '--no-edge-features', '--folds', '--epochs', '--batch-size'])
     assert.ok(GRAPH_HELP.includes(flag), `--help lists ${flag}`);
-  assert.match(GRAPH_HELP, /edge features are not used yet/);
+  assert.match(GRAPH_HELP, /--no-edge-features +ignore the dataset's edge features/);
 });
 
 test('trainGraphClassifier options: each bad value refused by name before anything is uploaded', () => {
@@ -114,7 +115,11 @@ test('trainGraphClassifier options: each bad value refused by name before anythi
     [{ readout: 'sum' }, /readout must be/],
     [{ norm: 'layer' }, /norm must be 'batch' or 'none'/],
     [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
-    [{ edgeDim: 4 }, /edge features in attention are not available yet/],
+    [{ edgeFeatures: 'yes' }, /edgeFeatures must be true or false/],
   ];
   for (const [cfg, pattern] of bad) assert.throws(() => resolveGraphTrainConfig(cfg, dims), pattern, JSON.stringify(cfg));
+  // Edge features: the dataset's width by default, none with edgeFeatures false or a dataset without any.
+  assert.equal(ok.edgeDim, 0);
+  assert.equal(resolveGraphTrainConfig({}, { ...dims, numEdgeFeatures: 4 }).edgeDim, 4);
+  assert.equal(resolveGraphTrainConfig({ edgeFeatures: false }, { ...dims, numEdgeFeatures: 4 }).edgeDim, 0);
 });

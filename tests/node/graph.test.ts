@@ -69,3 +69,23 @@ test('edge_index errors name the problem', () => {
   assert.throws(() => buildGraph([[0], [0]], -1), /numNodes must be a non-negative integer/);
   assert.throws(() => buildGraph([[NaN], [0]], 2), /source index NaN at edge 0 is not an integer/);
 });
+
+test('uploadGraph: edgeId (i32, -1 for added loops) and the input edge count reach the GPU', async () => {
+  const { Gpu } = await import('../../src/gpu/gpu.ts');
+  const { uploadGraph } = await import('../../src/graph.ts');
+  const gpu = await Gpu.create();
+  try {
+    const edges: [number[], number[]] = [[0, 1, 1, 2, 2], [1, 1, 0, 2, 1]];
+    for (const addSelfLoops of [false, true]) {
+      const g = buildGraph(edges, 4, { addSelfLoops });
+      assert.equal(g.numInputEdges, 5);
+      const t = uploadGraph(gpu, g);
+      assert.equal(t.edgeId.dtype, 'i32');
+      assert.equal(t.numInputEdges, 5);
+      assert.deepEqual(await t.edgeId.read(), g.edgeId);
+      t.dispose();
+    }
+  } finally {
+    gpu.destroy();
+  }
+});

@@ -1,6 +1,8 @@
 // Float64 reference of the GAT / GATv2 layers and the two-layer model, forward and hand-written backward,
 // in plain loops over dense arrays. Parameters use the library's internal names and layouts
-// (`lin.weight` [in, P], `lin.bias` [P], `att` [H*C], `att_src`, `att_dst`, `bias`, `res` [in, out]).
+// (`lin.weight` [in, P], `lin.bias` [P], `att` [H*C], `att_src`, `att_dst`, `bias`, `res` [in, out]; with edge
+// features `lin_edge.weight` [D, H*C] and GAT's `att_edge` [H*C]). Edge attributes come in CSR order, self loops
+// filled (reference/edge-attr.ts builds them).
 import type { EdgeList } from './edge-scores.ts';
 import { leakyRelu, leakyReluGrad } from './common.ts';
 import { matmul } from './matmul.ts';
@@ -29,8 +31,10 @@ interface LayerCache {
   alpha: Float64Array;
   /** alpha times its dropout multiplier */
   alphaD: Float64Array;
-  z?: Float64Array; // GATv2: xl[src] + xr[dst], [E, H, C]
-  s?: Float64Array; // GAT: a_src[src] + a_dst[dst], [E, H]
+  z?: Float64Array; // GATv2: xl[src] + xr[dst] (+ el), [E, H, C]
+  s?: Float64Array; // GAT: a_src[src] + a_dst[dst] (+ a_edge), [E, H]
+  /** With edge features: the attributes [E, D] (CSR order) and el = their lin_edge [E, H*C]. */
+  edge?: { attr: Float64Array; D: number; el: Float64Array };
 }
 
 const outWidth = (L: LayerSpec) => (L.concat ? L.heads * L.channels : L.channels);
@@ -43,19 +47,26 @@ const transposeTimes = (x: Float64Array, dy: Float64Array, n: number, fin: numbe
 /** dy w^T: [n, fin] */
 const timesTransposed = (dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) => matmul(dy, w, { m: n, k: fout, n: fin, transB: true });
 
-export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges, alphaMask: ArrayLike<number>): { out: Float64Array; cache: LayerCache } {
+/** The layer's forward; `edgeAttr` [E, D] (CSR order, self loops filled) adds the edge term. */
+export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges, alphaMask: ArrayLike<number>, edgeAttr?: Float64Array): { out: Float64Array; cache: LayerCache } {
   const { heads: H, channels: C, inChannels: fin } = L;
   const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length;
   const lin = times(x, p.get('lin.weight')!, N, fin, P);
   if (L.kind === 'gatv2' && L.bias) for (let r = 0; r < N; r++) for (let j = 0; j < P; j++) lin[r * P + j] += p.get('lin.bias')![j];
   const e = new Float64Array(E * H);
   const cache: LayerCache = { x, lin, alpha: e, alphaD: e };
+  let el: Float64Array | null = null;
+  if (edgeAttr) {
+    const D = E > 0 ? edgeAttr.length / E : p.get('lin_edge.weight')!.length / HC;
+    el = times(edgeAttr, p.get('lin_edge.weight')!, E, D, HC);
+    cache.edge = { attr: edgeAttr, D, el };
+  }
   if (L.kind === 'gatv2') {
     const rOff = L.shareWeights ? 0 : HC;
     const att = p.get('att')!;
     const z = new Float64Array(E * HC);
     for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-      const v = lin[g.src[k] * P + h * C + c] + lin[g.dst[k] * P + rOff + h * C + c];
+      const v = lin[g.src[k] * P + h * C + c] + lin[g.dst[k] * P + rOff + h * C + c] + (el ? el[k * HC + h * C + c] : 0);
       z[k * HC + h * C + c] = v;
       e[k * H + h] += att[h * C + c] * leakyRelu(v, L.slope);
     }
@@ -67,9 +78,14 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
       aS[n * H + h] += lin[n * HC + h * C + c] * attS[h * C + c];
       aD[n * H + h] += lin[n * HC + h * C + c] * attD[h * C + c];
     }
+    const aE = new Float64Array(E * H);
+    if (el) {
+      const attE = p.get('att_edge')!;
+      for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) aE[k * H + h] += el[k * HC + h * C + c] * attE[h * C + c];
+    }
     const s = new Float64Array(E * H);
     for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
-      s[k * H + h] = aS[g.src[k] * H + h] + aD[g.dst[k] * H + h];
+      s[k * H + h] = aS[g.src[k] * H + h] + aD[g.dst[k] * H + h] + aE[k * H + h];
       e[k * H + h] = leakyRelu(s[k * H + h], L.slope);
     }
     cache.s = s;
@@ -96,8 +112,8 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
   return { out, cache };
 }
 
-/** Gradients of every parameter of the layer (internal names) and of its input. */
-export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edges, alphaMask: ArrayLike<number>, dout: Float64Array): { grads: Params; dx: Float64Array } {
+/** Gradients of every parameter of the layer (internal names), of its input and of its edge attributes (CSR order). */
+export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edges, alphaMask: ArrayLike<number>, dout: Float64Array): { grads: Params; dx: Float64Array; dEdgeAttr: Float64Array | null } {
   const { heads: H, channels: C, inChannels: fin } = L;
   const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length, W = outWidth(L);
   const { x, lin, alpha, alphaD } = cache;
@@ -126,6 +142,7 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
     dalpha[k * H + h] = s * alphaMask[k * H + h];
   }
   const de = segmentSoftmaxBackward(g, alpha, dalpha, H);
+  const del = cache.edge ? new Float64Array(E * HC) : null; // d el
   if (L.kind === 'gatv2') {
     const rOff = L.shareWeights ? 0 : HC;
     const att = p.get('att')!, z = cache.z!;
@@ -136,6 +153,7 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
       const dz = de[k * H + h] * att[h * C + c] * leakyReluGrad(v, L.slope);
       dlin[g.src[k] * P + h * C + c] += dz;
       dlin[g.dst[k] * P + rOff + h * C + c] += dz;
+      if (del) del[k * HC + h * C + c] = dz;
     }
     grads.set('att', datt);
     if (L.bias) {
@@ -146,11 +164,20 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
   } else {
     const s = cache.s!;
     const daS = new Float64Array(N * H), daD = new Float64Array(N * H);
+    const attE = p.get('att_edge');
+    const dattE = new Float64Array(HC);
     for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
       const ds = de[k * H + h] * leakyReluGrad(s[k * H + h], L.slope);
       daS[g.src[k] * H + h] += ds;
       daD[g.dst[k] * H + h] += ds;
+      if (del) {
+        for (let c = 0; c < C; c++) {
+          dattE[h * C + c] += ds * cache.edge!.el[k * HC + h * C + c];
+          del[k * HC + h * C + c] = ds * attE![h * C + c];
+        }
+      }
     }
+    if (del) grads.set('att_edge', dattE);
     const attS = p.get('att_src')!, attD = p.get('att_dst')!;
     const dS = new Float64Array(HC), dD = new Float64Array(HC);
     for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
@@ -165,7 +192,13 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
   grads.set('lin.weight', transposeTimes(x, dlin, N, fin, P));
   const dx = timesTransposed(dlin, p.get('lin.weight')!, N, fin, P);
   if (dxRes) for (let i = 0; i < dx.length; i++) dx[i] += dxRes[i];
-  return { grads, dx };
+  let dEdgeAttr: Float64Array | null = null;
+  if (del) {
+    const { attr, D } = cache.edge!;
+    grads.set('lin_edge.weight', transposeTimes(attr, del, E, D, HC));
+    dEdgeAttr = timesTransposed(del, p.get('lin_edge.weight')!, E, D, HC);
+  }
+  return { grads, dx, dEdgeAttr };
 }
 
 export interface ModelSpec {
