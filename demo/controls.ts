@@ -42,6 +42,10 @@ export class FormControls {
     return v;
   }
 
+  protected checked(name: string): boolean {
+    return (this.form.elements.namedItem(name) as HTMLInputElement).checked;
+  }
+
   protected choice(name: string): string {
     return (this.form.elements.namedItem(name) as HTMLSelectElement).value;
   }

@@ -1,5 +1,6 @@
 // One graph-classification run on the page's GPU: MUTAG on the device (GpuGraphDataset), one fold of a stratified
-// k-fold split, a GATv2GraphClassifier with attention pooling, Adam and cross-entropy over the graph labels. An
+// k-fold split, a GATv2GraphClassifier with attention pooling (attending over the bond types, unless turned off),
+// Adam and cross-entropy over the graph labels. An
 // epoch is the training graphs in seeded shuffled batches (one submit per step) and a pass over the test graphs as
 // one batch; then the epoch's loss and accuracies are read back (one small readback). As in train/graph.ts, whose
 // cross-validation loop this is, for one fold and stepped epoch by epoch so the page can pause, draw and inspect.
@@ -25,6 +26,8 @@ export interface MoleculeConfig {
   folds: number;
   fold: number;
   seed: number;
+  /** Attention reads the bond types (the dataset's one-hot edge labels) through each layer's lin_edge. */
+  edgeFeatures: boolean;
 }
 
 /** One test molecule as the model saw it in an evaluation pass. */
@@ -78,6 +81,7 @@ export class MoleculeSession {
     const labels = Int32Array.from(dataset.graphs, (g) => g.y);
     this.fold = stratifiedKFold(labels, { folds: config.folds, seed: 0 })[config.fold]!;
     this.data = GpuGraphDataset.upload(gpu, dataset);
+    const edgeDim = config.edgeFeatures ? dataset.numEdgeFeatures : 0;
     this.model = new GATv2GraphClassifier({
       inChannels: dataset.numFeatures,
       numClasses: dataset.numClasses,
@@ -87,6 +91,7 @@ export class MoleculeSession {
       dropout: config.dropout,
       readout: 'attention',
       norm: 'none',
+      edgeDim,
     }).init(gpu, { seed: config.seed });
     this.opt = new Adam(this.model.parameters(), { lr: config.lr });
     const selfLoops = [true];
@@ -96,14 +101,12 @@ export class MoleculeSession {
       seed: config.seed,
       indices: this.fold.train,
       selfLoops,
-      edgeIds: false,
     });
     // All test molecules in one batch: one forward gives every molecule's attention and pooling weights.
     this.test = new DataLoader(this.data, {
       batchSize: this.fold.test.length,
       indices: this.fold.test,
       selfLoops,
-      edgeIds: false,
     });
     this.trainSteps = this.train.numBatches;
     this.trainSeen = this.fold.train.length;

@@ -25,6 +25,7 @@ class MoleculeControls extends FormControls {
       folds: this.num('folds', true),
       fold: this.num('fold', true) - 1,
       seed: this.num('seed', true),
+      edgeFeatures: this.checked('edgeFeatures'),
     };
     if (c.fold >= c.folds) throw new Error(`Fold: choose one of 1..${c.folds}`);
     return c;
@@ -123,12 +124,13 @@ export function setUpMolecules(gpu: Gpu): void {
       activeMs = 0;
       stats.majority.textContent = pct(session.majorityShare);
       section.dataset.majority = String(session.majorityShare);
+      section.dataset.edgeDim = String(session.model.config.edgeDim);
     }
     setState('running');
-    const { fold, folds } = session.config;
+    const { fold, folds, edgeFeatures } = session.config;
     controls.say(
       `Training on fold ${fold + 1} of ${folds}: ${session.fold.train.length} molecules, ` +
-        `testing on ${session.fold.test.length}…`,
+        `testing on ${session.fold.test.length}; attention ${edgeFeatures ? 'reads' : 'ignores'} the bond types…`,
     );
     loop = trainLoop(session).catch(fail);
   }

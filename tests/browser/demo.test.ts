@@ -169,7 +169,7 @@ test('the molecule mode trains a graph classifier on MUTAG and draws its test mo
   const ELEMENTS = ['C', 'N', 'O', 'F', 'I', 'Cl', 'Br'];
   const BONDS = ['aromatic', 'single', 'double', 'triple'];
   const STROKES: Record<string, number> = { aromatic: 4, single: 2, double: 4, triple: 6 }; // two halves each
-  const EPOCHS = 12;
+  const EPOCHS = 6;
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -185,6 +185,7 @@ test('the molecule mode trains a graph classifier on MUTAG and draws its test mo
     assert.match(page.url(), /#molecules$/);
 
     await page.locator('#mol-controls input[name="epochs"]').fill(String(EPOCHS));
+    assert.equal(await page.locator('#mol-controls input[name="edgeFeatures"]').isChecked(), true);
     const t0 = performance.now();
     await page.click('#mol-start');
     await page.waitForSelector('#molecules[data-state="done"]', { timeout: 4 * 60_000 });
@@ -196,6 +197,8 @@ test('the molecule mode trains a graph classifier on MUTAG and draws its test mo
     console.log(`MUTAG fold 1 of 5, ${EPOCHS} epochs in ${seconds.toFixed(1)} s (${speed} epochs/s): ` +
       `training accuracy ${train}%, test accuracy ${test}%, majority class ${majority.toFixed(1)}%`);
     assert.equal(await text(page, '#mol-stat-epoch'), `${EPOCHS} / ${EPOCHS}`);
+    const edgeDim = await page.locator('#molecules').getAttribute('data-edge-dim');
+    assert.equal(edgeDim, '4', 'attention reads the four one-hot bond types');
     assert.ok(test > majority, `test accuracy ${test}% is not above the majority class's ${majority.toFixed(1)}%`);
     assert.match(await text(page, '#mol-stat-majority'), new RegExp(`^${majority.toFixed(1)}%$`));
     for (const id of ['mol-chart-loss', 'mol-chart-acc']) {
