@@ -26,11 +26,17 @@ export function tuData(): Plugin {
         const m = FILE_NAME.exec(new URL(req.url ?? '/', 'http://x').pathname);
         if (!m) return next();
         dirOf(m[1]!)
-          .then((dir) => readFile(path.join(dir, `${m[1]}_${m[2]}.txt`)))
-          .then((bytes) => {
+          .then(async (dir) => {
+            const file = path.join(dir, `${m[1]}_${m[2]}.txt`);
+            if (!(await exists(file))) {
+              res.statusCode = 404; // an optional part this dataset does not have
+              res.end('not found');
+              return;
+            }
             res.setHeader('content-type', 'text/plain');
-            res.end(bytes);
-          }, next);
+            res.end(await readFile(file));
+          })
+          .catch(next);
       });
     },
     async generateBundle() {
