@@ -232,7 +232,13 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     : undefined;
   const input = { src, dst, numNodes: n };
   const csrAttr = edgeDim ? refEdges.csrEdgeAttr(input, hg, attr, edgeDim, 'mean') : undefined;
-  const out = model.forward(gpu.tensor('f32', [n, fin], x), { ...seg, graphs, edgeAttr });
+  const xt = gpu.tensor('f32', [n, fin], x);
+  if (edgeDim) {
+    const why = new RegExp(`edgeDim is ${edgeDim}, but the batch has no edgeAttr`);
+    assertThrows('no edgeAttr', () => model.forward(xt, { ...seg, graphs }), why);
+    assertThrows('null edgeAttr', () => model.forward(xt, { ...seg, graphs, edgeAttr: null }), why);
+  }
+  const out = model.forward(xt, { ...seg, graphs, edgeAttr });
   const loss = crossEntropy(out, gpu.tensor('i32', [b], labels), { mask: new Uint8Array(b).fill(1) });
   fill(gpu, model.parameterStore.grads, NaN);
   loss.backward();
