@@ -14,7 +14,10 @@ import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GATModel } from '../../src/nn/model.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
 import { crossEntropy } from '../../src/train/loss.ts';
-import { Adam } from '../../src/train/optim.ts';
+import { adamScalars } from '../../src/kernels/adam.ts';
+import { sgdScalars } from '../../src/kernels/sgd.ts';
+import { Linear } from '../../src/nn/linear.ts';
+import { Adam, SCALAR_TABLE_STEPS, SGD } from '../../src/train/optim.ts';
 import { uploadDataset } from '../../src/train/data.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -90,6 +93,34 @@ test('after the first epoch a training loop creates no buffers and one submit pe
   model.dispose();
   data.dispose();
   trainer.dispose();
+});
+
+test('optimizers: each step reads its own scalars, past the first uploaded table of steps too', async () => {
+  // The scalars the update kernel reads after a step, exposed by subclasses.
+  class AdamProbe extends Adam {
+    get current() {
+      return this.scalars;
+    }
+  }
+  class SGDProbe extends SGD {
+    get current() {
+      return this.scalars;
+    }
+  }
+  const model = new Linear(3, 2).init(gpu, { seed: 0 });
+  const adam = new AdamProbe(model.parameters(), { lr: 0.01, betas: [0.8, 0.99] });
+  const sgd = new SGDProbe(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  const checked = [1, 2, SCALAR_TABLE_STEPS, SCALAR_TABLE_STEPS + 1, 2 * SCALAR_TABLE_STEPS + 3];
+  for (let t = 1; t <= checked[checked.length - 1]; t++) {
+    adam.step();
+    sgd.step();
+    if (!checked.includes(t)) continue;
+    assert.deepEqual(await adam.current.read(), adamScalars(adam.config, t), `Adam's scalars at step ${t}`);
+    assert.deepEqual(await sgd.current.read(), sgdScalars(sgd.config, t), `SGD's scalars at step ${t}`);
+  }
+  adam.dispose();
+  sgd.dispose();
+  model.dispose();
 });
 
 test('the module API loop (Sequential, Adam, crossEntropy, one flush per step): no buffers after the first step, one submit per step', async () => {
