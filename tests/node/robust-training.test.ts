@@ -15,6 +15,7 @@ import { resolveRunOptions } from '../../src/train/options.ts';
 import { trainNodeClassifier, type RunConfig } from '../../src/train/run.ts';
 import { Adam, AdamW, SGD } from '../../src/train/optim.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { disposeRun } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let small: Gpu; // WebGPU's default limits: 128 MiB per binding, 256 MiB per buffer, no fused attention
@@ -70,12 +71,6 @@ function randomDataset(seed: number, n: number, e: number, f: number, c: number,
     testMask: mask(2),
   };
 }
-
-const disposeRun = (r: { model: { dispose(): void }; data: { dispose(): void }; trainer: { dispose(): void } }) => {
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
-};
 
 /** Runs `call`, expects it to throw `pattern`, and checks that the pool holds the same bytes after as before. */
 async function refusedWithoutLeak(

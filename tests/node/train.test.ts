@@ -21,6 +21,7 @@ import { Adam, SCALAR_TABLE_STEPS, SGD } from '../../src/train/optim.ts';
 import { uploadDataset } from '../../src/train/data.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { disposeRun, weightsAfter } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let cora: GraphDataset;
@@ -53,29 +54,18 @@ test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%, with the reco
   assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
   await expectRecordedWeights(r, 'gatv2');
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
+  disposeRun(r);
 });
 
 test('GAT (v1) trains on Cora too, with the recorded weights', async () => {
   const r = await trainNodeClassifier(gpu, cora, { model: 'gat', epochs: 30, seed: 1 });
   assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   await expectRecordedWeights(r, 'gat');
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
+  disposeRun(r);
 });
 
 test('same seed, same device: bit-identical weights after training; another seed differs', async () => {
-  const run = async (seed: number) => {
-    const r = await trainNodeClassifier(gpu, cora, { epochs: 5, seed });
-    const w = new Uint8Array(((await r.model.parameterStore.values.read()) as Float32Array).buffer);
-    r.model.dispose();
-    r.data.dispose();
-    r.trainer.dispose();
-    return w;
-  };
+  const run = (seed: number) => weightsAfter(gpu, cora, { epochs: 5, seed });
   const a = await run(3), b = await run(3), c = await run(4);
   assert.ok(Buffer.from(a).equals(Buffer.from(b)), 'two runs with seed 3 differ');
   assert.ok(!Buffer.from(a).equals(Buffer.from(c)), 'seeds 3 and 4 gave the same weights');
