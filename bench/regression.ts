@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -193,7 +193,9 @@ async function main(): Promise<void> {
   const md = report(sides, { rounds, warmup, epochs }, command);
   console.log(md);
   mkdirSync(dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, `${JSON.stringify({ rounds, warmup, epochs, loadBefore, sides }, null, 2)}\n`);
+  // Checkouts as paths relative to this one: the results say nothing of the machine's folders.
+  const saved = sides.map((s) => ({ ...s, dir: relative(here, s.dir) || '.' }));
+  writeFileSync(values.out!, `${JSON.stringify({ rounds, warmup, epochs, loadBefore, sides: saved }, null, 2)}\n`);
 }
 
 main().catch((e) => {
