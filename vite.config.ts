@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { planetoidData } from './demo/build/planetoid-data.ts';
+import { tuData } from './demo/build/tu-data.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -21,7 +22,7 @@ function wgslText(): Plugin {
 export default defineConfig({
   root: here('./demo'),
   base: './', // relative URLs: the built site works from any folder of any static file server
-  plugins: [wgslText(), planetoidData()],
+  plugins: [wgslText(), planetoidData(), tuData()],
   build: {
     outDir: here('./demo/dist'),
     emptyOutDir: true,

@@ -25,12 +25,17 @@ export class MetricCharts {
   private readonly loss: uPlot;
   private readonly accuracy: uPlot;
 
-  constructor(private readonly lossEl: HTMLElement, private readonly accEl: HTMLElement) {
+  /** `second`: the accuracy drawn beside the training accuracy (validation on Cora, test for a graph fold). */
+  constructor(
+    private readonly lossEl: HTMLElement,
+    private readonly accEl: HTMLElement,
+    private readonly second: { label: string; key: 'valAcc' | 'testAcc' } = { label: 'validation', key: 'valAcc' },
+  ) {
     const percent = (v: number) => `${Math.round(v * 100)}%`;
     this.loss = lineChart(lossEl, [{ label: 'training loss', stroke: '#d1495b' }], { auto: true }, (v) => v.toFixed(4));
     this.accuracy = lineChart(accEl, [
       { label: 'train', stroke: '#00798c' },
-      { label: 'validation', stroke: '#edae49' },
+      { label: second.label, stroke: '#edae49' },
     ], { auto: false, range: [0, 1] }, (v) => `${(v * 100).toFixed(1)}%`, (_u, ticks) => ticks.map(percent));
     new ResizeObserver(() => this.fit()).observe(lossEl.parentElement!);
   }
@@ -39,7 +44,7 @@ export class MetricCharts {
   update(history: readonly EpochMetrics[]): void {
     const epochs = history.map((m) => m.epoch);
     this.loss.setData([epochs, history.map((m) => m.loss)]);
-    this.accuracy.setData([epochs, history.map((m) => m.trainAcc), history.map((m) => m.valAcc)]);
+    this.accuracy.setData([epochs, history.map((m) => m.trainAcc), history.map((m) => m[this.second.key])]);
     this.lossEl.dataset.points = String(epochs.length);
     this.accEl.dataset.points = String(epochs.length);
   }

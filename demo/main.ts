@@ -1,5 +1,6 @@
 // The demo page: trains GAT / GATv2 on Cora or Citeseer on the GPU with live curves, kernel timings and an
 // attention view. The loop awaits each epoch's GPU completion, so the page stays responsive while it trains.
+// Its second tab, the molecule mode (molecules.ts), trains a graph classifier on MUTAG.
 import type { PlanetoidName } from '../src/data/planetoid.ts';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { summarize, type EpochMetrics } from '../src/train/trainer.ts';
@@ -10,7 +11,9 @@ import { MetricCharts } from './charts.ts';
 import { Controls, type RunState } from './controls.ts';
 import { loadDataset } from './dataset.ts';
 import { KernelTable } from './kernel-table.ts';
+import { setUpMolecules } from './molecules.ts';
 import { TrainingSession } from './session.ts';
+import { setUpTabs } from './tabs.ts';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -134,6 +137,7 @@ async function describeDataset(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  setUpTabs();
   try {
     gpu = await Gpu.create();
   } catch (err) {
@@ -143,8 +147,11 @@ async function main(): Promise<void> {
         ? 'This browser has WebGPU, but it offered no adapter: WebGPU may be turned off for this GPU or driver, or hardware acceleration is off.'
         : `Could not open a WebGPU device: ${(err as Error).message}`;
     showUnavailable(byId('unavailable'), byId('adapter'), reason);
-    byId('app').classList.add('disabled');
-    controls.say('WebGPU is not available.', 'error');
+    for (const mode of ['app', 'molecules']) byId(mode).classList.add('disabled');
+    for (const status of ['status', 'mol-status']) {
+      byId(status).textContent = 'WebGPU is not available.';
+      byId(status).classList.add('error');
+    }
     return;
   }
   showAdapter(byId('adapter'), gpu.adapterInfo, gpu.hasTimestamps);
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
   byId('controls').addEventListener('change', (ev) => {
     if ((ev.target as HTMLElement).getAttribute('name') === 'dataset') void describeDataset();
   });
+  setUpMolecules(gpu);
   setState('idle');
   await describeDataset();
 }

@@ -57,8 +57,8 @@ fn updated(p: vec4f, mo: Moments) -> vec4f {
 // p = p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)   with bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.
 // Thread i: elements 4i .. 4i + 3, for i < n / 4.
 @compute @workgroup_size(WG)
-fn adam_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = thread_index(wid, nwg, lid);
+fn adam_step4(inv: Invocation) {
+  let i = thread_of(inv);
   if (i >= P.n / 4u) { return; }
   let s = start(param4[i], grad4[i]);
   let mo = moments(s.g, exp_avg4[i], exp_avg_sq4[i]);

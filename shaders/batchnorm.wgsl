@@ -25,8 +25,8 @@ struct Params {
 
 // Training: mean and biased variance of each column normalise it; the running statistics take the unbiased variance.
 @compute @workgroup_size(WG)
-fn batchnorm_train(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let f = thread_index(wid, nwg, lid);
+fn batchnorm_train(inv: Invocation) {
+  let f = thread_of(inv);
   if (f >= P.cols) { return; }
   let n = P.rows;
   var s = 0.0;
@@ -49,8 +49,8 @@ fn batchnorm_train(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
 // Evaluation: the running statistics normalise.
 @compute @workgroup_size(WG)
-fn batchnorm_eval(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn batchnorm_eval(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.rows * P.cols) { return; }
   let f = t % P.cols;
   out[t] = (x_in[t] - running_mean[f]) / sqrt(running_var[f] + P.eps) * weight[f] + bias[f];
@@ -59,8 +59,8 @@ fn batchnorm_eval(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 // Backward of batchnorm_train, with xhat = (x - mean) * invstd:
 //   d beta = sum_r dy,  d gamma = sum_r dy * xhat,  dx = gamma * invstd / N * (N dy - d beta - xhat * d gamma)
 @compute @workgroup_size(WG)
-fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let f = thread_index(wid, nwg, lid);
+fn batchnorm_backward(inv: Invocation) {
+  let f = thread_of(inv);
   if (f >= P.cols) { return; }
   let n = P.rows;
   let mean = batch_mean[f];

@@ -15,8 +15,8 @@ struct Params {
 @group(0) @binding(2) var<uniform> P: Params;
 
 @compute @workgroup_size(WG)
-fn copy_columns(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = thread_index(wid, nwg, lid);
+fn copy_columns(inv: Invocation) {
+  let i = thread_of(inv);
   if (i >= P.rows * P.cols) { return; }
   let r = i / P.cols;
   let c = i % P.cols;

@@ -14,6 +14,22 @@ fn thread_index(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {
   return group_index(wid, nwg) * WG + lid.x;
 }
 
+// Where a thread stands in its launch, taken by an entry point as one parameter instead of its builtins:
+//   @compute @workgroup_size(WG)
+//   fn my_kernel(inv: Invocation) {
+//     let t = thread_of(inv);
+//     if (t >= count) { return; }
+struct Invocation {
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(local_invocation_index) index: u32,  // the thread within its workgroup (= lid.x: workgroups are 1-D)
+}
+
+fn group_of(inv: Invocation) -> u32 { return group_index(inv.wid, inv.nwg); }
+
+fn thread_of(inv: Invocation) -> u32 { return thread_index(inv.wid, inv.nwg, inv.lid); }
+
 // ---- 4-channel chunks, for kernels over node matrices [N, H * C]: a thread takes up to 4 channels of one head
 // as a vec4, so per-edge work (index loads, alpha, the dropout hash, the loop) is shared by 4 channels. A head's
 // last chunk may be narrower: lanes past `width` repeat the chunk's last channel and are never stored or summed.

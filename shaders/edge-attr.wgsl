@@ -50,7 +50,11 @@ fn first_extreme(first: u32, end: u32, d: u32) -> u32 {
 
 // out[p, d] = edge_attr[edge_id[p], d] for the real edges of node i, and the fill for its self loop.
 @compute @workgroup_size(WG)
-fn csr_edge_attr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn csr_edge_attr(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.width) { return; }
   let i = t / P.width;
@@ -80,7 +84,11 @@ fn csr_edge_attr(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // (mean: / count, add: all of it, max / min: all of it to the first extreme, value: none). Edges the graph left out
 // (removed self loops) are not written: the caller zeroes d edge_attr first.
 @compute @workgroup_size(WG)
-fn csr_edge_attr_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn csr_edge_attr_backward(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.width) { return; }
   let i = t / P.width;

@@ -21,13 +21,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> step: array<u32>; // step counter for dropout masks
 
 // The 4 element indices of thread t (clamped to n - 1), or none when the thread starts past the end.
-fn quad_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> vec4u {
-  let first = 4u * thread_index(wid, nwg, lid);
+fn quad_of(inv: Invocation) -> vec4u {
+  let first = 4u * thread_of(inv);
   return min(vec4u(first) + LANES, vec4u(P.n - 1u));
 }
 
-fn starts_past_end(wid: vec3u, nwg: vec3u, lid: vec3u) -> bool {
-  return 4u * thread_index(wid, nwg, lid) >= P.n;
+fn starts_past_end(inv: Invocation) -> bool {
+  return 4u * thread_of(inv) >= P.n;
 }
 
 fn x4(i: vec4u) -> vec4f { return vec4f(x_in[i.x], x_in[i.y], x_in[i.z], x_in[i.w]); }
@@ -73,101 +73,101 @@ fn dropout4(i: vec4u, p: f32) -> vec4f {
 
 // out[r, c] = x_in[r, c] + bias[c]
 @compute @workgroup_size(WG)
-fn bias_add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn bias_add(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, x4(i) + y4(i % P.cols));
 }
 
 // out = a + b
 @compute @workgroup_size(WG)
-fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn add(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, x4(i) + y4(i));
 }
 
 // ELU: out = x if x > 0 else alpha * (exp(x) - 1)
 @compute @workgroup_size(WG)
-fn elu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn elu_forward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, elu4(x4(i), P.a));
 }
 
 // dx = dy * (1 if x > 0 else alpha * exp(x));  x = forward input, y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
-fn elu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn elu_backward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, dy4(i) * elu_grad4(x4(i), P.a));
 }
 
 // ELU then dropout in one pass: out = ELU(x) * mask(i) / (1 - p), mask as in `dropout`.
 @compute @workgroup_size(WG)
-fn elu_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn elu_dropout_forward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, elu4(x4(i), P.a) * dropout4(i, P.p));
 }
 
 // dx = dy * mask(i) / (1 - p) * ELU'(x);  x = forward input, y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
-fn elu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn elu_dropout_backward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, dy4(i) * dropout4(i, P.p) * elu_grad4(x4(i), P.a));
 }
 
 // LeakyReLU (ReLU: slope 0): out = x if x > 0 else slope * x; x read from out when IN_PLACE.
 @compute @workgroup_size(WG)
-fn leaky_relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn leaky_relu_forward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, relu_or_leaky4(in4(i), P.a));
 }
 
 // dx = dy * (1 if x > 0 else slope);  x = the forward input, or its output when slope >= 0 (the same sign);
 // y = dy (or out, IN_PLACE)
 @compute @workgroup_size(WG)
-fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn leaky_relu_backward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, dy4(i) * leaky_relu_grad4(x4(i), P.a));
 }
 
 // LeakyReLU (ReLU: slope 0) then dropout in one pass: out = LeakyReLU(x) * mask(i) / (1 - p); x read from out
 // when IN_PLACE.
 @compute @workgroup_size(WG)
-fn leaky_relu_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn leaky_relu_dropout_forward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, relu_or_leaky4(in4(i), P.a) * dropout4(i, P.p));
 }
 
 // dx = dy * mask(i) / (1 - p) * LeakyReLU'(x);  x = the forward input, or its output when slope >= 0 (where the
 // mask keeps an element, the output has the input's sign; where it drops it, dx is 0 either way).
 @compute @workgroup_size(WG)
-fn leaky_relu_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn leaky_relu_dropout_backward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, dy4(i) * dropout4(i, P.p) * leaky_relu_grad4(x4(i), P.a));
 }
 
 // Dropout: out = x * mask / (1 - p), the mask hashed from (seed, step, i) and never stored. Its backward is the
 // same kernel applied to dy with the same seed and step.
 @compute @workgroup_size(WG)
-fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn dropout(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, x4(i) * dropout4(i, P.a));
 }
 
 // Mean over heads: out[r, c] = (1/H) * sum_h x_in[r, h, c]   (n = rows * C)
 @compute @workgroup_size(WG)
-fn head_mean_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn head_mean_forward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   let first = (i / P.cols) * P.heads * P.cols + i % P.cols;  // x index of (r, head 0, c)
   var s = vec4f(0.0);
   for (var h = 0u; h < P.heads; h++) { s += x4(first + h * P.cols); }
@@ -176,15 +176,15 @@ fn head_mean_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 
 // dx[r, h, c] = dy[r, c] / H   (n = rows * H * C)
 @compute @workgroup_size(WG)
-fn head_mean_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  let i = quad_of(wid, nwg, lid);
+fn head_mean_backward(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  let i = quad_of(inv);
   store4(i, x4((i / (P.heads * P.cols)) * P.cols + i % P.cols) / f32(P.heads));
 }
 
 // out[i] = a (for clearing accumulators and poisoning test outputs)
 @compute @workgroup_size(WG)
-fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (starts_past_end(wid, nwg, lid)) { return; }
-  store4(quad_of(wid, nwg, lid), vec4f(P.a));
+fn fill(inv: Invocation) {
+  if (starts_past_end(inv)) { return; }
+  store4(quad_of(inv), vec4f(P.a));
 }

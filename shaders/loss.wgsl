@@ -56,8 +56,8 @@ fn row_exp_sum(base: u32, mx: f32) -> f32 {
 //   other rows:  row_stats[r] = (0, 0); dlogits[r, :] = 0.
 // y_r is clamped into [0, C) for reading (an out-of-range label never counts as correct).
 @compute @workgroup_size(WG)
-fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = thread_index(wid, nwg, lid);
+fn nll_rows(inv: Invocation) {
+  let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
   if (mask[r] == 0u) {
@@ -103,8 +103,8 @@ fn skip_row(base: u32, r: u32) {
 //   dx = (sigmoid(x) - y) / count, with count = masked rows * C (sigmoid(x) = 1 - sigmoid(-x) taken exactly);  row_stats[r] = (sum_c loss, 0).
 // Rows off the mask get dx = 0 and add nothing.
 @compute @workgroup_size(WG)
-fn bce_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = thread_index(wid, nwg, lid);
+fn bce_rows(inv: Invocation) {
+  let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
   if (mask[r] == 0u) {
@@ -127,8 +127,8 @@ fn bce_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 // Squared error per element of masked rows: loss = (x - y)^2, dx = 2 (x - y) / count (count = masked rows * C);
 // row_stats[r] = (sum_c loss, 0). Rows off the mask get dx = 0 and add nothing.
 @compute @workgroup_size(WG)
-fn mse_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = thread_index(wid, nwg, lid);
+fn mse_rows(inv: Invocation) {
+  let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
   if (mask[r] == 0u) {
@@ -168,8 +168,8 @@ fn nll_total(@builtin(local_invocation_id) lid: vec3u) {
 
 // out[r, c] = logits[r, c] - max_c logits[r, :] - log(sum_c exp(logits[r, c] - max))
 @compute @workgroup_size(WG)
-fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = thread_index(wid, nwg, lid);
+fn log_softmax(inv: Invocation) {
+  let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
   let mx = row_max(base).value;
@@ -179,8 +179,8 @@ fn log_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 
 // pred[r] = argmax_c logits[r, c] (the first maximum on ties)
 @compute @workgroup_size(WG)
-fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = thread_index(wid, nwg, lid);
+fn argmax(inv: Invocation) {
+  let r = thread_of(inv);
   if (r >= P.n) { return; }
   pred[r] = row_max(r * P.c).at;
 }

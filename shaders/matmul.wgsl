@@ -124,8 +124,8 @@ fn store_block(acc: mat4x4f, m: u32, n: u32, split: u32, splits: u32) {
 // C[m, n] = sum_k op(A)[m, k] op(B)[k, n] (+ C[m, n]); with splits, part[s, m, n] = the sum over split s's K range.
 // Thread t: split t / blocks, block row (t % blocks) / blocks_n, block column t % blocks_n.
 @compute @workgroup_size(WG)
-fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn matmul(inv: Invocation) {
+  let t = thread_of(inv);
   let blocks = P.blocks;
   let splits = P.splits;
   if (t >= blocks * splits) { return; }
@@ -197,8 +197,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 
 // C[i] = sum_{s < splits} part[s, i] (+ bias[i % N]) (+ C[i]), summed in split order. One thread per element of C.
 @compute @workgroup_size(WG)
-fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = thread_index(wid, nwg, lid);
+fn reduce_splits(inv: Invocation) {
+  let i = thread_of(inv);
   let size = P.m * P.n;
   if (i >= size) { return; }
   let splits = P.splits;

@@ -27,8 +27,8 @@ const NO_NODE = 0xffffffffu;
 
 // out[g, f] = sum over graph g's nodes of x[n, f], divided by the node count with MEAN; an empty graph gives 0.
 @compute @workgroup_size(WG)
-fn segment_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_sum(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
   let g = t / P.width;
   let f = t % P.width;
@@ -42,8 +42,8 @@ fn segment_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 
 // dx[n, f] = d out[g, f], divided by |g| with MEAN; g = graph_of[n].
 @compute @workgroup_size(WG)
-fn segment_sum_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_sum_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
   let n = t / P.width;
   let g = graph_of[n];
@@ -55,8 +55,8 @@ fn segment_sum_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
 // out[g, f] = max over graph g's nodes of x[n, f], and arg_out[g, f] the node that holds it: the first maximum in
 // node order (a NaN is never taken over an earlier value). An empty graph gives 0 and no node (0xffffffff).
 @compute @workgroup_size(WG)
-fn segment_max(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_max(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
   let g = t / P.width;
   let f = t % P.width;
@@ -75,8 +75,8 @@ fn segment_max(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 
 // dx[n, f] = d out[g, f] where n holds the maximum of column f of its graph g, else 0.
 @compute @workgroup_size(WG)
-fn segment_max_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_max_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
   let n = t / P.width;
   let k = graph_of[n] * P.width + t % P.width;
@@ -86,8 +86,8 @@ fn segment_max_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
 // beta[n, j] = exp(x[n, j] - m) / sum_{n' in g} exp(x[n', j] - m), m = max_{n' in g} x[n', j]: the softmax of each
 // gate column over each graph's nodes (x_in holds the gate [N, G] here; width = G). One thread per (graph, column).
 @compute @workgroup_size(WG)
-fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_softmax(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.graphs * P.gates) { return; }
   let g = t / P.gates;
   let j = t % P.gates;
@@ -103,8 +103,8 @@ fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
 // out[g, f] = sum_{n in g} beta[n, f % G] * x[n, f]: the attention-weighted sum of each graph's nodes.
 @compute @workgroup_size(WG)
-fn weighted_pool(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn weighted_pool(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
   let g = t / P.width;
   let f = t % P.width;
@@ -118,8 +118,8 @@ fn weighted_pool(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 //   dx[n, f]    = beta[n, j] * dout[g, f]                 for the columns f with f % G == j (written to out)
 //   dbeta[n, j] = sum_{f % G == j} dout[g, f] * x[n, f]   (written to grad_gate)
 @compute @workgroup_size(WG)
-fn weighted_pool_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn weighted_pool_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.gates) { return; }
   let n = t / P.gates;
   let j = t % P.gates;
@@ -137,8 +137,8 @@ fn weighted_pool_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
 // Softmax backward over each graph's nodes, per gate column j, in place over grad_gate (d beta in, d gate out):
 //   dgate[n, j] = beta[n, j] * (dbeta[n, j] - sum_{n' in g} beta[n', j] * dbeta[n', j])
 @compute @workgroup_size(WG)
-fn segment_softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_softmax_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.graphs * P.gates) { return; }
   let g = t / P.gates;
   let j = t % P.gates;

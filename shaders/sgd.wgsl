@@ -42,8 +42,8 @@ fn stepped(p: vec4f, d: vec4f) -> vec4f {
 
 // Without momentum: p = p - lr * (grad + wd * p). Thread i: elements 4i .. 4i + 3, for i < n / 4.
 @compute @workgroup_size(WG)
-fn sgd_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = thread_index(wid, nwg, lid);
+fn sgd_step4(inv: Invocation) {
+  let i = thread_of(inv);
   if (i >= P.n / 4u) { return; }
   let p = param4[i];
   param4[i] = stepped(p, decayed(grad4[i], p));
@@ -60,8 +60,8 @@ fn sgd_tail(@builtin(local_invocation_id) lid: vec3u) {
 // With momentum: d = grad + wd * p;  buf = d (first step) or buf * momentum + (1 - dampening) * d;
 // p = p - lr * (d + momentum * buf if Nesterov else buf).
 @compute @workgroup_size(WG)
-fn sgd_momentum_step4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = thread_index(wid, nwg, lid);
+fn sgd_momentum_step4(inv: Invocation) {
+  let i = thread_of(inv);
   if (i >= P.n / 4u) { return; }
   let p = param4[i];
   let d = decayed(grad4[i], p);

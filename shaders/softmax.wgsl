@@ -17,8 +17,8 @@ struct Params {
 // Pass 1 keeps a running max m and s = sum exp(e - m), rescaling s when m grows (so exp never sees a positive
 // argument and cannot overflow); pass 2 writes alpha.
 @compute @workgroup_size(WG)
-fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_softmax(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
   let h = t % P.heads;
@@ -44,8 +44,8 @@ fn segment_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
 // ds[k, h] = alpha[k, h] * (dalpha[k, h] - sum_{k' into dst_k} alpha[k', h] * dalpha[k', h])
 @compute @workgroup_size(WG)
-fn segment_softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = thread_index(wid, nwg, lid);
+fn segment_softmax_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
   let i = t / P.heads;
   let h = t % P.heads;

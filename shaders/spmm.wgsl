@@ -40,8 +40,8 @@ struct Params {
 // The thread's row and first output column; row >= rows for threads past the end.
 struct Job { row: u32, col: u32 }
 
-fn job_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> Job {
-  let t = thread_index(wid, nwg, lid);
+fn job_of(inv: Invocation) -> Job {
+  let t = thread_of(inv);
   let groups = P.row_groups;
   return Job(t / groups, (t % groups) * 4u * QUADS);
 }
@@ -86,8 +86,8 @@ fn put_vec4(row_at: u32, quad: u32, quads: u32, v: vec4f) {
 }
 
 @compute @workgroup_size(WG)
-fn spmm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let job = job_of(wid, nwg, lid);
+fn spmm_vec4(inv: Invocation) {
+  let job = job_of(inv);
   if (job.row >= P.rows) { return; }
   let quads = P.n / 4u;
   // This thread's quads first .. first + QUADS - 1; those past the end of the row are read clamped, never written.
@@ -126,8 +126,8 @@ fn b_quad(base: u32, c: u32, last: u32) -> vec4f {
 }
 
 @compute @workgroup_size(WG)
-fn spmm_scalar(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let job = job_of(wid, nwg, lid);
+fn spmm_scalar(inv: Invocation) {
+  let job = job_of(inv);
   if (job.row >= P.rows) { return; }
   let n = P.n;
   let last = n - 1u;

@@ -14,6 +14,7 @@ export { GATConv } from './nn/gat-conv.ts';
 export { GATv2Conv } from './nn/gatv2-conv.ts';
 export { GCNConv, type GCNConvOptions, type GcnGraphs } from './nn/gcn-conv.ts';
 export { AttentionConv, type ConvOptions, type LayerGraphs } from './nn/conv.ts';
+export type { FillValue } from './kernels/edge-attr.ts';
 export { Linear } from './nn/linear.ts';
 export { Dropout } from './nn/dropout.ts';
 export { ELU, ReLU, LeakyReLU } from './nn/activations.ts';

@@ -1,9 +1,9 @@
 // Flags of `npm run train -- --task graph`: graph classification with k-fold cross-validation on a TU dataset.
 // Parsed with node:util's parseArgs (strict: unknown flags and stray arguments are refused); every number is read
 // strictly and checked under its flag's name, so `--folds 1` says "--folds must be an integer of at least 2".
-import { parseArgs } from 'node:util';
 import type { GraphReadout } from '../nn/graph-classifier.ts';
 import type { GraphTrainConfig } from '../train/graph.ts';
+import { numberFlag, parseFlags } from './flags.ts';
 
 export const GRAPH_DATASETS = ['MUTAG', 'PROTEINS', 'ENZYMES'] as const;
 export type GraphDatasetName = (typeof GRAPH_DATASETS)[number];
@@ -49,13 +49,6 @@ export interface GraphTrainArgs {
   json: boolean;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-function numberFlag(flag: string, s: string): number {
-  if (!NUMBER.test(s.trim())) throw new Error(`${flag} must be a number, got ${JSON.stringify(s)}`);
-  return Number(s);
-}
-
 function intFlag(flag: string, s: string, min: number): number {
   const v = numberFlag(flag, s);
   if (!Number.isInteger(v) || v < min) throw new Error(`${flag} must be an integer of at least ${min}, got ${s}`);
@@ -73,52 +66,33 @@ export function taskOf(argv: readonly string[]): string {
 
 /** Parses and checks the graph task's flags; every refusal names its flag. */
 export function parseGraphTrainArgs(argv: readonly string[]): GraphTrainArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        task: { type: 'string' },
-        dataset: { type: 'string', default: 'MUTAG' },
-        pool: { type: 'string', default: 'add' },
-        jk: { type: 'string', default: 'cat' },
-        layers: { type: 'string' },
-        heads: { type: 'string' },
-        hidden: { type: 'string' },
-        dropout: { type: 'string' },
-        folds: { type: 'string' },
-        'fold-seed': { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        'weight-decay': { type: 'string' },
-        seed: { type: 'string' },
-        'node-attr': { type: 'boolean', default: false },
-        'no-edge-features': { type: 'boolean', default: false },
-        'data-dir': { type: 'string' },
-        'log-every': { type: 'string', default: '0' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const flag = /'([^']+)'/.exec(e.message)?.[1] ?? 'flag';
-      throw new Error(`unknown option ${flag} for --task graph (npm run train -- --task graph --help lists them)`);
-    }
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      const arg = /'([^']*)'/.exec(e.message)?.[1];
-      throw new Error(
-        `unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`,
-      );
-    }
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-      throw new Error(e.message.replace(/^.*?'(--[\w-]+)[^']*'/, '$1'));
-    throw err;
-  }
+  const values = parseFlags(
+    argv,
+    {
+      task: { type: 'string' },
+      dataset: { type: 'string', default: 'MUTAG' },
+      pool: { type: 'string', default: 'add' },
+      jk: { type: 'string', default: 'cat' },
+      layers: { type: 'string' },
+      heads: { type: 'string' },
+      hidden: { type: 'string' },
+      dropout: { type: 'string' },
+      folds: { type: 'string' },
+      'fold-seed': { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      seed: { type: 'string' },
+      'node-attr': { type: 'boolean', default: false },
+      'no-edge-features': { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      'log-every': { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    'for --task graph (npm run train -- --task graph --help lists them)',
+  );
   if (values.task !== undefined && values.task !== 'graph')
     throw new Error(`--task must be node or graph, got ${JSON.stringify(values.task)}`);
   const upper = values.dataset!.toUpperCase();

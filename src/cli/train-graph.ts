@@ -40,8 +40,10 @@ export async function trainGraphTask(argv: readonly string[]): Promise<void> {
     console.error(
       `device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
     );
+    const D = ds.numEdgeFeatures;
+    const edges = !D ? '' : a.edgeFeatures ? `, ${D} edge features in attention` : `, ${D} edge features unused`;
     console.error(
-      `${a.dataset}: ${ds.graphs.length} graphs, ${ds.numFeatures} node features, ${ds.numClasses} classes${ds.numEdgeFeatures ? (a.edgeFeatures ? `, ${ds.numEdgeFeatures} edge features in attention` : `, its ${ds.numEdgeFeatures} edge features unused (--no-edge-features)`) : ''}`,
+      `${a.dataset}: ${ds.graphs.length} graphs, ${ds.numFeatures} node features, ${ds.numClasses} classes${edges}`,
     );
     const r = await trainGraphClassifier(
       gpu,

@@ -1,9 +1,9 @@
 // The training CLI's flags: parsed with node:util's parseArgs (strict: unknown flags and stray arguments are
 // refused), numbers read strictly, then checked by the same rules as the API's options (train/options.ts) under
 // the flags' own names, so `--epochs 0` says "--epochs must be a positive integer".
-import { parseArgs } from 'node:util';
 import type { PlanetoidName } from '../data/planetoid.ts';
 import { resolveRunOptions, type ResolvedRunOptions } from '../train/options.ts';
+import { numberFlag, parseFlags } from './flags.ts';
 
 export const HELP = `Usage: npm run train -- [options]
 
@@ -61,58 +61,33 @@ export interface TrainArgs {
   json: boolean;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-/** A flag's value as a number: decimal notation only ("", "abc", "0x10", "NaN" are refused, naming the flag). */
-function numberFlag(flag: string, s: string): number {
-  if (!NUMBER.test(s.trim())) throw new Error(`${flag} must be a number, got ${JSON.stringify(s)}`);
-  return Number(s);
-}
-
 /** Parses and checks the CLI's arguments; every refusal names its flag. */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        task: { type: 'string', default: 'node' },
-        dataset: { type: 'string', default: 'cora' },
-        data: { type: 'string' },
-        model: { type: 'string' },
-        heads: { type: 'string' },
-        hidden: { type: 'string' },
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        'weight-decay': { type: 'string' },
-        dropout: { type: 'string' },
-        seed: { type: 'string' },
-        residual: { type: 'boolean', default: false },
-        'log-every': { type: 'string', default: '20' },
-        save: { type: 'string' },
-        'data-dir': { type: 'string' },
-        profile: { type: 'boolean', default: false },
-        trace: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const flag = /'([^']+)'/.exec(e.message)?.[1] ?? 'flag';
-      throw new Error(`unknown option ${flag} (npm run train -- --help lists them)`);
-    }
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      const arg = /'([^']*)'/.exec(e.message)?.[1];
-      throw new Error(
-        `unexpected argument ${arg !== undefined ? JSON.stringify(arg) : ''}: options are given as --name value`,
-      );
-    }
-    throw err;
-  }
+  const values = parseFlags(
+    argv,
+    {
+      task: { type: 'string', default: 'node' },
+      dataset: { type: 'string', default: 'cora' },
+      data: { type: 'string' },
+      model: { type: 'string' },
+      heads: { type: 'string' },
+      hidden: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      dropout: { type: 'string' },
+      seed: { type: 'string' },
+      residual: { type: 'boolean', default: false },
+      'log-every': { type: 'string', default: '20' },
+      save: { type: 'string' },
+      'data-dir': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      trace: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    '(npm run train -- --help lists them)',
+  );
   if (values.task !== 'node') {
     throw new Error(`--task must be node or graph, got ${JSON.stringify(values.task)}`);
   }

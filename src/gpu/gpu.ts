@@ -265,7 +265,7 @@ export class Gpu {
   // ---- caches ----
 
   private pipelineFor(k: Kernel) {
-    const key = `${k.name}|${k.entryPoint}|${JSON.stringify(k.overrides)}`;
+    const key = k.pipelineKey;
     let entry = this.pipelines.get(key);
     if (!entry) {
       const { storage, uniform } = k.iface;
@@ -309,7 +309,7 @@ export class Gpu {
       throw new Error(`${k.name}: the kernel has no uniform block, but uniforms were given`);
     }
     resources.sort((a, b) => a.binding - b.binding);
-    const key = k.name + '|' + k.entryPoint + '|' + JSON.stringify(k.overrides) + '|' +
+    const key = k.pipelineKey + '|' +
       resources.map(({ resource: r }) => `${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? 0}`).join(',');
     let group = this.bindGroups.get(key);
     if (!group) {

@@ -43,6 +43,11 @@ export interface Kernel {
   readonly overrides: Readonly<Record<string, number>>;
   /** Bindings and uniform fields, reflected from the WGSL on first use. */
   readonly iface: KernelInterface;
+  /**
+   * Names the compiled pipeline: entry point, WGSL module and overrides (kernels of one name and entry point may
+   * differ in their preludes, e.g. the element type).
+   */
+  readonly pipelineKey: string;
 }
 
 export interface KernelSpec {
@@ -56,6 +61,9 @@ export interface KernelSpec {
   overrides?: Record<string, number | boolean>;
 }
 
+// A number per distinct WGSL module (the code with its preludes).
+const moduleIds = new Map<string, number>();
+
 export function kernel(spec: KernelSpec): Kernel {
   const overrides: Record<string, number> = {};
   for (const [k, v] of Object.entries(spec.overrides ?? {})) overrides[k] = typeof v === 'boolean' ? Number(v) : v;
@@ -65,12 +73,16 @@ export function kernel(spec: KernelSpec): Kernel {
   const body = spec.code.replace(/^enable [\w, ]+;/gm, '');
   const code = [...enables, common, ...(spec.preludes ?? []), body].join('\n');
   let iface: KernelInterface | null = null;
+  let moduleId = moduleIds.get(code);
+  if (moduleId === undefined) moduleIds.set(code, (moduleId = moduleIds.size));
+  const allOverrides = { WG: workgroupSize, ...overrides };
   return {
     name: spec.name,
     code,
     entryPoint: spec.entryPoint,
     workgroupSize,
-    overrides: { WG: workgroupSize, ...overrides },
+    overrides: allOverrides,
+    pipelineKey: `${spec.name}|${spec.entryPoint}|${moduleId}|${JSON.stringify(allOverrides)}`,
     get iface() {
       iface ??= reflectEntry(spec.name, code, spec.entryPoint);
       return iface;
@@ -189,6 +201,12 @@ export function packUniforms(k: Kernel, values: UniformValues): Uint32Array {
   }
   return words;
 }
+
+/**
+ * Preludes for WGSL written once over an element type `Elem`: 1 declares f32 elements, 4 vec4f groups of four
+ * consecutive f32 (the same code compiled for each, e.g. shaders/reduce.wgsl).
+ */
+export const ELEMENT_TYPE = { 1: 'alias Elem = f32;', 4: 'alias Elem = vec4f;' } as const;
 
 /** Number of workgroups needed for `threads` threads. */
 export function groups(threads: number, workgroupSize: number): number {

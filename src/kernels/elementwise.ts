@@ -6,49 +6,33 @@ import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectSize, expectTensor } from './check.ts';
 
+/** The kernel of an elementwise.wgsl entry point; in place (IN_PLACE), the streamed input is read from `out`. */
+const entry = (name: string, entryPoint: string, inPlace = false) =>
+  kernel({ name, code, entryPoint, overrides: inPlace ? { IN_PLACE: true } : {} });
+
 const K = {
-  biasAdd: kernel({ name: 'bias_add', code, entryPoint: 'bias_add' }),
-  add: kernel({ name: 'add', code, entryPoint: 'add' }),
-  eluForward: kernel({ name: 'elu.forward', code, entryPoint: 'elu_forward' }),
-  eluBackward: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward' }),
-  leakyForward: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward' }),
-  leakyBackward: kernel({ name: 'leaky_relu.backward', code, entryPoint: 'leaky_relu_backward' }),
-  leakyDropoutForward: kernel({ name: 'leaky_relu_dropout.forward', code, entryPoint: 'leaky_relu_dropout_forward' }),
-  leakyDropoutBackward: kernel({ name: 'leaky_relu_dropout.backward', code, entryPoint: 'leaky_relu_dropout_backward' }),
+  biasAdd: entry('bias_add', 'bias_add'),
+  add: entry('add', 'add'),
+  eluForward: entry('elu.forward', 'elu_forward'),
+  eluBackward: entry('elu.backward', 'elu_backward'),
+  leakyForward: entry('leaky_relu.forward', 'leaky_relu_forward'),
+  leakyBackward: entry('leaky_relu.backward', 'leaky_relu_backward'),
+  leakyDropoutForward: entry('leaky_relu_dropout.forward', 'leaky_relu_dropout_forward'),
+  leakyDropoutBackward: entry('leaky_relu_dropout.backward', 'leaky_relu_dropout_backward'),
   // In place: x read from out (forward) or dy from out (backward); the other binding is then not read.
-  leakyForwardInPlace: kernel({ name: 'leaky_relu.forward', code, entryPoint: 'leaky_relu_forward', overrides: { IN_PLACE: true } }),
-  leakyDropoutForwardInPlace: kernel({
-    name: 'leaky_relu_dropout.forward',
-    code,
-    entryPoint: 'leaky_relu_dropout_forward',
-    overrides: { IN_PLACE: true },
-  }),
-  leakyBackwardInPlace: kernel({
-    name: 'leaky_relu.backward',
-    code,
-    entryPoint: 'leaky_relu_backward',
-    overrides: { IN_PLACE: true },
-  }),
-  leakyDropoutBackwardInPlace: kernel({
-    name: 'leaky_relu_dropout.backward',
-    code,
-    entryPoint: 'leaky_relu_dropout_backward',
-    overrides: { IN_PLACE: true },
-  }),
-  dropout: kernel({ name: 'dropout', code, entryPoint: 'dropout' }),
-  eluDropoutForward: kernel({ name: 'elu_dropout.forward', code, entryPoint: 'elu_dropout_forward' }),
-  eluDropoutBackward: kernel({ name: 'elu_dropout.backward', code, entryPoint: 'elu_dropout_backward' }),
+  leakyForwardInPlace: entry('leaky_relu.forward', 'leaky_relu_forward', true),
+  leakyDropoutForwardInPlace: entry('leaky_relu_dropout.forward', 'leaky_relu_dropout_forward', true),
+  leakyBackwardInPlace: entry('leaky_relu.backward', 'leaky_relu_backward', true),
+  leakyDropoutBackwardInPlace: entry('leaky_relu_dropout.backward', 'leaky_relu_dropout_backward', true),
+  dropout: entry('dropout', 'dropout'),
+  eluDropoutForward: entry('elu_dropout.forward', 'elu_dropout_forward'),
+  eluDropoutBackward: entry('elu_dropout.backward', 'elu_dropout_backward'),
   // dy read from out (IN_PLACE); y_in is then not read.
-  eluBackwardInPlace: kernel({ name: 'elu.backward', code, entryPoint: 'elu_backward', overrides: { IN_PLACE: true } }),
-  eluDropoutBackwardInPlace: kernel({
-    name: 'elu_dropout.backward',
-    code,
-    entryPoint: 'elu_dropout_backward',
-    overrides: { IN_PLACE: true },
-  }),
-  headMeanForward: kernel({ name: 'head_mean.forward', code, entryPoint: 'head_mean_forward' }),
-  headMeanBackward: kernel({ name: 'head_mean.backward', code, entryPoint: 'head_mean_backward' }),
-  fill: kernel({ name: 'fill', code, entryPoint: 'fill' }),
+  eluBackwardInPlace: entry('elu.backward', 'elu_backward', true),
+  eluDropoutBackwardInPlace: entry('elu_dropout.backward', 'elu_dropout_backward', true),
+  headMeanForward: entry('head_mean.forward', 'head_mean_forward'),
+  headMeanBackward: entry('head_mean.backward', 'head_mean_backward'),
+  fill: entry('fill', 'fill'),
 };
 
 /** Uniform block of elementwise.wgsl; fields an op does not use are 0. */

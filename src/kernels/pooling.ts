@@ -40,6 +40,10 @@ function expectSegments(op: string, s: GraphSegments): void {
   expectTensor(op, 'batch', s.batch, 'u32', [s.numNodes]);
 }
 
+function expectMode(op: string, mode: PoolMode): void {
+  if (mode !== 'add' && mode !== 'mean' && mode !== 'max') throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
+}
+
 function sizes(s: GraphSegments, width: number, gates = 1) {
   return { graphs: s.numGraphs, nodes: s.numNodes, width, gates };
 }
@@ -63,7 +67,7 @@ export interface PoolResult {
  */
 export function globalPool(gpu: Gpu, x: Tensor, seg: GraphSegments, mode: PoolMode, opts: { out?: Tensor; argmax?: Tensor } = {}): PoolResult {
   const op = 'globalPool';
-  if (mode !== 'add' && mode !== 'mean' && mode !== 'max') throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
+  expectMode(op, mode);
   expectSegments(op, seg);
   expectTensor(op, 'x', x, 'f32', [seg.numNodes, -1]);
   const F = x.shape[1], B = seg.numGraphs, N = seg.numNodes;
@@ -85,7 +89,7 @@ export function globalPool(gpu: Gpu, x: Tensor, seg: GraphSegments, mode: PoolMo
  */
 export function globalPoolBackward(gpu: Gpu, dout: Tensor, seg: GraphSegments, mode: PoolMode, opts: { argmax?: Tensor | null; dx?: Tensor } = {}): Tensor {
   const op = 'globalPoolBackward';
-  if (mode !== 'add' && mode !== 'mean' && mode !== 'max') throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
+  expectMode(op, mode);
   expectSegments(op, seg);
   expectTensor(op, 'dout', dout, 'f32', [seg.numGraphs, -1]);
   const F = dout.shape[1], B = seg.numGraphs, N = seg.numNodes;

@@ -4,7 +4,7 @@
 // 'gpu'.
 import code from '../../shaders/reduce-gpu.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { kernel, type Kernel } from '../gpu/kernel.ts';
+import { ELEMENT_TYPE, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { spmmLanes } from './spmm-gpu.ts';
@@ -23,16 +23,20 @@ function cached(key: string, make: () => Kernel): Kernel {
   return k;
 }
 
-function scatterKernel(by: 'dst' | 'src', vec4: boolean, lanes: number): Kernel {
-  const entryPoint = `scatter_rows_${by}${vec4 ? '4' : ''}`;
-  return cached(`${entryPoint}|${lanes}`, () => kernel({
-    name: `scatter_add.${by}.rows`, code, entryPoint, workgroupSize: SCATTER_WG, overrides: { ROW_LANES: lanes },
+/** Over f32 columns (w = 1) or vec4 column groups (w = 4). */
+function scatterKernel(by: 'dst' | 'src', w: 1 | 4, lanes: number): Kernel {
+  const entryPoint = `scatter_rows_${by}`;
+  return cached(`${entryPoint}|${w}|${lanes}`, () => kernel({
+    name: `scatter_add.${by}.rows`, code, entryPoint, preludes: [ELEMENT_TYPE[w]], workgroupSize: SCATTER_WG,
+    overrides: { ROW_LANES: lanes },
   }));
 }
 
-function columnKernel(vec4: boolean): Kernel {
-  const entryPoint = `column_block_sum${vec4 ? '4' : ''}`;
-  return cached(entryPoint, () => kernel({ name: 'column_sum.blocks', code, entryPoint, workgroupSize: COLUMN_WG }));
+function columnKernel(w: 1 | 4): Kernel {
+  const entryPoint = 'column_block_sum';
+  return cached(`${entryPoint}|${w}`, () => kernel({
+    name: 'column_sum.blocks', code, entryPoint, preludes: [ELEMENT_TYPE[w]], workgroupSize: COLUMN_WG,
+  }));
 }
 
 /** scatterAdd's sums, arguments already checked; `w` is 4 when F is a multiple of 4 and there are edges. */
@@ -41,7 +45,7 @@ export function scatterRows(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' |
   if (n === 0 || f === 0) return out;
   const lanes = spmmLanes(f / w);
   const bindings: Record<string, Tensor> = by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
-  gpu.dispatch(scatterKernel(by, w === 4, lanes), {
+  gpu.dispatch(scatterKernel(by, w, lanes), {
     bindings,
     uniforms: { n, f: f / w, block: 0, accumulate: 0, col_blocks: 0 },
     workgroups: Math.ceil(n / (SCATTER_WG / lanes)),
@@ -57,7 +61,7 @@ export function scatterRows(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' |
 export function columnBlocks(gpu: Gpu, x: Tensor, rows: number, f: number, out: Tensor, accumulate: boolean): Tensor {
   if (f === 0) return out;
   const w = f % 4 === 0 && rows > 0 ? 4 : 1;
-  const k = columnKernel(w === 4);
+  const k = columnKernel(w);
   const colBlocks = Math.ceil(f / w / COLUMN_GROUP_COLS);
   let input = x;
   let n = rows;

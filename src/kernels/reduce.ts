@@ -2,25 +2,25 @@
 // element is summed by one thread in a fixed order, so results are bit-identical run to run (no atomics).
 import code from '../../shaders/reduce.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel } from '../gpu/kernel.ts';
+import { ELEMENT_TYPE, groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import { expectSize, expectTensor } from './check.ts';
 import { columnBlocks, scatterRows } from './reduce-gpu.ts';
 
-// The `4` kernels see vals and out as vec4 column groups (F % 4 == 0).
+// Each entry point over f32 columns (1) and over vec4 column groups (4, when F % 4 == 0).
+const entry = (name: string, entryPoint: string) => ({
+  1: kernel({ name, code, entryPoint, preludes: [ELEMENT_TYPE[1]] }),
+  4: kernel({ name, code, entryPoint, preludes: [ELEMENT_TYPE[4]] }),
+});
 const K = {
-  scatterDst: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst' }),
-  scatterDst4: kernel({ name: 'scatter_add.dst', code, entryPoint: 'scatter_dst4' }),
-  scatterSrc: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src' }),
-  scatterSrc4: kernel({ name: 'scatter_add.src', code, entryPoint: 'scatter_src4' }),
-  columnPartials: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials' }),
-  columnPartials4: kernel({ name: 'column_sum.partials', code, entryPoint: 'column_partials4' }),
-  columnTotal: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total' }),
-  columnTotal4: kernel({ name: 'column_sum.total', code, entryPoint: 'column_total4' }),
+  scatterDst: entry('scatter_add.dst', 'scatter_dst'),
+  scatterSrc: entry('scatter_add.src', 'scatter_src'),
+  columnPartials: entry('column_sum.partials', 'column_partials'),
+  columnTotal: entry('column_sum.total', 'column_total'),
 };
 
-/** Columns per thread: 4 (vec4 entry points) when F is a multiple of 4 and there is data to bind, else 1. */
+/** Columns per thread: 4 (vec4 kernels) when F is a multiple of 4 and there is data to bind, else 1. */
 function lanes(f: number, rows: number): 1 | 4 {
   return f % 4 === 0 && f > 0 && rows > 0 ? 4 : 1;
 }
@@ -48,7 +48,7 @@ export function scatterAdd(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' | 
   else out = gpu.empty('f32', [n, f]);
   const w = lanes(f, g.numEdges);
   if (gpu.kernelShape === 'gpu') return scatterRows(gpu, g, vals, by, out, w);
-  const k = by === 'dst' ? (w === 4 ? K.scatterDst4 : K.scatterDst) : w === 4 ? K.scatterSrc4 : K.scatterSrc;
+  const k = (by === 'dst' ? K.scatterDst : K.scatterSrc)[w];
   const bindings = by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
   const indexBytes = (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0);
   gpu.dispatch(k, {
@@ -80,7 +80,7 @@ export function columnSum(gpu: Gpu, x: Tensor, opts: { out?: Tensor; accumulate?
   const blocks = Math.ceil(rows / COLUMN_BLOCK_ROWS);
   const partials = gpu.empty('f32', [blocks, f]);
   const w = lanes(f, rows);
-  const k = w === 4 ? K.columnPartials4 : K.columnPartials;
+  const k = K.columnPartials[w];
   gpu.dispatch(k, {
     bindings: { vals: x, out: partials },
     uniforms: params(rows, f / w, COLUMN_BLOCK_ROWS),
@@ -96,7 +96,7 @@ export function columnSum(gpu: Gpu, x: Tensor, opts: { out?: Tensor; accumulate?
 /** out[f] = (accumulate ? out[f] : 0) + sum_r x[r, f], one thread per column. */
 function total(gpu: Gpu, x: Tensor, rows: number, f: number, out: Tensor, accumulate: boolean): void {
   const w = lanes(f, rows);
-  const k = w === 4 ? K.columnTotal4 : K.columnTotal;
+  const k = K.columnTotal[w];
   gpu.dispatch(k, {
     bindings: { vals: x, out },
     uniforms: params(rows, f / w, 0, accumulate),

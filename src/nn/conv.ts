@@ -5,7 +5,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import type { EdgeDropout } from '../kernels/check.ts';
 import { checkFillValue, csrEdgeAttr, csrEdgeAttrBackward, type FillValue } from '../kernels/edge-attr.ts';
-import { add, biasAdd, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
+import { add, biasAdd, fill, headMeanBackward, headMeanForward } from '../kernels/elementwise.ts';
 import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { columnSum } from '../kernels/reduce.ts';
@@ -78,9 +78,8 @@ export function transpose(a: Float32Array, rows: number, cols: number, c0 = 0, n
 
 /** The edge features of one forward call. */
 export interface EdgeFeatures {
-  /** The caller's edge_attr [E_in, D], in edge_index order; `variable` when it came as a Variable. */
+  /** The caller's edge_attr [E_in, D], in edge_index order. */
   attr: Tensor;
-  variable: Variable | null;
   /** The attributes in the graph's CSR order, self loops filled [E, D]. */
   csr: Tensor;
   /** lin_edge of them [E, H*C]. */
@@ -197,6 +196,7 @@ export abstract class AttentionConv extends Module {
         const dx = this.backwardOf(call, dout, ctx.needsGrad(v));
         if (dx) ctx.deliver(v, dx);
         if (ev && ctx.needsGrad(ev)) ctx.deliver(ev, this.edgeAttrGrad(call));
+        if (!ev) this.zeroEdgeGrads();
       },
     });
   }
@@ -228,7 +228,14 @@ export abstract class AttentionConv extends Module {
     const attr = ev.dense();
     const csr = csrEdgeAttr(gpu, g, attr, this.opts.fillValue, scope.get('edge_attr', [g.numEdges, attr.shape[1]!]));
     const lin = matmul(gpu, csr, this.param('lin_edge.weight'), { out: scope.get('edge_lin', [g.numEdges, this.hc]) });
-    return { attr, variable: ev, csr, lin };
+    return { attr, csr, lin };
+  }
+
+  /** A forward without edge features leaves lin_edge (and att_edge) out of the output: their gradients are 0. */
+  private zeroEdgeGrads(): void {
+    for (const { name } of this.parameterSpecs()) {
+      if (name.startsWith('lin_edge.') || name === 'att_edge') fill(this.gpu, this.grad(name), 0);
+    }
   }
 
   /** Backward of lin_edge given d lin_edge(e) [E, H*C]: writes d lin_edge.weight. */

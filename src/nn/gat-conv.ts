@@ -112,7 +112,8 @@ export class GATConv extends AttentionConv {
     if (call.edge) {
       // a_edge = lin_edge(e) . att_edge: d att_edge, then d lin_edge(e) and d lin_edge.weight.
       const dedgeLin = scope.get('dedge_lin', [E, hc]);
-      headDotBackward(gpu, nodeMatrix(call.edge.lin), this.param('att_edge'), scope.get('da_edge', [E, heads]), E, dims, {
+      const daEdge = scope.get('da_edge', [E, heads]);
+      headDotBackward(gpu, nodeMatrix(call.edge.lin), this.param('att_edge'), daEdge, E, dims, {
         dx: nodeMatrix(dedgeLin),
         datt: this.grad('att_edge'),
       });

@@ -73,7 +73,8 @@ export function resolveGraphTrainConfig(
   if (typeof edgeFeatures !== 'boolean')
     throw new Error(`trainGraphClassifier: edgeFeatures must be true or false, got ${String(edgeFeatures)}`);
   const { numEdgeFeatures, ...modelDims } = dims;
-  const model = resolveGraphClassifierConfig({ ...c, ...modelDims, edgeDim: edgeFeatures ? (numEdgeFeatures ?? 0) : 0 });
+  const edgeDim = edgeFeatures ? (numEdgeFeatures ?? 0) : 0;
+  const model = resolveGraphClassifierConfig({ ...c, ...modelDims, edgeDim });
   const t = {
     folds: c.folds ?? 10,
     foldSeed: c.foldSeed ?? 0,

@@ -7,8 +7,20 @@ import { adamScalars, adamStep, adamWScalars, adamWStep, type AdamConfig } from 
 import { checkSgdConfig, sgdScalars, sgdStep, type SgdConfig } from '../kernels/sgd.ts';
 import type { Module, Parameter } from '../nn/module.ts';
 import type { ParameterStore } from '../nn/params.ts';
+import { releaseOnThrow } from './cleanup.ts';
 
-/** What every optimizer does with its parameters: the flat buffer they live in, and their modules' gradient state. */
+/**
+ * Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many.
+ * The training-memory estimate (budget.ts) counts this table.
+ */
+export const SCALAR_TABLE_STEPS = 1024;
+
+/**
+ * What every optimizer does with its parameters: the flat buffer they live in, their modules' gradient state, and
+ * the per-step scalars (learning rate, bias corrections, ...: 4 floats a step, computed in float64 on the host). These
+ * are uploaded for SCALAR_TABLE_STEPS steps at once and copied into `scalars` in order with the recorded work, so
+ * that any number of steps may be recorded before a submit.
+ */
 export abstract class Optimizer {
   readonly params: Parameter[];
   readonly gpu: Gpu;
@@ -18,6 +30,11 @@ export abstract class Optimizer {
   private readonly modules: Module[];
   /** Steps taken. */
   steps = 0;
+  /** The current step's scalars, read by the update kernel (allocated by allocate()). */
+  protected scalars!: Tensor;
+  /** The scalars of steps tableFrom .. tableFrom + SCALAR_TABLE_STEPS - 1. */
+  private table!: Tensor;
+  private tableFrom = 0;
 
   constructor(params: Iterable<Parameter>) {
     this.params = [...params];
@@ -44,10 +61,41 @@ export abstract class Optimizer {
     // Gradients still marked zero (no backward reached them) must read as zero.
     for (const m of this.modules) m.settleGradients();
     this.steps++;
+    const t = this.steps;
+    if (t >= this.tableFrom + SCALAR_TABLE_STEPS) this.fillTable(t);
+    const k = t - this.tableFrom;
+    const entry = new Tensor(this.gpu, this.table.buffer, 'f32', [4], this.table.byteOffset + 16 * k, this.table);
+    this.gpu.copy(entry, this.scalars);
     this.update();
   }
 
+  /** Records the update of step `this.steps`, whose scalars are in `this.scalars`. */
   protected abstract update(): void;
+
+  /** The 4 scalars of step t (from 1). */
+  protected abstract scalarsOf(t: number): Float32Array;
+
+  /**
+   * Allocates the optimizer's state (what `makeState` returns; call it once the settings are checked) and the scalar
+   * table, then uploads the first steps' scalars. All or nothing: a refusal keeps no GPU memory.
+   */
+  protected allocate<S>(makeState: () => S): S {
+    return releaseOnThrow(this.gpu, () => {
+      const state = makeState();
+      this.scalars = this.gpu.full('f32', [4], 0);
+      this.table = this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]);
+      this.fillTable(1);
+      return state;
+    });
+  }
+
+  /** Uploads the scalars of steps first .. first + SCALAR_TABLE_STEPS - 1. */
+  private fillTable(first: number): void {
+    const host = new Float32Array(SCALAR_TABLE_STEPS * 4);
+    for (let k = 0; k < SCALAR_TABLE_STEPS; k++) host.set(this.scalarsOf(first + k), 4 * k);
+    this.table.write(host);
+    this.tableFrom = first;
+  }
 
   /** The (value, gradient, state...) views to update: the whole flat buffers, or each parameter's range. */
   protected ranges(states: Tensor[]): { value: Tensor; grad: Tensor; states: Tensor[] }[] {
@@ -58,7 +106,9 @@ export abstract class Optimizer {
     });
   }
 
-  dispose(): void {}
+  dispose(): void {
+    [this.scalars, this.table].forEach((t) => t?.dispose());
+  }
 }
 
 export interface AdamOptions {
@@ -70,24 +120,14 @@ export interface AdamOptions {
 }
 
 /**
- * Steps whose scalars are uploaded at once: a queue write (which must not overtake recorded work) per this many.
- * The training-memory estimate (budget.ts) counts this table.
- */
-export const SCALAR_TABLE_STEPS = 1024;
-
-/**
  * torch.optim.Adam (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0), the same arithmetic in the
- * same order as torch's single-tensor implementation (kernels/adam.ts). The per-step scalars (lr and the bias
- * corrections, computed in float64 on the host) are uploaded for many steps at once and copied in order with the
- * recorded work, so that any number of steps may be recorded before a submit.
+ * same order as torch's single-tensor implementation (kernels/adam.ts). The per-step scalars are lr and the bias
+ * corrections.
  */
 export class Adam extends Optimizer {
   readonly config: AdamConfig;
   private readonly m: Tensor;
   private readonly v: Tensor;
-  private readonly scalars: Tensor;
-  private readonly table: Tensor;
-  private tableFrom = 0;
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params);
@@ -100,34 +140,15 @@ export class Adam extends Optimizer {
       weightDecay: options.weightDecay ?? this.defaultWeightDecay,
     };
     this.scalarsOf(1); // checks the settings
-    const made: Tensor[] = [];
-    const make = (t: () => Tensor) => (made.push(t()), made[made.length - 1]);
-    try {
-      this.m = make(() => this.gpu.full('f32', [this.store.total], 0));
-      this.v = make(() => this.gpu.full('f32', [this.store.total], 0));
-      this.scalars = make(() => this.gpu.full('f32', [4], 0));
-      this.table = make(() => this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]));
-    } catch (err) {
-      made.forEach((t) => t.dispose()); // a refusal keeps nothing
-      throw err;
-    }
-    this.fillTable(1);
-  }
-
-  /** Uploads the scalars of steps first .. first + SCALAR_TABLE_STEPS - 1. */
-  private fillTable(first: number): void {
-    const host = new Float32Array(SCALAR_TABLE_STEPS * 4);
-    for (let k = 0; k < SCALAR_TABLE_STEPS; k++) host.set(this.scalarsOf(first + k), 4 * k);
-    this.table.write(host);
-    this.tableFrom = first;
+    const moments = this.allocate(() => ({
+      m: this.gpu.full('f32', [this.store.total], 0),
+      v: this.gpu.full('f32', [this.store.total], 0),
+    }));
+    this.m = moments.m;
+    this.v = moments.v;
   }
 
   protected update(): void {
-    const t = this.steps;
-    if (t >= this.tableFrom + SCALAR_TABLE_STEPS) this.fillTable(t);
-    const k = t - this.tableFrom;
-    const entry = new Tensor(this.gpu, this.table.buffer, 'f32', [4], this.table.byteOffset + 16 * k, this.table);
-    this.gpu.copy(entry, this.scalars);
     const step = this.decoupled ? adamWStep : adamStep;
     for (const r of this.ranges([this.m, this.v]))
       step(this.gpu, r.value, r.grad, r.states[0], r.states[1], this.scalars, this.config);
@@ -143,7 +164,7 @@ export class Adam extends Optimizer {
   }
 
   /** The scalars of step t: [lr, 1 - beta1^t, 1 - beta2^t, AdamW's 1 - lr wd]. */
-  private scalarsOf(t: number): Float32Array {
+  protected scalarsOf(t: number): Float32Array {
     return (this.decoupled ? adamWScalars : adamScalars)(this.config, t);
   }
 
@@ -153,7 +174,8 @@ export class Adam extends Optimizer {
   }
 
   override dispose(): void {
-    [this.m, this.v, this.scalars, this.table].forEach((t) => t.dispose());
+    [this.m, this.v].forEach((t) => t.dispose());
+    super.dispose();
   }
 }
 
@@ -183,15 +205,12 @@ export interface SGDOptions {
  * torch.optim.SGD (defaults lr 1e-3, momentum 0, dampening 0, weight decay 0, nesterov false), the arithmetic and
  * order of torch's single-tensor implementation (kernels/sgd.ts): d = grad + wd p; with momentum, buf = d on the
  * first step, then momentum buf + (1 - dampening) d, and d = d + momentum buf (Nesterov) or buf; p -= lr d. The
- * per-step scalars (lr, first step) travel as Adam's do.
+ * per-step scalars are lr and whether the step is the first.
  */
 export class SGD extends Optimizer {
   readonly config: SgdConfig;
   /** The momentum buffer in the model's flat layout (null without momentum). */
   readonly momentumBuffer: Tensor | null;
-  private readonly scalars: Tensor;
-  private readonly table: Tensor;
-  private tableFrom = 0;
 
   constructor(params: Iterable<Parameter>, options: SGDOptions = {}) {
     super(params);
@@ -203,39 +222,24 @@ export class SGD extends Optimizer {
       nesterov: options.nesterov ?? false,
     };
     checkSgdConfig(this.config);
-    const made: Tensor[] = [];
-    const make = (t: () => Tensor) => (made.push(t()), made[made.length - 1]);
-    try {
-      this.momentumBuffer = this.config.momentum !== 0 ? make(() => this.gpu.full('f32', [this.store.total], 0)) : null;
-      this.scalars = make(() => this.gpu.full('f32', [4], 0));
-      this.table = make(() => this.gpu.empty('f32', [SCALAR_TABLE_STEPS, 4]));
-    } catch (err) {
-      made.forEach((t) => t.dispose()); // a refusal keeps nothing
-      throw err;
-    }
-    this.fillTable(1);
-  }
-
-  /** Uploads the scalars of steps first .. first + SCALAR_TABLE_STEPS - 1. */
-  private fillTable(first: number): void {
-    const host = new Float32Array(SCALAR_TABLE_STEPS * 4);
-    for (let k = 0; k < SCALAR_TABLE_STEPS; k++) host.set(sgdScalars(this.config, first + k), 4 * k);
-    this.table.write(host);
-    this.tableFrom = first;
+    this.momentumBuffer = this.allocate(() =>
+      this.config.momentum !== 0 ? this.gpu.full('f32', [this.store.total], 0) : null,
+    );
   }
 
   protected update(): void {
-    const t = this.steps;
-    if (t >= this.tableFrom + SCALAR_TABLE_STEPS) this.fillTable(t);
-    const k = t - this.tableFrom;
-    const entry = new Tensor(this.gpu, this.table.buffer, 'f32', [4], this.table.byteOffset + 16 * k, this.table);
-    this.gpu.copy(entry, this.scalars);
     const buffers = this.momentumBuffer ? [this.momentumBuffer] : [];
     for (const r of this.ranges(buffers))
       sgdStep(this.gpu, r.value, r.grad, r.states[0] ?? null, this.scalars, this.config);
   }
 
+  /** The scalars of step t: [lr, 1 on the first step else 0, 0, 0]. */
+  protected scalarsOf(t: number): Float32Array {
+    return sgdScalars(this.config, t);
+  }
+
   override dispose(): void {
-    [this.momentumBuffer, this.scalars, this.table].forEach((t) => t?.dispose());
+    this.momentumBuffer?.dispose();
+    super.dispose();
   }
 }

@@ -49,6 +49,29 @@ async function checkState(label: string, s: State, p: Float64Array, m: Float64Ar
   assertClose(`${label} v`, await s.v.read(), v);
 }
 
+/**
+ * Three steps on the GPU from a random state of n elements (from step 1 with zero moments, or from step 6 with
+ * random ones), each checked against the float64 reference; AdamW when `decoupled`.
+ */
+async function threeSteps(gpu: Gpu, rand: () => number, n: number, cfg: AdamConfig, decoupled: boolean): Promise<void> {
+  const fresh = rand() < 0.5;
+  const p = Float64Array.from(randomArray(rand, n, -2, 2));
+  const m = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, -0.1, 0.1));
+  const v = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, 0, 0.01));
+  const s = upload(gpu, p, m, v);
+  for (let t = fresh ? 1 : 6, k = 0; k < 3; t++, k++) {
+    const grad = randomArray(rand, n, -1, 1);
+    gpuStep(gpu, s, grad, cfg, t, decoupled);
+    (decoupled ? ref.adamWStep : ref.adamStep)(p, grad, m, v, cfg, t);
+    await checkState(`step ${t}`, s, p, m, v);
+    // The reference continues from the GPU's f32 state, so that rounding does not accumulate across steps.
+    p.set(await s.p.read());
+    m.set(await s.m.read());
+    v.set(await s.v.read());
+  }
+  Object.values(s).forEach((x) => x.dispose());
+}
+
 /** Two steps twice from the same state: bit-identical results, nothing written past n, no new uniform buffer. */
 async function deterministic(gpu: Gpu, decoupled: boolean): Promise<void> {
   const rand = Math.random;
@@ -121,21 +144,7 @@ export const cases: KernelCase[] = [
     async run(gpu) {
       await repeat(CASES, 31, async (rand, i) => {
         const n = i < 4 ? i + 1 : randInt(rand, 1, 20_000);
-        const cfg = randomConfig(rand);
-        const fresh = rand() < 0.5; // from step 1 with zero moments, or from step 6 with random ones
-        const p = Float64Array.from(randomArray(rand, n, -2, 2));
-        const m = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, -0.1, 0.1));
-        const v = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, 0, 0.01));
-        const s = upload(gpu, p, m, v);
-        for (let t = fresh ? 1 : 6, k = 0; k < 3; t++, k++) {
-          const grad = randomArray(rand, n, -1, 1);
-          gpuStep(gpu, s, grad, cfg, t);
-          ref.adamStep(p, grad, m, v, cfg, t);
-          await checkState(`step ${t}`, s, p, m, v);
-          // The reference continues from the GPU's f32 state, so that rounding does not accumulate across steps.
-          p.set(await s.p.read()), m.set(await s.m.read()), v.set(await s.v.read());
-        }
-        Object.values(s).forEach((x) => x.dispose());
+        await threeSteps(gpu, rand, n, randomConfig(rand), false);
       });
     },
   },
@@ -171,19 +180,7 @@ export const cases: KernelCase[] = [
       await repeat(CASES, 32, async (rand, i) => {
         const n = i < 5 ? i : randInt(rand, 1, 20_000);
         const cfg = { ...randomConfig(rand), weightDecay: rand() < 0.2 ? 0 : 10 ** (-3 + 2 * rand()) };
-        const fresh = rand() < 0.5;
-        const p = Float64Array.from(randomArray(rand, n, -2, 2));
-        const m = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, -0.1, 0.1));
-        const v = fresh ? new Float64Array(n) : Float64Array.from(randomArray(rand, n, 0, 0.01));
-        const s = upload(gpu, p, m, v);
-        for (let t = fresh ? 1 : 6, k = 0; k < 3; t++, k++) {
-          const grad = randomArray(rand, n, -1, 1);
-          gpuStep(gpu, s, grad, cfg, t, true);
-          ref.adamWStep(p, grad, m, v, cfg, t);
-          await checkState(`step ${t}`, s, p, m, v);
-          p.set(await s.p.read()), m.set(await s.m.read()), v.set(await s.v.read());
-        }
-        Object.values(s).forEach((x) => x.dispose());
+        await threeSteps(gpu, rand, n, cfg, true);
       });
       const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
       assertEqual('adamWScalars', adamWScalars(cfg, 2), Float32Array.of(0.01, 1 - 0.81, 1 - 0.998001, 1 - 0.0001));

@@ -380,6 +380,14 @@ export const cases: KernelCase[] = [
       assertThrows('gatScore ad', () => att.gatScore(gpu, g, de, track(gpu.full('f32', [3, H + 1], 0)), dims), /gatScore: shape mismatch for ad/);
       assertThrows('gatScore as dtype', () => att.gatScore(gpu, g, track(gpu.full('i32', [3, H], 0)), de, dims), /gatScore: as must be f32, got i32/);
       assertThrows('gatScoreBackward de', () => att.gatScoreBackward(gpu, g, de, de, a, dims), /gatScoreBackward: shape mismatch for de/);
+      const edge = track(gpu.full('f32', [3, HC], 0)), dedge = track(gpu.full('f32', [3, HC], 0));
+      assertThrows('edge shape', () => att.gatv2Score(gpu, g, xl, xr, a, dims, undefined, { edge: de }), /gatv2Score: shape mismatch for edge: expected \[3,6\]/);
+      assertThrows('out aliases edge', () => att.gatv2Score(gpu, g, xl, xr, a, dims, edge.view(0, [3, H]), { edge }), /gatv2Score: out shares a GPU buffer with edge/);
+      assertThrows('dedge without edge', () => att.gatv2ScoreBackward(gpu, g, xl, xr, a, de, dims, { ...grads, dedge }), /gatv2ScoreBackward: dedge was given without edge/);
+      assertThrows('edge without dedge', () => att.gatv2ScoreBackward(gpu, g, xl, xr, a, de, dims, { ...grads, edge }), /gatv2ScoreBackward: edge was given without dedge/);
+      assertThrows('gatScore edge shape', () => att.gatScore(gpu, g, de, de, dims, undefined, { edge }), /gatScore: shape mismatch for edge: expected \[3,2\]/);
+      assertThrows('gatScoreBackward dedge shape', () => att.gatScoreBackward(gpu, g, de, de, de, dims, { edge: de.view(0, [3, H]), dedge }), /gatScoreBackward: shape mismatch for dedge/);
+      assertThrows('gatScoreBackward dedge aliases de', () => att.gatScoreBackward(gpu, g, de, de, de, dims, { edge: track(gpu.full('f32', [3, H], 0)), dedge: de }), /gatScoreBackward: dedge shares a GPU buffer with/);
       track.disposeAll();
     },
   },

@@ -2,6 +2,8 @@
 // functions of a Gpu that throw on failure. No node: imports here.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { DType, Tensor } from '../../src/gpu/tensor.ts';
+import type { GraphSegments } from '../../src/kernels/pooling.ts';
+import type { Module } from '../../src/nn/module.ts';
 
 export interface KernelCase {
   name: string;
@@ -29,6 +31,35 @@ export function randomArray(rand: () => number, n: number, lo = -1, hi = 1): Flo
 
 export function randInt(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo));
+}
+
+/** Random values for every parameter of `model` (biases included), written to the GPU; returned in float64. */
+export function randomizeParameters(model: Module, rand: () => number): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const [name, p] of model.namedParameters()) {
+    const v = randomArray(rand, p.value.size);
+    p.value.write(v);
+    out.set(name, Float64Array.from(v));
+  }
+  return out;
+}
+
+/** A batch of graphs of the given sizes (nodes contiguous): its segments on the GPU, and the host ptr. */
+export function segmentsOf(gpu: Gpu, sizes: readonly number[]): { seg: GraphSegments; ptr: Uint32Array; dispose(): void } {
+  const ptr = new Uint32Array(sizes.length + 1);
+  sizes.forEach((s, g) => (ptr[g + 1] = ptr[g] + s));
+  const n = ptr[sizes.length];
+  const batch = new Uint32Array(n);
+  sizes.forEach((_, g) => batch.fill(g, ptr[g], ptr[g + 1]));
+  const t = { ptr: gpu.tensor('u32', [sizes.length + 1], ptr), batch: gpu.tensor('u32', [n], batch) };
+  return {
+    seg: { numGraphs: sizes.length, numNodes: n, ...t },
+    ptr,
+    dispose: () => {
+      t.ptr.dispose();
+      t.batch.dispose();
+    },
+  };
 }
 
 /** Random edge_index with `e` edges among `n` nodes (duplicates and self loops allowed). */

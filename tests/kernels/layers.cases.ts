@@ -1,7 +1,9 @@
 // GATConv / GATv2Conv modules and the two-layer model (GATModel, a Sequential) on the GPU against the float64
 // reference (tests/reference/model.ts), whose own gradients are checked here by finite differences.
+import fc from 'fast-check';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { buildGraph } from '../../src/graph.ts';
+import { fill as fillTensor } from '../../src/kernels/elementwise.ts';
 import type { FillValue } from '../../src/kernels/edge-attr.ts';
 import { uploadSparse, uploadSparseTranspose, type SparseRows } from '../../src/kernels/spmm.ts';
 import { GATConv } from '../../src/nn/gat-conv.ts';
@@ -14,7 +16,7 @@ import { dropoutScale } from '../reference/common.ts';
 import * as refEdges from '../reference/edge-attr.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/model.ts';
-import { assert, assertClose, assertGradClose, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
+import { assert, assertClose, assertGradClose, assertThrows, randInt, randomArray, randomEdges, repeat, rng, type KernelCase } from './harness.ts';
 
 type Kind = 'gatv2' | 'gat';
 
@@ -249,6 +251,67 @@ async function checkModel(gpu: Gpu, kind: Kind, sparse: boolean, rand: () => num
   graphs.dispose();
 }
 
+/** Bad edgeDim, fillValue and edgeAttr (generated) are refused with errors naming them. */
+async function checkEdgeRefusals(gpu: Gpu): Promise<void> {
+  const goodFills = new Set<unknown>(['mean', 'add', 'max', 'min']);
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true }), fc.constantFrom(NaN, Infinity, '3', true)),
+      fc.oneof(fc.string().filter((v) => !goodFills.has(v)), fc.constantFrom(NaN, Infinity, -Infinity, [1])),
+      fc.constantFrom('GATConv', 'GATv2Conv'),
+      (edgeDim, fillValue, kind) => {
+        const Conv = kind === 'GATConv' ? GATConv : GATv2Conv;
+        assertThrows(`edgeDim ${String(edgeDim)}`, () => new Conv(3, 2, { edgeDim: edgeDim as number }), /^edgeDim must be a positive integer/);
+        assertThrows(`fillValue ${String(fillValue)}`, () => new Conv(3, 2, { edgeDim: 2, fillValue: fillValue as FillValue }), /^fillValue must be 'mean', 'add', 'max', 'min' or a finite number/);
+      },
+    ),
+    { seed: 11, numRuns: 100 },
+  );
+  const edges: [number[], number[]] = [[0, 1, 2, 2], [1, 2, 0, 2]]; // 4 edges, one a self loop
+  const graphs = new GraphSet(gpu, edges, 3);
+  const x = gpu.tensor('f32', [3, 3], randomArray(Math.random, 9));
+  const plain = new GATv2Conv(3, 2).init(gpu);
+  const convs = [new GATv2Conv(3, 2, { edgeDim: 2 }).init(gpu), new GATConv(3, 2, { edgeDim: 2, heads: 2 }).init(gpu)];
+  try {
+    const attr = gpu.tensor('f32', [4, 2], new Float32Array(8));
+    assertThrows('no edgeDim', () => plain.forward(x, graphs, attr), /GATv2Conv: forward was given edgeAttr, but the layer has no edgeDim/);
+    for (const conv of convs) {
+      const name = conv.constructor.name;
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 5 }), (rows, cols) => {
+          fc.pre(rows !== 4 || cols !== 2);
+          const bad = gpu.tensor('f32', [rows, cols], new Float32Array(rows * cols));
+          try {
+            const why = cols !== 2 ? `edgeAttr has ${cols} features per edge, the layer's edgeDim is 2` : `edgeAttr has ${rows} rows, the graph 4 edges`;
+            assertThrows(`[${rows}, ${cols}]`, () => conv.forward(x, graphs, bad), new RegExp(`^${name}: ${why}`));
+          } finally {
+            bad.dispose();
+          }
+        }),
+        { seed: 12, numRuns: 20 },
+      );
+      const ints = gpu.tensor('u32', [4, 2], new Uint32Array(8));
+      assertThrows('u32 edgeAttr', () => conv.forward(x, graphs, ints), new RegExp(`^${name}: edgeAttr must be an f32 tensor or Variable \\[edges, edgeDim\\], got u32`));
+      ints.dispose();
+      // Without edgeAttr a layer with edgeDim attends without the edge term, as PyG's; lin_edge gets no gradient.
+      const out = conv.forward(x, graphs);
+      fillTensor(gpu, conv.parameterStore.grads, NaN);
+      out.backward(gpu.full('f32', out.shape, 1));
+      const grads = await conv.parameterStore.readAll('grads');
+      for (const [k, g] of grads) {
+        if (/lin_edge|att_edge/.test(k)) assert(g.every((v) => v === 0), `${name}: d ${k} is not 0 without edgeAttr`);
+        else assert(g.every(Number.isFinite), `${name}: d ${k} is not written`);
+      }
+    }
+    attr.dispose();
+  } finally {
+    x.dispose();
+    plain.dispose();
+    for (const conv of convs) conv.dispose();
+    graphs.dispose();
+  }
+}
+
 export const cases: KernelCase[] = [
   ...combos.map((o, i): KernelCase => ({
     name: `layer forward and backward match float64: ${label(o)}`,
@@ -258,6 +321,7 @@ export const cases: KernelCase[] = [
   { name: 'reference model gradients match finite differences: gat', run: async () => checkReferenceGradients('gat', 8) },
   { name: 'reference layer edge-feature gradients match finite differences: gatv2', run: async () => checkReferenceEdgeGradients('gatv2', 9) },
   { name: 'reference layer edge-feature gradients match finite differences: gat', run: async () => checkReferenceEdgeGradients('gat', 10) },
+  { name: 'edge features: bad edgeDim, fillValue and edgeAttr refused by name', run: (gpu) => checkEdgeRefusals(gpu) },
   { name: 'whole GATv2 model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 200, (rand) => checkModel(gpu, 'gatv2', true, rand)) },
   { name: 'whole GATv2 model gradients match float64 (dense input)', run: (gpu) => repeat(5, 201, (rand) => checkModel(gpu, 'gatv2', false, rand)) },
   { name: 'whole GAT model gradients match float64 (sparse input)', run: (gpu) => repeat(5, 202, (rand) => checkModel(gpu, 'gat', true, rand)) },

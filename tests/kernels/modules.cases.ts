@@ -30,6 +30,7 @@ import {
   randInt,
   randomArray,
   randomEdges,
+  randomizeParameters,
   repeat,
   rng,
   type KernelCase,
@@ -37,17 +38,6 @@ import {
 
 type Params = Map<string, Float64Array>;
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
-
-/** Random values for every parameter (biases included), written to the GPU; returns them in float64. */
-function randomizeParameters(model: Module, rand: () => number): Params {
-  const out: Params = new Map();
-  for (const [name, p] of model.namedParameters()) {
-    const v = randomArray(rand, p.value.size);
-    p.value.write(v);
-    out.set(name, f64(v));
-  }
-  return out;
-}
 
 /** Every gradient poisoned with NaN, so that one the backward fails to write shows. */
 function poisonGradients(gpu: Gpu, model: Module): void {

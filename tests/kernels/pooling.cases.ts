@@ -1,9 +1,8 @@
-import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type GraphSegments, type PoolMode } from '../../src/kernels/pooling.ts';
+import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type PoolMode } from '../../src/kernels/pooling.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/pooling.ts';
-import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, poisoned, randInt, randomArray, repeat, segmentsOf, type KernelCase } from './harness.ts';
 
 const CASES = 12;
 const MODES: PoolMode[] = ['add', 'mean', 'max'];
@@ -11,16 +10,6 @@ const MODES: PoolMode[] = ['add', 'mean', 'max'];
 /** Graph sizes with empty graphs and one-node graphs among them. */
 function randomSizes(rand: () => number, graphs: number, most = 30): number[] {
   return Array.from({ length: graphs }, (_, g) => (g % 7 === 3 ? 0 : g % 5 === 1 ? 1 : randInt(rand, 0, most)));
-}
-
-function segmentsOf(gpu: Gpu, sizes: readonly number[]): { seg: GraphSegments; ptr: Uint32Array; dispose(): void } {
-  const ptr = new Uint32Array(sizes.length + 1);
-  sizes.forEach((s, g) => (ptr[g + 1] = ptr[g] + s));
-  const n = ptr[sizes.length];
-  const batch = new Uint32Array(n);
-  sizes.forEach((_, g) => batch.fill(g, ptr[g], ptr[g + 1]));
-  const t = { ptr: gpu.tensor('u32', [sizes.length + 1], ptr), batch: gpu.tensor('u32', [n], batch) };
-  return { seg: { numGraphs: sizes.length, numNodes: n, ...t }, ptr, dispose: () => (t.ptr.dispose(), t.batch.dispose()) };
 }
 
 async function read(t: Tensor): Promise<Float32Array> {

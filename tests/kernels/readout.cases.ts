@@ -3,7 +3,6 @@
 // graphs), the pooling weights, state-dict names, and a whole GATv2GraphClassifier's loss and every gradient.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { fill } from '../../src/kernels/elementwise.ts';
-import type { GraphSegments } from '../../src/kernels/pooling.ts';
 import { GATv2GraphClassifier, type GraphReadout } from '../../src/nn/graph-classifier.ts';
 import { BatchNorm1d } from '../../src/nn/batchnorm.ts';
 import { GraphSet } from '../../src/nn/graphs.ts';
@@ -23,7 +22,9 @@ import {
   assertThrows,
   randInt,
   randomArray,
+  randomizeParameters,
   repeat,
+  segmentsOf,
   type KernelCase,
 } from './harness.ts';
 
@@ -63,31 +64,6 @@ function batchNormRef(
   return { y, mean, variance, backward };
 }
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
-
-function randomizeParameters(model: Module, rand: () => number): Params {
-  const out: Params = new Map();
-  for (const [name, p] of model.namedParameters()) {
-    const v = randomArray(rand, p.value.size);
-    p.value.write(v);
-    out.set(name, f64(v));
-  }
-  return out;
-}
-
-/** A batch of graphs of the given sizes: segments on the GPU, and host ptr. */
-function segmentsOf(gpu: Gpu, sizes: readonly number[]): { seg: GraphSegments; ptr: Uint32Array; dispose(): void } {
-  const ptr = new Uint32Array(sizes.length + 1);
-  sizes.forEach((s, g) => (ptr[g + 1] = ptr[g] + s));
-  const n = ptr[sizes.length];
-  const batch = new Uint32Array(n);
-  sizes.forEach((_, g) => batch.fill(g, ptr[g], ptr[g + 1]));
-  const t = { ptr: gpu.tensor('u32', [sizes.length + 1], ptr), batch: gpu.tensor('u32', [n], batch) };
-  return {
-    seg: { numGraphs: sizes.length, numNodes: n, ...t },
-    ptr,
-    dispose: () => (t.ptr.dispose(), t.batch.dispose()),
-  };
-}
 
 /** Sizes with a one-node graph (and an empty one when allowed) among them. */
 function randomSizes(rand: () => number, graphs: number, allowEmpty: boolean): number[] {
@@ -232,7 +208,13 @@ async function checkClassifier(gpu: Gpu, rand: () => number, readout: GraphReado
     : undefined;
   const input = { src, dst, numNodes: n };
   const csrAttr = edgeDim ? refEdges.csrEdgeAttr(input, hg, attr, edgeDim, 'mean') : undefined;
-  const out = model.forward(gpu.tensor('f32', [n, fin], x), { ...seg, graphs, edgeAttr });
+  const xt = gpu.tensor('f32', [n, fin], x);
+  if (edgeDim) {
+    const why = new RegExp(`edgeDim is ${edgeDim}, but the batch has no edgeAttr`);
+    assertThrows('no edgeAttr', () => model.forward(xt, { ...seg, graphs }), why);
+    assertThrows('null edgeAttr', () => model.forward(xt, { ...seg, graphs, edgeAttr: null }), why);
+  }
+  const out = model.forward(xt, { ...seg, graphs, edgeAttr });
   const loss = crossEntropy(out, gpu.tensor('i32', [b], labels), { mask: new Uint8Array(b).fill(1) });
   fill(gpu, model.parameterStore.grads, NaN);
   loss.backward();

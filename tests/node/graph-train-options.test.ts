@@ -87,7 +87,11 @@ test('defaults, --task, unknown flags, stray arguments and --help', () => {
   assert.equal(taskOf(['--dataset', 'cora']), 'node');
   assert.equal(taskOf(['--task', 'graph']), 'graph');
   assert.equal(taskOf(['--task=graph']), 'graph');
-  assert.throws(() => parseGraphTrainArgs(['--task', 'graph', '--model', 'gat']), /unknown option --model/);
+  assert.throws(
+    () => parseGraphTrainArgs(['--task', 'graph', '--model', 'gat']),
+    /^Error: unknown option --model for --task graph \(npm run train -- --task graph --help lists them\)$/,
+  );
+  assert.throws(() => parseGraphTrainArgs(['--task', 'graph', '--folds']), /^Error: --folds argument missing$/);
   assert.throws(() => parseGraphTrainArgs(['--task', 'graph', 'MUTAG']), /unexpected argument "MUTAG"/);
   assert.throws(() => parseGraphTrainArgs(['--task', 'link']), /--task must be node or graph/);
   assert.throws(() => parseGraphTrainArgs(['--task', 'graph', '--data-dir', ' ']), /--data-dir needs a path/);

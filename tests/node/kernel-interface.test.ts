@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { kernel, packUniforms } from '../../src/gpu/kernel.ts';
+import { ELEMENT_TYPE, kernel, packUniforms } from '../../src/gpu/kernel.ts';
 
 const code = `
 struct Params { n: u32, scale: f32, shift: i32 }
@@ -145,6 +145,36 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   gpu.dispatch(k, { bindings: { input, doubled }, uniforms: { n: 3 }, workgroups: 1 });
   assert.deepEqual([...(await doubled.read())], [2, -4, 1]);
   [input, doubled].forEach((t) => t.dispose());
+});
+
+test('kernels of one name and entry point but different preludes (element type) run their own code', async () => {
+  const body = `
+struct Params { n: u32 }
+@group(0) @binding(0) var<storage, read> input: array<Elem>;
+@group(0) @binding(1) var<storage, read_write> out: array<Elem>;
+@group(0) @binding(2) var<uniform> P: Params;
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < P.n) { out[gid.x] = input[gid.x] + Elem(1.0); }
+}`;
+  const [k1, k4] = ([1, 4] as const).map((w) =>
+    kernel({ name: 'test.add_one', code: body, preludes: [ELEMENT_TYPE[w]], entryPoint: 'main' }),
+  );
+  assert.notEqual(k1.pipelineKey, k4.pipelineKey);
+  const again = kernel({ name: 'test.add_one', code: body, preludes: [ELEMENT_TYPE[4]], entryPoint: 'main' });
+  assert.equal(again.pipelineKey, k4.pipelineKey, 'the same module and entry point share a pipeline');
+  const input = gpu.tensor('f32', [8], [0, 1, 2, 3, 4, 5, 6, 7]);
+  const out = gpu.full('f32', [8], NaN);
+  // f32 elements: one thread per element, all 8 written.
+  gpu.dispatch(k1, { bindings: { input, out }, uniforms: { n: 8 }, workgroups: 1 });
+  assert.deepEqual([...(await out.read())], [1, 2, 3, 4, 5, 6, 7, 8]);
+  // vec4f elements: n counts groups of 4; one group written, the rest left as they were.
+  out.write(new Float32Array(8).fill(NaN));
+  gpu.dispatch(k4, { bindings: { input, out }, uniforms: { n: 1 }, workgroups: 1 });
+  const got = [...(await out.read())];
+  assert.deepEqual(got.slice(0, 4), [1, 2, 3, 4]);
+  assert.ok(got.slice(4).every(Number.isNaN), `only the first vec4 group is written: ${got}`);
+  [input, out].forEach((t) => t.dispose());
 });
 
 test('a binding given as undefined counts as not given; unread tensors have the dtype asked for', () => {

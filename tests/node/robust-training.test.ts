@@ -13,7 +13,9 @@ import { uploadDataset, type NodeDataset } from '../../src/train/data.ts';
 import { CHECK_EVERY, NonFiniteLossError } from '../../src/train/divergence.ts';
 import { resolveRunOptions } from '../../src/train/options.ts';
 import { trainNodeClassifier, type RunConfig } from '../../src/train/run.ts';
+import { Adam, AdamW, SGD } from '../../src/train/optim.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { disposeRun } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let small: Gpu; // WebGPU's default limits: 128 MiB per binding, 256 MiB per buffer, no fused attention
@@ -69,12 +71,6 @@ function randomDataset(seed: number, n: number, e: number, f: number, c: number,
     testMask: mask(2),
   };
 }
-
-const disposeRun = (r: { model: { dispose(): void }; data: { dispose(): void }; trainer: { dispose(): void } }) => {
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
-};
 
 /** Runs `call`, expects it to throw `pattern`, and checks that the pool holds the same bytes after as before. */
 async function refusedWithoutLeak(
@@ -169,6 +165,39 @@ describe('refused or failed calls free what they allocated', () => {
         ),
       /hook failed/,
     );
+  });
+
+  test('an optimizer whose state cannot all be allocated keeps none of it (failing at each allocation in turn)', async () => {
+    const model = new GATModel({ inChannels: 6, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu, { seed: 0 });
+    const makers: [string, () => { dispose(): void }][] = [
+      ['Adam', () => new Adam(model.parameters())],
+      ['AdamW', () => new AdamW(model.parameters())],
+      ['SGD with momentum', () => new SGD(model.parameters(), { momentum: 0.9 })],
+    ];
+    try {
+      for (const [name, make] of makers) {
+        const counted = mock.method(gpu.pool, 'acquire');
+        make().dispose();
+        const allocations = counted.mock.callCount();
+        counted.mock.restore();
+        assert.ok(allocations >= 3, `${name}: expected state, scalars and table, got ${allocations} allocations`);
+        for (let fail = 1; fail <= allocations; fail++) {
+          const acquire = gpu.pool.acquire.bind(gpu.pool);
+          let calls = 0;
+          const failing = mock.method(gpu.pool, 'acquire', (bytes: number) => {
+            if (++calls === fail) throw new Error(`out of memory at allocation ${fail}`);
+            return acquire(bytes);
+          });
+          try {
+            await refusedWithoutLeak(gpu, make, new RegExp(`out of memory at allocation ${fail}`));
+          } finally {
+            failing.mock.restore();
+          }
+        }
+      }
+    } finally {
+      model.dispose();
+    }
   });
 });
 

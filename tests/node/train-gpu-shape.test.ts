@@ -7,6 +7,7 @@ import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
 import type { GraphDataset } from '../../src/data/planetoid.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
+import { disposeRun, weightsAfter } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let cora: GraphDataset;
@@ -22,20 +23,11 @@ test('GPU kernel shapes: 30 epochs of GATv2 on Cora reach validation accuracy >=
   const r = await trainNodeClassifier(gpu, cora, { epochs: 30, seed: 0 });
   assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
+  disposeRun(r);
 });
 
 test('GPU kernel shapes: the same seed gives bit-identical weights', async () => {
-  const run = async (seed: number) => {
-    const r = await trainNodeClassifier(gpu, cora, { epochs: 2, seed });
-    const w = new Uint8Array(((await r.model.parameterStore.values.read()) as Float32Array).buffer);
-    r.model.dispose();
-    r.data.dispose();
-    r.trainer.dispose();
-    return w;
-  };
+  const run = (seed: number) => weightsAfter(gpu, cora, { epochs: 2, seed });
   const a = await run(3), b = await run(3);
   assert.ok(Buffer.from(a).equals(Buffer.from(b)), 'two runs with seed 3 differ');
 });

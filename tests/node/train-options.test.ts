@@ -317,8 +317,9 @@ test('CLI: each bad flag is named (epochs 0, negative, fractional, huge; hidden 
   refuse(['--model', 'gcn'], /^--model must be one of gatv2, gat, got "gcn"/);
   refuse(['--dropout', '1'], /^--dropout must be a number in \[0, 1\), got 1/);
   refuse(['--log-every', '0'], /^--log-every must be a positive integer, got 0/);
-  refuse(['--lrate', '0.1'], /^unknown option --lrate/);
-  refuse(['--epochs'], /--epochs/);
+  refuse(['--lrate', '0.1'], /^unknown option --lrate \(npm run train -- --help lists them\)$/);
+  refuse(['--epochs'], /^--epochs argument missing$/);
+  refuse(['--residual=yes'], /^--residual does not take an argument$/);
   refuse(['200'], /^unexpected argument "200"/);
   const a = parseTrainArgs(['--trace', 't.json']);
   assert.ok(a.profile, '--trace implies --profile');

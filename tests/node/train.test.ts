@@ -14,10 +14,14 @@ import { GATv2Conv } from '../../src/nn/gatv2-conv.ts';
 import { GATModel } from '../../src/nn/model.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
 import { crossEntropy } from '../../src/train/loss.ts';
-import { Adam } from '../../src/train/optim.ts';
+import { adamScalars } from '../../src/kernels/adam.ts';
+import { sgdScalars } from '../../src/kernels/sgd.ts';
+import { Linear } from '../../src/nn/linear.ts';
+import { Adam, SCALAR_TABLE_STEPS, SGD } from '../../src/train/optim.ts';
 import { uploadDataset } from '../../src/train/data.ts';
 import { trainNodeClassifier } from '../../src/train/run.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { disposeRun, weightsAfter } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let cora: GraphDataset;
@@ -50,29 +54,18 @@ test('30 epochs of GATv2 on Cora reach validation accuracy >= 70%, with the reco
   assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   assert.ok(r.history[29].loss < r.history[0].loss, 'the training loss went down');
   await expectRecordedWeights(r, 'gatv2');
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
+  disposeRun(r);
 });
 
 test('GAT (v1) trains on Cora too, with the recorded weights', async () => {
   const r = await trainNodeClassifier(gpu, cora, { model: 'gat', epochs: 30, seed: 1 });
   assert.ok(r.best!.valAcc! >= 0.7, `best validation accuracy ${r.best?.valAcc}`);
   await expectRecordedWeights(r, 'gat');
-  r.model.dispose();
-  r.data.dispose();
-  r.trainer.dispose();
+  disposeRun(r);
 });
 
 test('same seed, same device: bit-identical weights after training; another seed differs', async () => {
-  const run = async (seed: number) => {
-    const r = await trainNodeClassifier(gpu, cora, { epochs: 5, seed });
-    const w = new Uint8Array(((await r.model.parameterStore.values.read()) as Float32Array).buffer);
-    r.model.dispose();
-    r.data.dispose();
-    r.trainer.dispose();
-    return w;
-  };
+  const run = (seed: number) => weightsAfter(gpu, cora, { epochs: 5, seed });
   const a = await run(3), b = await run(3), c = await run(4);
   assert.ok(Buffer.from(a).equals(Buffer.from(b)), 'two runs with seed 3 differ');
   assert.ok(!Buffer.from(a).equals(Buffer.from(c)), 'seeds 3 and 4 gave the same weights');
@@ -90,6 +83,34 @@ test('after the first epoch a training loop creates no buffers and one submit pe
   model.dispose();
   data.dispose();
   trainer.dispose();
+});
+
+test('optimizers: each step reads its own scalars, past the first uploaded table of steps too', async () => {
+  // The scalars the update kernel reads after a step, exposed by subclasses.
+  class AdamProbe extends Adam {
+    get current() {
+      return this.scalars;
+    }
+  }
+  class SGDProbe extends SGD {
+    get current() {
+      return this.scalars;
+    }
+  }
+  const model = new Linear(3, 2).init(gpu, { seed: 0 });
+  const adam = new AdamProbe(model.parameters(), { lr: 0.01, betas: [0.8, 0.99] });
+  const sgd = new SGDProbe(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  const checked = [1, 2, SCALAR_TABLE_STEPS, SCALAR_TABLE_STEPS + 1, 2 * SCALAR_TABLE_STEPS + 3];
+  for (let t = 1; t <= checked[checked.length - 1]; t++) {
+    adam.step();
+    sgd.step();
+    if (!checked.includes(t)) continue;
+    assert.deepEqual(await adam.current.read(), adamScalars(adam.config, t), `Adam's scalars at step ${t}`);
+    assert.deepEqual(await sgd.current.read(), sgdScalars(sgd.config, t), `SGD's scalars at step ${t}`);
+  }
+  adam.dispose();
+  sgd.dispose();
+  model.dispose();
 });
 
 test('the module API loop (Sequential, Adam, crossEntropy, one flush per step): no buffers after the first step, one submit per step', async () => {
