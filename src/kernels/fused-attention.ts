@@ -27,7 +27,7 @@ import {
   type NodeMatrix,
   outputFor,
 } from './check.ts';
-import { gatAttendRows, gatv2AttendRows } from './fused-attention-gpu.ts';
+import { gatAttendBackwardRows, gatAttendRows, gatv2AttendBackwardRows, gatv2AttendRows } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
 const PASSES = {
@@ -358,6 +358,7 @@ export function gatv2AttendBackward(
   expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
+  if (gpu.kernelShape === 'gpu') return gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
 
   const blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8),
@@ -546,6 +547,7 @@ export function gatAttendBackward(
   expectNoAlias(op, ['dx', grads.dx.t], inputs);
   expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
   expectNoAlias(op, ['dad', dad], { ...inputs, das });
+  if (gpu.kernelShape === 'gpu') return (gatAttendBackwardRows(gpu, g, as, ad, x, alpha, dagg, { dims, ...grads, das, dad }), { das, dad });
 
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);
