@@ -38,6 +38,31 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> out: array<f32>;   // e, a, dxr, dxl, dx, das, dad, block partials
 @group(0) @binding(10) var<storage, read_write> out2: array<f32>; // per-destination datt partials [N, H * C]
 @group(0) @binding(11) var<uniform> P: Params;
+// Edge features: the per-edge term that the layer makes of edge_attr, in CSR order, [E, H * C] (GATv2) or [E, H]
+// (GAT). The forward reads `edge`; the backward takes `edge_io`, the dedge output filled with a copy of edge, and
+// overwrites it (GATv2: with dz, then dedge; GAT: with dedge). Pipelines with EDGE read them; the others bind any
+// buffer there (at most 8 storage buffers per entry point: these kernels serve devices with WebGPU's default limits).
+@group(0) @binding(12) var<storage, read> edge: array<f32>;
+@group(0) @binding(13) var<storage, read_write> edge_io: array<f32>;
+
+override EDGE: bool = false;
+
+fn edge4(k: u32, col: u32, width: u32) -> vec4f {
+  let i = lanes(k * P.heads * P.channels + col, width);
+  return vec4f(edge[i.x], edge[i.y], edge[i.z], edge[i.w]);
+}
+
+fn edge_io4(o: u32, width: u32) -> vec4f {
+  let i = lanes(o, width);
+  return vec4f(edge_io[i.x], edge_io[i.y], edge_io[i.z], edge_io[i.w]);
+}
+
+fn put_edge_io4(o: u32, width: u32, v: vec4f) {
+  edge_io[o] = v.x;
+  if (width > 1u) { edge_io[o + 1u] = v.y; }
+  if (width > 2u) { edge_io[o + 2u] = v.z; }
+  if (width > 3u) { edge_io[o + 3u] = v.w; }
+}
 
 fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
@@ -48,9 +73,9 @@ fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; 
 
 // ---- GATv2 ----
 
-// e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[dst_k, h, c])
+// e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[dst_k, h, c] (+ edge[k, h, c], EDGE))
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: xr[i] and att are
-// loaded once per chunk, only xl[src_k] per edge. out = e [E, H].
+// loaded once per chunk, only xl[src_k] (and the edge term) per edge. out = e [E, H].
 @compute @workgroup_size(WG)
 fn gatv2_score(
   @builtin(workgroup_id) wid: vec3u,
@@ -70,7 +95,9 @@ fn gatv2_score(
     let a = att4(col, width);
     let xr_i = right4(right_at(i, col), width);
     for (var k = begin; k < end; k++) {
-      let e = dot(a, leaky_relu4(left4(left_at(src[k], col), width) + xr_i, P.slope));
+      var z = left4(left_at(src[k], col), width) + xr_i;
+      if (EDGE) { z += edge4(k, col, width); }
+      let e = dot(a, leaky_relu4(z, P.slope));
       put(k * P.heads + h, e, c0 > 0u);
     }
   }
@@ -122,6 +149,77 @@ fn gatv2_score_dxl(
     dz += grad_in[k * P.heads + q.head] * leaky_relu_grad4(z, P.slope);
   }
   store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, P.accumulate != 0u);
+}
+
+// GATv2 backward with an edge term, in three passes (the first binds 8 buffers, so the 9th, att, waits):
+// 1. Over the CSR segment of destination i, with z = xl[src_k] + xr[i] + edge[k] (edge in edge_io):
+//      dz_k[h, c]      = de[k, h] * lrelu'(z)             over the edge term in edge_io
+//      out[i, h, c]    = sum_k dz_k[h, c]                 (contiguous [N, H * C]; dxr = att * this, pass 3)
+//      partial[i, h, c] = sum_k de[k, h] * lrelu(z)       (datt = column sum of the partials)
+//    One thread per (node, head, chunk of 4 channels); out2 = partials.
+@compute @workgroup_size(WG)
+fn gatv2_score_dz_edge(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
+  let hc = P.heads * P.channels;
+  let xr_i = right4(right_at(q.node, q.col), q.width);
+  var dz = vec4f(0.0);
+  var partial = vec4f(0.0);
+  for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
+    let o = k * hc + q.col;
+    let z = left4(left_at(src[k], q.col), q.width) + xr_i + edge_io4(o, q.width);
+    let de = grad_in[k * P.heads + q.head];
+    let dz_k = de * leaky_relu_grad4(z, P.slope);
+    put_edge_io4(o, q.width, dz_k);
+    dz += dz_k;
+    partial += de * leaky_relu4(z, P.slope);
+  }
+  store4(q.node * hc + q.col, q.width, dz, false);
+  store4_out2(q.node * hc + q.col, q.width, partial);
+}
+
+// 2. Over the outgoing edges of source j (CSC), with dz_k from pass 1 in edge_io:
+//      dxl[j, h, c] (+)= att[h, c] * sum_k dz_k[h, c];   dedge[k, h, c] = att[h, c] * dz_k[h, c]  (over dz_k)
+//    One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
+@compute @workgroup_size(WG)
+fn gatv2_score_dxl_edge(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
+  let hc = P.heads * P.channels;
+  let a = att4(q.col, q.width);
+  var dz = vec4f(0.0);
+  for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
+    let o = perm[e] * hc + q.col;
+    let dz_k = edge_io4(o, q.width);
+    put_edge_io4(o, q.width, a * dz_k);
+    dz += dz_k;
+  }
+  store4(grad_at(q.node, q.col), q.width, a * dz, P.accumulate != 0u);
+}
+
+// 3. dxr[i, h, c] = att[h, c] * dz[i, h, c], dz the [N, H * C] of pass 1 in grad_in; out = dxr (strided view).
+@compute @workgroup_size(WG)
+fn scale_by_att(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
+  let q = chunk_of(t, P.heads, P.channels);
+  let i = lanes(q.node * P.heads * P.channels + q.col, q.width);
+  let dz = vec4f(grad_in[i.x], grad_in[i.y], grad_in[i.z], grad_in[i.w]);
+  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, false);
 }
 
 // ---- head-dot weight gradient, first pass: weighted sums over blocks of P.block_rows rows (no atomics or
@@ -197,7 +295,7 @@ fn head_dot_dx(
   store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
 }
 
-// e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h])
+// e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h] (+ edge[k, h], EDGE))
 // One thread per (destination i, head) walking i's CSR segment; as in `left`, ad in `right` (both [N, H]),
 // out = e [E, H].
 @compute @workgroup_size(WG)
@@ -212,12 +310,15 @@ fn gat_score(
   let h = t % P.heads;
   let ad_i = right[t];
   for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
-    out[k * P.heads + h] = leaky_relu(left[src[k] * P.heads + h] + ad_i, P.slope);
+    var s = left[src[k] * P.heads + h] + ad_i;
+    if (EDGE) { s += edge[k * P.heads + h]; }
+    out[k * P.heads + h] = leaky_relu(s, P.slope);
   }
 }
 
-// dad[i, h] = sum_{k into i} de[k, h] * lrelu'(as[src_k, h] + ad[i, h])   (CSR segment)
-// One thread per (node, head); out = dad [N, H].
+// dad[i, h] = sum_{k into i} de[k, h] * lrelu'(as[src_k, h] + ad[i, h] (+ edge[k, h]))   (CSR segment)
+// One thread per (node, head); out = dad [N, H]. With EDGE the edge term comes in edge_io, and dedge[k, h] (the
+// summand) goes over it.
 @compute @workgroup_size(WG)
 fn gat_score_dad(
   @builtin(workgroup_id) wid: vec3u,
@@ -231,13 +332,19 @@ fn gat_score_dad(
   let ad_i = right[t];
   var g = 0.0;
   for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
-    g += grad_in[k * P.heads + h] * leaky_relu_grad(left[src[k] * P.heads + h] + ad_i, P.slope);
+    let kh = k * P.heads + h;
+    var s = left[src[k] * P.heads + h] + ad_i;
+    if (EDGE) { s += edge_io[kh]; }
+    let g_k = grad_in[kh] * leaky_relu_grad(s, P.slope);
+    if (EDGE) { edge_io[kh] = g_k; }
+    g += g_k;
   }
   out[t] = g;
 }
 
 // das[j, h] = sum_{k out of j} de[k, h] * lrelu'(as[j, h] + ad[dst_k, h])   (CSC permutation)
-// One thread per (node, head); out = das [N, H].
+// One thread per (node, head); out = das [N, H]. With EDGE the summands are dedge, which gat_score_dad left in
+// edge_io.
 @compute @workgroup_size(WG)
 fn gat_score_das(
   @builtin(workgroup_id) wid: vec3u,
@@ -252,7 +359,11 @@ fn gat_score_das(
   var g = 0.0;
   for (var q = col_ptr[j]; q < col_ptr[j + 1u]; q++) {
     let k = perm[q];
-    g += grad_in[k * P.heads + h] * leaky_relu_grad(as_j + right[dst[k] * P.heads + h], P.slope);
+    if (EDGE) {
+      g += edge_io[k * P.heads + h];
+    } else {
+      g += grad_in[k * P.heads + h] * leaky_relu_grad(as_j + right[dst[k] * P.heads + h], P.slope);
+    }
   }
   out[t] = g;
 }

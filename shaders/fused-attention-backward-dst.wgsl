@@ -1,7 +1,9 @@
 // Fused attention, backward, destination side (gatv2_attend_dst, gat_attend_dst): over each destination's incoming
 // edges, dalpha, t = sum_k alpha * dalpha and (GATv2) dxr and the datt partials in one gather pass, then de in a
 // scalar pass, left for the source side in the scratch (GATv2) or the pairs (GAT).
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl.
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl and the edge
+// prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl). With EDGE, z (GATv2) and s (GAT) include the
+// edge term; GAT's second pass writes dedge = g_k.
 
 // GATv2 backward, destination side, state of one head h of destination i: the first 8 channels of dagg[i] and
 // xr[i] (in registers; wider heads load the rest of dagg per edge), t and, for channels 0..7, U and V (below).
@@ -58,8 +60,12 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
   d *= dr;
   let ad = a * d;
   r.total += ad;
-  let z0 = l0 + s.xr0;
-  let z1 = l1 + s.xr1;
+  var z0 = l0 + s.xr0;
+  var z1 = l1 + s.xr1;
+  if (EDGE) {
+    z0 += scratch_edge4(k, b.col, b.w0);
+    if (b.two) { z1 += scratch_edge4(k, b.col + 4u, b.w1); }
+  }
   let w = pair_word(kh);
   scratch[w] = bitcast<u32>(d);
   if (!WIDE) { scratch[w + 1u] = sign_bits(z0, z1) | select(0u, KEEP_BIT, dr != 0.0); }
@@ -106,8 +112,14 @@ fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
         de = bitcast<f32>(scratch[w]);
       }
       let at = left_at(src[k], bc.col);
-      dz0 += de * leaky_relu_grad4(left4(at, bc.w0) + r0, P.slope);
-      if (bc.two) { dz1 += de * leaky_relu_grad4(left4(at + 4u, bc.w1) + r1, P.slope); }
+      var z0 = left4(at, bc.w0) + r0;
+      if (EDGE) { z0 += scratch_edge4(k, bc.col, bc.w0); }
+      dz0 += de * leaky_relu_grad4(z0, P.slope);
+      if (bc.two) {
+        var z1 = left4(at + 4u, bc.w1) + r1;
+        if (EDGE) { z1 += scratch_edge4(k, bc.col + 4u, bc.w1); }
+        dz1 += de * leaky_relu_grad4(z1, P.slope);
+      }
     }
     store4(grad_at(i, bc.col), bc.w0, att4(bc.col, bc.w0) * dz0, false);
     put_partial4(prow + bc.col, bc.w0, r0 * dz0);
@@ -205,7 +217,9 @@ fn gat_dst_edge(s: GatDstHead, i: u32, j: u32, k: u32) -> GatDstHead {
   let kh = k * P.heads + s.h;
   d *= drop(k, s.h);
   r.total += alpha[kh] * d;
-  pair_out[kh] = vec2f(d, leaky_relu_grad(score_src[j * P.heads + s.h] + s.ad_i, P.slope));
+  var sc = score_src[j * P.heads + s.h] + s.ad_i;
+  if (EDGE) { sc += gat_edge_io(kh); }
+  pair_out[kh] = vec2f(d, leaky_relu_grad(sc, P.slope));
   return r;
 }
 
@@ -217,6 +231,7 @@ fn gat_dst_pass2(s: GatDstHead, k: u32) -> GatDstHead {
   let a = alpha[kh];
   let g = a * (pr.x - s.total) * pr.y;
   pair_out[kh] = vec2f(g, a * drop(k, s.h));
+  if (EDGE) { put_gat_dedge(kh, g); }
   r.dad += g;
   return r;
 }
@@ -254,6 +269,6 @@ fn gat_attend_dst(
     if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_pass2(s1, k); }
   }
   let o = i * P.heads + h0;
-  out[o] = s0.dad;
-  if (HEADS_PER_THREAD == 2u) { out[o + 1u] = s1.dad; }
+  put_dad(o, s0.dad);
+  if (HEADS_PER_THREAD == 2u) { put_dad(o + 1u, s1.dad); }
 }

@@ -1,6 +1,7 @@
 // Fused attention, backward, source side (gatv2_attend_src, gat_attend_src): over each source's outgoing edges (CSC),
 // dxl / dx from what the destination side left per edge, and (GATv2) its share of the datt partials, (GAT) das.
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl.
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl and the edge
+// prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl).
 
 // The source-side kernels take one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges:
 // the per-edge loads perm and dst are shared by the thread's heads, each head's pair by 8 channels. Thread t of a
@@ -24,12 +25,14 @@ struct Gatv2SrcHead {
   dx1: vec4f,
   dz0: vec4f,
   dz1: vec4f,
+  ez0: vec4f, // EDGE: sum_k edge[k] * de * lrelu'(z), the edge's share of datt
+  ez1: vec4f,
 }
 
 fn gatv2_src_head(j: u32, h: u32, c0: u32) -> Gatv2SrcHead {
   let b = block_at(h, c0);
   let zero = vec4f(0.0);
-  var s = Gatv2SrcHead(h, b, left4(left_at(j, b.col), b.w0), zero, zero, zero, zero, zero);
+  var s = Gatv2SrcHead(h, b, left4(left_at(j, b.col), b.w0), zero, zero, zero, zero, zero, zero, zero);
   if (b.two) { s.xl1 = left4(left_at(j, b.col + 4u), b.w1); }
   return s;
 }
@@ -47,23 +50,50 @@ fn gatv2_src_edge(s: Gatv2SrcHead, k: u32, i: u32) -> Gatv2SrcHead {
   let row = i * P.heads * P.channels + b.col;
   var g0: vec4f;
   var g1 = vec4f(0.0);
+  var ed0 = vec4f(0.0);
+  var ed1 = vec4f(0.0);
+  if (EDGE) {
+    ed0 = scratch_edge4(k, b.col, b.w0);
+    if (b.two) { ed1 = scratch_edge4(k, b.col + 4u, b.w1); }
+  }
   if (WIDE) {
     ad *= drop(k, s.h);
-    g0 = leaky_relu_grad4(s.xl0 + right4(right_at(i, b.col), b.w0), P.slope);
-    if (b.two) { g1 = leaky_relu_grad4(s.xl1 + right4(right_at(i, b.col + 4u), b.w1), P.slope); }
+    var z0 = s.xl0 + right4(right_at(i, b.col), b.w0);
+    if (EDGE) { z0 += ed0; }
+    g0 = leaky_relu_grad4(z0, P.slope);
+    if (b.two) {
+      var z1 = s.xl1 + right4(right_at(i, b.col + 4u), b.w1);
+      if (EDGE) { z1 += ed1; }
+      g1 = leaky_relu_grad4(z1, P.slope);
+    }
   } else {
     let bits = scratch[w + 1u];
     if (DROPOUT) { ad *= drop_from_bits(bits); }
     g0 = grad_from_bits4(bits, 0u);
     g1 = grad_from_bits4(bits, 1u);
   }
+  let q0 = de * g0;
+  let q1 = de * g1;
   r.dx0 += ad * dagg4(row, b.w0);
-  r.dz0 += de * g0;
+  r.dz0 += q0;
   if (b.two) {
     r.dx1 += ad * dagg4(row + 4u, b.w1);
-    r.dz1 += de * g1;
+    r.dz1 += q1;
   }
+  if (EDGE) { gatv2_src_dedge(&r, k, q0, q1, ed0, ed1); }
   return r;
+}
+
+// EDGE: for out-edge k, with q = de * lrelu'(z) and the edge term ed (from the scratch), dedge[k] = att * q over the
+// edge term, and ed * q into the datt sums.
+fn gatv2_src_dedge(r: ptr<function, Gatv2SrcHead>, k: u32, q0: vec4f, q1: vec4f, ed0: vec4f, ed1: vec4f) {
+  let b = (*r).b;
+  (*r).ez0 += ed0 * q0;
+  put_dedge4(k, b.col, b.w0, att4(b.col, b.w0) * q0);
+  if (b.two) {
+    (*r).ez1 += ed1 * q1;
+    put_dedge4(k, b.col + 4u, b.w1, att4(b.col + 4u, b.w1) * q1);
+  }
 }
 
 // Adds xl[j] * dz to the four partials at scratch[o ..] (the first `width`).
@@ -78,11 +108,17 @@ fn gatv2_src_out(j: u32, s: Gatv2SrcHead) {
   let b = s.b;
   let acc = P.accumulate != 0u;
   let prow = j * P.heads * P.channels + b.col;
+  var p0 = s.xl0 * s.dz0;
+  var p1 = s.xl1 * s.dz1;
+  if (EDGE) {
+    p0 += s.ez0;
+    p1 += s.ez1;
+  }
   store4(grad_at(j, b.col), b.w0, s.dx0 + att4(b.col, b.w0) * s.dz0, acc);
-  add_partial4(prow, b.w0, s.xl0 * s.dz0);
+  add_partial4(prow, b.w0, p0);
   if (b.two) {
     store4(grad_at(j, b.col + 4u), b.w1, s.dx1 + att4(b.col + 4u, b.w1) * s.dz1, acc);
-    add_partial4(prow + 4u, b.w1, s.xl1 * s.dz1);
+    add_partial4(prow + 4u, b.w1, p1);
   }
 }
 
@@ -93,6 +129,8 @@ fn gatv2_src_out(j: u32, s: Gatv2SrcHead) {
 //   dz = sum_k de * lrelu'(z)
 //   dxl[j, h, c] (+)= sum_k ad * dagg[dst_k, h, c] + att[h, c] * dz
 //   partial[j, h, c] += xl[j, h, c] * dz     (the source half of datt, see pair_word)
+// With EDGE, z includes the edge term (read from the scratch, fused-attention-edge.wgsl), the thread writes
+// dedge[k, h, c] = att[h, c] * de * lrelu'(z) over it and adds sum_k edge[k, h, c] * de * lrelu'(z) to the partial.
 // Per edge and head it gathers 2 scratch words (1 with WIDE), alpha and dagg[dst_k] (8 floats); with WIDE (C > 8)
 // xr[dst_k] too, for lrelu'(z) (the destination pass has z for channels 0..7 only). Two heads per thread where H is
 // even and C <= 8 (sharing perm and dst): with xr[dst_k] and the datt sums gone, 4 vec4 of state per head.

@@ -1,6 +1,7 @@
 // Fused attention, forward (gatv2_attend, gat_attend): scores, the online softmax over each destination's incoming
 // edges, dropout on the coefficients and the aggregation in one pass over the edges, then alpha in a scalar pass.
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl (bindings, uniforms, dropout, blocks).
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl (bindings, uniforms, dropout, blocks) and
+// fused-attention-edge.wgsl or fused-attention-no-edge.wgsl (the edge term, EDGE).
 
 // Online softmax fused with the aggregation of the first block: a running max m, s = sum_k exp(e_k - m) and
 // acc = sum_k exp(e_k - m) * drop_k * left[src_k] (block 0), all three rescaled by exp(m_old - m_new) when m grows.
@@ -117,15 +118,20 @@ fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
   let at = left_at(j, b.col);
   let l0 = left4(at, b.w0);
   var l1 = vec4f(0.0);
-  var e = dot(s.a0, leaky_relu4(l0 + s.r0, P.slope));
+  var z0 = l0 + s.r0;
+  if (EDGE) { z0 += edge4(k, b.col, b.w0); }
+  var e = dot(s.a0, leaky_relu4(z0, P.slope));
   if (b.two) {
     l1 = left4(at + 4u, b.w1);
-    e += dot(s.a1, leaky_relu4(l1 + s.r1, P.slope));
+    var z1 = l1 + s.r1;
+    if (EDGE) { z1 += edge4(k, b.col + 4u, b.w1); }
+    e += dot(s.a1, leaky_relu4(z1, P.slope));
   }
   if (WIDE) {
     for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
       let width = min(4u, P.channels - c0);
-      let z = left4(at + c0, width) + right4(right_at(i, b.col + c0), width);
+      var z = left4(at + c0, width) + right4(right_at(i, b.col + c0), width);
+      if (EDGE) { z += edge4(k, b.col + c0, width); }
       e += dot(att4(b.col + c0, width), leaky_relu4(z, P.slope));
     }
   }
@@ -136,7 +142,7 @@ fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
 
 // GATv2, one thread per (destination i, heads h0 .. h0 + HEADS_PER_THREAD - 1). One pass over i's CSR segment loads
 // src_k once and, per head h, gathers xl[src_k, h] (all channels):
-//   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c])   (parked in alpha_out)
+//   e[k, h] = sum_c att[h, c] * LeakyReLU(xl[src_k, h, c] + xr[i, h, c] (+ edge[k, h, c]))   (parked in alpha_out)
 // feeding the online softmax and the aggregation of channels 0..7; then attend_out and alpha_pass:
 //   alpha = softmax of e over i's incoming edges; out[i] = sum_k alpha * drop * xl[src_k] (+ bias)
 // so for C <= 8 xl[src_k] is gathered once per edge. xl in `left`, xr in `right`; writes alpha_out = alpha [E, H]
@@ -183,7 +189,9 @@ fn gat_head(i: u32, h: u32) -> GatHead {
 fn gat_edge(s: GatHead, j: u32, k: u32) -> GatHead {
   var r = s;
   let b = s.b;
-  let e = leaky_relu(score_src[j * P.heads + s.h] + s.ad_i, P.slope);
+  var sc = score_src[j * P.heads + s.h] + s.ad_i;
+  if (EDGE) { sc += edge_at(k * P.heads + s.h); }
+  let e = leaky_relu(sc, P.slope);
   alpha_out[k * P.heads + s.h] = e;
   let at = left_at(j, b.col);
   let l0 = left4(at, b.w0);
@@ -194,7 +202,7 @@ fn gat_edge(s: GatHead, j: u32, k: u32) -> GatHead {
 }
 
 // GAT, one thread per (destination i, heads h0 ..), x in `left`. One pass over i's CSR segment:
-//   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h])   (parked in alpha_out)
+//   e[k, h] = LeakyReLU(a_src[src_k, h] + a_dst[i, h] (+ edge[k, h]))   (parked in alpha_out)
 // with the online softmax and the aggregation of x[src_k] channels 0..7, then attend_out and alpha_pass as
 // gatv2_attend. The score gathers no row of x, so this saves no gather of x over a score pass followed by an
 // aggregation pass; it saves that second pass's loop, index and e loads.

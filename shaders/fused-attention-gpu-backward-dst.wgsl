@@ -3,7 +3,7 @@
 // fused-attention-gpu-backward.wgsl; workgroup_sum(li, v, sg_size) and the entry points come from
 // fused-attention-gpu-backward-subgroups.wgsl (devices with subgroups) or -workgroup.wgsl (the TypeScript side picks).
 
-// GATv2, head h, the lanes over i's edges k (source j = src_k), z = xl[j, h] + xr[i, h]:
+// GATv2, head h, the lanes over i's edges k (source j = src_k), z = xl[j, h] + xr[i, h] (+ edge[k, h]):
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * xl[j, h, c]      (gradient of alpha before dropout)
 //   t = sum_k alpha_k * dalpha_k                                   (workgroup sum)
 //   de_k = alpha_k * (dalpha_k - t)                                (softmax backward)
@@ -21,7 +21,8 @@ fn gatv2_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_s
     for (var c = 0u; c < P.channels; c++) {
       let l = left[left_at(j, col + c)];
       d += dagg[row + c] * l;
-      let z = l + right[right_at(i, col + c)];
+      var z = l + right[right_at(i, col + c)];
+      if (EDGE) { z += edge[k * P.heads * P.channels + col + c]; }
       bits |= select(0u, 1u << (c % 32u), z > 0.0);
       if (c % 32u == 31u || c + 1u == P.channels) {
         scratch[w + 2u + c / 32u] = bits;
@@ -45,24 +46,30 @@ fn gatv2_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_s
 
 // GATv2, the lanes over the columns (h, c) of row i, with dz = sum_k de_k * lrelu'(z_k, c):
 //   dxr[i, h, c] = att[h, c] * dz                (0 without incoming edges)
-//   partial[i, h, c] = xr[i, h, c] * dz          (the destination half of datt)
+//   partial[i, h, c] = xr[i, h, c] * dz (+ sum_k de_k * lrelu'(z_k, c) * edge[k, h, c])
+//                                                (the destination half of datt)
 fn gatv2_dst_columns(i: u32, li: u32, begin: u32, end: u32) {
   let width = P.heads * P.channels;
   for (var base = 0u; base < width; base += WG) {
     let l = lane_at(li, base, width);
     var dz = 0.0;
+    var dz_edge = 0.0;
     if (l.busy) {
       let h = l.col / P.channels;
       let c = l.col % P.channels;
       for (var k = begin + l.slice; k < end; k += l.slices) {
         let w = gatv2_edge_word(k * P.heads + h);
-        dz += f32_at(w) * grad_from_signs(w + 2u, c);
+        let q = f32_at(w) * grad_from_signs(w + 2u, c);
+        dz += q;
+        if (EDGE) { dz_edge += q * edge[k * width + l.col]; }
       }
     }
-    let s = sum_slices(li, l, vec2f(dz, 0.0));
+    let s = sum_slices(li, l, vec2f(dz, dz_edge));
     if (l.busy && l.slice == 0u) {
       out[grad_at(i, l.col)] = att[l.col] * s.x;
-      scratch[i * width + l.col] = bitcast<u32>(right[right_at(i, l.col)] * s.x);
+      var partial = right[right_at(i, l.col)] * s.x;
+      if (EDGE) { partial += s.y; }
+      scratch[i * width + l.col] = bitcast<u32>(partial);
     }
   }
 }
@@ -88,7 +95,7 @@ fn gatv2_attend_dst(wid: vec3u, nwg: vec3u, li: u32, sg_size: u32) {
   gatv2_dst_columns(i, li, begin, end);
 }
 
-// GAT, head h, the lanes over i's edges k (source j = src_k), s_k = a_src[j, h] + a_dst[i, h]:
+// GAT, head h, the lanes over i's edges k (source j = src_k), s_k = a_src[j, h] + a_dst[i, h] (+ edge[k, h]):
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * x[j, h, c];  t = sum_k alpha_k * dalpha_k     (workgroup sum)
 //   g_k = alpha_k * (dalpha_k - t) * lrelu'(s_k);  dad[i, h] = sum_k g_k                         (workgroup sum)
 // (g_k, alpha_k * drop(k, h)) into the scratch; (dalpha_k, lrelu'(s_k)) park there in between.
@@ -104,9 +111,11 @@ fn gat_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_siz
     for (var c = 0u; c < P.channels; c++) { d += dagg[row + c] * left[left_at(j, col + c)]; }
     d *= dropout_scale_at(site, kh, P.p);
     t += alpha[kh] * d;
+    var score = score_src[j * P.heads + h] + ad_i;
+    if (EDGE) { score += edge[kh]; }
     let w = gat_edge_word(kh);
     scratch[w] = bitcast<u32>(d);
-    scratch[w + 1u] = bitcast<u32>(leaky_relu_grad(score_src[j * P.heads + h] + ad_i, P.slope));
+    scratch[w + 1u] = bitcast<u32>(leaky_relu_grad(score, P.slope));
   }
   t = workgroup_sum(li, t, sg_size);
   var dad = 0.0;

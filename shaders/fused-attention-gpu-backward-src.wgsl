@@ -8,6 +8,7 @@
 //   dz = sum_k de * lrelu'(z_c)
 //   dxl[j, h, c] (+)= sum_k ad * dagg[i, h, c] + att[h, c] * dz
 //   partial[j, h, c] += xl[j, h, c] * dz     (the source half of datt; the destination pass wrote the other)
+//   dedge[k, h, c] = de * att[h, c] * lrelu'(z_c)    (EDGE)
 fn gatv2_attend_src(wid: vec3u, nwg: vec3u, li: u32) {
   let j = group_index(wid, nwg);
   if (j >= P.nodes) { return; }
@@ -30,7 +31,9 @@ fn gatv2_attend_src(wid: vec3u, nwg: vec3u, li: u32) {
         let k = perm[e];
         let w = gatv2_edge_word(k * P.heads + h);
         dx += f32_at(w + 1u) * dagg[dst[k] * width + l.col];
-        dz += f32_at(w) * grad_from_signs(w + 2u, c);
+        let q = f32_at(w) * grad_from_signs(w + 2u, c);
+        dz += q;
+        if (EDGE) { dedge[k * width + l.col] = att[l.col] * q; }
       }
     }
     let s = sum_slices(li, l, vec2f(dx, dz));
@@ -44,6 +47,7 @@ fn gatv2_attend_src(wid: vec3u, nwg: vec3u, li: u32) {
 
 // GAT, with (g, ad) from the scratch:
 //   dx[j, h, c] (+)= sum_k ad * dagg[i, h, c];   das[j, h] = sum_k g   (the lanes of channel 0)
+//   dedge[k, h] = g                                                     (EDGE; the lanes of channel 0)
 fn gat_attend_src(wid: vec3u, nwg: vec3u, li: u32) {
   let j = group_index(wid, nwg);
   if (j >= P.nodes) { return; }
@@ -66,7 +70,11 @@ fn gat_attend_src(wid: vec3u, nwg: vec3u, li: u32) {
         let k = perm[e];
         let w = gat_edge_word(k * P.heads + h);
         dx += f32_at(w + 1u) * dagg[dst[k] * width + l.col];
-        if (first) { das += f32_at(w); }
+        if (first) {
+          let g = f32_at(w);
+          das += g;
+          if (EDGE) { dedge[k * P.heads + h] = g; }
+        }
       }
     }
     let s = sum_slices(li, l, vec2f(dx, das));

@@ -1,7 +1,7 @@
 // Prelude of the fused attention's backward passes shaped for GPUs (fused-attention-gpu-backward-dst.wgsl,
 // fused-attention-gpu-backward-src.wgsl): the same results as fused-attention-backward-dst.wgsl and -src.wgsl (the
-// backward of scores -> softmax over each destination's incoming edges -> dropout -> aggregation) with a workgroup
-// per node instead of a thread per node and heads:
+// backward of scores -> softmax over each destination's incoming edges -> dropout -> aggregation, with the edge
+// term where the forward had one) with a workgroup per node instead of a thread per node and heads:
 //   destination pass, a workgroup per destination i: for each head, the lanes take i's incoming edges in turn
 //     (dalpha, the softmax backward's t through a workgroup sum, de); then the lanes take the columns (head h,
 //     channel c) of i's gradient rows, `slices` lanes to a column over every slices-th edge (sum_slices)
@@ -46,6 +46,12 @@ struct Params {
 @group(0) @binding(13) var<storage, read_write> out: array<f32>;  // dxr, dxl, dx (views), dad [N, H]
 @group(0) @binding(14) var<storage, read_write> out2: array<f32>; // das [N, H]
 @group(0) @binding(15) var<uniform> P: Params;
+// The edge term and its gradient, CSR order: [E, H * C] (GATv2) or [E, H] (GAT). The destination pass reads edge,
+// the source pass writes dedge, in the EDGE pipelines only (the others bind any buffer of the type there).
+@group(0) @binding(16) var<storage, read> edge: array<f32>;
+@group(0) @binding(17) var<storage, read_write> dedge: array<f32>;
+
+override EDGE: bool = false;
 
 fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; }
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
@@ -61,11 +67,12 @@ fn store_grad(n: u32, col: u32, v: f32) {
 // GATv2, N*H*C + 1 + E*H*W words, W = 2 + ceil(C / 32):
 //   words 0 .. N*H*C - 1     datt partials [N, H * C] (f32 bits): the destination pass writes xr[i] * dz_dst[i],
 //                            the source pass adds xl[j] * dz_src[j], datt is their column sum (TypeScript side;
-//                            the split is fused-attention-scratch.wgsl's)
+//                            the split is fused-attention-scratch.wgsl's); with an edge term the destination pass
+//                            adds sum_{k -> i} de_k * lrelu'(z_k) * edge[k] to its share
 //   word  N*H*C              the dropout step (header)
 //   then per edge k, head h  de (f32 bits), alpha * drop(k, h) (f32 bits), and the sign bits of
-//                            z = xl[src_k] + xr[dst_k] over the head's channels, 32 to a word (bit c % 32 of word
-//                            c / 32 set when z_c > 0), so the source pass and the destination pass's column phase
+//                            z = xl[src_k] + xr[dst_k] (+ edge[k]) over the head's channels, 32 to a word
+//                            (bit c % 32 of word c / 32 set when z_c > 0), so the source pass and the destination pass's column phase
 //                            take lrelu'(z) from one word instead of gathering xl[src_k] or xr[dst_k] again
 // GAT, 1 + 2*E*H words: word 0 the dropout step, then per edge and head g = de * lrelu'(s) and alpha * drop(k, h).
 
@@ -93,14 +100,15 @@ fn site_from(at: u32) -> u32 {
 
 // ---- lanes over the columns of a node's gradient rows ----
 // Columns side by side (rounds of WG columns from column `base`, the last round the rest), `slices` = WG / (columns
-// in the round) lanes to a column: lane (slice, column) sums every slices-th edge of the node's segment from edge `slice`, and
-// sum_slices adds a column's slices in slice order. A fixed split (it depends on H * C and WG only): deterministic.
+// in the round) lanes to a column: lane (slice, column) sums every slices-th edge of the node's segment from edge
+// `slice`, and sum_slices adds a column's slices in slice order. A fixed split (it depends on H * C and WG only):
+// deterministic.
 struct Lane {
   col: u32,     // the column (h * C + c)
   slice: u32,
   slices: u32,
   span: u32,    // columns side by side in this round
-  busy: bool, // a lane past slices * span, or past the row, sums nothing
+  busy: bool,   // false for a lane past slices * span: it sums nothing
 }
 
 fn lane_at(li: u32, base: u32, width: u32) -> Lane {

@@ -9,6 +9,8 @@
 //   words N*H*C + 1 + W*(k*H + h) per edge k and head h: de_k (f32 bits) and, for C <= 8, the sign bits of
 //                                 z_k = xl[src_k] + xr[dst_k] over the head's channels (bit c: z_c > 0) with the
 //                                 keep bit (KEEP_BIT: drop(k, h) != 0)
+//   then, with an edge term only  a copy of edge [E, H * C], which the source kernel overwrites with dedge
+//                                 (edge_word in fused-attention-edge.wgsl)
 // so the source kernel gets lrelu'(z) from one word instead of gathering xr[dst_k] (8 floats). WIDE gathers xr[dst_k]
 // and stores no bits. alpha_k * drop(k, h) is not stored (it would take a third word per edge and head): the source
 // kernel reads alpha_k and multiplies by 1 / (1 - p) or 0 by the keep bit, the same f32 product as the destination

@@ -91,11 +91,16 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   const agg = gpu.empty('f32', [N, HC]), dlin = gpu.empty('f32', [N, 2 * HC]), datt = gpu.empty('f32', [HC]);
   const byDst = gpu.empty('f32', [N, H]), bySrc = gpu.empty('f32', [N, H]), y = gpu.empty('f32', [N, HC]);
   const w = random(gpu, [HC, 2 * HC], 14, 0.1), dw = gpu.empty('f32', [HC, 2 * HC]), colSums = gpu.empty('f32', [HC]);
+  const edge = random(gpu, [E, HC], 16), dedge = gpu.empty('f32', [E, HC]); // an edge-feature term (lin_edge(edge_attr))
   // The fused kernels the layers run, then the separate ones (devices with fewer than 10 storage buffers per stage).
   const steps: [string, () => void][] = [
     ['gatv2Attend', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg })],
     ['gatv2AttendBackward', () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
       dropout, dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt,
+    })],
+    ['gatv2Attend (edge features)', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg, edge })],
+    ['gatv2AttendBackward (edge features)', () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
+      dropout, dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, edge, dedge,
     })],
     ['gatv2Score', () => gatv2Score(gpu, g, xl, xr, att, dims, e)],
     ['segmentSoftmax', () => segmentSoftmax(gpu, g, e, H, alpha)],
@@ -127,7 +132,7 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['attentionPoolBackward', () => attentionPoolBackward(gpu, agg, beta, dpooled, seg, { dx: y, dgate })],
   );
   const dispose = () => {
-    [lin, att, dagg, step, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
+    [lin, att, dagg, step, edge, dedge, e, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
     disposeSeg();
   };
   return { steps, dispose };

@@ -1,6 +1,7 @@
 // Attention scores on edges (shaders/edge-scores.wgsl), the separate kernels the fused attention replaces where a
 // device cannot bind enough buffers: GATv2's e = att . LeakyReLU(xl[src] + xr[dst]) and GAT's per-node head dots
-// and e = LeakyReLU(as[src] + ad[dst]), each with its backward.
+// and e = LeakyReLU(as[src] + ad[dst]), each with its backward; optionally with an edge term (edge features) in
+// the graph's CSR order: [E, H*C] inside GATv2's LeakyReLU, [E, H] added to GAT's score.
 import chunkAttention from '../../shaders/chunk-attention.wgsl';
 import chunkOut from '../../shaders/chunk-out.wgsl';
 import code from '../../shaders/edge-scores.wgsl';
@@ -21,26 +22,44 @@ import {
 } from './check.ts';
 import { columnSum } from './reduce.ts';
 
-const entry = (entryPoint: string) =>
-  kernel({ name: `edge_scores.${entryPoint}`, code, preludes: [chunkOut, chunkAttention], entryPoint });
+/** One entry point; `edge`: its pipeline with the edge term (EDGE). */
+const entry = (entryPoint: string, edge = false) =>
+  kernel({
+    name: `edge_scores.${entryPoint}${edge ? '+edge' : ''}`,
+    code,
+    preludes: [chunkOut, chunkAttention],
+    entryPoint,
+    overrides: edge ? { EDGE: true } : {},
+  });
 const K = {
   gatv2Score: entry('gatv2_score'),
+  gatv2ScoreEdge: entry('gatv2_score', true),
   gatv2Dxr: entry('gatv2_score_dxr'),
   gatv2Dxl: entry('gatv2_score_dxl'),
+  gatv2DzEdge: entry('gatv2_score_dz_edge'),
+  gatv2DxlEdge: entry('gatv2_score_dxl_edge'),
+  scaleByAtt: entry('scale_by_att'),
   weightedColumnSum: entry('weighted_column_sum'),
   headDot: entry('head_dot'),
   headDotDx: entry('head_dot_dx'),
   gatScore: entry('gat_score'),
+  gatScoreEdge: entry('gat_score', true),
   gatDad: entry('gat_score_dad'),
+  gatDadEdge: entry('gat_score_dad', true),
   gatDas: entry('gat_score_das'),
+  gatDasEdge: entry('gat_score_das', true),
 };
 
 type Bindings = Partial<
-  Record<'row_ptr' | 'col_ptr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'grad_in' | 'out2', Tensor>
+  Record<
+    'row_ptr' | 'col_ptr' | 'perm' | 'src' | 'dst' | 'left' | 'right' | 'att' | 'grad_in' | 'out2' | 'edge' | 'edge_io',
+    Tensor
+  >
 > & {
   out: Tensor;
 };
 
+/** Kernels that name the edge bindings get an unread buffer there when the call has none. */
 function run(
   gpu: Gpu,
   k: Kernel,
@@ -49,7 +68,32 @@ function run(
   threads: number,
   cost: { bytes: number; flops: number },
 ): void {
-  gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
+  const unread: Partial<Record<'edge' | 'edge_io', Tensor>> = {};
+  for (const b of k.iface.storage) {
+    if ((b.name === 'edge' || b.name === 'edge_io') && !bindings[b.name]) unread[b.name] = gpu.unread('f32');
+  }
+  gpu.dispatch(k, { bindings: { ...bindings, ...unread }, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
+}
+
+/** The optional edge term of a forward: f32 [E, width], not aliasing the output. */
+function expectEdge(op: string, edge: Tensor | undefined, E: number, width: number): void {
+  if (edge) expectTensor(op, 'edge', edge, 'f32', [E, width]);
+}
+
+/** A backward's edge tensors: both or neither; edge [E, width] as the forward took it, dedge [E, width] written. */
+function expectEdgeGrads(
+  op: string,
+  grads: { edge?: Tensor; dedge?: Tensor },
+  E: number,
+  width: number,
+): { edge: Tensor; dedge: Tensor } | null {
+  if (!grads.edge && !grads.dedge) return null;
+  if (!grads.edge) throw new Error(`${op}: dedge was given without edge; pass the forward's edge term too`);
+  if (!grads.dedge) throw new Error(`${op}: edge was given without dedge; pass an f32 [${E}, ${width}] output for it`);
+  expectTensor(op, 'edge', grads.edge, 'f32', [E, width]);
+  expectTensor(op, 'dedge', grads.dedge, 'f32', [E, width]);
+  expectNoAlias(op, ['dedge', grads.dedge], { edge: grads.edge });
+  return { edge: grads.edge, dedge: grads.dedge };
 }
 
 interface Views {
@@ -115,7 +159,10 @@ interface ScoreDims {
   slope: number;
 }
 
-/** GATv2: e[k,h] = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[dst_k,h,c]). att is f32 [H*C]. */
+/**
+ * GATv2: e[k,h] = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[dst_k,h,c] (+ edge[k,h*C+c])). att is f32 [H*C];
+ * opts.edge, the edge term, f32 [E, H*C] in CSR order.
+ */
 export function gatv2Score(
   gpu: Gpu,
   g: GraphTensors,
@@ -124,6 +171,7 @@ export function gatv2Score(
   att: Tensor,
   dims: ScoreDims,
   out?: Tensor,
+  opts: { edge?: Tensor } = {},
 ): Tensor {
   const op = 'gatv2Score';
   const { heads: H, channels: C, slope } = dims;
@@ -134,25 +182,30 @@ export function gatv2Score(
   expectNodeMatrix(op, 'xl', xl, N, H * C);
   expectNodeMatrix(op, 'xr', xr, N, H * C);
   expectSize(op, 'att', att, 'f32', H * C);
+  expectEdge(op, opts.edge, E, H * C);
   out = outputFor(gpu, op, 'out', [E, H], out);
-  expectNoAlias(op, ['out', out], { xl: xl.t, xr: xr.t, att });
+  expectNoAlias(op, ['out', out], { xl: xl.t, xr: xr.t, att, ...(opts.edge ? { edge: opts.edge } : {}) });
+  const edge = opts.edge;
   run(
     gpu,
-    K.gatv2Score,
-    { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, out },
+    edge ? K.gatv2ScoreEdge : K.gatv2Score,
+    { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, out, ...(edge ? { edge } : {}) },
     params(N, E, H, C, slope, { left: xl, right: xr }),
     N * H,
-    { bytes: 4 * (N + 1 + E + E * H * C + N * H * C + E * H), flops: 4 * E * H * C },
+    { bytes: 4 * (N + 1 + E + (edge ? 2 : 1) * E * H * C + N * H * C + E * H), flops: 4 * E * H * C },
   );
   return out;
 }
 
 /**
- * Backward of gatv2Score given de [E,H]: z = xl[src]+xr[dst];
+ * Backward of gatv2Score given de [E,H]: z = xl[src]+xr[dst] (+ edge);
  *  dxl[j,h,c] (+)= sum_{k: src_k = j} de[k,h] * att[h,c] * lrelu'(z)   (via the CSC permutation)
  *  dxr[i,h,c]  = sum_{k: dst_k = i} de[k,h] * att[h,c] * lrelu'(z)   (CSR segment)
  *  datt[h,c]   = sum_k de[k,h] * lrelu(z)   (per-destination partials, then a deterministic column sum)
+ *  dedge[k,h*C+c] = de[k,h] * att[h,c] * lrelu'(z)   (with grads.edge, the forward's edge term; dedge then required)
  * accumulateDxl: add into dxl instead of overwriting it (the aggregation backward writes dxl first).
+ * With an edge term: dedge is filled with a copy of edge, a CSR pass leaves de * lrelu'(z) over it (and the sum per
+ * destination), a CSC pass dxl and dedge, a third dxr.
  */
 export function gatv2ScoreBackward(
   gpu: Gpu,
@@ -162,7 +215,7 @@ export function gatv2ScoreBackward(
   att: Tensor,
   de: Tensor,
   dims: ScoreDims,
-  grads: { dxl: NodeMatrix; dxr: NodeMatrix; datt: Tensor; accumulateDxl?: boolean },
+  grads: { dxl: NodeMatrix; dxr: NodeMatrix; datt: Tensor; accumulateDxl?: boolean; edge?: Tensor; dedge?: Tensor },
 ): void {
   const op = 'gatv2ScoreBackward';
   const { heads: H, channels: C, slope } = dims;
@@ -178,10 +231,16 @@ export function gatv2ScoreBackward(
   expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
   expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
   expectSize(op, 'datt', grads.datt, 'f32', HC);
-  const inputs = { xl: xl.t, xr: xr.t, att, de };
+  const edge = expectEdgeGrads(op, grads, E, HC);
+  const inputs = { xl: xl.t, xr: xr.t, att, de, ...(edge ? { edge: edge.edge } : {}) };
   expectNoAlias(op, ['dxl', grads.dxl.t], inputs);
   expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
+  if (edge) {
+    expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt });
+    gatv2ScoreBackwardEdge(gpu, g, xl, xr, att, de, dims, { ...grads, ...edge });
+    return;
+  }
 
   const partials = gpu.empty('f32', [N, HC]);
   const edgeBytes = 4 * (N + 1 + E + E * H + E * HC); // segment pointers and one index per edge, de, gathered rows
@@ -203,6 +262,53 @@ export function gatv2ScoreBackward(
   );
   columnSum(gpu, partials, { out: grads.datt });
   partials.dispose();
+}
+
+/** gatv2ScoreBackward with an edge term, arguments checked: three passes and the column sum. */
+function gatv2ScoreBackwardEdge(
+  gpu: Gpu,
+  g: GraphTensors,
+  xl: NodeMatrix,
+  xr: NodeMatrix,
+  att: Tensor,
+  de: Tensor,
+  dims: ScoreDims,
+  grads: { dxl: NodeMatrix; dxr: NodeMatrix; datt: Tensor; accumulateDxl?: boolean; edge: Tensor; dedge: Tensor },
+): void {
+  const { heads: H, channels: C, slope } = dims;
+  const N = g.numNodes,
+    E = g.numEdges,
+    HC = H * C;
+  const partials = gpu.empty('f32', [N, HC]);
+  const dz = gpu.empty('f32', [N, HC]);
+  gpu.copy(grads.edge, grads.dedge);
+  run(
+    gpu,
+    K.gatv2DzEdge,
+    { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, grad_in: de, out: dz, out2: partials, edge_io: grads.dedge },
+    params(N, E, H, C, slope, { left: xl, right: xr }),
+    chunkThreads(N, H, C),
+    { bytes: 4 * (N + 1 + E + E * H + 3 * E * HC + 3 * N * HC), flops: 6 * E * HC },
+  );
+  run(
+    gpu,
+    K.gatv2DxlEdge,
+    { col_ptr: g.colPtr, perm: g.perm, att, edge_io: grads.dedge, out: grads.dxl.t },
+    params(N, E, H, C, slope, { grad: grads.dxl, accumulate: grads.accumulateDxl }),
+    chunkThreads(N, H, C),
+    { bytes: 4 * (N + 1 + E + 2 * E * HC + (grads.accumulateDxl ? 2 : 1) * N * HC), flops: 2 * E * HC },
+  );
+  run(
+    gpu,
+    K.scaleByAtt,
+    { att, grad_in: dz, out: grads.dxr.t },
+    params(N, E, H, C, slope, { grad: grads.dxr }),
+    chunkThreads(N, H, C),
+    { bytes: 4 * 2 * N * HC, flops: N * HC },
+  );
+  columnSum(gpu, partials, { out: grads.datt });
+  partials.dispose();
+  dz.dispose();
 }
 
 /** GAT (GATConv): per-node head dot a[n,h] = sum_c x[n,h,c] * att[h,c]  (alpha_src / alpha_dst in PyG). */
@@ -259,7 +365,10 @@ export function headDotBackward(
   weightedColumnSums(gpu, x, da, rows, H, C, grads.datt);
 }
 
-/** GAT: e[k,h] = LeakyReLU(as[src_k,h] + ad[dst_k,h]), as/ad [N,H]. */
+/**
+ * GAT: e[k,h] = LeakyReLU(as[src_k,h] + ad[dst_k,h] (+ edge[k,h])), as/ad [N,H]; opts.edge, the edge term, f32
+ * [E, H] in CSR order (headDot of lin_edge(edge_attr) with att_edge).
+ */
 export function gatScore(
   gpu: Gpu,
   g: GraphTensors,
@@ -267,6 +376,7 @@ export function gatScore(
   ad: Tensor,
   dims: { heads: number; slope: number },
   out?: Tensor,
+  opts: { edge?: Tensor } = {},
 ): Tensor {
   const op = 'gatScore';
   const { heads: H, slope } = dims;
@@ -276,16 +386,26 @@ export function gatScore(
     E = g.numEdges;
   expectTensor(op, 'as', as, 'f32', [N, H]);
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
+  expectEdge(op, opts.edge, E, H);
   out = outputFor(gpu, op, 'out', [E, H], out);
-  expectNoAlias(op, ['out', out], { as, ad });
-  run(gpu, K.gatScore, { row_ptr: g.rowPtr, src: g.src, left: as, right: ad, out }, params(N, E, H, 1, slope), N * H, {
-    bytes: 4 * (N + 1 + E + 2 * E * H + N * H),
-    flops: 2 * E * H,
-  });
+  const edge = opts.edge;
+  expectNoAlias(op, ['out', out], { as, ad, ...(edge ? { edge } : {}) });
+  run(
+    gpu,
+    edge ? K.gatScoreEdge : K.gatScore,
+    { row_ptr: g.rowPtr, src: g.src, left: as, right: ad, out, ...(edge ? { edge } : {}) },
+    params(N, E, H, 1, slope),
+    N * H,
+    { bytes: 4 * (N + 1 + E + (edge ? 3 : 2) * E * H + N * H), flops: (edge ? 3 : 2) * E * H },
+  );
   return out;
 }
 
-/** das[j,h] = sum_{k: src_k=j} de[k,h]*lrelu'(as[j,h]+ad[dst_k,h]) (CSC);  dad[i,h] = sum_{k: dst_k=i} (same) (CSR). */
+/**
+ * das[j,h] = sum_{k: src_k=j} de[k,h]*lrelu'(s_k) (CSC);  dad[i,h] = sum_{k: dst_k=i} (same) (CSR), with
+ * s_k = as[src_k,h] + ad[dst_k,h] (+ edge[k,h]). With grads.edge (the forward's edge term; dedge then required):
+ * dedge[k,h] = de[k,h]*lrelu'(s_k), written over a copy of edge by the CSR pass, and das sums it.
+ */
 export function gatScoreBackward(
   gpu: Gpu,
   g: GraphTensors,
@@ -293,7 +413,7 @@ export function gatScoreBackward(
   ad: Tensor,
   de: Tensor,
   dims: { heads: number; slope: number },
-  grads: { das?: Tensor; dad?: Tensor } = {},
+  grads: { das?: Tensor; dad?: Tensor; edge?: Tensor; dedge?: Tensor } = {},
 ): { das: Tensor; dad: Tensor } {
   const op = 'gatScoreBackward';
   const { heads: H, slope } = dims;
@@ -304,20 +424,29 @@ export function gatScoreBackward(
   expectTensor(op, 'as', as, 'f32', [N, H]);
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectTensor(op, 'de', de, 'f32', [E, H]);
+  const edge = expectEdgeGrads(op, grads, E, H);
   const das = outputFor(gpu, op, 'das', [N, H], grads.das);
   const dad = outputFor(gpu, op, 'dad', [N, H], grads.dad);
-  expectNoAlias(op, ['das', das], { as, ad, de });
-  expectNoAlias(op, ['dad', dad], { as, ad, de, das });
+  const inputs = { as, ad, de, ...(edge ? { edge: edge.edge } : {}) };
+  expectNoAlias(op, ['das', das], inputs);
+  expectNoAlias(op, ['dad', dad], { ...inputs, das });
+  if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, das, dad });
   const u = params(N, E, H, 1, slope);
   const values = 4 * (2 * E * H + 2 * N * H); // de and the gathered scores, the node's own score and its output
-  run(gpu, K.gatDad, { row_ptr: g.rowPtr, src: g.src, left: as, right: ad, grad_in: de, out: dad }, u, N * H, {
-    bytes: values + 4 * (N + 1 + E),
-    flops: 3 * E * H,
-  });
+  const io = edge ? { edge_io: edge.dedge } : {};
+  if (edge) gpu.copy(edge.edge, edge.dedge);
   run(
     gpu,
-    K.gatDas,
-    { col_ptr: g.colPtr, perm: g.perm, dst: g.dst, left: as, right: ad, grad_in: de, out: das },
+    edge ? K.gatDadEdge : K.gatDad,
+    { row_ptr: g.rowPtr, src: g.src, left: as, right: ad, grad_in: de, out: dad, ...io },
+    u,
+    N * H,
+    { bytes: values + 4 * (N + 1 + E + (edge ? 2 * E * H : 0)), flops: 3 * E * H },
+  );
+  run(
+    gpu,
+    edge ? K.gatDasEdge : K.gatDas,
+    { col_ptr: g.colPtr, perm: g.perm, dst: g.dst, left: as, right: ad, grad_in: de, out: das, ...io },
     u,
     N * H,
     { bytes: values + 4 * (N + 1 + 2 * E), flops: 3 * E * H },

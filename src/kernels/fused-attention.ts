@@ -9,7 +9,9 @@ import chunkOut from '../../shaders/chunk-out.wgsl';
 import fusedAttention from '../../shaders/fused-attention.wgsl';
 import backwardDst from '../../shaders/fused-attention-backward-dst.wgsl';
 import backwardSrc from '../../shaders/fused-attention-backward-src.wgsl';
+import edgeTerm from '../../shaders/fused-attention-edge.wgsl';
 import forward from '../../shaders/fused-attention-forward.wgsl';
+import noEdgeTerm from '../../shaders/fused-attention-no-edge.wgsl';
 import scratchLayout from '../../shaders/fused-attention-scratch.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
@@ -39,7 +41,9 @@ const PASSES = {
 /**
  * Pipelines of one entry point, made on first use: without dropout and with it (DROPOUT, which hashes the masks),
  * for heads of at most 8 channels and for wider ones (WIDE: the narrow pipelines compile the code for further
- * channels out), and for 1 or HEADS_PER_THREAD heads per thread.
+ * channels out), for 1 or HEADS_PER_THREAD heads per thread, and without and with an edge term (the prelude
+ * fused-attention-no-edge.wgsl or fused-attention-edge.wgsl: a WGSL module per variant, since a pipeline's
+ * storage bindings are those its code names, whatever its override constants).
  * The source-side entry points (`source`) take one thread per block of 8 channels; gat_attend_src hashes no masks and
  * takes any C in one pipeline; gatv2_attend_src has DROPOUT pipelines (`sourceDropout`: alpha * drop is not stored in
  * its scratch, it takes drop(k, h) from a keep bit, or with WIDE hashes it again) and a WIDE pipeline (`wideSource`:
@@ -51,16 +55,24 @@ function variants(
   opts: { source?: boolean; sourceDropout?: boolean; wideSource?: boolean } = {},
 ) {
   const made = new Map<string, Kernel>();
-  const get = (dropout: boolean, wide: boolean, heads: number): Kernel => {
-    const key = `${dropout}|${wide}|${heads}`;
+  const get = (dropout: boolean, wide: boolean, heads: number, edge = false): Kernel => {
+    const key = `${dropout}|${wide}|${heads}|${edge}`;
     let k = made.get(key);
     if (!k) {
       const overrides: Record<string, number | boolean> = {};
       if (dropout) overrides.DROPOUT = true;
       if (wide) overrides.WIDE = true;
       if (heads > 1) overrides.HEADS_PER_THREAD = heads;
-      const variant = `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}`;
-      k = kernel({ name: `fused_attention.${entryPoint}${variant}`, ...PASSES[pass], entryPoint, overrides });
+      const variant =
+        `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}${edge ? '+edge' : ''}`;
+      const { code, preludes } = PASSES[pass];
+      k = kernel({
+        name: `fused_attention.${entryPoint}${variant}`,
+        code,
+        preludes: [...preludes, edge ? edgeTerm : noEdgeTerm],
+        entryPoint,
+        overrides,
+      });
       made.set(key, k);
     }
     return k;
@@ -100,13 +112,16 @@ function plan(
   dims: { heads: number; channels: number },
   nodes: number,
   d?: EdgeDropout,
+  edge = false,
 ): { k: Kernel; threads: number } {
   const H = dims.heads,
     C = dims.channels,
     wide = C > 8;
   const heads = !wide && H % HEADS_PER_THREAD === 0 ? HEADS_PER_THREAD : 1;
   const dropout = !!d && d.p > 0;
-  const k = v.source ? v.get(v.sourceDropout && dropout, v.wideSource && wide, heads) : v.get(dropout, wide, heads);
+  const k = v.source
+    ? v.get(v.sourceDropout && dropout, v.wideSource && wide, heads, edge)
+    : v.get(dropout, wide, heads, edge);
   return { k, threads: nodes * (H / heads) * (v.source ? Math.ceil(C / 8) : 1) };
 }
 
@@ -119,7 +134,9 @@ let maxStorageBindings = 0;
  * separate score / softmax / aggregation kernels where it cannot.
  */
 export function canFuseAttention(gpu: Gpu): boolean {
-  maxStorageBindings ||= Math.max(...Object.values(K).map((v) => v.get(false, false, 1).iface.storage.length));
+  maxStorageBindings ||= Math.max(
+    ...Object.values(K).flatMap((v) => [false, true].map((edge) => v.get(false, false, 1, edge).iface.storage.length)),
+  );
   return gpu.device.limits.maxStorageBuffersPerShaderStage >= maxStorageBindings;
 }
 
@@ -145,6 +162,11 @@ export interface AttendOptions {
   alpha?: Tensor;
   /** Output: [N, H*C] contiguous. Pooled when absent. */
   out?: Tensor;
+  /**
+   * The edge term, in the graph's CSR order: f32 [E, H*C] for gatv2Attend (added inside the LeakyReLU), [E, H] for
+   * gatAttend (added to the score before it). Absent: no edge term.
+   */
+  edge?: Tensor;
 }
 
 interface Views {
@@ -208,6 +230,7 @@ function forwardOutputs(
   dims: AttendDims,
   opts: AttendOptions,
   inputs: Record<string, Tensor>,
+  edgeWidth: number,
 ): { alpha: Tensor; out: Tensor } {
   const N = g.numNodes,
     E = g.numEdges,
@@ -215,11 +238,13 @@ function forwardOutputs(
     HC = H * dims.channels;
   expectDropout(op, opts.dropout);
   if (opts.bias) expectSize(op, 'bias', opts.bias, 'f32', HC);
+  if (opts.edge) expectTensor(op, 'edge', opts.edge, 'f32', [E, edgeWidth]);
   const alpha = outputFor(gpu, op, 'alpha', [E, H], opts.alpha);
   const out = outputFor(gpu, op, 'out', [N, HC], opts.out);
   const all = {
     ...inputs,
     ...(opts.bias ? { bias: opts.bias } : {}),
+    ...(opts.edge ? { edge: opts.edge } : {}),
     ...(opts.dropout ? { 'dropout step': opts.dropout.step } : {}),
   };
   expectNoAlias(op, ['alpha', alpha], all);
@@ -232,7 +257,7 @@ function forwardOutputs(
 /**
  * GATv2 attention for each destination i and head h, in one dispatch (one thread per destination i and one or two
  * heads, walking i's CSR segment):
- *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c])
+ *   e[k,h]     = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[i,h,c] (+ edge[k,h*C+c]))
  *   alpha[k,h] = exp(e[k,h] - m) / sum_{k' -> i} exp(e[k',h] - m),  m = max_{k' -> i} e[k',h]
  *                (written, before dropout)
  *   out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * xl[src_k,h,c]  (+ bias[h*C + c])
@@ -258,7 +283,7 @@ export function gatv2Attend(
   expectNodeMatrix(op, 'xl', xl, N, HC);
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
-  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att });
+  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att }, HC);
   if (gpu.kernelShape === 'gpu') return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
   const C = dims.channels,
     blocks = Math.ceil(C / 8),
@@ -266,7 +291,7 @@ export function gatv2Attend(
   run(
     gpu,
     op,
-    plan(K.gatv2, dims, N, opts.dropout),
+    plan(K.gatv2, dims, N, opts.dropout, !!opts.edge),
     {
       row_ptr: g.rowPtr,
       src: g.src,
@@ -277,12 +302,13 @@ export function gatv2Attend(
       step: stepOf(gpu, opts.dropout),
       alpha_out: alpha,
       out,
+      ...(opts.edge ? { edge: opts.edge } : {}),
     },
     params(g, dims, { left: xl, right: xr, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass gathers xl[src] for every channel (scores, online softmax, channels 0..7); with C > 8 each further block
-    // of 8 gathers its channels again. e/alpha: written, read, rewritten.
+    // of 8 gathers its channels again. e/alpha: written, read, rewritten. The edge term: read once.
     {
-      bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC),
+      bytes: 4 * (N + 1 + E * blocks + E * HC + regather + N * HC + 3 * E * H + N * HC + (opts.edge ? E * HC : 0)),
       flops: 4 * E * HC + 10 * E * H + 3 * E * HC,
     },
   );
@@ -298,17 +324,22 @@ export interface Gatv2AttendGrads {
   /** d att [H*C], written. */
   datt: Tensor;
   accumulateDxl?: boolean;
+  /** The forward's edge term [E, H*C] (CSR order), when it had one; then dedge is required. */
+  edge?: Tensor;
+  /** d edge [E, H*C], written: de[k,h] * att[h,c] * lrelu'(z). */
+  dedge?: Tensor;
 }
 
 /**
  * Backward of gatv2Attend given dagg = d out [N, H*C] (contiguous) and the forward's alpha [E,H], with
- * z = xl[src_k] + xr[dst_k]:
+ * z = xl[src_k] + xr[dst_k] (+ edge[k]):
  *   dalpha[k,h] = drop(k,h) * sum_c dagg[dst_k,h,c] * xl[src_k,h,c]
  *   de[k,h]     = alpha[k,h] * (dalpha[k,h] - sum_{k' -> dst_k} alpha[k',h] * dalpha[k',h])
  *   dxr[i,h,c]  = att[h,c] * sum_{k -> i} de[k,h] * lrelu'(z)                               (CSR, per destination)
  *   dxl[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c] + de[k,h] * att[h,c] * lrelu'(z)
  *                                                                                                     (CSC)
  *   datt[h,c]   = sum_k de[k,h] * lrelu(z)    (per-node partials, then columnSum)
+ *   dedge[k,h*C+c] = de[k,h] * att[h,c] * lrelu'(z)   (with grads.edge)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward. Two dispatches and a column sum;
  * per-edge (de, sign bits of z and the dropout keep bit) and the datt partials live in one pooled scratch between
  * them (the source side recomputes alpha*drop from alpha and the keep bit rather than store it). For
@@ -316,7 +347,9 @@ export interface Gatv2AttendGrads {
  * att * (sum_k alpha*dalpha*lrelu'(z) - t * sum_k alpha*lrelu'(z)), t = sum_k alpha*dalpha; the source side gathers
  * dagg[dst] once per edge and reads lrelu'(z) from the sign bits (C > 8: it gathers xr[dst] too). datt is split over
  * the two ends of each edge, lrelu(z) = (xl[src] + xr[dst]) * lrelu'(z): each kernel adds x * (its sum of
- * de * lrelu'(z)) to a per-node partial.
+ * de * lrelu'(z)) to a per-node partial. With an edge term, a copy of it travels in the scratch (after the pairs): the
+ * destination side reads it into z, the source side reads it too, adds its edge * de * lrelu'(z) to its partial and
+ * writes dedge over it, which is then copied out.
  */
 export function gatv2AttendBackward(
   gpu: Gpu,
@@ -346,6 +379,7 @@ export function gatv2AttendBackward(
   expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
   expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
   expectSize(op, 'datt', grads.datt, 'f32', HC);
+  const edge = expectEdgeGrads(op, grads, E, HC);
   const inputs = {
     xl: xl.t,
     xr: xr.t,
@@ -353,23 +387,27 @@ export function gatv2AttendBackward(
     alpha,
     dagg,
     ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}),
+    ...(edge ? { edge: edge.edge } : {}),
   };
   expectNoAlias(op, ['dxl', grads.dxl.t], inputs);
   expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
+  if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
   if (gpu.kernelShape === 'gpu') return gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
 
   const blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8),
     wide = C > 8;
-  const scratch = gatv2Scratch(gpu, N, E, H, C);
+  const scratch = gatv2Scratch(gpu, N, E, H, C, !!edge);
+  const edgeAt = N * HC + 1 + (wide ? 1 : 2) * E * H;
+  if (edge) gpu.copy(edge.edge, scratch, edgeAt);
   const step = stepOf(gpu, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
   run(
     gpu,
     op,
-    plan(K.gatv2Dst, dims, N, grads.dropout),
+    plan(K.gatv2Dst, dims, N, grads.dropout, !!edge),
     { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att, alpha, dagg, step, scratch, out: grads.dxr.t },
     params(g, dims, { left: xl, right: xr, grad: grads.dxr, dropout: grads.dropout }),
     // One pass gathers xl[src] for every channel (dalpha, and dxr and the datt partials for channels 0..7); with C > 8
@@ -377,14 +415,24 @@ export function gatv2AttendBackward(
     // and keep bits), de read and rewritten.
     {
       bytes:
-        4 * (N + 1 + E * blocks + E * HC + regather + 2 * N * HC + 2 * E * H + (wide ? 3 : 4) * E * H + 2 * N * HC),
+        4 *
+        (N +
+          1 +
+          E * blocks +
+          E * HC +
+          regather +
+          2 * N * HC +
+          2 * E * H +
+          (wide ? 3 : 4) * E * H +
+          2 * N * HC +
+          (edge ? E * HC * blocks : 0)),
       flops: 2 * E * HC + 6 * E * H + 9 * E * HC,
     },
   );
   run(
     gpu,
     op,
-    plan(K.gatv2Src, dims, N, grads.dropout),
+    plan(K.gatv2Src, dims, N, grads.dropout, !!edge),
     {
       col_ptr: g.colPtr,
       perm: g.perm,
@@ -409,11 +457,13 @@ export function gatv2AttendBackward(
           2 * E * blocks +
           (wide ? 2 : 3) * E * H * blocks +
           (wide ? 2 : 1) * E * HC +
-          (accumulate ? 2 : 1) * N * HC),
-      flops: 4 * E * HC,
+          (accumulate ? 2 : 1) * N * HC +
+          (edge ? 2 * E * HC : 0)),
+      flops: 4 * E * HC + (edge ? 3 * E * HC : 0),
     },
   );
   columnSum(gpu, scratch.view(0, [N, HC]).bitcast('f32'), { out: grads.datt });
+  if (edge) gpu.copy(scratch, edge.dedge, 0, edgeAt, E * HC);
   scratch.dispose();
 }
 
@@ -422,10 +472,29 @@ export function gatv2AttendBackward(
  * per destination), a
  * header word (C > 8 with dropout: the dropout site, from the destination kernel to the source kernel, which binds
  * no step buffer), then per edge and head de and, for C <= 8, the sign bits of z over the head's channels with the
- * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words.
+ * dropout keep bit: N*H*C + 1 + (C <= 8 ? 2 : 1)*E*H words; with an edge term, then a copy of it [E, H*C], which
+ * the source kernel overwrites with dedge.
  */
-function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number): Tensor {
-  return gpu.empty('u32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H]);
+function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number, edge: boolean): Tensor {
+  return gpu.empty('u32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H + (edge ? E * H * C : 0)]);
+}
+
+/**
+ * The backward's edge tensors: both or neither; edge [E, width] as the forward took it, dedge [E, width] written.
+ */
+function expectEdgeGrads(
+  op: string,
+  grads: { edge?: Tensor; dedge?: Tensor },
+  E: number,
+  width: number,
+): { edge: Tensor; dedge: Tensor } | null {
+  if (!grads.edge && !grads.dedge) return null;
+  if (!grads.edge) throw new Error(`${op}: dedge was given without edge; pass the forward's edge term too`);
+  if (!grads.dedge) throw new Error(`${op}: edge was given without dedge; pass an f32 [${E}, ${width}] output for it`);
+  expectTensor(op, 'edge', grads.edge, 'f32', [E, width]);
+  expectTensor(op, 'dedge', grads.dedge, 'f32', [E, width]);
+  expectNoAlias(op, ['dedge', grads.dedge], { edge: grads.edge });
+  return { edge: grads.edge, dedge: grads.dedge };
 }
 
 /** GAT: per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
@@ -450,7 +519,7 @@ function expectDisjoint(op: string, a: NodeMatrix, b: NodeMatrix, width: number)
 /**
  * GAT attention for each destination i and head h, in one dispatch (one thread per destination i and one or two
  * heads, walking i's CSR segment):
- *   e[k,h] = LeakyReLU(as[src_k,h] + ad[i,h]),  as/ad [N,H] (headDot of x with att_src / att_dst)
+ *   e[k,h] = LeakyReLU(as[src_k,h] + ad[i,h] (+ edge[k,h])),  as/ad [N,H] (headDot of x with att_src / att_dst)
  *   alpha, out as gatv2Attend, aggregating x:  out[i,h,c] = sum_{k -> i} alpha[k,h] * drop(k,h) * x[src_k,h,c] (+ bias)
  */
 export function gatAttend(
@@ -472,13 +541,13 @@ export function gatAttend(
   expectTensor(op, 'as', as, 'f32', [N, H]);
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
-  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t });
+  const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t }, H);
   if (gpu.kernelShape === 'gpu') return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
   const blocks = Math.ceil(dims.channels / 8);
   run(
     gpu,
     op,
-    plan(K.gat, dims, N, opts.dropout),
+    plan(K.gat, dims, N, opts.dropout, !!opts.edge),
     {
       row_ptr: g.rowPtr,
       src: g.src,
@@ -489,10 +558,14 @@ export function gatAttend(
       step: stepOf(gpu, opts.dropout),
       alpha_out: alpha,
       out,
+      ...(opts.edge ? { edge: opts.edge } : {}),
     },
     params(g, dims, { left: x, dropout: opts.dropout, bias: !!opts.bias }),
     // One pass: score, online softmax and channels 0..7 of x[src]; further blocks of 8 (C > 8) read src again.
-    { bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC },
+    {
+      bytes: 4 * (N + 1 + E * blocks + E * H + N * H + 3 * E * H + E * HC + N * HC + (opts.edge ? E * H : 0)),
+      flops: 12 * E * H + 3 * E * HC,
+    },
   );
   return { alpha, out };
 }
@@ -505,15 +578,23 @@ export interface GatAttendGrads {
   /** Outputs d as, d ad [N, H]; pooled when absent. */
   das?: Tensor;
   dad?: Tensor;
+  /** The forward's edge term [E, H] (CSR order), when it had one; then dedge is required. */
+  edge?: Tensor;
+  /** d edge [E, H], written: de[k,h] * lrelu'(s_k). */
+  dedge?: Tensor;
 }
 
 /**
- * Backward of gatAttend given dagg = d out [N, H*C] and alpha [E,H], with s_k = as[src_k,h] + ad[dst_k,h]:
+ * Backward of gatAttend given dagg = d out [N, H*C] and alpha [E,H], with s_k = as[src_k,h] + ad[dst_k,h]
+ * (+ edge[k,h]):
  *   dalpha, de as gatv2AttendBackward (x in place of xl);  g[k,h] = de[k,h] * lrelu'(s_k)
  *   dad[i,h] = sum_{k -> i} g[k,h]                                                      (CSR, per destination)
  *   das[j,h] = sum_{k: src_k = j} g[k,h];
  *   dx[j,h,c] (+)= sum_{k: src_k = j} alpha[k,h] * drop(k,h) * dagg[dst_k,h,c]   (CSC)
+ *   dedge[k,h] = g[k,h]                                                                 (with grads.edge)
  * Equals aggregateBackward -> segmentSoftmaxBackward -> gatScoreBackward (headDotBackward stays the caller's).
+ * With an edge term, the destination kernel takes a buffer holding a copy of edge [E, H], reads it, overwrites it
+ * with dedge and leaves dad after it (it binds no `out`: no more than 10 buffers); both are copied out.
  */
 export function gatAttendBackward(
   gpu: Gpu,
@@ -541,21 +622,33 @@ export function gatAttendBackward(
   expectTensor(op, 'dagg', dagg, 'f32', [N, HC]);
   expectDropout(op, grads.dropout);
   expectNodeMatrix(op, 'dx', grads.dx, N, HC);
+  const edge = expectEdgeGrads(op, grads, E, H);
   const das = outputFor(gpu, op, 'das', [N, H], grads.das);
   const dad = outputFor(gpu, op, 'dad', [N, H], grads.dad);
-  const inputs = { as, ad, x: x.t, alpha, dagg, ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}) };
+  const inputs = {
+    as,
+    ad,
+    x: x.t,
+    alpha,
+    dagg,
+    ...(grads.dropout ? { 'dropout step': grads.dropout.step } : {}),
+    ...(edge ? { edge: edge.edge } : {}),
+  };
   expectNoAlias(op, ['dx', grads.dx.t], inputs);
   expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
   expectNoAlias(op, ['dad', dad], { ...inputs, das });
+  if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dx: grads.dx.t, das, dad });
   if (gpu.kernelShape === 'gpu') return (gatAttendBackwardRows(gpu, g, as, ad, x, alpha, dagg, { dims, ...grads, das, dad }), { das, dad });
 
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);
   const accumulate = grads.accumulateDx ?? false;
+  const io = edge ? gpu.empty('f32', [E * H + N * H]) : null;
+  if (edge && io) gpu.copy(edge.edge, io);
   run(
     gpu,
     op,
-    plan(K.gatDst, dims, N, grads.dropout),
+    plan(K.gatDst, dims, N, grads.dropout, !!edge),
     {
       row_ptr: g.rowPtr,
       src: g.src,
@@ -566,15 +659,20 @@ export function gatAttendBackward(
       dagg,
       step: stepOf(gpu, grads.dropout),
       pair_out: pairs,
-      out: dad,
+      ...(io ? { edge_io: io } : { out: dad }),
     },
     params(g, dims, { left: x, dropout: grads.dropout }),
-    // Pass 1: src, x[src] (all channels), as[src]; pass 2 (scalar): alpha, the pairs.
+    // Pass 1: src, x[src] (all channels), as[src] (and the edge term); pass 2 (scalar): alpha, the pairs (and dedge).
     {
-      bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H),
+      bytes: 4 * (N + 1 + E + E * HC + N * HC + 2 * E * H + E * H + 6 * E * H + 2 * N * H + (edge ? 2 * E * H : 0)),
       flops: 2 * E * HC + 8 * E * H,
     },
   );
+  if (edge && io) {
+    gpu.copy(io, edge.dedge, 0, 0, E * H);
+    gpu.copy(io, dad, 0, E * H, N * H);
+    io.dispose();
+  }
   run(
     gpu,
     op,

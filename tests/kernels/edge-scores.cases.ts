@@ -103,13 +103,16 @@ interface Gatv2Problem {
   xr: Float32Array;
   att: Float32Array;
   de: Float32Array;
+  /** The edge term [E, H*C] (CSR order), or none. */
+  edge: Float32Array | null;
 }
 
-function gatv2Problem(rand: () => number, graph: Graph): Gatv2Problem {
+function gatv2Problem(rand: () => number, graph: Graph, withEdge = false): Gatv2Problem {
   const H = randInt(rand, 1, 9), C = randInt(rand, 1, 17), N = graph.numNodes;
   return {
     graph, H, C, slope: 0.05 + 0.4 * rand(),
     xl: randomArray(rand, N * H * C), xr: randomArray(rand, N * H * C), att: randomArray(rand, H * C), de: randomArray(rand, graph.numEdges * H),
+    edge: withEdge ? randomArray(rand, graph.numEdges * H * C) : null,
   };
 }
 
@@ -123,26 +126,29 @@ async function checkGatv2(gpu: Gpu, rand: () => number, p: Gatv2Problem, label: 
   const G = track(gpu.tensor('f32', [N, lay.stride], placeColumns(N, lay.stride, [[lay.offsets[0], p.xl], [lay.offsets[1], p.xr]])));
   const xl = nodeMatrix(G, lay.stride, lay.offsets[0]), xr = nodeMatrix(G, lay.stride, lay.offsets[1]);
   const T = track(gpu.tensor('f32', [HC], p.att)), de = track(gpu.tensor('f32', [E, H], p.de));
+  const edge = p.edge ? track(gpu.tensor('f32', [E, HC], p.edge)) : undefined;
 
-  const forward = () => readF32(att.gatv2Score(gpu, g, xl, xr, T, dims, track(poisoned(gpu, 'f32', [E, H]))));
+  const forward = () => readF32(att.gatv2Score(gpu, g, xl, xr, T, dims, track(poisoned(gpu, 'f32', [E, H])), { edge }));
   const e = await forward();
-  assertClose(`${label} gatv2 e`, e, ref.gatv2Score(graph, p.xl, p.xr, p.att, dims));
+  assertClose(`${label} gatv2 e`, e, ref.gatv2Score(graph, p.xl, p.xr, p.att, dims, p.edge ?? undefined));
   assertBitIdentical(`${label} gatv2 e determinism`, e, await forward());
 
   // Gradients land in dG = [pad | dxl | gap | dxr | pad] (another random layout), NaN everywhere else.
-  const want = ref.gatv2ScoreBackward(graph, p.xl, p.xr, p.att, p.de, dims);
+  const want = ref.gatv2ScoreBackward(graph, p.xl, p.xr, p.att, p.de, dims, p.edge ?? undefined);
   const gl = randomLayout(rand, HC, 2);
   const accumulate = rand() < 0.5;
   const dxl0 = accumulate ? randomArray(rand, N * HC) : null;
   const backward = async () => {
     const dG = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dxl0 ? [[gl.offsets[0], dxl0]] : [])));
     const datt = track(poisoned(gpu, 'f32', [HC]));
+    const dedge = edge ? track(poisoned(gpu, 'f32', [E, HC])) : undefined;
     att.gatv2ScoreBackward(gpu, g, xl, xr, T, de, dims, {
-      dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr: nodeMatrix(dG, gl.stride, gl.offsets[1]), datt, accumulateDxl: accumulate,
+      dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr: nodeMatrix(dG, gl.stride, gl.offsets[1]), datt, accumulateDxl: accumulate, edge, dedge,
     });
-    return { dG: await readF32(dG), datt: await readF32(datt) };
+    return { dG: await readF32(dG), datt: await readF32(datt), dedge: dedge ? await readF32(dedge) : null };
   };
   const got = await backward();
+  if (got.dedge) assertClose(`${label} gatv2 dedge`, got.dedge, want.dedge);
   assertClose(`${label} gatv2 dxl`, takeColumns(got.dG, N, gl.stride, gl.offsets[0], HC), dxl0 ? addArrays(want.dxl, dxl0) : want.dxl);
   assertClose(`${label} gatv2 dxr`, takeColumns(got.dG, N, gl.stride, gl.offsets[1], HC), want.dxr);
   assertClose(`${label} gatv2 datt`, got.datt, want.datt);
@@ -150,13 +156,14 @@ async function checkGatv2(gpu: Gpu, rand: () => number, p: Gatv2Problem, label: 
   const again = await backward();
   assertBitIdentical(`${label} gatv2 backward determinism`, got.dG, again.dG);
   assertBitIdentical(`${label} gatv2 datt determinism`, got.datt, again.datt);
+  if (got.dedge) assertBitIdentical(`${label} gatv2 dedge determinism`, got.dedge, again.dedge!);
   track.disposeAll();
 }
 
 // ---- GAT ----
 
 /** headDot on a strided x, its backward into a strided dx, gatScore and its backward, all against float64. */
-async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, H: number, C: number, label: string): Promise<void> {
+async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, H: number, C: number, label: string, withEdge = false): Promise<void> {
   const track = tracker();
   const N = graph.numNodes, E = graph.numEdges, HC = H * C, slope = 0.05 + 0.4 * rand();
   const g = track(uploadGraph(gpu, graph));
@@ -186,23 +193,28 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, H: number, C
   assertBitIdentical(`${label} headDot datt determinism`, hb.datt, (await headBackward()).datt);
 
   // GAT scores from per-node values as, ad [N, H].
-  const as = randomArray(rand, N * H), ad = randomArray(rand, N * H);
+  // GAT scores from per-node values as, ad [N, H] and, with an edge term, per-edge values [E, H].
+  const as = randomArray(rand, N * H), ad = randomArray(rand, N * H), edge = withEdge ? randomArray(rand, E * H) : null;
   const tAs = track(gpu.tensor('f32', [N, H], as)), tAd = track(gpu.tensor('f32', [N, H], ad));
-  const e = await readF32(att.gatScore(gpu, g, tAs, tAd, { heads: H, slope }, track(poisoned(gpu, 'f32', [E, H]))));
-  assertClose(`${label} gatScore`, e, ref.gatScore(graph, as, ad, H, slope));
+  const tEdge = edge ? track(gpu.tensor('f32', [E, H], edge)) : undefined;
+  const e = await readF32(att.gatScore(gpu, g, tAs, tAd, { heads: H, slope }, track(poisoned(gpu, 'f32', [E, H])), { edge: tEdge }));
+  assertClose(`${label} gatScore`, e, ref.gatScore(graph, as, ad, H, slope, edge ?? undefined));
   const scoreBackward = async () => {
-    const r = att.gatScoreBackward(gpu, g, tAs, tAd, dE, { heads: H, slope }, { das: track(poisoned(gpu, 'f32', [N, H])), dad: track(poisoned(gpu, 'f32', [N, H])) });
-    return { das: await readF32(r.das), dad: await readF32(r.dad) };
+    const dedge = tEdge ? track(poisoned(gpu, 'f32', [E, H])) : undefined;
+    const r = att.gatScoreBackward(gpu, g, tAs, tAd, dE, { heads: H, slope }, { das: track(poisoned(gpu, 'f32', [N, H])), dad: track(poisoned(gpu, 'f32', [N, H])), edge: tEdge, dedge });
+    return { das: await readF32(r.das), dad: await readF32(r.dad), dedge: dedge ? await readF32(dedge) : null };
   };
   const sb = await scoreBackward();
-  const sw = ref.gatScoreBackward(graph, as, ad, de, H, slope);
+  const sw = ref.gatScoreBackward(graph, as, ad, de, H, slope, edge ?? undefined);
   assertClose(`${label} gatScore das`, sb.das, sw.das);
   assertClose(`${label} gatScore dad`, sb.dad, sw.dad);
+  if (sb.dedge) assertClose(`${label} gatScore dedge`, sb.dedge, sw.dedge);
   const sb2 = await scoreBackward();
   assertBitIdentical(`${label} gatScore das determinism`, sb.das, sb2.das);
   assertBitIdentical(`${label} gatScore dad determinism`, sb.dad, sb2.dad);
-  // Without `grads`, the outputs come from the pool.
-  const fresh = att.gatScoreBackward(gpu, g, tAs, tAd, dE, { heads: H, slope });
+  if (sb.dedge) assertBitIdentical(`${label} gatScore dedge determinism`, sb.dedge, sb2.dedge!);
+  // Without das / dad, the outputs come from the pool.
+  const fresh = att.gatScoreBackward(gpu, g, tAs, tAd, dE, { heads: H, slope }, tEdge ? { edge: tEdge, dedge: track(gpu.empty('f32', [E, H])) } : {});
   assertClose(`${label} gatScore das (pool output)`, await readF32(track(fresh.das)), sw.das);
   track(fresh.dad);
   track.disposeAll();
@@ -239,6 +251,15 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'with an edge term: GATv2 and GAT scores and their backward (dedge too) match float64 on random graphs',
+    async run(gpu) {
+      await repeat(12, 15, async (rand) => {
+        await checkGatv2(gpu, rand, gatv2Problem(rand, randomGraph(rand), true), 'edge');
+        await checkGat(gpu, rand, randomGraph(rand), randInt(rand, 1, 9), randInt(rand, 1, 17), 'edge', true);
+      });
+    },
+  },
+  {
     name: 'reference backwards (GATv2 score, head dot, GAT score) match finite differences',
     async run() {
       await repeat(5, 13, async (rand) => {
@@ -260,6 +281,18 @@ export const cases: KernelCase[] = [
         const gs = ref.gatScoreBackward(graph, as, ad, de, H, p.slope);
         checkVjp('gat das', (v) => ref.gatScore(graph, v, ad, H, p.slope), as, de, gs.das);
         checkVjp('gat dad', (v) => ref.gatScore(graph, as, v, H, p.slope), ad, de, gs.dad);
+
+        // With edge terms: every gradient again, and d edge.
+        const E = graph.numEdges, edge = randomArray(rand, E * H * C), gatEdge = randomArray(rand, E * H);
+        const we = ref.gatv2ScoreBackward(graph, xl, xr, a, de, dims, edge);
+        checkVjp('gatv2 dxl (edge)', (v) => ref.gatv2Score(graph, v, xr, a, dims, edge), xl, de, we.dxl);
+        checkVjp('gatv2 dxr (edge)', (v) => ref.gatv2Score(graph, xl, v, a, dims, edge), xr, de, we.dxr);
+        checkVjp('gatv2 datt (edge)', (v) => ref.gatv2Score(graph, xl, xr, v, dims, edge), a, de, we.datt);
+        checkVjp('gatv2 dedge', (v) => ref.gatv2Score(graph, xl, xr, a, dims, v), edge, de, we.dedge);
+        const ge = ref.gatScoreBackward(graph, as, ad, de, H, p.slope, gatEdge);
+        checkVjp('gat das (edge)', (v) => ref.gatScore(graph, v, ad, H, p.slope, gatEdge), as, de, ge.das);
+        checkVjp('gat dad (edge)', (v) => ref.gatScore(graph, as, v, H, p.slope, gatEdge), ad, de, ge.dad);
+        checkVjp('gat dedge', (v) => ref.gatScore(graph, as, ad, H, p.slope, v), gatEdge, de, ge.dedge);
       });
     },
   },
@@ -272,9 +305,11 @@ export const cases: KernelCase[] = [
         const sparse = buildGraph([[3, 3, 3, 4, 4, 5, 6, 6], [0, 0, 0, 4, 4, 1, 2, 2]], 70);
         const hub = hubGraph(rand, 300, 10_000);
         for (const [name, graph] of [['no edges', none], ['isolated', sparse], ['hub', hub]] as const) {
-          const p = gatv2Problem(rand, graph);
-          await checkGatv2(gpu, rand, p, name);
-          await checkGat(gpu, rand, graph, p.H, p.C, name);
+          for (const withEdge of [false, true]) {
+            const p = gatv2Problem(rand, graph, withEdge);
+            await checkGatv2(gpu, rand, p, `${name}${withEdge ? ' edge' : ''}`);
+            await checkGat(gpu, rand, graph, p.H, p.C, `${name}${withEdge ? ' edge' : ''}`, withEdge);
+          }
         }
       });
     },
@@ -345,6 +380,14 @@ export const cases: KernelCase[] = [
       assertThrows('gatScore ad', () => att.gatScore(gpu, g, de, track(gpu.full('f32', [3, H + 1], 0)), dims), /gatScore: shape mismatch for ad/);
       assertThrows('gatScore as dtype', () => att.gatScore(gpu, g, track(gpu.full('i32', [3, H], 0)), de, dims), /gatScore: as must be f32, got i32/);
       assertThrows('gatScoreBackward de', () => att.gatScoreBackward(gpu, g, de, de, a, dims), /gatScoreBackward: shape mismatch for de/);
+      const edge = track(gpu.full('f32', [3, HC], 0)), dedge = track(gpu.full('f32', [3, HC], 0));
+      assertThrows('edge shape', () => att.gatv2Score(gpu, g, xl, xr, a, dims, undefined, { edge: de }), /gatv2Score: shape mismatch for edge: expected \[3,6\]/);
+      assertThrows('out aliases edge', () => att.gatv2Score(gpu, g, xl, xr, a, dims, edge.view(0, [3, H]), { edge }), /gatv2Score: out shares a GPU buffer with edge/);
+      assertThrows('dedge without edge', () => att.gatv2ScoreBackward(gpu, g, xl, xr, a, de, dims, { ...grads, dedge }), /gatv2ScoreBackward: dedge was given without edge/);
+      assertThrows('edge without dedge', () => att.gatv2ScoreBackward(gpu, g, xl, xr, a, de, dims, { ...grads, edge }), /gatv2ScoreBackward: edge was given without dedge/);
+      assertThrows('gatScore edge shape', () => att.gatScore(gpu, g, de, de, dims, undefined, { edge }), /gatScore: shape mismatch for edge: expected \[3,2\]/);
+      assertThrows('gatScoreBackward dedge shape', () => att.gatScoreBackward(gpu, g, de, de, de, dims, { edge: de.view(0, [3, H]), dedge }), /gatScoreBackward: shape mismatch for dedge/);
+      assertThrows('gatScoreBackward dedge aliases de', () => att.gatScoreBackward(gpu, g, de, de, de, dims, { edge: track(gpu.full('f32', [3, H], 0)), dedge: de }), /gatScoreBackward: dedge shares a GPU buffer with/);
       track.disposeAll();
     },
   },

@@ -4,13 +4,13 @@ import { buildGraph, uploadGraph, type Graph } from '../../src/graph.ts';
 import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
 import * as fused from '../../src/kernels/fused-attention.ts';
 import { nodeMatrix } from '../../src/kernels/check.ts';
-import { gatv2Score, gatv2ScoreBackward } from '../../src/kernels/edge-scores.ts';
+import { gatScore, gatScoreBackward, gatv2Score, gatv2ScoreBackward } from '../../src/kernels/edge-scores.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
 import * as aggRef from '../reference/aggregate.ts';
 import * as ref from '../reference/edge-scores.ts';
 import * as smRef from '../reference/softmax.ts';
 import { addArrays, assertUntouched, hubGraph, placeColumns, randomGraph, randomLayout, takeColumns, tracker } from './edge-scores.cases.ts';
-import { assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+import { assert, assertBitIdentical, assertClose, assertThrows, poisoned, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
 
 const CASES = 12;
 
@@ -25,6 +25,8 @@ interface Options {
   determinism?: boolean;
   heads?: number;
   channels?: number;
+  /** An edge term (random, [E, H*C] for GATv2, [E, H] for GAT) in the forward and the backward. */
+  edge?: boolean;
 }
 
 const readF32 = async (t: Tensor) => (await t.read()) as Float32Array;
@@ -76,13 +78,15 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
   const xlv = nodeMatrix(G, lay.stride, lay.offsets[0]), xrv = nodeMatrix(G, lay.stride, lay.offsets[shared ? 0 : 1]);
   const tAtt = track(gpu.tensor('f32', [HC], att)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
   const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+  const edge = opts.edge ? randomArray(rand, E * HC) : undefined;
+  const tEdge = edge && track(gpu.tensor('f32', [E, HC], edge));
 
   const forward = async () => {
-    const r = fused.gatv2Attend(gpu, g, xlv, xrv, tAtt, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    const r = fused.gatv2Attend(gpu, g, xlv, xrv, tAtt, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])), edge: tEdge });
     return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
   };
   const got = await forward();
-  const alpha64 = smRef.segmentSoftmax(graph, ref.gatv2Score(graph, xl, xr, att, dims), H);
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatv2Score(graph, xl, xr, att, dims, edge), H);
   assertClose(`${label} alpha`, got.alpha, alpha64);
   assertClose(`${label} out`, got.out, withBias(aggRef.aggregate(graph, alpha64, xl, H, C, drop), bias));
   const determinism = opts.determinism ?? true;
@@ -96,17 +100,19 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
   const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
   const ab = aggRef.aggregateBackward(graph, got.alpha, xl, dagg, H, C, drop);
   const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
-  const sb = ref.gatv2ScoreBackward(graph, xl, xr, att, de, dims);
+  const sb = ref.gatv2ScoreBackward(graph, xl, xr, att, de, dims, edge);
   const gl = randomLayout(rand, HC, shared ? 1 : 2);
   const dxl0 = accumulate ? randomArray(rand, N * HC) : null;
   const backward = async () => {
     const dG = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dxl0 ? [[gl.offsets[0], dxl0]] : [])));
     const dxr = shared ? nodeMatrix(track(poisoned(gpu, 'f32', [N, HC]))) : nodeMatrix(dG, gl.stride, gl.offsets[1]);
     const datt = track(poisoned(gpu, 'f32', [HC]));
-    fused.gatv2AttendBackward(gpu, g, xlv, xrv, tAtt, tAlpha, tDagg, dims, { dropout, dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr, datt, accumulateDxl: accumulate });
-    return { dG: await readF32(dG), dxr: shared ? await readF32(dxr.t) : null, datt: await readF32(datt) };
+    const dedge = tEdge && track(poisoned(gpu, 'f32', [E, HC]));
+    fused.gatv2AttendBackward(gpu, g, xlv, xrv, tAtt, tAlpha, tDagg, dims, { dropout, dxl: nodeMatrix(dG, gl.stride, gl.offsets[0]), dxr, datt, accumulateDxl: accumulate, edge: tEdge, dedge });
+    return { dG: await readF32(dG), dxr: shared ? await readF32(dxr.t) : null, datt: await readF32(datt), dedge: dedge ? await readF32(dedge) : null };
   };
   const gb = await backward();
+  if (gb.dedge) assertNear(`${label} dedge`, gb.dedge, sb.dedge);
   const wantDxl = addArrays(ab.dx, sb.dxl);
   assertNear(`${label} dxl`, takeColumns(gb.dG, N, gl.stride, gl.offsets[0], HC), dxl0 ? addArrays(wantDxl, dxl0) : wantDxl);
   assertNear(`${label} dxr`, gb.dxr ?? takeColumns(gb.dG, N, gl.stride, gl.offsets[1], HC), sb.dxr);
@@ -117,6 +123,7 @@ async function checkGatv2(gpu: Gpu, rand: () => number, graph: Graph, label: str
     assertBitIdentical(`${label} dG determinism`, gb.dG, again.dG);
     if (gb.dxr) assertBitIdentical(`${label} dxr determinism`, gb.dxr, again.dxr!);
     assertBitIdentical(`${label} datt determinism`, gb.datt, again.datt);
+    if (gb.dedge) assertBitIdentical(`${label} dedge determinism`, gb.dedge, again.dedge!);
   }
   track.disposeAll();
 }
@@ -135,13 +142,15 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
   const xv = nodeMatrix(X, lay.stride, lay.offsets[0]);
   const tAs = track(gpu.tensor('f32', [N, H], as)), tAd = track(gpu.tensor('f32', [N, H], ad)), tDagg = track(gpu.tensor('f32', [N, HC], dagg));
   const tBias = bias ? track(gpu.tensor('f32', [HC], bias)) : undefined;
+  const edge = opts.edge ? randomArray(rand, E * H, -2, 2) : undefined;
+  const tEdge = edge && track(gpu.tensor('f32', [E, H], edge));
 
   const forward = async () => {
-    const r = fused.gatAttend(gpu, g, tAs, tAd, xv, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])) });
+    const r = fused.gatAttend(gpu, g, tAs, tAd, xv, dims, { dropout, bias: tBias, alpha: track(poisoned(gpu, 'f32', [E, H])), out: track(poisoned(gpu, 'f32', [N, HC])), edge: tEdge });
     return { alpha: await readF32(r.alpha), out: await readF32(r.out) };
   };
   const got = await forward();
-  const alpha64 = smRef.segmentSoftmax(graph, ref.gatScore(graph, as, ad, H, dims.slope), H);
+  const alpha64 = smRef.segmentSoftmax(graph, ref.gatScore(graph, as, ad, H, dims.slope, edge), H);
   assertClose(`${label} gat alpha`, got.alpha, alpha64);
   assertClose(`${label} gat out`, got.out, withBias(aggRef.aggregate(graph, alpha64, x, H, C, drop), bias));
   const determinism = opts.determinism ?? true;
@@ -154,17 +163,20 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
   const tAlpha = track(gpu.tensor('f32', [E, H], got.alpha));
   const ab = aggRef.aggregateBackward(graph, got.alpha, x, dagg, H, C, drop);
   const de = smRef.segmentSoftmaxBackward(graph, got.alpha, ab.dalpha, H);
-  const sb = ref.gatScoreBackward(graph, as, ad, de, H, dims.slope);
+  const sb = ref.gatScoreBackward(graph, as, ad, de, H, dims.slope, edge);
   const gl = randomLayout(rand, HC, 1);
   const dx0 = accumulate ? randomArray(rand, N * HC) : null;
   const backward = async () => {
     const dX = track(gpu.tensor('f32', [N, gl.stride], placeColumns(N, gl.stride, dx0 ? [[gl.offsets[0], dx0]] : [])));
+    const dedge = tEdge && track(poisoned(gpu, 'f32', [E, H]));
     const r = fused.gatAttendBackward(gpu, g, tAs, tAd, xv, tAlpha, tDagg, dims, {
       dropout, dx: nodeMatrix(dX, gl.stride, gl.offsets[0]), accumulateDx: accumulate, das: track(poisoned(gpu, 'f32', [N, H])), dad: track(poisoned(gpu, 'f32', [N, H])),
+      edge: tEdge, dedge,
     });
-    return { dX: await readF32(dX), das: await readF32(r.das), dad: await readF32(r.dad) };
+    return { dX: await readF32(dX), das: await readF32(r.das), dad: await readF32(r.dad), dedge: dedge ? await readF32(dedge) : null };
   };
   const gb = await backward();
+  if (gb.dedge) assertNear(`${label} gat dedge`, gb.dedge, sb.dedge);
   assertClose(`${label} gat dx`, takeColumns(gb.dX, N, gl.stride, gl.offsets[0], HC), dx0 ? addArrays(ab.dx, dx0) : ab.dx);
   assertNear(`${label} gat das`, gb.das, sb.das);
   assertNear(`${label} gat dad`, gb.dad, sb.dad);
@@ -174,6 +186,7 @@ async function checkGat(gpu: Gpu, rand: () => number, graph: Graph, label: strin
     assertBitIdentical(`${label} gat dX determinism`, gb.dX, again.dX);
     assertBitIdentical(`${label} gat das determinism`, gb.das, again.das);
     assertBitIdentical(`${label} gat dad determinism`, gb.dad, again.dad);
+    if (gb.dedge) assertBitIdentical(`${label} gat dedge determinism`, gb.dedge, again.dedge!);
   }
   track.disposeAll();
 }
@@ -238,6 +251,19 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'with an edge term: every variant (dropout, C <= 8 and WIDE, H odd and even, shared weights, bias, accumulate) against float64, dedge included',
+    async run(gpu) {
+      // [H, C]: one and two heads per thread, C around the 8-channel block.
+      const dims = [[1, 1], [2, 8], [3, 5], [4, 4], [6, 7], [8, 3], [1, 9], [2, 12], [3, 16], [5, 17]];
+      await repeat(dims.length, 50, async (rand, i) => {
+        const [heads, channels] = dims[i];
+        const p = i % 2 ? 0.4 : 0, bias = i % 4 < 2, accumulate = i % 3 === 0;
+        await checkGatv2(gpu, rand, randomGraph(rand), `edge H=${heads} C=${channels}`, { heads, channels, p, bias, accumulate, edge: true, shared: i % 5 === 4 });
+        await checkGat(gpu, rand, randomGraph(rand), `edge H=${heads} C=${channels}`, { heads, channels, p: 0.4 - p, bias: !bias, accumulate: !accumulate, edge: true });
+      });
+    },
+  },
+  {
     name: 'GATv2 backward with dropout, called again with another step on a same-sized graph (the source kernel takes the dropout site from the scratch, which the pool hands back)',
     async run(gpu) {
       await repeat(4, 49, async (rand, i) => {
@@ -280,6 +306,77 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'with an edge term, fused attention matches the separate kernels (same dropout masks), each pass within its storage-buffer limit',
+    async run(gpu) {
+      // Every dispatch's storage bindings: at most 10 for the fused kernels (canFuseAttention), 8 for the separate ones
+      // (WebGPU's default, which the devices that cannot fuse have).
+      const counts: [string, number][] = [];
+      const dispatch = gpu.dispatch.bind(gpu);
+      gpu.dispatch = (k, call) => (counts.push([k.name, k.iface.storage.length]), dispatch(k, call));
+      try {
+        await repeat(4, 51, async (rand, i) => {
+          const track = tracker();
+          const graph = randomGraph(rand), N = graph.numNodes, E = graph.numEdges;
+          const H = randInt(rand, 1, 5), C = i < 2 ? randInt(rand, 1, 9) : randInt(rand, 9, 14), HC = H * C, dims = { heads: H, channels: C, slope: 0.2 };
+          const g = track(uploadGraph(gpu, graph));
+          const G = track(gpu.tensor('f32', [N, 2 * HC], randomArray(rand, N * 2 * HC)));
+          const xl = nodeMatrix(G, 2 * HC, 0), xr = nodeMatrix(G, 2 * HC, HC);
+          const att = track(gpu.tensor('f32', [HC], randomArray(rand, HC))), dagg = track(gpu.tensor('f32', [N, HC], randomArray(rand, N * HC)));
+          const dropout = i % 2 ? { p: 0.4, seed: randInt(rand, 0, 1000), step: track(gpu.tensor('u32', [1], [randInt(rand, 0, 1000)])) } : undefined;
+          const edge = track(gpu.tensor('f32', [E, HC], randomArray(rand, E * HC)));
+          // GATv2, separate.
+          const alpha = track(segmentSoftmax(gpu, g, track(gatv2Score(gpu, g, xl, xr, att, dims, undefined, { edge })), H));
+          const out = track(aggregate(gpu, g, alpha, xl, dims, { dropout }));
+          const dG = track(gpu.full('f32', [N, 2 * HC], 0)), datt = track(gpu.empty('f32', [HC])), dedge = track(gpu.empty('f32', [E, HC]));
+          const { dalpha } = aggregateBackward(gpu, g, alpha, xl, dagg, dims, { dx: nodeMatrix(dG, 2 * HC, 0), dropout });
+          const de = track(segmentSoftmaxBackward(gpu, g, alpha, track(dalpha), H));
+          gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, { dxl: nodeMatrix(dG, 2 * HC, 0), dxr: nodeMatrix(dG, 2 * HC, HC), datt, accumulateDxl: true, edge, dedge });
+          // GATv2, fused.
+          const f = fused.gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, edge });
+          track(f.alpha), track(f.out);
+          const fG = track(poisoned(gpu, 'f32', [N, 2 * HC])), fatt = track(poisoned(gpu, 'f32', [HC])), fedge = track(poisoned(gpu, 'f32', [E, HC]));
+          fused.gatv2AttendBackward(gpu, g, xl, xr, att, f.alpha, dagg, dims, { dropout, dxl: nodeMatrix(fG, 2 * HC, 0), dxr: nodeMatrix(fG, 2 * HC, HC), datt: fatt, edge, dedge: fedge });
+          assertClose('gatv2 alpha', await readF32(f.alpha), await readF32(alpha), 1e-6);
+          assertClose('gatv2 out', await readF32(f.out), await readF32(out), 1e-6);
+          assertNear('gatv2 dG', await readF32(fG), await readF32(dG));
+          assertNear('gatv2 datt', await readF32(fatt), await readF32(datt));
+          assertNear('gatv2 dedge', await readF32(fedge), await readF32(dedge));
+
+          // GAT, separate: as, ad and the edge term [E, H] given.
+          const as = track(gpu.tensor('f32', [N, H], randomArray(rand, N * H))), ad = track(gpu.tensor('f32', [N, H], randomArray(rand, N * H)));
+          const gEdge = track(gpu.tensor('f32', [E, H], randomArray(rand, E * H)));
+          const gAlpha = track(segmentSoftmax(gpu, g, track(gatScore(gpu, g, as, ad, dims, undefined, { edge: gEdge })), H));
+          const gOut = track(aggregate(gpu, g, gAlpha, xl, dims, { dropout }));
+          const dX = track(gpu.full('f32', [N, HC], 0)), gDedge = track(gpu.empty('f32', [E, H]));
+          const gb = aggregateBackward(gpu, g, gAlpha, xl, dagg, dims, { dx: nodeMatrix(dX), dropout });
+          const gde = track(segmentSoftmaxBackward(gpu, g, gAlpha, track(gb.dalpha), H));
+          const sr = gatScoreBackward(gpu, g, as, ad, gde, dims, { edge: gEdge, dedge: gDedge });
+          track(sr.das), track(sr.dad);
+          // GAT, fused.
+          const gf = fused.gatAttend(gpu, g, as, ad, xl, dims, { dropout, edge: gEdge });
+          track(gf.alpha), track(gf.out);
+          const fX = track(poisoned(gpu, 'f32', [N, HC])), fgEdge = track(poisoned(gpu, 'f32', [E, H]));
+          const fr = fused.gatAttendBackward(gpu, g, as, ad, xl, gf.alpha, dagg, dims, { dropout, dx: nodeMatrix(fX), edge: gEdge, dedge: fgEdge });
+          track(fr.das), track(fr.dad);
+          assertClose('gat alpha', await readF32(gf.alpha), await readF32(gAlpha), 1e-6);
+          assertClose('gat out', await readF32(gf.out), await readF32(gOut), 1e-6);
+          assertNear('gat dx', await readF32(fX), await readF32(dX));
+          assertNear('gat das', await readF32(fr.das), await readF32(sr.das));
+          assertNear('gat dad', await readF32(fr.dad), await readF32(sr.dad));
+          assertNear('gat dedge', await readF32(fgEdge), await readF32(gDedge));
+          track.disposeAll();
+        });
+      } finally {
+        gpu.dispatch = dispatch;
+      }
+      for (const [name, count] of counts) {
+        const limit = name.startsWith('edge_scores.') ? 8 : 10;
+        assert(count <= limit, `${name} binds ${count} storage buffers, more than ${limit}`);
+      }
+      assert(counts.some(([name]) => name.endsWith('+edge')), 'no edge pipeline was dispatched');
+    },
+  },
+  {
     name: 'awkward graphs: no edges, isolated nodes, duplicates and self loops, a node with 10,000 in-edges',
     async run(gpu) {
       await repeat(2, 46, async (rand, i) => {
@@ -289,6 +386,10 @@ export const cases: KernelCase[] = [
         for (const [name, graph] of [['no edges', none], ['isolated', sparse], ['hub', hub]] as const) {
           await checkGatv2(gpu, rand, graph, name, { p: i ? 0.5 : 0, bias: true });
           await checkGat(gpu, rand, graph, name, { p: i ? 0 : 0.5, bias: i === 1 });
+          // With an edge term: C <= 8 in the first round, WIDE in the second.
+          const channels = i ? 11 : 6;
+          await checkGatv2(gpu, rand, graph, `${name} edge`, { p: i ? 0 : 0.5, channels, edge: true });
+          await checkGat(gpu, rand, graph, `${name} edge`, { p: i ? 0.5 : 0, channels, edge: true });
         }
       });
     },
@@ -334,6 +435,18 @@ export const cases: KernelCase[] = [
       assertThrows('gat backward dagg', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, alpha, dims, { dx: dX }), /gatAttendBackward: shape mismatch for dagg/);
       assertThrows('gat backward das', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, das: dagg }), /gatAttendBackward: shape mismatch for das/);
       assertThrows('gat backward dx aliases dagg', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: nodeMatrix(dagg) }), /gatAttendBackward: dx shares a GPU buffer with dagg/);
+      const edge = track(gpu.full('f32', [3, HC], 0)), dedge = track(gpu.full('f32', [3, HC], 0)), gatEdge = track(gpu.full('f32', [3, H], 0));
+      assertThrows('edge shape', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { edge: gatEdge }), /gatv2Attend: shape mismatch for edge: expected \[3,6\]/);
+      assertThrows('edge dtype', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { edge: track(gpu.full('u32', [3, HC], 0)) }), /gatv2Attend: edge must be f32, got u32/);
+      assertThrows('out aliases edge', () => fused.gatv2Attend(gpu, g, xl, xr, att, dims, { edge, out: edge.reshape([3, HC]) }), /gatv2Attend: out shares a GPU buffer with edge/);
+      assertThrows('gat edge shape', () => fused.gatAttend(gpu, g, as, ad, x, dims, { edge }), /gatAttend: shape mismatch for edge: expected \[3,2\]/);
+      assertThrows('dedge without edge', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, dedge }), /gatv2AttendBackward: dedge was given without edge/);
+      assertThrows('edge without dedge', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, edge }), /gatv2AttendBackward: edge was given without dedge/);
+      assertThrows('dedge shape', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, edge, dedge: gatEdge }), /gatv2AttendBackward: shape mismatch for dedge/);
+      assertThrows('dedge aliases edge', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, edge, dedge: edge }), /gatv2AttendBackward: dedge shares a GPU buffer with edge/);
+      assertThrows('dedge aliases dagg', () => fused.gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { ...grads, edge, dedge: dagg }), /gatv2AttendBackward: dedge shares a GPU buffer with dagg/);
+      assertThrows('gat dedge shape', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, edge: gatEdge, dedge }), /gatAttendBackward: shape mismatch for dedge/);
+      assertThrows('gat edge without dedge', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, edge: gatEdge }), /gatAttendBackward: edge was given without dedge/);
       assertThrows('gat backward dropout step', () => fused.gatAttendBackward(gpu, g, as, ad, x, alpha, dagg, dims, { dx: dX, dropout: { p: 0.5, seed: 0, step: alpha } }), /gatAttendBackward: dropout step must be u32, got f32/);
       track.disposeAll();
     },

@@ -54,6 +54,8 @@ describe('gpu shape without subgroups: fused attention', () => {
   const picked = attend.filter((c) => /^(GATv2 fused attention with dropout|GAT fused attention matches|awkward graphs)/.test(c.name));
   test('the device has no subgroups', () => assert(!plain.hasSubgroups && picked.length === 3, 'expected no subgroups and 3 cases'));
   for (const c of picked) test(c.name, () => c.run(plain));
-  const names = gpuShapeSuites.find(([family]) => family === 'attend backward')![1].find((c) => /dispatches/.test(c.name))!;
+  const names = gpuShapeSuites
+    .find(([family]) => family === 'attend backward')![1]
+    .find((c) => /dispatches/.test(c.name))!;
   test(names.name, () => names.run(plain));
 });
