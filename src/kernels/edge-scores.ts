@@ -72,7 +72,8 @@ function run(
   for (const b of k.iface.storage) {
     if ((b.name === 'edge' || b.name === 'edge_io') && !bindings[b.name]) unread[b.name] = gpu.unread('f32');
   }
-  gpu.dispatch(k, { bindings: { ...bindings, ...unread }, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
+  const workgroups = groups(threads, k.workgroupSize);
+  gpu.dispatch(k, { bindings: { ...bindings, ...unread }, uniforms, workgroups, cost });
 }
 
 /** The optional edge term of a forward: f32 [E, width], not aliasing the output. */
@@ -285,7 +286,16 @@ function gatv2ScoreBackwardEdge(
   run(
     gpu,
     K.gatv2DzEdge,
-    { row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, grad_in: de, out: dz, out2: partials, edge_io: grads.dedge },
+    {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: xl.t,
+      right: xr.t,
+      grad_in: de,
+      out: dz,
+      out2: partials,
+      edge_io: grads.dedge,
+    },
     params(N, E, H, C, slope, { left: xl, right: xr }),
     chunkThreads(N, H, C),
     { bytes: 4 * (N + 1 + E + E * H + 3 * E * HC + 3 * N * HC), flops: 6 * E * HC },

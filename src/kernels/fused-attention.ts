@@ -392,7 +392,8 @@ export function gatv2AttendBackward(
   expectNoAlias(op, ['dxl', grads.dxl.t], inputs);
   expectNoAlias(op, ['dxr', grads.dxr.t], inputs);
   expectNoAlias(op, ['datt', grads.datt], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t });
-  if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt });
+  const written = { dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt };
+  if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, ...written });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
   if (gpu.kernelShape === 'gpu') return gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
 
