@@ -395,7 +395,10 @@ export function gatv2AttendBackward(
   const written = { dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt };
   if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, ...written });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
-  if (gpu.kernelShape === 'gpu') return gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
+  if (gpu.kernelShape === 'gpu') {
+    gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
+    return;
+  }
 
   const blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8),
