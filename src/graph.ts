@@ -184,7 +184,7 @@ export function uploadGraph(gpu: Gpu, g: Graph): GraphTensors {
     made.push(t);
     return t;
   };
-  let t;
+  let t: Omit<GraphTensors, 'dispose' | 'numNodes' | 'numEdges' | 'numInputEdges'>;
   try {
     t = {
       rowPtr: up(g.rowPtr),

@@ -224,7 +224,7 @@ export function readNpyHeader(b: Uint8Array, what: string): NpyHeader {
 export function readNpy(b: Uint8Array, what: string): NpyArray {
   const { dtype, shape } = readNpyHeader(b, what);
   const own = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer;
-  let parsed;
+  let parsed: ReturnType<typeof parseNpy>;
   try {
     parsed = parseNpy(own as ArrayBuffer);
   } catch (err) {

@@ -238,7 +238,7 @@ function gatherRows(rows: RowSource[], all: CsrMatrix, test: CsrMatrix, numFeatu
   return { rows: rows.length, cols: numFeatures, rowPtr, colIdx: Uint32Array.from(cols), values: Float32Array.from(vals) };
 }
 
-function appendRow(m: CsrMatrix, row: number, numFeatures: number, cols: number[], vals: number[]): void {
+function appendRow(m: CsrMatrix, row: number, _numFeatures: number, cols: number[], vals: number[]): void {
   const start = Number(m.indptr[row]);
   const end = Number(m.indptr[row + 1]);
   const entries: [number, number][] = [];

@@ -1,7 +1,14 @@
-// The GPU shape of the fused attention forward (shaders/fused-attention-gpu-forward.wgsl): a workgroup per
+// The GPU shape of the fused attention (shaders/fused-attention-gpu-*.wgsl). Forward: a workgroup per
 // destination, its lanes over the incoming edges for the scores and the softmax (workgroup reductions) and over
-// the output columns for the aggregation. gatv2Attend() and gatAttend() check their arguments and route here when
-// gpu.kernelShape is 'gpu'; the backward passes read the alpha this writes, as from the CPU shape.
+// the output columns for the aggregation. Backward: a workgroup per destination (lanes over its incoming edges for
+// dalpha and the softmax backward, then over the gradient's columns) and a workgroup per source (lanes over the
+// columns and the outgoing edges). gatv2Attend(), gatAttend() and their backward functions check their arguments
+// and route here when gpu.kernelShape is 'gpu'; either shape's backward takes either shape's alpha.
+import backwardShared from '../../shaders/fused-attention-gpu-backward.wgsl';
+import backwardDst from '../../shaders/fused-attention-gpu-backward-dst.wgsl';
+import backwardSrc from '../../shaders/fused-attention-gpu-backward-src.wgsl';
+import backwardWithSubgroups from '../../shaders/fused-attention-gpu-backward-subgroups.wgsl';
+import backwardWithWorkgroup from '../../shaders/fused-attention-gpu-backward-workgroup.wgsl';
 import forward from '../../shaders/fused-attention-gpu-forward.wgsl';
 import withSubgroups from '../../shaders/fused-attention-gpu-subgroups.wgsl';
 import withWorkgroup from '../../shaders/fused-attention-gpu-workgroup.wgsl';
@@ -9,8 +16,8 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import type { EdgeDropout } from './check.ts';
-import type { NodeMatrix } from './check.ts';
+import type { EdgeDropout, NodeMatrix } from './check.ts';
+import { columnSum } from './reduce.ts';
 
 const WG = 64;
 const kernels = new Map<string, Kernel>();
@@ -82,4 +89,238 @@ export function gatAttendRows(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor,
     workgroups: N,
     cost: { bytes: 4 * (N + 1 + 2 * E + E * H + N * H + 4 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC },
   });
+}
+
+// ---- backward ----
+
+type BackwardEntry = 'gatv2_attend_dst_rows' | 'gat_attend_dst_rows' | 'gatv2_attend_src_rows' | 'gat_attend_src_rows';
+
+/**
+ * The destination passes sum over a node's edges with subgroup operations where the device has them, workgroup
+ * memory otherwise; the source passes need neither (their sums go through workgroup memory in slice order). With an
+ * edge term, the EDGE pipelines.
+ */
+function backwardKernel(gpu: Gpu, entryPoint: BackwardEntry, edge: boolean): Kernel {
+  const dstSide = entryPoint.includes('_dst_');
+  const subgroups = dstSide && gpu.hasSubgroups;
+  const key = `${entryPoint}|${subgroups}|${edge}`;
+  let k = kernels.get(key);
+  if (!k) {
+    const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}${edge ? '+edge' : ''}`;
+    // The subgroups file opens with its `enable` directive, which kernel() moves to the top of the module.
+    const code = dstSide
+      ? (subgroups ? backwardWithSubgroups : backwardWithWorkgroup) + '\n' + backwardDst
+      : backwardSrc;
+    const overrides: Record<string, boolean> = edge ? { EDGE: true } : {};
+    kernels.set(
+      key,
+      (k = kernel({ name, code, preludes: [backwardShared], entryPoint, workgroupSize: WG, overrides })),
+    );
+  }
+  return k;
+}
+
+interface Views {
+  left?: NodeMatrix;
+  right?: NodeMatrix;
+  grad?: NodeMatrix;
+  accumulate?: boolean;
+}
+
+function backwardUniforms(g: GraphTensors, dims: Forward['dims'], dropout: EdgeDropout | undefined, v: Views) {
+  const d = dropout && dropout.p > 0 ? dropout : undefined;
+  return {
+    nodes: g.numNodes,
+    edges: g.numEdges,
+    heads: dims.heads,
+    channels: dims.channels,
+    slope: dims.slope,
+    l_stride: v.left?.stride ?? 0,
+    l_offset: v.left?.offset ?? 0,
+    r_stride: v.right?.stride ?? 0,
+    r_offset: v.right?.offset ?? 0,
+    g_stride: v.grad?.stride ?? 0,
+    g_offset: v.grad?.offset ?? 0,
+    accumulate: v.accumulate ?? false,
+    p: d?.p ?? 0,
+    seed: (d?.seed ?? 0) >>> 0,
+  };
+}
+
+interface Gatv2Backward {
+  dims: Forward['dims'];
+  dropout?: EdgeDropout;
+  dxl: NodeMatrix;
+  dxr: NodeMatrix;
+  datt: Tensor;
+  accumulateDxl?: boolean;
+  /** The forward's edge term [E, H*C] and its gradient (written), both or neither (checked by the caller). */
+  edge?: Tensor;
+  dedge?: Tensor;
+}
+
+/**
+ * gatv2AttendBackward, arguments already checked. The scratch (layout in fused-attention-gpu-backward.wgsl) takes
+ * the dropout step in its header word, then the destination pass (dxr, de, the datt partials of the destination
+ * ends; it reads the edge term), the source pass (dxl, the datt partials of the source ends, dedge) and the column
+ * sum of the partials (datt).
+ */
+export function gatv2AttendBackwardRows(
+  gpu: Gpu,
+  g: GraphTensors,
+  xl: NodeMatrix,
+  xr: NodeMatrix,
+  att: Tensor,
+  alpha: Tensor,
+  dagg: Tensor,
+  b: Gatv2Backward,
+): void {
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = b.dims.heads,
+    C = b.dims.channels,
+    HC = H * C;
+  const words = 2 + Math.ceil(C / 32);
+  const scratch = gpu.empty('u32', [N * HC + 1 + E * H * words]);
+  const d = b.dropout && b.dropout.p > 0 ? b.dropout : undefined;
+  if (d) gpu.copy(d.step, scratch, N * HC, 0, 1);
+  const edge = !!b.edge;
+  gpu.dispatch(backwardKernel(gpu, 'gatv2_attend_dst_rows', edge), {
+    bindings: {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: xl.t,
+      right: xr.t,
+      att,
+      alpha,
+      dagg,
+      scratch,
+      out: b.dxr.t,
+      edge: b.edge ?? alpha,
+    },
+    uniforms: backwardUniforms(g, b.dims, d, { left: xl, right: xr, grad: b.dxr }),
+    workgroups: N,
+    // Per edge and head: src, xl[src] and dagg[i] (C), alpha twice, the scratch words written, de read back and
+    // rewritten; the column phase reads de and a sign word per edge and column. Then dxr and the partials. The edge
+    // term: read twice.
+    cost: {
+      bytes:
+        4 *
+        (N +
+          1 +
+          E * H +
+          2 * E * HC +
+          2 * E * H +
+          (words + 2) * E * H +
+          2 * E * HC +
+          N * HC +
+          2 * N * HC +
+          (edge ? 2 * E * HC : 0)),
+      flops: 4 * E * HC + 6 * E * H + 3 * E * HC,
+    },
+  });
+  const accumulate = b.accumulateDxl ?? false;
+  gpu.dispatch(backwardKernel(gpu, 'gatv2_attend_src_rows', edge), {
+    bindings: {
+      col_ptr: g.colPtr,
+      perm: g.perm,
+      dst: g.dst,
+      left: xl.t,
+      att,
+      dagg,
+      scratch,
+      out: b.dxl.t,
+      dedge: b.dedge ?? gpu.unread('f32'),
+    },
+    uniforms: backwardUniforms(g, b.dims, d, { left: xl, grad: b.dxl, accumulate }),
+    workgroups: N,
+    // Per edge and column: perm, dst, three scratch words and dagg[dst] (and dedge written). Then dxl (read too with
+    // accumulate), xl and the partials.
+    cost: {
+      bytes: 4 * (N + 1 + (edge ? 7 : 6) * E * HC + (accumulate ? 2 : 1) * N * HC + 3 * N * HC),
+      flops: 5 * E * HC,
+    },
+  });
+  columnSum(gpu, scratch.view(0, [N, HC]).bitcast('f32'), { out: b.datt });
+  scratch.dispose();
+}
+
+interface GatBackward {
+  dims: Forward['dims'];
+  dropout?: EdgeDropout;
+  dx: NodeMatrix;
+  accumulateDx?: boolean;
+  das: Tensor;
+  dad: Tensor;
+  /** The forward's edge term [E, H] and its gradient (written), both or neither (checked by the caller). */
+  edge?: Tensor;
+  dedge?: Tensor;
+}
+
+/**
+ * gatAttendBackward, arguments already checked: the step into the scratch's header word, then the destination
+ * pass (dad and the per-edge (g, alpha * drop); it reads the edge term) and the source pass (dx, das, dedge = g).
+ */
+export function gatAttendBackwardRows(
+  gpu: Gpu,
+  g: GraphTensors,
+  as: Tensor,
+  ad: Tensor,
+  x: NodeMatrix,
+  alpha: Tensor,
+  dagg: Tensor,
+  b: GatBackward,
+): void {
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = b.dims.heads,
+    HC = H * b.dims.channels;
+  const scratch = gpu.empty('u32', [1 + 2 * E * H]);
+  const d = b.dropout && b.dropout.p > 0 ? b.dropout : undefined;
+  if (d) gpu.copy(d.step, scratch, 0, 0, 1);
+  const edge = !!b.edge;
+  gpu.dispatch(backwardKernel(gpu, 'gat_attend_dst_rows', edge), {
+    bindings: {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: x.t,
+      score_src: as,
+      score_dst: ad,
+      alpha,
+      dagg,
+      scratch,
+      out: b.dad,
+      edge: b.edge ?? alpha,
+    },
+    uniforms: backwardUniforms(g, b.dims, d, { left: x }),
+    workgroups: N,
+    // Per edge and head: src, x[src] and dagg[i] (C), a_src[src], alpha twice, two scratch words written, read and
+    // rewritten. Then dad.
+    cost: {
+      bytes: 4 * (N + 1 + E * H + 2 * E * HC + N * H + 2 * E * H + 6 * E * H + N * H + (edge ? E * H : 0)),
+      flops: 2 * E * HC + 8 * E * H,
+    },
+  });
+  const accumulate = b.accumulateDx ?? false;
+  gpu.dispatch(backwardKernel(gpu, 'gat_attend_src_rows', edge), {
+    bindings: {
+      col_ptr: g.colPtr,
+      perm: g.perm,
+      dst: g.dst,
+      dagg,
+      scratch,
+      out: b.dx.t,
+      out2: b.das,
+      dedge: b.dedge ?? gpu.unread('f32'),
+    },
+    uniforms: backwardUniforms(g, b.dims, d, { grad: b.dx, accumulate }),
+    workgroups: N,
+    // Per edge and column: perm, dst, a scratch word and dagg[dst]; per edge and head g (and dedge written). Then dx
+    // (read too with accumulate) and das.
+    cost: {
+      bytes: 4 * (N + 1 + 4 * E * HC + (edge ? 2 : 1) * E * H + (accumulate ? 2 : 1) * N * HC + N * H),
+      flops: 3 * E * HC,
+    },
+  });
+  scratch.dispose();
 }

@@ -29,7 +29,7 @@ import {
   type NodeMatrix,
   outputFor,
 } from './check.ts';
-import { gatAttendRows, gatv2AttendRows } from './fused-attention-gpu.ts';
+import { gatAttendBackwardRows, gatAttendRows, gatv2AttendBackwardRows, gatv2AttendRows } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
 const PASSES = {
@@ -395,6 +395,10 @@ export function gatv2AttendBackward(
   const written = { dxl: grads.dxl.t, dxr: grads.dxr.t, datt: grads.datt };
   if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, ...written });
   expectDisjoint(op, grads.dxl, grads.dxr, HC);
+  if (gpu.kernelShape === 'gpu') {
+    gatv2AttendBackwardRows(gpu, g, xl, xr, att, alpha, dagg, { dims, ...grads });
+    return;
+  }
 
   const blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8),
@@ -638,6 +642,7 @@ export function gatAttendBackward(
   expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
   expectNoAlias(op, ['dad', dad], { ...inputs, das });
   if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dx: grads.dx.t, das, dad });
+  if (gpu.kernelShape === 'gpu') return (gatAttendBackwardRows(gpu, g, as, ad, x, alpha, dagg, { dims, ...grads, das, dad }), { das, dad });
 
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);

@@ -66,7 +66,7 @@ function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
   const nnz = m.colIdx.length;
   const made: Tensor[] = [];
   const keep = (t: Tensor) => (made.push(t), t);
-  let t;
+  let t: Record<'rowPtr' | 'colIdx' | 'values' | 'nzId', Tensor>;
   try {
     t = {
       rowPtr: keep(gpu.tensor('u32', [m.rows + 1], m.rowPtr)),

@@ -209,7 +209,7 @@ export function estimateTrainingMemory(
   }
   add('inputs', `graph rowPtr [N+1=${N + 1}]`, N + 1);
   add('inputs', `graph colPtr [N+1=${N + 1}]`, N + 1);
-  for (const part of ['src', 'dst', 'perm']) add('inputs', `graph ${part} [E=${E}]`, E);
+  for (const part of ['src', 'dst', 'perm', 'edgeId']) add('inputs', `graph ${part} [E=${E}]`, E);
   add('inputs', `labels [N=${N}]`, N);
   for (const split of ['train', 'val', 'test']) add('inputs', `${split} mask [N=${N}]`, N);
 

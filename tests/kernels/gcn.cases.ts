@@ -375,7 +375,7 @@ export const cases: KernelCase[] = [
           const o = { addSelfLoops: p.addSelfLoops, improved: p.improved, normalize: p.normalize, edgeWeight };
           const badId = [...s, ...d].find((v) => !(Number.isInteger(v) && v >= 0 && v < p.n));
           const badWeight = edgeWeight?.find((w) => !Number.isFinite(w));
-          let result;
+          let result: ReturnType<typeof gcnNorm>;
           try {
             result = gcnNorm([s, d], p.n, o);
           } catch (err) {

@@ -5,6 +5,7 @@
 // 64 x 64 matmul tiles and 16-deep K stages, lanes per row, 32-column blocks and 1,024-row passes of the sums.
 // Not a *.cases.ts file: the default-device runners do not pick it up.
 import type { Gpu } from '../../src/gpu/gpu.ts';
+import { backwardCases } from './gpu-shapes-backward.ts';
 import { graphFromEdges } from './gpu-shapes-graph.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 import { columnSum, scatterAdd } from '../../src/kernels/reduce.ts';
@@ -153,4 +154,5 @@ export const gpuShapeSuites: [string, KernelCase[]][] = [
   ['reduce', reduceCases],
   ['attend', lean(attendCases)],
   ['gpu shapes', targeted],
+  ['attend backward', backwardCases],
 ];

@@ -104,7 +104,10 @@ export function assertClose(label: string, got: ArrayLike<number>, want: ArrayLi
 export function assertGradClose(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-4, floor = 1e-2): void {
   let den = 0;
   for (let i = 0; i < want.length; i++) den += want[i] * want[i];
-  if (Math.sqrt(den) >= floor || want.length === 0) return assertClose(label, got, want, tol);
+  if (Math.sqrt(den) >= floor || want.length === 0) {
+    assertClose(label, got, want, tol);
+    return;
+  }
   const shift = floor / Math.sqrt(want.length); // the same constant on both sides: |got - want| is unchanged
   assertClose(label, Array.from(got, (v) => v + shift), Array.from(want, (v) => v + shift), tol);
 }

@@ -166,7 +166,7 @@ export const cases: KernelCase[] = [
         const bad = index.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < n));
         const twice = index.findIndex((i, k) => index.indexOf(i) !== k);
         const first = [bad, twice].filter((k) => k >= 0).sort((a, b) => a - b)[0];
-        let got;
+        let got: ReturnType<typeof maskFromIndex>;
         try {
           got = maskFromIndex(index, n);
         } catch (err) {

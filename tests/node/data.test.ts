@@ -255,12 +255,12 @@ const BREAKAGES: Breakage[] = [
   },
   {
     name: 'edgeAttr wrong length',
-    apply: (i, n, e) => ((i.edgeAttr = new Float32Array(e * 2 + 1)), (i.edgeDim = 2)),
+    apply: (i, _n, e) => ((i.edgeAttr = new Float32Array(e * 2 + 1)), (i.edgeDim = 2)),
     error: /Data: edgeAttr has \d+ values, expected E x D/,
   },
   {
     name: 'edgeAttr NaN',
-    apply: (i, n, e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim),
+    apply: (i, _n, _e) => ((i.edgeIndex = [[0], [0]]), (i.edgeAttr = Float32Array.of(1, NaN)), delete i.edgeDim),
     error: /Data: edgeAttr: value NaN at edge 0, column 1 is not a finite number/,
   },
   {

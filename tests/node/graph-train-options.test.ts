@@ -52,7 +52,7 @@ test('random argv: a configuration with the given values, or an error naming an 
       (flags, noEdge) => {
         const argv = ['--task', 'graph', ...flags.flatMap((f) => f.args), ...(noEdge ? ['--no-edge-features'] : [])];
         const bad = flags.filter((f) => !f.valid).map((f) => f.flag);
-        let parsed;
+        let parsed: ReturnType<typeof parseGraphTrainArgs>;
         try {
           parsed = parseGraphTrainArgs(argv);
         } catch (err) {

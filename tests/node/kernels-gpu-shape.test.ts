@@ -42,8 +42,9 @@ for (const [family, cases] of gpuShapeSuites) {
 }
 
 // The fused attention's GPU shape reduces with subgroup operations where the device has them (SwiftShader does);
-// the workgroup-memory reductions that stand in elsewhere, on a device asked for no subgroups.
-describe('gpu shape without subgroups: fused attention forward', () => {
+// the workgroup-memory reductions that stand in elsewhere, on a device asked for no subgroups (forward and both
+// backward passes: the picked cases run all three).
+describe('gpu shape without subgroups: fused attention', () => {
   let plain: Gpu;
   before(async () => {
     plain = await Gpu.create({ kernels: 'gpu', subgroups: false, log: () => {} });
@@ -53,4 +54,8 @@ describe('gpu shape without subgroups: fused attention forward', () => {
   const picked = attend.filter((c) => /^(GATv2 fused attention with dropout|GAT fused attention matches|awkward graphs)/.test(c.name));
   test('the device has no subgroups', () => assert(!plain.hasSubgroups && picked.length === 3, 'expected no subgroups and 3 cases'));
   for (const c of picked) test(c.name, () => c.run(plain));
+  const names = gpuShapeSuites
+    .find(([family]) => family === 'attend backward')![1]
+    .find((c) => /dispatches/.test(c.name))!;
+  test(names.name, () => names.run(plain));
 });

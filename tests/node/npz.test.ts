@@ -186,12 +186,12 @@ const BREAKAGES: Breakage[] = [
   },
   {
     name: 'edge_index float',
-    apply: (f, n, e) => (f.edge_index = npy(new Float64Array(2 * e), [2, e])),
+    apply: (f, _n, e) => (f.edge_index = npy(new Float64Array(2 * e), [2, e])),
     error: /g\.npz: edge_index: dtype float64: edge_index must be int64 or int32/,
   },
   {
     name: 'edge_index (3, E)',
-    apply: (f, n, e) => (f.edge_index = npy(new Int32Array(3 * e), [3, e])),
+    apply: (f, _n, e) => (f.edge_index = npy(new Int32Array(3 * e), [3, e])),
     error: /g\.npz: edge_index: shape \(3, \d+\).*expected \(2, num_edges\)/,
   },
   {
@@ -241,7 +241,7 @@ const BREAKAGES: Breakage[] = [
   },
   {
     name: 'edge_attr wrong rows',
-    apply: (f, n, e) => (f.edge_attr = npy(new Float32Array(e + 1), [e + 1, 1])),
+    apply: (f, _n, e) => (f.edge_attr = npy(new Float32Array(e + 1), [e + 1, 1])),
     error: /g\.npz: edge_attr: shape \(\d+, 1\): expected \(\d+, D\)/,
   },
   {

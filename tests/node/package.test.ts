@@ -83,10 +83,11 @@ test('(b) browser: a page bundled by Vite from the package reads an .npz File an
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => 'result' in window || 'error' in window, null, { timeout: 60_000 });
-    const { result, error } = await page.evaluate(() => ({
-      result: (window as any).result,
-      error: (window as any).error,
-    }));
+    type PageResult = { runtime: string; numNodes: number; epochs: number; loss: number };
+    const { result, error } = await page.evaluate(() => {
+      const w = window as unknown as { result: PageResult; error?: unknown };
+      return { result: w.result, error: w.error };
+    });
     assert.equal(error, undefined);
     assert.deepEqual(errors, []);
     assert.equal(result.runtime, 'browser');

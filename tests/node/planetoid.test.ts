@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 
 import { PLANETOID_PARTS, parsePlanetoid, type GraphDataset, type PlanetoidName } from '../../src/data/planetoid.ts';
 import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
-import { CsrMatrix, NdArray, unpickle } from '../../src/data/pickle.ts';
+import { type CsrMatrix, NdArray, unpickle } from '../../src/data/pickle.ts';
 
 /** The original Planetoid files, in shared/ beside the repository. */
 const DATA_DIR = process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { decodeSafetensors, type SafeTensor } from '../../src/io/safetensors.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: fixture JSON of several layouts, checked field by field where read
 type Any = any;
 const lib = (await import('../../src/index.ts')) as Record<string, Any>;
 

@@ -126,7 +126,7 @@ test('random option objects: options a run can start with, or an error naming an
       if (unknown) config[unknown] = 1;
       const model = options.model?.valid ? options.model.value : RUN_DEFAULTS.model;
       const conflict = bad.length === 0 && options.shareWeights?.value === true && model === 'gat';
-      let resolved;
+      let resolved: ReturnType<typeof resolveRunOptions>;
       try {
         resolved = resolveRunOptions(config);
       } catch (err) {
@@ -260,7 +260,7 @@ test('random argv arrays: options a run can start with, or an error naming an in
       const bad = Object.entries(flags)
         .filter(([, t]) => !t!.valid)
         .map(([f]) => f);
-      let args;
+      let args: ReturnType<typeof parseTrainArgs>;
       try {
         args = parseTrainArgs(argv);
       } catch (err) {

@@ -10,7 +10,7 @@ export const eluForward = (x: A, alpha: number) => map(x.length, (i) => (x[i] > 
 export const eluBackward = (x: A, dy: A, alpha: number) => map(x.length, (i) => dy[i] * (x[i] > 0 ? 1 : alpha * Math.exp(x[i])));
 export const leakyReluForward = (x: A, s: number) => map(x.length, (i) => leakyRelu(x[i], s));
 export const leakyReluBackward = (x: A, dy: A, s: number) => map(x.length, (i) => dy[i] * leakyReluGrad(x[i], s));
-export const reluForward = (x: A) => map(x.length, (i) => (x[i] > 0 ? x[i] : 0));
+export const reluForward = (x: A) => map(x.length, (i) => (Math.max(x[i] , 0)));
 export const reluBackward = (x: A, dy: A) => map(x.length, (i) => (x[i] > 0 ? dy[i] : 0));
 export const dropout = (x: A, p: number, seed: number, step: number) => map(x.length, (i) => x[i] * dropoutScale(seed, step, i, p));
 

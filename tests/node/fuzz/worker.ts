@@ -59,6 +59,7 @@ function digestDataset(d: GraphDataset): string {
   );
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type its own generator sends
 const handlers: Record<string, (payload: any) => Outcome> = {
   planetoid({ name, part, bytes }: { name: PlanetoidName; part: string; bytes: Uint8Array | null }) {
     const files = planetoidFiles(name);
