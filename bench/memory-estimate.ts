@@ -19,9 +19,13 @@ const configs: RunConfig[] = [{ epochs: 2 }, { epochs: 2, model: 'gat', residual
 
 console.log('| device | dataset | configuration | allocated | estimate | ratio |');
 console.log('|---|---|---|---:|---:|---:|');
-for (const defaultLimits of [false, true]) {
-  const gpu = await Gpu.create({ defaultLimits });
-  const device = defaultLimits ? 'default limits (separate attention kernels)' : 'adapter limits (fused attention)';
+const devices = [
+  ['adapter limits (fused attention)', {}],
+  ['default limits (separate attention kernels)', { defaultLimits: true }],
+  ['GPU-shaped kernels (fused attention)', { kernels: 'gpu' }],
+] as const;
+for (const [device, options] of devices) {
+  const gpu = await Gpu.create(options);
   for (const [name, d] of datasets) {
     for (const cfg of configs) {
       gpu.pool.trim();

@@ -8,7 +8,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { MatmulOptions } from './matmul.ts';
 
 const WG = 256;
-const TILE = 64;
+export const TILE = 64;
 const DEPTH = 16;
 /** Split K when a product has fewer tiles than this (a GPU holds a few hundred workgroups at once)... */
 const SPLIT_BELOW_TILES = 128;

@@ -8,18 +8,24 @@
 //   backward     each layer's gradient workspaces, per node and per edge
 //   scratch      short-lived buffers inside the kernels (fused attention backward scratch, split-K matmul
 //                partials, column-sum partials, loss row statistics); freed after use but kept by the buffer
-//                pool, so each distinct size is counted once
+//                pool, so each distinct size is counted once. They follow the device's kernel shape
+//                (gpu.kernelShape): the CPU shapes' and the GPU shapes' kernels allocate different scratch
 //
 // Sizes are rounded up as the buffer pool rounds them (BufferPool.bucket). The formulas follow the layers
 // (src/nn/gat-conv.ts, gatv2-conv.ts, conv.ts, model.ts), the trainer (trainer.ts) and the kernels' own scratch
-// (kernels/fused-attention.ts gatv2Scratch / pairScratch, matmul.ts split-K partials, reduce.ts columnSum,
-// edge-scores.ts weightedColumnSums and gatv2ScoreBackward, loss.ts nllLoss); tests/node/robust-training.test.ts
-// trains random configurations and checks that the pool never holds more than this estimate.
+// (kernels/fused-attention.ts gatv2Scratch / pairScratch, fused-attention-gpu.ts gatv2AttendBackwardRows /
+// gatAttendBackwardRows, matmul.ts split-K partials, matmul-tiled.ts split partials, reduce.ts columnSum,
+// reduce-gpu.ts columnBlocks, edge-scores.ts weightedColumnSums and gatv2ScoreBackward, loss.ts nllLoss);
+// tests/node/robust-training.test.ts trains random configurations, on both kernel shapes, and checks that the pool
+// never holds more than this estimate.
+import type { KernelShape } from '../gpu/device.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { BufferPool } from '../gpu/tensor.ts';
 import type { EdgeIndex } from '../graph.ts';
 import { canFuseAttention } from '../kernels/fused-attention.ts';
 import { matmulBlock } from '../kernels/matmul.ts';
+import { TILE, tiledSplits } from '../kernels/matmul-tiled.ts';
+import { COLUMN_GROUP_ROWS } from '../kernels/reduce-gpu.ts';
 import type { SparseRows } from '../kernels/spmm.ts';
 import { SCALAR_TABLE_STEPS as ADAM_SCALAR_STEPS } from './optim.ts';
 import type { ResolvedModelOptions, ResolvedRunOptions } from './options.ts';
@@ -62,6 +68,8 @@ export interface DeviceLimits {
   maxStorageBufferBindingSize: number;
   /** Whether the fused attention kernels run (they need fewer workspaces than the separate kernels). */
   fusedAttention: boolean;
+  /** Which kernel shapes run (gpu.kernelShape): they allocate different scratch. */
+  kernelShape: KernelShape;
 }
 
 /** A dataset as trainNodeClassifier receives it: the features as `features` (NodeDataset) or `x` (PyG's name). */
@@ -96,6 +104,7 @@ export function deviceLimits(gpu: Gpu): DeviceLimits {
     maxBufferSize: lim.maxBufferSize,
     maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
     fusedAttention: canFuseAttention(gpu),
+    kernelShape: gpu.kernelShape,
   };
 }
 
@@ -156,8 +165,12 @@ function layerParams(l: LayerShape): number[] {
 }
 
 /** Floats of the partials a split-K matmul C[m, n] = A B (inner dimension k) allocates; 0 when it does not split. */
-function matmulPartials(m: number, n: number, k: number): number {
+function matmulPartials(m: number, n: number, k: number, shape: KernelShape): number {
   if (m === 0 || n === 0) return 0;
+  if (shape === 'gpu') {
+    const { splits } = tiledSplits(Math.ceil(m / TILE) * Math.ceil(n / TILE), k);
+    return splits > 1 ? splits * m * n : 0;
+  }
   const [bm, bn] = matmulBlock(m, n);
   const blocks = Math.ceil(m / bm) * Math.ceil(n / bn);
   const want = blocks >= 256 ? 1 : Math.min(Math.floor(1024 / blocks), Math.floor(k / 128));
@@ -166,14 +179,22 @@ function matmulPartials(m: number, n: number, k: number): number {
   return Math.ceil(k / kChunk) * m * n;
 }
 
-/** Floats of the partials reduce.ts's columnSum allocates for a [rows, f] input. */
-const columnSumPartials = (rows: number, f: number) => (rows > 256 ? Math.ceil(rows / 128) * f : 0);
+/**
+ * Floats of each partials buffer reduce.ts's columnSum allocates for a [rows, f] input: one for the CPU shape's
+ * two stages, one per pass but the last for the GPU shape's passes over row blocks (reduce-gpu.ts columnBlocks).
+ */
+function columnSumPartials(rows: number, f: number, shape: KernelShape): number[] {
+  if (shape === 'cpu') return [rows > 256 ? Math.ceil(rows / 128) * f : 0];
+  const sizes: number[] = [];
+  for (let n = Math.ceil(rows / COLUMN_GROUP_ROWS); n > 1; n = Math.ceil(n / COLUMN_GROUP_ROWS)) sizes.push(n * f);
+  return sizes;
+}
 
-/** Floats of edge-scores.ts's weightedColumnSums partials (and their column sum) for rows x (heads * channels). */
-function weightedColumnSumPartials(rows: number, hc: number): number[] {
+/** Floats of edge-scores.ts's weightedColumnSums partials (and their column sums) for rows x (heads * channels). */
+function weightedColumnSumPartials(rows: number, hc: number, shape: KernelShape): number[] {
   const blockRows = Math.max(1, Math.ceil(Math.sqrt(rows)));
   const blocks = Math.max(1, Math.ceil(rows / blockRows));
-  return [blocks * hc, columnSumPartials(blocks, hc)];
+  return [blocks * hc, ...columnSumPartials(blocks, hc, shape)];
 }
 
 /** Every tensor a training run allocates, as listed at the top of this file. */
@@ -181,8 +202,9 @@ function weightedColumnSumPartials(rows: number, hc: number): number[] {
 export function estimateTrainingMemory(
   d: DatasetShape,
   o: ResolvedRunOptions,
-  device: Pick<DeviceLimits, 'fusedAttention'>,
+  device: Pick<DeviceLimits, 'fusedAttention' | 'kernelShape'>,
 ): MemoryEstimate {
+  const shape = device.kernelShape;
   const items: MemoryItem[] = [];
   const scratch = new Map<number, MemoryItem>();
   const add = (kind: MemoryKind, name: string, values: number) => {
@@ -279,30 +301,39 @@ export function estimateTrainingMemory(
         add('backward', `${n} d (x W) summed [N=${N}, ${p}]`, N * p);
     if (l.inputGrad) add('backward', `${n} d input [N=${N}, ${Fin}]`, N * Fin);
     // Kernel scratch.
+    const colSums = (what: string, rows: number, f: number) => {
+      for (const v of columnSumPartials(rows, f, shape)) add('scratch', `${n} ${what} column-sum partials`, v);
+    };
     if (l.v2 && device.fusedAttention) {
-      add(
-        'scratch',
-        `${n} fused attention backward scratch [N*H*C + 1 + ${l.channels > 8 ? 1 : 2}*E*H]`,
-        N * hc + 1 + (l.channels > 8 ? 1 : 2) * E * H,
-      );
+      // The GPU shape's backward keeps, per edge and head, two words and a bit mask of C bits (ceil(C / 32) words).
+      const words = shape === 'gpu' ? 2 + Math.ceil(l.channels / 32) : l.channels > 8 ? 1 : 2;
+      add('scratch', `${n} fused attention backward scratch [N*H*C + 1 + ${words}*E*H]`, N * hc + 1 + words * E * H);
     }
     if (l.v2 && !device.fusedAttention) add('scratch', `${n} score backward partials [N=${N}, ${hc}]`, N * hc);
-    if (l.v2) add('scratch', `${n} d att column-sum partials`, columnSumPartials(N, hc));
-    if (!l.v2 && device.fusedAttention)
-      add('scratch', `${n} fused attention backward pairs [E=${E}, H=${H}, 2]`, Math.max(E, 1) * H * 2);
-    if (!l.v2) for (const v of weightedColumnSumPartials(N, hc)) add('scratch', `${n} d att_src / att_dst partials`, v);
-    add('scratch', `${n} d bias column-sum partials`, columnSumPartials(N, out));
-    if (l.v2) add('scratch', `${n} d lin bias column-sum partials`, columnSumPartials(N, p));
+    if (l.v2) colSums('d att', N, hc);
+    if (!l.v2 && device.fusedAttention) {
+      // The GPU shape's backward puts a header word (the dropout step) in front of the pairs.
+      const pairs = shape === 'gpu' ? 1 + 2 * E * H : Math.max(E, 1) * H * 2;
+      const header = shape === 'gpu' ? '1 + ' : '';
+      add('scratch', `${n} fused attention backward pairs [${header}E=${E} x H=${H} x 2]`, pairs);
+    }
+    if (!l.v2) {
+      for (const v of weightedColumnSumPartials(N, hc, shape)) add('scratch', `${n} d att_src / att_dst partials`, v);
+    }
+    colSums('d bias', N, out);
+    if (l.v2) colSums('d lin bias', N, p);
     if (l.denseInput) {
-      add('scratch', `${n} x W split-K partials`, matmulPartials(N, p, Fin));
-      add('scratch', `${n} d W split-K partials`, matmulPartials(Fin, p, N));
+      add('scratch', `${n} x W split-K partials`, matmulPartials(N, p, Fin, shape));
+      add('scratch', `${n} d W split-K partials`, matmulPartials(Fin, p, N, shape));
       if (l.residual) {
-        add('scratch', `${n} residual split-K partials`, matmulPartials(N, out, Fin));
-        add('scratch', `${n} d W_res split-K partials`, matmulPartials(Fin, out, N));
+        add('scratch', `${n} residual split-K partials`, matmulPartials(N, out, Fin, shape));
+        add('scratch', `${n} d W_res split-K partials`, matmulPartials(Fin, out, N, shape));
       }
       if (l.inputGrad) {
-        add('scratch', `${n} d input split-K partials`, matmulPartials(N, Fin, p));
-        if (l.residual) add('scratch', `${n} d input (residual) split-K partials`, matmulPartials(N, Fin, out));
+        add('scratch', `${n} d input split-K partials`, matmulPartials(N, Fin, p, shape));
+        if (l.residual) {
+          add('scratch', `${n} d input (residual) split-K partials`, matmulPartials(N, Fin, out, shape));
+        }
       }
     }
   }

@@ -19,13 +19,16 @@ import { disposeRun } from '../helpers/runs.ts';
 
 let gpu: Gpu;
 let small: Gpu; // WebGPU's default limits: 128 MiB per binding, 256 MiB per buffer, no fused attention
+let gpuShaped: Gpu; // the kernels shaped for GPUs (tiled matmul, fused attention per row, column sums by blocks)
 before(async () => {
   gpu = await Gpu.create();
   small = await Gpu.create({ defaultLimits: true });
+  gpuShaped = await Gpu.create({ kernels: 'gpu' });
 });
 after(() => {
   gpu.destroy();
   small.destroy();
+  gpuShaped.destroy();
 });
 
 /** A seeded generator in [0, 1). */
@@ -237,13 +240,25 @@ describe('the memory estimate bounds what training allocates', () => {
   // Each configuration compiles its own pipeline variants (~5 s on SwiftShader): a few in CI, more with
   // ROBUST_TRAINING_RUNS=n.
   const RUNS = Number(process.env.ROBUST_TRAINING_RUNS ?? 2);
-  for (const [name, device] of [
-    ['fused attention', () => gpu],
-    ['separate attention kernels (default limits)', () => small],
+  // The GPU-shaped kernels are slow on SwiftShader: fewer, smaller configurations, yet large enough for the tiled
+  // matmul's split partials (a reduction over N >= 256 nodes) and two passes of the column sums (N > 1024 rows).
+  const gpuShapedConfig = config.chain((p) =>
+    fc.record({
+      n: fc.oneof(fc.integer({ min: 3, max: 400 }), fc.integer({ min: 1025, max: 1100 })),
+      e: fc.integer({ min: 0, max: 1200 }),
+      f: fc.integer({ min: 1, max: 48 }),
+      heads: fc.integer({ min: 1, max: 3 }),
+      hiddenChannels: fc.integer({ min: 1, max: 40 }),
+    }).map((q) => ({ ...p, ...q })),
+  );
+  for (const [name, device, arb, runs] of [
+    ['fused attention', () => gpu, config, RUNS],
+    ['separate attention kernels (default limits)', () => small, config, RUNS],
+    ['GPU-shaped kernels', () => gpuShaped, gpuShapedConfig, Math.max(3, RUNS)],
   ] as const) {
     test(`random configurations, ${name}: allocation and largest buffer within the estimate`, async () => {
       await fc.assert(
-        fc.asyncProperty(config, async (p) => {
+        fc.asyncProperty(arb, async (p) => {
           const g = device();
           const d = randomDataset(p.seed, p.n, p.e, p.f, p.c, p.sparse);
           const cfg: RunConfig = {
@@ -267,7 +282,7 @@ describe('the memory estimate bounds what training allocates', () => {
             `largest buffer ${largest} bytes, estimated ${est.largest.pooled} (${est.largest.name})`,
           );
         }),
-        { numRuns: RUNS, seed: 12 },
+        { numRuns: runs, seed: 12 },
       );
     });
   }
