@@ -17,7 +17,11 @@ if (taskOf(process.argv.slice(2)) === 'graph') {
 }
 
 const { values } = parseArgs({
-  options: { dataset: { type: 'string', default: 'cora' }, model: { type: 'string', default: 'gatv2' }, seeds: { type: 'string', default: '10' } },
+  options: {
+    dataset: { type: 'string', default: 'cora' },
+    model: { type: 'string', default: 'gatv2' },
+    seeds: { type: 'string', default: '10' },
+  },
 });
 const dataset = values.dataset as PlanetoidName;
 const model = values.model as 'gatv2' | 'gat';
@@ -25,12 +29,28 @@ const seeds = Number(values.seeds);
 
 const data = await loadPlanetoid(dataset);
 const gpu = await Gpu.create();
-const rows: { seed: number; finalTest: number; bestVal: number; bestEpoch: number; bestTest: number; msPerEpoch: number }[] = [];
+const rows: {
+  seed: number;
+  finalTest: number;
+  bestVal: number;
+  bestEpoch: number;
+  bestTest: number;
+  msPerEpoch: number;
+}[] = [];
 for (let seed = 0; seed < seeds; seed++) {
   const r = await trainNodeClassifier(gpu, data, { model, seed });
   const best = r.best!; // Planetoid splits always have validation and test nodes
-  rows.push({ seed, finalTest: r.final.testAcc!, bestVal: best.valAcc!, bestEpoch: best.epoch, bestTest: best.testAcc!, msPerEpoch: r.medianEpochMs });
-  console.error(`seed ${seed}: final test ${(100 * r.final.testAcc!).toFixed(1)}%, best-val test ${(100 * best.testAcc!).toFixed(1)}% (epoch ${best.epoch})`);
+  rows.push({
+    seed,
+    finalTest: r.final.testAcc!,
+    bestVal: best.valAcc!,
+    bestEpoch: best.epoch,
+    bestTest: best.testAcc!,
+    msPerEpoch: r.medianEpochMs,
+  });
+  console.error(
+    `seed ${seed}: final test ${(100 * r.final.testAcc!).toFixed(1)}%, best-val test ${(100 * best.testAcc!).toFixed(1)}% (epoch ${best.epoch})`,
+  );
   r.model.dispose();
   r.data.dispose();
   r.trainer.dispose();
@@ -46,9 +66,17 @@ const device = `${gpu.adapterInfo.vendor} ${gpu.adapterInfo.architecture} ${gpu.
 console.log(`\n${model} on ${dataset}, ${seeds} seeds, paper configuration, device: ${device}\n`);
 console.log('| seed | final test acc | best val acc (epoch) | test acc at best val |');
 console.log('|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.seed} | ${(100 * r.finalTest).toFixed(1)}% | ${(100 * r.bestVal).toFixed(1)}% (${r.bestEpoch}) | ${(100 * r.bestTest).toFixed(1)}% |`);
-console.log(`| mean ± sd | ${(100 * fin.mean).toFixed(2)} ± ${(100 * fin.sd).toFixed(2)}% | | ${(100 * best.mean).toFixed(2)} ± ${(100 * best.sd).toFixed(2)}% |`);
+for (const r of rows)
+  console.log(
+    `| ${r.seed} | ${(100 * r.finalTest).toFixed(1)}% | ${(100 * r.bestVal).toFixed(1)}% (${r.bestEpoch}) | ${(100 * r.bestTest).toFixed(1)}% |`,
+  );
+console.log(
+  `| mean ± sd | ${(100 * fin.mean).toFixed(2)} ± ${(100 * fin.sd).toFixed(2)}% | | ${(100 * best.mean).toFixed(2)} ± ${(100 * best.sd).toFixed(2)}% |`,
+);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/accuracy-${model}-${dataset}.json`, JSON.stringify({ model, dataset, device, finalTest: fin, bestValTest: best, runs: rows }, null, 2) + '\n');
+writeFileSync(
+  `bench/results/accuracy-${model}-${dataset}.json`,
+  JSON.stringify({ model, dataset, device, finalTest: fin, bestValTest: best, runs: rows }, null, 2) + '\n',
+);
 gpu.destroy();
 process.exit(0);

@@ -6,7 +6,9 @@ export { median } from '../src/train/trainer.ts';
 /** "google swiftshader, SwiftShader driver 5.0.0 (fallback adapter), in node" */
 export function deviceLabel(info: AdapterSummary): string {
   const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
-  const detail = [info.description || info.device, info.isFallbackAdapter ? 'fallback adapter' : ''].filter(Boolean).join(', ');
+  const detail = [info.description || info.device, info.isFallbackAdapter ? 'fallback adapter' : '']
+    .filter(Boolean)
+    .join(', ');
   return `${name}${detail ? ` (${detail})` : ''}, in ${info.runtime === 'node' ? 'Node (Dawn)' : 'Chromium'}`;
 }
 

@@ -22,8 +22,19 @@ import { deviceLabel, num, pct } from './report.ts';
 import { graphEpochTable } from './suites/graph.ts';
 import { ceilingRates } from './suites/ceilings.ts';
 import {
-  ceilingsTable, CORA_TARGET_MS, edgeFeatureTable, kernelsTable, readoutTable, MEMORY_TARGET_RATIO, PEER_TARGET_RATIO, peerTable, profileTable, scaleTable,
-  targetsTable, trainTable, type TargetStatus,
+  ceilingsTable,
+  CORA_TARGET_MS,
+  edgeFeatureTable,
+  kernelsTable,
+  readoutTable,
+  MEMORY_TARGET_RATIO,
+  PEER_TARGET_RATIO,
+  peerTable,
+  profileTable,
+  scaleTable,
+  targetsTable,
+  trainTable,
+  type TargetStatus,
 } from './tables.ts';
 
 const PARTS = ['node', 'kernels', 'scale', 'chromium', 'peer'] as const;
@@ -31,32 +42,53 @@ type Part = (typeof PARTS)[number];
 
 function parse(): { parts: Set<Part>; quick: boolean; out: string } {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     console.log('Usage: npm run bench -- [--only node,kernels,scale,chromium,peer] [--quick] [--out DIR]');
     process.exit(0);
   }
-  const parts = (values.only ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of parts) if (!PARTS.includes(p as Part)) throw new Error(`--only: unknown part '${p}' (parts: ${PARTS.join(', ')})`);
+  const parts = (values.only ?? PARTS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of parts)
+    if (!PARTS.includes(p as Part)) throw new Error(`--only: unknown part '${p}' (parts: ${PARTS.join(', ')})`);
   // Quick runs go beside the published results, never over them.
   const out = values.out ?? (values.quick ? 'bench/results/quick' : 'bench/results');
   return { parts: new Set(parts as Part[]), quick: values.quick, out };
 }
 
 const started = performance.now();
-const log = (m: string) => console.error(`[bench ${((performance.now() - started) / 1e3).toFixed(0).padStart(4)} s] ${m}`);
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const log = (m: string) =>
+  console.error(`[bench ${((performance.now() - started) / 1e3).toFixed(0).padStart(4)} s] ${m}`);
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   const { parts, quick, out } = parse();
   const loadBefore = load();
-  log(`parts: ${[...parts].join(', ')}${quick ? ' (quick)' : ''}; load average ${loadBefore} on ${os.cpus().length} cores`);
+  log(
+    `parts: ${[...parts].join(', ')}${quick ? ' (quick)' : ''}; load average ${loadBefore} on ${os.cpus().length} cores`,
+  );
   const cora = await loadPlanetoid('cora', { log });
 
   let node: NodeResults | undefined;
   if (parts.has('node') || parts.has('kernels') || parts.has('scale')) {
-    node = await runNode({ node: parts.has('node'), kernels: parts.has('kernels'), scale: parts.has('scale') }, quick, cora, log);
+    node = await runNode(
+      { node: parts.has('node'), kernels: parts.has('kernels'), scale: parts.has('scale') },
+      quick,
+      cora,
+      log,
+    );
   }
   let chromium: ChromiumResults | undefined;
   if (parts.has('chromium') || parts.has('peer')) {
@@ -69,7 +101,9 @@ async function main(): Promise<void> {
   const md = new Map<Part, string[]>();
   const add = (p: Part, t: string) => (md.get(p) ?? md.set(p, []).get(p)!).push(t);
   if (node?.ceilings && parts.has('node')) add('node', ceilingsTable(node.runtime, node.ceilings));
-  if (node?.cora) (add('node', trainTable(node.runtime, node.cora, CORA_TARGET_MS)), add('node', profileTable(node.runtime, node.cora)));
+  if (node?.cora)
+    add('node', trainTable(node.runtime, node.cora, CORA_TARGET_MS)),
+      add('node', profileTable(node.runtime, node.cora));
   if (node?.mutag) add('node', graphEpochTable(deviceLabel(node.runtime.device), node.mutag));
   if (node?.kernels && node.ceilings) {
     if (!parts.has('node')) add('kernels', ceilingsTable(node.runtime, node.ceilings));
@@ -82,24 +116,49 @@ async function main(): Promise<void> {
   if (chromium?.kernels && chromium.ceilings) {
     add('chromium', kernelsTable(chromium.runtime, chromium.kernels.rows, ceilingRates(chromium.ceilings)));
     const rows = chromium.kernels.rows;
-    for (const t of [edgeFeatureTable(chromium.runtime, rows), readoutTable(chromium.runtime, rows)]) if (t) add('chromium', t);
+    for (const t of [edgeFeatureTable(chromium.runtime, rows), readoutTable(chromium.runtime, rows)])
+      if (t) add('chromium', t);
   }
-  if (chromium?.cora && parts.has('chromium')) (add('chromium', trainTable(chromium.runtime, chromium.cora)), add('chromium', profileTable(chromium.runtime, chromium.cora)));
-  if (chromium?.peer && chromium.cora) add('peer', peerTable(chromium.runtime, chromium.cora, chromium.peer.result, chromium.peer.options.epochs, chromium.peer.ours));
+  if (chromium?.cora && parts.has('chromium'))
+    add('chromium', trainTable(chromium.runtime, chromium.cora)),
+      add('chromium', profileTable(chromium.runtime, chromium.cora));
+  if (chromium?.peer && chromium.cora)
+    add(
+      'peer',
+      peerTable(
+        chromium.runtime,
+        chromium.cora,
+        chromium.peer.result,
+        chromium.peer.options.epochs,
+        chromium.peer.ours,
+      ),
+    );
 
   const targets: TargetStatus[] = [];
   if (node?.cora) {
     const ms = node.cora.msPerEpoch;
-    targets.push({ target: `Cora paper configuration, Node, <= ${CORA_TARGET_MS} ms per training epoch`, measured: `${num(ms)} ms`, status: ms <= CORA_TARGET_MS ? 'met' : `missed, ${num(ms / CORA_TARGET_MS)}x over` });
+    targets.push({
+      target: `Cora paper configuration, Node, <= ${CORA_TARGET_MS} ms per training epoch`,
+      measured: `${num(ms)} ms`,
+      status: ms <= CORA_TARGET_MS ? 'met' : `missed, ${num(ms / CORA_TARGET_MS)}x over`,
+    });
   }
   if (chromium?.peer && chromium.cora) {
     const r = chromium.peer.result.msPerEpoch / chromium.cora.msPerEpoch;
-    targets.push({ target: `>= ${PEER_TARGET_RATIO}x faster than the TF.js peer (same Chromium page)`, measured: `${num(r)}x (${num(chromium.peer.result.msPerEpoch)} vs ${num(chromium.cora.msPerEpoch)} ms)`, status: r >= PEER_TARGET_RATIO ? 'met' : 'missed' });
+    targets.push({
+      target: `>= ${PEER_TARGET_RATIO}x faster than the TF.js peer (same Chromium page)`,
+      measured: `${num(r)}x (${num(chromium.peer.result.msPerEpoch)} vs ${num(chromium.cora.msPerEpoch)} ms)`,
+      status: r >= PEER_TARGET_RATIO ? 'met' : 'missed',
+    });
   }
   const big = node?.scale?.at(-1);
   if (big) {
     const full = big.fraction === 1 ? 'ogbn-arxiv size' : `${num(big.fraction)} of ogbn-arxiv`;
-    targets.push({ target: `${full} trains; peak GPU memory <= ${MEMORY_TARGET_RATIO}x (inputs + params + kept)`, measured: `trains, ${num(big.msPerEpoch)} ms per epoch; peak ${num(big.ratio)}x`, status: big.ratio <= MEMORY_TARGET_RATIO ? 'met' : 'missed' });
+    targets.push({
+      target: `${full} trains; peak GPU memory <= ${MEMORY_TARGET_RATIO}x (inputs + params + kept)`,
+      measured: `trains, ${num(big.msPerEpoch)} ms per epoch; peak ${num(big.ratio)}x`,
+      status: big.ratio <= MEMORY_TARGET_RATIO ? 'met' : 'missed',
+    });
   }
 
   const device = node ? deviceLabel(node.runtime.device) : chromium ? deviceLabel(chromium.runtime.device) : 'n/a';
@@ -113,14 +172,30 @@ async function main(): Promise<void> {
     'On a CPU driver (SwiftShader) every time is CPU time: compare ratios measured in the same run, not absolute numbers.',
     '',
   ].join('\n');
-  const meta = { date: new Date().toISOString(), quick, parts: [...parts], seconds, loadBefore, loadAfter, cores: os.cpus().length, node: process.version, userAgent: chromium?.userAgent };
+  const meta = {
+    date: new Date().toISOString(),
+    quick,
+    parts: [...parts],
+    seconds,
+    loadBefore,
+    loadAfter,
+    cores: os.cpus().length,
+    node: process.version,
+    userAgent: chromium?.userAgent,
+  };
 
   mkdirSync(out, { recursive: true });
   const raw: Record<Part, unknown> = {
-    node: node && parts.has('node') ? { runtime: node.runtime, ceilings: node.ceilings, cora: node.cora, mutag: node.mutag } : undefined,
+    node:
+      node && parts.has('node')
+        ? { runtime: node.runtime, ceilings: node.ceilings, cora: node.cora, mutag: node.mutag }
+        : undefined,
     kernels: node?.kernels ? { runtime: node.runtime, ceilings: node.ceilings, ...node.kernels } : undefined,
     scale: node?.scale ? { runtime: node.runtime, rows: node.scale } : undefined,
-    chromium: chromium && parts.has('chromium') ? { runtime: chromium.runtime, ceilings: chromium.ceilings, kernels: chromium.kernels, cora: chromium.cora } : undefined,
+    chromium:
+      chromium && parts.has('chromium')
+        ? { runtime: chromium.runtime, ceilings: chromium.ceilings, kernels: chromium.kernels, cora: chromium.cora }
+        : undefined,
     peer: chromium?.peer ? { runtime: chromium.runtime, ours: chromium.cora, peer: chromium.peer } : undefined,
   };
   const all: string[] = [header];
@@ -135,7 +210,8 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'summary.md'), all.join('\n'));
   console.log(all.join('\n'));
   log(`done in ${num(seconds)} s; results in ${out}/ (${[...parts].map((p) => `${p}.json`).join(', ')}, summary.md)`);
-  if (chromium?.peer) log(`peer accuracy ${pct(chromium.peer.result.testAcc)} after ${chromium.peer.result.epochsRun} epochs`);
+  if (chromium?.peer)
+    log(`peer accuracy ${pct(chromium.peer.result.testAcc)} after ${chromium.peer.result.epochsRun} epochs`);
 }
 
 main().then(

@@ -45,7 +45,8 @@ export function powerLawGraph(numNodes: number, numEdges: number, seed = 1, gamm
   }
   const draw = () => {
     const x = rng() * acc;
-    let lo = 0, hi = numNodes - 1;
+    let lo = 0,
+      hi = numNodes - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (cdf[mid] < x) lo = mid + 1;
@@ -55,7 +56,7 @@ export function powerLawGraph(numNodes: number, numEdges: number, seed = 1, gamm
   };
   const src = new Uint32Array(numEdges);
   const dst = new Uint32Array(numEdges);
-  for (let k = 0; k < numEdges; k++) (src[k] = draw(), dst[k] = draw());
+  for (let k = 0; k < numEdges; k++) (src[k] = draw()), (dst[k] = draw());
   return { numNodes, src, dst };
 }
 
@@ -95,13 +96,22 @@ export function syntheticDataset(shape: SyntheticShape, seed = 7): NodeDataset {
   for (let i = 0; i < x.length; i++) x[i] = normal(rng);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) labels[i] = Math.floor(rng() * classes);
-  const trainMask = new Uint8Array(n), valMask = new Uint8Array(n), testMask = new Uint8Array(n);
+  const trainMask = new Uint8Array(n),
+    valMask = new Uint8Array(n),
+    testMask = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const u = rng();
     (u < 0.54 ? trainMask : u < 0.72 ? valMask : testMask)[i] = 1;
   }
   return {
-    numNodes: n, numFeatures: f, numClasses: classes, features: x, labels,
-    edgeIndex: [g.src, g.dst], trainMask, valMask, testMask,
+    numNodes: n,
+    numFeatures: f,
+    numClasses: classes,
+    features: x,
+    labels,
+    edgeIndex: [g.src, g.dst],
+    trainMask,
+    valMask,
+    testMask,
   };
 }

@@ -27,11 +27,23 @@ export function ceilingsTable(r: Runtime, c: Ceilings): string {
     head: ['measurement', 'size', 'median ms', 'rate'],
     rows: [
       ['buffer copy (copyBufferToBuffer), read + write', mib(c.copy.bytes), c.copy.ms, `${num(c.copy.gbPerS)} GB/s`],
-      ['elementwise add kernel (ours), 2 reads + 1 write', `${int(c.stream.elements)} values`, c.stream.ms, `${num(c.stream.gbPerS)} GB/s`],
+      [
+        'elementwise add kernel (ours), 2 reads + 1 write',
+        `${int(c.stream.elements)} values`,
+        c.stream.ms,
+        `${num(c.stream.gbPerS)} GB/s`,
+      ],
       ['dense matmul kernel (ours)', `${c.matmul.size}^3`, c.matmul.ms, `${num(c.matmul.gflopPerS)} GFLOP/s`],
-      ['one-workgroup dispatch (fill of 64 values)', `${c.dispatch.dispatches} per submit`, c.dispatch.usPerDispatch / 1e3, `${num(c.dispatch.usPerDispatch)} us each`],
+      [
+        'one-workgroup dispatch (fill of 64 values)',
+        `${c.dispatch.dispatches} per submit`,
+        c.dispatch.usPerDispatch / 1e3,
+        `${num(c.dispatch.usPerDispatch)} us each`,
+      ],
     ],
-    notes: [`Copy timed by wall clock (4 copies per submit); kernels by ${timing(r)}. Medians of ${c.copy.samplesMs.length} runs.`],
+    notes: [
+      `Copy timed by wall clock (4 copies per submit); kernels by ${timing(r)}. Medians of ${c.copy.samplesMs.length} runs.`,
+    ],
   });
 }
 
@@ -161,14 +173,20 @@ export function trainTable(r: Runtime, t: TrainResult, target?: number): string 
     ['epochs run in all', String(t.epochsRun)],
     [`test accuracy after ${t.epochsRun} epochs`, pct(t.testAcc)],
   ];
-  if (target) rows.push([`target <= ${target} ms`, t.msPerEpoch <= target ? 'met' : `missed (${num(t.msPerEpoch / target)}x over)`]);
+  if (target)
+    rows.push([
+      `target <= ${target} ms`,
+      t.msPerEpoch <= target ? 'met' : `missed (${num(t.msPerEpoch / target)}x over)`,
+    ]);
   return markdown({
     title: `Cora, paper configuration, training step only (${r.name})`,
     device: deviceLabel(r.device),
     head: ['', 'value'],
     rows,
-    notes: ['GATv2 8 heads x 8 hidden, dropout 0.6, Adam (lr 0.005, wd 5e-4), `evaluate: false`: forward, loss, backward, Adam; wall time per epoch',
-      'over windows of 5 consecutive epochs with two epochs in flight (Trainer.run), the median over the windows.'],
+    notes: [
+      'GATv2 8 heads x 8 hidden, dropout 0.6, Adam (lr 0.005, wd 5e-4), `evaluate: false`: forward, loss, backward, Adam; wall time per epoch',
+      'over windows of 5 consecutive epochs with two epochs in flight (Trainer.run), the median over the windows.',
+    ],
   });
 }
 
@@ -177,16 +195,35 @@ export function profileTable(r: Runtime, t: TrainResult, top = 12): string {
     title: `Where a Cora training epoch goes (${r.name}, profiled)`,
     device: deviceLabel(r.device),
     head: ['kernel', 'calls per epoch', 'ms per epoch', 'share', 'GB/s', 'GFLOP/s'],
-    rows: t.profile.slice(0, top).map((k) => [k.kernel, num(k.calls), k.msPerEpoch, pct(k.share), k.gbPerS, k.gflopPerS]),
-    notes: [`Sum of kernel times ${num(t.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its own pass when`,
-      `profiling); top ${Math.min(top, t.profile.length)} of ${t.profile.length} kernels.`],
+    rows: t.profile
+      .slice(0, top)
+      .map((k) => [k.kernel, num(k.calls), k.msPerEpoch, pct(k.share), k.gbPerS, k.gflopPerS]),
+    notes: [
+      `Sum of kernel times ${num(t.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its own pass when`,
+      `profiling); top ${Math.min(top, t.profile.length)} of ${t.profile.length} kernels.`,
+    ],
   });
 }
 
-export function peerTable(r: Runtime, ours: TrainResult, peer: PeerResult, peerEpochsAsked: number, oursMatched?: TrainResult): string {
+export function peerTable(
+  r: Runtime,
+  ours: TrainResult,
+  peer: PeerResult,
+  peerEpochsAsked: number,
+  oursMatched?: TrainResult,
+): string {
   const ratio = peer.msPerEpoch / ours.msPerEpoch;
   const matched: (string | number)[][] = oursMatched
-    ? [[`ours again, ${oursMatched.epochsRun} epochs (after the peer)`, oursMatched.msPerEpoch, oursMatched.timedEpochs, oursMatched.epochsRun, pct(oursMatched.testAcc), `${num(peer.msPerEpoch / oursMatched.msPerEpoch)}x`]]
+    ? [
+        [
+          `ours again, ${oursMatched.epochsRun} epochs (after the peer)`,
+          oursMatched.msPerEpoch,
+          oursMatched.timedEpochs,
+          oursMatched.epochsRun,
+          pct(oursMatched.testAcc),
+          `${num(peer.msPerEpoch / oursMatched.msPerEpoch)}x`,
+        ],
+      ]
     : [];
   return markdown({
     title: 'Peer: the same GATv2 in TensorFlow.js (WebGPU backend), same Chromium page session',
@@ -194,9 +231,23 @@ export function peerTable(r: Runtime, ours: TrainResult, peer: PeerResult, peerE
     head: ['implementation', 'median ms per epoch', 'timed epochs', 'epochs run', 'test accuracy', 'peer / ours'],
     rows: [
       ['ours (webgpu-gat)', ours.msPerEpoch, ours.timedEpochs, ours.epochsRun, pct(ours.testAcc), '1'],
-      [`TF.js ${peer.backend} (bench/peer/tfjs-gatv2.ts)`, peer.msPerEpoch, peer.timedEpochs, peer.epochsRun, pct(peer.testAcc), `${num(ratio)}x`],
+      [
+        `TF.js ${peer.backend} (bench/peer/tfjs-gatv2.ts)`,
+        peer.msPerEpoch,
+        peer.timedEpochs,
+        peer.epochsRun,
+        pct(peer.testAcc),
+        `${num(ratio)}x`,
+      ],
       ...matched,
-      [`target: peer / ours >= ${PEER_TARGET_RATIO}x`, '', '', '', '', ratio >= PEER_TARGET_RATIO ? 'met' : `missed (${num(ratio)}x)`],
+      [
+        `target: peer / ours >= ${PEER_TARGET_RATIO}x`,
+        '',
+        '',
+        '',
+        '',
+        ratio >= PEER_TARGET_RATIO ? 'met' : `missed (${num(ratio)}x)`,
+      ],
     ],
     notes: [
       `Both: 8 heads x 8 hidden, dropout 0.6, Adam lr 0.005 wd 5e-4, training step only. Peer asked for ${peerEpochsAsked} epochs` +
@@ -209,34 +260,66 @@ export function peerTable(r: Runtime, ours: TrainResult, peer: PeerResult, peerE
 
 export function scaleTable(r: Runtime, rows: ScaleRow[]): string {
   const last = rows[rows.length - 1];
-  const tables = [markdown({
-    title: `Scale: synthetic graphs shaped like ogbn-arxiv (${r.name})`,
-    device: deviceLabel(r.device),
-    head: ['nodes', 'edges (with self loops)', 'ms per epoch', 'peak GPU bytes in use', 'bytes allocated', 'estimate (inputs + params + kept)', 'peak / estimate'],
-    rows: rows.map((s) => [int(s.shape.nodes), `${int(s.shape.edges)} (${int(s.kernelEdges)})`, s.msPerEpoch, mib(s.peakBytesInUse), mib(s.bytesAllocated), mib(s.estimate.total), `${num(s.ratio)}x`]),
-    notes: [
-      '128 dense N(0,1) features, 40 classes, power-law degrees (gamma 2.5); GATv2 paper configuration, training step only,',
-      `median of the timed epochs (${rows.map((s) => s.epochMs.length).join(', ')} by size; the largest size's first epoch included). Peak = BufferPool.peakBytesInUse (buffers held, rounded to the pool's size classes).`,
-      `Target: peak within ${MEMORY_TARGET_RATIO}x of the estimate: ${last ? (last.ratio <= MEMORY_TARGET_RATIO ? 'met' : `missed (${num(last.ratio)}x)`) : 'n/a'} at the largest size.`,
-    ],
-  })];
-  if (last) {
-    tables.push(markdown({
-      title: `Memory estimate at ${int(last.shape.nodes)} nodes: what training needs at least`,
+  const tables = [
+    markdown({
+      title: `Scale: synthetic graphs shaped like ogbn-arxiv (${r.name})`,
       device: deviceLabel(r.device),
-      head: ['group', 'item', 'bytes'],
-      rows: [...last.estimate.items.map((i) => [i.group, i.name, mib(i.bytes)]), ['total', '', mib(last.estimate.total)]],
-      notes: ['Dropout masks are recomputed from a hash (0 bytes); the dropped-out layer-1 input is not counted (recomputable the same way).'],
-    }));
+      head: [
+        'nodes',
+        'edges (with self loops)',
+        'ms per epoch',
+        'peak GPU bytes in use',
+        'bytes allocated',
+        'estimate (inputs + params + kept)',
+        'peak / estimate',
+      ],
+      rows: rows.map((s) => [
+        int(s.shape.nodes),
+        `${int(s.shape.edges)} (${int(s.kernelEdges)})`,
+        s.msPerEpoch,
+        mib(s.peakBytesInUse),
+        mib(s.bytesAllocated),
+        mib(s.estimate.total),
+        `${num(s.ratio)}x`,
+      ]),
+      notes: [
+        '128 dense N(0,1) features, 40 classes, power-law degrees (gamma 2.5); GATv2 paper configuration, training step only,',
+        `median of the timed epochs (${rows.map((s) => s.epochMs.length).join(', ')} by size; the largest size's first epoch included). Peak = BufferPool.peakBytesInUse (buffers held, rounded to the pool's size classes).`,
+        `Target: peak within ${MEMORY_TARGET_RATIO}x of the estimate: ${last ? (last.ratio <= MEMORY_TARGET_RATIO ? 'met' : `missed (${num(last.ratio)}x)`) : 'n/a'} at the largest size.`,
+      ],
+    }),
+  ];
+  if (last) {
+    tables.push(
+      markdown({
+        title: `Memory estimate at ${int(last.shape.nodes)} nodes: what training needs at least`,
+        device: deviceLabel(r.device),
+        head: ['group', 'item', 'bytes'],
+        rows: [
+          ...last.estimate.items.map((i) => [i.group, i.name, mib(i.bytes)]),
+          ['total', '', mib(last.estimate.total)],
+        ],
+        notes: [
+          'Dropout masks are recomputed from a hash (0 bytes); the dropped-out layer-1 input is not counted (recomputable the same way).',
+        ],
+      }),
+    );
     const held = last.held;
     const heldTotal = held.reduce((a, h) => a + h.bytes, 0);
-    tables.push(markdown({
-      title: `What the pool holds after training at ${int(last.shape.nodes)} nodes: layer and trainer workspaces`,
-      device: deviceLabel(r.device),
-      head: ['tensor', 'buffer bytes'],
-      rows: [...held.slice(0, 24).map((h) => [h.name, mib(h.bytes)]), [`all ${held.length} workspace tensors`, mib(heldTotal)]],
-      notes: ['Besides these: the inputs, the parameter buffers and Adam state (see the estimate), and short-lived scratch (split-K partials, column-sum partials).'],
-    }));
+    tables.push(
+      markdown({
+        title: `What the pool holds after training at ${int(last.shape.nodes)} nodes: layer and trainer workspaces`,
+        device: deviceLabel(r.device),
+        head: ['tensor', 'buffer bytes'],
+        rows: [
+          ...held.slice(0, 24).map((h) => [h.name, mib(h.bytes)]),
+          [`all ${held.length} workspace tensors`, mib(heldTotal)],
+        ],
+        notes: [
+          'Besides these: the inputs, the parameter buffers and Adam state (see the estimate), and short-lived scratch (split-K partials, column-sum partials).',
+        ],
+      }),
+    );
   }
   return tables.join('\n');
 }
@@ -248,5 +331,10 @@ export interface TargetStatus {
 }
 
 export function targetsTable(device: string, t: TargetStatus[]): string {
-  return markdown({ title: 'Targets', device, head: ['target', 'measured', 'status'], rows: t.map((x) => [x.target, x.measured, x.status]) });
+  return markdown({
+    title: 'Targets',
+    device,
+    head: ['target', 'measured', 'status'],
+    rows: t.map((x) => [x.target, x.measured, x.status]),
+  });
 }

@@ -26,5 +26,6 @@ export function showUnavailable(banner: HTMLElement, adapterLine: HTMLElement, r
     'On Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu (and, without a GPU, chrome://flags/#enable-vulkan), or the command line flags --enable-unsafe-webgpu --enable-features=Vulkan.',
     'Check that hardware acceleration is on (chrome://settings/system) and that chrome://gpu lists WebGPU as enabled.',
     'The page must be served over https:// or from localhost.',
-  ]) how.appendChild(document.createElement('li')).textContent = line;
+  ])
+    how.appendChild(document.createElement('li')).textContent = line;
 }

@@ -5,7 +5,10 @@ export class Cadence {
   private lastEpoch = -Infinity;
   private lastTime = -Infinity;
 
-  constructor(private readonly epochs: number, private readonly ms: number) {}
+  constructor(
+    private readonly epochs: number,
+    private readonly ms: number,
+  ) {}
 
   /** True when at least `epochs` epochs and `ms` milliseconds have passed since the last time it was true. */
   due(epoch: number, now = performance.now()): boolean {

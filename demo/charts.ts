@@ -9,13 +9,29 @@ const HEIGHT = 220;
 /** Whole epochs on the x axis. */
 const EPOCH_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000];
 
-function lineChart(el: HTMLElement, series: { label: string; stroke: string }[], y: uPlot.Scale, format: (v: number) => string, yTicks?: uPlot.Axis['values']): uPlot {
+function lineChart(
+  el: HTMLElement,
+  series: { label: string; stroke: string }[],
+  y: uPlot.Scale,
+  format: (v: number) => string,
+  yTicks?: uPlot.Axis['values'],
+): uPlot {
   const opts: uPlot.Options = {
     width: Math.max(240, el.clientWidth),
     height: HEIGHT,
     scales: { x: { time: false }, y },
-    axes: [{ label: 'epoch', incrs: EPOCH_STEPS }, { values: yTicks, size: 52 }],
-    series: [{ label: 'epoch' }, ...series.map((s) => ({ ...s, width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '–' : format(v)) }))],
+    axes: [
+      { label: 'epoch', incrs: EPOCH_STEPS },
+      { values: yTicks, size: 52 },
+    ],
+    series: [
+      { label: 'epoch' },
+      ...series.map((s) => ({
+        ...s,
+        width: 1.5,
+        value: (_u: uPlot, v: number | null) => (v == null ? '–' : format(v)),
+      })),
+    ],
     cursor: { drag: { x: false, y: false } },
   };
   return new uPlot(opts, [[], ...series.map(() => [])], el);
@@ -33,10 +49,16 @@ export class MetricCharts {
   ) {
     const percent = (v: number) => `${Math.round(v * 100)}%`;
     this.loss = lineChart(lossEl, [{ label: 'training loss', stroke: '#d1495b' }], { auto: true }, (v) => v.toFixed(4));
-    this.accuracy = lineChart(accEl, [
-      { label: 'train', stroke: '#00798c' },
-      { label: second.label, stroke: '#edae49' },
-    ], { auto: false, range: [0, 1] }, (v) => `${(v * 100).toFixed(1)}%`, (_u, ticks) => ticks.map(percent));
+    this.accuracy = lineChart(
+      accEl,
+      [
+        { label: 'train', stroke: '#00798c' },
+        { label: second.label, stroke: '#edae49' },
+      ],
+      { auto: false, range: [0, 1] },
+      (v) => `${(v * 100).toFixed(1)}%`,
+      (_u, ticks) => ticks.map(percent),
+    );
     new ResizeObserver(() => this.fit()).observe(lossEl.parentElement!);
   }
 
@@ -54,7 +76,10 @@ export class MetricCharts {
   }
 
   private fit(): void {
-    for (const [chart, el] of [[this.loss, this.lossEl], [this.accuracy, this.accEl]] as const) {
+    for (const [chart, el] of [
+      [this.loss, this.lossEl],
+      [this.accuracy, this.accEl],
+    ] as const) {
       const width = Math.max(240, el.clientWidth);
       if (width !== chart.width) chart.setSize({ width, height: HEIGHT });
     }

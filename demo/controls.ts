@@ -24,7 +24,10 @@ export class FormControls {
   private readonly status: HTMLElement;
 
   /** `stateOn` carries the run's state in `data-state` (the browser test waits on it). */
-  constructor(protected readonly form: HTMLFormElement, private readonly stateOn: HTMLElement) {
+  constructor(
+    protected readonly form: HTMLFormElement,
+    private readonly stateOn: HTMLElement,
+  ) {
     const button = (action: string) => form.querySelector<HTMLButtonElement>(`button[data-action="${action}"]`)!;
     this.start = button('start');
     this.pause = button('pause');
@@ -37,7 +40,9 @@ export class FormControls {
     const el = this.form.elements.namedItem(name) as HTMLInputElement;
     const v = Number(el.value);
     if (!el.checkValidity() || el.value === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-      throw new Error(`${el.parentElement?.firstChild?.textContent?.trim() ?? name}: ${el.validationMessage || 'not a valid number'}`);
+      throw new Error(
+        `${el.parentElement?.firstChild?.textContent?.trim() ?? name}: ${el.validationMessage || 'not a valid number'}`,
+      );
     }
     return v;
   }

@@ -16,11 +16,13 @@ export function loadDataset(name: PlanetoidName): Promise<GraphDataset> {
 
 async function fetchAndParse(name: PlanetoidName): Promise<GraphDataset> {
   const files: Record<string, Uint8Array> = {};
-  await Promise.all(PLANETOID_PARTS.map(async (part) => {
-    const url = new URL(`data/ind.${name}.${part}`, document.baseURI);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`Could not load ${url.pathname}: HTTP ${res.status}`);
-    files[part] = new Uint8Array(await res.arrayBuffer());
-  }));
+  await Promise.all(
+    PLANETOID_PARTS.map(async (part) => {
+      const url = new URL(`data/ind.${name}.${part}`, document.baseURI);
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`Could not load ${url.pathname}: HTTP ${res.status}`);
+      files[part] = new Uint8Array(await res.arrayBuffer());
+    }),
+  );
   return parsePlanetoid(name, files);
 }

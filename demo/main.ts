@@ -22,10 +22,18 @@ const controls = new Controls(byId<HTMLFormElement>('controls'));
 const charts = new MetricCharts(byId('chart-loss'), byId('chart-acc'));
 const kernels = new KernelTable(byId<HTMLTableElement>('kernel-table'), byId('kernel-note'));
 const attention = new AttentionView({
-  input: byId<HTMLInputElement>('node-id'), list: byId<HTMLUListElement>('node-list'),
-  svg: document.getElementById('ego-graph') as unknown as SVGSVGElement, summary: byId('node-summary'), table: byId<HTMLTableElement>('attention-table'),
+  input: byId<HTMLInputElement>('node-id'),
+  list: byId<HTMLUListElement>('node-list'),
+  svg: document.getElementById('ego-graph') as unknown as SVGSVGElement,
+  summary: byId('node-summary'),
+  table: byId<HTMLTableElement>('attention-table'),
 });
-const stats = { epoch: byId('stat-epoch'), test: byId('stat-test'), best: byId('stat-best'), speed: byId('stat-speed') };
+const stats = {
+  epoch: byId('stat-epoch'),
+  test: byId('stat-test'),
+  best: byId('stat-best'),
+  speed: byId('stat-speed'),
+};
 
 let gpu: Gpu;
 let session: TrainingSession | null = null;
@@ -127,10 +135,13 @@ async function reset(): Promise<void> {
 
 /** Loads the chosen dataset ahead of Start and says what it is. */
 async function describeDataset(): Promise<void> {
-  const name = (controls.read().dataset) as PlanetoidName;
+  const name = controls.read().dataset as PlanetoidName;
   try {
     const d = await loadDataset(name);
-    if (state === 'idle') controls.say(`${name}: ${d.numNodes} nodes, ${d.numEdges} edges, ${d.numFeatures} features, ${d.numClasses} classes. Ready.`);
+    if (state === 'idle')
+      controls.say(
+        `${name}: ${d.numNodes} nodes, ${d.numEdges} edges, ${d.numFeatures} features, ${d.numClasses} classes. Ready.`,
+      );
   } catch (err) {
     controls.say(`Could not load ${name}: ${(err as Error).message}`, 'error');
   }

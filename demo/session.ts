@@ -25,13 +25,25 @@ export class TrainingSession {
   readonly trainer: Trainer;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly gpu: Gpu, readonly dataset: GraphDataset, readonly config: DemoConfig) {
+  constructor(
+    readonly gpu: Gpu,
+    readonly dataset: GraphDataset,
+    readonly config: DemoConfig,
+  ) {
     this.data = uploadDataset(gpu, dataset);
     this.model = new GATModel({
-      model: config.model, heads: config.heads, hiddenChannels: config.hiddenChannels, dropout: config.dropout,
-      inChannels: dataset.numFeatures, outChannels: dataset.numClasses,
+      model: config.model,
+      heads: config.heads,
+      hiddenChannels: config.hiddenChannels,
+      dropout: config.dropout,
+      inChannels: dataset.numFeatures,
+      outChannels: dataset.numClasses,
     }).init(gpu, { seed: config.seed });
-    this.trainer = new Trainer(gpu, this.model, this.data, { epochs: config.epochs, lr: config.lr, weightDecay: config.weightDecay });
+    this.trainer = new Trainer(gpu, this.model, this.data, {
+      epochs: config.epochs,
+      lr: config.lr,
+      weightDecay: config.weightDecay,
+    });
   }
 
   get epoch(): number {
@@ -46,7 +58,7 @@ export class TrainingSession {
   step(profile: boolean): Promise<KernelSummary[] | null> {
     return this.serial(async () => {
       const profiler = this.gpu.profiler;
-      if (profile) (profiler.reset(), profiler.start());
+      if (profile) profiler.reset(), profiler.start();
       try {
         await this.trainer.recordEpoch();
       } finally {
@@ -80,7 +92,12 @@ export class TrainingSession {
         for (let k = 1; k < c; k++) if (values[i * c + k] > values[i * c + best]) best = k;
         predictions[i] = best;
       }
-      return { epoch: this.trainer.epoch, predictions, ...attention, graph: data.graphs.hostGraph(model.conv1.opts.addSelfLoops) };
+      return {
+        epoch: this.trainer.epoch,
+        predictions,
+        ...attention,
+        graph: data.graphs.hostGraph(model.conv1.opts.addSelfLoops),
+      };
     });
   }
 

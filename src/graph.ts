@@ -62,9 +62,12 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
     throw new Error(`numNodes must be a non-negative integer below 2^31, got ${numNodes}`);
   }
   if (!isIndexArray(edgeIndex)) {
-    const got = edgeIndex === null ? 'null'
-      : typeof edgeIndex === 'object' ? (edgeIndex as object).constructor?.name
-      : typeof edgeIndex;
+    const got =
+      edgeIndex === null
+        ? 'null'
+        : typeof edgeIndex === 'object'
+          ? (edgeIndex as object).constructor?.name
+          : typeof edgeIndex;
     throw new Error(`edge_index must be an array or typed array, got ${got}; ${LAYOUT}`);
   }
   const outer = edgeIndex as ArrayLike<unknown>;
@@ -77,9 +80,11 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
     const lengths = (outer as IndexArray[]).map((r) => r.length);
     if (outer.length !== 2) {
       const pairs = lengths.every((l) => l === 2);
-      throw new Error(pairs
-        ? `edge_index looks like ${outer.length} x 2 pairs ([[src, dst], ...]); ${LAYOUT}: transpose it`
-        : `edge_index has ${outer.length} rows; ${LAYOUT}`);
+      throw new Error(
+        pairs
+          ? `edge_index looks like ${outer.length} x 2 pairs ([[src, dst], ...]); ${LAYOUT}: transpose it`
+          : `edge_index has ${outer.length} rows; ${LAYOUT}`,
+      );
     }
     if (lengths[0] !== lengths[1]) {
       const what = `its two rows have ${lengths[0]} and ${lengths[1]} entries`;
@@ -94,7 +99,8 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
     }
     const e = flat.length / 2;
     const sub = (a: number, b: number): IndexArray =>
-      ArrayBuffer.isView(flat) ? ((flat as unknown as Int32Array).subarray(a, b) as unknown as IndexArray)
+      ArrayBuffer.isView(flat)
+        ? ((flat as unknown as Int32Array).subarray(a, b) as unknown as IndexArray)
         : (Array.prototype.slice.call(flat, a, b) as number[]);
     rows = [sub(0, e), sub(e, 2 * e)];
   }
@@ -105,8 +111,12 @@ export function splitEdgeIndex(edgeIndex: EdgeIndex, numNodes: number): { src: U
       const isInt = typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
       if (!isInt || (v as number | bigint) < 0 || (v as number | bigint) >= numNodes) {
         const why = !isInt
-          ? typeof v === 'number' ? 'is not an integer' : `is a ${v === null ? 'null' : typeof v}, not an index`
-          : (v as number | bigint) < 0 ? 'is negative' : `is out of range for ${numNodes} nodes`;
+          ? typeof v === 'number'
+            ? 'is not an integer'
+            : `is a ${v === null ? 'null' : typeof v}, not an index`
+          : (v as number | bigint) < 0
+            ? 'is negative'
+            : `is out of range for ${numNodes} nodes`;
         throw new Error(`edge_index ${name} index ${String(v)} at edge ${k} ${why}`);
       }
       out[k] = Number(v);
@@ -128,7 +138,7 @@ export function buildGraph(edgeIndex: EdgeIndex, numNodes: number, opts: GraphOp
     dst.push(d0[k]);
     ids.push(k);
   }
-  if (opts.addSelfLoops) for (let i = 0; i < numNodes; i++) (src.push(i), dst.push(i), ids.push(-1));
+  if (opts.addSelfLoops) for (let i = 0; i < numNodes; i++) src.push(i), dst.push(i), ids.push(-1);
   const E = src.length;
   if (E > 2 ** 32 - 1) throw new Error(`${E} edges are beyond the 2^32 - 1 edge limit`);
 
@@ -265,7 +275,7 @@ export function gcnNorm(edgeIndex: EdgeIndex, numNodes: number, opts: GcnNormOpt
     dst.push(d0[k]);
     weight.push(w0 ? w0[k] : 1);
   }
-  if (loops) for (let i = 0; i < numNodes; i++) (src.push(i), dst.push(i), weight.push(loopWeight[i]));
+  if (loops) for (let i = 0; i < numNodes; i++) src.push(i), dst.push(i), weight.push(loopWeight[i]);
   const E = src.length;
   if (E > 2 ** 32 - 1) throw new Error(`${E} edges are beyond the 2^32 - 1 edge limit`);
 

@@ -4,7 +4,13 @@ export { Tensor, type DType } from './gpu/tensor.ts';
 export { Profiler, type KernelSummary, type KernelCost } from './gpu/profiler.ts';
 export { WEBGPU_HELP, type AdapterSummary, type DeviceOptions } from './gpu/device.ts';
 export {
-  buildGraph, splitEdgeIndex, uploadGraph, type Graph, type GraphTensors, type EdgeIndex, type IndexArray,
+  buildGraph,
+  splitEdgeIndex,
+  uploadGraph,
+  type Graph,
+  type GraphTensors,
+  type EdgeIndex,
+  type IndexArray,
 } from './graph.ts';
 export { gcnNorm, uploadGcn, type GcnNormOptions, type GcnMatrices, type GcnTensors } from './graph.ts';
 export { Module, type Parameter, type StateDict, type NamedArray, type LoadResult } from './nn/module.ts';
@@ -29,23 +35,50 @@ export { loadNpz, readNpz, NPZ_KEYS, type NpyArray, type NpzOptions } from './da
 export { uploadDataset, type NodeDataset, type GpuDataset } from './train/data.ts';
 export { Trainer, summarize, type EpochMetrics, type TrainConfig, type NodeClassifier } from './train/trainer.ts';
 export { trainNodeClassifier, PAPER_CONFIG, type RunConfig, type RunResult } from './train/run.ts';
-export { MODEL_NAMES, RUN_DEFAULTS, resolveRunOptions, type NonFinitePolicy, type ResolvedRunOptions } from './train/options.ts';
+export {
+  MODEL_NAMES,
+  RUN_DEFAULTS,
+  resolveRunOptions,
+  type NonFinitePolicy,
+  type ResolvedRunOptions,
+} from './train/options.ts';
 export { NonFiniteLossError } from './train/divergence.ts';
-export { estimateTrainingMemory, checkTrainingFits, datasetShape, formatBytes, type MemoryEstimate, type MemoryItem } from './train/budget.ts';
+export {
+  estimateTrainingMemory,
+  checkTrainingFits,
+  datasetShape,
+  formatBytes,
+  type MemoryEstimate,
+  type MemoryItem,
+} from './train/budget.ts';
 export { parsePlanetoid, PLANETOID_PARTS, type GraphDataset, type PlanetoidName } from './data/planetoid.ts';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.ts';
 export { saveCheckpoint, loadCheckpoint, type LoadCheckpointOptions } from './io/checkpoint.ts';
 export {
-  checkStateDict, StateDictError, type CheckStateDictOptions, type StateDictCheck, type StateDictTensor,
+  checkStateDict,
+  StateDictError,
+  type CheckStateDictOptions,
+  type StateDictCheck,
+  type StateDictTensor,
   type TensorSpec,
 } from './io/state-dict.ts';
 export { parseTU, unzipTU, TU_PARTS, type TUDataset, type TUFiles, type TUOptions, type TUPart } from './data/tu.ts';
 export { Batch, type GraphSample } from './data/batch.ts';
-export { DataLoader, GpuGraphDataset, BatchGraphs, type DataLoaderOptions, type GpuBatch, type GraphDatasetLike } from './data/loader.ts';
+export {
+  DataLoader,
+  GpuGraphDataset,
+  BatchGraphs,
+  type DataLoaderOptions,
+  type GpuBatch,
+  type GraphDatasetLike,
+} from './data/loader.ts';
 export { stratifiedKFold, type Fold, type FoldOptions } from './data/folds.ts';
 export { globalAddPool, globalMeanPool, globalMaxPool, AttentionalAggregation, type GraphSegments } from './nn/pool.ts';
 export { BatchNorm1d } from './nn/batchnorm.ts';
 export {
-  GATv2GraphClassifier, type GraphClassifierConfig, type GraphReadout, type GraphBatchLike,
+  GATv2GraphClassifier,
+  type GraphClassifierConfig,
+  type GraphReadout,
+  type GraphBatchLike,
 } from './nn/graph-classifier.ts';
 export { trainGraphClassifier, type GraphTrainConfig, type GraphCVResult, type FoldResult } from './train/graph.ts';

@@ -13,10 +13,17 @@ import { datasetToJson } from './transfer.ts';
 const TIMESTAMP_FLAGS = ['--enable-dawn-features=allow_unsafe_apis', '--disable-dawn-features=timestamp_quantization'];
 
 export interface BenchSession {
-  call<K extends keyof BenchPage>(name: K, ...args: Parameters<BenchPage[K]>): Promise<Awaited<ReturnType<BenchPage[K]>>>;
+  call<K extends keyof BenchPage>(
+    name: K,
+    ...args: Parameters<BenchPage[K]>
+  ): Promise<Awaited<ReturnType<BenchPage[K]>>>;
 }
 
-export async function withBenchPage<T>(cora: NodeDataset, log: (m: string) => void, fn: (s: BenchSession) => Promise<T>): Promise<T> {
+export async function withBenchPage<T>(
+  cora: NodeDataset,
+  log: (m: string) => void,
+  fn: (s: BenchSession) => Promise<T>,
+): Promise<T> {
   const js = await bundleForBrowser({ entryPoints: [fileURLToPath(new URL('./page.ts', import.meta.url))] });
   const server: Served = await serve({
     files: {
@@ -38,12 +45,17 @@ export async function withBenchPage<T>(cora: NodeDataset, log: (m: string) => vo
     const session: BenchSession = {
       async call(name, ...args) {
         try {
-          return await page.evaluate(([n, a]) => {
-            const b = (window as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench;
-            return b[n as string](...(a as unknown[]));
-          }, [name, args] as const) as never;
+          return (await page.evaluate(
+            ([n, a]) => {
+              const b = (window as unknown as { bench: Record<string, (...x: unknown[]) => Promise<unknown>> }).bench;
+              return b[n as string](...(a as unknown[]));
+            },
+            [name, args] as const,
+          )) as never;
         } catch (err) {
-          throw new Error(`bench page: ${name} failed: ${(err as Error).message}${errors.length ? `\npage errors:\n${errors.join('\n')}` : ''}`);
+          throw new Error(
+            `bench page: ${name} failed: ${(err as Error).message}${errors.length ? `\npage errors:\n${errors.join('\n')}` : ''}`,
+          );
         }
       },
     };

@@ -15,7 +15,14 @@ import { parseArgs } from 'node:util';
 import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { deviceLabel } from '../report.ts';
-import { ceilingRates, CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type CeilingOptions, type Ceilings } from '../suites/ceilings.ts';
+import {
+  ceilingRates,
+  CEILINGS_FULL,
+  CEILINGS_QUICK,
+  measureCeilings,
+  type CeilingOptions,
+  type Ceilings,
+} from '../suites/ceilings.ts';
 import { kernelSweep, KERNELS_FULL, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
 import { scaleRun, SCALE_FULL, type ScaleRow, type ScaleSize } from '../suites/scale.ts';
 import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
@@ -43,7 +50,11 @@ const DRY_PLAN: Plan = {
 };
 
 const { values } = parseArgs({
-  options: { 'dry-run': { type: 'boolean', default: false }, out: { type: 'string' }, 'budget-s': { type: 'string', default: '420' } },
+  options: {
+    'dry-run': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'budget-s': { type: 'string', default: '420' },
+  },
 });
 const dry = values['dry-run']!;
 const plan = dry ? DRY_PLAN : GPU_PLAN;
@@ -69,14 +80,22 @@ const gpu = await Gpu.create({ log });
 const runtime: Runtime = { name: 'Node', device: gpu.adapterInfo, timestamps: gpu.hasTimestamps };
 const lim = gpu.device.limits;
 log(`adapter: ${JSON.stringify(gpu.adapterInfo)}`);
-log(`kernel shape (auto): ${gpu.kernelShape}; features: ${[...gpu.features].join(', ') || 'none'}; ` +
-  `max storage binding ${lim.maxStorageBufferBindingSize} B, workgroup storage ${lim.maxComputeWorkgroupStorageSize} B`);
+log(
+  `kernel shape (auto): ${gpu.kernelShape}; features: ${[...gpu.features].join(', ') || 'none'}; ` +
+    `max storage binding ${lim.maxStorageBufferBindingSize} B, workgroup storage ${lim.maxComputeWorkgroupStorageSize} B`,
+);
 log(`${dry ? 'DRY RUN (reduced sizes)' : 'full sizes'}; node ${process.version} on ${os.cpus().length} cores`);
 if (!dry && gpu.kernelShape === 'cpu') log('warning: this adapter is a CPU driver or a fallback adapter, not a GPU');
 
 const results: {
-  adapter: typeof gpu.adapterInfo; dryRun: boolean; ceilings?: Ceilings; kernels?: KernelRow[];
-  cora: Partial<Record<'cpu' | 'gpu', TrainResult>>; scale?: ScaleRow[]; skipped: string[]; seconds?: number;
+  adapter: typeof gpu.adapterInfo;
+  dryRun: boolean;
+  ceilings?: Ceilings;
+  kernels?: KernelRow[];
+  cora: Partial<Record<'cpu' | 'gpu', TrainResult>>;
+  scale?: ScaleRow[];
+  skipped: string[];
+  seconds?: number;
 } = { adapter: gpu.adapterInfo, dryRun: dry, cora: {}, skipped };
 const other = await Gpu.create({ log, kernels: gpu.kernelShape === 'cpu' ? 'gpu' : 'cpu' });
 const byShape = { [gpu.kernelShape]: gpu, [other.kernelShape]: other } as Record<'cpu' | 'gpu', Gpu>;
@@ -94,7 +113,9 @@ try {
   for (const size of plan.kernels.sizes) {
     for (const shape of ['gpu', 'cpu'] as const) {
       if (!inBudget(`kernel sweep at ${size} edges (${shape} shapes)`)) continue;
-      results.kernels.push(...(await kernelSweep(byShape[shape], { ...plan.kernels, sizes: [size] }, ceilingRates(results.ceilings), log)));
+      results.kernels.push(
+        ...(await kernelSweep(byShape[shape], { ...plan.kernels, sizes: [size] }, ceilingRates(results.ceilings), log)),
+      );
     }
   }
   if (inBudget('scale run')) {
@@ -117,9 +138,14 @@ const md: string[] = [
 if (results.ceilings) md.push(ceilingsTable(runtime, results.ceilings));
 for (const shape of ['gpu', 'cpu'] as const) {
   const t = results.cora[shape];
-  if (t) md.push(trainTable(runtime, t).replace('(Node)', `(Node, ${shape} kernel shapes)`), profileTable(runtime, t).replace('profiled)', `profiled, ${shape} kernel shapes)`));
+  if (t)
+    md.push(
+      trainTable(runtime, t).replace('(Node)', `(Node, ${shape} kernel shapes)`),
+      profileTable(runtime, t).replace('profiled)', `profiled, ${shape} kernel shapes)`),
+    );
 }
-if (results.kernels?.length && results.ceilings) md.push(kernelsTable(runtime, results.kernels, ceilingRates(results.ceilings)));
+if (results.kernels?.length && results.ceilings)
+  md.push(kernelsTable(runtime, results.kernels, ceilingRates(results.ceilings)));
 if (results.scale) md.push(scaleTable(runtime, results.scale));
 mkdirSync(out, { recursive: true });
 const stem = dry ? `gpu-dry-run-${(gpu.adapterInfo.architecture || 'adapter').replace(/[^a-z0-9-]/gi, '')}` : 'gpu';

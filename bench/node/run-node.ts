@@ -3,7 +3,13 @@
 import { Gpu } from '../../src/gpu/gpu.ts';
 import type { NodeDataset } from '../../src/train/data.ts';
 import { ceilingRates, CEILINGS_FULL, CEILINGS_QUICK, measureCeilings, type Ceilings } from '../suites/ceilings.ts';
-import { kernelSweep, KERNELS_FULL, KERNELS_QUICK, type KernelRow, type KernelSweepOptions } from '../suites/kernels.ts';
+import {
+  kernelSweep,
+  KERNELS_FULL,
+  KERNELS_QUICK,
+  type KernelRow,
+  type KernelSweepOptions,
+} from '../suites/kernels.ts';
 import { scaleRun, SCALE_FULL, SCALE_QUICK, type ScaleRow } from '../suites/scale.ts';
 import { trainEpochs, type TrainOptions, type TrainResult } from '../suites/train.ts';
 import { graphEpochs, MUTAG_FULL, MUTAG_QUICK, type GraphEpochResult } from '../suites/graph.ts';
@@ -22,7 +28,12 @@ export interface NodeResults {
   scale?: ScaleRow[];
 }
 
-export async function runNode(want: { node: boolean; kernels: boolean; scale: boolean }, quick: boolean, cora: NodeDataset, log: (m: string) => void): Promise<NodeResults> {
+export async function runNode(
+  want: { node: boolean; kernels: boolean; scale: boolean },
+  quick: boolean,
+  cora: NodeDataset,
+  log: (m: string) => void,
+): Promise<NodeResults> {
   const gpu = await Gpu.create({ log: () => {} });
   const out: NodeResults = { runtime: { name: 'Node', device: gpu.adapterInfo, timestamps: gpu.hasTimestamps } };
   try {

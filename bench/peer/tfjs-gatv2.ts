@@ -94,7 +94,11 @@ function flat(outer: number, inner: number, f: (a: number, b: number) => number)
 }
 
 export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerResult> {
-  const H = o.heads ?? 8, C = o.hidden ?? 8, p = o.dropout ?? 0.6, lr = o.lr ?? 0.005, wd = o.weightDecay ?? 5e-4;
+  const H = o.heads ?? 8,
+    C = o.hidden ?? 8,
+    p = o.dropout ?? 0.6,
+    lr = o.lr ?? 0.005,
+    wd = o.weightDecay ?? 5e-4;
   const seed = o.seed ?? 0;
   const log = o.log ?? (() => {});
   for (const [flag, value] of Object.entries(o.tfjsFlags ?? {})) tf.env().set(flag, value);
@@ -104,12 +108,17 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
 
   if (d.features instanceof Float32Array) throw new Error('the tfjs peer expects sparse (bag-of-words) features');
   const x: SparseRows = d.features;
-  const N = d.numNodes, F = d.numFeatures, K = d.numClasses, HC = H * C, P = 2 * HC;
+  const N = d.numNodes,
+    F = d.numFeatures,
+    K = d.numClasses,
+    HC = H * C,
+    P = 2 * HC;
   // Edges with self loops, in source order (consecutive edges rarely share a destination: fewer atomic clashes).
   const g = buildGraph(d.edgeIndex, N, { addSelfLoops: true });
   const E = g.numEdges;
-  const src = new Int32Array(E), dst = new Int32Array(E);
-  for (let q = 0; q < E; q++) (src[q] = g.src[g.perm[q]], dst[q] = g.dst[g.perm[q]]);
+  const src = new Int32Array(E),
+    dst = new Int32Array(E);
+  for (let q = 0; q < E; q++) (src[q] = g.src[g.perm[q]]), (dst[q] = g.dst[g.perm[q]]);
   const selfEdge = new Int32Array(N);
   for (let k = 0; k < E; k++) if (src[k] === dst[k]) selfEdge[dst[k]] = k;
   const nzRow = new Int32Array(x.colIdx.length);
@@ -142,19 +151,36 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
   };
   const trainRows = Array.from(d.trainMask).flatMap((on, i) => (on ? [i] : []));
   const trainIdx = ints(flat(trainRows.length, K, (t, c) => trainRows[t] * K + c));
-  const trainOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(trainRows.map((i) => d.labels[i]), 'int32'), K));
+  const trainOneHot = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        trainRows.map((i) => d.labels[i]),
+        'int32',
+      ),
+      K,
+    ),
+  );
   const onesColumn = tf.ones([N, 1]);
 
   /** A flat segment sum whose gradient is a plain gather. */
   const segsum = (ids: Ints, n: number) =>
-    tf.customGrad((v) => ({ value: tf.unsortedSegmentSum(v as tf.Tensor1D, ids, n), gradFunc: (dy) => tf.gather(dy, ids) }));
+    tf.customGrad((v) => ({
+      value: tf.unsortedSegmentSum(v as tf.Tensor1D, ids, n),
+      gradFunc: (dy) => tf.gather(dy, ids),
+    }));
   const seg = {
-    score1: segsum(ix1.headOf, E * H), denom1: segsum(ix1.dstHead, N * H), agg1: segsum(ix1.agg, N * HC),
-    score2: segsum(ix2.edgeOf, E), denom2: segsum(ix2.dst, N), agg2: segsum(ix2.agg, N * K),
+    score1: segsum(ix1.headOf, E * H),
+    denom1: segsum(ix1.dstHead, N * H),
+    agg1: segsum(ix1.agg, N * HC),
+    score2: segsum(ix2.edgeOf, E),
+    denom2: segsum(ix2.dst, N),
+    agg2: segsum(ix2.agg, N * K),
   };
   /** e - e[self loop of the destination], with the shift held constant (exact for the softmax). */
-  const shift = (selfIdx: Ints) => tf.customGrad((e) => ({ value: tf.sub(e as tf.Tensor, tf.gather(e as tf.Tensor, selfIdx)), gradFunc: (dy) => dy }));
-  const shift1 = shift(ix1.selfHead), shift2 = shift(ix2.self);
+  const shift = (selfIdx: Ints) =>
+    tf.customGrad((e) => ({ value: tf.sub(e as tf.Tensor, tf.gather(e as tf.Tensor, selfIdx)), gradFunc: (dy) => dy }));
+  const shift1 = shift(ix1.selfHead),
+    shift2 = shift(ix2.self);
 
   // Parameters, glorot (weights, attention) and zeros (biases) as PyG initialises them.
   const rng = seededRng(seed * 7919 + 17);
@@ -163,7 +189,8 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
     const w = new Float32Array((rows + 1) * 2 * width);
     for (let part = 0; part < 2; part++) {
       const block = glorot(rng, rows * width, rows, width);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) w[r * 2 * width + part * width + c] = block[r * width + c];
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < width; c++) w[r * 2 * width + part * width + c] = block[r * width + c];
     }
     return w;
   };
@@ -189,10 +216,13 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
     const keptNz: number[] = [];
     for (let q = 0; q < x.colIdx.length; q++) if (!training || dropRng() >= p) keptNz.push(q);
     const Q = keptNz.length + N;
-    const cols = new Int32Array(Q), rows = new Int32Array(Q), vals = new Float32Array(Q);
+    const cols = new Int32Array(Q),
+      rows = new Int32Array(Q),
+      vals = new Float32Array(Q);
     const scale = training ? 1 / (1 - p) : 1;
     keptNz.forEach((q, t) => ((cols[t] = x.colIdx[q]), (rows[t] = nzRow[q]), (vals[t] = x.values[q] * scale)));
-    for (let i = 0; i < N; i++) ((cols[keptNz.length + i] = F), (rows[keptNz.length + i] = i), (vals[keptNz.length + i] = 1));
+    for (let i = 0; i < N; i++)
+      (cols[keptNz.length + i] = F), (rows[keptNz.length + i] = i), (vals[keptNz.length + i] = 1);
     return {
       Q,
       wIdx: ints(flat(Q, P, (t, j) => cols[t] * P + j)),
@@ -203,7 +233,9 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
 
   const forward = (training: boolean, input: ReturnType<typeof sparseInput>): tf.Tensor => {
     // Layer 1: G1 = dropout(X) [W_l | W_r] + b.
-    const gathered = tf.reshape(tf.mul(tf.reshape(tf.gather(v.w1, input.wIdx), [input.Q, P]), input.vals), [input.Q * P]);
+    const gathered = tf.reshape(tf.mul(tf.reshape(tf.gather(v.w1, input.wIdx), [input.Q, P]), input.vals), [
+      input.Q * P,
+    ]);
     const g1 = segsum(input.segIds, N * P)(gathered);
     const xl = tf.gather(g1, ix1.xl);
     const z = tf.leakyRelu(tf.add(xl, tf.gather(g1, ix1.xr)), 0.2);
@@ -227,7 +259,10 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
 
   const lossFn = (input: ReturnType<typeof sparseInput>) => () => {
     const logits = forward(true, input);
-    return tf.losses.softmaxCrossEntropy(trainOneHot, tf.reshape(tf.gather(logits, trainIdx), [trainRows.length, K])) as tf.Scalar;
+    return tf.losses.softmaxCrossEntropy(
+      trainOneHot,
+      tf.reshape(tf.gather(logits, trainIdx), [trainRows.length, K]),
+    ) as tf.Scalar;
   };
 
   /** One training step: gradients, + weight decay, Adam; returns the loss. */
@@ -248,8 +283,9 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
     const pred = tf.tidy(() => tf.argMax(tf.reshape(forward(false, evalInput), [N, K]), 1));
     const labels = (await pred.data()) as Int32Array;
     pred.dispose();
-    let hit = 0, count = 0;
-    for (let i = 0; i < N; i++) if (mask[i]) (count++, (hit += labels[i] === d.labels[i] ? 1 : 0));
+    let hit = 0,
+      count = 0;
+    for (let i = 0; i < N; i++) if (mask[i]) count++, (hit += labels[i] === d.labels[i] ? 1 : 0);
     return hit / Math.max(1, count);
   };
 
@@ -265,7 +301,8 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
     loss.dispose();
     epochsRun = step;
     if (step > o.warmup) epochMs.push(performance.now() - t0);
-    if (step % 20 === 0 || step === o.warmup) log(`tfjs epoch ${step}: loss ${finalLoss.toFixed(4)}, ${(performance.now() - t0).toFixed(0)} ms`);
+    if (step % 20 === 0 || step === o.warmup)
+      log(`tfjs epoch ${step}: loss ${finalLoss.toFixed(4)}, ${(performance.now() - t0).toFixed(0)} ms`);
     if (performance.now() - start > o.budgetMs && step < o.epochs) {
       stoppedByBudget = true;
       break;
@@ -276,10 +313,30 @@ export async function runTfjsPeer(d: NodeDataset, o: PeerOptions): Promise<PeerR
   const valAcc = await accuracy(d.valMask);
   const backend = tf.getBackend();
   opt.dispose();
-  const constants = [...Object.values(ix1), ...Object.values(ix2), trainIdx, trainOneHot, onesColumn, evalInput.wIdx, evalInput.segIds, evalInput.vals];
+  const constants = [
+    ...Object.values(ix1),
+    ...Object.values(ix2),
+    trainIdx,
+    trainOneHot,
+    onesColumn,
+    evalInput.wIdx,
+    evalInput.segIds,
+    evalInput.vals,
+  ];
   [...vars, ...constants].forEach((t) => t.dispose());
   const leakedTensors = tf.memory().numTensors - before;
-  return { backend, epochsRun, timedEpochs: epochMs.length, msPerEpoch: median(epochMs), epochMs, stoppedByBudget, finalLoss, testAcc, valAcc, leakedTensors };
+  return {
+    backend,
+    epochsRun,
+    timedEpochs: epochMs.length,
+    msPerEpoch: median(epochMs),
+    epochMs,
+    stoppedByBudget,
+    finalLoss,
+    testAcc,
+    valAcc,
+    leakedTensors,
+  };
 }
 
 /** Logs the kernels of one call of `f` by total time (tf.profile). */
@@ -299,8 +356,16 @@ async function profileStep(f: () => tf.Scalar, log: (m: string) => void): Promis
     by.set(k.name, e);
   }
   const total = [...by.values()].reduce((a, e) => a + e.ms, 0);
-  log(`tfjs profile: ${info.kernels.length} kernels, ${total.toFixed(0)} ms of kernel time, ${wall.toFixed(0)} ms wall`);
-  for (const [name, e] of [...by.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) log(`  ${name.padEnd(22)} ${String(e.calls).padStart(3)} calls ${e.ms.toFixed(1)} ms`);
-  const calls = info.kernels.map((k) => ({ name: k.name, ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0, shapes: JSON.stringify(k.inputShapes) }));
-  for (const c of calls.sort((a, b) => b.ms - a.ms).slice(0, 15)) log(`  call ${c.name.padEnd(20)} ${c.ms.toFixed(1)} ms ${c.shapes}`);
+  log(
+    `tfjs profile: ${info.kernels.length} kernels, ${total.toFixed(0)} ms of kernel time, ${wall.toFixed(0)} ms wall`,
+  );
+  for (const [name, e] of [...by.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12))
+    log(`  ${name.padEnd(22)} ${String(e.calls).padStart(3)} calls ${e.ms.toFixed(1)} ms`);
+  const calls = info.kernels.map((k) => ({
+    name: k.name,
+    ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0,
+    shapes: JSON.stringify(k.inputShapes),
+  }));
+  for (const c of calls.sort((a, b) => b.ms - a.ms).slice(0, 15))
+    log(`  call ${c.name.padEnd(20)} ${c.ms.toFixed(1)} ms ${c.shapes}`);
 }

@@ -18,8 +18,18 @@ export interface CeilingOptions {
   reps: number;
 }
 
-export const CEILINGS_FULL: CeilingOptions = { copyBytes: 256 * 2 ** 20, streamElements: 4 * 2 ** 20, matmulSize: 1024, reps: 3 };
-export const CEILINGS_QUICK: CeilingOptions = { copyBytes: 32 * 2 ** 20, streamElements: 2 ** 20, matmulSize: 256, reps: 3 };
+export const CEILINGS_FULL: CeilingOptions = {
+  copyBytes: 256 * 2 ** 20,
+  streamElements: 4 * 2 ** 20,
+  matmulSize: 1024,
+  reps: 3,
+};
+export const CEILINGS_QUICK: CeilingOptions = {
+  copyBytes: 32 * 2 ** 20,
+  streamElements: 2 ** 20,
+  matmulSize: 256,
+  reps: 3,
+};
 
 export interface Ceilings {
   copy: { bytes: number; ms: number; gbPerS: number; samplesMs: number[]; source: TimingSource };
@@ -45,33 +55,59 @@ async function stepMs(gpu: Gpu, name: string, record: () => void): Promise<numbe
   return ms;
 }
 
-export async function measureCeilings(gpu: Gpu, o: CeilingOptions, log: (m: string) => void = () => {}): Promise<Ceilings> {
+export async function measureCeilings(
+  gpu: Gpu,
+  o: CeilingOptions,
+  log: (m: string) => void = () => {},
+): Promise<Ceilings> {
   const source = timingSource(gpu);
   // Copy: buffer-to-buffer copies are not dispatches, so they are timed by wall clock (4 per submit).
   const n = o.copyBytes / 4;
-  const a = gpu.full('f32', [n], 1), b = gpu.empty('f32', [n]);
+  const a = gpu.full('f32', [n], 1),
+    b = gpu.empty('f32', [n]);
   const copies = 4;
   await wallMs(gpu, () => gpu.copy(a, b)); // first touch
   const copyMs: number[] = [];
-  for (let r = 0; r < o.reps; r++) copyMs.push((await wallMs(gpu, () => { for (let i = 0; i < copies; i++) gpu.copy(a, b); })) / copies);
+  for (let r = 0; r < o.reps; r++)
+    copyMs.push(
+      (await wallMs(gpu, () => {
+        for (let i = 0; i < copies; i++) gpu.copy(a, b);
+      })) / copies,
+    );
   a.dispose();
   b.dispose();
-  const copy = { bytes: o.copyBytes, ms: median(copyMs), gbPerS: (2 * o.copyBytes) / median(copyMs) / 1e6, samplesMs: copyMs, source: 'wall' as TimingSource };
+  const copy = {
+    bytes: o.copyBytes,
+    ms: median(copyMs),
+    gbPerS: (2 * o.copyBytes) / median(copyMs) / 1e6,
+    samplesMs: copyMs,
+    source: 'wall' as TimingSource,
+  };
   log(`copy ${o.copyBytes / 2 ** 20} MiB: ${copy.gbPerS.toFixed(2)} GB/s`);
 
   // Streaming add: 2 reads + 1 write per element.
   const m = o.streamElements;
-  const x = randomTensor(gpu, [m], 1), y = randomTensor(gpu, [m], 2), z = gpu.empty('f32', [m]);
+  const x = randomTensor(gpu, [m], 1),
+    y = randomTensor(gpu, [m], 2),
+    z = gpu.empty('f32', [m]);
   await stepMs(gpu, 'add', () => add(gpu, x, y, z)); // compile
   const streamMs: number[] = [];
   for (let r = 0; r < o.reps; r++) streamMs.push(await stepMs(gpu, 'add', () => add(gpu, x, y, z)));
   [x, y, z].forEach((t) => t.dispose());
-  const stream = { elements: m, ms: median(streamMs), gbPerS: (12 * m) / median(streamMs) / 1e6, samplesMs: streamMs, source };
+  const stream = {
+    elements: m,
+    ms: median(streamMs),
+    gbPerS: (12 * m) / median(streamMs) / 1e6,
+    samplesMs: streamMs,
+    source,
+  };
   log(`elementwise add of ${m} values: ${stream.gbPerS.toFixed(3)} GB/s`);
 
   // Matmul: C = A B, all [s, s].
   const s = o.matmulSize;
-  const A = randomTensor(gpu, [s, s], 3), B = randomTensor(gpu, [s, s], 4), C = gpu.empty('f32', [s, s]);
+  const A = randomTensor(gpu, [s, s], 3),
+    B = randomTensor(gpu, [s, s], 4),
+    C = gpu.empty('f32', [s, s]);
   await stepMs(gpu, 'matmul', () => matmul(gpu, A, B, { out: C }));
   const mmMs: number[] = [];
   for (let r = 0; r < o.reps; r++) mmMs.push(await stepMs(gpu, 'matmul', () => matmul(gpu, A, B, { out: C })));
@@ -84,7 +120,14 @@ export async function measureCeilings(gpu: Gpu, o: CeilingOptions, log: (m: stri
   const count = 200;
   await wallMs(gpu, () => fill(gpu, tiny, 0));
   const usSamples: number[] = [];
-  for (let r = 0; r < o.reps; r++) usSamples.push((1e3 * (await wallMs(gpu, () => { for (let i = 0; i < count; i++) fill(gpu, tiny, i); }))) / count);
+  for (let r = 0; r < o.reps; r++)
+    usSamples.push(
+      (1e3 *
+        (await wallMs(gpu, () => {
+          for (let i = 0; i < count; i++) fill(gpu, tiny, i);
+        }))) /
+        count,
+    );
   tiny.dispose();
   const dispatch = { dispatches: count, usPerDispatch: median(usSamples), samplesUs: usSamples };
   log(`dispatch of one workgroup: ${dispatch.usPerDispatch.toFixed(1)} us`);

@@ -76,7 +76,7 @@ export async function graphEpochs(
         onEpoch: (_fold, epoch) => {
           const now = performance.now();
           if (epoch >= o.warmup && epoch < timedEnd)
-            (times.push(now - last), dispatches.push(gpu.dispatchCount - lastCount));
+            times.push(now - last), dispatches.push(gpu.dispatchCount - lastCount);
           // Epoch `epoch` has ended (its metrics were read back): the next ones are profiled.
           if (profiled > 0 && epoch === timedEnd - 1) gpu.profiler.start();
           last = now;
@@ -142,7 +142,7 @@ export function graphEpochTable(deviceLabel: string, r: GraphEpochResult, top = 
       'GATv2 graph classifier, defaults: 3 GATv2Conv layers of 4 heads x 16 (residual), ELU, jumping',
       'knowledge (cat), sum readout, MLP head with BatchNorm and dropout 0.5; Adam lr 0.005; one fold of the',
       "10-fold split. With edge features every layer attends over the 4 bond types (edgeDim 4, `--task graph`'s",
-      "default); without, `--no-edge-features`. An epoch = the training steps and the test pass, to the readback",
+      'default); without, `--no-edge-features`. An epoch = the training steps and the test pass, to the readback',
       "of the epoch's metrics (wall time).",
     ],
   });

@@ -13,7 +13,14 @@ import { aggregate, aggregateBackward } from '../../src/kernels/aggregate.ts';
 import { gatv2Attend, gatv2AttendBackward } from '../../src/kernels/fused-attention.ts';
 import { nodeMatrix } from '../../src/kernels/check.ts';
 import { gatv2Score, gatv2ScoreBackward } from '../../src/kernels/edge-scores.ts';
-import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type GraphSegments } from '../../src/kernels/pooling.ts';
+import {
+  attentionPoolBackward,
+  globalPool,
+  globalPoolBackward,
+  poolSoftmax,
+  weightedPool,
+  type GraphSegments,
+} from '../../src/kernels/pooling.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
 import { columnSum, scatterAdd } from '../../src/kernels/reduce.ts';
 import { segmentSoftmax, segmentSoftmaxBackward } from '../../src/kernels/softmax.ts';
@@ -34,8 +41,24 @@ export interface KernelSweepOptions {
   large: number;
 }
 
-export const KERNELS_FULL: KernelSweepOptions = { sizes: [1e3, 1e4, 1e5, 1e6], avgDegree: 8, heads: 8, channels: 8, reps: 5, largeReps: 3, large: 5e5 };
-export const KERNELS_QUICK: KernelSweepOptions = { sizes: [1e3, 1e4, 1e5], avgDegree: 8, heads: 8, channels: 8, reps: 3, largeReps: 3, large: 5e5 };
+export const KERNELS_FULL: KernelSweepOptions = {
+  sizes: [1e3, 1e4, 1e5, 1e6],
+  avgDegree: 8,
+  heads: 8,
+  channels: 8,
+  reps: 5,
+  largeReps: 3,
+  large: 5e5,
+};
+export const KERNELS_QUICK: KernelSweepOptions = {
+  sizes: [1e3, 1e4, 1e5],
+  avgDegree: 8,
+  heads: 8,
+  channels: 8,
+  reps: 3,
+  largeReps: 3,
+  large: 5e5,
+};
 
 export interface KernelRow {
   /** Edges as generated, and as the kernels see them (self loops removed, one per node added). */
@@ -91,44 +114,92 @@ function adjacency(gpu: Gpu, g: ReturnType<typeof buildGraph>): SparseTensors {
 
 /** The steps of one layer's edge pipeline on one graph, each a closure that records its dispatches. */
 function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C: number) {
-  const N = g.numNodes, E = g.numEdges, HC = H * C;
+  const N = g.numNodes,
+    E = g.numEdges,
+    HC = H * C;
   const lin = random(gpu, [N, 2 * HC], 11);
-  const xl = nodeMatrix(lin, 2 * HC, 0), xr = nodeMatrix(lin, 2 * HC, HC);
+  const xl = nodeMatrix(lin, 2 * HC, 0),
+    xr = nodeMatrix(lin, 2 * HC, HC);
   const att = random(gpu, [HC], 12, 0.3);
   const dagg = random(gpu, [N, HC], 13);
   const step = gpu.tensor('u32', [1], [1]);
   const dropout = { p: 0.6, seed: 1234, step };
   const dims = { heads: H, channels: C, slope: 0.2 };
-  const e = gpu.empty('f32', [E, H]), alpha = gpu.empty('f32', [E, H]), dalpha = gpu.empty('f32', [E, H]), de = gpu.empty('f32', [E, H]);
-  const agg = gpu.empty('f32', [N, HC]), dlin = gpu.empty('f32', [N, 2 * HC]), datt = gpu.empty('f32', [HC]);
-  const byDst = gpu.empty('f32', [N, H]), bySrc = gpu.empty('f32', [N, H]), y = gpu.empty('f32', [N, HC]);
-  const w = random(gpu, [HC, 2 * HC], 14, 0.1), dw = gpu.empty('f32', [HC, 2 * HC]), colSums = gpu.empty('f32', [HC]);
+  const e = gpu.empty('f32', [E, H]),
+    alpha = gpu.empty('f32', [E, H]),
+    dalpha = gpu.empty('f32', [E, H]),
+    de = gpu.empty('f32', [E, H]);
+  const agg = gpu.empty('f32', [N, HC]),
+    dlin = gpu.empty('f32', [N, 2 * HC]),
+    datt = gpu.empty('f32', [HC]);
+  const byDst = gpu.empty('f32', [N, H]),
+    bySrc = gpu.empty('f32', [N, H]),
+    y = gpu.empty('f32', [N, HC]);
+  const w = random(gpu, [HC, 2 * HC], 14, 0.1),
+    dw = gpu.empty('f32', [HC, 2 * HC]),
+    colSums = gpu.empty('f32', [HC]);
   // An edge term (lin_edge(edge_attr) in CSR order, [E, H*C]) and its gradient, for the edge-feature variants.
-  const edge = random(gpu, [E, HC], 16, 0.5), dedge = gpu.empty('f32', [E, HC]);
+  const edge = random(gpu, [E, HC], 16, 0.5),
+    dedge = gpu.empty('f32', [E, HC]);
   // The fused kernels the layers run, then the separate ones (devices with fewer than 10 storage buffers per stage).
   const steps: [string, () => void][] = [
     ['gatv2Attend', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg })],
-    ['gatv2AttendBackward', () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
-      dropout, dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt,
-    })],
+    [
+      'gatv2AttendBackward',
+      () =>
+        gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
+          dropout,
+          dxl: nodeMatrix(dlin, 2 * HC, 0),
+          dxr: nodeMatrix(dlin, 2 * HC, HC),
+          datt,
+        }),
+    ],
     ['gatv2Score', () => gatv2Score(gpu, g, xl, xr, att, dims, e)],
     ['segmentSoftmax', () => segmentSoftmax(gpu, g, e, H, alpha)],
     ['aggregate', () => aggregate(gpu, g, alpha, xl, dims, { dropout, out: agg })],
-    ['aggregateBackward', () => aggregateBackward(gpu, g, alpha, xl, dagg, dims, { dalpha, dx: nodeMatrix(dlin, 2 * HC, 0), dropout })],
+    [
+      'aggregateBackward',
+      () => aggregateBackward(gpu, g, alpha, xl, dagg, dims, { dalpha, dx: nodeMatrix(dlin, 2 * HC, 0), dropout }),
+    ],
     ['segmentSoftmaxBackward', () => segmentSoftmaxBackward(gpu, g, alpha, dalpha, H, de)],
-    ['gatv2ScoreBackward', () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
-      dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, accumulateDxl: true,
-    })],
+    [
+      'gatv2ScoreBackward',
+      () =>
+        gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
+          dxl: nodeMatrix(dlin, 2 * HC, 0),
+          dxr: nodeMatrix(dlin, 2 * HC, HC),
+          datt,
+          accumulateDxl: true,
+        }),
+    ],
     // The same attention kernels with an edge term (GATv2Conv with edgeDim); names end in '+edge' (the kernels' own
     // names with timestamps, these without), so the tables pair each with its variant without edge features.
     ['gatv2Attend+edge', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg, edge })],
-    ['gatv2AttendBackward+edge', () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
-      dropout, dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, edge, dedge,
-    })],
+    [
+      'gatv2AttendBackward+edge',
+      () =>
+        gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
+          dropout,
+          dxl: nodeMatrix(dlin, 2 * HC, 0),
+          dxr: nodeMatrix(dlin, 2 * HC, HC),
+          datt,
+          edge,
+          dedge,
+        }),
+    ],
     ['gatv2Score+edge', () => gatv2Score(gpu, g, xl, xr, att, dims, e, { edge })],
-    ['gatv2ScoreBackward+edge', () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
-      dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt, accumulateDxl: true, edge, dedge,
-    })],
+    [
+      'gatv2ScoreBackward+edge',
+      () =>
+        gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
+          dxl: nodeMatrix(dlin, 2 * HC, 0),
+          dxr: nodeMatrix(dlin, 2 * HC, HC),
+          datt,
+          accumulateDxl: true,
+          edge,
+          dedge,
+        }),
+    ],
     ['scatterAdd dst', () => scatterAdd(gpu, g, alpha, 'dst', byDst)],
     ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],
     ['spmm (adjacency x [N, 64])', () => spmm(gpu, adj, agg, { out: y })],
@@ -139,8 +210,12 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   // Graph readout over the same nodes cut into graphs of POOL_GRAPH_NODES nodes (a batch of small molecules).
   const { seg, dispose: disposeSeg } = segments(gpu, N);
   const B = seg.numGraphs;
-  const pooled = gpu.empty('f32', [B, HC]), argmax = gpu.empty('u32', [B, HC]), dpooled = random(gpu, [B, HC], 14);
-  const gate = random(gpu, [N, 1], 15), beta = gpu.empty('f32', [N, 1]), dgate = gpu.empty('f32', [N, 1]);
+  const pooled = gpu.empty('f32', [B, HC]),
+    argmax = gpu.empty('u32', [B, HC]),
+    dpooled = random(gpu, [B, HC], 14);
+  const gate = random(gpu, [N, 1], 15),
+    beta = gpu.empty('f32', [N, 1]),
+    dgate = gpu.empty('f32', [N, 1]);
   steps.push(
     ['globalPool add', () => globalPool(gpu, agg, seg, 'add', { out: pooled })],
     ['globalPoolBackward add', () => globalPoolBackward(gpu, dpooled, seg, 'add', { dx: y })],
@@ -153,7 +228,33 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['attentionPoolBackward', () => attentionPoolBackward(gpu, agg, beta, dpooled, seg, { dx: y, dgate })],
   );
   const dispose = () => {
-    [lin, att, dagg, step, e, edge, dedge, alpha, dalpha, de, agg, dlin, datt, byDst, bySrc, y, w, dw, colSums, pooled, argmax, dpooled, gate, beta, dgate].forEach((t) => t.dispose());
+    [
+      lin,
+      att,
+      dagg,
+      step,
+      e,
+      edge,
+      dedge,
+      alpha,
+      dalpha,
+      de,
+      agg,
+      dlin,
+      datt,
+      byDst,
+      bySrc,
+      y,
+      w,
+      dw,
+      colSums,
+      pooled,
+      argmax,
+      dpooled,
+      gate,
+      beta,
+      dgate,
+    ].forEach((t) => t.dispose());
     disposeSeg();
   };
   return { steps, dispose };
@@ -171,7 +272,12 @@ function segments(gpu: Gpu, n: number): { seg: GraphSegments; dispose(): void } 
   return { seg: { numGraphs: b, numNodes: n, ...t }, dispose: () => (t.ptr.dispose(), t.batch.dispose()) };
 }
 
-export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { copyGbPerS: number; matmulGflopPerS: number }, log: (m: string) => void = () => {}): Promise<KernelRow[]> {
+export async function kernelSweep(
+  gpu: Gpu,
+  o: KernelSweepOptions,
+  ceilings: { copyGbPerS: number; matmulGflopPerS: number },
+  log: (m: string) => void = () => {},
+): Promise<KernelRow[]> {
   const { copyGbPerS, matmulGflopPerS } = ceilings;
   const source = timingSource(gpu);
   const rows: KernelRow[] = [];
@@ -205,7 +311,7 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
         if (paired.has(name)) {
           (opMs.get(name) ?? opMs.set(name, []).get(name)!).push([...s.ms.values()].reduce((a, v) => a + v, 0));
           const total = { bytes: 0, flops: 0 };
-          for (const c of s.cost.values()) (total.bytes += c.bytes, total.flops += c.flops);
+          for (const c of s.cost.values()) (total.bytes += c.bytes), (total.flops += c.flops);
           opCost.set(name, total);
         }
       }
@@ -215,9 +321,22 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
       const c = cost.get(kernel) ?? { bytes: 0, flops: 0 };
       const gbPerS = c.bytes / t / 1e6;
       rows.push({
-        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel, ms: t, reps, bytes: c.bytes, flops: c.flops,
-        gbPerS, shareOfCopy: gbPerS / copyGbPerS, gflopPerS: c.flops / t / 1e6, shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
-        shape: gpu.kernelShape, source, ...(plain.has(kernel) ? {} : { edgeOnly: true }),
+        edges,
+        kernelEdges: host.numEdges,
+        nodes,
+        maxInDegree: maxIn + 1,
+        kernel,
+        ms: t,
+        reps,
+        bytes: c.bytes,
+        flops: c.flops,
+        gbPerS,
+        shareOfCopy: gbPerS / copyGbPerS,
+        gflopPerS: c.flops / t / 1e6,
+        shareOfMatmul: c.flops / t / 1e6 / matmulGflopPerS,
+        shape: gpu.kernelShape,
+        source,
+        ...(plain.has(kernel) ? {} : { edgeOnly: true }),
       });
     }
     for (const [op, samples] of opMs) {
@@ -226,13 +345,28 @@ export async function kernelSweep(gpu: Gpu, o: KernelSweepOptions, ceilings: { c
       const gbPerS = c.bytes / t / 1e6;
       const gflopPerS = c.flops / t / 1e6;
       rows.push({
-        edges, kernelEdges: host.numEdges, nodes, maxInDegree: maxIn + 1, kernel: op, ms: t, reps,
-        bytes: c.bytes, flops: c.flops, gbPerS, shareOfCopy: gbPerS / copyGbPerS,
-        gflopPerS, shareOfMatmul: gflopPerS / matmulGflopPerS, shape: gpu.kernelShape, source, op,
+        edges,
+        kernelEdges: host.numEdges,
+        nodes,
+        maxInDegree: maxIn + 1,
+        kernel: op,
+        ms: t,
+        reps,
+        bytes: c.bytes,
+        flops: c.flops,
+        gbPerS,
+        shareOfCopy: gbPerS / copyGbPerS,
+        gflopPerS,
+        shareOfMatmul: gflopPerS / matmulGflopPerS,
+        shape: gpu.kernelShape,
+        source,
+        op,
       });
     }
     const total = [...ms.values()].reduce((a, x) => a + median(x), 0);
-    log(`${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ${total.toFixed(1)} ms per pass`);
+    log(
+      `${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ${total.toFixed(1)} ms per pass`,
+    );
     dispose();
     adj.dispose();
     g.dispose();

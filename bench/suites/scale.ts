@@ -23,8 +23,14 @@ export interface ScaleSize {
  * between sizes. An arxiv-sized epoch takes about a minute on a 2-core CPU driver, hence two epochs there, both
  * timed (the first pays only the first touch of its buffers: every pipeline is compiled by then).
  */
-export const SCALE_FULL: ScaleSize[] = [{ fraction: 1 / 8, epochs: 3, warmup: 1 }, { fraction: 1, epochs: 2, warmup: 0 }];
-export const SCALE_QUICK: ScaleSize[] = [{ fraction: 1 / 64, epochs: 3, warmup: 1 }, { fraction: 1 / 16, epochs: 2, warmup: 0 }];
+export const SCALE_FULL: ScaleSize[] = [
+  { fraction: 1 / 8, epochs: 3, warmup: 1 },
+  { fraction: 1, epochs: 2, warmup: 0 },
+];
+export const SCALE_QUICK: ScaleSize[] = [
+  { fraction: 1 / 64, epochs: 3, warmup: 1 },
+  { fraction: 1 / 16, epochs: 2, warmup: 0 },
+];
 
 export interface MemoryItem {
   group: 'inputs' | 'parameters' | 'kept for backward';
@@ -58,12 +64,26 @@ export interface ScaleRow {
  *   G2 [N, 2 classes] and alpha2 [E', 1]. Dropout masks are recomputed from a hash, so they cost nothing; the
  *   dropped-out layer-1 input is not counted either (it can be recomputed from x the same way).
  */
-export function memoryEstimate(shape: SyntheticShape, kernelEdges: number, paramFloats: number, heads: number, hidden: number): { total: number; items: MemoryItem[] } {
-  const N = shape.nodes, E = kernelEdges, F = shape.features, K = shape.classes, HC = heads * hidden;
+export function memoryEstimate(
+  shape: SyntheticShape,
+  kernelEdges: number,
+  paramFloats: number,
+  heads: number,
+  hidden: number,
+): { total: number; items: MemoryItem[] } {
+  const N = shape.nodes,
+    E = kernelEdges,
+    F = shape.features,
+    K = shape.classes,
+    HC = heads * hidden;
   const f = 4;
   const items: MemoryItem[] = [
     { group: 'inputs', name: `features [${N}, ${F}]`, bytes: N * F * f },
-    { group: 'inputs', name: `graph: rowPtr, colPtr [N+1]; src, dst, perm [E'=${E}]`, bytes: (2 * (N + 1) + 3 * E) * f },
+    {
+      group: 'inputs',
+      name: `graph: rowPtr, colPtr [N+1]; src, dst, perm [E'=${E}]`,
+      bytes: (2 * (N + 1) + 3 * E) * f,
+    },
     { group: 'inputs', name: 'labels, train/val/test masks [N]', bytes: 4 * N * f },
     { group: 'parameters', name: `values, grads, Adam m and v (4 x ${paramFloats})`, bytes: 4 * paramFloats * f },
     { group: 'kept for backward', name: `G1 = x [W_l | W_r] [N, ${2 * HC}]`, bytes: N * 2 * HC * f },
@@ -79,12 +99,16 @@ export function memoryEstimate(shape: SyntheticShape, kernelEdges: number, param
 /** The named scratch tensors (Workspace) of the model, its layers and the trainer, with their buffer sizes. */
 function heldTensors(model: GATModel, trainer: Trainer): { name: string; bytes: number }[] {
   // Workspaces are private fields; this reads them for the report only, and yields nothing if they move.
-  const ws = (owner: unknown) => ((owner as { ws?: { tensors?: Map<string, Tensor> } }).ws?.tensors ?? new Map<string, Tensor>());
+  const ws = (owner: unknown) =>
+    (owner as { ws?: { tensors?: Map<string, Tensor> } }).ws?.tensors ?? new Map<string, Tensor>();
   const frames = (m: unknown) => (m as { _frames?: unknown[] })._frames ?? [];
   const out: { name: string; bytes: number }[] = [];
   const owners: [string, unknown][] = [['trainer', trainer]];
-  for (const [prefix, m] of model.namedModules()) frames(m).forEach((f, k) => owners.push([`model${prefix ? '.' + prefix : ''}#${k}`, f]));
-  for (const [owner, o] of owners) for (const [name, t] of ws(o)) if (!t.isDisposed) out.push({ name: `${owner}.${name} [${t.shape}]`, bytes: t.buffer.size });
+  for (const [prefix, m] of model.namedModules())
+    frames(m).forEach((f, k) => owners.push([`model${prefix ? '.' + prefix : ''}#${k}`, f]));
+  for (const [owner, o] of owners)
+    for (const [name, t] of ws(o))
+      if (!t.isDisposed) out.push({ name: `${owner}.${name} [${t.shape}]`, bytes: t.buffer.size });
   return out.sort((a, b) => b.bytes - a.bytes);
 }
 
@@ -100,21 +124,42 @@ export async function scaleRun(gpu: Gpu, sizes: ScaleSize[], log: (m: string) =>
     gpu.pool.peakBytesInUse = gpu.pool.bytesInUse;
     const created = gpu.pool.created;
     const data = uploadDataset(gpu, dataset);
-    const model = new GATModel({ ...PAPER_CONFIG, inChannels: shape.features, outChannels: shape.classes }).init(gpu, { seed: PAPER_CONFIG.seed });
+    const model = new GATModel({ ...PAPER_CONFIG, inChannels: shape.features, outChannels: shape.classes }).init(gpu, {
+      seed: PAPER_CONFIG.seed,
+    });
     const trainer = new Trainer(gpu, model, data, { ...PAPER_CONFIG, epochs: size.epochs, evaluate: false });
     const start = performance.now();
-    await trainer.run({ onEpoch: (e) => log(`  epoch ${e} recorded, ${((performance.now() - start) / 1e3).toFixed(0)} s into training`) });
+    await trainer.run({
+      onEpoch: (e) => log(`  epoch ${e} recorded, ${((performance.now() - start) / 1e3).toFixed(0)} s into training`),
+    });
     const done = [start, ...trainer.doneAt];
     const epochMs: number[] = [];
     for (let i = size.warmup; i < size.epochs; i++) epochMs.push(done[i + 1] - done[i]);
     const kernelEdges = data.graphs.get(true).numEdges;
-    const estimate = memoryEstimate(shape, kernelEdges, model.parameterStore.total, PAPER_CONFIG.heads, PAPER_CONFIG.hiddenChannels);
+    const estimate = memoryEstimate(
+      shape,
+      kernelEdges,
+      model.parameterStore.total,
+      PAPER_CONFIG.heads,
+      PAPER_CONFIG.hiddenChannels,
+    );
     const peak = gpu.pool.peakBytesInUse;
     rows.push({
-      fraction: size.fraction, shape, kernelEdges, msPerEpoch: median(epochMs), epochMs, peakBytesInUse: peak, bytesAllocated: gpu.pool.bytesAllocated,
-      buffersCreated: gpu.pool.created - created, estimate, ratio: peak / estimate.total, held: heldTensors(model, trainer),
+      fraction: size.fraction,
+      shape,
+      kernelEdges,
+      msPerEpoch: median(epochMs),
+      epochMs,
+      peakBytesInUse: peak,
+      bytesAllocated: gpu.pool.bytesAllocated,
+      buffersCreated: gpu.pool.created - created,
+      estimate,
+      ratio: peak / estimate.total,
+      held: heldTensors(model, trainer),
     });
-    log(`  ${median(epochMs).toFixed(0)} ms per epoch, peak ${(peak / 2 ** 20).toFixed(0)} MiB, estimate ${(estimate.total / 2 ** 20).toFixed(0)} MiB`);
+    log(
+      `  ${median(epochMs).toFixed(0)} ms per epoch, peak ${(peak / 2 ** 20).toFixed(0)} MiB, estimate ${(estimate.total / 2 ** 20).toFixed(0)} MiB`,
+    );
     trainer.dispose();
     model.dispose();
     data.dispose();

@@ -32,7 +32,8 @@ export async function timeStep(gpu: Gpu, name: string, record: () => void, sourc
       record();
       await gpu.sync();
       gpu.profiler.stop();
-      for (const t of await gpu.profiler.collect()) ms.set(t.name, (ms.get(t.name) ?? 0) + Math.max(0, t.end - t.start) / 1e6);
+      for (const t of await gpu.profiler.collect())
+        ms.set(t.name, (ms.get(t.name) ?? 0) + Math.max(0, t.end - t.start) / 1e6);
       gpu.profiler.reset();
     } else {
       const t0 = performance.now();
@@ -40,7 +41,7 @@ export async function timeStep(gpu: Gpu, name: string, record: () => void, sourc
       await gpu.sync();
       ms.set(name, performance.now() - t0);
       const total = { bytes: 0, flops: 0 };
-      for (const c of cost.values()) (total.bytes += c.bytes, total.flops += c.flops);
+      for (const c of cost.values()) (total.bytes += c.bytes), (total.flops += c.flops);
       cost.clear();
       cost.set(name, total);
     }

@@ -44,7 +44,13 @@ export interface TrainResult {
 }
 
 /** Accuracy of an evaluation forward (no dropout) on one split. */
-async function accuracy(gpu: Gpu, model: GATModel, data: ReturnType<typeof uploadDataset>, trainer: Trainer, split: 'val' | 'test'): Promise<number> {
+async function accuracy(
+  gpu: Gpu,
+  model: GATModel,
+  data: ReturnType<typeof uploadDataset>,
+  trainer: Trainer,
+  split: 'val' | 'test',
+): Promise<number> {
   void trainer;
   model.eval();
   const logits = model.forward(data.features, data.graphs).dense();
@@ -55,10 +61,20 @@ async function accuracy(gpu: Gpu, model: GATModel, data: ReturnType<typeof uploa
   return correct / Math.max(1, data.counts[split]);
 }
 
-export async function trainEpochs(gpu: Gpu, dataset: NodeDataset, o: TrainOptions, log: (m: string) => void = () => {}): Promise<TrainResult> {
-  if (o.warmup < 1) throw new Error('trainEpochs: needs a warm-up epoch (each timed epoch is measured from the end of the one before)');
+export async function trainEpochs(
+  gpu: Gpu,
+  dataset: NodeDataset,
+  o: TrainOptions,
+  log: (m: string) => void = () => {},
+): Promise<TrainResult> {
+  if (o.warmup < 1)
+    throw new Error('trainEpochs: needs a warm-up epoch (each timed epoch is measured from the end of the one before)');
   const data = uploadDataset(gpu, dataset);
-  const model = new GATModel({ ...PAPER_CONFIG, inChannels: dataset.numFeatures, outChannels: dataset.numClasses }).init(gpu, { seed: PAPER_CONFIG.seed });
+  const model = new GATModel({
+    ...PAPER_CONFIG,
+    inChannels: dataset.numFeatures,
+    outChannels: dataset.numClasses,
+  }).init(gpu, { seed: PAPER_CONFIG.seed });
   const profileEpochs = gpu.hasTimestamps ? o.profileEpochs : 0;
   const total = o.warmup + o.epochs + profileEpochs;
   const trainer = new Trainer(gpu, model, data, { ...PAPER_CONFIG, epochs: total, evaluate: false });
@@ -85,7 +101,14 @@ export async function trainEpochs(gpu: Gpu, dataset: NodeDataset, o: TrainOption
     const sum = rows.reduce((a, r) => a + r.totalMs, 0);
     profiledMsPerEpoch = sum / profileEpochs;
     for (const r of rows) {
-      profile.push({ kernel: r.name, calls: r.calls / profileEpochs, msPerEpoch: r.totalMs / profileEpochs, share: r.totalMs / sum, gbPerS: r.gbPerS, gflopPerS: r.gflopPerS });
+      profile.push({
+        kernel: r.name,
+        calls: r.calls / profileEpochs,
+        msPerEpoch: r.totalMs / profileEpochs,
+        share: r.totalMs / sum,
+        gbPerS: r.gbPerS,
+        gflopPerS: r.gflopPerS,
+      });
     }
     gpu.profiler.reset();
   }
@@ -96,7 +119,16 @@ export async function trainEpochs(gpu: Gpu, dataset: NodeDataset, o: TrainOption
   const testAcc = await accuracy(gpu, model, data, trainer, 'test');
   const valAcc = await accuracy(gpu, model, data, trainer, 'val');
   const result: TrainResult = {
-    msPerEpoch: median(epochMs), epochMs, timedEpochs: o.epochs, epochsRun: total, dispatchesPerEpoch, finalLoss: history[history.length - 1].loss, testAcc, valAcc, profile, profiledMsPerEpoch,
+    msPerEpoch: median(epochMs),
+    epochMs,
+    timedEpochs: o.epochs,
+    epochsRun: total,
+    dispatchesPerEpoch,
+    finalLoss: history[history.length - 1].loss,
+    testAcc,
+    valAcc,
+    profile,
+    profiledMsPerEpoch,
   };
   trainer.dispose();
   model.dispose();

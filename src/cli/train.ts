@@ -52,12 +52,19 @@ async function main(): Promise<void> {
   const { name, dataset } = await loadTrainingData(a);
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
-  console.error(`device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
-  console.error(`${name}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ${dataset.numClasses} classes`);
-  console.error(`${run.model}: ${run.heads} heads x ${run.hiddenChannels} hidden, dropout ${run.dropout}, Adam lr ${run.lr} wd ${run.weightDecay}, ${run.epochs} epochs, seed ${run.seed}`);
+  console.error(
+    `device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
+  );
+  console.error(
+    `${name}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ${dataset.numClasses} classes`,
+  );
+  console.error(
+    `${run.model}: ${run.heads} heads x ${run.hiddenChannels} hidden, dropout ${run.dropout}, Adam lr ${run.lr} wd ${run.weightDecay}, ${run.epochs} epochs, seed ${run.seed}`,
+  );
   const tty = process.stderr.isTTY;
   // Profiled window: epochs profileFrom+1 .. profileTo (each epoch = training step + evaluation pass).
-  if (a.trace && !gpu.hasTimestamps) throw new Error('--trace: this adapter has no timestamp-query feature, so there is nothing to trace');
+  if (a.trace && !gpu.hasTimestamps)
+    throw new Error('--trace: this adapter has no timestamp-query feature, so there is nothing to trace');
   const profileTo = Math.min(20, run.epochs);
   const profileFrom = Math.max(0, profileTo - 10);
   if (a.profile && gpu.hasTimestamps && profileFrom === 0) gpu.profiler.start();
@@ -72,7 +79,9 @@ async function main(): Promise<void> {
         if (epoch % a.logEvery === 0 || epoch === run.epochs) {
           const m = (await trainer.metrics())[epoch - 1];
           if (tty) process.stderr.write('\r\x1b[K');
-          console.error(`epoch ${String(epoch).padStart(4)}  loss ${m.loss.toFixed(4)}  train ${pct(m.trainAcc)}  val ${pct(m.valAcc)}  test ${pct(m.testAcc)}`);
+          console.error(
+            `epoch ${String(epoch).padStart(4)}  loss ${m.loss.toFixed(4)}  train ${pct(m.trainAcc)}  val ${pct(m.valAcc)}  test ${pct(m.testAcc)}`,
+          );
         }
       },
     });
@@ -80,14 +89,16 @@ async function main(): Promise<void> {
     const { final, best, medianEpochMs } = result;
     console.log(`final test accuracy ${pct(final.testAcc)} (epoch ${final.epoch}, val ${pct(final.valAcc)})`);
     if (best) console.log(`best val ${pct(best.valAcc)} at epoch ${best.epoch}: test accuracy ${pct(best.testAcc)}`);
-    console.log(`median ${medianEpochMs.toFixed(2)} ms per epoch (training step + evaluation), ${gpu.submitCount} submits, ${gpu.pool.created} buffers`);
+    console.log(
+      `median ${medianEpochMs.toFixed(2)} ms per epoch (training step + evaluation), ${gpu.submitCount} submits, ${gpu.pool.created} buffers`,
+    );
     if (a.profile) {
       if (!gpu.hasTimestamps) console.log('profiling: this adapter has no timestamp-query feature');
       else {
         await gpu.profiler.collect();
         const window = `epochs ${profileFrom + 1}-${profileTo}, training steps and evaluation passes`;
         console.log(`\nGPU time per kernel over ${window}:\n${gpu.profiler.table()}`);
-        if (a.trace) (writeFileSync(a.trace, gpu.profiler.traceJson()), console.log(`trace written to ${a.trace}`));
+        if (a.trace) writeFileSync(a.trace, gpu.profiler.traceJson()), console.log(`trace written to ${a.trace}`);
       }
     }
     if (a.save) {

@@ -90,7 +90,9 @@ export class NdArray {
     }
     const bytes = typeof raw === 'string' ? latin1Encode(raw) : raw;
     if (!(bytes instanceof Uint8Array)) {
-      throw new Error(`pickle: numpy.ndarray of dtype '${dtype.code}' has no raw byte data (object arrays are not supported)`);
+      throw new Error(
+        `pickle: numpy.ndarray of dtype '${dtype.code}' has no raw byte data (object arrays are not supported)`,
+      );
     }
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     if (!Number.isSafeInteger(count * dtype.itemSize) || bytes.length !== count * dtype.itemSize) {
@@ -301,7 +303,8 @@ const defaultdictGlobal: PyGlobal = {
 const codecsEncode: PyGlobal = {
   qualname: '_codecs.encode',
   call(args) {
-    if (typeof args[0] !== 'string' || args[1] !== 'latin1') throw new Error(`pickle: _codecs.encode with encoding '${String(args[1])}'`);
+    if (typeof args[0] !== 'string' || args[1] !== 'latin1')
+      throw new Error(`pickle: _codecs.encode with encoding '${String(args[1])}'`);
     return latin1Encode(args[0]);
   },
 };
@@ -370,11 +373,35 @@ const OP = {
 
 /** Names of opcodes this reader does not implement, so that errors can name them. */
 const UNSUPPORTED_NAMES: Record<number, string> = {
-  0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4c: 'LONG', 0x50: 'PERSID', 0x51: 'BINPERSID',
-  0x53: 'STRING', 0x56: 'UNICODE', 0x64: 'DICT', 0x67: 'GET', 0x69: 'INST', 0x6c: 'LIST', 0x6f: 'OBJ',
-  0x70: 'PUT', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x8b: 'LONG4', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8',
-  0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4c: 'LONG',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x53: 'STRING',
+  0x56: 'UNICODE',
+  0x64: 'DICT',
+  0x67: 'GET',
+  0x69: 'INST',
+  0x6c: 'LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x8b: 'LONG4',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 class MarkObj {}
@@ -685,7 +712,8 @@ class Unpickler {
       case OP.BUILD: {
         const state = this.pop();
         const obj = this.top() as { setState?: (st: unknown) => void };
-        if (typeof obj?.setState !== 'function') throw new Error(`pickle: BUILD on an object without state support at offset ${at}`);
+        if (typeof obj?.setState !== 'function')
+          throw new Error(`pickle: BUILD on an object without state support at offset ${at}`);
         this.charge(state, at);
         obj.setState(state);
         return;
@@ -693,7 +721,9 @@ class Unpickler {
       default: {
         const name = UNSUPPORTED_NAMES[op] ?? 'unknown';
         const ch = op >= 0x20 && op < 0x7f ? ` '${String.fromCharCode(op)}'` : '';
-        throw new Error(`pickle: unsupported opcode ${name} (0x${op.toString(16).padStart(2, '0')}${ch}) at offset ${at}`);
+        throw new Error(
+          `pickle: unsupported opcode ${name} (0x${op.toString(16).padStart(2, '0')}${ch}) at offset ${at}`,
+        );
       }
     }
   }

@@ -107,7 +107,13 @@ async function missingParts(dir: string, name: string): Promise<string[]> {
  * Fetches every part into `dir`. Each file is written under a temporary name
  * and renamed when complete, so an interrupted download never looks complete.
  */
-async function downloadPlanetoid(name: string, dir: string, baseUrl: string, log: (m: string) => void, searched: string): Promise<void> {
+async function downloadPlanetoid(
+  name: string,
+  dir: string,
+  baseUrl: string,
+  log: (m: string) => void,
+  searched: string,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const base = baseUrl.replace(/\/+$/, '');
   log(`Planetoid '${name}': files not found locally, downloading from ${base} into ${dir}`);

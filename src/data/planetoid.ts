@@ -38,7 +38,16 @@ export interface GraphDataset {
   testMask: Uint8Array;
 }
 
-export const PLANETOID_PARTS: readonly string[] = Object.freeze(['x', 'tx', 'allx', 'y', 'ty', 'ally', 'graph', 'test.index']);
+export const PLANETOID_PARTS: readonly string[] = Object.freeze([
+  'x',
+  'tx',
+  'allx',
+  'y',
+  'ty',
+  'ally',
+  'graph',
+  'test.index',
+]);
 
 /** Builds the dataset from the raw file bytes (keys are the part names). */
 export function parsePlanetoid(
@@ -80,31 +89,49 @@ export function parsePlanetoid(
   // Shapes across the files: x/y the training rows, allx/ally all labelled rows, tx/ty the test rows.
   const numFeatures = allx.shape[1];
   const numClasses = ally.shape[1]!;
-  for (const [p, m] of [['x', x], ['tx', tx]] as const) {
+  for (const [p, m] of [
+    ['x', x],
+    ['tx', tx],
+  ] as const) {
     if (m.shape[1] !== numFeatures) fail(p, `has ${m.shape[1]} columns but ind.${name}.allx has ${numFeatures}`);
   }
   if (numClasses < 1) fail('ally', 'has no columns (classes)');
-  for (const [p, m] of [['y', y], ['ty', ty]] as const) {
+  for (const [p, m] of [
+    ['y', y],
+    ['ty', ty],
+  ] as const) {
     if (m.shape[1] !== numClasses) fail(p, `has ${m.shape[1]} columns but ind.${name}.ally has ${numClasses}`);
   }
-  for (const [p, a, q, b] of [['y', y.shape[0]!, 'x', x.shape[0]], ['ally', ally.shape[0]!, 'allx', allx.shape[0]],
-    ['ty', ty.shape[0]!, 'tx', tx.shape[0]]] as const) {
+  for (const [p, a, q, b] of [
+    ['y', y.shape[0]!, 'x', x.shape[0]],
+    ['ally', ally.shape[0]!, 'allx', allx.shape[0]],
+    ['ty', ty.shape[0]!, 'tx', tx.shape[0]],
+  ] as const) {
     if (a !== b) fail(p, `has ${a} rows but ind.${name}.${q} has ${b}`);
   }
   if (x.shape[0] > allx.shape[0]) {
     fail('x', `has ${x.shape[0]} rows, more than the ${allx.shape[0]} of ind.${name}.allx`);
   }
   const normalize = opts.normalizeFeatures ?? true;
-  for (const [p, m] of [['x', x], ['tx', tx], ['allx', allx]] as const) {
+  for (const [p, m] of [
+    ['x', x],
+    ['tx', tx],
+    ['allx', allx],
+  ] as const) {
     const bad = m.data.findIndex((v: number | bigint) => !Number.isFinite(Number(v)) || (normalize && Number(v) < 0));
     if (bad >= 0) {
-      const why = normalize && Number(m.data[bad]) < 0
-        ? 'is negative (NormalizeFeatures needs non-negative features)'
-        : 'is not finite';
+      const why =
+        normalize && Number(m.data[bad]) < 0
+          ? 'is negative (NormalizeFeatures needs non-negative features)'
+          : 'is not finite';
       fail(p, `stored value ${m.data[bad]} at entry ${bad} ${why}`);
     }
   }
-  for (const [p, m] of [['y', y], ['ty', ty], ['ally', ally]] as const) {
+  for (const [p, m] of [
+    ['y', y],
+    ['ty', ty],
+    ['ally', ally],
+  ] as const) {
     const bad = m.data.findIndex((v: number | bigint) => !Number.isFinite(Number(v)));
     if (bad >= 0) fail(p, `value ${m.data[bad]} at row ${Math.floor(bad / numClasses)} is not finite`);
   }
@@ -235,7 +262,13 @@ function gatherRows(rows: RowSource[], all: CsrMatrix, test: CsrMatrix, numFeatu
     if (src) appendRow(src.from === 'all' ? all : test, src.row, numFeatures, cols, vals);
     rowPtr[r + 1] = cols.length;
   });
-  return { rows: rows.length, cols: numFeatures, rowPtr, colIdx: Uint32Array.from(cols), values: Float32Array.from(vals) };
+  return {
+    rows: rows.length,
+    cols: numFeatures,
+    rowPtr,
+    colIdx: Uint32Array.from(cols),
+    values: Float32Array.from(vals),
+  };
 }
 
 function appendRow(m: CsrMatrix, row: number, _numFeatures: number, cols: number[], vals: number[]): void {

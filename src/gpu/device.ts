@@ -42,7 +42,10 @@ const CPU_DRIVER = /swiftshader|lavapipe|llvmpipe|softpipe|warp|cpu/i;
  * The kernel shape for an adapter: the CPU-driver shapes on a fallback adapter or a CPU driver (recognised by its
  * vendor, architecture, device or description), the GPU shapes elsewhere; `choice` 'cpu' or 'gpu' forces one.
  */
-export function kernelShapeFor(adapter: Omit<AdapterSummary, 'runtime'>, choice: KernelShape | 'auto' = 'auto'): KernelShape {
+export function kernelShapeFor(
+  adapter: Omit<AdapterSummary, 'runtime'>,
+  choice: KernelShape | 'auto' = 'auto',
+): KernelShape {
   if (choice === 'cpu' || choice === 'gpu') return choice;
   if (choice !== 'auto') throw new Error(`Gpu.create: kernels must be 'gpu', 'cpu' or 'auto', got '${String(choice)}'`);
   if (adapter.isFallbackAdapter) return 'cpu';
@@ -94,8 +97,11 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const { adapter, keepAlive, runtime } = found;
   const requiredLimits: Record<string, number> = {};
   if (!opts.defaultLimits) for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const wanted = WANTED_FEATURES.filter((f) => (f !== 'timestamp-query' || opts.timestamps !== false) &&
-    (f !== ('subgroups' as GPUFeatureName) || opts.subgroups !== false));
+  const wanted = WANTED_FEATURES.filter(
+    (f) =>
+      (f !== 'timestamp-query' || opts.timestamps !== false) &&
+      (f !== ('subgroups' as GPUFeatureName) || opts.subgroups !== false),
+  );
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-gat' });
   const info = adapter.info;
@@ -212,7 +218,9 @@ function hasGpuDeviceNode(fs: typeof import('node:fs')): boolean {
  * get an immediate answer, and JavaScript callbacks are left alone.
  */
 function throttleNativePolling(): void {
-  const g = globalThis as unknown as Record<symbol, boolean> & { setImmediate: (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown };
+  const g = globalThis as unknown as Record<symbol, boolean> & {
+    setImmediate: (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown;
+  };
   const mark = Symbol.for('webgpu-gat.throttledNativePolling');
   if (g[mark]) return;
   g[mark] = true;

@@ -1,6 +1,13 @@
 // The dispatcher: owns the device, compiles each kernel once, caches bind groups and uniform buffers, records
 // dispatches into one command encoder until `flush()`, and (when profiling) times each dispatch.
-import { acquireDevice, gpuWait, kernelShapeFor, type AdapterSummary, type DeviceOptions, type KernelShape } from './device.ts';
+import {
+  acquireDevice,
+  gpuWait,
+  kernelShapeFor,
+  type AdapterSummary,
+  type DeviceOptions,
+  type KernelShape,
+} from './device.ts';
 import { packUniforms, type Kernel, type UniformValues } from './kernel.ts';
 import { Profiler, type KernelCost } from './profiler.ts';
 import { arrayFor, BufferPool, numel, Tensor, type DType, type TypedArray } from './tensor.ts';
@@ -63,7 +70,8 @@ export class Gpu {
     // A lost device (a driver reset, the browser reclaiming it, device.destroy()) fails every later call with the
     // reason it gave; nothing more is queued on it.
     device.lost.then((info) => {
-      this.failure ??= `The GPU device was lost (reason: ${info.reason}): ${info.message || 'no message given'}. ` +
+      this.failure ??=
+        `The GPU device was lost (reason: ${info.reason}): ${info.message || 'no message given'}. ` +
         'Its buffers and any unfinished work are gone; create a new Gpu to continue.';
     });
     device.addEventListener('uncapturederror', (ev) => {
@@ -180,14 +188,26 @@ export class Gpu {
     this.check();
     src.assertAlive();
     dst.assertAlive();
-    for (const [name, v] of [['dstOffset', dstOffset], ['srcOffset', srcOffset], ['count', count]] as const) {
+    for (const [name, v] of [
+      ['dstOffset', dstOffset],
+      ['srcOffset', srcOffset],
+      ['count', count],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`copy: ${name} must be a non-negative integer, got ${v}`);
     }
-    if (srcOffset + count > src.size) throw new Error(`copy: ${count} values from ${srcOffset} are outside a tensor of ${src.size}`);
-    if (dstOffset + count > dst.size) throw new Error(`copy: ${count} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
+    if (srcOffset + count > src.size)
+      throw new Error(`copy: ${count} values from ${srcOffset} are outside a tensor of ${src.size}`);
+    if (dstOffset + count > dst.size)
+      throw new Error(`copy: ${count} values do not fit at ${dstOffset} in a tensor of ${dst.size}`);
     if (count === 0) return;
     this.endPass();
-    this.encoderNow().copyBufferToBuffer(src.buffer, src.byteOffset + srcOffset * 4, dst.buffer, dst.byteOffset + dstOffset * 4, count * 4);
+    this.encoderNow().copyBufferToBuffer(
+      src.buffer,
+      src.byteOffset + srcOffset * 4,
+      dst.buffer,
+      dst.byteOffset + dstOffset * 4,
+      count * 4,
+    );
     this.pending++;
   }
 
@@ -274,7 +294,8 @@ export class Gpu {
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
       }));
-      if (uniform) entries.push({ binding: uniform.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      if (uniform)
+        entries.push({ binding: uniform.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
       entries.sort((a, b) => a.binding - b.binding);
       const layout = this.device.createBindGroupLayout({ label: k.name, entries });
       const module = this.device.createShaderModule({ label: k.name, code: k.code });
@@ -298,18 +319,26 @@ export class Gpu {
       t.assertAlive();
       const size = Math.max(4, t.byteLength);
       if (size > this.maxBindingSize) {
-        throw new Error(`${k.name}: ${b.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`);
+        throw new Error(
+          `${k.name}: ${b.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`,
+        );
       }
       resources.push({ binding: b.binding, resource: { buffer: t.buffer, offset: t.byteOffset, size } });
     });
     if (uniform) {
-      if (!call.uniforms) throw new Error(`${k.name}: uniforms missing (fields: ${uniform.fields.map((f) => f.name).join(', ')})`);
-      resources.push({ binding: uniform.binding, resource: { buffer: this.uniformBuffer(packUniforms(k, call.uniforms)) } });
+      if (!call.uniforms)
+        throw new Error(`${k.name}: uniforms missing (fields: ${uniform.fields.map((f) => f.name).join(', ')})`);
+      resources.push({
+        binding: uniform.binding,
+        resource: { buffer: this.uniformBuffer(packUniforms(k, call.uniforms)) },
+      });
     } else if (call.uniforms) {
       throw new Error(`${k.name}: the kernel has no uniform block, but uniforms were given`);
     }
     resources.sort((a, b) => a.binding - b.binding);
-    const key = k.pipelineKey + '|' +
+    const key =
+      k.pipelineKey +
+      '|' +
       resources.map(({ resource: r }) => `${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? 0}`).join(',');
     let group = this.bindGroups.get(key);
     if (!group) {
@@ -329,13 +358,19 @@ export class Gpu {
     const given = call.bindings ?? {};
     for (const [name, t] of Object.entries(given)) {
       if (t !== undefined && !storage.some((b) => b.name === name)) {
-        throw new Error(`${k.name}: the entry point binds no buffer named '${name}' (it binds ${storage.map((b) => b.name).join(', ') || 'none'})`);
+        throw new Error(
+          `${k.name}: the entry point binds no buffer named '${name}' (it binds ${storage.map((b) => b.name).join(', ') || 'none'})`,
+        );
       }
     }
     return storage.map((b) => {
       const t = given[b.name];
-      if (!t) throw new Error(`${k.name}: no tensor for binding '${b.name}' (${b.access === 'read' ? 'read-only' : 'read-write'} ${b.dtype})`);
-      if (t.dtype !== b.dtype) throw new Error(`${k.name}: binding '${b.name}' holds ${b.dtype}, got a ${t.dtype} tensor`);
+      if (!t)
+        throw new Error(
+          `${k.name}: no tensor for binding '${b.name}' (${b.access === 'read' ? 'read-only' : 'read-write'} ${b.dtype})`,
+        );
+      if (t.dtype !== b.dtype)
+        throw new Error(`${k.name}: binding '${b.name}' holds ${b.dtype}, got a ${t.dtype} tensor`);
       return t;
     });
   }

@@ -46,7 +46,8 @@ export class Profiler {
   ) {}
 
   start(): void {
-    if (!this.available) throw new Error('Profiling needs the timestamp-query feature, which this adapter does not offer');
+    if (!this.available)
+      throw new Error('Profiling needs the timestamp-query feature, which this adapter does not offer');
     this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: CAPACITY });
     this.resolveBuffer ??= this.device.createBuffer({
       size: CAPACITY * 8,
@@ -78,7 +79,10 @@ export class Profiler {
     if (this.batch.length === 0) return;
     const count = this.batch.length * 2;
     encoder.resolveQuerySet(this.querySet!, 0, count, this.resolveBuffer!, 0);
-    this.readback = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.readback = this.device.createBuffer({
+      size: count * 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     encoder.copyBufferToBuffer(this.resolveBuffer!, 0, this.readback, 0, count * 8);
   }
 
@@ -110,7 +114,11 @@ export class Profiler {
     const by = new Map<string, KernelSummary>();
     for (const t of this.timings) {
       let s = by.get(t.name);
-      if (!s) by.set(t.name, (s = { name: t.name, calls: 0, totalMs: 0, meanUs: 0, bytes: 0, flops: 0, gbPerS: 0, gflopPerS: 0 }));
+      if (!s)
+        by.set(
+          t.name,
+          (s = { name: t.name, calls: 0, totalMs: 0, meanUs: 0, bytes: 0, flops: 0, gbPerS: 0, gflopPerS: 0 }),
+        );
       s.calls++;
       s.totalMs += Math.max(0, t.end - t.start) / 1e6;
       s.bytes += t.cost?.bytes ?? 0;
@@ -130,9 +138,17 @@ export class Profiler {
   table(): string {
     const rows = this.summary();
     const head = ['kernel', 'calls', 'total ms', 'mean us', 'GB/s', 'GFLOP/s'];
-    const body = rows.map((r) => [r.name, String(r.calls), r.totalMs.toFixed(3), r.meanUs.toFixed(1), r.gbPerS.toFixed(2), r.gflopPerS.toFixed(2)]);
+    const body = rows.map((r) => [
+      r.name,
+      String(r.calls),
+      r.totalMs.toFixed(3),
+      r.meanUs.toFixed(1),
+      r.gbPerS.toFixed(2),
+      r.gflopPerS.toFixed(2),
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     return [line(head), ...body.map(line)].join('\n');
   }
 
@@ -140,8 +156,12 @@ export class Profiler {
   traceJson(): string {
     const t0 = Math.min(...this.timings.map((t) => t.start));
     const events = this.timings.map((t) => ({
-      name: t.name, ph: 'X', pid: 1, tid: 1,
-      ts: (t.start - t0) / 1e3, dur: Math.max(0, t.end - t.start) / 1e3,
+      name: t.name,
+      ph: 'X',
+      pid: 1,
+      tid: 1,
+      ts: (t.start - t0) / 1e3,
+      dur: Math.max(0, t.end - t.start) / 1e3,
       args: t.cost ?? {},
     }));
     return JSON.stringify({ traceEvents: events, displayTimeUnit: 'ms' });

@@ -20,7 +20,8 @@ export function dtypeOf(a: TypedArray): DType {
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid tensor shape [${shape.join(', ')}]: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`Invalid tensor shape [${shape.join(', ')}]: dimensions must be non-negative integers`);
     n *= d;
   }
   return n;
@@ -57,9 +58,12 @@ export class Tensor {
     this.assertAlive();
     const arr = Array.isArray(data) ? typedFrom(this.dtype, data) : (data as TypedArray);
     if (arr.length !== this.size) {
-      throw new Error(`Shape mismatch: writing ${arr.length} values into a tensor of shape [${this.shape}] (${this.size} values)`);
+      throw new Error(
+        `Shape mismatch: writing ${arr.length} values into a tensor of shape [${this.shape}] (${this.size} values)`,
+      );
     }
-    if (dtypeOf(arr) !== this.dtype) throw new Error(`Type mismatch: writing ${dtypeOf(arr)} data into a ${this.dtype} tensor`);
+    if (dtypeOf(arr) !== this.dtype)
+      throw new Error(`Type mismatch: writing ${dtypeOf(arr)} data into a ${this.dtype} tensor`);
     this.gpu.writeBuffer(this.buffer, this.byteOffset, arr);
     return this;
   }
@@ -77,7 +81,9 @@ export class Tensor {
       throw new Error(`View [${elementOffset}, +${numel(shape)}) is outside a tensor of ${this.size} values`);
     }
     if (byteOffset % this.gpu.offsetAlignment !== 0) {
-      throw new Error(`View offset ${byteOffset} bytes is not a multiple of the device's ${this.gpu.offsetAlignment}-byte alignment`);
+      throw new Error(
+        `View offset ${byteOffset} bytes is not a multiple of the device's ${this.gpu.offsetAlignment}-byte alignment`,
+      );
     }
     return new Tensor(this.gpu, this.buffer, this.dtype, shape, byteOffset, this.owner ?? this);
   }
@@ -141,7 +147,9 @@ export class BufferPool {
   acquire(bytes: number): GPUBuffer {
     const size = BufferPool.bucket(bytes);
     if (bytes > this.maxBufferSize) {
-      throw new Error(`A tensor of ${bytes} bytes is beyond this device's limits (largest buffer ${this.maxBufferSize} bytes)`);
+      throw new Error(
+        `A tensor of ${bytes} bytes is beyond this device's limits (largest buffer ${this.maxBufferSize} bytes)`,
+      );
     }
     let buffer = this.free.get(size)?.pop();
     if (!buffer) {
@@ -180,10 +188,11 @@ export class BufferPool {
 
   /** Destroys every free buffer (bind groups that name them must be dropped too). */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) {
-      this.bytesAllocated -= b.size;
-      b.destroy();
-    }
+    for (const list of this.free.values())
+      for (const b of list) {
+        this.bytesAllocated -= b.size;
+        b.destroy();
+      }
     this.free.clear();
   }
 

@@ -26,7 +26,13 @@ export interface SafeTensor {
   data: Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array | BigInt64Array;
 }
 
-type TypedCtor = typeof Float32Array | typeof Int32Array | typeof Uint32Array | typeof Uint8Array | typeof Float64Array | typeof BigInt64Array;
+type TypedCtor =
+  | typeof Float32Array
+  | typeof Int32Array
+  | typeof Uint32Array
+  | typeof Uint8Array
+  | typeof Float64Array
+  | typeof BigInt64Array;
 
 interface DTypeInfo {
   size: number;
@@ -51,7 +57,10 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function dtypeInfo(dtype: string, name: string): DTypeInfo {
   const info = (DTYPES as Record<string, DTypeInfo | undefined>)[dtype];
-  if (!info) throw new Error(`safetensors: tensor '${name}' has unsupported dtype '${dtype}' (supported: ${Object.keys(DTYPES).join(', ')})`);
+  if (!info)
+    throw new Error(
+      `safetensors: tensor '${name}' has unsupported dtype '${dtype}' (supported: ${Object.keys(DTYPES).join(', ')})`,
+    );
   return info;
 }
 
@@ -61,7 +70,9 @@ function numElements(shape: number[]): number {
 
 function checkShape(shape: unknown, name: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new Error(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(shape)} (expected non-negative integers)`);
+    throw new Error(
+      `safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(shape)} (expected non-negative integers)`,
+    );
   }
   return shape as number[];
 }
@@ -80,10 +91,14 @@ export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?
     const info = dtypeInfo(t.dtype, name);
     const shape = checkShape(t.shape, name);
     if (!(t.data instanceof info.ctor)) {
-      throw new Error(`safetensors: tensor '${name}' has dtype ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, expected ${info.ctor.name}`);
+      throw new Error(
+        `safetensors: tensor '${name}' has dtype ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, expected ${info.ctor.name}`,
+      );
     }
     if (t.data.length !== numElements(shape)) {
-      throw new Error(`safetensors: tensor '${name}' has ${t.data.length} elements but shape [${shape.join(', ')}] needs ${numElements(shape)}`);
+      throw new Error(
+        `safetensors: tensor '${name}' has ${t.data.length} elements but shape [${shape.join(', ')}] needs ${numElements(shape)}`,
+      );
     }
     return { name, info, t };
   });
@@ -95,7 +110,9 @@ export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?
   let offset = 0;
   for (const { name, t } of entries) {
     const end = offset + t.data.byteLength;
-    parts.push(`${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const header = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -175,10 +192,14 @@ function decode(bytes: Uint8Array): { tensors: Record<string, SafeTensor>; metad
   let expected = 0;
   for (const e of entries) {
     if (e.begin !== expected) {
-      throw new Error(`safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] start at ${e.begin}, expected ${expected} (overlap or hole in the data)`);
+      throw new Error(
+        `safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] start at ${e.begin}, expected ${expected} (overlap or hole in the data)`,
+      );
     }
     if (e.end > dataLength) {
-      throw new Error(`safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] exceed the ${dataLength}-byte data buffer`);
+      throw new Error(
+        `safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] exceed the ${dataLength}-byte data buffer`,
+      );
     }
     expected = e.end;
   }
@@ -196,10 +217,13 @@ function decode(bytes: Uint8Array): { tensors: Record<string, SafeTensor>; metad
 }
 
 function readHeader(bytes: Uint8Array): { json: Record<string, unknown>; dataStart: number } {
-  if (bytes.length < 8) throw new Error(`safetensors: file has ${bytes.length} bytes, too small for the 8-byte header length`);
+  if (bytes.length < 8)
+    throw new Error(`safetensors: file has ${bytes.length} bytes, too small for the 8-byte header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_SIZE)) throw new Error(`safetensors: header length ${n} exceeds the ${MAX_HEADER_SIZE}-byte limit`);
-  if (8n + n > BigInt(bytes.length)) throw new Error(`safetensors: header length ${n} exceeds the file size (${bytes.length} bytes)`);
+  if (n > BigInt(MAX_HEADER_SIZE))
+    throw new Error(`safetensors: header length ${n} exceeds the ${MAX_HEADER_SIZE}-byte limit`);
+  if (8n + n > BigInt(bytes.length))
+    throw new Error(`safetensors: header length ${n} exceeds the file size (${bytes.length} bytes)`);
   const len = Number(n);
   let text: string;
   try {
@@ -214,13 +238,15 @@ function readHeader(bytes: Uint8Array): { json: Record<string, unknown>; dataSta
   } catch (e) {
     throw new Error(`safetensors: header is not valid JSON: ${(e as Error).message}`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('safetensors: header is not a JSON object');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error('safetensors: header is not a JSON object');
   return { json: json as Record<string, unknown>, dataStart: 8 + len };
 }
 
 function readMetadata(v: unknown): Record<string, string> {
   if (v === undefined) return {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('safetensors: __metadata__ is not an object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error('safetensors: __metadata__ is not an object');
   for (const [k, s] of Object.entries(v)) {
     if (typeof s !== 'string') throw new Error(`safetensors: __metadata__ value '${k}' is not a string`);
   }
@@ -228,7 +254,8 @@ function readMetadata(v: unknown): Record<string, string> {
 }
 
 function headerEntry(name: string, v: unknown): HeaderEntry {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`safetensors: header entry for tensor '${name}' is not an object`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`safetensors: header entry for tensor '${name}' is not an object`);
   const { dtype, shape, data_offsets: offsets } = v as Record<string, unknown>;
   if (typeof dtype !== 'string') throw new Error(`safetensors: tensor '${name}' has no dtype`);
   const info = dtypeInfo(dtype, name);
@@ -237,10 +264,13 @@ function headerEntry(name: string, v: unknown): HeaderEntry {
     throw new Error(`safetensors: tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) throw new Error(`safetensors: tensor '${name}' data_offsets [${begin}, ${end}] end before they begin`);
+  if (end < begin)
+    throw new Error(`safetensors: tensor '${name}' data_offsets [${begin}, ${end}] end before they begin`);
   const nbytes = numElements(dims) * info.size;
   if (end - begin !== nbytes) {
-    throw new Error(`safetensors: tensor '${name}' data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape [${dims.join(', ')}] needs ${nbytes}`);
+    throw new Error(
+      `safetensors: tensor '${name}' data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape [${dims.join(', ')}] needs ${nbytes}`,
+    );
   }
   return { name, dtype: dtype as SafeDType, shape: dims, begin, end };
 }

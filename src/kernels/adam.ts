@@ -16,8 +16,20 @@ export interface AdamConfig {
 const K = {
   step4: kernel({ name: 'adam.step', code, entryPoint: 'adam_step4', workgroupSize: 128 }),
   tail: kernel({ name: 'adam.step', code, entryPoint: 'adam_tail', workgroupSize: 4 }),
-  step4W: kernel({ name: 'adamw.step', code, entryPoint: 'adam_step4', workgroupSize: 128, overrides: { DECOUPLED: true } }),
-  tailW: kernel({ name: 'adamw.step', code, entryPoint: 'adam_tail', workgroupSize: 4, overrides: { DECOUPLED: true } }),
+  step4W: kernel({
+    name: 'adamw.step',
+    code,
+    entryPoint: 'adam_step4',
+    workgroupSize: 128,
+    overrides: { DECOUPLED: true },
+  }),
+  tailW: kernel({
+    name: 'adamw.step',
+    code,
+    entryPoint: 'adam_tail',
+    workgroupSize: 4,
+    overrides: { DECOUPLED: true },
+  }),
 };
 
 function checkConfig(cfg: AdamConfig, op = 'adam'): void {
@@ -76,12 +88,30 @@ export function adamWScalars(cfg: AdamConfig, t: number): Float32Array {
  *   p += -(lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
  * scalars = the f32 [4] tensor from adamWScalars; the dispatches are those of adamStep.
  */
-export function adamWStep(gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
+export function adamWStep(
+  gpu: Gpu,
+  params: Tensor,
+  grads: Tensor,
+  m: Tensor,
+  v: Tensor,
+  scalars: Tensor,
+  cfg: AdamConfig,
+): void {
   checkConfig(cfg, 'adamw');
   step(gpu, 'adamWStep', true, params, grads, m, v, scalars, cfg);
 }
 
-function step(gpu: Gpu, op: string, decoupled: boolean, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, scalars: Tensor, cfg: AdamConfig): void {
+function step(
+  gpu: Gpu,
+  op: string,
+  decoupled: boolean,
+  params: Tensor,
+  grads: Tensor,
+  m: Tensor,
+  v: Tensor,
+  scalars: Tensor,
+  cfg: AdamConfig,
+): void {
   const n = params.size;
   expectSize(op, 'params', params, 'f32', n);
   expectSize(op, 'grads', grads, 'f32', n);

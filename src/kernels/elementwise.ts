@@ -174,7 +174,8 @@ export function leakyReluDropoutBackward(
   out = outFor(gpu, 'leakyReluDropoutBackward', x, out);
   if (out === x) throw new Error('leakyReluDropoutBackward: out must not be x (it may be dy)');
   const u = { n: x.size, a: slope, seed: args.seed, p: args.p };
-  if (out === dy) run(gpu, K.leakyDropoutBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out, step: args.step }, u, 12, 3);
+  if (out === dy)
+    run(gpu, K.leakyDropoutBackwardInPlace, { x_in: x, y_in: gpu.unread('f32'), out, step: args.step }, u, 12, 3);
   else run(gpu, K.leakyDropoutBackward, { x_in: x, y_in: dy, out, step: args.step }, u, 12, 3);
   return out;
 }

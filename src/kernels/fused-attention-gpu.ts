@@ -50,9 +50,17 @@ interface Forward {
 function uniforms(g: GraphTensors, f: Forward, left: NodeMatrix, right?: NodeMatrix) {
   const d = f.dropout && f.dropout.p > 0 ? f.dropout : undefined;
   return {
-    nodes: g.numNodes, heads: f.dims.heads, channels: f.dims.channels, slope: f.dims.slope,
-    l_stride: left.stride, l_offset: left.offset, r_stride: right?.stride ?? 0, r_offset: right?.offset ?? 0,
-    p: d?.p ?? 0, seed: (d?.seed ?? 0) >>> 0, has_bias: f.bias ? 1 : 0,
+    nodes: g.numNodes,
+    heads: f.dims.heads,
+    channels: f.dims.channels,
+    slope: f.dims.slope,
+    l_stride: left.stride,
+    l_offset: left.offset,
+    r_stride: right?.stride ?? 0,
+    r_offset: right?.offset ?? 0,
+    p: d?.p ?? 0,
+    seed: (d?.seed ?? 0) >>> 0,
+    has_bias: f.bias ? 1 : 0,
   };
 }
 
@@ -62,28 +70,60 @@ function stepFor(g: GraphTensors, d?: EdgeDropout): Tensor {
 }
 
 /** gatv2Attend, arguments already checked. */
-export function gatv2AttendRows(gpu: Gpu, g: GraphTensors, xl: NodeMatrix, xr: NodeMatrix, att: Tensor, f: Forward): void {
-  const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
+export function gatv2AttendRows(
+  gpu: Gpu,
+  g: GraphTensors,
+  xl: NodeMatrix,
+  xr: NodeMatrix,
+  att: Tensor,
+  f: Forward,
+): void {
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = f.dims.heads,
+    HC = H * f.dims.channels;
   gpu.dispatch(rowsKernel(gpu, 'gatv2_attend_rows', !!f.edge), {
     bindings: {
-      row_ptr: g.rowPtr, src: g.src, left: xl.t, right: xr.t, att,
-      bias: f.bias ?? att, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out, edge: f.edge ?? att,
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: xl.t,
+      right: xr.t,
+      att,
+      bias: f.bias ?? att,
+      step: stepFor(g, f.dropout),
+      alpha_out: f.alpha,
+      out: f.out,
+      edge: f.edge ?? att,
     },
     uniforms: uniforms(g, f, xl, xr),
     workgroups: N,
     // Scores gather xl[src] and xr[i] per edge; the aggregation gathers xl[src] again; e / alpha written, read,
     // rewritten, read.
-    cost: { bytes: 4 * (N + 1 + 2 * E + 2 * E * HC + N * HC + 4 * E * H + N * HC), flops: 4 * E * HC + 6 * E * H + 3 * E * HC },
+    cost: {
+      bytes: 4 * (N + 1 + 2 * E + 2 * E * HC + N * HC + 4 * E * H + N * HC),
+      flops: 4 * E * HC + 6 * E * H + 3 * E * HC,
+    },
   });
 }
 
 /** gatAttend, arguments already checked. */
 export function gatAttendRows(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, f: Forward): void {
-  const N = g.numNodes, E = g.numEdges, H = f.dims.heads, HC = H * f.dims.channels;
+  const N = g.numNodes,
+    E = g.numEdges,
+    H = f.dims.heads,
+    HC = H * f.dims.channels;
   gpu.dispatch(rowsKernel(gpu, 'gat_attend_rows', !!f.edge), {
     bindings: {
-      row_ptr: g.rowPtr, src: g.src, left: x.t, right: ad, att: as,
-      bias: f.bias ?? as, step: stepFor(g, f.dropout), alpha_out: f.alpha, out: f.out, edge: f.edge ?? as,
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: x.t,
+      right: ad,
+      att: as,
+      bias: f.bias ?? as,
+      step: stepFor(g, f.dropout),
+      alpha_out: f.alpha,
+      out: f.out,
+      edge: f.edge ?? as,
     },
     uniforms: uniforms(g, f, x),
     workgroups: N,

@@ -29,7 +29,12 @@ import {
   type NodeMatrix,
   outputFor,
 } from './check.ts';
-import { gatAttendBackwardRows, gatAttendRows, gatv2AttendBackwardRows, gatv2AttendRows } from './fused-attention-gpu.ts';
+import {
+  gatAttendBackwardRows,
+  gatAttendRows,
+  gatv2AttendBackwardRows,
+  gatv2AttendRows,
+} from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
 const PASSES = {
@@ -63,8 +68,7 @@ function variants(
       if (dropout) overrides.DROPOUT = true;
       if (wide) overrides.WIDE = true;
       if (heads > 1) overrides.HEADS_PER_THREAD = heads;
-      const variant =
-        `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}${edge ? '+edge' : ''}`;
+      const variant = `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}${edge ? '+edge' : ''}`;
       const { code, preludes } = PASSES[pass];
       k = kernel({
         name: `fused_attention.${entryPoint}${variant}`,
@@ -284,7 +288,8 @@ export function gatv2Attend(
   expectNodeMatrix(op, 'xr', xr, N, HC);
   expectSize(op, 'att', att, 'f32', HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att }, HC);
-  if (gpu.kernelShape === 'gpu') return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
+  if (gpu.kernelShape === 'gpu')
+    return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
   const C = dims.channels,
     blocks = Math.ceil(C / 8),
     regather = E * H * Math.max(0, C - 8);
@@ -546,7 +551,8 @@ export function gatAttend(
   expectTensor(op, 'ad', ad, 'f32', [N, H]);
   expectNodeMatrix(op, 'x', x, N, HC);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t }, H);
-  if (gpu.kernelShape === 'gpu') return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
+  if (gpu.kernelShape === 'gpu')
+    return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
   const blocks = Math.ceil(dims.channels / 8);
   run(
     gpu,
@@ -642,7 +648,8 @@ export function gatAttendBackward(
   expectNoAlias(op, ['das', das], { ...inputs, dx: grads.dx.t });
   expectNoAlias(op, ['dad', dad], { ...inputs, das });
   if (edge) expectNoAlias(op, ['dedge', edge.dedge], { ...inputs, dx: grads.dx.t, das, dad });
-  if (gpu.kernelShape === 'gpu') return (gatAttendBackwardRows(gpu, g, as, ad, x, alpha, dagg, { dims, ...grads, das, dad }), { das, dad });
+  if (gpu.kernelShape === 'gpu')
+    return (gatAttendBackwardRows(gpu, g, as, ad, x, alpha, dagg, { dims, ...grads, das, dad }), { das, dad });
 
   const blocks = Math.ceil(C / 8);
   const pairs = pairScratch(gpu, E, H);

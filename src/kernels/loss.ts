@@ -142,7 +142,8 @@ export function maskFromIndex(index: ArrayLike<number>, numNodes: number): { mas
   const mask = new Uint32Array(numNodes);
   for (let k = 0; k < index.length; k++) {
     const i = index[k];
-    if (!Number.isInteger(i) || i < 0 || i >= numNodes) throw new Error(`index ${i} at position ${k} is out of range for ${numNodes} nodes`);
+    if (!Number.isInteger(i) || i < 0 || i >= numNodes)
+      throw new Error(`index ${i} at position ${k} is out of range for ${numNodes} nodes`);
     if (mask[i]) throw new Error(`index ${i} at position ${k} is listed twice`);
     mask[i] = 1;
   }
@@ -212,7 +213,14 @@ function elementLoss(
  * rows (masks are static: the caller passes it; see maskFromIndex). count = 0 gives loss 0 and zero gradients.
  * `dinput` may be `input` itself: the gradient then overwrites the logits.
  */
-export function bceWithLogitsLoss(gpu: Gpu, input: Tensor, target: Tensor, mask: Tensor, count: number, opts: { dinput?: Tensor; loss?: Tensor } = {}): ElementLossResult {
+export function bceWithLogitsLoss(
+  gpu: Gpu,
+  input: Tensor,
+  target: Tensor,
+  mask: Tensor,
+  count: number,
+  opts: { dinput?: Tensor; loss?: Tensor } = {},
+): ElementLossResult {
   return elementLoss(gpu, 'bceWithLogitsLoss', [K.bceRows, K.bceRowsInPlace], input, target, mask, count, opts, 12);
 }
 
@@ -221,6 +229,13 @@ export function bceWithLogitsLoss(gpu: Gpu, input: Tensor, target: Tensor, mask:
  *   loss = 1/(count C) sum_{r in mask} sum_c (x - y)^2,  dinput = 2 (x - y) / (count C) on masked rows, 0 elsewhere.
  * Arguments as bceWithLogitsLoss; `dinput` may be `input` itself.
  */
-export function meanSquaredErrorLoss(gpu: Gpu, input: Tensor, target: Tensor, mask: Tensor, count: number, opts: { dinput?: Tensor; loss?: Tensor } = {}): ElementLossResult {
+export function meanSquaredErrorLoss(
+  gpu: Gpu,
+  input: Tensor,
+  target: Tensor,
+  mask: Tensor,
+  count: number,
+  opts: { dinput?: Tensor; loss?: Tensor } = {},
+): ElementLossResult {
   return elementLoss(gpu, 'meanSquaredErrorLoss', [K.mseRows, K.mseRowsInPlace], input, target, mask, count, opts, 5);
 }

@@ -34,17 +34,33 @@ interface Flags {
 
 function tiledKernel(f: Flags): Kernel {
   const key = `tiled|${+f.transA}${+f.transB}${+f.accumulate}${+f.bias}${+f.dropoutA}`;
-  return cached(key, () => kernel({
-    name: f.dropoutA ? 'matmul.tiled+dropout' : 'matmul.tiled', code, entryPoint: 'matmul_tiled', workgroupSize: WG,
-    overrides: { TRANS_A: f.transA, TRANS_B: f.transB, ACCUMULATE: f.accumulate, BIAS: f.bias, A_DROPOUT: f.dropoutA },
-  }));
+  return cached(key, () =>
+    kernel({
+      name: f.dropoutA ? 'matmul.tiled+dropout' : 'matmul.tiled',
+      code,
+      entryPoint: 'matmul_tiled',
+      workgroupSize: WG,
+      overrides: {
+        TRANS_A: f.transA,
+        TRANS_B: f.transB,
+        ACCUMULATE: f.accumulate,
+        BIAS: f.bias,
+        A_DROPOUT: f.dropoutA,
+      },
+    }),
+  );
 }
 
 function reduceKernel(accumulate: boolean, bias: boolean): Kernel {
-  return cached(`reduce|${+accumulate}${+bias}`, () => kernel({
-    name: 'matmul.tiled_reduce_splits', code, entryPoint: 'tiled_reduce_splits', workgroupSize: WG,
-    overrides: { ACCUMULATE: accumulate, BIAS: bias },
-  }));
+  return cached(`reduce|${+accumulate}${+bias}`, () =>
+    kernel({
+      name: 'matmul.tiled_reduce_splits',
+      code,
+      entryPoint: 'tiled_reduce_splits',
+      workgroupSize: WG,
+      overrides: { ACCUMULATE: accumulate, BIAS: bias },
+    }),
+  );
 }
 
 /** A one-word u32 tensor per device, bound in place of the step counter when there is no dropout. */
@@ -57,34 +73,62 @@ function stepStandIn(gpu: Gpu): Tensor {
 
 /** How many K splits, and the K range of each (a multiple of the stage depth). */
 export function tiledSplits(tiles: number, k: number): { splits: number; kChunk: number } {
-  const want = tiles >= SPLIT_BELOW_TILES ? 1 : Math.min(Math.floor(SPLIT_TARGET_GROUPS / tiles), Math.floor(k / MIN_SPLIT_K));
+  const want =
+    tiles >= SPLIT_BELOW_TILES ? 1 : Math.min(Math.floor(SPLIT_TARGET_GROUPS / tiles), Math.floor(k / MIN_SPLIT_K));
   if (want < 2) return { splits: 1, kChunk: Math.max(DEPTH, Math.ceil(k / DEPTH) * DEPTH) };
   const kChunk = Math.ceil(k / want / DEPTH) * DEPTH;
   return { splits: Math.ceil(k / kChunk), kChunk };
 }
 
 /** C[M, N] = op(A) op(B) (+ bias) (+ C), arguments already checked by matmul(); M and N are not 0. */
-export function matmulTiled(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, dims: { m: number; n: number; k: number }, opts: MatmulOptions): Tensor {
+export function matmulTiled(
+  gpu: Gpu,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  dims: { m: number; n: number; k: number },
+  opts: MatmulOptions,
+): Tensor {
   const { m, n, k } = dims;
   const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
-  const f: Flags = { transA: !!opts.transA, transB: !!opts.transB, accumulate: !!opts.accumulate, bias: !!opts.bias, dropoutA: !!drop };
+  const f: Flags = {
+    transA: !!opts.transA,
+    transB: !!opts.transB,
+    accumulate: !!opts.accumulate,
+    bias: !!opts.bias,
+    dropoutA: !!drop,
+  };
   const tilesN = Math.ceil(n / TILE);
   const tiles = Math.ceil(m / TILE) * tilesN;
   const { splits, kChunk } = tiledSplits(tiles, k);
-  const uniforms = { m, n, k, tiles_n: tilesN, tiles, k_chunk: kChunk, splits, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 };
+  const uniforms = {
+    m,
+    n,
+    k,
+    tiles_n: tilesN,
+    tiles,
+    k_chunk: kChunk,
+    splits,
+    p: drop?.p ?? 0,
+    seed: (drop?.seed ?? 0) >>> 0,
+  };
   // Stand-ins for unread bindings: B for the bias, a one-word u32 tensor for the step.
   const extra = { bias: opts.bias ?? b, step: drop?.step ?? stepStandIn(gpu) };
   const flops = 2 * m * n * k;
   if (splits === 1) {
     gpu.dispatch(tiledKernel(f), {
-      bindings: { a_in: a, b_in: b, c: out, ...extra }, uniforms, workgroups: tiles,
+      bindings: { a_in: a, b_in: b, c: out, ...extra },
+      uniforms,
+      workgroups: tiles,
       cost: { bytes: 4 * (m * k + k * n + m * n * (f.accumulate ? 2 : 1)), flops },
     });
     return out;
   }
   const partials = gpu.empty('f32', [splits, m, n]);
   gpu.dispatch(tiledKernel(f), {
-    bindings: { a_in: a, b_in: b, c: partials, ...extra }, uniforms, workgroups: tiles * splits,
+    bindings: { a_in: a, b_in: b, c: partials, ...extra },
+    uniforms,
+    workgroups: tiles * splits,
     cost: { bytes: 4 * (m * k + k * n + m * n * splits), flops },
   });
   gpu.dispatch(reduceKernel(f.accumulate, f.bias), {

@@ -25,7 +25,12 @@ const K = {
   mean: kernel({ name: 'pool.mean', code, entryPoint: 'segment_sum', overrides: { MEAN: true } }),
   max: kernel({ name: 'pool.max', code, entryPoint: 'segment_max' }),
   sumBackward: kernel({ name: 'pool.sum_backward', code, entryPoint: 'segment_sum_backward' }),
-  meanBackward: kernel({ name: 'pool.mean_backward', code, entryPoint: 'segment_sum_backward', overrides: { MEAN: true } }),
+  meanBackward: kernel({
+    name: 'pool.mean_backward',
+    code,
+    entryPoint: 'segment_sum_backward',
+    overrides: { MEAN: true },
+  }),
   maxBackward: kernel({ name: 'pool.max_backward', code, entryPoint: 'segment_max_backward' }),
   softmax: kernel({ name: 'pool.softmax', code, entryPoint: 'segment_softmax' }),
   weighted: kernel({ name: 'pool.weighted', code, entryPoint: 'weighted_pool' }),
@@ -34,21 +39,32 @@ const K = {
 };
 
 function expectSegments(op: string, s: GraphSegments): void {
-  if (!Number.isInteger(s.numGraphs) || s.numGraphs < 0) throw new Error(`${op}: numGraphs must be a non-negative integer, got ${s.numGraphs}`);
-  if (!Number.isInteger(s.numNodes) || s.numNodes < 0) throw new Error(`${op}: numNodes must be a non-negative integer, got ${s.numNodes}`);
+  if (!Number.isInteger(s.numGraphs) || s.numGraphs < 0)
+    throw new Error(`${op}: numGraphs must be a non-negative integer, got ${s.numGraphs}`);
+  if (!Number.isInteger(s.numNodes) || s.numNodes < 0)
+    throw new Error(`${op}: numNodes must be a non-negative integer, got ${s.numNodes}`);
   expectTensor(op, 'ptr', s.ptr, 'u32', [s.numGraphs + 1]);
   expectTensor(op, 'batch', s.batch, 'u32', [s.numNodes]);
 }
 
 function expectMode(op: string, mode: PoolMode): void {
-  if (mode !== 'add' && mode !== 'mean' && mode !== 'max') throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
+  if (mode !== 'add' && mode !== 'mean' && mode !== 'max')
+    throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
 }
 
 function sizes(s: GraphSegments, width: number, gates = 1) {
   return { graphs: s.numGraphs, nodes: s.numNodes, width, gates };
 }
 
-function launch(gpu: Gpu, k: Kernel, threads: number, bindings: Record<string, Tensor>, uniforms: ReturnType<typeof sizes>, bytes: number, flops: number): void {
+function launch(
+  gpu: Gpu,
+  k: Kernel,
+  threads: number,
+  bindings: Record<string, Tensor>,
+  uniforms: ReturnType<typeof sizes>,
+  bytes: number,
+  flops: number,
+): void {
   if (threads === 0) return;
   gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost: { bytes, flops } });
 }
@@ -65,21 +81,45 @@ export interface PoolResult {
  * 'max' takes the first maximum in node order and returns which node it is, for the backward.
  * x: f32 [numNodes, F]. Outputs may be given (checked) or are taken from the pool.
  */
-export function globalPool(gpu: Gpu, x: Tensor, seg: GraphSegments, mode: PoolMode, opts: { out?: Tensor; argmax?: Tensor } = {}): PoolResult {
+export function globalPool(
+  gpu: Gpu,
+  x: Tensor,
+  seg: GraphSegments,
+  mode: PoolMode,
+  opts: { out?: Tensor; argmax?: Tensor } = {},
+): PoolResult {
   const op = 'globalPool';
   expectMode(op, mode);
   expectSegments(op, seg);
   expectTensor(op, 'x', x, 'f32', [seg.numNodes, -1]);
-  const F = x.shape[1], B = seg.numGraphs, N = seg.numNodes;
+  const F = x.shape[1],
+    B = seg.numGraphs,
+    N = seg.numNodes;
   const out = outputFor(gpu, op, 'out', [B, F], opts.out);
   if (out.buffer === x.buffer) throw new Error(`${op}: out must not share a GPU buffer with x`);
   const bytes = 4 * (B + 1 + N * F + B * F);
   if (mode === 'max') {
     const argmax = outputFor(gpu, op, 'argmax', [B, F], opts.argmax, 'u32');
-    launch(gpu, K.max, B * F, { graph_ptr: seg.ptr, x_in: x, out, arg_out: argmax }, sizes(seg, F), bytes + 4 * B * F, N * F);
+    launch(
+      gpu,
+      K.max,
+      B * F,
+      { graph_ptr: seg.ptr, x_in: x, out, arg_out: argmax },
+      sizes(seg, F),
+      bytes + 4 * B * F,
+      N * F,
+    );
     return { out, argmax };
   }
-  launch(gpu, mode === 'mean' ? K.mean : K.sum, B * F, { graph_ptr: seg.ptr, x_in: x, out }, sizes(seg, F), bytes, N * F);
+  launch(
+    gpu,
+    mode === 'mean' ? K.mean : K.sum,
+    B * F,
+    { graph_ptr: seg.ptr, x_in: x, out },
+    sizes(seg, F),
+    bytes,
+    N * F,
+  );
   return { out, argmax: null };
 }
 
@@ -87,24 +127,48 @@ export function globalPool(gpu: Gpu, x: Tensor, seg: GraphSegments, mode: PoolMo
  * Backward of globalPool: dx[n, f] = dout[g, f] ('add'), dout[g, f] / |g| ('mean'), or dout[g, f] where n holds
  * the maximum of column f of its graph g, else 0 ('max', given the forward's argmax). dout: f32 [numGraphs, F].
  */
-export function globalPoolBackward(gpu: Gpu, dout: Tensor, seg: GraphSegments, mode: PoolMode, opts: { argmax?: Tensor | null; dx?: Tensor } = {}): Tensor {
+export function globalPoolBackward(
+  gpu: Gpu,
+  dout: Tensor,
+  seg: GraphSegments,
+  mode: PoolMode,
+  opts: { argmax?: Tensor | null; dx?: Tensor } = {},
+): Tensor {
   const op = 'globalPoolBackward';
   expectMode(op, mode);
   expectSegments(op, seg);
   expectTensor(op, 'dout', dout, 'f32', [seg.numGraphs, -1]);
-  const F = dout.shape[1], B = seg.numGraphs, N = seg.numNodes;
+  const F = dout.shape[1],
+    B = seg.numGraphs,
+    N = seg.numNodes;
   const dx = outputFor(gpu, op, 'dx', [N, F], opts.dx);
   if (dx.buffer === dout.buffer) throw new Error(`${op}: dx must not share a GPU buffer with dout`);
   const bytes = 4 * (N + N * F + N * F);
   if (mode === 'max') {
     if (!opts.argmax) throw new Error(`${op}: mode 'max' needs the forward's argmax`);
     expectTensor(op, 'argmax', opts.argmax, 'u32', [B, F]);
-    launch(gpu, K.maxBackward, N * F, { graph_of: seg.batch, grad_in: dout, arg_in: opts.argmax, out: dx }, sizes(seg, F), bytes + 4 * N * F, 0);
+    launch(
+      gpu,
+      K.maxBackward,
+      N * F,
+      { graph_of: seg.batch, grad_in: dout, arg_in: opts.argmax, out: dx },
+      sizes(seg, F),
+      bytes + 4 * N * F,
+      0,
+    );
     return dx;
   }
   const mean = mode === 'mean';
   const bindings = { graph_ptr: seg.ptr, graph_of: seg.batch, grad_in: dout, out: dx };
-  launch(gpu, mean ? K.meanBackward : K.sumBackward, N * F, bindings, sizes(seg, F), bytes + (mean ? 8 * N : 0), mean ? N * F : 0);
+  launch(
+    gpu,
+    mean ? K.meanBackward : K.sumBackward,
+    N * F,
+    bindings,
+    sizes(seg, F),
+    bytes + (mean ? 8 * N : 0),
+    mean ? N * F : 0,
+  );
   return dx;
 }
 
@@ -119,7 +183,15 @@ export function poolSoftmax(gpu: Gpu, gate: Tensor, seg: GraphSegments, beta?: T
   const G = gate.shape[1];
   const out = outputFor(gpu, op, 'beta', [seg.numNodes, G], beta);
   if (out.buffer === gate.buffer) throw new Error(`${op}: beta must not share a GPU buffer with gate`);
-  launch(gpu, K.softmax, seg.numGraphs * G, { graph_ptr: seg.ptr, x_in: gate, out }, sizes(seg, G, G), 4 * (seg.numGraphs + 1 + 4 * seg.numNodes * G), 5 * seg.numNodes * G);
+  launch(
+    gpu,
+    K.softmax,
+    seg.numGraphs * G,
+    { graph_ptr: seg.ptr, x_in: gate, out },
+    sizes(seg, G, G),
+    4 * (seg.numGraphs + 1 + 4 * seg.numNodes * G),
+    5 * seg.numNodes * G,
+  );
   return out;
 }
 
@@ -134,11 +206,21 @@ export function weightedPool(gpu: Gpu, x: Tensor, beta: Tensor, seg: GraphSegmen
   const F = x.shape[1];
   expectTensor(op, 'beta', beta, 'f32', [seg.numNodes, -1]);
   const G = beta.shape[1];
-  if (G !== 1 && G !== F) throw new Error(`${op}: beta must have 1 or ${F} columns (one weight per node, or per node and feature), got ${G}`);
+  if (G !== 1 && G !== F)
+    throw new Error(`${op}: beta must have 1 or ${F} columns (one weight per node, or per node and feature), got ${G}`);
   const result = outputFor(gpu, op, 'out', [seg.numGraphs, F], out);
-  if (result.buffer === x.buffer || result.buffer === beta.buffer) throw new Error(`${op}: out must not share a GPU buffer with x or beta`);
+  if (result.buffer === x.buffer || result.buffer === beta.buffer)
+    throw new Error(`${op}: out must not share a GPU buffer with x or beta`);
   const N = seg.numNodes;
-  launch(gpu, K.weighted, seg.numGraphs * F, { graph_ptr: seg.ptr, x_in: x, beta, out: result }, sizes(seg, F, G), 4 * (seg.numGraphs + 1 + 2 * N * F + seg.numGraphs * F), 2 * N * F);
+  launch(
+    gpu,
+    K.weighted,
+    seg.numGraphs * F,
+    { graph_ptr: seg.ptr, x_in: x, beta, out: result },
+    sizes(seg, F, G),
+    4 * (seg.numGraphs + 1 + 2 * N * F + seg.numGraphs * F),
+    2 * N * F,
+  );
   return result;
 }
 
@@ -148,23 +230,52 @@ export function weightedPool(gpu: Gpu, x: Tensor, beta: Tensor, seg: GraphSegmen
  *   dbeta[n, j] = sum_{f % G == j} dout[g, f] * x[n, f]
  *   dgate[n, j] = beta[n, j] * (dbeta[n, j] - sum_{n' in g} beta[n', j] * dbeta[n', j])
  */
-export function attentionPoolBackward(gpu: Gpu, x: Tensor, beta: Tensor, dout: Tensor, seg: GraphSegments, opts: { dx?: Tensor; dgate?: Tensor } = {}): { dx: Tensor; dgate: Tensor } {
+export function attentionPoolBackward(
+  gpu: Gpu,
+  x: Tensor,
+  beta: Tensor,
+  dout: Tensor,
+  seg: GraphSegments,
+  opts: { dx?: Tensor; dgate?: Tensor } = {},
+): { dx: Tensor; dgate: Tensor } {
   const op = 'attentionPoolBackward';
   expectSegments(op, seg);
   expectTensor(op, 'x', x, 'f32', [seg.numNodes, -1]);
-  const F = x.shape[1], N = seg.numNodes, B = seg.numGraphs;
+  const F = x.shape[1],
+    N = seg.numNodes,
+    B = seg.numGraphs;
   expectTensor(op, 'beta', beta, 'f32', [N, -1]);
   const G = beta.shape[1];
   if (G !== 1 && G !== F) throw new Error(`${op}: beta must have 1 or ${F} columns, got ${G}`);
   expectTensor(op, 'dout', dout, 'f32', [B, F]);
   const dx = outputFor(gpu, op, 'dx', [N, F], opts.dx);
   const dgate = outputFor(gpu, op, 'dgate', [N, G], opts.dgate);
-  for (const [name, t] of [['dx', dx], ['dgate', dgate]] as const) {
-    if ([x, beta, dout].some((input) => input.buffer === t.buffer)) throw new Error(`${op}: ${name} must not share a GPU buffer with x, beta or dout`);
+  for (const [name, t] of [
+    ['dx', dx],
+    ['dgate', dgate],
+  ] as const) {
+    if ([x, beta, dout].some((input) => input.buffer === t.buffer))
+      throw new Error(`${op}: ${name} must not share a GPU buffer with x, beta or dout`);
   }
   if (dx.buffer === dgate.buffer) throw new Error(`${op}: dx and dgate must be separate GPU buffers`);
   const u = sizes(seg, F, G);
-  launch(gpu, K.weightedBackward, N * G, { graph_of: seg.batch, x_in: x, grad_in: dout, beta, out: dx, grad_gate: dgate }, u, 4 * (N + N * G + 3 * N * F + N * G), 2 * N * F);
-  launch(gpu, K.softmaxBackward, B * G, { graph_ptr: seg.ptr, beta, grad_gate: dgate }, u, 4 * (B + 1 + 4 * N * G), 4 * N * G);
+  launch(
+    gpu,
+    K.weightedBackward,
+    N * G,
+    { graph_of: seg.batch, x_in: x, grad_in: dout, beta, out: dx, grad_gate: dgate },
+    u,
+    4 * (N + N * G + 3 * N * F + N * G),
+    2 * N * F,
+  );
+  launch(
+    gpu,
+    K.softmaxBackward,
+    B * G,
+    { graph_ptr: seg.ptr, beta, grad_gate: dgate },
+    u,
+    4 * (B + 1 + 4 * N * G),
+    4 * N * G,
+  );
   return { dx, dgate };
 }

@@ -26,17 +26,29 @@ function cached(key: string, make: () => Kernel): Kernel {
 /** Over f32 columns (w = 1) or vec4 column groups (w = 4). */
 function scatterKernel(by: 'dst' | 'src', w: 1 | 4, lanes: number): Kernel {
   const entryPoint = `scatter_rows_${by}`;
-  return cached(`${entryPoint}|${w}|${lanes}`, () => kernel({
-    name: `scatter_add.${by}.rows`, code, entryPoint, preludes: [ELEMENT_TYPE[w]], workgroupSize: SCATTER_WG,
-    overrides: { ROW_LANES: lanes },
-  }));
+  return cached(`${entryPoint}|${w}|${lanes}`, () =>
+    kernel({
+      name: `scatter_add.${by}.rows`,
+      code,
+      entryPoint,
+      preludes: [ELEMENT_TYPE[w]],
+      workgroupSize: SCATTER_WG,
+      overrides: { ROW_LANES: lanes },
+    }),
+  );
 }
 
 function columnKernel(w: 1 | 4): Kernel {
   const entryPoint = 'column_block_sum';
-  return cached(`${entryPoint}|${w}`, () => kernel({
-    name: 'column_sum.blocks', code, entryPoint, preludes: [ELEMENT_TYPE[w]], workgroupSize: COLUMN_WG,
-  }));
+  return cached(`${entryPoint}|${w}`, () =>
+    kernel({
+      name: 'column_sum.blocks',
+      code,
+      entryPoint,
+      preludes: [ELEMENT_TYPE[w]],
+      workgroupSize: COLUMN_WG,
+    }),
+  );
 }
 
 /** scatterAdd's sums, arguments already checked; `w` is 4 when F is a multiple of 4 and there are edges. */
@@ -44,12 +56,16 @@ export function scatterRows(gpu: Gpu, g: GraphTensors, vals: Tensor, by: 'dst' |
   const [n, f] = [g.numNodes, vals.shape[1]];
   if (n === 0 || f === 0) return out;
   const lanes = spmmLanes(f / w);
-  const bindings: Record<string, Tensor> = by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
+  const bindings: Record<string, Tensor> =
+    by === 'dst' ? { offsets: g.rowPtr, vals, out } : { offsets: g.colPtr, perm: g.perm, vals, out };
   gpu.dispatch(scatterKernel(by, w, lanes), {
     bindings,
     uniforms: { n, f: f / w, block: 0, accumulate: 0, col_blocks: 0 },
     workgroups: Math.ceil(n / (SCATTER_WG / lanes)),
-    cost: { bytes: (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0) + (g.numEdges + n) * f * 4, flops: g.numEdges * f },
+    cost: {
+      bytes: (n + 1) * 4 + (by === 'src' ? g.numEdges * 4 : 0) + (g.numEdges + n) * f * 4,
+      flops: g.numEdges * f,
+    },
   });
   return out;
 }
@@ -71,7 +87,13 @@ export function columnBlocks(gpu: Gpu, x: Tensor, rows: number, f: number, out: 
     const dest = last ? out : gpu.empty('f32', [blocks, f]);
     gpu.dispatch(k, {
       bindings: { vals: input, out: dest },
-      uniforms: { n, f: f / w, block: COLUMN_GROUP_ROWS, accumulate: last && accumulate ? 1 : 0, col_blocks: colBlocks },
+      uniforms: {
+        n,
+        f: f / w,
+        block: COLUMN_GROUP_ROWS,
+        accumulate: last && accumulate ? 1 : 0,
+        col_blocks: colBlocks,
+      },
       workgroups: blocks * colBlocks,
       cost: { bytes: (n + blocks) * f * 4, flops: n * f },
     });

@@ -16,7 +16,10 @@ function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, dropout: 
   let k = kernels.get(key);
   if (!k) {
     k = kernel({
-      name: 'spmm.rows', code, entryPoint, workgroupSize: WG,
+      name: 'spmm.rows',
+      code,
+      entryPoint,
+      workgroupSize: WG,
       overrides: { ROW_LANES: lanes, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
     });
     kernels.set(key, k);
@@ -44,15 +47,27 @@ export function spmmRows(gpu: Gpu, a: SparseTensors, b: Tensor, out: Tensor, opt
   const rowsPerGroup = WG / lanes;
   gpu.dispatch(rowsKernel(vec4, lanes, !!opts.accumulate, dropout, !!opts.bias), {
     bindings: {
-      row_ptr: a.rowPtr, col_idx: a.colIdx, values: a.values, nz_id: a.nzId, b_in: b, y_out: out,
+      row_ptr: a.rowPtr,
+      col_idx: a.colIdx,
+      values: a.values,
+      nz_id: a.nzId,
+      b_in: b,
+      y_out: out,
       // Stand-ins for unread bindings: any u32 tensor for the step, B for the bias.
-      step: dropout ? drop!.step : a.rowPtr, bias: opts.bias ?? b,
+      step: dropout ? drop!.step : a.rowPtr,
+      bias: opts.bias ?? b,
     },
     uniforms: { rows: a.rows, n, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
     workgroups: Math.ceil(a.rows / rowsPerGroup),
     cost: {
-      bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) +
-        (opts.bias ? n : 0)),
+      bytes:
+        4 *
+        (a.rows +
+          1 +
+          a.nnz * (dropout ? 3 : 2) +
+          a.nnz * n +
+          a.rows * n * (opts.accumulate ? 2 : 1) +
+          (opts.bias ? n : 0)),
       flops: 2 * a.nnz * n,
     },
   });

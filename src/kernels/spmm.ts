@@ -42,23 +42,33 @@ export interface SpmmOptions {
 /** Throws unless `m` is a well-formed CSR matrix: each problem its own clear error. */
 export function validateSparse(m: SparseRows, what = 'sparse matrix'): void {
   const { rows, cols, rowPtr, colIdx, values } = m;
-  for (const [name, v] of [['rows', rows], ['cols', cols]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 2) throw new Error(`${what}: ${name} must be a non-negative integer, got ${v}`);
+  for (const [name, v] of [
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 2)
+      throw new Error(`${what}: ${name} must be a non-negative integer, got ${v}`);
   }
   if (!(rowPtr instanceof Uint32Array) || !(colIdx instanceof Uint32Array) || !(values instanceof Float32Array)) {
     throw new Error(`${what}: rowPtr and colIdx must be Uint32Array and values a Float32Array`);
   }
-  if (rowPtr.length !== rows + 1) throw new Error(`${what}: rowPtr has ${rowPtr.length} entries, expected rows + 1 = ${rows + 1}`);
+  if (rowPtr.length !== rows + 1)
+    throw new Error(`${what}: rowPtr has ${rowPtr.length} entries, expected rows + 1 = ${rows + 1}`);
   const nnz = colIdx.length;
   if (values.length !== nnz) throw new Error(`${what}: ${nnz} column indices but ${values.length} values`);
   if (rowPtr[0] !== 0) throw new Error(`${what}: rowPtr must start at 0, got ${rowPtr[0]}`);
   if (rowPtr[rows] !== nnz) throw new Error(`${what}: rowPtr must end at nnz = ${nnz}, got ${rowPtr[rows]}`);
   for (let r = 0; r < rows; r++) {
-    if (rowPtr[r + 1] < rowPtr[r]) throw new Error(`${what}: rowPtr is not monotone: rowPtr[${r + 1}] = ${rowPtr[r + 1]} < rowPtr[${r}] = ${rowPtr[r]}`);
+    if (rowPtr[r + 1] < rowPtr[r])
+      throw new Error(
+        `${what}: rowPtr is not monotone: rowPtr[${r + 1}] = ${rowPtr[r + 1]} < rowPtr[${r}] = ${rowPtr[r]}`,
+      );
   }
   for (let p = 0; p < nnz; p++) {
-    if (colIdx[p] >= cols) throw new Error(`${what}: column index ${colIdx[p]} at nonzero ${p} is out of range for ${cols} columns`);
-    if (!Number.isFinite(values[p])) throw new Error(`${what}: value at nonzero ${p} is ${values[p]} (values must be finite)`);
+    if (colIdx[p] >= cols)
+      throw new Error(`${what}: column index ${colIdx[p]} at nonzero ${p} is out of range for ${cols} columns`);
+    if (!Number.isFinite(values[p]))
+      throw new Error(`${what}: value at nonzero ${p} is ${values[p]} (values must be finite)`);
   }
 }
 
@@ -128,7 +138,10 @@ function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: 
   let k = kernels.get(key);
   if (!k) {
     k = kernel({
-      name: 'spmm', code, entryPoint, workgroupSize: WG,
+      name: 'spmm',
+      code,
+      entryPoint,
+      workgroupSize: WG,
       overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
     });
     kernels.set(key, k);
@@ -147,7 +160,10 @@ function expectSparse(op: string, a: SparseTensors): void {
 export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = {}): Tensor {
   expectSparse('spmm', a);
   expectTensor('spmm', 'B', b, 'f32', [-1, -1]);
-  if (b.shape[0] !== a.cols) throw new Error(`spmm: shape mismatch: A is [${a.rows}, ${a.cols}] but B is [${b.shape}]; B must have ${a.cols} rows`);
+  if (b.shape[0] !== a.cols)
+    throw new Error(
+      `spmm: shape mismatch: A is [${a.rows}, ${a.cols}] but B is [${b.shape}]; B must have ${a.cols} rows`,
+    );
   const n = b.shape[1];
   const drop = opts.dropout;
   expectDropout('spmm', drop, 'dropout.step');
@@ -160,7 +176,8 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   if (out.buffer === b.buffer) throw new Error('spmm: out must not share a buffer with B');
   if (opts.bias) {
     expectTensor('spmm', 'bias', opts.bias, 'f32', [-1]);
-    if (opts.bias.size !== n) throw new Error(`spmm: shape mismatch: bias has ${opts.bias.size} values, the product has ${n} columns`);
+    if (opts.bias.size !== n)
+      throw new Error(`spmm: shape mismatch: bias has ${opts.bias.size} values, the product has ${n} columns`);
     if (out.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
   }
   if (a.rows === 0 || n === 0) return out;
@@ -189,7 +206,17 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
     },
     uniforms: { rows: a.rows, n, row_groups: rowGroups, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
     workgroups: groups(threads, WG),
-    cost: { bytes: 4 * (a.rows + 1 + a.nnz * (dropout ? 3 : 2) + a.nnz * n + a.rows * n * (opts.accumulate ? 2 : 1) + (opts.bias ? n : 0)), flops: 2 * a.nnz * n },
+    cost: {
+      bytes:
+        4 *
+        (a.rows +
+          1 +
+          a.nnz * (dropout ? 3 : 2) +
+          a.nnz * n +
+          a.rows * n * (opts.accumulate ? 2 : 1) +
+          (opts.bias ? n : 0)),
+      flops: 2 * a.nnz * n,
+    },
   });
   return out;
 }

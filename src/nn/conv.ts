@@ -360,10 +360,7 @@ export abstract class AttentionConv extends Module {
     return { 'lin_edge.weight': { shape: [this.hc, D], data: transpose(values('lin_edge.weight'), D, this.hc) } };
   }
 
-  protected edgeFromState(
-    get: (name: string) => Float32Array,
-    set: (name: string, data: Float32Array) => void,
-  ): void {
+  protected edgeFromState(get: (name: string) => Float32Array, set: (name: string, data: Float32Array) => void): void {
     const D = this.opts.edgeDim;
     if (D !== null) set('lin_edge.weight', transpose(get('lin_edge.weight'), this.hc, D));
   }

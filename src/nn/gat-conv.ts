@@ -88,9 +88,7 @@ export class GATConv extends AttentionConv {
     const das = scope.get('da_src', [n, heads]),
       dad = scope.get('da_dst', [n, heads]);
     const E = graph.numEdges;
-    const edge = call.edge
-      ? { edge: scope.get('a_edge', [E, heads]), dedge: scope.get('da_edge', [E, heads]) }
-      : {};
+    const edge = call.edge ? { edge: scope.get('a_edge', [E, heads]), dedge: scope.get('da_edge', [E, heads]) } : {};
     if (this.fused) {
       gatAttendBackward(gpu, graph, aSrc, aDst, h, alpha, dagg, dims, {
         dropout,

@@ -9,12 +9,18 @@ export class GraphSet implements LayerGraphs {
   private gpuGraphs = new Map<boolean, GraphTensors>();
   private readonly edges: [ArrayLike<number>, ArrayLike<number>];
 
-  constructor(private readonly gpu: Gpu, edgeIndex: EdgeIndex, readonly numNodes: number) {
+  constructor(
+    private readonly gpu: Gpu,
+    edgeIndex: EdgeIndex,
+    readonly numNodes: number,
+  ) {
     const { src, dst } = splitEdgeIndex(edgeIndex, numNodes); // validates once, with clear errors
     this.edges = [src, dst];
     const maxEdges = gpu.maxBindingSize / 4 / 8; // per-edge [E, heads] values must fit one binding (8 heads)
     if (src.length + numNodes > maxEdges) {
-      throw new Error(`A graph of ${src.length} edges is beyond this device's limits (at most about ${Math.floor(maxEdges)} edges with 8 heads)`);
+      throw new Error(
+        `A graph of ${src.length} edges is beyond this device's limits (at most about ${Math.floor(maxEdges)} edges with 8 heads)`,
+      );
     }
   }
 

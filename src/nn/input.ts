@@ -33,10 +33,16 @@ export class DenseInput implements LayerInput {
   ) {
     if (x.shape.length !== 2) throw new Error(`Layer input must be [nodes, features], got [${x.shape}]`);
   }
-  get rows() { return this.x.shape[0]; }
-  get cols() { return this.x.shape[1]; }
+  get rows() {
+    return this.x.shape[0];
+  }
+  get cols() {
+    return this.x.shape[1];
+  }
   /** The input itself; null with dropout (the dropped-out tensor is never stored). */
-  get dense() { return this.dropout ? null : this.x; }
+  get dense() {
+    return this.dropout ? null : this.x;
+  }
   times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
     return matmul(gpu, this.x, w, { out, bias, dropoutA: this.dropout });
   }
@@ -52,9 +58,15 @@ export class SparseInput implements LayerInput {
     readonly xT: SparseTensors,
     readonly dropout?: InputDropout,
   ) {}
-  get rows() { return this.x.rows; }
-  get cols() { return this.x.cols; }
-  get dense() { return null; }
+  get rows() {
+    return this.x.rows;
+  }
+  get cols() {
+    return this.x.cols;
+  }
+  get dense() {
+    return null;
+  }
   times(gpu: Gpu, w: Tensor, out: Tensor, bias?: Tensor) {
     return spmm(gpu, this.x, w, { out, bias, dropout: this.dropout });
   }

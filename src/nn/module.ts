@@ -377,7 +377,10 @@ export abstract class Module implements GradientOwner {
    * unexpected ones are ignored; both are listed in the result.
    */
   loadStateDict(dict: Readonly<Record<string, StateDictTensor>>, opts: { strict?: boolean } = {}): StateDictCheck {
-    const check = checkStateDict(this.stateDictSpec(dict ?? {}), dict, { strict: opts.strict, owner: this.constructor.name });
+    const check = checkStateDict(this.stateDictSpec(dict ?? {}), dict, {
+      strict: opts.strict,
+      owner: this.constructor.name,
+    });
     const given = (name: string) => Object.hasOwn(dict, name);
     const writes: [string, Float32Array, Float32Array | null][] = [];
     for (const [prefix, m] of this.namedModules()) {
@@ -415,7 +418,8 @@ export abstract class Module implements GradientOwner {
     }
     const store = this.context.store;
     for (const [name, data] of writes) {
-      if (data.length !== store.slot(name).size) throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
+      if (data.length !== store.slot(name).size)
+        throw new Error(`loadStateDict: ${name}: ${data.length} values, expected ${store.slot(name).size}`);
     }
     for (const [name, data, mask] of writes) {
       if (!mask) {

@@ -29,7 +29,11 @@ export class ParameterStore {
   readonly grads: Tensor;
   private byName = new Map<string, ParamSlot>();
 
-  constructor(readonly gpu: Gpu, specs: ParamSpec[], rand: () => number) {
+  constructor(
+    readonly gpu: Gpu,
+    specs: ParamSpec[],
+    rand: () => number,
+  ) {
     let offset = 0;
     for (const s of specs) {
       if (this.byName.has(s.name)) throw new Error(`Duplicate parameter name ${s.name}`);
@@ -74,7 +78,8 @@ export class ParameterStore {
 
   write(name: string, data: Float32Array): void {
     const s = this.slot(name);
-    if (data.length !== s.size) throw new Error(`Parameter ${name}: expected ${s.size} values [${s.shape}], got ${data.length}`);
+    if (data.length !== s.size)
+      throw new Error(`Parameter ${name}: expected ${s.size} values [${s.shape}], got ${data.length}`);
     this.value(name).write(data);
   }
 

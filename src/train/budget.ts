@@ -424,7 +424,7 @@ export function checkParametersFit(
     throw new Error(
       `Too large for this device: the model's ${P} parameters need ${formatBytes(P * 4)} in one buffer, ` +
         `but the device allows ${formatBytes(perTensor)} ` +
-          `(inChannels ${c.inChannels}, heads ${c.heads}, hiddenChannels ${c.hiddenChannels})`,
+        `(inChannels ${c.inChannels}, heads ${c.heads}, hiddenChannels ${c.hiddenChannels})`,
     );
   }
 }

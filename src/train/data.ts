@@ -43,9 +43,19 @@ export interface GpuDataset {
  * checked before anything is uploaded; a failure part-way, a device limit, frees what was uploaded).
  */
 export function uploadDataset(gpu: Gpu, d: NodeDataset): GpuDataset {
-  const data = new Data({
-    x: d.features, numNodes: d.numNodes, numFeatures: d.numFeatures, edgeIndex: d.edgeIndex, y: d.labels,
-    numClasses: d.numClasses, trainMask: d.trainMask, valMask: d.valMask, testMask: d.testMask,
-  }, { names: { x: 'features', y: 'labels' } });
+  const data = new Data(
+    {
+      x: d.features,
+      numNodes: d.numNodes,
+      numFeatures: d.numFeatures,
+      edgeIndex: d.edgeIndex,
+      y: d.labels,
+      numClasses: d.numClasses,
+      trainMask: d.trainMask,
+      valMask: d.valMask,
+      testMask: d.testMask,
+    },
+    { names: { x: 'features', y: 'labels' } },
+  );
   return data.to(gpu);
 }

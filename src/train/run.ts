@@ -9,14 +9,15 @@ import { uploadDataset, type GpuDataset, type NodeDataset } from './data.ts';
 import { checkTrainingSplits, resolveRunOptions, splitCounts } from './options.ts';
 import { summarize, Trainer, type EpochMetrics, type TrainConfig } from './trainer.ts';
 
-export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> & TrainConfig & {
-  /**
-   * Bytes of GPU memory the run may take in all. The need is estimated before anything is uploaded (inputs,
-   * parameters, Adam state, activations, backward workspaces and scratch; see budget.ts) and a run above the budget
-   * is refused. Default: no total limit (each tensor is still checked against the device's buffer limits).
-   */
-  memoryBudget?: number;
-};
+export type RunConfig = Omit<GATModelConfig, 'inChannels' | 'outChannels'> &
+  TrainConfig & {
+    /**
+     * Bytes of GPU memory the run may take in all. The need is estimated before anything is uploaded (inputs,
+     * parameters, Adam state, activations, backward workspaces and scratch; see budget.ts) and a run above the budget
+     * is refused. Default: no total limit (each tensor is still checked against the device's buffer limits).
+     */
+    memoryBudget?: number;
+  };
 
 export interface RunResult {
   model: GATModel;
@@ -31,8 +32,17 @@ export interface RunResult {
 }
 
 /** The paper configuration (Velickovic et al. 2018, as PyG's examples/gat.py). */
-export const PAPER_CONFIG: Required<Pick<RunConfig, 'model' | 'heads' | 'hiddenChannels' | 'dropout' | 'lr' | 'weightDecay' | 'epochs' | 'seed'>> = {
-  model: 'gatv2', heads: 8, hiddenChannels: 8, dropout: 0.6, lr: 0.005, weightDecay: 5e-4, epochs: 200, seed: 0,
+export const PAPER_CONFIG: Required<
+  Pick<RunConfig, 'model' | 'heads' | 'hiddenChannels' | 'dropout' | 'lr' | 'weightDecay' | 'epochs' | 'seed'>
+> = {
+  model: 'gatv2',
+  heads: 8,
+  hiddenChannels: 8,
+  dropout: 0.6,
+  lr: 0.005,
+  weightDecay: 5e-4,
+  epochs: 200,
+  seed: 0,
 };
 
 export async function trainNodeClassifier(

@@ -51,7 +51,8 @@ const epochNow = async (page: Page) => Number((await text(page, '#stat-epoch')).
 
 /** The longest a 10 ms timer is late over about two seconds: how long the page's main thread is blocked. */
 // (A string, so that tsx's helpers for named functions do not end up in the page.)
-const worstTimerLagMs = (page: Page) => page.evaluate<number>(`new Promise((resolve) => {
+const worstTimerLagMs = (page: Page) =>
+  page.evaluate<number>(`new Promise((resolve) => {
   let worst = 0, n = 0;
   const tick = (due) => {
     worst = Math.max(worst, performance.now() - due);
@@ -73,7 +74,11 @@ test('the built page trains GATv2 on Cora for 200 epochs', { timeout: 15 * 60_00
 
     const t0 = performance.now();
     await page.click('#start');
-    await page.waitForFunction(() => Number(document.getElementById('stat-epoch')!.textContent!.split('/')[0]) >= 10, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => Number(document.getElementById('stat-epoch')!.textContent!.split('/')[0]) >= 10,
+      null,
+      { timeout: 120_000 },
+    );
 
     // Responsive while training: timers run on time and Pause stops the run after its epoch.
     const lag = await worstTimerLagMs(page);
@@ -81,7 +86,9 @@ test('the built page trains GATv2 on Cora for 200 epochs', { timeout: 15 * 60_00
     assert.ok(lag < 250, `the page's main thread was blocked for ${lag.toFixed(0)} ms`);
     await page.click('#pause');
     await page.waitForSelector('body[data-state="paused"]');
-    await page.waitForFunction(() => /Paused/.test(document.getElementById('status')!.textContent!), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /Paused/.test(document.getElementById('status')!.textContent!), null, {
+      timeout: 60_000,
+    });
     const pausedAt = await epochNow(page);
     await page.waitForTimeout(1000);
     assert.equal(await epochNow(page), pausedAt, 'no epoch runs while paused');
@@ -90,8 +97,10 @@ test('the built page trains GATv2 on Cora for 200 epochs', { timeout: 15 * 60_00
     await page.waitForSelector('body[data-state="done"]', { timeout: 12 * 60_000 });
     const seconds = (performance.now() - t0) / 1000;
     const test = Number((await text(page, '#stat-test')).replace('%', ''));
-    console.log(`200 epochs in ${seconds.toFixed(1)} s (paused at ${pausedAt}); page shows ${await text(page, '#stat-speed')} epochs/s; ` +
-      `test accuracy ${test}%, at best validation ${await text(page, '#stat-best')}`);
+    console.log(
+      `200 epochs in ${seconds.toFixed(1)} s (paused at ${pausedAt}); page shows ${await text(page, '#stat-speed')} epochs/s; ` +
+        `test accuracy ${test}%, at best validation ${await text(page, '#stat-best')}`,
+    );
 
     assert.equal(await text(page, '#stat-epoch'), '200 / 200');
     assert.ok(test >= 78, `test accuracy ${test}% is below 78%`);
@@ -141,7 +150,8 @@ interface Drawing {
   halves: { src: number; dst: number; alpha: number }[];
 }
 // (A string, as above.)
-const readDrawing = (page: Page) => page.evaluate<Drawing>(`(() => {
+const readDrawing = (page: Page) =>
+  page.evaluate<Drawing>(`(() => {
   const svg = document.getElementById('mol-drawing');
   const num = (e, a) => Number(e.getAttribute(a));
   const all = (sel) => Array.from(svg.querySelectorAll(sel));
@@ -194,8 +204,10 @@ test('the molecule mode trains a graph classifier on MUTAG and draws its test mo
     const test = Number((await text(page, '#mol-stat-test')).replace('%', ''));
     const majority = 100 * Number(await page.locator('#molecules').getAttribute('data-majority'));
     const speed = await text(page, '#mol-stat-speed');
-    console.log(`MUTAG fold 1 of 5, ${EPOCHS} epochs in ${seconds.toFixed(1)} s (${speed} epochs/s): ` +
-      `training accuracy ${train}%, test accuracy ${test}%, majority class ${majority.toFixed(1)}%`);
+    console.log(
+      `MUTAG fold 1 of 5, ${EPOCHS} epochs in ${seconds.toFixed(1)} s (${speed} epochs/s): ` +
+        `training accuracy ${train}%, test accuracy ${test}%, majority class ${majority.toFixed(1)}%`,
+    );
     assert.equal(await text(page, '#mol-stat-epoch'), `${EPOCHS} / ${EPOCHS}`);
     const edgeDim = await page.locator('#molecules').getAttribute('data-edge-dim');
     assert.equal(edgeDim, '4', 'attention reads the four one-hot bond types');

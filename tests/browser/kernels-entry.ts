@@ -11,7 +11,10 @@ export interface CaseResult {
   ms: number;
 }
 
-export async function runSuites(suites: [string, KernelCase[]][], options: DeviceOptions = {}): Promise<{ adapter: unknown; results: CaseResult[] }> {
+export async function runSuites(
+  suites: [string, KernelCase[]][],
+  options: DeviceOptions = {},
+): Promise<{ adapter: unknown; results: CaseResult[] }> {
   const gpu = await Gpu.create(options);
   const results: CaseResult[] = [];
   for (const [suite, cases] of suites) {
@@ -21,7 +24,13 @@ export async function runSuites(suites: [string, KernelCase[]][], options: Devic
         await c.run(gpu);
         results.push({ suite, name: c.name, ok: true, ms: performance.now() - t0 });
       } catch (err) {
-        results.push({ suite, name: c.name, ok: false, error: String((err as Error)?.stack ?? err), ms: performance.now() - t0 });
+        results.push({
+          suite,
+          name: c.name,
+          ok: false,
+          error: String((err as Error)?.stack ?? err),
+          ms: performance.now() - t0,
+        });
       }
     }
   }

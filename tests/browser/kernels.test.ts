@@ -11,7 +11,9 @@ import { gpuShapeSuites } from '../kernels/gpu-shapes.ts';
 import type { CaseResult } from './kernels-entry.ts';
 
 const kernelsDir = fileURLToPath(new URL('../kernels/', import.meta.url));
-const families = readdirSync(kernelsDir).filter((f) => f.endsWith('.cases.ts')).sort();
+const families = readdirSync(kernelsDir)
+  .filter((f) => f.endsWith('.cases.ts'))
+  .sort();
 
 /** One browser bundle: the entry plus every suite. */
 function bundle(): Promise<string> {
@@ -19,7 +21,8 @@ function bundle(): Promise<string> {
   const list = families.map((f, i) => `['${f.replace('.cases.ts', '')}', c${i}]`).join(', ');
   return bundleForBrowser({
     stdin: {
-      contents: `${imports}\nimport { runSuites } from '../browser/kernels-entry.ts';\n` +
+      contents:
+        `${imports}\nimport { runSuites } from '../browser/kernels-entry.ts';\n` +
         `import { gpuShapeSuites } from './gpu-shapes.ts';\n` +
         `window.runKernelSuites = () => runSuites([${list}]);\n` +
         `window.runGpuShapeSuites = () => runSuites(gpuShapeSuites, { kernels: 'gpu' });\n`,
@@ -38,15 +41,21 @@ let gpuShapeOutcome: Outcome;
 
 before(async () => {
   const js = await bundle();
-  server = await serve({ files: { '/index.html': '<!doctype html><script type="module" src="/suite.js"></script>', '/suite.js': js } });
+  server = await serve({
+    files: { '/index.html': '<!doctype html><script type="module" src="/suite.js"></script>', '/suite.js': js },
+  });
   browser = await launchChromium();
   const page = await browser.newPage();
   const consoleErrors: string[] = [];
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await page.goto(server.url);
   await page.waitForFunction(() => 'runKernelSuites' in window, null, { timeout: 30_000 });
-  outcome = await page.evaluate(() => (window as unknown as { runKernelSuites: () => Promise<never> }).runKernelSuites());
-  gpuShapeOutcome = await page.evaluate(() => (window as unknown as { runGpuShapeSuites: () => Promise<never> }).runGpuShapeSuites());
+  outcome = await page.evaluate(() =>
+    (window as unknown as { runKernelSuites: () => Promise<never> }).runKernelSuites(),
+  );
+  gpuShapeOutcome = await page.evaluate(() =>
+    (window as unknown as { runGpuShapeSuites: () => Promise<never> }).runGpuShapeSuites(),
+  );
   assert.deepEqual(consoleErrors, [], 'uncaught errors in the page');
 });
 
@@ -62,13 +71,15 @@ test('the page runs on a WebGPU adapter', () => {
 // The case names come from the same modules (they import nothing Node lacks); the results from the page.
 for (const f of families) {
   const suite = f.replace('.cases.ts', '');
-  const { cases } = (await import(new URL(f, new URL('../kernels/', import.meta.url)).href)) as { cases: { name: string }[] };
+  const { cases } = (await import(new URL(f, new URL('../kernels/', import.meta.url)).href)) as {
+    cases: { name: string }[];
+  };
   describe(`chromium: ${suite}`, () => {
     for (const c of cases) {
       test(c.name, () => {
         const r = outcome.results.find((x) => x.suite === suite && x.name === c.name);
         assert.ok(r, `no result from the page for ${suite}: ${c.name}`);
-        assert.ok(r.ok, r.error ?? "failed");
+        assert.ok(r.ok, r.error ?? 'failed');
       });
     }
   });

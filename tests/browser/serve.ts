@@ -4,8 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
-  '.png': 'image/png', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream', '.wasm': 'application/wasm',
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
 };
 
 export interface Served {
@@ -18,7 +24,9 @@ export async function serve(source: { dir?: string; files?: Record<string, strin
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const name = path === '/' ? '/index.html' : path;
     try {
-      const body = source.files?.[name] ?? (source.dir ? await readFile(join(source.dir, normalize(name).replace(/^(\.\.[/\\])+/, ''))) : undefined);
+      const body =
+        source.files?.[name] ??
+        (source.dir ? await readFile(join(source.dir, normalize(name).replace(/^(\.\.[/\\])+/, ''))) : undefined);
       if (body === undefined) throw new Error('not found');
       res.writeHead(200, { 'content-type': TYPES[extname(name)] ?? 'application/octet-stream' });
       res.end(body);

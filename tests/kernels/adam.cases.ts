@@ -2,7 +2,17 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { adamScalars, adamStep, adamWScalars, adamWStep, type AdamConfig } from '../../src/kernels/adam.ts';
 import * as ref from '../reference/adam.ts';
-import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, randInt, randomArray, repeat, type KernelCase } from './harness.ts';
+import {
+  assert,
+  assertBitIdentical,
+  assertClose,
+  assertEqual,
+  assertThrows,
+  randInt,
+  randomArray,
+  repeat,
+  type KernelCase,
+} from './harness.ts';
 
 const CASES = 20;
 
@@ -76,8 +86,10 @@ async function threeSteps(gpu: Gpu, rand: () => number, n: number, cfg: AdamConf
 async function deterministic(gpu: Gpu, decoupled: boolean): Promise<void> {
   const rand = Math.random;
   const cfg = { lr: 0.005, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4 };
-  const n = 100_003, pad = 61;
-  const p0 = randomArray(rand, n), grads = [randomArray(rand, n), randomArray(rand, n)];
+  const n = 100_003,
+    pad = 61;
+  const p0 = randomArray(rand, n),
+    grads = [randomArray(rand, n), randomArray(rand, n)];
   const results: Float32Array[] = [];
   for (let run = 0; run < 2; run++) {
     // Parameters as the first n elements of a larger, poisoned buffer: the tail must stay NaN.
@@ -89,7 +101,10 @@ async function deterministic(gpu: Gpu, decoupled: boolean): Promise<void> {
     const uniformBuffers = (gpu as unknown as { uniformBuffers?: Map<string, unknown> }).uniformBuffers;
     const before = uniformBuffers?.size;
     gpuStep(gpu, s, grads[1], cfg, 2, decoupled);
-    assert(uniformBuffers?.size === before, `a step created ${(uniformBuffers?.size ?? 0) - (before ?? 0)} uniform buffers`);
+    assert(
+      uniformBuffers?.size === before,
+      `a step created ${(uniformBuffers?.size ?? 0) - (before ?? 0)} uniform buffers`,
+    );
     const all = (await big.read()) as Float32Array;
     for (let k = n; k < n + pad; k++) assert(Number.isNaN(all[k]), `element ${k} past n was written: ${all[k]}`);
     results.push(all.slice(0, n), (await s.m.read()) as Float32Array, (await s.v.read()) as Float32Array);
@@ -103,7 +118,7 @@ async function deterministic(gpu: Gpu, decoupled: boolean): Promise<void> {
 
 export const cases: KernelCase[] = [
   {
-    name: 'reference Adam matches a hand-computed two-step example of torch\'s formula',
+    name: "reference Adam matches a hand-computed two-step example of torch's formula",
     async run() {
       // lr 0.01, betas (0.9, 0.999), eps 1e-8, weight decay 0.1, p0 = 1, gradients 0.5 then -0.25.
       // Step 1: g = 0.5 + 0.1 * 1 = 0.6; m = 0.1 * 0.6 = 0.06; v = 0.001 * 0.36 = 0.00036;
@@ -113,7 +128,9 @@ export const cases: KernelCase[] = [
       //   v = 0.999 * 0.00036 + 0.001 * g^2 = 0.00038244099999496667; bc1 = 1 - 0.81 = 0.19, bc2 = 1 - 0.998001 = 0.001999;
       //   denom = sqrt(v) / sqrt(0.001999) + 1e-8 = 0.43739703568321334; p = p - (0.01 / 0.19) * m / denom = 0.9853191993058598.
       const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
-      const p = Float64Array.of(1), m = new Float64Array(1), v = new Float64Array(1);
+      const p = Float64Array.of(1),
+        m = new Float64Array(1),
+        v = new Float64Array(1);
       ref.adamStep(p, [0.5], m, v, cfg, 1);
       assertClose('step 1 m', m, [0.06], 1e-14);
       assertClose('step 1 v', v, [0.00036], 1e-14);
@@ -149,7 +166,7 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'reference AdamW matches a two-step example of torch\'s formula, on the host and on the GPU (n = 1 and 4)',
+    name: "reference AdamW matches a two-step example of torch's formula, on the host and on the GPU (n = 1 and 4)",
     async run(gpu) {
       // lr 0.01, betas (0.9, 0.999), eps 1e-8, weight decay 0.1, p0 = 1, gradients 0.5 then -0.25.
       // Step 1: p = 1 * (1 - 0.001) = 0.999; m = 0.05; v = 0.00025; denom = sqrt(0.00025) / sqrt(0.001) + 1e-8;
@@ -158,7 +175,9 @@ export const cases: KernelCase[] = [
       //   = 0.00031225; bc1 = 0.19, bc2 = 0.001999; p -= (0.01 / 0.19) * 0.02 / (sqrt(v) / sqrt(bc2) + 1e-8)
       //   = 0.98534762987058470.
       const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
-      const p = Float64Array.of(1), m = new Float64Array(1), v = new Float64Array(1);
+      const p = Float64Array.of(1),
+        m = new Float64Array(1),
+        v = new Float64Array(1);
       ref.adamWStep(p, [0.5], m, v, cfg, 1);
       assertClose('step 1 p', p, [0.9890000002], 1e-14);
       ref.adamWStep(p, [-0.25], m, v, cfg, 2);
@@ -186,8 +205,16 @@ export const cases: KernelCase[] = [
       assertEqual('adamWScalars', adamWScalars(cfg, 2), Float32Array.of(0.01, 1 - 0.81, 1 - 0.998001, 1 - 0.0001));
       assertThrows('adamWScalars t', () => adamWScalars(cfg, 0), /adamWScalars: step t must be an integer >= 1, got 0/);
       const f = (k: number) => gpu.empty('f32', [k]);
-      assertThrows('adamWStep size', () => adamWStep(gpu, f(10), f(9), f(10), f(10), f(4), cfg), /adamWStep: shape mismatch for grads/);
-      assertThrows('adamWStep wd', () => adamWStep(gpu, f(10), f(10), f(10), f(10), f(4), { ...cfg, weightDecay: -1 }), /adamw: weightDecay must be >= 0, got -1/);
+      assertThrows(
+        'adamWStep size',
+        () => adamWStep(gpu, f(10), f(9), f(10), f(10), f(4), cfg),
+        /adamWStep: shape mismatch for grads/,
+      );
+      assertThrows(
+        'adamWStep wd',
+        () => adamWStep(gpu, f(10), f(10), f(10), f(10), f(4), { ...cfg, weightDecay: -1 }),
+        /adamw: weightDecay must be >= 0, got -1/,
+      );
     },
   },
   {
@@ -214,14 +241,42 @@ export const cases: KernelCase[] = [
       const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
       const f = (n: number) => gpu.empty('f32', [n]);
       const sc = f(4);
-      assertThrows('grads size', () => adamStep(gpu, f(10), f(9), f(10), f(10), sc, cfg), /adamStep: shape mismatch for grads: expected 10 elements/);
-      assertThrows('m size', () => adamStep(gpu, f(10), f(10), f(11), f(10), sc, cfg), /adamStep: shape mismatch for m/);
+      assertThrows(
+        'grads size',
+        () => adamStep(gpu, f(10), f(9), f(10), f(10), sc, cfg),
+        /adamStep: shape mismatch for grads: expected 10 elements/,
+      );
+      assertThrows(
+        'm size',
+        () => adamStep(gpu, f(10), f(10), f(11), f(10), sc, cfg),
+        /adamStep: shape mismatch for m/,
+      );
       assertThrows('v size', () => adamStep(gpu, f(10), f(10), f(10), f(3), sc, cfg), /adamStep: shape mismatch for v/);
-      assertThrows('scalars size', () => adamStep(gpu, f(10), f(10), f(10), f(10), f(3), cfg), /adamStep: shape mismatch for scalars: expected 4 elements/);
-      assertThrows('params dtype', () => adamStep(gpu, gpu.empty('u32', [10]), f(10), f(10), f(10), sc, cfg), /adamStep: params must be f32, got u32/);
-      assertThrows('grads dtype', () => adamStep(gpu, f(10), gpu.empty('i32', [10]), f(10), f(10), sc, cfg), /adamStep: grads must be f32, got i32/);
-      assertThrows('lr', () => adamStep(gpu, f(10), f(10), f(10), f(10), sc, { ...cfg, lr: NaN }), /lr must be >= 0, got NaN/);
-      assertThrows('beta2', () => adamStep(gpu, f(10), f(10), f(10), f(10), sc, { ...cfg, beta2: 1.5 }), /beta2 must be in \[0, 1\)/);
+      assertThrows(
+        'scalars size',
+        () => adamStep(gpu, f(10), f(10), f(10), f(10), f(3), cfg),
+        /adamStep: shape mismatch for scalars: expected 4 elements/,
+      );
+      assertThrows(
+        'params dtype',
+        () => adamStep(gpu, gpu.empty('u32', [10]), f(10), f(10), f(10), sc, cfg),
+        /adamStep: params must be f32, got u32/,
+      );
+      assertThrows(
+        'grads dtype',
+        () => adamStep(gpu, f(10), gpu.empty('i32', [10]), f(10), f(10), sc, cfg),
+        /adamStep: grads must be f32, got i32/,
+      );
+      assertThrows(
+        'lr',
+        () => adamStep(gpu, f(10), f(10), f(10), f(10), sc, { ...cfg, lr: NaN }),
+        /lr must be >= 0, got NaN/,
+      );
+      assertThrows(
+        'beta2',
+        () => adamStep(gpu, f(10), f(10), f(10), f(10), sc, { ...cfg, beta2: 1.5 }),
+        /beta2 must be in \[0, 1\)/,
+      );
     },
   },
 ];

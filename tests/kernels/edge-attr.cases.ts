@@ -4,7 +4,16 @@ import { buildGraph, uploadGraph } from '../../src/graph.ts';
 import { csrEdgeAttr, csrEdgeAttrBackward, type FillValue } from '../../src/kernels/edge-attr.ts';
 import * as ref from '../reference/edge-attr.ts';
 import { checkVjp } from '../reference/fd.ts';
-import { assertClose, assertThrows, poisoned, randInt, randomArray, randomEdges, repeat, type KernelCase } from './harness.ts';
+import {
+  assertClose,
+  assertThrows,
+  poisoned,
+  randInt,
+  randomArray,
+  randomEdges,
+  repeat,
+  type KernelCase,
+} from './harness.ts';
 
 const FILLS: FillValue[] = ['mean', 'add', 'max', 'min', 0.75];
 
@@ -18,7 +27,15 @@ async function read(t: Tensor): Promise<Float32Array> {
  * Forward and backward of every fill on one edge list, with and without added self loops, against the float64
  * reference; outputs poisoned first, every element checked.
  */
-async function checkGraph(gpu: Gpu, src: number[], dst: number[], n: number, D: number, attr: Float32Array, dout?: Float32Array) {
+async function checkGraph(
+  gpu: Gpu,
+  src: number[],
+  dst: number[],
+  n: number,
+  D: number,
+  attr: Float32Array,
+  dout?: Float32Array,
+) {
   const edges = { src, dst, numNodes: n };
   for (const addSelfLoops of [true, false]) {
     const host = buildGraph([src, dst], n, { addSelfLoops });
@@ -73,18 +90,23 @@ export const cases: KernelCase[] = [
     name: 'csrEdgeAttr: a node with 10,000 incoming edges beside nodes without any',
     async run(gpu) {
       const rand = Math.random;
-      const n = 50, hub = 7, D = 3;
-      const src: number[] = [], dst: number[] = [];
-      for (let k = 0; k < 10000; k++) (src.push((k * 13) % n), dst.push(hub));
-      for (let k = 0; k < 20; k++) (src.push(hub), dst.push(k % 10));
+      const n = 50,
+        hub = 7,
+        D = 3;
+      const src: number[] = [],
+        dst: number[] = [];
+      for (let k = 0; k < 10000; k++) src.push((k * 13) % n), dst.push(hub);
+      for (let k = 0; k < 20; k++) src.push(hub), dst.push(k % 10);
       await checkGraph(gpu, src, dst, n, D, randomArray(rand, src.length * D));
     },
   },
   {
     name: 'csrEdgeAttr over more than 65,535 workgroups',
     async run(gpu) {
-      const n = 70000, D = 64; // n * D threads: 70,000 workgroups of 64
-      const src = [1, 2, 3, 3], dst = [0, 0, 69999, 3];
+      const n = 70000,
+        D = 64; // n * D threads: 70,000 workgroups of 64
+      const src = [1, 2, 3, 3],
+        dst = [0, 0, 69999, 3];
       const host = buildGraph([src, dst], n, { addSelfLoops: true });
       const g = uploadGraph(gpu, host);
       const attr = randomArray(Math.random, src.length * D);
@@ -99,8 +121,10 @@ export const cases: KernelCase[] = [
     name: 'reference csrEdgeAttr backward matches finite differences for every fill',
     async run() {
       const rand = Math.random;
-      const src = [0, 1, 2, 2, 3, 1, 0], dst = [1, 1, 1, 0, 0, 3, 0];
-      const n = 5, D = 3;
+      const src = [0, 1, 2, 2, 3, 1, 0],
+        dst = [1, 1, 1, 0, 0, 3, 0];
+      const n = 5,
+        D = 3;
       const edges = { src, dst, numNodes: n };
       const host = buildGraph([src, dst], n, { addSelfLoops: true });
       const attr = randomArray(rand, src.length * D);
@@ -119,16 +143,38 @@ export const cases: KernelCase[] = [
   {
     name: 'csrEdgeAttr refuses edge attributes of the wrong shape and unknown fills, naming them',
     async run(gpu) {
-      const g = uploadGraph(gpu, buildGraph([[0, 1], [1, 0]], 2, { addSelfLoops: true }));
+      const g = uploadGraph(
+        gpu,
+        buildGraph(
+          [
+            [0, 1],
+            [1, 0],
+          ],
+          2,
+          { addSelfLoops: true },
+        ),
+      );
       const a = gpu.tensor('f32', [3, 2], new Float32Array(6));
       const ok = gpu.tensor('f32', [2, 2], new Float32Array(4));
       try {
-        assertThrows('rows', () => csrEdgeAttr(gpu, g, a, 'mean'), /csrEdgeAttr: shape mismatch for edgeAttr: expected \[2,\*\], got \[3,2\]/);
+        assertThrows(
+          'rows',
+          () => csrEdgeAttr(gpu, g, a, 'mean'),
+          /csrEdgeAttr: shape mismatch for edgeAttr: expected \[2,\*\], got \[3,2\]/,
+        );
         for (const bad of ['sum', 'mul', NaN, Infinity, null]) {
-          assertThrows(`fill ${String(bad)}`, () => csrEdgeAttr(gpu, g, ok, bad as FillValue), /csrEdgeAttr: fill must be 'mean', 'add', 'max', 'min' or a finite number/);
+          assertThrows(
+            `fill ${String(bad)}`,
+            () => csrEdgeAttr(gpu, g, ok, bad as FillValue),
+            /csrEdgeAttr: fill must be 'mean', 'add', 'max', 'min' or a finite number/,
+          );
         }
         const dout = gpu.tensor('f32', [4, 2], new Float32Array(8));
-        assertThrows('max without edgeAttr', () => csrEdgeAttrBackward(gpu, g, dout, 'max'), /needs the forward's edgeAttr/);
+        assertThrows(
+          'max without edgeAttr',
+          () => csrEdgeAttrBackward(gpu, g, dout, 'max'),
+          /needs the forward's edgeAttr/,
+        );
         dout.dispose();
       } finally {
         a.dispose();

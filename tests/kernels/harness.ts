@@ -45,7 +45,10 @@ export function randomizeParameters(model: Module, rand: () => number): Map<stri
 }
 
 /** A batch of graphs of the given sizes (nodes contiguous): its segments on the GPU, and the host ptr. */
-export function segmentsOf(gpu: Gpu, sizes: readonly number[]): { seg: GraphSegments; ptr: Uint32Array; dispose(): void } {
+export function segmentsOf(
+  gpu: Gpu,
+  sizes: readonly number[],
+): { seg: GraphSegments; ptr: Uint32Array; dispose(): void } {
   const ptr = new Uint32Array(sizes.length + 1);
   sizes.forEach((s, g) => (ptr[g + 1] = ptr[g] + s));
   const n = ptr[sizes.length];
@@ -66,7 +69,7 @@ export function segmentsOf(gpu: Gpu, sizes: readonly number[]): { seg: GraphSegm
 export function randomEdges(rand: () => number, n: number, e: number): [number[], number[]] {
   const s: number[] = [];
   const d: number[] = [];
-  for (let k = 0; k < e; k++) (s.push(randInt(rand, 0, n)), d.push(randInt(rand, 0, n)));
+  for (let k = 0; k < e; k++) s.push(randInt(rand, 0, n)), d.push(randInt(rand, 0, n));
   return [s, d];
 }
 
@@ -91,7 +94,9 @@ export function assertClose(label: string, got: ArrayLike<number>, want: ArrayLi
   }
   const rel = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
   if (!(rel < tol)) {
-    throw new Error(`${label}: relative error ${rel.toExponential(3)} >= ${tol} (worst element ${worst}: got ${got[worst]}, expected ${want[worst]})`);
+    throw new Error(
+      `${label}: relative error ${rel.toExponential(3)} >= ${tol} (worst element ${worst}: got ${got[worst]}, expected ${want[worst]})`,
+    );
   }
 }
 
@@ -101,7 +106,13 @@ export function assertClose(label: string, got: ArrayLike<number>, want: ArrayLi
  * `floor` (1e-2: the other gradients are of order 1, and f32 sums of such terms that cancel leave ~1e-7 per element),
  * so at most floor * tol absolute.
  */
-export function assertGradClose(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-4, floor = 1e-2): void {
+export function assertGradClose(
+  label: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol = 1e-4,
+  floor = 1e-2,
+): void {
   let den = 0;
   for (let i = 0; i < want.length; i++) den += want[i] * want[i];
   if (Math.sqrt(den) >= floor || want.length === 0) {
@@ -109,7 +120,12 @@ export function assertGradClose(label: string, got: ArrayLike<number>, want: Arr
     return;
   }
   const shift = floor / Math.sqrt(want.length); // the same constant on both sides: |got - want| is unchanged
-  assertClose(label, Array.from(got, (v) => v + shift), Array.from(want, (v) => v + shift), tol);
+  assertClose(
+    label,
+    Array.from(got, (v) => v + shift),
+    Array.from(want, (v) => v + shift),
+    tol,
+  );
 }
 
 /** Checks exact equality of every element (integer outputs, determinism). */
@@ -122,7 +138,11 @@ export function assertEqual(label: string, got: ArrayLike<number>, want: ArrayLi
 
 /** Bit-for-bit equality of two float arrays (NaN payloads included). */
 export function assertBitIdentical(label: string, a: Float32Array, b: Float32Array): void {
-  assertEqual(label, new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length));
+  assertEqual(
+    label,
+    new Uint32Array(a.buffer, a.byteOffset, a.length),
+    new Uint32Array(b.buffer, b.byteOffset, b.length),
+  );
 }
 
 export function assertThrows(label: string, fn: () => unknown, pattern: RegExp): void {
@@ -141,7 +161,11 @@ export function assert(cond: unknown, msg: string): asserts cond {
 }
 
 /** Runs `body` for `count` fresh random cases, naming the failing one. */
-export async function repeat(count: number, seed: number, body: (rand: () => number, i: number) => Promise<void>): Promise<void> {
+export async function repeat(
+  count: number,
+  seed: number,
+  body: (rand: () => number, i: number) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < count; i++) {
     try {
       await body(rng(seed * 1000 + i), i);

@@ -542,9 +542,17 @@ export const cases: KernelCase[] = [
         /size mismatch for 1\.att: copying a param with shape \[1, 4, 16\] from checkpoint, the shape in current model is \[1, 8, 8\]/,
       );
       const f64Data = { ...sd, '4.bias': { shape: [4], data: new Float64Array(4) as unknown as Float32Array } };
-      assertThrows('dtype', () => b.loadStateDict(f64Data), /dtype mismatch for 4\.bias: copying a param with dtype F64/);
+      assertThrows(
+        'dtype',
+        () => b.loadStateDict(f64Data),
+        /dtype mismatch for 4\.bias: copying a param with dtype F64/,
+      );
       const labelled = { ...sd, '4.bias': { ...sd['4.bias'], dtype: 'F64' } };
-      assertThrows('dtype label', () => b.loadStateDict(labelled), /dtype mismatch for 4\.bias: copying a param with dtype F64/);
+      assertThrows(
+        'dtype label',
+        () => b.loadStateDict(labelled),
+        /dtype mismatch for 4\.bias: copying a param with dtype F64/,
+      );
       assertEqual('nothing applied after refusals', await readValues(b), before);
       const partial = { ...sd, extra: sd['4.bias'] } as Record<string, { shape: number[]; data: Float32Array }>;
       for (const k of Object.keys(partial)) if (k.startsWith('4.')) delete partial[k];

@@ -1,8 +1,27 @@
 import type { Tensor } from '../../src/gpu/tensor.ts';
-import { attentionPoolBackward, globalPool, globalPoolBackward, poolSoftmax, weightedPool, type PoolMode } from '../../src/kernels/pooling.ts';
+import {
+  attentionPoolBackward,
+  globalPool,
+  globalPoolBackward,
+  poolSoftmax,
+  weightedPool,
+  type PoolMode,
+} from '../../src/kernels/pooling.ts';
 import { checkVjp } from '../reference/fd.ts';
 import * as ref from '../reference/pooling.ts';
-import { assert, assertBitIdentical, assertClose, assertEqual, assertThrows, poisoned, randInt, randomArray, repeat, segmentsOf, type KernelCase } from './harness.ts';
+import {
+  assert,
+  assertBitIdentical,
+  assertClose,
+  assertEqual,
+  assertThrows,
+  poisoned,
+  randInt,
+  randomArray,
+  repeat,
+  segmentsOf,
+  type KernelCase,
+} from './harness.ts';
 
 const CASES = 12;
 const MODES: PoolMode[] = ['add', 'mean', 'max'];
@@ -32,11 +51,18 @@ export const cases: KernelCase[] = [
         const dt = gpu.tensor('f32', [seg.numGraphs, f], dout);
         for (const mode of MODES) {
           const want = ref.globalPool(xs, ptr, f, mode);
-          const { out, argmax } = globalPool(gpu, x, seg, mode, { out: poisoned(gpu, 'f32', [seg.numGraphs, f]), argmax: mode === 'max' ? poisoned(gpu, 'u32', [seg.numGraphs, f]) : undefined });
+          const { out, argmax } = globalPool(gpu, x, seg, mode, {
+            out: poisoned(gpu, 'f32', [seg.numGraphs, f]),
+            argmax: mode === 'max' ? poisoned(gpu, 'u32', [seg.numGraphs, f]) : undefined,
+          });
           assertClose(`${mode} forward`, await read(out), want.out);
           if (argmax) {
             const got = (await argmax.read()) as Uint32Array;
-            assertEqual('max argmax', Int32Array.from(got, (v) => (v === 0xffffffff ? -1 : v)), want.argmax);
+            assertEqual(
+              'max argmax',
+              Int32Array.from(got, (v) => (v === 0xffffffff ? -1 : v)),
+              want.argmax,
+            );
           }
           const dx = globalPoolBackward(gpu, dt, seg, mode, { argmax, dx: poisoned(gpu, 'f32', [seg.numNodes, f]) });
           assertClose(`${mode} backward`, await read(dx), ref.globalPoolBackward(dout, ptr, f, mode, want.argmax));
@@ -58,7 +84,13 @@ export const cases: KernelCase[] = [
       const dout = randomArray(rand, 4 * f);
       for (const mode of MODES) {
         const { argmax } = ref.globalPool(x, ptr, f, mode);
-        checkVjp(`${mode} pool`, (v) => ref.globalPool(v, ptr, f, mode).out, x, dout, ref.globalPoolBackward(dout, ptr, f, mode, argmax));
+        checkVjp(
+          `${mode} pool`,
+          (v) => ref.globalPool(v, ptr, f, mode).out,
+          x,
+          dout,
+          ref.globalPoolBackward(dout, ptr, f, mode, argmax),
+        );
       }
       for (const gw of [1, f]) {
         const gate = randomArray(rand, 9 * gw);
@@ -94,9 +126,16 @@ export const cases: KernelCase[] = [
             assert(Math.abs(s - 1) < 1e-5, `graph ${g} column ${j}: beta sums to ${s}`);
           }
         }
-        assertClose('pooled', await read(weightedPool(gpu, x, beta, seg, poisoned(gpu, 'f32', [seg.numGraphs, f]))), want.out);
+        assertClose(
+          'pooled',
+          await read(weightedPool(gpu, x, beta, seg, poisoned(gpu, 'f32', [seg.numGraphs, f]))),
+          want.out,
+        );
         const dt = gpu.tensor('f32', [seg.numGraphs, f], dout);
-        const grads = attentionPoolBackward(gpu, x, beta, dt, seg, { dx: poisoned(gpu, 'f32', [n, f]), dgate: poisoned(gpu, 'f32', [n, gw]) });
+        const grads = attentionPoolBackward(gpu, x, beta, dt, seg, {
+          dx: poisoned(gpu, 'f32', [n, f]),
+          dgate: poisoned(gpu, 'f32', [n, gw]),
+        });
         const wantGrads = ref.attentionPoolBackward(xs, betaHost, dout, ptr, f, gw);
         assertClose('dx', await read(grads.dx), wantGrads.dx);
         assertClose('dgate', await read(grads.dgate), wantGrads.dgate);
@@ -123,8 +162,17 @@ export const cases: KernelCase[] = [
         const second = globalPool(gpu, x, seg, mode);
         assertBitIdentical(`${mode} rerun`, got, await read(second.out));
         const dout = gpu.tensor('f32', [seg.numGraphs, f], randomArray(rand, seg.numGraphs * f));
-        const dx = globalPoolBackward(gpu, dout, seg, mode, { argmax: first.argmax, dx: poisoned(gpu, 'f32', [seg.numNodes, f]) });
-        const want = ref.globalPoolBackward((await dout.read()) as Float32Array, ptr, f, mode, ref.globalPool(xs, ptr, f, mode).argmax);
+        const dx = globalPoolBackward(gpu, dout, seg, mode, {
+          argmax: first.argmax,
+          dx: poisoned(gpu, 'f32', [seg.numNodes, f]),
+        });
+        const want = ref.globalPoolBackward(
+          (await dout.read()) as Float32Array,
+          ptr,
+          f,
+          mode,
+          ref.globalPool(xs, ptr, f, mode).argmax,
+        );
         assertClose(`${mode} backward`, await read(dx), want);
         [first.out, first.argmax, second.argmax, dout].forEach((t) => t?.dispose());
       }
@@ -153,13 +201,37 @@ export const cases: KernelCase[] = [
     async run(gpu) {
       const { seg, dispose } = segmentsOf(gpu, [2, 1]);
       const x = gpu.empty('f32', [3, 4]);
-      assertThrows('mode', () => globalPool(gpu, x, seg, 'sum' as PoolMode), /globalPool: mode must be 'add', 'mean' or 'max'/);
-      assertThrows('rows', () => globalPool(gpu, gpu.empty('f32', [4, 4]), seg, 'add'), /globalPool: shape mismatch for x: expected \[3,\*\]/);
+      assertThrows(
+        'mode',
+        () => globalPool(gpu, x, seg, 'sum' as PoolMode),
+        /globalPool: mode must be 'add', 'mean' or 'max'/,
+      );
+      assertThrows(
+        'rows',
+        () => globalPool(gpu, gpu.empty('f32', [4, 4]), seg, 'add'),
+        /globalPool: shape mismatch for x: expected \[3,\*\]/,
+      );
       assertThrows('dtype', () => globalPool(gpu, gpu.empty('u32', [3, 4]), seg, 'add'), /globalPool: x must be f32/);
-      assertThrows('ptr', () => globalPool(gpu, x, { ...seg, numGraphs: 3 }, 'add'), /globalPool: shape mismatch for ptr/);
-      assertThrows('argmax', () => globalPoolBackward(gpu, gpu.empty('f32', [2, 4]), seg, 'max'), /needs the forward's argmax/);
-      assertThrows('gate width', () => weightedPool(gpu, x, gpu.empty('f32', [3, 2]), seg), /beta must have 1 or 4 columns/);
-      assertThrows('alias', () => globalPool(gpu, x, seg, 'add', { out: x.view(0, [2, 4]) }), /must not share a GPU buffer/);
+      assertThrows(
+        'ptr',
+        () => globalPool(gpu, x, { ...seg, numGraphs: 3 }, 'add'),
+        /globalPool: shape mismatch for ptr/,
+      );
+      assertThrows(
+        'argmax',
+        () => globalPoolBackward(gpu, gpu.empty('f32', [2, 4]), seg, 'max'),
+        /needs the forward's argmax/,
+      );
+      assertThrows(
+        'gate width',
+        () => weightedPool(gpu, x, gpu.empty('f32', [3, 2]), seg),
+        /beta must have 1 or 4 columns/,
+      );
+      assertThrows(
+        'alias',
+        () => globalPool(gpu, x, seg, 'add', { out: x.view(0, [2, 4]) }),
+        /must not share a GPU buffer/,
+      );
       x.dispose();
       dispose();
     },

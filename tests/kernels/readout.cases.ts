@@ -391,7 +391,11 @@ export const cases: KernelCase[] = [
       const withEdges = new GATv2GraphClassifier({ inChannels: 7, numClasses: 2, numLayers: 2, edgeDim: 4 });
       const edgeNames = [...withEdges.stateShapes()].filter(([k]) => k.includes('lin_edge'));
       assert(
-        JSON.stringify(edgeNames) === JSON.stringify([['convs.0.lin_edge.weight', [64, 4]], ['convs.1.lin_edge.weight', [64, 4]]]),
+        JSON.stringify(edgeNames) ===
+          JSON.stringify([
+            ['convs.0.lin_edge.weight', [64, 4]],
+            ['convs.1.lin_edge.weight', [64, 4]],
+          ]),
         `lin_edge entries: ${JSON.stringify(edgeNames)}`,
       );
       assertThrows(

@@ -13,8 +13,22 @@ const runtime: Runtime = {
 };
 
 const row = (edges: number, kernel: string, ms: number, extra: Partial<KernelRow> = {}): KernelRow => ({
-  edges, kernelEdges: edges + edges / 8, nodes: edges / 8, maxInDegree: 9, kernel, ms, reps: 3, bytes: 1e6, flops: 1e6,
-  gbPerS: 1, shareOfCopy: 0.1, gflopPerS: 1, shareOfMatmul: 0.1, shape: 'cpu', source: 'timestamps', ...extra,
+  edges,
+  kernelEdges: edges + edges / 8,
+  nodes: edges / 8,
+  maxInDegree: 9,
+  kernel,
+  ms,
+  reps: 3,
+  bytes: 1e6,
+  flops: 1e6,
+  gbPerS: 1,
+  shareOfCopy: 0.1,
+  gflopPerS: 1,
+  shareOfMatmul: 0.1,
+  shape: 'cpu',
+  source: 'timestamps',
+  ...extra,
 });
 const op = (edges: number, name: string, ms: number, shape: 'cpu' | 'gpu' = 'cpu') =>
   row(edges, name, ms, { op: name, shape });
@@ -54,7 +68,13 @@ test('each op with an edge term pairs with the same op, graph and shape without 
     '| 8,000 (9,000) | gatv2Attend | cpu | 10 | 15 | 1.50x |',
     '| 8,000 (9,000) | gatv2ScoreBackward | cpu |  | 7 |  |',
   ]);
-  assert.equal(edgeFeatureTable(runtime, rows.filter((r) => !r.op)), '');
+  assert.equal(
+    edgeFeatureTable(
+      runtime,
+      rows.filter((r) => !r.op),
+    ),
+    '',
+  );
 });
 
 test('the readout table holds the pooling kernels only', () => {
@@ -62,5 +82,11 @@ test('the readout table holds the pooling kernels only', () => {
   assert.equal(body.length, 2);
   assert.match(body[0], /^\| 125 \| 7 \| pool\.sum \| 0\.500 \|/);
   assert.match(body[1], /pool\.mean_backward \| 0\.250 \|/);
-  assert.equal(readoutTable(runtime, rows.filter((r) => !r.kernel.startsWith('pool.'))), '');
+  assert.equal(
+    readoutTable(
+      runtime,
+      rows.filter((r) => !r.kernel.startsWith('pool.')),
+    ),
+    '',
+  );
 });

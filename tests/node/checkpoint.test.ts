@@ -78,8 +78,7 @@ describe('checkpoints of a GATModel', () => {
 
   const model = (seed: number) =>
     new GATModel({ inChannels: 20, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu, { seed });
-  const weights = async (m: GATModel) =>
-    Buffer.from(((await m.parameterStore.values.read()) as Float32Array).buffer);
+  const weights = async (m: GATModel) => Buffer.from(((await m.parameterStore.values.read()) as Float32Array).buffer);
 
   test('a refused load leaves every weight byte-identical (wrong shape, missing, unexpected, dtype)', async () => {
     const a = model(1),
@@ -89,19 +88,13 @@ describe('checkpoints of a GATModel', () => {
     const names = Object.keys(tensors).sort();
     // The bad tensor is the last in load order, so a copy-as-you-go load would already have written the others.
     const cases: [Record<string, SafeTensor>, RegExp][] = [
-      [
-        { ...tensors, '4.bias': { dtype: 'F32', shape: [4], data: new Float32Array(4) } },
-        /size mismatch for 4\.bias/,
-      ],
+      [{ ...tensors, '4.bias': { dtype: 'F32', shape: [4], data: new Float32Array(4) } }, /size mismatch for 4\.bias/],
       [
         Object.fromEntries(names.filter((n) => n !== '4.bias').map((n) => [n, tensors[n]!])),
         /Missing key\(s\) in state_dict: "4\.bias"/,
       ],
       [{ ...tensors, 'conv3.weight': tensors['4.bias']! }, /Unexpected key\(s\) in state_dict: "conv3\.weight"/],
-      [
-        { ...tensors, '4.bias': { dtype: 'F64', shape: [3], data: new Float64Array(3) } },
-        /dtype mismatch for 4\.bias/,
-      ],
+      [{ ...tensors, '4.bias': { dtype: 'F64', shape: [3], data: new Float64Array(3) } }, /dtype mismatch for 4\.bias/],
     ];
     for (const [dict, re] of cases) {
       assert.throws(() => loadCheckpoint(b, encodeSafetensors(dict)), re);
@@ -137,9 +130,7 @@ describe('checkpoints of a GATModel', () => {
     const a = model(1);
     const bytes = await saveCheckpoint(a);
     const file = path.join(work, 'bad.safetensors');
-    const text = Buffer.from(bytes)
-      .toString('latin1')
-      .replace('"1.att":{"dtype":"F32"', '"1.att":{"dtype":"F16"');
+    const text = Buffer.from(bytes).toString('latin1').replace('"1.att":{"dtype":"F32"', '"1.att":{"dtype":"F16"');
     await writeFile(file, Buffer.from(text, 'latin1'));
     await assert.rejects(loadCheckpointFile(a, file), (e: Error) => {
       assert.ok(e.message.startsWith(`safetensors ${file}: tensor '1.att' has unsupported dtype 'F16'`), e.message);
@@ -226,10 +217,14 @@ describe('checkWritable (run by the CLI before training)', () => {
     }
     // As root every folder is writable: check as an unprivileged user instead, where that user can read the checkout
     // (a clone under a private folder, such as mktemp -d makes, is out of its reach).
-    const reach = spawnSync('node', ['-e', `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'node_modules', 'tsx'))})`], {
-      uid: 65534,
-      gid: 65534,
-    });
+    const reach = spawnSync(
+      'node',
+      ['-e', `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'node_modules', 'tsx'))})`],
+      {
+        uid: 65534,
+        gid: 65534,
+      },
+    );
     if (reach.status !== 0) {
       t.skip('the checkout is not readable by an unprivileged user, so the check cannot run as one');
       return;

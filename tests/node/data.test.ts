@@ -392,7 +392,14 @@ test("plain arrays for x and y are converted; errors can name a loader's source 
 });
 
 test('a Data without y uploads; reading its y says so', () => {
-  const b = new Data({ x: [1, 2, 3], numFeatures: 1, edgeIndex: [[0, 1], [1, 2]] }).to(gpu);
+  const b = new Data({
+    x: [1, 2, 3],
+    numFeatures: 1,
+    edgeIndex: [
+      [0, 1],
+      [1, 2],
+    ],
+  }).to(gpu);
   try {
     assert.equal(b.hasY, false);
     assert.throws(() => b.y, /Data: this graph has no y/);

@@ -23,7 +23,11 @@ function mainThreadCpuMs(): number {
 
 test('waiting for the GPU leaves the main thread mostly idle', { skip: process.platform !== 'linux' }, async () => {
   const n = 384;
-  const a = gpu.tensor('f32', [n, n], Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3));
+  const a = gpu.tensor(
+    'f32',
+    [n, n],
+    Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3),
+  );
   const out = gpu.empty('f32', [n, n]);
   matmul(gpu, a, a, { out });
   await gpu.sync(); // compiles the pipeline
@@ -78,7 +82,10 @@ test('without a GPU, a Node run prints the SwiftShader line and no driver warnin
 test('the kernel shape: CPU drivers and fallback adapters get the CPU shapes, GPUs the GPU shapes, an option forces', async () => {
   const { kernelShapeFor } = await import('../../src/gpu/device.ts');
   const base = { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false };
-  assert.equal(kernelShapeFor({ ...base, vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }), 'gpu');
+  assert.equal(
+    kernelShapeFor({ ...base, vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }),
+    'gpu',
+  );
   assert.equal(kernelShapeFor({ ...base, vendor: 'amd', architecture: 'rdna-3' }), 'gpu');
   assert.equal(kernelShapeFor({ ...base, vendor: 'google', architecture: 'swiftshader' }), 'cpu');
   assert.equal(kernelShapeFor({ ...base, vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), 'cpu');

@@ -121,7 +121,8 @@ test('trainGraphClassifier options: each bad value refused by name before anythi
     [{ dropout: 1 }, /dropout must be in \[0, 1\)/],
     [{ edgeFeatures: 'yes' }, /edgeFeatures must be true or false/],
   ];
-  for (const [cfg, pattern] of bad) assert.throws(() => resolveGraphTrainConfig(cfg, dims), pattern, JSON.stringify(cfg));
+  for (const [cfg, pattern] of bad)
+    assert.throws(() => resolveGraphTrainConfig(cfg, dims), pattern, JSON.stringify(cfg));
   // Edge features: the dataset's width by default, none with edgeFeatures false or a dataset without any.
   assert.equal(ok.edgeDim, 0);
   assert.equal(resolveGraphTrainConfig({}, { ...dims, numEdgeFeatures: 4 }).edgeDim, 4);

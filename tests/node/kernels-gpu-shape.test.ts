@@ -22,7 +22,13 @@ test('the device runs the GPU shapes: spmm, matmul and columnSum dispatch their 
   const dispatch = gpu.dispatch.bind(gpu);
   gpu.dispatch = (k: Kernel, call) => (names.push(k.name), dispatch(k, call));
   try {
-    const a = uploadSparse(gpu, { rows: 2, cols: 2, rowPtr: Uint32Array.of(0, 1, 2), colIdx: Uint32Array.of(1, 0), values: Float32Array.of(1, 2) });
+    const a = uploadSparse(gpu, {
+      rows: 2,
+      cols: 2,
+      rowPtr: Uint32Array.of(0, 1, 2),
+      colIdx: Uint32Array.of(1, 0),
+      values: Float32Array.of(1, 2),
+    });
     const b = gpu.tensor('f32', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]);
     const y = spmm(gpu, a, b);
     const c = matmul(gpu, b, b, { transB: true });
@@ -51,8 +57,11 @@ describe('gpu shape without subgroups: fused attention', () => {
   });
   after(() => plain.destroy());
   const attend = gpuShapeSuites.find(([family]) => family === 'attend')![1];
-  const picked = attend.filter((c) => /^(GATv2 fused attention with dropout|GAT fused attention matches|awkward graphs)/.test(c.name));
-  test('the device has no subgroups', () => assert(!plain.hasSubgroups && picked.length === 3, 'expected no subgroups and 3 cases'));
+  const picked = attend.filter((c) =>
+    /^(GATv2 fused attention with dropout|GAT fused attention matches|awkward graphs)/.test(c.name),
+  );
+  test('the device has no subgroups', () =>
+    assert(!plain.hasSubgroups && picked.length === 3, 'expected no subgroups and 3 cases'));
   for (const c of picked) test(c.name, () => c.run(plain));
   const names = gpuShapeSuites
     .find(([family]) => family === 'attend backward')![1]

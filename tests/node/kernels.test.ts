@@ -6,7 +6,9 @@ import { canFuseAttention } from '../../src/kernels/fused-attention.ts';
 import { assert, type KernelCase } from '../kernels/harness.ts';
 
 const dir = new URL('../kernels/', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith('.cases.ts')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.cases.ts'))
+  .sort();
 const suites: [string, KernelCase[]][] = [];
 for (const f of files) suites.push([f.replace('.cases.ts', ''), (await import(new URL(f, dir).href)).cases]);
 
@@ -31,7 +33,8 @@ describe('layers with separate attention kernels (a device with default limits)'
     small = await Gpu.create({ defaultLimits: true });
   });
   after(() => small.destroy());
-  test('the device cannot run the fused kernels', () => assert(!canFuseAttention(small), 'expected too few storage buffers for the fused kernels'));
+  test('the device cannot run the fused kernels', () =>
+    assert(!canFuseAttention(small), 'expected too few storage buffers for the fused kernels'));
   const layers = suites.find(([family]) => family === 'layers')![1];
   for (const c of layers.filter((c) => /^(layer forward|whole)/.test(c.name))) test(c.name, () => c.run(small));
 });

@@ -215,10 +215,13 @@ describe('DataLoader', () => {
     let count = 0;
     for (const b of loader) {
       if (count++ === 2) break;
-      const host = Batch.fromGraphs(Array.from(b.indices, (g) => mutag.graphs[g]!), {
-        numFeatures: 7,
-        numEdgeFeatures: 4,
-      });
+      const host = Batch.fromGraphs(
+        Array.from(b.indices, (g) => mutag.graphs[g]!),
+        {
+          numFeatures: 7,
+          numEdgeFeatures: 4,
+        },
+      );
       const whole = new GraphSet(gpu, host.edgeIndex, host.numNodes);
       const x = gpu.tensor('f32', [host.numNodes, 7], host.x);
       const attr = gpu.tensor('f32', [host.numEdges, 4], host.edgeAttr!);

@@ -13,7 +13,8 @@ import { loadPlanetoid } from '../../src/data/planetoid-node.ts';
 import { type CsrMatrix, NdArray, unpickle } from '../../src/data/pickle.ts';
 
 /** The original Planetoid files, in shared/ beside the repository. */
-const DATA_DIR = process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));
+const DATA_DIR =
+  process.env.PLANETOID_DIR ?? fileURLToPath(new URL('../../../shared/datasets/planetoid/', import.meta.url));
 
 const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0);
 
@@ -45,18 +46,37 @@ interface Expected {
 
 const EXPECTED: Record<PlanetoidName, Expected> = {
   cora: {
-    nodes: 2708, edges: 10556, features: 1433, classes: 7, train: 140, nnz: 49216,
-    edgeHash: 854475917, labelHash: 574187028, colHash: 656448465, rowPtrHash: 422742370,
+    nodes: 2708,
+    edges: 10556,
+    features: 1433,
+    classes: 7,
+    train: 140,
+    nnz: 49216,
+    edgeHash: 854475917,
+    labelHash: 574187028,
+    colHash: 656448465,
+    rowPtrHash: 422742370,
   },
   citeseer: {
-    nodes: 3327, edges: 9104, features: 3703, classes: 6, train: 120, nnz: 105165,
-    edgeHash: 525176192, labelHash: 564738980, colHash: 954927434, rowPtrHash: 550372340,
+    nodes: 3327,
+    edges: 9104,
+    features: 3703,
+    classes: 6,
+    train: 120,
+    nnz: 105165,
+    edgeHash: 525176192,
+    labelHash: 564738980,
+    colHash: 954927434,
+    rowPtrHash: 550372340,
   },
 };
 
 async function readTestIndex(name: string): Promise<number[]> {
   const text = await readFile(path.join(DATA_DIR, `ind.${name}.test.index`), 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map(Number);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(Number);
 }
 
 for (const name of ['cora', 'citeseer'] as const) {
@@ -143,7 +163,10 @@ for (const name of ['cora', 'citeseer'] as const) {
       const dst = ds.edgeIndex.subarray(e);
       const keys = new Set<number>();
       for (let i = 0; i < e; i++) {
-        assert.ok(src[i]! >= 0 && src[i]! < ds.numNodes && dst[i]! >= 0 && dst[i]! < ds.numNodes, `edge ${i} out of range`);
+        assert.ok(
+          src[i]! >= 0 && src[i]! < ds.numNodes && dst[i]! >= 0 && dst[i]! < ds.numNodes,
+          `edge ${i} out of range`,
+        );
         assert.notEqual(src[i], dst[i], `self loop at edge ${i}`);
         if (i > 0) {
           const ordered = src[i - 1]! < src[i]! || (src[i - 1] === src[i] && dst[i - 1]! < dst[i]!);
@@ -152,7 +175,8 @@ for (const name of ['cora', 'citeseer'] as const) {
         keys.add(src[i]! * ds.numNodes + dst[i]!);
       }
       // PyG's Cora and Citeseer are undirected: every (s, d) has its (d, s).
-      for (let i = 0; i < e; i++) assert.ok(keys.has(dst[i]! * ds.numNodes + src[i]!), `edge ${src[i]}->${dst[i]} has no reverse`);
+      for (let i = 0; i < e; i++)
+        assert.ok(keys.has(dst[i]! * ds.numNodes + src[i]!), `edge ${src[i]}->${dst[i]} has no reverse`);
     });
   });
 }
@@ -188,7 +212,13 @@ describe('pickle reader', () => {
     // PROTO 2, EMPTY_DICT, BINPUT 0, MARK, BININT1 1, EMPTY_LIST, BINPUT 1, MARK,
     // BININT1 2, BININT2 300, APPENDS, SHORT_BINSTRING 'k', SHORT_BINSTRING 'caf\xe9', SETITEMS, STOP
     const v = unpickle(bytes('\x80\x02}q\x00(K\x01]q\x01(K\x02M\x2c\x01eU\x01kU\x04caf\xe9u.'));
-    assert.deepEqual(v, new Map<unknown, unknown>([[1, [2, 300]], ['k', 'café']]));
+    assert.deepEqual(
+      v,
+      new Map<unknown, unknown>([
+        [1, [2, 300]],
+        ['k', 'café'],
+      ]),
+    );
   });
 
   it('rebuilds a big-endian numpy array from a Python 3 protocol-2 pickle', () => {
@@ -291,9 +321,15 @@ describe('loadPlanetoid file lookup and download', () => {
     const dir = path.join(work, 'data/planetoid');
     assert.deepEqual((await readdir(dir)).sort(), PLANETOID_PARTS.map((p) => `ind.cora.${p}`).sort());
     for (const p of PLANETOID_PARTS) {
-      assert.deepEqual(await readFile(path.join(dir, `ind.cora.${p}`)), await readFile(path.join(DATA_DIR, `ind.cora.${p}`)));
+      assert.deepEqual(
+        await readFile(path.join(dir, `ind.cora.${p}`)),
+        await readFile(path.join(DATA_DIR, `ind.cora.${p}`)),
+      );
     }
-    assert.ok(logs.some((m) => m.includes('downloading') && m.includes(dir)), logs.join('\n'));
+    assert.ok(
+      logs.some((m) => m.includes('downloading') && m.includes(dir)),
+      logs.join('\n'),
+    );
     assert.equal(logs.filter((m) => m.includes('downloaded')).length, PLANETOID_PARTS.length);
 
     requests = [];

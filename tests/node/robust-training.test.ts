@@ -243,13 +243,15 @@ describe('the memory estimate bounds what training allocates', () => {
   // The GPU-shaped kernels are slow on SwiftShader: fewer, smaller configurations, yet large enough for the tiled
   // matmul's split partials (a reduction over N >= 256 nodes) and two passes of the column sums (N > 1024 rows).
   const gpuShapedConfig = config.chain((p) =>
-    fc.record({
-      n: fc.oneof(fc.integer({ min: 3, max: 400 }), fc.integer({ min: 1025, max: 1100 })),
-      e: fc.integer({ min: 0, max: 1200 }),
-      f: fc.integer({ min: 1, max: 48 }),
-      heads: fc.integer({ min: 1, max: 3 }),
-      hiddenChannels: fc.integer({ min: 1, max: 40 }),
-    }).map((q) => ({ ...p, ...q })),
+    fc
+      .record({
+        n: fc.oneof(fc.integer({ min: 3, max: 400 }), fc.integer({ min: 1025, max: 1100 })),
+        e: fc.integer({ min: 0, max: 1200 }),
+        f: fc.integer({ min: 1, max: 48 }),
+        heads: fc.integer({ min: 1, max: 3 }),
+        hiddenChannels: fc.integer({ min: 1, max: 40 }),
+      })
+      .map((q) => ({ ...p, ...q })),
   );
   for (const [name, device, arb, runs] of [
     ['fused attention', () => gpu, config, RUNS],

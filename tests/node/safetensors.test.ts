@@ -61,10 +61,13 @@ describe('safetensors round trip', () => {
     assert.deepEqual(names, [
       'step', // I64
       'layer.0.bias', // F64
-      'empty', 'layer.0.weight', 'scalar', // F32
+      'empty',
+      'layer.0.weight',
+      'scalar', // F32
       'counts', // U32
       'edges', // I32
-      'empty.u8', 'mask', // U8
+      'empty.u8',
+      'mask', // U8
     ]);
   });
 
@@ -95,7 +98,9 @@ describe('safetensors hand-built fixtures', () => {
     assert.equal(header1.length, 64);
     const { tensors, metadata } = decodeSafetensors(fixture1);
     assert.deepEqual(metadata, {});
-    assert.deepEqual(tensors, { 'attn.0': { dtype: 'F32', shape: [1, 2, 3], data: Float32Array.of(0, 1, 2, 3, 4, 5) } });
+    assert.deepEqual(tensors, {
+      'attn.0': { dtype: 'F32', shape: [1, 2, 3], data: Float32Array.of(0, 1, 2, 3, 4, 5) },
+    });
   });
 
   it('encodes to the same bytes as the fixture', () => {
@@ -145,11 +150,17 @@ describe('safetensors validation', () => {
     const badUtf8 = handBuilt('{"a":""}', []);
     badUtf8[14] = 0xff;
     assert.throws(() => decodeSafetensors(badUtf8), /not valid UTF-8/);
-    assert.throws(() => decodeSafetensors(handBuilt('{"__metadata__":{"n":1}}', [])), /__metadata__ value 'n' is not a string/);
+    assert.throws(
+      () => decodeSafetensors(handBuilt('{"__metadata__":{"n":1}}', [])),
+      /__metadata__ value 'n' is not a string/,
+    );
   });
 
   it('names an unknown dtype and the tensor', () => {
-    assert.throws(() => decodeSafetensors(handBuilt(`{"w":${entry('BF16', [2], 0, 4)}}`, [0, 0, 0, 0])), /tensor 'w' has unsupported dtype 'BF16'/);
+    assert.throws(
+      () => decodeSafetensors(handBuilt(`{"w":${entry('BF16', [2], 0, 4)}}`, [0, 0, 0, 0])),
+      /tensor 'w' has unsupported dtype 'BF16'/,
+    );
   });
 
   it('rejects offsets outside the data buffer', () => {
@@ -159,17 +170,35 @@ describe('safetensors validation', () => {
 
   it('rejects offsets that disagree with shape and dtype', () => {
     const bytes = handBuilt(`{"w":${entry('F32', [3], 0, 8)}}`, f32(2));
-    assert.throws(() => decodeSafetensors(bytes), /tensor 'w' data_offsets \[0, 8\] hold 8 bytes but F32 shape \[3\] needs 12/);
+    assert.throws(
+      () => decodeSafetensors(bytes),
+      /tensor 'w' data_offsets \[0, 8\] hold 8 bytes but F32 shape \[3\] needs 12/,
+    );
   });
 
   it('rejects reversed, malformed, overlapping or gapped offsets', () => {
-    assert.throws(() => decodeSafetensors(handBuilt(`{"w":${entry('U8', [0], 4, 0)}}`, [0, 0, 0, 0])), /tensor 'w' data_offsets \[4, 0\] end before they begin/);
-    assert.throws(() => decodeSafetensors(handBuilt('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0]}}', [0])), /tensor 'w' has invalid data_offsets \[0\]/);
-    assert.throws(() => decodeSafetensors(handBuilt(`{"w":${entry('U8', [-1], 0, 0)}}`, [])), /tensor 'w' has an invalid shape \[-1\]/);
+    assert.throws(
+      () => decodeSafetensors(handBuilt(`{"w":${entry('U8', [0], 4, 0)}}`, [0, 0, 0, 0])),
+      /tensor 'w' data_offsets \[4, 0\] end before they begin/,
+    );
+    assert.throws(
+      () => decodeSafetensors(handBuilt('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0]}}', [0])),
+      /tensor 'w' has invalid data_offsets \[0\]/,
+    );
+    assert.throws(
+      () => decodeSafetensors(handBuilt(`{"w":${entry('U8', [-1], 0, 0)}}`, [])),
+      /tensor 'w' has an invalid shape \[-1\]/,
+    );
     const overlap = `{"a":${entry('F32', [2], 0, 8)},"b":${entry('F32', [1], 4, 8)}}`;
-    assert.throws(() => decodeSafetensors(handBuilt(overlap, f32(2))), /tensor 'b' data_offsets \[4, 8\] start at 4, expected 8/);
+    assert.throws(
+      () => decodeSafetensors(handBuilt(overlap, f32(2))),
+      /tensor 'b' data_offsets \[4, 8\] start at 4, expected 8/,
+    );
     const gap = `{"a":${entry('F32', [1], 0, 4)},"b":${entry('F32', [1], 8, 12)}}`;
-    assert.throws(() => decodeSafetensors(handBuilt(gap, f32(3))), /tensor 'b' data_offsets \[8, 12\] start at 8, expected 4/);
+    assert.throws(
+      () => decodeSafetensors(handBuilt(gap, f32(3))),
+      /tensor 'b' data_offsets \[8, 12\] start at 8, expected 4/,
+    );
   });
 
   it('rejects trailing bytes not covered by any tensor', () => {

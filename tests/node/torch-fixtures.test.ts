@@ -96,10 +96,10 @@ function loadFixture(name: string): Fixture {
   const io = readSafetensors(`${name}.io.safetensors`);
   const alpha = io.alpha
     ? {
-      edgeIndex: i32(io.alpha_edge_index, 'alpha_edge_index'),
-      values: f32(io.alpha, 'alpha'),
-      heads: io.alpha.shape[1]!,
-    }
+        edgeIndex: i32(io.alpha_edge_index, 'alpha_edge_index'),
+        values: f32(io.alpha, 'alpha'),
+        heads: io.alpha.shape[1]!,
+      }
     : null;
   return {
     name,
@@ -117,8 +117,11 @@ function loadFixture(name: string): Fixture {
 }
 
 const LAYER_FIXTURES = [
-  'gatv2_layer', 'gatv2_layer_mean_residual_shared', 'gatv2_layer_no_loops_no_bias',
-  'gat_layer_residual', 'gat_layer_mean_no_loops',
+  'gatv2_layer',
+  'gatv2_layer_mean_residual_shared',
+  'gatv2_layer_no_loops_no_bias',
+  'gat_layer_residual',
+  'gat_layer_mean_no_loops',
 ];
 const EDGE_FIXTURES = ['gatv2_layer_edge', 'gat_layer_edge'];
 const PAPER_FIXTURES = ['paper_gatv2', 'paper_gat_residual'];
@@ -142,7 +145,8 @@ function assertSameNames(label: string, ours: [string, number[]][], fixture: Fix
 /** Every element finite and within TOLERANCE of PyTorch's (absolute). */
 function assertOutputsMatch(label: string, got: ArrayLike<number>, want: Float32Array): void {
   assert.equal(got.length, want.length, `${label}: ${got.length} values, expected ${want.length}`);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!;
     assert.ok(Number.isFinite(g), `${label}: element ${i} is ${g} (expected ${want[i]})`);
@@ -176,7 +180,8 @@ function assertAttentionMatches(
   }
   const E2 = got.edgeIndex.length / 2;
   assert.equal(E2, E, `${label}: the layer attended ${E2} edges, PyTorch ${E}`);
-  const gotAlpha = new Float32Array(E2 * H), wantAlpha = new Float32Array(E2 * H);
+  const gotAlpha = new Float32Array(E2 * H),
+    wantAlpha = new Float32Array(E2 * H);
   for (let k = 0; k < E2; k++) {
     const key = `${got.edgeIndex[k]}->${got.edgeIndex[E2 + k]}`;
     const next = byEdge.get(key)?.shift();
@@ -213,7 +218,10 @@ function stateOf(f: Fixture, opts: { complete: boolean }): Record<string, NamedA
   return sd;
 }
 
-const DEVICES = [['fused attention kernels', false], ['separate attention kernels (default limits)', true]] as const;
+const DEVICES = [
+  ['fused attention kernels', false],
+  ['separate attention kernels (default limits)', true],
+] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The module API: Module, Sequential, Linear, Dropout, activations, add, concat; GCNConv where it is there
@@ -225,8 +233,13 @@ const isModule = (ctor: Any) => !needsModuleApi && typeof ctor === 'function' &&
 
 function layerOptions(a: LayerArch) {
   return {
-    heads: a.heads, concat: a.concat, negativeSlope: a.negative_slope, addSelfLoops: a.add_self_loops,
-    bias: a.bias, residual: a.residual, ...(a.share_weights !== undefined ? { shareWeights: a.share_weights } : {}),
+    heads: a.heads,
+    concat: a.concat,
+    negativeSlope: a.negative_slope,
+    addSelfLoops: a.add_self_loops,
+    bias: a.bias,
+    residual: a.residual,
+    ...(a.share_weights !== undefined ? { shareWeights: a.share_weights } : {}),
   };
 }
 
@@ -244,7 +257,10 @@ function moduleOf(a: LayerArch): Any {
  */
 function inputsOf(gpu: Gpu, f: Fixture): { args: Any[]; dispose(): void } {
   const data = new lib.Data({
-    x: f.x, numFeatures: f.numFeatures, edgeIndex: f.edgeIndex, ...(f.edgeAttr ? { edgeAttr: f.edgeAttr } : {}),
+    x: f.x,
+    numFeatures: f.numFeatures,
+    edgeIndex: f.edgeIndex,
+    ...(f.edgeAttr ? { edgeAttr: f.edgeAttr } : {}),
   });
   const batch = data.to(gpu);
   const args = f.edgeAttr ? [batch.x, batch.graph, batch.edgeAttr] : [batch.x, batch.graph];

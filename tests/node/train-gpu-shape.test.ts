@@ -28,6 +28,7 @@ test('GPU kernel shapes: 30 epochs of GATv2 on Cora reach validation accuracy >=
 
 test('GPU kernel shapes: the same seed gives bit-identical weights', async () => {
   const run = (seed: number) => weightsAfter(gpu, cora, { epochs: 2, seed });
-  const a = await run(3), b = await run(3);
+  const a = await run(3),
+    b = await run(3);
   assert.ok(Buffer.from(a).equals(Buffer.from(b)), 'two runs with seed 3 differ');
 });

@@ -45,7 +45,9 @@ const SWIFTSHADER_WEIGHTS = {
 async function expectRecordedWeights(r: Awaited<ReturnType<typeof trainNodeClassifier>>, model: 'gatv2' | 'gat') {
   if (!gpu.adapterInfo.description.includes('SwiftShader')) return;
   const w = (await r.model.parameterStore.values.read()) as Float32Array;
-  const hash = createHash('sha256').update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)).digest('hex');
+  const hash = createHash('sha256')
+    .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength))
+    .digest('hex');
   assert.equal(hash, SWIFTSHADER_WEIGHTS[model], `${model}: the weights after 30 epochs differ from the recorded ones`);
 }
 
@@ -66,7 +68,9 @@ test('GAT (v1) trains on Cora too, with the recorded weights', async () => {
 
 test('same seed, same device: bit-identical weights after training; another seed differs', async () => {
   const run = (seed: number) => weightsAfter(gpu, cora, { epochs: 5, seed });
-  const a = await run(3), b = await run(3), c = await run(4);
+  const a = await run(3),
+    b = await run(3),
+    c = await run(4);
   assert.ok(Buffer.from(a).equals(Buffer.from(b)), 'two runs with seed 3 differ');
   assert.ok(!Buffer.from(a).equals(Buffer.from(c)), 'seeds 3 and 4 gave the same weights');
 });
@@ -76,7 +80,8 @@ test('after the first epoch a training loop creates no buffers and one submit pe
   const model = new GATModel({ inChannels: cora.numFeatures, outChannels: cora.numClasses }).init(gpu);
   const trainer = new Trainer(gpu, model, data, { epochs: 4 });
   await trainer.recordEpoch();
-  const created = gpu.pool.created, submits = gpu.submitCount;
+  const created = gpu.pool.created,
+    submits = gpu.submitCount;
   for (let i = 0; i < 3; i++) await trainer.recordEpoch();
   assert.equal(gpu.pool.created, created, 'buffers created after epoch 1');
   assert.equal(gpu.submitCount - submits, 3, 'one submit per epoch');
@@ -116,12 +121,16 @@ test('optimizers: each step reads its own scalars, past the first uploaded table
 test('the module API loop (Sequential, Adam, crossEntropy, one flush per step): no buffers after the first step, one submit per step', async () => {
   const data = uploadDataset(gpu, cora);
   const model = new Sequential([
-    new Dropout(0.6), new GATv2Conv(cora.numFeatures, 8, { heads: 8, dropout: 0.6 }), new ELU(), new Dropout(0.6),
+    new Dropout(0.6),
+    new GATv2Conv(cora.numFeatures, 8, { heads: 8, dropout: 0.6 }),
+    new ELU(),
+    new Dropout(0.6),
     new GATv2Conv(64, cora.numClasses, { heads: 1, concat: false, dropout: 0.6 }),
   ]).init(gpu, { seed: 0 });
   const opt = new Adam(model.parameters(), { lr: 0.005, weightDecay: 5e-4 });
   const losses: number[] = [];
-  let created = 0, submits = 0;
+  let created = 0,
+    submits = 0;
   for (let epoch = 0; epoch < 6; epoch++) {
     if (epoch === 1) (created = gpu.pool.created), (submits = gpu.submitCount);
     model.train();
@@ -157,7 +166,8 @@ test('checkpoint: PyG state_dict names and shapes, round trip, and clear errors'
   assert.deepEqual(tensors['4.lin_l.bias'].shape, [7]);
   assert.deepEqual(tensors['4.bias'].shape, [7]);
   loadCheckpoint(b, bytes);
-  const wa = (await a.parameterStore.values.read()) as Float32Array, wb = (await b.parameterStore.values.read()) as Float32Array;
+  const wa = (await a.parameterStore.values.read()) as Float32Array,
+    wb = (await b.parameterStore.values.read()) as Float32Array;
   assert.deepEqual(wb, wa);
 
   const missing = { ...tensors };

@@ -16,7 +16,14 @@ export function lerp(start: number, end: number, w: number): number {
 }
 
 /** Step t (>= 1), updating p, m and v in place. */
-export function adamStep(p: Float64Array, grad: ArrayLike<number>, m: Float64Array, v: Float64Array, cfg: AdamSettings, t: number): void {
+export function adamStep(
+  p: Float64Array,
+  grad: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  cfg: AdamSettings,
+  t: number,
+): void {
   const bc1 = 1 - cfg.beta1 ** t;
   const bc2 = 1 - cfg.beta2 ** t;
   const stepSize = cfg.lr / bc1;
@@ -34,7 +41,14 @@ export function adamStep(p: Float64Array, grad: ArrayLike<number>, m: Float64Arr
  * torch.optim.AdamW, step t (>= 1), updating p, m and v in place: the parameter is first scaled by 1 - lr * wd
  * (decoupled weight decay), then updated as by Adam without weight decay.
  */
-export function adamWStep(p: Float64Array, grad: ArrayLike<number>, m: Float64Array, v: Float64Array, cfg: AdamSettings, t: number): void {
+export function adamWStep(
+  p: Float64Array,
+  grad: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  cfg: AdamSettings,
+  t: number,
+): void {
   const decay = 1 - cfg.lr * cfg.weightDecay;
   for (let i = 0; i < p.length; i++) p[i] *= decay;
   adamStep(p, grad, m, v, { ...cfg, weightDecay: 0 }, t);

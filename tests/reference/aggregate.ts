@@ -16,8 +16,16 @@ export function dropMask(E: number, heads: number, d?: EdgeDropout): Float64Arra
 }
 
 /** out[i,h,c] = sum_{k : dst_k = i} alpha[k,h] * drop(k,h) * x[src_k,h,c] */
-export function aggregate(g: EdgeList, alpha: A, x: A, heads: number, channels: number, dropout?: EdgeDropout): Float64Array {
-  const HC = heads * channels, E = g.src.length;
+export function aggregate(
+  g: EdgeList,
+  alpha: A,
+  x: A,
+  heads: number,
+  channels: number,
+  dropout?: EdgeDropout,
+): Float64Array {
+  const HC = heads * channels,
+    E = g.src.length;
   const drop = dropMask(E, heads, dropout);
   const out = new Float64Array(g.numNodes * HC);
   for (let k = 0; k < E; k++) {
@@ -30,8 +38,17 @@ export function aggregate(g: EdgeList, alpha: A, x: A, heads: number, channels: 
 }
 
 /** dalpha[k,h] = drop(k,h) * sum_c dout[dst_k,h,c] * x[src_k,h,c];  dx[j,h,c] = sum_{k : src_k = j} alpha[k,h] * drop(k,h) * dout[dst_k,h,c] */
-export function aggregateBackward(g: EdgeList, alpha: A, x: A, dout: A, heads: number, channels: number, dropout?: EdgeDropout): { dalpha: Float64Array; dx: Float64Array } {
-  const HC = heads * channels, E = g.src.length;
+export function aggregateBackward(
+  g: EdgeList,
+  alpha: A,
+  x: A,
+  dout: A,
+  heads: number,
+  channels: number,
+  dropout?: EdgeDropout,
+): { dalpha: Float64Array; dx: Float64Array } {
+  const HC = heads * channels,
+    E = g.src.length;
   const drop = dropMask(E, heads, dropout);
   const dalpha = new Float64Array(E * heads);
   const dx = new Float64Array(g.numNodes * HC);

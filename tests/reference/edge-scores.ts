@@ -20,7 +20,8 @@ export interface ScoreDims {
 
 /** e[k,h] = sum_c att[h,c] * LeakyReLU(xl[src_k,h,c] + xr[dst_k,h,c] (+ edge[k,h*C+c])), edge [E, H*C] */
 export function gatv2Score(g: EdgeList, xl: A, xr: A, att: A, d: ScoreDims, edge?: A): Float64Array {
-  const { heads: H, channels: C } = d, E = g.src.length;
+  const { heads: H, channels: C } = d,
+    E = g.src.length;
   const e = new Float64Array(E * H);
   for (let k = 0; k < E; k++) {
     for (let h = 0; h < H; h++) {
@@ -37,14 +38,25 @@ export function gatv2Score(g: EdgeList, xl: A, xr: A, att: A, d: ScoreDims, edge
 }
 
 /** dxl, dxr, datt and (with an edge term) dedge [E, H*C] of gatv2Score. */
-export function gatv2ScoreBackward(g: EdgeList, xl: A, xr: A, att: A, de: A, d: ScoreDims, edge?: A): { dxl: Float64Array; dxr: Float64Array; datt: Float64Array; dedge: Float64Array } {
-  const { heads: H, channels: C } = d, HC = H * C, E = g.src.length;
+export function gatv2ScoreBackward(
+  g: EdgeList,
+  xl: A,
+  xr: A,
+  att: A,
+  de: A,
+  d: ScoreDims,
+  edge?: A,
+): { dxl: Float64Array; dxr: Float64Array; datt: Float64Array; dedge: Float64Array } {
+  const { heads: H, channels: C } = d,
+    HC = H * C,
+    E = g.src.length;
   const dxl = new Float64Array(g.numNodes * HC);
   const dxr = new Float64Array(g.numNodes * HC);
   const datt = new Float64Array(HC);
   const dedge = new Float64Array(E * HC);
   for (let k = 0; k < E; k++) {
-    const j = g.src[k], i = g.dst[k];
+    const j = g.src[k],
+      i = g.dst[k];
     for (let h = 0; h < H; h++) {
       for (let c = 0; c < C; c++) {
         const col = h * C + c;
@@ -73,7 +85,14 @@ export function headDot(x: A, att: A, rows: number, heads: number, channels: num
   return a;
 }
 
-export function headDotBackward(x: A, att: A, da: A, rows: number, heads: number, channels: number): { dx: Float64Array; datt: Float64Array } {
+export function headDotBackward(
+  x: A,
+  att: A,
+  da: A,
+  rows: number,
+  heads: number,
+  channels: number,
+): { dx: Float64Array; datt: Float64Array } {
   const HC = heads * channels;
   const dx = new Float64Array(rows * HC);
   const datt = new Float64Array(HC);
@@ -101,12 +120,21 @@ export function gatScore(g: EdgeList, as: A, ad: A, heads: number, slope: number
 }
 
 /** das, dad and (with an edge term) dedge [E, H] of gatScore. */
-export function gatScoreBackward(g: EdgeList, as: A, ad: A, de: A, heads: number, slope: number, edge?: A): { das: Float64Array; dad: Float64Array; dedge: Float64Array } {
+export function gatScoreBackward(
+  g: EdgeList,
+  as: A,
+  ad: A,
+  de: A,
+  heads: number,
+  slope: number,
+  edge?: A,
+): { das: Float64Array; dad: Float64Array; dedge: Float64Array } {
   const das = new Float64Array(g.numNodes * heads);
   const dad = new Float64Array(g.numNodes * heads);
   const dedge = new Float64Array(g.src.length * heads);
   for (let k = 0; k < g.src.length; k++) {
-    const j = g.src[k], i = g.dst[k];
+    const j = g.src[k],
+      i = g.dst[k];
     for (let h = 0; h < heads; h++) {
       const s = as[j * heads + h] + ad[i * heads + h] + (edge ? edge[k * heads + h] : 0);
       const dz = de[k * heads + h] * leakyReluGrad(s, slope);

@@ -5,7 +5,14 @@
  * d/dx_i (g . f(x)) ~ (g . f(x + h e_i) - g . f(x - h e_i)) / 2h. Checks it against `analytic` (n values)
  * for every i (or `sample` of them), relative to the largest analytic magnitude.
  */
-export function checkVjp(label: string, f: (x: Float64Array) => ArrayLike<number>, x: ArrayLike<number>, g: ArrayLike<number>, analytic: ArrayLike<number>, opts: { h?: number; tol?: number; sample?: number } = {}): void {
+export function checkVjp(
+  label: string,
+  f: (x: Float64Array) => ArrayLike<number>,
+  x: ArrayLike<number>,
+  g: ArrayLike<number>,
+  analytic: ArrayLike<number>,
+  opts: { h?: number; tol?: number; sample?: number } = {},
+): void {
   const h = opts.h ?? 1e-6;
   const tol = opts.tol ?? 1e-6;
   const xs = Float64Array.from(x);

@@ -65,8 +65,16 @@ export interface ElementLoss {
 }
 
 /** Sum over the masked rows' elements of f(x, y), averaged over count * c elements, and its gradient. */
-function maskedElementMean(x: A, target: A, mask: A, n: number, c: number, count: number,
-  f: (x: number, y: number) => number, df: (x: number, y: number) => number): ElementLoss {
+function maskedElementMean(
+  x: A,
+  target: A,
+  mask: A,
+  n: number,
+  c: number,
+  count: number,
+  f: (x: number, y: number) => number,
+  df: (x: number, y: number) => number,
+): ElementLoss {
   const dinput = new Float64Array(n * c);
   const elements = count * c;
   let sum = 0;
@@ -85,10 +93,28 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 
 /** PyTorch's binary_cross_entropy_with_logits, mean over the masked rows' elements: (1 - y) x - log_sigmoid(x). */
 export function bceWithLogits(x: A, target: A, mask: A, n: number, c: number, count: number): ElementLoss {
-  return maskedElementMean(x, target, mask, n, c, count, (v, y) => (1 - y) * v - logSigmoid(v), (v, y) => sigmoid(v) - y);
+  return maskedElementMean(
+    x,
+    target,
+    mask,
+    n,
+    c,
+    count,
+    (v, y) => (1 - y) * v - logSigmoid(v),
+    (v, y) => sigmoid(v) - y,
+  );
 }
 
 /** PyTorch's mse_loss, mean over the masked rows' elements: (x - y)^2. */
 export function mse(x: A, target: A, mask: A, n: number, c: number, count: number): ElementLoss {
-  return maskedElementMean(x, target, mask, n, c, count, (v, y) => (v - y) ** 2, (v, y) => 2 * (v - y));
+  return maskedElementMean(
+    x,
+    target,
+    mask,
+    n,
+    c,
+    count,
+    (v, y) => (v - y) ** 2,
+    (v, y) => 2 * (v - y),
+  );
 }

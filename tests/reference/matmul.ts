@@ -39,7 +39,14 @@ export function matmul(a: A, b: A, s: MatmulShape, c?: A): Float64Array {
  * Backward of C = A B (no transposes; A [M, K], B [K, N]) for an upstream dC [M, N]:
  * dA = dC B^T [M, K] and dB = A^T dC [K, N].
  */
-export function matmulBackward(a: A, b: A, dc: A, m: number, k: number, n: number): { da: Float64Array; db: Float64Array } {
+export function matmulBackward(
+  a: A,
+  b: A,
+  dc: A,
+  m: number,
+  k: number,
+  n: number,
+): { da: Float64Array; db: Float64Array } {
   return {
     da: matmul(dc, b, { m, n: k, k: n, transB: true }),
     db: matmul(a, dc, { m: k, n, k: m, transA: true }),

@@ -41,18 +41,32 @@ const outWidth = (L: LayerSpec) => (L.concat ? L.heads * L.channels : L.channels
 const linWidth = (L: LayerSpec) => (L.kind === 'gat' || L.shareWeights ? 1 : 2) * L.heads * L.channels;
 
 /** y = x w, x [n, fin], w [fin, fout] */
-const times = (x: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) => matmul(x, w, { m: n, k: fin, n: fout });
+const times = (x: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) =>
+  matmul(x, w, { m: n, k: fin, n: fout });
 /** x^T dy: [fin, fout] */
-const transposeTimes = (x: Float64Array, dy: Float64Array, n: number, fin: number, fout: number) => matmul(x, dy, { m: fin, k: n, n: fout, transA: true });
+const transposeTimes = (x: Float64Array, dy: Float64Array, n: number, fin: number, fout: number) =>
+  matmul(x, dy, { m: fin, k: n, n: fout, transA: true });
 /** dy w^T: [n, fin] */
-const timesTransposed = (dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) => matmul(dy, w, { m: n, k: fout, n: fin, transB: true });
+const timesTransposed = (dy: Float64Array, w: ArrayLike<number>, n: number, fin: number, fout: number) =>
+  matmul(dy, w, { m: n, k: fout, n: fin, transB: true });
 
 /** The layer's forward; `edgeAttr` [E, D] (CSR order, self loops filled) adds the edge term. */
-export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges, alphaMask: ArrayLike<number>, edgeAttr?: Float64Array): { out: Float64Array; cache: LayerCache } {
+export function layerForward(
+  L: LayerSpec,
+  p: Params,
+  x: Float64Array,
+  g: Edges,
+  alphaMask: ArrayLike<number>,
+  edgeAttr?: Float64Array,
+): { out: Float64Array; cache: LayerCache } {
   const { heads: H, channels: C, inChannels: fin } = L;
-  const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length;
+  const HC = H * C,
+    P = linWidth(L),
+    N = g.numNodes,
+    E = g.src.length;
   const lin = times(x, p.get('lin.weight')!, N, fin, P);
-  if (L.kind === 'gatv2' && L.bias) for (let r = 0; r < N; r++) for (let j = 0; j < P; j++) lin[r * P + j] += p.get('lin.bias')![j];
+  if (L.kind === 'gatv2' && L.bias)
+    for (let r = 0; r < N; r++) for (let j = 0; j < P; j++) lin[r * P + j] += p.get('lin.bias')![j];
   const e = new Float64Array(E * H);
   const cache: LayerCache = { x, lin, alpha: e, alphaD: e };
   let el: Float64Array | null = null;
@@ -65,29 +79,39 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
     const rOff = L.shareWeights ? 0 : HC;
     const att = p.get('att')!;
     const z = new Float64Array(E * HC);
-    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-      const v = lin[g.src[k] * P + h * C + c] + lin[g.dst[k] * P + rOff + h * C + c] + (el ? el[k * HC + h * C + c] : 0);
-      z[k * HC + h * C + c] = v;
-      e[k * H + h] += att[h * C + c] * leakyRelu(v, L.slope);
-    }
+    for (let k = 0; k < E; k++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++) {
+          const v =
+            lin[g.src[k] * P + h * C + c] + lin[g.dst[k] * P + rOff + h * C + c] + (el ? el[k * HC + h * C + c] : 0);
+          z[k * HC + h * C + c] = v;
+          e[k * H + h] += att[h * C + c] * leakyRelu(v, L.slope);
+        }
     cache.z = z;
   } else {
-    const aS = new Float64Array(N * H), aD = new Float64Array(N * H);
-    const attS = p.get('att_src')!, attD = p.get('att_dst')!;
-    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-      aS[n * H + h] += lin[n * HC + h * C + c] * attS[h * C + c];
-      aD[n * H + h] += lin[n * HC + h * C + c] * attD[h * C + c];
-    }
+    const aS = new Float64Array(N * H),
+      aD = new Float64Array(N * H);
+    const attS = p.get('att_src')!,
+      attD = p.get('att_dst')!;
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++) {
+          aS[n * H + h] += lin[n * HC + h * C + c] * attS[h * C + c];
+          aD[n * H + h] += lin[n * HC + h * C + c] * attD[h * C + c];
+        }
     const aE = new Float64Array(E * H);
     if (el) {
       const attE = p.get('att_edge')!;
-      for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) aE[k * H + h] += el[k * HC + h * C + c] * attE[h * C + c];
+      for (let k = 0; k < E; k++)
+        for (let h = 0; h < H; h++)
+          for (let c = 0; c < C; c++) aE[k * H + h] += el[k * HC + h * C + c] * attE[h * C + c];
     }
     const s = new Float64Array(E * H);
-    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
-      s[k * H + h] = aS[g.src[k] * H + h] + aD[g.dst[k] * H + h] + aE[k * H + h];
-      e[k * H + h] = leakyRelu(s[k * H + h], L.slope);
-    }
+    for (let k = 0; k < E; k++)
+      for (let h = 0; h < H; h++) {
+        s[k * H + h] = aS[g.src[k] * H + h] + aD[g.dst[k] * H + h] + aE[k * H + h];
+        e[k * H + h] = leakyRelu(s[k * H + h], L.slope);
+      }
     cache.s = s;
   }
   const alpha = segmentSoftmax(g, e, H);
@@ -95,14 +119,17 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
   cache.alpha = alpha;
   cache.alphaD = alphaD;
   const agg = new Float64Array(N * HC);
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-    agg[g.dst[k] * HC + h * C + c] += alphaD[k * H + h] * lin[g.src[k] * P + h * C + c];
-  }
+  for (let k = 0; k < E; k++)
+    for (let h = 0; h < H; h++)
+      for (let c = 0; c < C; c++) {
+        agg[g.dst[k] * HC + h * C + c] += alphaD[k * H + h] * lin[g.src[k] * P + h * C + c];
+      }
   const W = outWidth(L);
   let out = agg;
   if (!L.concat) {
     out = new Float64Array(N * C);
-    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) out[n * C + c] += agg[n * HC + h * C + c] / H;
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) out[n * C + c] += agg[n * HC + h * C + c] / H;
   }
   if (L.residual) {
     const r = times(x, p.get('res')!, N, fin, W);
@@ -113,9 +140,20 @@ export function layerForward(L: LayerSpec, p: Params, x: Float64Array, g: Edges,
 }
 
 /** Gradients of every parameter of the layer (internal names), of its input and of its edge attributes (CSR order). */
-export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edges, alphaMask: ArrayLike<number>, dout: Float64Array): { grads: Params; dx: Float64Array; dEdgeAttr: Float64Array | null } {
+export function layerBackward(
+  L: LayerSpec,
+  p: Params,
+  cache: LayerCache,
+  g: Edges,
+  alphaMask: ArrayLike<number>,
+  dout: Float64Array,
+): { grads: Params; dx: Float64Array; dEdgeAttr: Float64Array | null } {
   const { heads: H, channels: C, inChannels: fin } = L;
-  const HC = H * C, P = linWidth(L), N = g.numNodes, E = g.src.length, W = outWidth(L);
+  const HC = H * C,
+    P = linWidth(L),
+    N = g.numNodes,
+    E = g.src.length,
+    W = outWidth(L);
   const { x, lin, alpha, alphaD } = cache;
   const grads: Params = new Map();
   if (L.bias) {
@@ -128,33 +166,39 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
     grads.set('res', transposeTimes(x, dout, N, fin, W));
     dxRes = timesTransposed(dout, p.get('res')!, N, fin, W);
   }
-  const dagg = L.concat ? dout : Float64Array.from({ length: N * HC }, (_, i) => dout[Math.floor(i / HC) * C + (i % C)] / H);
+  const dagg = L.concat
+    ? dout
+    : Float64Array.from({ length: N * HC }, (_, i) => dout[Math.floor(i / HC) * C + (i % C)] / H);
   // Aggregation: agg[dst] += alphaD * xl[src]
   const dlin = new Float64Array(N * P);
   const dalpha = new Float64Array(E * H);
-  for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
-    let s = 0;
-    for (let c = 0; c < C; c++) {
-      const up = dagg[g.dst[k] * HC + h * C + c];
-      s += up * lin[g.src[k] * P + h * C + c];
-      dlin[g.src[k] * P + h * C + c] += alphaD[k * H + h] * up;
+  for (let k = 0; k < E; k++)
+    for (let h = 0; h < H; h++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) {
+        const up = dagg[g.dst[k] * HC + h * C + c];
+        s += up * lin[g.src[k] * P + h * C + c];
+        dlin[g.src[k] * P + h * C + c] += alphaD[k * H + h] * up;
+      }
+      dalpha[k * H + h] = s * alphaMask[k * H + h];
     }
-    dalpha[k * H + h] = s * alphaMask[k * H + h];
-  }
   const de = segmentSoftmaxBackward(g, alpha, dalpha, H);
   const del = cache.edge ? new Float64Array(E * HC) : null; // d el
   if (L.kind === 'gatv2') {
     const rOff = L.shareWeights ? 0 : HC;
-    const att = p.get('att')!, z = cache.z!;
+    const att = p.get('att')!,
+      z = cache.z!;
     const datt = new Float64Array(HC);
-    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-      const v = z[k * HC + h * C + c];
-      datt[h * C + c] += de[k * H + h] * leakyRelu(v, L.slope);
-      const dz = de[k * H + h] * att[h * C + c] * leakyReluGrad(v, L.slope);
-      dlin[g.src[k] * P + h * C + c] += dz;
-      dlin[g.dst[k] * P + rOff + h * C + c] += dz;
-      if (del) del[k * HC + h * C + c] = dz;
-    }
+    for (let k = 0; k < E; k++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++) {
+          const v = z[k * HC + h * C + c];
+          datt[h * C + c] += de[k * H + h] * leakyRelu(v, L.slope);
+          const dz = de[k * H + h] * att[h * C + c] * leakyReluGrad(v, L.slope);
+          dlin[g.src[k] * P + h * C + c] += dz;
+          dlin[g.dst[k] * P + rOff + h * C + c] += dz;
+          if (del) del[k * HC + h * C + c] = dz;
+        }
     grads.set('att', datt);
     if (L.bias) {
       const db = new Float64Array(P);
@@ -163,29 +207,35 @@ export function layerBackward(L: LayerSpec, p: Params, cache: LayerCache, g: Edg
     }
   } else {
     const s = cache.s!;
-    const daS = new Float64Array(N * H), daD = new Float64Array(N * H);
+    const daS = new Float64Array(N * H),
+      daD = new Float64Array(N * H);
     const attE = p.get('att_edge');
     const dattE = new Float64Array(HC);
-    for (let k = 0; k < E; k++) for (let h = 0; h < H; h++) {
-      const ds = de[k * H + h] * leakyReluGrad(s[k * H + h], L.slope);
-      daS[g.src[k] * H + h] += ds;
-      daD[g.dst[k] * H + h] += ds;
-      if (del) {
-        for (let c = 0; c < C; c++) {
-          dattE[h * C + c] += ds * cache.edge!.el[k * HC + h * C + c];
-          del[k * HC + h * C + c] = ds * attE![h * C + c];
+    for (let k = 0; k < E; k++)
+      for (let h = 0; h < H; h++) {
+        const ds = de[k * H + h] * leakyReluGrad(s[k * H + h], L.slope);
+        daS[g.src[k] * H + h] += ds;
+        daD[g.dst[k] * H + h] += ds;
+        if (del) {
+          for (let c = 0; c < C; c++) {
+            dattE[h * C + c] += ds * cache.edge!.el[k * HC + h * C + c];
+            del[k * HC + h * C + c] = ds * attE![h * C + c];
+          }
         }
       }
-    }
     if (del) grads.set('att_edge', dattE);
-    const attS = p.get('att_src')!, attD = p.get('att_dst')!;
-    const dS = new Float64Array(HC), dD = new Float64Array(HC);
-    for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) for (let c = 0; c < C; c++) {
-      const i = n * HC + h * C + c;
-      dS[h * C + c] += daS[n * H + h] * lin[i];
-      dD[h * C + c] += daD[n * H + h] * lin[i];
-      dlin[i] += daS[n * H + h] * attS[h * C + c] + daD[n * H + h] * attD[h * C + c];
-    }
+    const attS = p.get('att_src')!,
+      attD = p.get('att_dst')!;
+    const dS = new Float64Array(HC),
+      dD = new Float64Array(HC);
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++) {
+          const i = n * HC + h * C + c;
+          dS[h * C + c] += daS[n * H + h] * lin[i];
+          dD[h * C + c] += daD[n * H + h] * lin[i];
+          dlin[i] += daS[n * H + h] * attS[h * C + c] + daD[n * H + h] * attD[h * C + c];
+        }
     grads.set('att_src', dS);
     grads.set('att_dst', dD);
   }
@@ -217,7 +267,12 @@ export interface ModelSpec {
 }
 
 /** log-softmax + mean NLL over the masked rows; returns the loss and d loss / d logits. */
-export function nll(logits: Float64Array, labels: ArrayLike<number>, mask: ArrayLike<number>, K: number): { loss: number; dlogits: Float64Array } {
+export function nll(
+  logits: Float64Array,
+  labels: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  K: number,
+): { loss: number; dlogits: Float64Array } {
   const N = labels.length;
   let count = 0;
   for (let n = 0; n < N; n++) if (mask[n]) count++;
@@ -237,9 +292,15 @@ export function nll(logits: Float64Array, labels: ArrayLike<number>, mask: Array
 }
 
 /** Loss of the two-layer model and the gradient of every parameter (names prefixed conv1. / conv2.). */
-export function modelLossAndGrads(m: ModelSpec, p: Params, x: Float64Array): { loss: number; grads: Params; logits: Float64Array } {
-  const sub = (prefix: string) => new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-  const p1 = sub('conv1.'), p2 = sub('conv2.');
+export function modelLossAndGrads(
+  m: ModelSpec,
+  p: Params,
+  x: Float64Array,
+): { loss: number; grads: Params; logits: Float64Array } {
+  const sub = (prefix: string) =>
+    new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const p1 = sub('conv1.'),
+    p2 = sub('conv2.');
   const xd = x.map((v, i) => v * m.inputMask[i]);
   const l1 = layerForward(m.conv1, p1, xd, m.graph1, m.alphaMask1);
   const h = l1.out;

@@ -1,6 +1,11 @@
 // Float64 references for graph readout (src/kernels/pooling.ts). Graph g owns nodes ptr[g] .. ptr[g + 1] - 1.
 
-export function globalPool(x: ArrayLike<number>, ptr: ArrayLike<number>, f: number, mode: 'add' | 'mean' | 'max'): { out: Float64Array; argmax: Int32Array } {
+export function globalPool(
+  x: ArrayLike<number>,
+  ptr: ArrayLike<number>,
+  f: number,
+  mode: 'add' | 'mean' | 'max',
+): { out: Float64Array; argmax: Int32Array } {
   const b = ptr.length - 1;
   const out = new Float64Array(b * f);
   const argmax = new Int32Array(b * f).fill(-1);
@@ -20,7 +25,13 @@ export function globalPool(x: ArrayLike<number>, ptr: ArrayLike<number>, f: numb
   return { out, argmax };
 }
 
-export function globalPoolBackward(dout: ArrayLike<number>, ptr: ArrayLike<number>, f: number, mode: 'add' | 'mean' | 'max', argmax: Int32Array): Float64Array {
+export function globalPoolBackward(
+  dout: ArrayLike<number>,
+  ptr: ArrayLike<number>,
+  f: number,
+  mode: 'add' | 'mean' | 'max',
+  argmax: Int32Array,
+): Float64Array {
   const b = ptr.length - 1;
   const n = ptr[b];
   const dx = new Float64Array(n * f);
@@ -37,7 +48,13 @@ export function globalPoolBackward(dout: ArrayLike<number>, ptr: ArrayLike<numbe
 }
 
 /** beta = softmax over each graph's nodes of every gate column; out[g, f] = sum_n beta[n, f % G] x[n, f]. */
-export function attentionPool(x: ArrayLike<number>, gate: ArrayLike<number>, ptr: ArrayLike<number>, f: number, gw: number): { beta: Float64Array; out: Float64Array } {
+export function attentionPool(
+  x: ArrayLike<number>,
+  gate: ArrayLike<number>,
+  ptr: ArrayLike<number>,
+  f: number,
+  gw: number,
+): { beta: Float64Array; out: Float64Array } {
   const b = ptr.length - 1;
   const n = ptr[b];
   const beta = new Float64Array(n * gw);
@@ -61,7 +78,14 @@ export function attentionPool(x: ArrayLike<number>, gate: ArrayLike<number>, ptr
   return { beta, out };
 }
 
-export function attentionPoolBackward(x: ArrayLike<number>, beta: ArrayLike<number>, dout: ArrayLike<number>, ptr: ArrayLike<number>, f: number, gw: number): { dx: Float64Array; dgate: Float64Array } {
+export function attentionPoolBackward(
+  x: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  dout: ArrayLike<number>,
+  ptr: ArrayLike<number>,
+  f: number,
+  gw: number,
+): { dx: Float64Array; dgate: Float64Array } {
   const b = ptr.length - 1;
   const n = ptr[b];
   const dx = new Float64Array(n * f);
