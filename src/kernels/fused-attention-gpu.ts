@@ -10,6 +10,8 @@ import backwardSrc from '../../shaders/fused-attention-gpu-backward-src.wgsl';
 import backwardWithSubgroups from '../../shaders/fused-attention-gpu-backward-subgroups.wgsl';
 import backwardWithWorkgroup from '../../shaders/fused-attention-gpu-backward-workgroup.wgsl';
 import forward from '../../shaders/fused-attention-gpu-forward.wgsl';
+import reduceWithSubgroups from '../../shaders/fused-attention-gpu-reduce-subgroups.wgsl';
+import reduceWithWorkgroup from '../../shaders/fused-attention-gpu-reduce-workgroup.wgsl';
 import withSubgroups from '../../shaders/fused-attention-gpu-subgroups.wgsl';
 import withWorkgroup from '../../shaders/fused-attention-gpu-workgroup.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -29,8 +31,12 @@ function rowsKernel(gpu: Gpu, entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows
   let k = kernels.get(key);
   if (!k) {
     const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}${edge ? '+edge' : ''}`;
-    // The subgroups prelude opens with its `enable` directive, which kernel() moves to the top of the module.
-    const code = (subgroups ? withSubgroups : withWorkgroup) + '\n' + forward;
+    // The subgroup reductions open with their `enable` directive, which kernel() moves to the top of the module.
+    const code = [
+      subgroups ? reduceWithSubgroups : reduceWithWorkgroup,
+      subgroups ? withSubgroups : withWorkgroup,
+      forward,
+    ].join('\n');
     const overrides: Record<string, boolean> = edge ? { EDGE: true } : {};
     kernels.set(key, (k = kernel({ name, code, entryPoint, workgroupSize: WG, overrides })));
   }
@@ -147,9 +153,13 @@ function backwardKernel(gpu: Gpu, entryPoint: BackwardEntry, edge: boolean): Ker
   let k = kernels.get(key);
   if (!k) {
     const name = `${entryPoint.replace('_rows', '')}.rows${subgroups ? '+subgroups' : ''}${edge ? '+edge' : ''}`;
-    // The subgroups file opens with its `enable` directive, which kernel() moves to the top of the module.
+    // The subgroup reductions open with their `enable` directive, which kernel() moves to the top of the module.
     const code = dstSide
-      ? (subgroups ? backwardWithSubgroups : backwardWithWorkgroup) + '\n' + backwardDst
+      ? [
+          subgroups ? reduceWithSubgroups : reduceWithWorkgroup,
+          subgroups ? backwardWithSubgroups : backwardWithWorkgroup,
+          backwardDst,
+        ].join('\n')
       : backwardSrc;
     const overrides: Record<string, boolean> = edge ? { EDGE: true } : {};
     kernels.set(
