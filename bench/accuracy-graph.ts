@@ -27,7 +27,8 @@ export async function main(argv: readonly string[]): Promise<void> {
           ? (fold, epoch, m) => {
               if ((epoch + 1) % a.logEvery === 0)
                 console.error(
-                  `fold ${fold} epoch ${epoch + 1}: loss ${m.trainLoss.toFixed(4)} train ${(100 * m.trainAcc).toFixed(1)}% test ${(100 * m.testAcc).toFixed(1)}%`,
+                  `fold ${fold} epoch ${epoch + 1}: loss ${m.trainLoss.toFixed(4)} train ` +
+                    `${(100 * m.trainAcc).toFixed(1)}% test ${(100 * m.testAcc).toFixed(1)}%`,
                 );
             }
           : undefined,
@@ -44,7 +45,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       device,
       date: new Date().toISOString(),
       protocol:
-        'k-fold stratified CV; best = mean ± std over folds of the test accuracy at the epoch with the best mean test accuracy over folds (GIN paper); final = the same at the last epoch; std is the population std over folds',
+        'k-fold stratified CV; best = mean ± std over folds of the test accuracy at the epoch with the best mean ' +
+        'test accuracy over folds (GIN paper); final = the same at the last epoch; std is the population std over ' +
+        'folds',
       best: r.best,
       final: r.final,
       medianEpochMs: r.medianEpochMs,

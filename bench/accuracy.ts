@@ -49,7 +49,8 @@ for (let seed = 0; seed < seeds; seed++) {
     msPerEpoch: r.medianEpochMs,
   });
   console.error(
-    `seed ${seed}: final test ${(100 * r.final.testAcc!).toFixed(1)}%, best-val test ${(100 * best.testAcc!).toFixed(1)}% (epoch ${best.epoch})`,
+    `seed ${seed}: final test ${(100 * r.final.testAcc!).toFixed(1)}%, best-val test ` +
+      `${(100 * best.testAcc!).toFixed(1)}% (epoch ${best.epoch})`,
   );
   r.model.dispose();
   r.data.dispose();
@@ -68,10 +69,12 @@ console.log('| seed | final test acc | best val acc (epoch) | test acc at best v
 console.log('|---:|---:|---:|---:|');
 for (const r of rows)
   console.log(
-    `| ${r.seed} | ${(100 * r.finalTest).toFixed(1)}% | ${(100 * r.bestVal).toFixed(1)}% (${r.bestEpoch}) | ${(100 * r.bestTest).toFixed(1)}% |`,
+    `| ${r.seed} | ${(100 * r.finalTest).toFixed(1)}% | ${(100 * r.bestVal).toFixed(1)}% (${r.bestEpoch}) | ` +
+      `${(100 * r.bestTest).toFixed(1)}% |`,
   );
 console.log(
-  `| mean ± sd | ${(100 * fin.mean).toFixed(2)} ± ${(100 * fin.sd).toFixed(2)}% | | ${(100 * best.mean).toFixed(2)} ± ${(100 * best.sd).toFixed(2)}% |`,
+  `| mean ± sd | ${(100 * fin.mean).toFixed(2)} ± ${(100 * fin.sd).toFixed(2)}% | | ` +
+    `${(100 * best.mean).toFixed(2)} ± ${(100 * best.sd).toFixed(2)}% |`,
 );
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(

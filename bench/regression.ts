@@ -114,7 +114,8 @@ function report(sides: [Side, Side], o: { rounds: number; warmup: number; epochs
   const lines = [
     `Command: \`${command}\``,
     `${o.rounds} rounds, alternating order; per process ${o.warmup} warm-up epochs, then ${o.epochs} measured.`,
-    `Adapter: ${sides[0].runs[0].adapter}; kernel shapes: ${sides.map((s) => `${s.label} ${s.runs[0].kernelShape}`).join(', ')}.`,
+    `Adapter: ${sides[0].runs[0].adapter}; kernel shapes: ` +
+      `${sides.map((s) => `${s.label} ${s.runs[0].kernelShape}`).join(', ')}.`,
     `Load average before / after: ${loadBefore} / ${os
       .loadavg()
       .map((x) => x.toFixed(2))
@@ -128,7 +129,8 @@ function report(sides: [Side, Side], o: { rounds: number; warmup: number; epochs
       const st = stats(s, k);
       const what = k === 'wallMsPerEpoch' ? 'wall' : 'CPU';
       lines.push(
-        `| ${s.label} | ${s.commit} | ${what} | ${f(st.median)} | ${f(st.min)} | ${f(st.max)} | ${st.all.map(f).join(', ')} |`,
+        `| ${s.label} | ${s.commit} | ${what} | ${f(st.median)} | ${f(st.min)} | ${f(st.max)} | ` +
+          `${st.all.map(f).join(', ')} |`,
       );
     }
   lines.push('');
@@ -185,11 +187,13 @@ async function main(): Promise<void> {
       const res = runChild(s, warmup, epochs);
       s.runs.push(res);
       console.error(
-        `round ${r + 1}/${rounds} ${s.label}: ${res.wallMsPerEpoch.toFixed(1)} ms wall, ${res.cpuMsPerEpoch.toFixed(1)} ms CPU per epoch`,
+        `round ${r + 1}/${rounds} ${s.label}: ${res.wallMsPerEpoch.toFixed(1)} ms wall, ` +
+          `${res.cpuMsPerEpoch.toFixed(1)} ms CPU per epoch`,
       );
     }
   }
-  const command = `node --import tsx --import ./tools/wgsl-loader.mjs bench/regression.ts ${process.argv.slice(2).join(' ')}`;
+  const command =
+    `node --import tsx --import ./tools/wgsl-loader.mjs bench/regression.ts ` + `${process.argv.slice(2).join(' ')}`;
   const md = report(sides, { rounds, warmup, epochs }, command);
   console.log(md);
   mkdirSync(dirname(values.out!), { recursive: true });

@@ -77,7 +77,8 @@ async function main(): Promise<void> {
   const { parts, quick, out } = parse();
   const loadBefore = load();
   log(
-    `parts: ${[...parts].join(', ')}${quick ? ' (quick)' : ''}; load average ${loadBefore} on ${os.cpus().length} cores`,
+    `parts: ${[...parts].join(', ')}${quick ? ' (quick)' : ''}; load average ${loadBefore} on ${os.cpus().length} ` +
+      `cores`,
   );
   const cora = await loadPlanetoid('cora', { log });
 
@@ -165,11 +166,14 @@ async function main(): Promise<void> {
   const header = [
     `# webgpu-gat benchmarks${quick ? ' (--quick)' : ''}`,
     '',
-    `Run ${new Date().toISOString()} with \`npm run bench -- --only ${[...parts].join(',')}${quick ? ' --quick' : ''}\` in ${num(seconds)} s.`,
-    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load average (1, 5, 15 min) ${loadBefore} before, ${loadAfter} after.`,
+    `Run ${new Date().toISOString()} with \`npm run bench -- --only ` +
+      `${[...parts].join(',')}${quick ? ' --quick' : ''}\` in ${num(seconds)} s.`,
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load average (1, 5, 15 min) ` +
+      `${loadBefore} before, ${loadAfter} after.`,
     `Node ${process.version}${chromium ? `; ${chromium.userAgent}` : ''}.`,
     '',
-    'On a CPU driver (SwiftShader) every time is CPU time: compare ratios measured in the same run, not absolute numbers.',
+    'On a CPU driver (SwiftShader) every time is CPU time: compare ratios measured in the same run, not absolute ' +
+      'numbers.',
     '',
   ].join('\n');
   const meta = {

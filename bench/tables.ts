@@ -42,7 +42,8 @@ export function ceilingsTable(r: Runtime, c: Ceilings): string {
       ],
     ],
     notes: [
-      `Copy timed by wall clock (4 copies per submit); kernels by ${timing(r)}. Medians of ${c.copy.samplesMs.length} runs.`,
+      `Copy timed by wall clock (4 copies per submit); kernels by ${timing(r)}. Medians of ` +
+        `${c.copy.samplesMs.length} runs.`,
     ],
   });
 }
@@ -64,9 +65,11 @@ export function kernelsTable(r: Runtime, all: KernelRow[], c: { copyGbPerS: numb
     head,
     rows: [],
     notes: [
-      `Ceilings of the same run: copy ${num(c.copyGbPerS)} GB/s, matmul ${num(c.matmulGflopPerS)} GFLOP/s. Times: ${timing(r)}, median of ` +
+      `Ceilings of the same run: copy ${num(c.copyGbPerS)} GB/s, matmul ${num(c.matmulGflopPerS)} GFLOP/s. Times: ` +
+        `${timing(r)}, median of ` +
         `${[...new Set(rows.map((k) => k.reps))].join(' or ')} runs per size. Each kernel is one GATv2`,
-      'layer edge pass (attention dropout 0.6 on), plus segment sums of [E, 8] values, SpMM of the row-normalised adjacency with [N, 64],',
+      'layer edge pass (attention dropout 0.6 on), plus segment sums of [E, 8] values, SpMM of the row-normalised ' +
+        'adjacency with [N, 64],',
       "the layer's dense products and a column sum. Rates from the bytes and operations each op declares.",
       '`attention.column_sum` is the two-pass reduction for d att (two dispatches per call). The graph readout kernels',
       'and the attention kernels with edge features have their own tables below.',
@@ -184,7 +187,8 @@ export function trainTable(r: Runtime, t: TrainResult, target?: number): string 
     head: ['', 'value'],
     rows,
     notes: [
-      'GATv2 8 heads x 8 hidden, dropout 0.6, Adam (lr 0.005, wd 5e-4), `evaluate: false`: forward, loss, backward, Adam; wall time per epoch',
+      'GATv2 8 heads x 8 hidden, dropout 0.6, Adam (lr 0.005, wd 5e-4), `evaluate: false`: forward, loss, backward, ' +
+        'Adam; wall time per epoch',
       'over windows of 5 consecutive epochs with two epochs in flight (Trainer.run), the median over the windows.',
     ],
   });
@@ -199,7 +203,8 @@ export function profileTable(r: Runtime, t: TrainResult, top = 12): string {
       .slice(0, top)
       .map((k) => [k.kernel, num(k.calls), k.msPerEpoch, pct(k.share), k.gbPerS, k.gflopPerS]),
     notes: [
-      `Sum of kernel times ${num(t.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its own pass when`,
+      `Sum of kernel times ${num(t.profiledMsPerEpoch)} ms per epoch over the profiled epochs (each dispatch in its ` +
+        `own pass when`,
       `profiling); top ${Math.min(top, t.profile.length)} of ${t.profile.length} kernels.`,
     ],
   });
@@ -250,10 +255,13 @@ export function peerTable(
       ],
     ],
     notes: [
-      `Both: 8 heads x 8 hidden, dropout 0.6, Adam lr 0.005 wd 5e-4, training step only. Peer asked for ${peerEpochsAsked} epochs` +
+      `Both: 8 heads x 8 hidden, dropout 0.6, Adam lr 0.005 wd 5e-4, training step only. Peer asked for ` +
+        `${peerEpochsAsked} epochs` +
         (peer.stoppedByBudget ? `, stopped by its time budget after ${peer.epochsRun};` : ';') +
-        ` accuracies are of the final epoch (no best-validation selection). The ratio uses ours measured before the peer.`,
-      `Peer final training loss ${num(peer.finalLoss)}, validation accuracy ${pct(peer.valAcc)}; tensors left behind ${peer.leakedTensors}.`,
+        ` accuracies are of the final epoch (no best-validation selection). The ratio uses ours measured before the ` +
+        `peer.`,
+      `Peer final training loss ${num(peer.finalLoss)}, validation accuracy ${pct(peer.valAcc)}; tensors left ` +
+        `behind ${peer.leakedTensors}.`,
     ],
   });
 }
@@ -283,9 +291,13 @@ export function scaleTable(r: Runtime, rows: ScaleRow[]): string {
         `${num(s.ratio)}x`,
       ]),
       notes: [
-        '128 dense N(0,1) features, 40 classes, power-law degrees (gamma 2.5); GATv2 paper configuration, training step only,',
-        `median of the timed epochs (${rows.map((s) => s.epochMs.length).join(', ')} by size; the largest size's first epoch included). Peak = BufferPool.peakBytesInUse (buffers held, rounded to the pool's size classes).`,
-        `Target: peak within ${MEMORY_TARGET_RATIO}x of the estimate: ${last ? (last.ratio <= MEMORY_TARGET_RATIO ? 'met' : `missed (${num(last.ratio)}x)`) : 'n/a'} at the largest size.`,
+        '128 dense N(0,1) features, 40 classes, power-law degrees (gamma 2.5); GATv2 paper configuration, training ' +
+          'step only,',
+        `median of the timed epochs (${rows.map((s) => s.epochMs.length).join(', ')} by size; the largest size's ` +
+          `first epoch included). Peak = BufferPool.peakBytesInUse (buffers held, rounded to the pool's size classes).`,
+        `Target: peak within ${MEMORY_TARGET_RATIO}x of the estimate: ` +
+          `${last ? (last.ratio <= MEMORY_TARGET_RATIO ? 'met' : `missed (${num(last.ratio)}x)`) : 'n/a'} at the ` +
+          `largest size.`,
       ],
     }),
   ];
@@ -300,7 +312,8 @@ export function scaleTable(r: Runtime, rows: ScaleRow[]): string {
           ['total', '', mib(last.estimate.total)],
         ],
         notes: [
-          'Dropout masks are recomputed from a hash (0 bytes); the dropped-out layer-1 input is not counted (recomputable the same way).',
+          'Dropout masks are recomputed from a hash (0 bytes); the dropped-out layer-1 input is not counted ' +
+            '(recomputable the same way).',
         ],
       }),
     );
@@ -316,7 +329,8 @@ export function scaleTable(r: Runtime, rows: ScaleRow[]): string {
           [`all ${held.length} workspace tensors`, mib(heldTotal)],
         ],
         notes: [
-          'Besides these: the inputs, the parameter buffers and Adam state (see the estimate), and short-lived scratch (split-K partials, column-sum partials).',
+          'Besides these: the inputs, the parameter buffers and Adam state (see the estimate), and short-lived ' +
+            'scratch (split-K partials, column-sum partials).',
         ],
       }),
     );

@@ -22,8 +22,10 @@ export function showUnavailable(banner: HTMLElement, adapterLine: HTMLElement, r
   banner.appendChild(document.createElement('p')).textContent = reason;
   const how = banner.appendChild(document.createElement('ul'));
   for (const line of [
-    'Chrome or Edge 113 and later have WebGPU on Windows, macOS and ChromeOS; Safari 26 and Firefox 141 (Windows) have it too.',
-    'On Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu (and, without a GPU, chrome://flags/#enable-vulkan), or the command line flags --enable-unsafe-webgpu --enable-features=Vulkan.',
+    'Chrome or Edge 113 and later have WebGPU on Windows, macOS and ChromeOS; Safari 26 and Firefox 141 (Windows) ' +
+      'have it too.',
+    'On Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu (and, without a GPU, ' +
+      'chrome://flags/#enable-vulkan), or the command line flags --enable-unsafe-webgpu --enable-features=Vulkan.',
     'Check that hardware acceleration is on (chrome://settings/system) and that chrome://gpu lists WebGPU as enabled.',
     'The page must be served over https:// or from localhost.',
   ])

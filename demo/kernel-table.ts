@@ -31,7 +31,8 @@ export class KernelTable {
     );
     this.note.textContent =
       `Epoch ${epoch}: ${total.toFixed(2)} ms of GPU time in ${rows.reduce((s, r) => s + r.calls, 0)} dispatches ` +
-      '(timestamp queries on one epoch in every ten, at most one a second; each dispatch then runs in a pass of its own).';
+      '(timestamp queries on one epoch in every ten, at most one a second; each dispatch then runs in a pass of its ' +
+      'own).';
   }
 
   unavailable(): void {

@@ -155,7 +155,8 @@ async function main(): Promise<void> {
     const reason = !('gpu' in navigator)
       ? 'This browser does not expose WebGPU (navigator.gpu is missing).'
       : /No WebGPU adapter/.test((err as Error).message)
-        ? 'This browser has WebGPU, but it offered no adapter: WebGPU may be turned off for this GPU or driver, or hardware acceleration is off.'
+        ? 'This browser has WebGPU, but it offered no adapter: WebGPU may be turned off for this GPU or driver, or ' +
+          'hardware acceleration is off.'
         : `Could not open a WebGPU device: ${(err as Error).message}`;
     showUnavailable(byId('unavailable'), byId('adapter'), reason);
     for (const mode of ['app', 'molecules']) byId(mode).classList.add('disabled');

@@ -111,7 +111,9 @@ export class MoleculeView {
         const g = ds.graphs[m.graph]!;
         const o = document.createElement('option');
         o.value = String(m.graph);
-        o.textContent = `#${m.graph} · ${g.numNodes} atoms · ${CLASS_NAMES[m.label]} · predicted ${m.predicted === m.label ? '✓' : '✗'}`;
+        o.textContent =
+          `#${m.graph} · ${g.numNodes} atoms · ${CLASS_NAMES[m.label]} · predicted ` +
+          `${m.predicted === m.label ? '✓' : '✗'}`;
         return o;
       }),
     );

@@ -53,7 +53,8 @@ fn updated(p: vec4f, mo: Moments) -> vec4f {
   return p + (-step_size) * (mo.m / denom);
 }
 
-// Adam: g = grad + wd * p (AdamW: p = p * (1 - lr * wd), g = grad);  m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g;
+// Adam: g = grad + wd * p (AdamW: p = p * (1 - lr * wd), g = grad);  m = lerp(m, g, 1 - beta1);
+// v = v * beta2 + (1 - beta2) * g * g;
 // p = p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)   with bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.
 // Thread i: elements 4i .. 4i + 3, for i < n / 4.
 @compute @workgroup_size(WG)

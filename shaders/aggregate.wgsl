@@ -68,7 +68,11 @@ fn dout4(base: u32, width: u32) -> vec4f {
 // out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x_in[src_k, h, c]   (0 for a node without in-edges)
 // One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.
 @compute @workgroup_size(WG)
-fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn aggregate_forward(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();
@@ -84,7 +88,11 @@ fn aggregate_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: dout[i] is loaded
 // once per chunk, only x_in[src_k] per edge. out = dalpha [E, H].
 @compute @workgroup_size(WG)
-fn aggregate_dalpha(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn aggregate_dalpha(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads) { return; }
   init_dropout();
@@ -107,7 +115,11 @@ fn aggregate_dalpha(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 // One thread per (node, head, chunk of 4 channels) walking the node's outgoing edges through the CSC
 // permutation; out = dx (strided view).
 @compute @workgroup_size(WG)
-fn aggregate_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn aggregate_dx(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+) {
   let t = thread_index(wid, nwg, lid);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();

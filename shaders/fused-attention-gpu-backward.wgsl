@@ -72,8 +72,9 @@ fn store_grad(n: u32, col: u32, v: f32) {
 //   word  N*H*C              the dropout step (header)
 //   then per edge k, head h  de (f32 bits), alpha * drop(k, h) (f32 bits), and the sign bits of
 //                            z = xl[src_k] + xr[dst_k] (+ edge[k]) over the head's channels, 32 to a word
-//                            (bit c % 32 of word c / 32 set when z_c > 0), so the source pass and the destination pass's column phase
-//                            take lrelu'(z) from one word instead of gathering xl[src_k] or xr[dst_k] again
+//                            (bit c % 32 of word c / 32 set when z_c > 0), so the source pass and the destination
+//                            pass's column phase take lrelu'(z) from one word instead of gathering xl[src_k] or
+//                            xr[dst_k] again
 // GAT, 1 + 2*E*H words: word 0 the dropout step, then per edge and head g = de * lrelu'(s) and alpha * drop(k, h).
 
 fn gatv2_sign_words() -> u32 { return (P.channels + 31u) / 32u; }

@@ -44,8 +44,8 @@ struct Params {
 
 override EDGE: bool = false;
 
-// workgroup_max(li, v) and workgroup_sum(li, v, sg_size), the workgroup's max and sum of every lane's v in a fixed order
-// with the result in every lane, and the entry points come from one of two preludes (fused-attention.ts picks):
+// workgroup_max(li, v) and workgroup_sum(li, v, sg_size), the workgroup's max and sum of every lane's v in a fixed
+// order with the result in every lane, and the entry points come from one of two preludes (fused-attention.ts picks):
 // fused-attention-gpu-subgroups.wgsl where the device has subgroups, else fused-attention-gpu-workgroup.wgsl.
 
 fn gatv2_score(i: u32, j: u32, h: u32, k: u32) -> f32 {

@@ -100,7 +100,8 @@ fn skip_row(base: u32, r: u32) {
 
 // Binary cross-entropy with logits, per element of masked rows, in PyTorch's stable form:
 //   loss = (1 - y) x - log_sigmoid(x) = (1 - y) x - min(x, 0) + log1p(exp(-|x|));
-//   dx = (sigmoid(x) - y) / count, with count = masked rows * C (sigmoid(x) = 1 - sigmoid(-x) taken exactly);  row_stats[r] = (sum_c loss, 0).
+//   dx = (sigmoid(x) - y) / count, with count = masked rows * C (sigmoid(x) = 1 - sigmoid(-x) taken exactly);
+//   row_stats[r] = (sum_c loss, 0).
 // Rows off the mask get dx = 0 and add nothing.
 @compute @workgroup_size(WG)
 fn bce_rows(inv: Invocation) {

@@ -1,6 +1,7 @@
 // Dense matmul of row-major f32 matrices, register-blocked:
-//   C[M, N] = op(A) op(B) (+ bias[n] when BIAS) (+ C when ACCUMULATE),  op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
-//                                                 op(B) = B [K, N], or B^T with B stored [N, K] when TRANS_B.
+//   C[M, N] = op(A) op(B) (+ bias[n] when BIAS) (+ C when ACCUMULATE),
+//   op(A) = A [M, K], or A^T with A stored [K, M] when TRANS_A,
+//   op(B) = B [K, N], or B^T with B stored [N, K] when TRANS_B.
 // One thread computes a BLOCK_M x BLOCK_N block of C (4, 8, 12 or 16 each; 16 x 16 for large C) as up to 4 x 4
 // matrices of 4 x 4 held in registers, walking K four at a time: per step it loads BLOCK_M / 4 4 x 4 blocks of op(A)
 // and BLOCK_N / 4 of op(B) and adds every pair's product. On the CPU driver each load is a gather that costs far more

@@ -122,7 +122,12 @@ fn spmm_vec4(inv: Invocation) {
 
 // B[r, c .. c + 3] one float at a time, columns clamped to N - 1.
 fn b_quad(base: u32, c: u32, last: u32) -> vec4f {
-  return vec4f(b_in[base + min(c, last)], b_in[base + min(c + 1u, last)], b_in[base + min(c + 2u, last)], b_in[base + min(c + 3u, last)]);
+  return vec4f(
+    b_in[base + min(c, last)],
+    b_in[base + min(c + 1u, last)],
+    b_in[base + min(c + 2u, last)],
+    b_in[base + min(c + 3u, last)]
+  );
 }
 
 @compute @workgroup_size(WG)

@@ -54,7 +54,8 @@ export async function withBenchPage<T>(
           )) as never;
         } catch (err) {
           throw new Error(
-            `bench page: ${name} failed: ${(err as Error).message}${errors.length ? `\npage errors:\n${errors.join('\n')}` : ''}`,
+            `bench page: ${name} failed: ` +
+              `${(err as Error).message}${errors.length ? `\npage errors:\n${errors.join('\n')}` : ''}`,
           );
         }
       },

@@ -82,7 +82,8 @@ const lim = gpu.device.limits;
 log(`adapter: ${JSON.stringify(gpu.adapterInfo)}`);
 log(
   `kernel shape (auto): ${gpu.kernelShape}; features: ${[...gpu.features].join(', ') || 'none'}; ` +
-    `max storage binding ${lim.maxStorageBufferBindingSize} B, workgroup storage ${lim.maxComputeWorkgroupStorageSize} B`,
+    `max storage binding ${lim.maxStorageBufferBindingSize} B, workgroup storage ` +
+    `${lim.maxComputeWorkgroupStorageSize} B`,
 );
 log(`${dry ? 'DRY RUN (reduced sizes)' : 'full sizes'}; node ${process.version} on ${os.cpus().length} cores`);
 if (!dry && gpu.kernelShape === 'cpu') log('warning: this adapter is a CPU driver or a fallback adapter, not a GPU');
@@ -131,7 +132,8 @@ results.seconds = elapsedS();
 const md: string[] = [
   `# GPU run${dry ? ' (DRY RUN on this adapter, reduced sizes: not GPU numbers)' : ''}`,
   '',
-  `Adapter: ${deviceLabel(gpu.adapterInfo)}. Kernel shape chosen by default: ${gpu.kernelShape}. ${results.seconds.toFixed(0)} s in all.`,
+  `Adapter: ${deviceLabel(gpu.adapterInfo)}. Kernel shape chosen by default: ${gpu.kernelShape}. ` +
+    `${results.seconds.toFixed(0)} s in all.`,
   skipped.length ? `Skipped for the time budget: ${skipped.join('; ')}.` : '',
   '',
 ];

@@ -365,7 +365,8 @@ export async function kernelSweep(
     }
     const total = [...ms.values()].reduce((a, x) => a + median(x), 0);
     log(
-      `${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ${total.toFixed(1)} ms per pass`,
+      `${edges} edges (${nodes} nodes, max in-degree ${maxIn + 1}), ${gpu.kernelShape} shapes: ${ms.size} kernels, ` +
+        `${total.toFixed(1)} ms per pass`,
     );
     dispose();
     adj.dispose();

@@ -158,7 +158,8 @@ export async function scaleRun(gpu: Gpu, sizes: ScaleSize[], log: (m: string) =>
       held: heldTensors(model, trainer),
     });
     log(
-      `  ${median(epochMs).toFixed(0)} ms per epoch, peak ${(peak / 2 ** 20).toFixed(0)} MiB, estimate ${(estimate.total / 2 ** 20).toFixed(0)} MiB`,
+      `  ${median(epochMs).toFixed(0)} ms per epoch, peak ${(peak / 2 ** 20).toFixed(0)} MiB, estimate ` +
+        `${(estimate.total / 2 ** 20).toFixed(0)} MiB`,
     );
     trainer.dispose();
     model.dispose();

@@ -11,12 +11,15 @@ export function formatGraphResult(name: string, r: GraphCVResult): string {
   const lines = [`fold  train  test  acc@best-mean-epoch  acc@final-epoch  ms/epoch`];
   for (const f of r.folds) {
     lines.push(
-      `${String(f.fold).padStart(4)}  ${String(f.trainGraphs).padStart(5)}  ${String(f.testGraphs).padStart(4)}  ${pct(f.testAcc[r.best.epoch - 1]).padStart(18)}%  ${pct(f.testAcc[f.testAcc.length - 1]).padStart(14)}%  ${f.medianEpochMs.toFixed(0).padStart(8)}`,
+      `${String(f.fold).padStart(4)}  ${String(f.trainGraphs).padStart(5)}  ${String(f.testGraphs).padStart(4)}  ` +
+        `${pct(f.testAcc[r.best.epoch - 1]).padStart(18)}%  ${pct(f.testAcc[f.testAcc.length - 1]).padStart(14)}%  ` +
+        `${f.medianEpochMs.toFixed(0).padStart(8)}`,
     );
   }
   lines.push(
     `${name}, ${r.folds.length} of ${r.config.folds} folds, ${r.config.epochs} epochs:`,
-    `  test accuracy at the epoch with the best mean over folds (epoch ${r.best.epoch}): ${pct(r.best.mean)} ± ${pct(r.best.std)}%`,
+    `  test accuracy at the epoch with the best mean over folds (epoch ${r.best.epoch}): ${pct(r.best.mean)} ± ` +
+      `${pct(r.best.std)}%`,
     `  test accuracy at the final epoch: ${pct(r.final.mean)} ± ${pct(r.final.std)}%`,
     `  ${r.medianEpochMs.toFixed(0)} ms per epoch (median over folds)`,
   );
@@ -38,7 +41,8 @@ export async function trainGraphTask(argv: readonly string[]): Promise<void> {
   try {
     const info = gpu.adapterInfo;
     console.error(
-      `device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
+      `device: ${info.vendor} ${info.architecture} ` +
+        `${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
     );
     const D = ds.numEdgeFeatures;
     const edges = !D ? '' : a.edgeFeatures ? `, ${D} edge features in attention` : `, ${D} edge features unused`;
@@ -54,7 +58,8 @@ export async function trainGraphTask(argv: readonly string[]): Promise<void> {
             onEpoch: (fold, epoch, m) => {
               if ((epoch + 1) % a.logEvery === 0)
                 console.error(
-                  `fold ${fold} epoch ${String(epoch + 1).padStart(4)}  loss ${m.trainLoss.toFixed(4)}  train ${pct(m.trainAcc)}%  test ${pct(m.testAcc)}%`,
+                  `fold ${fold} epoch ${String(epoch + 1).padStart(4)}  loss ${m.trainLoss.toFixed(4)}  train ` +
+                    `${pct(m.trainAcc)}%  test ${pct(m.testAcc)}%`,
                 );
             },
           }

@@ -53,13 +53,16 @@ async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const info = gpu.adapterInfo;
   console.error(
-    `device: ${info.vendor} ${info.architecture} ${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
+    `device: ${info.vendor} ${info.architecture} ` +
+      `${info.description}${info.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
   );
   console.error(
-    `${name}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ${dataset.numClasses} classes`,
+    `${name}: ${dataset.numNodes} nodes, ${dataset.numEdges} edges, ${dataset.numFeatures} features, ` +
+      `${dataset.numClasses} classes`,
   );
   console.error(
-    `${run.model}: ${run.heads} heads x ${run.hiddenChannels} hidden, dropout ${run.dropout}, Adam lr ${run.lr} wd ${run.weightDecay}, ${run.epochs} epochs, seed ${run.seed}`,
+    `${run.model}: ${run.heads} heads x ${run.hiddenChannels} hidden, dropout ${run.dropout}, Adam lr ${run.lr} wd ` +
+      `${run.weightDecay}, ${run.epochs} epochs, seed ${run.seed}`,
   );
   const tty = process.stderr.isTTY;
   // Profiled window: epochs profileFrom+1 .. profileTo (each epoch = training step + evaluation pass).
@@ -80,7 +83,8 @@ async function main(): Promise<void> {
           const m = (await trainer.metrics())[epoch - 1];
           if (tty) process.stderr.write('\r\x1b[K');
           console.error(
-            `epoch ${String(epoch).padStart(4)}  loss ${m.loss.toFixed(4)}  train ${pct(m.trainAcc)}  val ${pct(m.valAcc)}  test ${pct(m.testAcc)}`,
+            `epoch ${String(epoch).padStart(4)}  loss ${m.loss.toFixed(4)}  train ${pct(m.trainAcc)}  val ` +
+              `${pct(m.valAcc)}  test ${pct(m.testAcc)}`,
           );
         }
       },
@@ -90,7 +94,8 @@ async function main(): Promise<void> {
     console.log(`final test accuracy ${pct(final.testAcc)} (epoch ${final.epoch}, val ${pct(final.valAcc)})`);
     if (best) console.log(`best val ${pct(best.valAcc)} at epoch ${best.epoch}: test accuracy ${pct(best.testAcc)}`);
     console.log(
-      `median ${medianEpochMs.toFixed(2)} ms per epoch (training step + evaluation), ${gpu.submitCount} submits, ${gpu.pool.created} buffers`,
+      `median ${medianEpochMs.toFixed(2)} ms per epoch (training step + evaluation), ${gpu.submitCount} submits, ` +
+        `${gpu.pool.created} buffers`,
     );
     if (a.profile) {
       if (!gpu.hasTimestamps) console.log('profiling: this adapter has no timestamp-query feature');

@@ -97,7 +97,8 @@ export class NdArray {
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     if (!Number.isSafeInteger(count * dtype.itemSize) || bytes.length !== count * dtype.itemSize) {
       throw new Error(
-        `pickle: numpy.ndarray data has ${bytes.length} bytes, expected ${count} x ${dtype.itemSize} for shape [${shape.join(', ')}]`,
+        `pickle: numpy.ndarray data has ${bytes.length} bytes, expected ${count} x ${dtype.itemSize} for shape ` +
+          `[${shape.join(', ')}]`,
       );
     }
     this.shape = shape as number[];

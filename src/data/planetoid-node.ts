@@ -70,7 +70,8 @@ export async function findPlanetoidDir(name: PlanetoidName, opts: LoadPlanetoidO
     const searched = `Searched:\n${missing.join('\n')}`;
     if (opts.download === false) {
       throw new Error(
-        `Planetoid '${name}' files (ind.${name}.{${PLANETOID_PARTS.join(',')}}) not found and download is disabled.\n${searched}\n` +
+        `Planetoid '${name}' files (ind.${name}.{${PLANETOID_PARTS.join(',')}}) not found and download is ` +
+          `disabled.\n${searched}\n` +
           'Pass `root`, set PLANETOID_DIR, or allow downloading.',
       );
     }

@@ -320,7 +320,8 @@ export class Gpu {
       const size = Math.max(4, t.byteLength);
       if (size > this.maxBindingSize) {
         throw new Error(
-          `${k.name}: ${b.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ${this.maxBindingSize} bytes)`,
+          `${k.name}: ${b.name}: a tensor of ${size} bytes is beyond this device's limits (max storage binding ` +
+            `${this.maxBindingSize} bytes)`,
         );
       }
       resources.push({ binding: b.binding, resource: { buffer: t.buffer, offset: t.byteOffset, size } });
@@ -359,7 +360,8 @@ export class Gpu {
     for (const [name, t] of Object.entries(given)) {
       if (t !== undefined && !storage.some((b) => b.name === name)) {
         throw new Error(
-          `${k.name}: the entry point binds no buffer named '${name}' (it binds ${storage.map((b) => b.name).join(', ') || 'none'})`,
+          `${k.name}: the entry point binds no buffer named '${name}' (it binds ` +
+            `${storage.map((b) => b.name).join(', ') || 'none'})`,
         );
       }
     }
@@ -367,7 +369,8 @@ export class Gpu {
       const t = given[b.name];
       if (!t)
         throw new Error(
-          `${k.name}: no tensor for binding '${b.name}' (${b.access === 'read' ? 'read-only' : 'read-write'} ${b.dtype})`,
+          `${k.name}: no tensor for binding '${b.name}' (${b.access === 'read' ? 'read-only' : 'read-write'} ` +
+            `${b.dtype})`,
         );
       if (t.dtype !== b.dtype)
         throw new Error(`${k.name}: binding '${b.name}' holds ${b.dtype}, got a ${t.dtype} tensor`);

@@ -92,12 +92,14 @@ export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?
     const shape = checkShape(t.shape, name);
     if (!(t.data instanceof info.ctor)) {
       throw new Error(
-        `safetensors: tensor '${name}' has dtype ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, expected ${info.ctor.name}`,
+        `safetensors: tensor '${name}' has dtype ${t.dtype} but its data is a ` +
+          `${t.data?.constructor?.name ?? typeof t.data}, expected ${info.ctor.name}`,
       );
     }
     if (t.data.length !== numElements(shape)) {
       throw new Error(
-        `safetensors: tensor '${name}' has ${t.data.length} elements but shape [${shape.join(', ')}] needs ${numElements(shape)}`,
+        `safetensors: tensor '${name}' has ${t.data.length} elements but shape [${shape.join(', ')}] needs ` +
+          `${numElements(shape)}`,
       );
     }
     return { name, info, t };
@@ -193,7 +195,8 @@ function decode(bytes: Uint8Array): { tensors: Record<string, SafeTensor>; metad
   for (const e of entries) {
     if (e.begin !== expected) {
       throw new Error(
-        `safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] start at ${e.begin}, expected ${expected} (overlap or hole in the data)`,
+        `safetensors: tensor '${e.name}' data_offsets [${e.begin}, ${e.end}] start at ${e.begin}, expected ` +
+          `${expected} (overlap or hole in the data)`,
       );
     }
     if (e.end > dataLength) {
@@ -269,7 +272,8 @@ function headerEntry(name: string, v: unknown): HeaderEntry {
   const nbytes = numElements(dims) * info.size;
   if (end - begin !== nbytes) {
     throw new Error(
-      `safetensors: tensor '${name}' data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape [${dims.join(', ')}] needs ${nbytes}`,
+      `safetensors: tensor '${name}' data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape ` +
+        `[${dims.join(', ')}] needs ${nbytes}`,
     );
   }
   return { name, dtype: dtype as SafeDType, shape: dims, begin, end };

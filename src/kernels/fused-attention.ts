@@ -68,7 +68,9 @@ function variants(
       if (dropout) overrides.DROPOUT = true;
       if (wide) overrides.WIDE = true;
       if (heads > 1) overrides.HEADS_PER_THREAD = heads;
-      const variant = `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}${heads > 1 ? `+${heads}heads` : ''}${edge ? '+edge' : ''}`;
+      const variant =
+        `${dropout ? '+dropout' : ''}${wide ? '+wide' : ''}` +
+        `${heads > 1 ? `+${heads}heads` : ''}${edge ? '+edge' : ''}`;
       const { code, preludes } = PASSES[pass];
       k = kernel({
         name: `fused_attention.${entryPoint}${variant}`,

@@ -91,7 +91,10 @@ function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
   return { rows: m.rows, cols: m.cols, nnz, ...t, dispose: () => Object.values(t).forEach((x) => x.dispose()) };
 }
 
-/** Validates (rowPtr monotone, starts at 0, ends at nnz, column indices in range, no NaN/Inf values) and uploads; nzId = 0..nnz-1. */
+/**
+ * Validates (rowPtr monotone, starts at 0, ends at nnz, column indices in range, no NaN/Inf values) and uploads; nzId
+ * = 0..nnz-1.
+ */
 export function uploadSparse(gpu: Gpu, m: SparseRows): SparseTensors {
   validateSparse(m);
   const nzId = new Uint32Array(m.colIdx.length);

@@ -321,7 +321,8 @@ export abstract class AttentionConv extends Module {
   protected checkInput(input: LayerInput): void {
     if (input.cols !== this.inChannels) {
       throw new Error(
-        `${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ${this.inChannels}`,
+        `${this.constructor.name}: shape mismatch: input has ${input.cols} features, the layer expects ` +
+          `${this.inChannels}`,
       );
     }
   }

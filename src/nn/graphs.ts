@@ -19,7 +19,8 @@ export class GraphSet implements LayerGraphs {
     const maxEdges = gpu.maxBindingSize / 4 / 8; // per-edge [E, heads] values must fit one binding (8 heads)
     if (src.length + numNodes > maxEdges) {
       throw new Error(
-        `A graph of ${src.length} edges is beyond this device's limits (at most about ${Math.floor(maxEdges)} edges with 8 heads)`,
+        `A graph of ${src.length} edges is beyond this device's limits (at most about ${Math.floor(maxEdges)} edges ` +
+          `with 8 heads)`,
       );
     }
   }

@@ -211,7 +211,8 @@ export class Variable {
     if (this.valueTensor) {
       if (this.valueTensor.shape.length !== 2 || this.valueTensor.dtype !== 'f32') {
         throw new Error(
-          `Node features must be an f32 tensor [nodes, features], got ${this.valueTensor.dtype} [${this.valueTensor.shape}]`,
+          `Node features must be an f32 tensor [nodes, features], got ${this.valueTensor.dtype} ` +
+            `[${this.valueTensor.shape}]`,
         );
       }
       [this.rows, this.cols] = this.valueTensor.shape;

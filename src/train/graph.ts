@@ -195,7 +195,8 @@ async function trainFold(
   const model = new GATv2GraphClassifier({ ...cfg, inChannels: data.numFeatures, numClasses }).init(gpu, { seed });
   const opt = new Adam(model.parameters(), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const selfLoops = [true];
-  // BatchNorm needs two graphs in a batch: a last batch of one graph is dropped (the graph is in other epochs' batches).
+  // BatchNorm needs two graphs in a batch: a last batch of one graph is dropped (the graph is in other epochs'
+  // batches).
   const dropLast = cfg.norm === 'batch' && fold.train.length % cfg.batchSize === 1;
   const train = new DataLoader(data, {
     batchSize: cfg.batchSize,

@@ -98,7 +98,8 @@ test('the built page trains GATv2 on Cora for 200 epochs', { timeout: 15 * 60_00
     const seconds = (performance.now() - t0) / 1000;
     const test = Number((await text(page, '#stat-test')).replace('%', ''));
     console.log(
-      `200 epochs in ${seconds.toFixed(1)} s (paused at ${pausedAt}); page shows ${await text(page, '#stat-speed')} epochs/s; ` +
+      `200 epochs in ${seconds.toFixed(1)} s (paused at ${pausedAt}); page shows ${await text(page, '#stat-speed')} ` +
+        `epochs/s; ` +
         `test accuracy ${test}%, at best validation ${await text(page, '#stat-best')}`,
     );
 

@@ -125,8 +125,10 @@ export const cases: KernelCase[] = [
       //   bc1 = 0.1, bc2 = 0.001; denom = sqrt(0.00036) / sqrt(0.001) + 1e-8 = 0.6 + 1e-8 = 0.60000001;
       //   p = 1 - (0.01 / 0.1) * 0.06 / 0.60000001 = 1 - 0.1 / 1.0000000166... = 0.9900000001666667...
       // Step 2: g = -0.25 + 0.1 * p = -0.15099999998333333; m = 0.9 * 0.06 + 0.1 * g = 0.03890000000166667;
-      //   v = 0.999 * 0.00036 + 0.001 * g^2 = 0.00038244099999496667; bc1 = 1 - 0.81 = 0.19, bc2 = 1 - 0.998001 = 0.001999;
-      //   denom = sqrt(v) / sqrt(0.001999) + 1e-8 = 0.43739703568321334; p = p - (0.01 / 0.19) * m / denom = 0.9853191993058598.
+      //   v = 0.999 * 0.00036 + 0.001 * g^2 = 0.00038244099999496667;
+      //   bc1 = 1 - 0.81 = 0.19, bc2 = 1 - 0.998001 = 0.001999;
+      //   denom = sqrt(v) / sqrt(0.001999) + 1e-8 = 0.43739703568321334;
+      //   p = p - (0.01 / 0.19) * m / denom = 0.9853191993058598.
       const cfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
       const p = Float64Array.of(1),
         m = new Float64Array(1),
@@ -194,7 +196,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'adamWStep matches float64 over three steps from random states (sizes 0 and off multiples of 4 or the workgroup)',
+    name:
+      'adamWStep matches float64 over three steps from random states (sizes 0 and off multiples of 4 or the ' +
+      'workgroup)',
     async run(gpu) {
       await repeat(CASES, 32, async (rand, i) => {
         const n = i < 5 ? i : randInt(rand, 1, 20_000);
@@ -218,7 +222,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'adamStep and adamWStep are deterministic, write nothing past n, and create no uniform buffer after the first step',
+    name:
+      'adamStep and adamWStep are deterministic, write nothing past n, and create no uniform buffer after the ' +
+      'first step',
     async run(gpu) {
       for (const decoupled of [false, true]) await deterministic(gpu, decoupled);
     },

@@ -63,7 +63,9 @@ async function checkGraph(
 
 export const cases: KernelCase[] = [
   {
-    name: 'csrEdgeAttr and its backward match float64 for every fill (self loops removed and added, isolated nodes, duplicates, any width)',
+    name:
+      'csrEdgeAttr and its backward match float64 for every fill (self loops removed and added, isolated nodes, ' +
+      'duplicates, any width)',
     async run(gpu) {
       await repeat(10, 71, async (rand) => {
         const n = randInt(rand, 1, 40);

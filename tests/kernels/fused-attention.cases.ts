@@ -316,7 +316,9 @@ function foldGraph(rand: () => number): Graph {
 
 export const cases: KernelCase[] = [
   {
-    name: 'GATv2 fused attention matches the float64 score -> softmax -> aggregate chain and its backward (strided views, bias and accumulate at random)',
+    name:
+      'GATv2 fused attention matches the float64 score -> softmax -> aggregate chain and its backward (strided ' +
+      'views, bias and accumulate at random)',
     async run(gpu) {
       await repeat(CASES, 41, async (rand) => checkGatv2(gpu, rand, randomGraph(rand), 'random'));
     },
@@ -342,7 +344,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'GAT fused attention matches the float64 score -> softmax -> aggregate chain and its backward (dropout, bias, accumulate)',
+    name:
+      'GAT fused attention matches the float64 score -> softmax -> aggregate chain and its backward (dropout, ' +
+      'bias, accumulate)',
     async run(gpu) {
       await repeat(CASES, 44, async (rand, i) =>
         checkGat(gpu, rand, randomGraph(rand), 'random', { p: i % 2 ? 0.1 + 0.8 * rand() : 0 }),
@@ -350,7 +354,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'head widths around the 8-channel block: single-pass pipelines (C <= 8) and WIDE ones (C > 8), with and without dropout',
+    name:
+      'head widths around the 8-channel block: single-pass pipelines (C <= 8) and WIDE ones (C > 8), with and ' +
+      'without dropout',
     async run(gpu) {
       await repeat(8, 47, async (rand, i) => {
         const channels = [1, 4, 7, 8, 9, 12, 16, 17][i];
@@ -361,7 +367,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'heads per thread: odd H (one head per thread), even H (two), C <= 8 and WIDE, with and without dropout and bias',
+    name:
+      'heads per thread: odd H (one head per thread), even H (two), C <= 8 and WIDE, with and without dropout ' +
+      'and bias',
     async run(gpu) {
       // [H, C]: H = 1, 3, 5, 7 take one head per thread; H = 2, 4, 6, 8 with C <= 8 take two; C > 8 (WIDE) takes one
       // whatever H.
@@ -392,7 +400,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'with an edge term: every variant (dropout, C <= 8 and WIDE, H odd and even, shared weights, bias, accumulate) against float64, dedge included',
+    name:
+      'with an edge term: every variant (dropout, C <= 8 and WIDE, H odd and even, shared weights, bias, ' +
+      'accumulate) against float64, dedge included',
     async run(gpu) {
       // [H, C]: one and two heads per thread, C around the 8-channel block.
       const dims = [
@@ -431,7 +441,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'GATv2 backward with dropout, called again with another step on a same-sized graph (the source kernel takes the dropout site from the scratch, which the pool hands back)',
+    name:
+      'GATv2 backward with dropout, called again with another step on a same-sized graph (the source kernel ' +
+      'takes the dropout site from the scratch, which the pool hands back)',
     async run(gpu) {
       await repeat(4, 49, async (rand, i) => {
         const graph = randomGraph(rand),
@@ -496,7 +508,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'with an edge term, fused attention matches the separate kernels (same dropout masks), each pass within its storage-buffer limit',
+    name:
+      'with an edge term, fused attention matches the separate kernels (same dropout masks), each pass within ' +
+      'its storage-buffer limit',
     async run(gpu) {
       // Every dispatch's storage bindings: at most 10 for the fused kernels (canFuseAttention), 8 for the separate ones
       // (WebGPU's default, which the devices that cannot fuse have).
@@ -854,7 +868,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'generated edge and dedge arguments, good and bad: the backward runs, or refuses with an error naming the argument before any dispatch',
+    name:
+      'generated edge and dedge arguments, good and bad: the backward runs, or refuses with an error naming the ' +
+      'argument before any dispatch',
     async run(gpu) {
       const track = tracker();
       const g = track(

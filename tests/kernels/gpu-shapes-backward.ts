@@ -1,9 +1,10 @@
 // Cases aimed at the fused attention backward's GPU shape (a workgroup per destination, then a workgroup per
 // source; shaders/fused-attention-gpu-backward*.wgsl): segments far longer than a workgroup on both sides, nodes
 // without incoming or without outgoing edges, row widths around the 64 lanes (the column phases' slices and rounds)
-// and heads of more than 32 channels (two sign words per edge), more than 65,535 workgroups, edge terms. Each checks every
-// output element against the float64 chain aggregateBackward -> segmentSoftmaxBackward -> gatv2ScoreBackward /
-// gatScoreBackward from a float64 alpha, outputs poisoned, strided views, and a second run bit for bit.
+// and heads of more than 32 channels (two sign words per edge), more than 65,535 workgroups, edge terms. Each
+// checks every output element against the float64 chain aggregateBackward -> segmentSoftmaxBackward ->
+// gatv2ScoreBackward / gatScoreBackward from a float64 alpha, outputs poisoned, strided views, and a second run bit
+// for bit.
 // Run on a device with `kernels: 'gpu'` (tests/kernels/gpu-shapes.ts).
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Kernel } from '../../src/gpu/kernel.ts';
@@ -283,7 +284,9 @@ const WIDTHS = [
 
 export const backwardCases: KernelCase[] = [
   {
-    name: 'fused attention backward, a workgroup per node: 10,000 in-edges and 10,000 out-edges, nodes without incoming or outgoing edges, row widths around the 64 lanes, 1 and 2 sign words, with and without an edge term',
+    name:
+      'fused attention backward, a workgroup per node: 10,000 in-edges and 10,000 out-edges, nodes without ' +
+      'incoming or outgoing edges, row widths around the 64 lanes, 1 and 2 sign words, with and without an edge term',
     async run(gpu) {
       await repeat(WIDTHS.length, 51, async (rand, i) => {
         const [heads, channels] = WIDTHS[i];
@@ -312,7 +315,9 @@ export const backwardCases: KernelCase[] = [
     },
   },
   {
-    name: 'fused attention backward, a workgroup per node: 70,000 nodes (more than 65,535 workgroups), dropout, accumulate, an edge term',
+    name:
+      'fused attention backward, a workgroup per node: 70,000 nodes (more than 65,535 workgroups), dropout, ' +
+      'accumulate, an edge term',
     async run(gpu) {
       const rand = rng(52);
       const N = 70_000;

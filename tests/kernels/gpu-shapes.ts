@@ -32,7 +32,9 @@ import {
   type KernelCase,
 } from './harness.ts';
 
-/** Cases of the existing suites left out here: random sweeps that take minutes through the GPU shapes on a CPU driver. */
+/**
+ * Cases of the existing suites left out here: random sweeps that take minutes through the GPU shapes on a CPU driver.
+ */
 const LONG = [
   /^A B, A\^T B, A B\^T, A\^T B\^T \(\+ bias\) match float64 on random ragged shapes/,
   /^every thread block/,
@@ -86,14 +88,18 @@ async function checkMatmul(
     o.accumulate ? c0 : undefined,
   );
   if (biasValues) for (let i = 0; i < want.length; i++) want[i] += biasValues[i % n];
-  const flags = `${o.transA ? 'A^T' : 'A'} ${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' + C' : ''}${o.bias ? ' + bias' : ''}${o.drop ? ' dropout(A)' : ''}`;
+  const flags =
+    `${o.transA ? 'A^T' : 'A'} ` +
+    `${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' + C' : ''}${o.bias ? ' + bias' : ''}${o.drop ? ' dropout(A)' : ''}`;
   assertClose(`${flags} [${m}, ${k}] x [${k}, ${n}]`, got, want);
   [ta, tb, out, bias, step].forEach((t) => t?.dispose());
 }
 
 const targeted: KernelCase[] = [
   {
-    name: 'tiled matmul: every form, accumulate, bias and dropout on A, at sizes on and off the 64 x 64 tile and the 16-deep K stage',
+    name:
+      'tiled matmul: every form, accumulate, bias and dropout on A, at sizes on and off the 64 x 64 tile and ' +
+      'the 16-deep K stage',
     async run(gpu) {
       const sizes = [
         [1, 1, 1],
@@ -116,7 +122,9 @@ const targeted: KernelCase[] = [
     },
   },
   {
-    name: 'tiled matmul: split-K (small C, long K) matches float64 in every form, with dropout on A, accumulate and bias; twice bit-identical',
+    name:
+      'tiled matmul: split-K (small C, long K) matches float64 in every form, with dropout on A, accumulate and ' +
+      'bias; twice bit-identical',
     async run(gpu) {
       await repeat(4, 42, async (rand, i) => {
         const m = randInt(rand, 1, 70),
@@ -143,7 +151,9 @@ const targeted: KernelCase[] = [
     },
   },
   {
-    name: 'column sums by blocks: 32-column blocks and 1,024-row passes (one, two and three passes), f32 and vec4 columns, accumulate',
+    name:
+      'column sums by blocks: 32-column blocks and 1,024-row passes (one, two and three passes), f32 and vec4 ' +
+      'columns, accumulate',
     async run(gpu) {
       const shapes = [
         [1, 1],
@@ -197,7 +207,9 @@ const targeted: KernelCase[] = [
 ];
 
 targeted.push({
-  name: 'fused attention forward, a workgroup per destination: 70,000 nodes (more than 65,535 workgroups), dropout and bias',
+  name:
+    'fused attention forward, a workgroup per destination: 70,000 nodes (more than 65,535 workgroups), dropout ' +
+    'and bias',
   async run(gpu) {
     const rand = (await import('./harness.ts')).rng(45);
     const n = 70_000,

@@ -95,7 +95,8 @@ export function assertClose(label: string, got: ArrayLike<number>, want: ArrayLi
   const rel = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
   if (!(rel < tol)) {
     throw new Error(
-      `${label}: relative error ${rel.toExponential(3)} >= ${tol} (worst element ${worst}: got ${got[worst]}, expected ${want[worst]})`,
+      `${label}: relative error ${rel.toExponential(3)} >= ${tol} (worst element ${worst}: got ${got[worst]}, ` +
+        `expected ${want[worst]})`,
     );
   }
 }

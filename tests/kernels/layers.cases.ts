@@ -211,7 +211,9 @@ combos.push({ ...base, kind: 'gat', heads: 2, concat: false, residual: true, edg
 combos.push({ ...base, kind: 'gat', heads: 1, bias: false, edgeDim: 2, fillValue: -0.5 });
 combos.push({ ...base, kind: 'gat', heads: 2, addSelfLoops: false, residual: true, edgeDim: 3 });
 const label = (o: LayerOpts) =>
-  `${o.kind} heads=${o.heads} ${o.concat ? 'concat' : 'mean'}${o.residual ? ' residual' : ''}${o.shareWeights ? ' shareWeights' : ''}${o.addSelfLoops ? '' : ' no-self-loops'}${o.bias ? '' : ' no-bias'}` +
+  `${o.kind} heads=${o.heads} ` +
+  `${o.concat ? 'concat' : 'mean'}${o.residual ? ' residual' : ''}${o.shareWeights ? ' shareWeights' : ''}` +
+  `${o.addSelfLoops ? '' : ' no-self-loops'}${o.bias ? '' : ' no-bias'}` +
   (o.edgeDim ? ` edgeDim=${o.edgeDim} fill=${o.fillValue ?? 'mean'}` : '');
 
 /** The float64 model reference's gradients against central finite differences of its own loss. */
@@ -284,7 +286,10 @@ function checkReferenceGradients(kind: Kind, seed: number): void {
   }
 }
 
-/** The float64 layer reference with edge features: d lin_edge.weight, d att_edge and d edge attributes by finite differences. */
+/**
+ * The float64 layer reference with edge features: d lin_edge.weight, d att_edge and d edge attributes by finite
+ * differences.
+ */
 function checkReferenceEdgeGradients(kind: Kind, seed: number): void {
   const rand = rng(seed);
   const n = 6,

@@ -137,7 +137,9 @@ function checkElementLoss(
 
 export const cases: KernelCase[] = [
   {
-    name: 'binary cross-entropy with logits and MSE (loss, gradient) match float64 on random shapes, masks and logits up to +-100',
+    name:
+      'binary cross-entropy with logits and MSE (loss, gradient) match float64 on random shapes, masks and ' +
+      'logits up to +-100',
     async run(gpu) {
       for (const kind of ['bce', 'mse'] as const) {
         await repeat(CASES, kind === 'bce' ? 23 : 24, async (rand, i) => {
@@ -182,7 +184,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'BCE and MSE: rows outside the mask get exactly 0; an empty mask gives loss 0 and a zero gradient; index = mask',
+    name:
+      'BCE and MSE: rows outside the mask get exactly 0; an empty mask gives loss 0 and a zero gradient; index ' +
+      '= mask',
     async run(gpu) {
       const rand = Math.random;
       for (const kind of ['bce', 'mse'] as const) {
@@ -215,7 +219,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'maskFromIndex on generated indices, good and bad: the mask of the listed nodes, or an error naming the entry',
+    name:
+      'maskFromIndex on generated indices, good and bad: the mask of the listed nodes, or an error naming the ' +
+      'entry',
     async run() {
       const problem = fc.integer({ min: 0, max: 20 }).chain((n) =>
         fc.record({
@@ -379,7 +385,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'nllLoss: out-of-range labels on masked rows read in bounds (clamped), never count as correct; validateLabels names them',
+    name:
+      'nllLoss: out-of-range labels on masked rows read in bounds (clamped), never count as correct; ' +
+      'validateLabels names them',
     async run(gpu) {
       const rand = Math.random;
       const p = randomProblem(rand, 300, 7, 1);

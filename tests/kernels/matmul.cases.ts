@@ -79,7 +79,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'every thread block (4, 8, 12 or 16 rows x 4, 8, 12 or 16 columns) matches float64 on ragged M, N, K around it: every form, accumulate, bias, dropout on A, split-K',
+    name:
+      'every thread block (4, 8, 12 or 16 rows x 4, 8, 12 or 16 columns) matches float64 on ragged M, N, K ' +
+      'around it: every form, accumulate, bias, dropout on A, split-K',
     async run(gpu) {
       // The (M, N) up to 64 that each block shape serves (matmulBlock): all 16 shapes occur.
       const byBlock = new Map<string, [number, number][]>();
@@ -118,7 +120,8 @@ export const cases: KernelCase[] = [
             `${block}: expected a split-K launch for [${m}, ${ks}] x [${ks}, ${n}]`,
           );
           assertClose(
-            `${block}: split-K ${label(form)} [${m}, ${ks}] x [${ks}, ${n}]${accumulate ? ' + C' : ''}${bias ? ' + bias' : ''}`,
+            `${block}: split-K ${label(form)} [${m}, ${ks}] x [${ks}, ` +
+              `${n}]${accumulate ? ' + C' : ''}${bias ? ' + bias' : ''}`,
             split.got,
             split.want,
           );
@@ -162,7 +165,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'dropout on A as it is read equals the product of dropout(A), in x W and in the weight gradient x^T dY (split-K too)',
+    name:
+      'dropout on A as it is read equals the product of dropout(A), in x W and in the weight gradient x^T dY ' +
+      '(split-K too)',
     async run(gpu) {
       await repeat(CASES, 5, async (rand, i) => {
         const transA = i % 2 === 1;

@@ -102,7 +102,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'attention pooling (poolSoftmax, weightedPool, attentionPoolBackward) matches float64 for one gate and a gate per feature',
+    name:
+      'attention pooling (poolSoftmax, weightedPool, attentionPoolBackward) matches float64 for one gate and a ' +
+      'gate per feature',
     async run(gpu) {
       await repeat(CASES, 62, async (rand, i) => {
         const sizes = randomSizes(rand, randInt(rand, 1, 30));

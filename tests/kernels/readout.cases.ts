@@ -352,7 +352,9 @@ async function checkBatchNorm(gpu: Gpu, rand: () => number): Promise<void> {
 
 export const cases: KernelCase[] = [
   {
-    name: 'BatchNorm1d: training forward, running statistics (unbiased), every gradient, evaluation forward and state dict match float64',
+    name:
+      'BatchNorm1d: training forward, running statistics (unbiased), every gradient, evaluation forward and ' +
+      'state dict match float64',
     run: (gpu) => repeat(4, 503, (r) => checkBatchNorm(gpu, r)),
   },
   {
@@ -360,11 +362,15 @@ export const cases: KernelCase[] = [
     run: (gpu) => repeat(3, 500, (r) => checkGlobalPools(gpu, r)),
   },
   {
-    name: 'AttentionalAggregation (gate per node or per feature, with and without nn): output, beta and every gradient match float64',
+    name:
+      'AttentionalAggregation (gate per node or per feature, with and without nn): output, beta and every ' +
+      'gradient match float64',
     run: (gpu) => repeat(4, 501, (r, i) => checkAttentionalAggregation(gpu, r, i % 2 === 1, i >= 2)),
   },
   {
-    name: 'GATv2GraphClassifier (2 residual layers, jumping knowledge, sum / max / attention readout, MLP head with BatchNorm1d): loss and every gradient match float64',
+    name:
+      'GATv2GraphClassifier (2 residual layers, jumping knowledge, sum / max / attention readout, MLP head with ' +
+      'BatchNorm1d): loss and every gradient match float64',
     run: (gpu) => repeat(3, 502, (r, i) => checkClassifier(gpu, r, (['add', 'max', 'attention'] as const)[i])),
   },
   {

@@ -134,7 +134,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'scatterAdd: launches of more than 65,535 workgroups are folded and cover every element (f32 and vec4 columns)',
+    name:
+      'scatterAdd: launches of more than 65,535 workgroups are folded and cover every element (f32 and vec4 ' +
+      'columns)',
     async run(gpu) {
       const rand = Math.random;
       const n = 1_100_000; // F = 5: 5.5M threads (86,000 workgroups of 64); F = 16: 4.4M vec4 threads (68,750)

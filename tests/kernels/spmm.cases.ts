@@ -90,12 +90,16 @@ function addInto(x: Float64Array, y?: ArrayLike<number>): Float64Array {
   return x;
 }
 
-/** N: multiples of 4 (the vec4 kernel, up to 32 columns a thread) and not (16), below and above one thread's columns. */
+/**
+ * N: multiples of 4 (the vec4 kernel, up to 32 columns a thread) and not (16), below and above one thread's columns.
+ */
 const randomN = (rand: () => number) => (rand() < 0.5 ? 4 * randInt(rand, 1, 40) : randInt(rand, 1, 80));
 
 export const cases: KernelCase[] = [
   {
-    name: 'Y = A B (+ bias) matches float64 on random sparse matrices (empty rows, duplicates, ragged N), accumulate off and on',
+    name:
+      'Y = A B (+ bias) matches float64 on random sparse matrices (empty rows, duplicates, ragged N), ' +
+      'accumulate off and on',
     async run(gpu) {
       await repeat(CASES, 1, async (rand, i) => {
         const a = randomSparse(rand, {
@@ -110,7 +114,8 @@ export const cases: KernelCase[] = [
           const bias = rand() < 0.5;
           const { got, want } = await runCase(gpu, rand, a, n, { accumulate, bias });
           assertClose(
-            `[${a.rows}, ${a.cols}] (${a.colIdx.length} nonzeros) x [${a.cols}, ${n}]${accumulate ? ' accumulate' : ''}${bias ? ' bias' : ''}`,
+            `[${a.rows}, ${a.cols}] (${a.colIdx.length} nonzeros) x [${a.cols}, ` +
+              `${n}]${accumulate ? ' accumulate' : ''}${bias ? ' bias' : ''}`,
             got,
             want,
           );
@@ -152,7 +157,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'dropout on the nonzeros matches the float64 hash mask (forward and transpose), drops about p, changes with the step',
+    name:
+      'dropout on the nonzeros matches the float64 hash mask (forward and transpose), drops about p, changes ' +
+      'with the step',
     async run(gpu) {
       await repeat(CASES, 3, async (rand, i) => {
         const a = randomSparse(rand, {
@@ -194,10 +201,13 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'forward and transpose see the same dropout mask: (A ∘ M)^T via uploadSparseTranspose equals the transpose of (A ∘ M)',
+    name:
+      'forward and transpose see the same dropout mask: (A ∘ M)^T via uploadSparseTranspose equals the ' +
+      'transpose of (A ∘ M)',
     async run(gpu) {
       await repeat(CASES, 4, async (rand) => {
-        const a = randomSparse(rand, { rows: randInt(rand, 1, 90), cols: randInt(rand, 1, 70), maxPerRow: 20 }); // no duplicates
+        // no duplicates
+        const a = randomSparse(rand, { rows: randInt(rand, 1, 90), cols: randInt(rand, 1, 70), maxPerRow: 20 });
         const drop = { p: 0.1 + 0.8 * rand(), seed: randInt(rand, 0, 2 ** 31), step: randInt(rand, 0, 1000) };
         const step = gpu.tensor('u32', [1], [drop.step]);
         const dropout = { p: drop.p, seed: drop.seed, step };
@@ -223,7 +233,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'backward of Y = (A ∘ M) B: dB = (A ∘ M)^T dY on the GPU matches the float64 reference, itself checked by finite differences',
+    name:
+      'backward of Y = (A ∘ M) B: dB = (A ∘ M)^T dY on the GPU matches the float64 reference, itself checked by ' +
+      'finite differences',
     async run(gpu) {
       // The reference backward against central differences of the reference forward (with and without dropout).
       const rand = Math.random;
@@ -363,7 +375,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'transposeSparse: the transpose of the transpose is the matrix, and nzId points each entry back to its origin',
+    name:
+      'transposeSparse: the transpose of the transpose is the matrix, and nzId points each entry back to its ' +
+      'origin',
     async run() {
       await repeat(CASES, 7, async (rand) => {
         const a = randomSparse(rand, {
@@ -395,7 +409,9 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'bad input: column out of range, NaN or Inf value, rowPtr not monotone or not from 0 to nnz, B of the wrong shape or dtype',
+    name:
+      'bad input: column out of range, NaN or Inf value, rowPtr not monotone or not from 0 to nnz, B of the ' +
+      'wrong shape or dtype',
     async run(gpu) {
       const ok = (): SparseRows => ({
         rows: 3,

@@ -38,7 +38,8 @@ describe('checkStateDict', () => {
           'Error(s) in loading state_dict for Net:\n' +
             '\tMissing key(s) in state_dict: "b", "c". \n' +
             '\tUnexpected key(s) in state_dict: "x", "y". \n' +
-            '\tsize mismatch for a: copying a param with shape [3, 2] from checkpoint, the shape in current model is [2, 3].',
+            '\tsize mismatch for a: copying a param with shape [3, 2] from checkpoint, the shape in current model ' +
+            'is [2, 3].',
         );
         assert.deepEqual([e.missing, e.unexpected, e.mismatched], [['b', 'c'], ['x', 'y'], ['a']]);
         return true;
@@ -230,7 +231,8 @@ describe('checkWritable (run by the CLI before training)', () => {
       return;
     }
     const script =
-      `import('${path.join(ROOT, 'src/io/checkpoint-node.ts')}').then((m) => m.checkWritable(${JSON.stringify(target)}))` +
+      `import('${path.join(ROOT, 'src/io/checkpoint-node.ts')}').then((m) => ` +
+      `m.checkWritable(${JSON.stringify(target)}))` +
       `.then(() => console.log('passed'), (e) => console.log(e.message))`;
     const r = spawnSync('node', ['--import', 'tsx', '-e', script], {
       cwd: ROOT,

@@ -79,27 +79,33 @@ test('without a GPU, a Node run prints the SwiftShader line and no driver warnin
 
 // ---- the kernel shape chosen from the adapter ----
 
-test('the kernel shape: CPU drivers and fallback adapters get the CPU shapes, GPUs the GPU shapes, an option forces', async () => {
-  const { kernelShapeFor } = await import('../../src/gpu/device.ts');
-  const base = { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false };
-  assert.equal(
-    kernelShapeFor({ ...base, vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }),
-    'gpu',
-  );
-  assert.equal(kernelShapeFor({ ...base, vendor: 'amd', architecture: 'rdna-3' }), 'gpu');
-  assert.equal(kernelShapeFor({ ...base, vendor: 'google', architecture: 'swiftshader' }), 'cpu');
-  assert.equal(kernelShapeFor({ ...base, vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), 'cpu');
-  assert.equal(kernelShapeFor({ ...base, description: 'lavapipe' }), 'cpu');
-  assert.equal(kernelShapeFor({ ...base, vendor: 'nvidia', isFallbackAdapter: true }), 'cpu');
-  assert.equal(kernelShapeFor({ ...base, vendor: 'google', architecture: 'swiftshader' }, 'gpu'), 'gpu');
-  assert.equal(kernelShapeFor({ ...base, vendor: 'nvidia' }, 'cpu'), 'cpu');
-  assert.equal(gpu.kernelShape, kernelShapeFor(gpu.adapterInfo), 'the default is auto');
-  await assert.rejects(Gpu.create({ kernels: 'fast' as never }), /kernels must be 'gpu', 'cpu' or 'auto', got 'fast'/);
-  const forced = await Gpu.create({ kernels: 'gpu', subgroups: false, log: () => {} });
-  try {
-    assert.equal(forced.kernelShape, 'gpu');
-    assert.equal(forced.hasSubgroups, false);
-  } finally {
-    forced.destroy();
-  }
-});
+test(
+  'the kernel shape: CPU drivers and fallback adapters get the CPU shapes, GPUs the GPU shapes, an option ' + 'forces',
+  async () => {
+    const { kernelShapeFor } = await import('../../src/gpu/device.ts');
+    const base = { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false };
+    assert.equal(
+      kernelShapeFor({ ...base, vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }),
+      'gpu',
+    );
+    assert.equal(kernelShapeFor({ ...base, vendor: 'amd', architecture: 'rdna-3' }), 'gpu');
+    assert.equal(kernelShapeFor({ ...base, vendor: 'google', architecture: 'swiftshader' }), 'cpu');
+    assert.equal(kernelShapeFor({ ...base, vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), 'cpu');
+    assert.equal(kernelShapeFor({ ...base, description: 'lavapipe' }), 'cpu');
+    assert.equal(kernelShapeFor({ ...base, vendor: 'nvidia', isFallbackAdapter: true }), 'cpu');
+    assert.equal(kernelShapeFor({ ...base, vendor: 'google', architecture: 'swiftshader' }, 'gpu'), 'gpu');
+    assert.equal(kernelShapeFor({ ...base, vendor: 'nvidia' }, 'cpu'), 'cpu');
+    assert.equal(gpu.kernelShape, kernelShapeFor(gpu.adapterInfo), 'the default is auto');
+    await assert.rejects(
+      Gpu.create({ kernels: 'fast' as never }),
+      /kernels must be 'gpu', 'cpu' or 'auto', got 'fast'/,
+    );
+    const forced = await Gpu.create({ kernels: 'gpu', subgroups: false, log: () => {} });
+    try {
+      assert.equal(forced.kernelShape, 'gpu');
+      assert.equal(forced.hasSubgroups, false);
+    } finally {
+      forced.destroy();
+    }
+  },
+);

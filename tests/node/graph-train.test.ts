@@ -1,6 +1,7 @@
 // A short graph-classification run on MUTAG (one fold of the 10-fold stratified split, fold seed 0): the
 // GATv2 graph classifier must reach at least 75% test accuracy on that fold's 19 test graphs (the majority class is
-// 63%), with the training loss falling. The run is seeded (folds, initialisation, shuffle), so it is the same each time.
+// 63%), with the training loss falling. The run is seeded (folds, initialisation, shuffle), so it is the same each
+// time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTUDataset } from '../../src/data/tu-node.ts';
@@ -28,7 +29,8 @@ test(`MUTAG fold ${FOLD}, ${EPOCHS} epochs: test accuracy >= 75% at the final ep
   const last = f.testAcc[EPOCHS - 1];
   assert.ok(
     last >= 0.75,
-    `final test accuracy ${(100 * last).toFixed(1)}% (per epoch: ${f.testAcc.map((a) => (100 * a).toFixed(0)).join(' ')})`,
+    `final test accuracy ${(100 * last).toFixed(1)}% (per epoch: ` +
+      `${f.testAcc.map((a) => (100 * a).toFixed(0)).join(' ')})`,
   );
   assert.ok(f.trainLoss[EPOCHS - 1] < f.trainLoss[0], 'the training loss decreases');
 });

@@ -205,38 +205,41 @@ describe('DataLoader', () => {
     data.dispose();
   });
 
-  it('with edge features (batch-global edge ids): GATv2Conv and GATConv on a batch equal them on the whole', async () => {
-    const data = GpuGraphDataset.upload(gpu, mutag);
-    const loader = new DataLoader(data, { batchSize: 8, shuffle: true, seed: 6 });
-    const convs = [
-      new GATv2Conv(7, 4, { heads: 2, edgeDim: 4 }).init(gpu, { seed: 10 }).eval(),
-      new GATConv(7, 3, { heads: 2, edgeDim: 4, fillValue: 'max' }).init(gpu, { seed: 11 }).eval(),
-    ];
-    let count = 0;
-    for (const b of loader) {
-      if (count++ === 2) break;
-      const host = Batch.fromGraphs(
-        Array.from(b.indices, (g) => mutag.graphs[g]!),
-        {
-          numFeatures: 7,
-          numEdgeFeatures: 4,
-        },
-      );
-      const whole = new GraphSet(gpu, host.edgeIndex, host.numNodes);
-      const x = gpu.tensor('f32', [host.numNodes, 7], host.x);
-      const attr = gpu.tensor('f32', [host.numEdges, 4], host.edgeAttr!);
-      for (const conv of convs) {
-        const got = await conv.forward(b.x, b.graphs, b.edgeAttr!).read();
-        assert.deepEqual(got, await conv.forward(x, whole, attr).read(), conv.constructor.name);
+  it(
+    'with edge features (batch-global edge ids): ' + 'GATv2Conv and GATConv on a batch equal them on the whole',
+    async () => {
+      const data = GpuGraphDataset.upload(gpu, mutag);
+      const loader = new DataLoader(data, { batchSize: 8, shuffle: true, seed: 6 });
+      const convs = [
+        new GATv2Conv(7, 4, { heads: 2, edgeDim: 4 }).init(gpu, { seed: 10 }).eval(),
+        new GATConv(7, 3, { heads: 2, edgeDim: 4, fillValue: 'max' }).init(gpu, { seed: 11 }).eval(),
+      ];
+      let count = 0;
+      for (const b of loader) {
+        if (count++ === 2) break;
+        const host = Batch.fromGraphs(
+          Array.from(b.indices, (g) => mutag.graphs[g]!),
+          {
+            numFeatures: 7,
+            numEdgeFeatures: 4,
+          },
+        );
+        const whole = new GraphSet(gpu, host.edgeIndex, host.numNodes);
+        const x = gpu.tensor('f32', [host.numNodes, 7], host.x);
+        const attr = gpu.tensor('f32', [host.numEdges, 4], host.edgeAttr!);
+        for (const conv of convs) {
+          const got = await conv.forward(b.x, b.graphs, b.edgeAttr!).read();
+          assert.deepEqual(got, await conv.forward(x, whole, attr).read(), conv.constructor.name);
+        }
+        whole.dispose();
+        x.dispose();
+        attr.dispose();
       }
-      whole.dispose();
-      x.dispose();
-      attr.dispose();
-    }
-    for (const conv of convs) conv.dispose();
-    loader.dispose();
-    data.dispose();
-  });
+      for (const conv of convs) conv.dispose();
+      loader.dispose();
+      data.dispose();
+    },
+  );
 
   it('rejects bad options and graphs by name, holding no GPU memory after a refusal', () => {
     const inUse = gpu.pool.bytesInUse;

@@ -58,18 +58,22 @@ test('the packed package holds the built entries and types, not the sources', ()
   assert.ok(!existsSync(join(pkg, 'src')) && !existsSync(join(pkg, 'shaders')) && !existsSync(join(pkg, 'tests')));
 });
 
-test('(a) Node: the installed package trains a 3-layer GATv2 with a residual and a Linear head on Cora to validation accuracy >= 70% in 30 epochs', () => {
-  const r = spawnSync(process.execPath, ['train-node.mjs', planetoid], {
-    cwd: project,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  assert.ok(out.resolved.startsWith(`file://${project}/node_modules/webgpu-gat/`), out.resolved);
-  assert.equal(out.epochs, 30);
-  assert.ok(out.bestValAcc >= 0.7, `best validation accuracy ${out.bestValAcc}`);
-});
+test(
+  '(a) Node: the installed package trains a 3-layer GATv2 with a residual and a Linear head on Cora to ' +
+    'validation accuracy >= 70% in 30 epochs',
+  () => {
+    const r = spawnSync(process.execPath, ['train-node.mjs', planetoid], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.ok(out.resolved.startsWith(`file://${project}/node_modules/webgpu-gat/`), out.resolved);
+    assert.equal(out.epochs, 30);
+    assert.ok(out.bestValAcc >= 0.7, `best validation accuracy ${out.bestValAcc}`);
+  },
+);
 
 test('(b) browser: a page bundled by Vite from the package reads an .npz File and trains one epoch', async () => {
   const outDir = join(project, 'page/dist');

@@ -170,38 +170,41 @@ describe('refused or failed calls free what they allocated', () => {
     );
   });
 
-  test('an optimizer whose state cannot all be allocated keeps none of it (failing at each allocation in turn)', async () => {
-    const model = new GATModel({ inChannels: 6, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu, { seed: 0 });
-    const makers: [string, () => { dispose(): void }][] = [
-      ['Adam', () => new Adam(model.parameters())],
-      ['AdamW', () => new AdamW(model.parameters())],
-      ['SGD with momentum', () => new SGD(model.parameters(), { momentum: 0.9 })],
-    ];
-    try {
-      for (const [name, make] of makers) {
-        const counted = mock.method(gpu.pool, 'acquire');
-        make().dispose();
-        const allocations = counted.mock.callCount();
-        counted.mock.restore();
-        assert.ok(allocations >= 3, `${name}: expected state, scalars and table, got ${allocations} allocations`);
-        for (let fail = 1; fail <= allocations; fail++) {
-          const acquire = gpu.pool.acquire.bind(gpu.pool);
-          let calls = 0;
-          const failing = mock.method(gpu.pool, 'acquire', (bytes: number) => {
-            if (++calls === fail) throw new Error(`out of memory at allocation ${fail}`);
-            return acquire(bytes);
-          });
-          try {
-            await refusedWithoutLeak(gpu, make, new RegExp(`out of memory at allocation ${fail}`));
-          } finally {
-            failing.mock.restore();
+  test(
+    'an optimizer whose state cannot all be allocated keeps none of it (failing at each allocation in ' + 'turn)',
+    async () => {
+      const model = new GATModel({ inChannels: 6, outChannels: 3, heads: 2, hiddenChannels: 4 }).init(gpu, { seed: 0 });
+      const makers: [string, () => { dispose(): void }][] = [
+        ['Adam', () => new Adam(model.parameters())],
+        ['AdamW', () => new AdamW(model.parameters())],
+        ['SGD with momentum', () => new SGD(model.parameters(), { momentum: 0.9 })],
+      ];
+      try {
+        for (const [name, make] of makers) {
+          const counted = mock.method(gpu.pool, 'acquire');
+          make().dispose();
+          const allocations = counted.mock.callCount();
+          counted.mock.restore();
+          assert.ok(allocations >= 3, `${name}: expected state, scalars and table, got ${allocations} allocations`);
+          for (let fail = 1; fail <= allocations; fail++) {
+            const acquire = gpu.pool.acquire.bind(gpu.pool);
+            let calls = 0;
+            const failing = mock.method(gpu.pool, 'acquire', (bytes: number) => {
+              if (++calls === fail) throw new Error(`out of memory at allocation ${fail}`);
+              return acquire(bytes);
+            });
+            try {
+              await refusedWithoutLeak(gpu, make, new RegExp(`out of memory at allocation ${fail}`));
+            } finally {
+              failing.mock.restore();
+            }
           }
         }
+      } finally {
+        model.dispose();
       }
-    } finally {
-      model.dispose();
-    }
-  });
+    },
+  );
 });
 
 describe('the memory estimate bounds what training allocates', () => {

@@ -194,22 +194,25 @@ test('non-strict loading reports exactly the missing and unexpected keys of gene
   source.dispose();
 });
 
-test("shared weights: lin_r may be left out (safetensors' save_model keeps one of two names for one storage)", async () => {
-  const make = () => new GATv2Conv(5, 3, { heads: 2, shareWeights: true }).init(gpu);
-  const a = make().eval(),
-    b = make();
-  const sd = await a.stateDict();
-  assert.deepEqual(Object.keys(sd), ['att', 'bias', 'lin_l.weight', 'lin_l.bias', 'lin_r.weight', 'lin_r.bias']);
-  assert.deepEqual(sd['lin_r.weight'].data, sd['lin_l.weight'].data);
-  const saved = { ...sd };
-  delete saved['lin_r.weight'];
-  delete saved['lin_r.bias'];
-  const r = b.loadStateDict(saved);
-  assert.deepEqual([r.missing, r.unexpected], [[], []]);
-  assert.deepEqual(await b.parameterStore.values.read(), await a.parameterStore.values.read());
-  const noLeft = { ...saved };
-  delete noLeft['lin_l.weight'];
-  assert.throws(() => b.loadStateDict(noLeft), /Missing key\(s\) in state_dict: "lin_l\.weight", "lin_r\.weight"\./);
-  a.dispose();
-  b.dispose();
-});
+test(
+  'shared weights: lin_r may be left out ' + "(safetensors' save_model keeps one of two names for one storage)",
+  async () => {
+    const make = () => new GATv2Conv(5, 3, { heads: 2, shareWeights: true }).init(gpu);
+    const a = make().eval(),
+      b = make();
+    const sd = await a.stateDict();
+    assert.deepEqual(Object.keys(sd), ['att', 'bias', 'lin_l.weight', 'lin_l.bias', 'lin_r.weight', 'lin_r.bias']);
+    assert.deepEqual(sd['lin_r.weight'].data, sd['lin_l.weight'].data);
+    const saved = { ...sd };
+    delete saved['lin_r.weight'];
+    delete saved['lin_r.bias'];
+    const r = b.loadStateDict(saved);
+    assert.deepEqual([r.missing, r.unexpected], [[], []]);
+    assert.deepEqual(await b.parameterStore.values.read(), await a.parameterStore.values.read());
+    const noLeft = { ...saved };
+    delete noLeft['lin_l.weight'];
+    assert.throws(() => b.loadStateDict(noLeft), /Missing key\(s\) in state_dict: "lin_l\.weight", "lin_r\.weight"\./);
+    a.dispose();
+    b.dispose();
+  },
+);

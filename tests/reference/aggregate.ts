@@ -37,7 +37,10 @@ export function aggregate(
   return out;
 }
 
-/** dalpha[k,h] = drop(k,h) * sum_c dout[dst_k,h,c] * x[src_k,h,c];  dx[j,h,c] = sum_{k : src_k = j} alpha[k,h] * drop(k,h) * dout[dst_k,h,c] */
+/**
+ * dalpha[k,h] = drop(k,h) * sum_c dout[dst_k,h,c] * x[src_k,h,c];  dx[j,h,c] = sum_{k : src_k = j} alpha[k,h] *
+ * drop(k,h) * dout[dst_k,h,c]
+ */
 export function aggregateBackward(
   g: EdgeList,
   alpha: A,
