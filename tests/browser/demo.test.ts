@@ -70,7 +70,10 @@ test('the built page trains GATv2 on Cora for 200 epochs', { timeout: 15 * 60_00
     await page.goto(server.url);
     await page.waitForSelector('body[data-state="idle"]', { timeout: 60_000 });
     assert.match(await text(page, '#adapter'), /vendor/);
-    assert.match(await text(page, '#status'), /2708 nodes/);
+    // The page is idle (Start enabled) while it still loads the chosen dataset to describe it: wait for that.
+    await page.waitForFunction(() => /2708 nodes/.test(document.getElementById('status')!.textContent!), null, {
+      timeout: 60_000,
+    });
 
     const t0 = performance.now();
     await page.click('#start');
