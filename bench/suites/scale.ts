@@ -57,7 +57,7 @@ export interface ScaleRow {
 
 /**
  * What one training step needs at least, from the model's sizes:
- * - inputs: dense features, the graph's CSR/CSC index arrays (rowPtr, colPtr, src, dst, perm), labels, 3 masks;
+ * - inputs: dense features, the graph's CSR/CSC index arrays (rowPtr, colPtr, src, dst, perm, edgeId), labels, 3 masks;
  * - parameters: values, gradients and Adam's two moments (4 x the flat parameter buffer);
  * - kept by the forward for the backward: layer 1's fused linear output G1 = x [W_l | W_r] [N, 2HC] and attention
  *   alpha1 [E', H], its output h1 [N, HC] (for ELU's backward), layer 2's input dropout(ELU(h1)) [N, HC], layer 2's
@@ -81,8 +81,8 @@ export function memoryEstimate(
     { group: 'inputs', name: `features [${N}, ${F}]`, bytes: N * F * f },
     {
       group: 'inputs',
-      name: `graph: rowPtr, colPtr [N+1]; src, dst, perm [E'=${E}]`,
-      bytes: (2 * (N + 1) + 3 * E) * f,
+      name: `graph: rowPtr, colPtr [N+1]; src, dst, perm, edgeId [E'=${E}]`,
+      bytes: (2 * (N + 1) + 4 * E) * f,
     },
     { group: 'inputs', name: 'labels, train/val/test masks [N]', bytes: 4 * N * f },
     { group: 'parameters', name: `values, grads, Adam m and v (4 x ${paramFloats})`, bytes: 4 * paramFloats * f },
