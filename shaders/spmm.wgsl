@@ -1,18 +1,24 @@
-// Sparse (CSR) x dense: Y[r, :] = sum_{p in row r} value[p] * mask[p] * B[col[p], :] (+ bias when BIAS)
-//                                                                                  (+ Y[r, :] when ACCUMULATE),
-// mask[p] = dropout_scale(seed, step, nzId[p], p_drop) when DROPOUT (nzId: the nonzero's index in the forward CSR,
-// so that a transpose built with uploadSparseTranspose drops the same entries), else 1.
+// Sparse (CSR) x dense: Y[r, :] = sum_{p in row r} value[p] * B[col[p], :] (+ bias when BIAS)
+//                                                                    (+ Y[r, :] when ACCUMULATE).
 //
-// One thread per (row, group of 4 * QUADS output columns): it walks its row's nonzeros in order and keeps QUADS vec4
-// accumulators (up to 8: the CPU driver pays more per loop iteration than per load, so wide threads win). Threads
-// of a row read the same (col, value) pairs; there is no workgroup staging because, on SwiftShader (the CPU driver
-// this library falls back to), a barrier costs about as much as a dozen loads per thread and workgroup memory is no
-// cheaper to read than storage. Each output element is one thread's in-order sum:
+// Dropout on A's nonzeros is a pass of its own, keep_nonzeros: mask[p] = dropout_scale(seed, step, nzId[p], p_drop)
+// (nzId: the nonzero's index in the forward CSR, so that a transpose built with uploadSparseTranspose drops the same
+// entries). It copies each row's kept nonzeros, scaled, to the front of the row's range in kept_col / kept_val and
+// writes where they end; the product, with KEPT, then walks row_ptr[r] .. kept_end[r] of those instead of the whole
+// row. Dropout in training removes most nonzeros (PyG's Cora setting drops 60%), and the loop iterations skipped
+// are what a CPU driver pays for; each kept product and its order in the sum is the same as with the mask applied
+// in the loop.
+//
+// spmm: one thread per (row, group of 4 * QUADS output columns): it walks its row's nonzeros in order and keeps
+// QUADS vec4 accumulators (up to 8: the CPU driver pays more per loop iteration than per load, so wide threads
+// win). Threads of a row read the same (col, value) pairs; there is no workgroup staging because, on SwiftShader
+// (the CPU driver this library falls back to), a barrier costs about as much as a dozen loads per thread and
+// workgroup memory is no cheaper to read than storage. Each output element is one thread's in-order sum:
 // deterministic, no atomics. Columns past N are read clamped into range and never written.
 // Two entry points: spmm_vec4 reads B and writes Y as vec4 (needs N % 4 == 0), spmm_scalar one float at a time.
 
 override ACCUMULATE: bool = false;
-override DROPOUT: bool = false;
+override KEPT: bool = false;  // walk row_ptr[r] .. kept_end[r] (keep_nonzeros' output) instead of the whole row
 override BIAS: bool = false;
 override QUADS: u32 = 4;  // vec4 accumulators per thread: 1 to 8 (spmm_scalar: 1 to 4)
 
@@ -20,8 +26,12 @@ struct Params {
   rows: u32,        // rows of A and Y
   n: u32,           // columns of B and Y
   row_groups: u32,  // threads per row, each over 4 * QUADS columns (together covering N)
-  p: f32,           // dropout probability
-  seed: u32,        // dropout site
+}
+
+struct DropoutParams {
+  rows: u32,  // rows of A
+  p: f32,     // dropout probability
+  seed: u32,  // dropout site
 }
 
 @group(0) @binding(0) var<storage, read> row_ptr: array<u32>;
@@ -32,10 +42,16 @@ struct Params {
 @group(0) @binding(4) var<storage, read> b4: array<vec4f>;  // spmm_vec4: the same B, as quads of columns
 @group(0) @binding(5) var<storage, read_write> y_out: array<f32>;     // spmm_scalar
 @group(0) @binding(5) var<storage, read_write> y4: array<vec4f>;  // spmm_vec4: the same Y, as quads of columns
-@group(0) @binding(6) var<uniform> P: Params;
+@group(0) @binding(6) var<uniform> P: Params;  // spmm_vec4, spmm_scalar
+@group(0) @binding(6) var<uniform> D: DropoutParams;  // keep_nonzeros
 @group(0) @binding(7) var<storage, read> step: array<u32>;
 @group(0) @binding(8) var<storage, read> bias: array<f32>;     // spmm_scalar
 @group(0) @binding(8) var<storage, read> bias4: array<vec4f>;  // spmm_vec4: [N / 4]
+@group(0) @binding(9) var<storage, read> kept_end: array<u32>;  // [rows], with KEPT
+// keep_nonzeros' outputs: [nnz], [nnz] (each row's kept entries at the front of its range) and [rows].
+@group(0) @binding(10) var<storage, read_write> kept_col_out: array<u32>;
+@group(0) @binding(11) var<storage, read_write> kept_val_out: array<f32>;
+@group(0) @binding(12) var<storage, read_write> kept_end_out: array<u32>;
 
 // The thread's row and first output column; row >= rows for threads past the end.
 struct Job { row: u32, col: u32 }
@@ -46,18 +62,30 @@ fn job_of(inv: Invocation) -> Job {
   return Job(t / groups, (t % groups) * 4u * QUADS);
 }
 
-// The step-only part of the dropout hash (common.wgsl), shared by every nonzero.
-fn site_hash() -> u32 {
-  return dropout_site(P.seed, step[0]);
+// One thread per row: its nonzeros p with mask[p] != 0, in order, as (col, value * mask) from row_ptr[row] on.
+// Every nonzero is written (straight-line code); a dropped one is overwritten by the next kept one or lies past
+// kept_end[row], where nothing reads.
+@compute @workgroup_size(WG)
+fn keep_nonzeros(inv: Invocation) {
+  let row = thread_of(inv);
+  if (row >= D.rows) { return; }
+  let site = dropout_site(D.seed, step[0]);
+  let p_drop = D.p;
+  var at = row_ptr[row];
+  let end = row_ptr[row + 1u];
+  for (var p = at; p < end; p++) {
+    let scale = dropout_scale_at(site, nz_id[p], p_drop);
+    kept_col_out[at] = col_idx[p];
+    kept_val_out[at] = values[p] * scale;
+    at += select(0u, 1u, scale != 0.0);
+  }
+  kept_end_out[row] = at;
 }
 
-// values[p] * dropout_scale(seed, step, nz_id[p], p), with the site hash computed once per thread.
-fn masked_value(p: u32, site: u32, p_drop: f32) -> f32 {
-  var v = values[p];
-  if (DROPOUT) {
-    v *= dropout_scale_at(site, nz_id[p], p_drop);
-  }
-  return v;
+// Where the thread's row ends: its last kept nonzero with KEPT, else the row's last.
+fn row_end(row: u32) -> u32 {
+  if (KEPT) { return kept_end[row]; }
+  return row_ptr[row + 1u];
 }
 
 // Output writes are straight-line code (no loops with early exits, which are slow in the CPU driver).
@@ -93,12 +121,10 @@ fn spmm_vec4(inv: Invocation) {
   // This thread's quads first .. first + QUADS - 1; those past the end of the row are read clamped, never written.
   let first = job.col / 4u;
   let last = quads - 1u;
-  let site = site_hash();
-  let p_drop = P.p;
   var acc = array<vec4f, 8>();
-  let end = row_ptr[job.row + 1u];
+  let end = row_end(job.row);
   for (var p = row_ptr[job.row]; p < end; p++) {
-    let v = masked_value(p, site, p_drop);
+    let v = values[p];
     let base = col_idx[p] * quads;
     acc[0] += v * b4[base + min(first, last)];
     if (QUADS > 1u) { acc[1] += v * b4[base + min(first + 1u, last)]; }
@@ -137,12 +163,10 @@ fn spmm_scalar(inv: Invocation) {
   let n = P.n;
   let last = n - 1u;
   let c = job.col;
-  let site = site_hash();
-  let p_drop = P.p;
   var acc = array<vec4f, 4>();
-  let end = row_ptr[job.row + 1u];
+  let end = row_end(job.row);
   for (var p = row_ptr[job.row]; p < end; p++) {
-    let v = masked_value(p, site, p_drop);
+    let v = values[p];
     let base = col_idx[p] * n;
     acc[0] += v * b_quad(base, c, last);
     if (QUADS > 1u) { acc[1] += v * b_quad(base, c + 4u, last); }

@@ -135,9 +135,9 @@ export function uploadSparseTranspose(gpu: Gpu, m: SparseRows): SparseTensors {
 
 const WG = 64;
 const kernels = new Map<string, Kernel>();
-function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: boolean, bias: boolean): Kernel {
+function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, kept: boolean, bias: boolean): Kernel {
   const entryPoint = vec4 ? 'spmm_vec4' : 'spmm_scalar';
-  const key = `${entryPoint}|${quads}|${+accumulate}${+dropout}${+bias}`;
+  const key = `${entryPoint}|${quads}|${+accumulate}${+kept}${+bias}`;
   let k = kernels.get(key);
   if (!k) {
     k = kernel({
@@ -145,18 +145,50 @@ function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, dropout: 
       code,
       entryPoint,
       workgroupSize: WG,
-      overrides: { QUADS: quads, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
+      overrides: { QUADS: quads, ACCUMULATE: accumulate, KEPT: kept, BIAS: bias },
     });
     kernels.set(key, k);
   }
   return k;
 }
 
+const keepNonzerosKernel = kernel({ name: 'spmm.keep_nonzeros', code, entryPoint: 'keep_nonzeros', workgroupSize: WG });
+
 function expectSparse(op: string, a: SparseTensors): void {
   expectTensor(op, 'A.rowPtr', a.rowPtr, 'u32', [a.rows + 1]);
   expectTensor(op, 'A.colIdx', a.colIdx, 'u32', [a.nnz]);
   expectTensor(op, 'A.values', a.values, 'f32', [a.nnz]);
   expectTensor(op, 'A.nzId', a.nzId, 'u32', [a.nnz]);
+}
+
+/** A's nonzeros that dropout keeps, scaled: each row's at the front of its range, ending at keptEnd[row]. */
+interface KeptNonzeros {
+  colIdx: Tensor;
+  values: Tensor;
+  keptEnd: Tensor;
+  dispose(): void;
+}
+
+function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions['dropout']>): KeptNonzeros {
+  const colIdx = gpu.empty('u32', [Math.max(a.nnz, 1)]);
+  const values = gpu.empty('f32', [Math.max(a.nnz, 1)]);
+  const keptEnd = gpu.empty('u32', [a.rows]);
+  gpu.dispatch(keepNonzerosKernel, {
+    bindings: {
+      row_ptr: a.rowPtr,
+      col_idx: a.colIdx,
+      values: a.values,
+      nz_id: a.nzId,
+      step: drop.step,
+      kept_col_out: colIdx,
+      kept_val_out: values,
+      kept_end_out: keptEnd,
+    },
+    uniforms: { rows: a.rows, p: drop.p, seed: drop.seed >>> 0 },
+    workgroups: groups(a.rows, WG),
+    cost: { bytes: 4 * (a.rows + 1 + a.nnz * 5 + a.rows + 1), flops: a.nnz },
+  });
+  return { colIdx, values, keptEnd, dispose: () => [colIdx, values, keptEnd].forEach((t) => t.dispose()) };
 }
 
 /** Y[A.rows, N] = (A ∘ dropout mask) * B[A.cols, N] (+ bias) (+ Y when accumulate). */
@@ -186,7 +218,8 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   if (a.rows === 0 || n === 0) return out;
   if (gpu.kernelShape === 'gpu') return spmmRows(gpu, a, b, out, opts);
 
-  const dropout = !!drop && drop.p > 0;
+  // With dropout, the product walks only the kept nonzeros (a scratch copy, back to the pool after the dispatch).
+  const kept = drop && drop.p > 0 ? keepNonzeros(gpu, a, drop) : null;
   const vec4 = n % 4 === 0 && a.cols > 0; // (B then holds at least one quad: a valid vec4 binding)
   // Up to 8 quads (32 columns) per thread (4 without vec4), spread evenly over the row's threads.
   const rowQuads = Math.ceil(n / 4);
@@ -194,32 +227,33 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   const quads = Math.ceil(rowQuads / Math.ceil(rowQuads / maxQuads));
   const rowGroups = Math.ceil(rowQuads / quads);
   const threads = a.rows * rowGroups;
-  // The step and the bias are bound by every pipeline; without DROPOUT or BIAS they are not read.
-  const step = dropout ? drop!.step : gpu.unread('u32');
-  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, dropout, !!opts.bias), {
+  // The kept row ends and the bias are bound by every pipeline; without KEPT or BIAS they are not read.
+  // Nonzeros the product reads: all of them, or (unknown on the host) the kept ones, counted as 1 - p of them.
+  const nnzRead = kept ? a.nnz * (1 - drop!.p) : a.nnz;
+  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, !!kept, !!opts.bias), {
     bindings: {
       row_ptr: a.rowPtr,
-      col_idx: a.colIdx,
-      values: a.values,
-      nz_id: a.nzId,
+      col_idx: kept?.colIdx ?? a.colIdx,
+      values: kept?.values ?? a.values,
+      kept_end: kept?.keptEnd ?? gpu.unread('u32'),
       b_in: b,
       y_out: out,
-      step,
       bias: opts.bias ?? gpu.unread('f32'),
     },
-    uniforms: { rows: a.rows, n, row_groups: rowGroups, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
+    uniforms: { rows: a.rows, n, row_groups: rowGroups },
     workgroups: groups(threads, WG),
     cost: {
       bytes:
         4 *
-        (a.rows +
+        (a.rows * (kept ? 2 : 1) +
           1 +
-          a.nnz * (dropout ? 3 : 2) +
-          a.nnz * n +
+          nnzRead * 2 +
+          nnzRead * n +
           a.rows * n * (opts.accumulate ? 2 : 1) +
           (opts.bias ? n : 0)),
-      flops: 2 * a.nnz * n,
+      flops: 2 * nnzRead * n,
     },
   });
+  kept?.dispose(); // dispatches run in recording order: a later one that reuses these buffers runs after the product
   return out;
 }

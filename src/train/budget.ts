@@ -7,15 +7,17 @@
 //   activations  what each layer keeps from the forward for the backward, and the loss buffers
 //   backward     each layer's gradient workspaces, per node and per edge
 //   scratch      short-lived buffers inside the kernels (fused attention backward scratch, split-K matmul
-//                partials, column-sum partials, loss row statistics); freed after use but kept by the buffer
-//                pool, so each distinct size is counted once. They follow the device's kernel shape
+//                partials, column-sum partials, loss row statistics, the SpMM's kept nonzeros); freed after use
+//                but kept by the buffer pool, so each distinct size is counted as often as one kernel call holds
+//                it at once. They follow the device's kernel shape
 //                (gpu.kernelShape): the CPU shapes' and the GPU shapes' kernels allocate different scratch
 //
 // Sizes are rounded up as the buffer pool rounds them (BufferPool.bucket). The formulas follow the layers
 // (src/nn/gat-conv.ts, gatv2-conv.ts, conv.ts, model.ts), the trainer (trainer.ts) and the kernels' own scratch
-// (kernels/fused-attention.ts gatv2Scratch / pairScratch, fused-attention-gpu.ts gatv2AttendBackwardRows /
-// gatAttendBackwardRows, matmul.ts split-K partials, matmul-tiled.ts split partials, reduce.ts columnSum,
-// reduce-gpu.ts columnBlocks, edge-scores.ts weightedColumnSums and gatv2ScoreBackward, loss.ts nllLoss);
+// (kernels/spmm.ts keepNonzeros, fused-attention.ts gatv2Scratch / pairScratch, fused-attention-gpu.ts
+// gatv2AttendBackwardRows / gatAttendBackwardRows, matmul.ts split-K partials, matmul-tiled.ts split partials,
+// reduce.ts columnSum, reduce-gpu.ts columnBlocks, edge-scores.ts weightedColumnSums and gatv2ScoreBackward,
+// loss.ts nllLoss);
 // tests/node/robust-training.test.ts trains random configurations, on both kernel shapes, and checks that the pool
 // never holds more than this estimate.
 import type { KernelShape } from '../gpu/device.ts';
@@ -206,12 +208,25 @@ export function estimateTrainingMemory(
 ): MemoryEstimate {
   const shape = device.kernelShape;
   const items: MemoryItem[] = [];
-  const scratch = new Map<number, MemoryItem>();
-  const add = (kind: MemoryKind, name: string, values: number) => {
+  // Scratch per pool size: the most buffers of that size one kernel call holds at once.
+  const scratch = new Map<number, MemoryItem[]>();
+  const item = (kind: MemoryKind, name: string, values: number): MemoryItem => {
     const bytes = Math.max(values * 4, 4);
-    const item = { name, kind, bytes, pooled: BufferPool.bucket(bytes) };
-    if (kind !== 'scratch') items.push(item);
-    else if (values > 0 && !scratch.has(item.pooled)) scratch.set(item.pooled, item);
+    return { name, kind, bytes, pooled: BufferPool.bucket(bytes) };
+  };
+  /** Scratch buffers held at once by one call (each freed after it): a size already held as often adds nothing. */
+  const addScratch = (...buffers: [name: string, values: number][]) => {
+    const bySize = new Map<number, MemoryItem[]>();
+    for (const [name, values] of buffers) {
+      if (values <= 0) continue;
+      const it = item('scratch', name, values);
+      bySize.set(it.pooled, [...(bySize.get(it.pooled) ?? []), it]);
+    }
+    for (const [size, its] of bySize) if (its.length > (scratch.get(size)?.length ?? 0)) scratch.set(size, its);
+  };
+  const add = (kind: MemoryKind, name: string, values: number) => {
+    if (kind === 'scratch') addScratch([name, values]);
+    else items.push(item(kind, name, values));
   };
   const N = d.numNodes,
     F = d.numFeatures,
@@ -227,6 +242,19 @@ export function estimateTrainingMemory(
     for (const which of ['', ' transposed']) {
       for (const part of ['colIdx', 'values', 'nzId'])
         add('inputs', `sparse features${which} ${part} [nnz=${nnz}]`, nnz);
+    }
+    // The CPU shape's SpMM with input dropout walks a copy of the kept nonzeros (kernels/spmm.ts keepNonzeros).
+    if (shape === 'cpu' && o.dropout > 0) {
+      for (const [which, rows] of [
+        ['', N],
+        [' transposed', F],
+      ] as const) {
+        addScratch(
+          [`sparse features${which}: kept colIdx [nnz=${nnz}]`, nnz],
+          [`sparse features${which}: kept values [nnz=${nnz}]`, nnz],
+          [`sparse features${which}: kept row ends [${rows}]`, rows],
+        );
+      }
     }
   }
   add('inputs', `graph rowPtr [N+1=${N + 1}]`, N + 1);
@@ -337,7 +365,7 @@ export function estimateTrainingMemory(
       }
     }
   }
-  items.push(...scratch.values());
+  for (const its of scratch.values()) items.push(...its);
 
   const byKind = { inputs: 0, parameters: 0, optimizer: 0, activations: 0, backward: 0, scratch: 0 } as Record<
     MemoryKind,

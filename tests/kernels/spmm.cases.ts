@@ -202,6 +202,54 @@ export const cases: KernelCase[] = [
   },
   {
     name:
+      'dropout walks only the kept nonzeros: bit-identical to the product with the masked matrix, zeros in ' +
+      'place (rows that lose all, some or none of their nonzeros); repeated calls allocate nothing new',
+    async run(gpu) {
+      await repeat(CASES, 13, async (rand, i) => {
+        // Short rows at high p lose everything; long rows at low p keep everything.
+        const p = [0.95, 0.6, 0.05][i % 3];
+        const a = randomSparse(rand, {
+          rows: randInt(rand, 1, 300),
+          cols: randInt(rand, 1, 150),
+          maxPerRow: p > 0.5 ? 6 : 40,
+          emptyEvery: 5,
+          longRows: [0],
+          longRow: 3,
+        });
+        const n = randomN(rand);
+        const step = gpu.tensor('u32', [1], [randInt(rand, 0, 1000)]);
+        const dropout = { p, seed: randInt(rand, 0, 2 ** 31), step };
+        // The masked values as the GPU scales them, read through B = identity (one term per output element).
+        const ta = uploadSparse(gpu, a),
+          eye = gpu.tensor('f32', [a.cols, a.cols], identity(a.cols));
+        const dense = (await spmm(gpu, ta, eye, {
+          dropout,
+          out: poisoned(gpu, 'f32', [a.rows, a.cols]),
+        }).read()) as Float32Array;
+        const masked = { ...a, values: new Float32Array(a.values.length) };
+        for (let r = 0; r < a.rows; r++)
+          for (let q = a.rowPtr[r]; q < a.rowPtr[r + 1]; q++) masked.values[q] = dense[r * a.cols + a.colIdx[q]];
+        const tm = uploadSparse(gpu, masked);
+        const b = gpu.tensor('f32', [a.cols, n], randomArray(rand, a.cols * n));
+        const product = async (m: typeof ta, drop?: typeof dropout) => {
+          const out = spmm(gpu, m, b, { dropout: drop, out: poisoned(gpu, 'f32', [a.rows, n]) });
+          const y = (await out.read()) as Float32Array;
+          out.dispose();
+          return y;
+        };
+        const got = await product(ta, dropout);
+        assertBitIdentical(`p = ${p}: (A with dropout) B`, got, await product(tm));
+        const created = gpu.pool.created;
+        assertBitIdentical(`p = ${p}: again`, await product(ta, dropout), got);
+        assert(gpu.pool.created === created, `a repeated product created ${gpu.pool.created - created} buffers`);
+        ta.dispose();
+        tm.dispose();
+        [eye, b, step].forEach((t) => t.dispose());
+      });
+    },
+  },
+  {
+    name:
       'forward and transpose see the same dropout mask: (A ∘ M)^T via uploadSparseTranspose equals the ' +
       'transpose of (A ∘ M)',
     async run(gpu) {
