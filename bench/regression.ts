@@ -9,10 +9,13 @@
 // default kernel shapes of the device), runs the warm-up epochs, waits for the device, then times the measured
 // epochs: wall milliseconds and the process's CPU milliseconds (user + system, every thread, process.cpuUsage) per
 // epoch. CPU time is the fairer measure on a machine shared with other work: it counts only this process's work.
+// Each process also hashes its weights (SHA-256 of the parameter values) after all its epochs: with seed 0 on the
+// same device, equal hashes on both sides mean the arithmetic did not change (`--warmup 3 --epochs 197`: after 200).
 // Prints a markdown table and writes the raw numbers as JSON.
 //
 // The child side (`--child`) imports nothing of this checkout: only the measured checkout's modules, by path.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -24,6 +27,8 @@ interface ChildResult {
   cpuMsPerEpoch: number;
   /** The final loss: the same on both sides when the arithmetic is unchanged. */
   finalLoss: number;
+  /** SHA-256 of the parameter values after every epoch (warm-up and measured), hex. */
+  weightsSha256: string;
   kernelShape: string;
   adapter: string;
 }
@@ -74,10 +79,15 @@ async function child(root: string, warmup: number, epochs: number): Promise<void
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const history = await trainer.metrics();
+  const w = (await model.parameterStore.values.read()) as Float32Array;
+  const weightsSha256 = createHash('sha256')
+    .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength))
+    .digest('hex');
   const result: ChildResult = {
     wallMsPerEpoch: wall / epochs,
     cpuMsPerEpoch: (cpu.user + cpu.system) / 1e3 / epochs,
     finalLoss: history[history.length - 1].loss,
+    weightsSha256,
     kernelShape: gpu.kernelShape ?? 'cpu (the only shape)',
     adapter: [gpu.adapterInfo?.vendor, gpu.adapterInfo?.architecture, gpu.adapterInfo?.description]
       .filter(Boolean)
@@ -142,6 +152,13 @@ function report(sides: [Side, Side], o: { rounds: number; warmup: number; epochs
   }
   const losses = sides.map((s) => [...new Set(s.runs.map((r) => r.finalLoss))]);
   lines.push(`- Final loss: ${sides.map((s, i) => `${s.label} ${losses[i].join(', ')}`).join('; ')}`);
+  const hashes = sides.map((s) => [...new Set(s.runs.map((r) => r.weightsSha256))]);
+  const same = hashes[0].length === 1 && hashes[1].length === 1 && hashes[0][0] === hashes[1][0];
+  lines.push(
+    `- Weights after ${o.warmup + o.epochs} epochs (SHA-256): ` +
+      `${sides.map((s, i) => `${s.label} ${hashes[i].join(', ')}`).join('; ')}: ` +
+      `${same ? 'byte-identical' : 'they differ'}`,
+  );
   return lines.join('\n');
 }
 
