@@ -4,15 +4,15 @@ import code from '../../shaders/spmm-gpu.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import type { SparseTensors, SpmmOptions } from './spmm.ts';
+import type { SparseWalk, SpmmOptions } from './spmm.ts';
 
 /** Threads per workgroup. */
 const WG = 64;
 
 const kernels = new Map<string, Kernel>();
-function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, dropout: boolean, bias: boolean): Kernel {
+function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, kept: boolean, bias: boolean): Kernel {
   const entryPoint = vec4 ? 'spmm_rows_vec4' : 'spmm_rows_scalar';
-  const key = `${entryPoint}|${lanes}|${+accumulate}${+dropout}${+bias}`;
+  const key = `${entryPoint}|${lanes}|${+accumulate}${+kept}${+bias}`;
   let k = kernels.get(key);
   if (!k) {
     k = kernel({
@@ -20,7 +20,7 @@ function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, dropout: 
       code,
       entryPoint,
       workgroupSize: WG,
-      overrides: { ROW_LANES: lanes, ACCUMULATE: accumulate, DROPOUT: dropout, BIAS: bias },
+      overrides: { ROW_LANES: lanes, ACCUMULATE: accumulate, KEPT: kept, BIAS: bias },
     });
     kernels.set(key, k);
   }
@@ -37,39 +37,32 @@ export function spmmLanes(units: number): number {
   return lanes;
 }
 
-/** Y = (A ∘ mask) B (+ bias) (+ Y), arguments already checked by spmm(); A has rows and B has columns. */
-export function spmmRows(gpu: Gpu, a: SparseTensors, b: Tensor, out: Tensor, opts: SpmmOptions): Tensor {
+/** Y = A B (+ bias) (+ Y) over the nonzeros `a` walks; arguments already checked by spmm(); A has rows, B columns. */
+export function spmmRows(
+  gpu: Gpu,
+  a: SparseWalk,
+  b: Tensor,
+  out: Tensor,
+  opts: Pick<SpmmOptions, 'accumulate' | 'bias'>,
+): Tensor {
   const n = b.shape[1];
-  const drop = opts.dropout;
-  const dropout = !!drop && drop.p > 0;
   const vec4 = n % 4 === 0 && a.cols > 0;
   const lanes = spmmLanes(vec4 ? n / 4 : n);
   const rowsPerGroup = WG / lanes;
-  gpu.dispatch(rowsKernel(vec4, lanes, !!opts.accumulate, dropout, !!opts.bias), {
+  gpu.dispatch(rowsKernel(vec4, lanes, !!opts.accumulate, !!a.keptEnd, !!opts.bias), {
     bindings: {
       row_ptr: a.rowPtr,
       col_idx: a.colIdx,
       values: a.values,
-      nz_id: a.nzId,
       b_in: b,
       y_out: out,
-      // Stand-ins for unread bindings: any u32 tensor for the step, B for the bias.
-      step: dropout ? drop!.step : a.rowPtr,
+      // Stand-ins for unread bindings: any u32 tensor for the kept row ends, B for the bias.
+      kept_end: a.keptEnd ?? a.rowPtr,
       bias: opts.bias ?? b,
     },
-    uniforms: { rows: a.rows, n, p: drop?.p ?? 0, seed: (drop?.seed ?? 0) >>> 0 },
+    uniforms: { rows: a.rows, n },
     workgroups: Math.ceil(a.rows / rowsPerGroup),
-    cost: {
-      bytes:
-        4 *
-        (a.rows +
-          1 +
-          a.nnz * (dropout ? 3 : 2) +
-          a.nnz * n +
-          a.rows * n * (opts.accumulate ? 2 : 1) +
-          (opts.bias ? n : 0)),
-      flops: 2 * a.nnz * n,
-    },
+    cost: a.cost(n, opts),
   });
   return out;
 }

@@ -3,6 +3,7 @@
 import code from '../../shaders/spmm.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import type { KernelCost } from '../gpu/profiler.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectDropout, expectTensor } from './check.ts';
 import { spmmRows } from './spmm-gpu.ts';
@@ -161,15 +162,24 @@ function expectSparse(op: string, a: SparseTensors): void {
   expectTensor(op, 'A.nzId', a.nzId, 'u32', [a.nnz]);
 }
 
-/** A's nonzeros that dropout keeps, scaled: each row's at the front of its range, ending at keptEnd[row]. */
-interface KeptNonzeros {
+/**
+ * The nonzeros a product walks: all of A's, or (with dropout) the copy keepNonzeros made of those it keeps,
+ * row r's at rowPtr[r] .. keptEnd[r] - 1.
+ */
+export interface SparseWalk {
+  rows: number;
+  cols: number;
+  rowPtr: Tensor;
   colIdx: Tensor;
   values: Tensor;
-  keptEnd: Tensor;
-  dispose(): void;
+  /** u32 [rows]; null: each row ends where the next begins. */
+  keptEnd: Tensor | null;
+  /** The product's bytes and FLOPs for the profiler, with N output columns. */
+  cost(n: number, opts: Pick<SpmmOptions, 'accumulate' | 'bias'>): KernelCost;
 }
 
-function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions['dropout']>): KeptNonzeros {
+/** A's nonzeros that dropout keeps, scaled: each row's at the front of its range, ending at keptEnd[row]. */
+function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions['dropout']>): Tensor[] {
   const colIdx = gpu.empty('u32', [Math.max(a.nnz, 1)]);
   const values = gpu.empty('f32', [Math.max(a.nnz, 1)]);
   const keptEnd = gpu.empty('u32', [a.rows]);
@@ -188,7 +198,7 @@ function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions[
     workgroups: groups(a.rows, WG),
     cost: { bytes: 4 * (a.rows + 1 + a.nnz * 5 + a.rows + 1), flops: a.nnz },
   });
-  return { colIdx, values, keptEnd, dispose: () => [colIdx, values, keptEnd].forEach((t) => t.dispose()) };
+  return [colIdx, values, keptEnd];
 }
 
 /** Y[A.rows, N] = (A ∘ dropout mask) * B[A.cols, N] (+ bias) (+ Y when accumulate). */
@@ -216,10 +226,33 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
     if (out.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
   }
   if (a.rows === 0 || n === 0) return out;
-  if (gpu.kernelShape === 'gpu') return spmmRows(gpu, a, b, out, opts);
 
   // With dropout, the product walks only the kept nonzeros (a scratch copy, back to the pool after the dispatch).
   const kept = drop && drop.p > 0 ? keepNonzeros(gpu, a, drop) : null;
+  // Nonzeros the product reads: all of them, or (unknown on the host) the kept ones, counted as 1 - p of them.
+  const nnzRead = kept ? a.nnz * (1 - drop!.p) : a.nnz;
+  const walk: SparseWalk = {
+    rows: a.rows,
+    cols: a.cols,
+    rowPtr: a.rowPtr,
+    colIdx: kept?.[0] ?? a.colIdx,
+    values: kept?.[1] ?? a.values,
+    keptEnd: kept?.[2] ?? null,
+    cost: (n, o) => ({
+      bytes:
+        4 * (a.rows * (kept ? 2 : 1) + 1 + nnzRead * (2 + n) + a.rows * n * (o.accumulate ? 2 : 1) + (o.bias ? n : 0)),
+      flops: 2 * nnzRead * n,
+    }),
+  };
+  if (gpu.kernelShape === 'gpu') spmmRows(gpu, walk, b, out, opts);
+  else spmmThreads(gpu, walk, b, out, opts);
+  kept?.forEach((t) => t.dispose()); // dispatches run in recording order: a later reuse runs after the product
+  return out;
+}
+
+/** The CPU shape: one thread per (row, up to 32 output columns), walking the row's nonzeros. */
+function spmmThreads(gpu: Gpu, a: SparseWalk, b: Tensor, out: Tensor, opts: Pick<SpmmOptions, 'accumulate' | 'bias'>) {
+  const n = b.shape[1];
   const vec4 = n % 4 === 0 && a.cols > 0; // (B then holds at least one quad: a valid vec4 binding)
   // Up to 8 quads (32 columns) per thread (4 without vec4), spread evenly over the row's threads.
   const rowQuads = Math.ceil(n / 4);
@@ -228,32 +261,18 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   const rowGroups = Math.ceil(rowQuads / quads);
   const threads = a.rows * rowGroups;
   // The kept row ends and the bias are bound by every pipeline; without KEPT or BIAS they are not read.
-  // Nonzeros the product reads: all of them, or (unknown on the host) the kept ones, counted as 1 - p of them.
-  const nnzRead = kept ? a.nnz * (1 - drop!.p) : a.nnz;
-  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, !!kept, !!opts.bias), {
+  gpu.dispatch(spmmKernel(vec4, quads, !!opts.accumulate, !!a.keptEnd, !!opts.bias), {
     bindings: {
       row_ptr: a.rowPtr,
-      col_idx: kept?.colIdx ?? a.colIdx,
-      values: kept?.values ?? a.values,
-      kept_end: kept?.keptEnd ?? gpu.unread('u32'),
+      col_idx: a.colIdx,
+      values: a.values,
+      kept_end: a.keptEnd ?? gpu.unread('u32'),
       b_in: b,
       y_out: out,
       bias: opts.bias ?? gpu.unread('f32'),
     },
     uniforms: { rows: a.rows, n, row_groups: rowGroups },
     workgroups: groups(threads, WG),
-    cost: {
-      bytes:
-        4 *
-        (a.rows * (kept ? 2 : 1) +
-          1 +
-          nnzRead * 2 +
-          nnzRead * n +
-          a.rows * n * (opts.accumulate ? 2 : 1) +
-          (opts.bias ? n : 0)),
-      flops: 2 * nnzRead * n,
-    },
+    cost: a.cost(n, opts),
   });
-  kept?.dispose(); // dispatches run in recording order: a later one that reuses these buffers runs after the product
-  return out;
 }

@@ -243,8 +243,8 @@ export function estimateTrainingMemory(
       for (const part of ['colIdx', 'values', 'nzId'])
         add('inputs', `sparse features${which} ${part} [nnz=${nnz}]`, nnz);
     }
-    // The CPU shape's SpMM with input dropout walks a copy of the kept nonzeros (kernels/spmm.ts keepNonzeros).
-    if (shape === 'cpu' && o.dropout > 0) {
+    // The SpMM with input dropout walks a copy of the kept nonzeros (kernels/spmm.ts keepNonzeros).
+    if (o.dropout > 0) {
       for (const [which, rows] of [
         ['', N],
         [' transposed', F],
