@@ -34,6 +34,19 @@ fn gatv2_dst_head(i: u32, h: u32) -> Gatv2DstHead {
   return s;
 }
 
+// WIDE (C > 8), both passes 1: d plus the terms dagg[i, h, c] * left[j, h, c] of dalpha's sum for channels 8 and up
+// (4 at a time, in order), past the block of dagg[i] in registers. b is head h's first block; row j of the left view
+// (xl or x) starts at `at`.
+fn add_dalpha_wide(d: f32, i: u32, b: Block, at: u32) -> f32 {
+  var r = d;
+  let row = i * P.heads * P.channels;
+  for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
+    let width = min(4u, P.channels - c0);
+    r += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
+  }
+  return r;
+}
+
 // Pass 1, edge k (source j) of destination i for one head; parks dalpha_k and (C <= 8) the sign bits of z_k with the
 // keep bit of drop(k, h) in the scratch.
 fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
@@ -47,13 +60,7 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
     l1 = left4(at + 4u, b.w1);
     d += dot(s.d1, l1);
   }
-  if (WIDE) {
-    let row = i * P.heads * P.channels;
-    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-      let width = min(4u, P.channels - c0);
-      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
-    }
-  }
+  if (WIDE) { d = add_dalpha_wide(d, i, b, at); }
   let kh = k * P.heads + s.h;
   let dr = drop(k, s.h);
   let a = alpha[kh];
@@ -82,16 +89,17 @@ fn gatv2_dst_edge(s: Gatv2DstHead, i: u32, j: u32, k: u32) -> Gatv2DstHead {
 // (C > 8) the further blocks of 8, one pass over i's CSR segment each, gathering xl[src_k] again for
 // dz = sum_k de_k * lrelu'(z_k). The first of those passes writes de over dalpha in the scratch, the later ones read
 // it back.
-fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
+fn gatv2_dst_out(d: DstThread, s: Gatv2DstHead) {
+  let i = d.i;
   let b = s.b;
   let prow = i * P.heads * P.channels;
   let dz0 = s.u0 - s.total * s.v0;
   store4(grad_at(i, b.col), b.w0, att4(b.col, b.w0) * dz0, false);
-  put_partial4(prow + b.col, b.w0, s.xr0 * dz0);
+  store4_scratch(prow + b.col, b.w0, s.xr0 * dz0);
   if (b.two) {
     let dz1 = s.u1 - s.total * s.v1;
     store4(grad_at(i, b.col + 4u), b.w1, att4(b.col + 4u, b.w1) * dz1, false);
-    put_partial4(prow + b.col + 4u, b.w1, s.xr1 * dz1);
+    store4_scratch(prow + b.col + 4u, b.w1, s.xr1 * dz1);
   }
   if (!WIDE) { return; }
   for (var c0 = 8u; c0 < P.channels; c0 += 8u) {
@@ -101,7 +109,7 @@ fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
     if (bc.two) { r1 = right4(right_at(i, bc.col + 4u), bc.w1); }
     var dz0 = vec4f(0.0);
     var dz1 = vec4f(0.0);
-    for (var k = begin; k < end; k++) {
+    for (var k = d.begin; k < d.end; k++) {
       let kh = k * P.heads + s.h;
       let w = pair_word(kh);
       var de: f32;
@@ -122,10 +130,10 @@ fn gatv2_dst_out(i: u32, begin: u32, end: u32, s: Gatv2DstHead) {
       }
     }
     store4(grad_at(i, bc.col), bc.w0, att4(bc.col, bc.w0) * dz0, false);
-    put_partial4(prow + bc.col, bc.w0, r0 * dz0);
+    store4_scratch(prow + bc.col, bc.w0, r0 * dz0);
     if (bc.two) {
       store4(grad_at(i, bc.col + 4u), bc.w1, att4(bc.col + 4u, bc.w1) * dz1, false);
-      put_partial4(prow + bc.col + 4u, bc.w1, r1 * dz1);
+      store4_scratch(prow + bc.col + 4u, bc.w1, r1 * dz1);
     }
   }
 }
@@ -149,32 +157,25 @@ fn gatv2_de_at(kh: u32, total: f32) {
 // further passes. out = dxr (view). With DROPOUT and WIDE, thread 0 also writes the dropout site to the scratch's
 // header word for gatv2_attend_src.
 @compute @workgroup_size(WG)
-fn gatv2_attend_dst(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_attend_dst(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
   if (DROPOUT && WIDE && t == 0u) { scratch[site_word()] = mask_site; }
-  let i = t / head_groups();
-  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  var s0 = gatv2_dst_head(i, h0);
+  let d = dst_thread_of(t);
+  var s0 = gatv2_dst_head(d.i, d.h0);
   var s1 = s0;
-  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_head(i, h0 + 1u); }
-  for (var k = begin; k < end; k++) {
+  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_head(d.i, d.h0 + 1u); }
+  for (var k = d.begin; k < d.end; k++) {
     let j = src[k];
-    s0 = gatv2_dst_edge(s0, i, j, k);
-    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_edge(s1, i, j, k); }
+    s0 = gatv2_dst_edge(s0, d.i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_dst_edge(s1, d.i, j, k); }
   }
-  gatv2_dst_out(i, begin, end, s0);
-  if (HEADS_PER_THREAD == 2u) { gatv2_dst_out(i, begin, end, s1); }
+  gatv2_dst_out(d, s0);
+  if (HEADS_PER_THREAD == 2u) { gatv2_dst_out(d, s1); }
   if (WIDE) { return; }
-  for (var k = begin; k < end; k++) {
-    let kh = k * P.heads + h0;
+  for (var k = d.begin; k < d.end; k++) {
+    let kh = k * P.heads + d.h0;
     gatv2_de_at(kh, s0.total);
     if (HEADS_PER_THREAD == 2u) { gatv2_de_at(kh + 1u, s1.total); }
   }
@@ -207,13 +208,7 @@ fn gat_dst_edge(s: GatDstHead, i: u32, j: u32, k: u32) -> GatDstHead {
   let at = left_at(j, b.col);
   var d = dot(s.d0, left4(at, b.w0));
   if (b.two) { d += dot(s.d1, left4(at + 4u, b.w1)); }
-  if (WIDE) {
-    let row = i * P.heads * P.channels;
-    for (var c0 = 8u; c0 < P.channels; c0 += 4u) {
-      let width = min(4u, P.channels - c0);
-      d += dot(dagg4(row + b.col + c0, width), left4(at + c0, width));
-    }
-  }
+  if (WIDE) { d = add_dalpha_wide(d, i, b, at); }
   let kh = k * P.heads + s.h;
   d *= drop(k, s.h);
   r.total += alpha[kh] * d;
@@ -244,31 +239,24 @@ fn gat_dst_pass2(s: GatDstHead, k: u32) -> GatDstHead {
 //   de_k = alpha_k * (dalpha_k - t);  g_k = de_k * lrelu'(s_k);  dad[i, h] = sum_k g_k
 // pair_out[k, h] = (g_k, alpha_k * drop(k, h)); out = dad [N, H].
 @compute @workgroup_size(WG)
-fn gat_attend_dst(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_attend_dst(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / head_groups();
-  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  var s0 = gat_dst_head(i, h0);
+  let d = dst_thread_of(t);
+  var s0 = gat_dst_head(d.i, d.h0);
   var s1 = s0;
-  if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_head(i, h0 + 1u); }
-  for (var k = begin; k < end; k++) {
+  if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_head(d.i, d.h0 + 1u); }
+  for (var k = d.begin; k < d.end; k++) {
     let j = src[k];
-    s0 = gat_dst_edge(s0, i, j, k);
-    if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_edge(s1, i, j, k); }
+    s0 = gat_dst_edge(s0, d.i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_edge(s1, d.i, j, k); }
   }
-  for (var k = begin; k < end; k++) {
+  for (var k = d.begin; k < d.end; k++) {
     s0 = gat_dst_pass2(s0, k);
     if (HEADS_PER_THREAD == 2u) { s1 = gat_dst_pass2(s1, k); }
   }
-  let o = i * P.heads + h0;
+  let o = d.i * P.heads + d.h0;
   put_dad(o, s0.dad);
   if (HEADS_PER_THREAD == 2u) { put_dad(o + 1u, s1.dad); }
 }

@@ -136,12 +136,8 @@ fn gatv2_src_out(j: u32, s: Gatv2SrcHead) {
 // even and C <= 8 (sharing perm and dst): with xr[dst_k] and the datt sums gone, 4 vec4 of state per head.
 // out = dxl (view).
 @compute @workgroup_size(WG)
-fn gatv2_attend_src(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_attend_src(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
   init_dropout_from_scratch();
   let q = src_thread_of(t);
@@ -191,12 +187,8 @@ fn gat_src_out(j: u32, s: GatSrcHead) {
 //   das[j, h] = sum_k g      (written by the head's first block)
 // out = dx (view), out2 = das [N, H].
 @compute @workgroup_size(WG)
-fn gat_attend_src(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_attend_src(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups() * blocks_per_head()) { return; }
   let q = src_thread_of(t);
   let j = q.x;

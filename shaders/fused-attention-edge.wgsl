@@ -38,13 +38,7 @@ fn scratch_edge4(k: u32, col: u32, width: u32) -> vec4f {
 }
 
 // GATv2 backward: dedge (k, col ..), the first `width` lanes of v, over the edge term in the scratch.
-fn put_dedge4(k: u32, col: u32, width: u32, v: vec4f) {
-  let o = edge_word(k, col);
-  scratch[o] = bitcast<u32>(v.x);
-  if (width > 1u) { scratch[o + 1u] = bitcast<u32>(v.y); }
-  if (width > 2u) { scratch[o + 2u] = bitcast<u32>(v.z); }
-  if (width > 3u) { scratch[o + 3u] = bitcast<u32>(v.w); }
-}
+fn put_dedge4(k: u32, col: u32, width: u32, v: vec4f) { store4_scratch(edge_word(k, col), width, v); }
 
 // GAT backward: the edge term (first pass), then dedge over it (second pass).
 fn gat_edge_io(kh: u32) -> f32 { return edge_io[kh]; }

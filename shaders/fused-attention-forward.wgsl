@@ -63,10 +63,10 @@ fn aggregate_wide(i: u32, h: u32, begin: u32, end: u32, m: f32, s: f32) {
 //   out[i, h, block 0] = o.acc / o.s (+ bias)          (0 + bias without incoming edges)
 // and with WIDE (C > 8) aggregate_wide, whose first pass writes alpha. When C <= 8, alpha_pass then runs one scalar
 // pass over the edges (no gathers) for all the thread's heads: alpha[k, h] = exp(e[k, h] - m) / s.
-fn attend_out(i: u32, h: u32, begin: u32, end: u32, o: Online) {
-  let row = i * P.heads * P.channels;
+fn attend_out(d: DstThread, h: u32, o: Online) {
+  let row = d.i * P.heads * P.channels;
   let b = block_at(h, 0u);
-  let inv = select(0.0, 1.0 / o.s, end > begin);
+  let inv = select(0.0, 1.0 / o.s, d.end > d.begin);
   var out0 = o.acc0 * inv;
   var out1 = o.acc1 * inv;
   if (P.has_bias != 0u) {
@@ -75,15 +75,15 @@ fn attend_out(i: u32, h: u32, begin: u32, end: u32, o: Online) {
   }
   store4(row + b.col, b.w0, out0, false);
   if (b.two) { store4(row + b.col + 4u, b.w1, out1, false); }
-  if (WIDE) { aggregate_wide(i, h, begin, end, o.m, o.s); }
+  if (WIDE) { aggregate_wide(d.i, h, d.begin, d.end, o.m, o.s); }
 }
 
 fn alpha_at(kh: u32, o: Online) { alpha_out[kh] = exp(alpha_out[kh] - o.m) / o.s; }
 
-fn alpha_pass(begin: u32, end: u32, h0: u32, o0: Online, o1: Online) {
+fn alpha_pass(d: DstThread, o0: Online, o1: Online) {
   if (WIDE) { return; }
-  for (var k = begin; k < end; k++) {
-    let kh = k * P.heads + h0;
+  for (var k = d.begin; k < d.end; k++) {
+    let kh = k * P.heads + d.h0;
     alpha_at(kh, o0);
     if (HEADS_PER_THREAD == 2u) { alpha_at(kh + 1u, o1); }
   }
@@ -148,29 +148,22 @@ fn gatv2_edge(s: Gatv2Head, i: u32, j: u32, k: u32) -> Gatv2Head {
 // so for C <= 8 xl[src_k] is gathered once per edge. xl in `left`, xr in `right`; writes alpha_out = alpha [E, H]
 // (before dropout), out [N, H * C].
 @compute @workgroup_size(WG)
-fn gatv2_attend(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_attend(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / head_groups();
-  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  var s0 = gatv2_head(i, h0);
+  let d = dst_thread_of(t);
+  var s0 = gatv2_head(d.i, d.h0);
   var s1 = s0;
-  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_head(i, h0 + 1u); }
-  for (var k = begin; k < end; k++) {
+  if (HEADS_PER_THREAD == 2u) { s1 = gatv2_head(d.i, d.h0 + 1u); }
+  for (var k = d.begin; k < d.end; k++) {
     let j = src[k];
-    s0 = gatv2_edge(s0, i, j, k);
-    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_edge(s1, i, j, k); }
+    s0 = gatv2_edge(s0, d.i, j, k);
+    if (HEADS_PER_THREAD == 2u) { s1 = gatv2_edge(s1, d.i, j, k); }
   }
-  attend_out(i, s0.h, begin, end, s0.o);
-  if (HEADS_PER_THREAD == 2u) { attend_out(i, s1.h, begin, end, s1.o); }
-  alpha_pass(begin, end, h0, s0.o, s1.o);
+  attend_out(d, s0.h, s0.o);
+  if (HEADS_PER_THREAD == 2u) { attend_out(d, s1.h, s1.o); }
+  alpha_pass(d, s0.o, s1.o);
 }
 
 // GAT state of one head h of destination i: a_dst[i, h] and the online softmax.
@@ -207,27 +200,20 @@ fn gat_edge(s: GatHead, j: u32, k: u32) -> GatHead {
 // gatv2_attend. The score gathers no row of x, so this saves no gather of x over a score pass followed by an
 // aggregation pass; it saves that second pass's loop, index and e loads.
 @compute @workgroup_size(WG)
-fn gat_attend(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_attend(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  let i = t / head_groups();
-  let h0 = (t % head_groups()) * HEADS_PER_THREAD;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  var s0 = gat_head(i, h0);
+  let d = dst_thread_of(t);
+  var s0 = gat_head(d.i, d.h0);
   var s1 = s0;
-  if (HEADS_PER_THREAD == 2u) { s1 = gat_head(i, h0 + 1u); }
-  for (var k = begin; k < end; k++) {
+  if (HEADS_PER_THREAD == 2u) { s1 = gat_head(d.i, d.h0 + 1u); }
+  for (var k = d.begin; k < d.end; k++) {
     let j = src[k];
     s0 = gat_edge(s0, j, k);
     if (HEADS_PER_THREAD == 2u) { s1 = gat_edge(s1, j, k); }
   }
-  attend_out(i, s0.h, begin, end, s0.o);
-  if (HEADS_PER_THREAD == 2u) { attend_out(i, s1.h, begin, end, s1.o); }
-  alpha_pass(begin, end, h0, s0.o, s1.o);
+  attend_out(d, s0.h, s0.o);
+  if (HEADS_PER_THREAD == 2u) { attend_out(d, s1.h, s1.o); }
+  alpha_pass(d, s0.o, s1.o);
 }

@@ -26,13 +26,6 @@ fn site_word() -> u32 { return P.nodes * P.heads * P.channels; }
 
 fn pair_word(kh: u32) -> u32 { return site_word() + 1u + select(2u, 1u, WIDE) * kh; }
 
-fn put_partial4(o: u32, width: u32, v: vec4f) {
-  scratch[o] = bitcast<u32>(v.x);
-  if (width > 1u) { scratch[o + 1u] = bitcast<u32>(v.y); }
-  if (width > 2u) { scratch[o + 2u] = bitcast<u32>(v.z); }
-  if (width > 3u) { scratch[o + 3u] = bitcast<u32>(v.w); }
-}
-
 // Bit c (c = 0 .. 3 of chunk 0, 4 .. 7 of chunk 1) set when z_c > 0. Lanes past a chunk's width repeat its last
 // channel; their bits are never used (att4 is zero there and store4 skips them).
 fn sign_bits(z0: vec4f, z1: vec4f) -> u32 {

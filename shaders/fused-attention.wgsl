@@ -95,8 +95,8 @@ fn drop(k: u32, h: u32) -> f32 {
 // side picks WIDE when C > 8.
 override WIDE: bool = false;
 
-// ---- 4-channel chunk loads (LANES and lanes() are in common.wgsl; left4, right4, att4, store4 and store4_out2
-// in the preludes chunk-attention.wgsl and chunk-out.wgsl) ----
+// ---- 4-channel chunk loads and stores (LANES and lanes() are in common.wgsl; left4, right4, att4, store4 and
+// store4_out2 in the preludes chunk-attention.wgsl and chunk-out.wgsl) ----
 
 fn bias4(base: u32, width: u32) -> vec4f {
   let i = lanes(base, width);
@@ -109,6 +109,14 @@ fn dagg4(base: u32, width: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(dagg[i.x], dagg[i.y], dagg[i.z], dagg[i.w]), LANES < vec4u(width));
 }
 
+// Writes the first `width` lanes of v, as f32 bits, to scratch[o ..] (the GATv2 backward's datt partials and dedge).
+fn store4_scratch(o: u32, width: u32, v: vec4f) {
+  scratch[o] = bitcast<u32>(v.x);
+  if (width > 1u) { scratch[o + 1u] = bitcast<u32>(v.y); }
+  if (width > 2u) { scratch[o + 2u] = bitcast<u32>(v.z); }
+  if (width > 3u) { scratch[o + 3u] = bitcast<u32>(v.w); }
+}
+
 // ---- heads per thread ----
 
 // Every kernel takes HEADS_PER_THREAD consecutive heads h0 .. h0 + HEADS_PER_THREAD - 1 of one node per thread (1 or
@@ -119,6 +127,20 @@ fn dagg4(base: u32, width: u32) -> vec4f {
 override HEADS_PER_THREAD: u32 = 1;
 
 fn head_groups() -> u32 { return P.heads / HEADS_PER_THREAD; }
+
+// The destination-side kernels (gatv2_attend, gat_attend, *_attend_dst) take one thread per (destination i, heads
+// h0 ..) over i's incoming edges, its CSR segment begin .. end. Thread t (< nodes * head_groups()) of such a launch:
+struct DstThread {
+  i: u32,
+  h0: u32,
+  begin: u32,
+  end: u32,
+}
+
+fn dst_thread_of(t: u32) -> DstThread {
+  let i = t / head_groups();
+  return DstThread(i, (t % head_groups()) * HEADS_PER_THREAD, row_ptr[i], row_ptr[i + 1u]);
+}
 
 // ---- blocks of 8 channels ----
 
