@@ -33,23 +33,6 @@ struct Params {
 
 fn x_at(n: u32, col: u32) -> u32 { return n * P.x_stride + P.x_offset + col; }
 
-// Pipelines with and without dropout: without, drop() is the constant 1 (no hash, no branch in the loops).
-override DROPOUT: bool = false;
-
-// The step-only part of the dropout hash, computed once per thread by init_dropout().
-var<private> mask_site: u32;
-
-fn init_dropout() {
-  if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
-}
-
-// Dropout multiplier of attention coefficient (edge k, head h): dropout_scale(P.seed, step[0], k * H + h, P.p) of
-// common.wgsl, with the step-only site hash computed once per thread.
-fn drop(k: u32, h: u32) -> f32 {
-  if (!DROPOUT) { return 1.0; }
-  return dropout_scale_at(mask_site, k * P.heads + h, P.p);
-}
-
 // ---- 4-channel chunk loads (Chunk, chunk_of and lanes are in common.wgsl) ----
 
 fn x4(base: u32, width: u32) -> vec4f {
@@ -63,17 +46,14 @@ fn dout4(base: u32, width: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]), LANES < vec4u(width));
 }
 
-// put and store4 (stores into out) are in the prelude chunk-out.wgsl.
+// put and store4 (stores into out) are in the prelude chunk-out.wgsl, in_edges in in-edges.wgsl, init_dropout and
+// drop in edge-dropout.wgsl.
 
 // out[i, h, c] = sum_{k into i} alpha[k, h] * drop(k, h) * x_in[src_k, h, c]   (0 for a node without in-edges)
 // One thread per (node, head, chunk of 4 channels) walking the node's CSR segment.
 @compute @workgroup_size(WG)
-fn aggregate_forward(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn aggregate_forward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();
   let q = chunk_of(t, P.heads, P.channels);
@@ -88,25 +68,18 @@ fn aggregate_forward(
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: dout[i] is loaded
 // once per chunk, only x_in[src_k] per edge. out = dalpha [E, H].
 @compute @workgroup_size(WG)
-fn aggregate_dalpha(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn aggregate_dalpha(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
   init_dropout();
-  let i = t / P.heads;
-  let h = t % P.heads;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  if (begin == end) { return; }
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
+  let edges = in_edges(nh.row);
+  if (edges.first == edges.end) { return; }
   for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
-    let col = h * P.channels + c0;
-    let width = min(4u, P.channels - c0);
-    let d = dout4(i * P.heads * P.channels + col, width);
-    for (var k = begin; k < end; k++) {
-      put(k * P.heads + h, drop(k, h) * dot(d, x4(x_at(src[k], col), width)), c0 > 0u);
+    let q = chunk_at(nh.row, nh.col, c0, P.channels);
+    let d = dout4(q.node * P.heads * P.channels + q.col, q.width);
+    for (var k = edges.first; k < edges.end; k++) {
+      put(k * P.heads + q.head, drop(k, q.head) * dot(d, x4(x_at(src[k], q.col), q.width)), c0 > 0u);
     }
   }
 }
@@ -115,12 +88,8 @@ fn aggregate_dalpha(
 // One thread per (node, head, chunk of 4 channels) walking the node's outgoing edges through the CSC
 // permutation; out = dx (strided view).
 @compute @workgroup_size(WG)
-fn aggregate_dx(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn aggregate_dx(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   init_dropout();
   let q = chunk_of(t, P.heads, P.channels);

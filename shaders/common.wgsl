@@ -30,6 +30,21 @@ fn group_of(inv: Invocation) -> u32 { return group_index(inv.wid, inv.nwg); }
 
 fn thread_of(inv: Invocation) -> u32 { return thread_index(inv.wid, inv.nwg, inv.lid); }
 
+// Thread t of a launch with one thread per cell of a grid `cols` wide (node and head of [N, H], graph and column
+// of [B, F], ...): its row t / cols and column t % cols. Kernels bound-check t first.
+struct Cell {
+  row: u32,
+  col: u32,
+}
+
+fn cell_of(t: u32, cols: u32) -> Cell { return Cell(t / cols, t % cols); }
+
+// A contiguous run of positions first .. end - 1 (a node's CSR segment, a graph's nodes).
+struct Segment {
+  first: u32,
+  end: u32,
+}
+
 // ---- 4-channel chunks, for kernels over node matrices [N, H * C]: a thread takes up to 4 channels of one head
 // as a vec4, so per-edge work (index loads, alpha, the dropout hash, the loop) is shared by 4 channels. A head's
 // last chunk may be narrower: lanes past `width` repeat the chunk's last channel and are never stored or summed.
@@ -55,8 +70,12 @@ fn chunk_of(t: u32, heads: u32, channels: u32) -> Chunk {
   let per_node = heads * per_head;
   let r = t % per_node;
   let head = r / per_head;
-  let c0 = (r % per_head) * 4u;
-  return Chunk(t / per_node, head, head * channels + c0, min(4u, channels - c0));
+  return chunk_at(t / per_node, head, (r % per_head) * 4u, channels);
+}
+
+// The chunk of `node`, `head` that starts at channel c0 (a multiple of 4), for a thread that walks a head's chunks.
+fn chunk_at(node: u32, head: u32, c0: u32, channels: u32) -> Chunk {
+  return Chunk(node, head, head * channels + c0, min(4u, channels - c0));
 }
 
 // lowbias32 integer hash (Wellons): a bijection on u32 with good avalanche.

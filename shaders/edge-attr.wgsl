@@ -34,6 +34,24 @@ fn beats(v: f32, best: f32) -> bool {
   return v < best;
 }
 
+// Thread t's share: column `col` of node t / D's row, without its self loop (its real edges, first .. end - 1), and
+// whether the row has a self loop (at end).
+struct RowColumn {
+  first: u32,
+  end: u32,
+  has_loop: bool,
+  col: u32,
+}
+
+fn row_column_of(t: u32) -> RowColumn {
+  let cell = cell_of(t, P.width);
+  let edges = in_edges(cell.row);
+  var end = edges.end;
+  let has_loop = end > edges.first && edge_id[end - 1u] < 0;
+  if (has_loop) { end -= 1u; }
+  return RowColumn(edges.first, end, has_loop, cell.col);
+}
+
 // The CSR position of the first extreme of column d over positions first .. end - 1 (all real edges), or end.
 fn first_extreme(first: u32, end: u32, d: u32) -> u32 {
   var arg = end;
@@ -48,70 +66,52 @@ fn first_extreme(first: u32, end: u32, d: u32) -> u32 {
   return arg;
 }
 
-// out[p, d] = edge_attr[edge_id[p], d] for the real edges of node i, and the fill for its self loop.
+// out[p, d] = edge_attr[edge_id[p], d] for the real edges of node i, and the fill for its self loop (d = row.col).
 @compute @workgroup_size(WG)
-fn csr_edge_attr(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn csr_edge_attr(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
-  let i = t / P.width;
-  let d = t % P.width;
-  let first = row_ptr[i];
-  var end = row_ptr[i + 1u];
-  let has_loop = end > first && edge_id[end - 1u] < 0;
-  if (has_loop) { end -= 1u; }
+  let row = row_column_of(t);
   var sum = 0.0;
-  for (var p = first; p < end; p++) {
-    let v = attr_in[u32(edge_id[p]) * P.width + d];
-    out[p * P.width + d] = v;
+  for (var p = row.first; p < row.end; p++) {
+    let v = attr_in[u32(edge_id[p]) * P.width + row.col];
+    out[p * P.width + row.col] = v;
     sum += v;
   }
-  if (!has_loop) { return; }
+  if (!row.has_loop) { return; }
   var fill = P.value;
   if (FILL == FILL_ADD) { fill = sum; }
-  if (FILL == FILL_MEAN) { fill = select(0.0, sum / f32(end - first), end > first); }
+  if (FILL == FILL_MEAN) { fill = select(0.0, sum / f32(row.end - row.first), row.end > row.first); }
   if (FILL == FILL_MAX || FILL == FILL_MIN) {
-    let arg = first_extreme(first, end, d);
-    fill = select(0.0, attr_in[u32(edge_id[max(arg, first)]) * P.width + d], arg < end);
+    let arg = first_extreme(row.first, row.end, row.col);
+    fill = select(0.0, attr_in[u32(edge_id[max(arg, row.first)]) * P.width + row.col], arg < row.end);
   }
-  out[end * P.width + d] = fill;
+  out[row.end * P.width + row.col] = fill;
 }
 
 // d edge_attr[edge_id[p], d] = d out[p, d] + the real edge's share of its destination's self-loop gradient
 // (mean: / count, add: all of it, max / min: all of it to the first extreme, value: none). Edges the graph left out
-// (removed self loops) are not written: the caller zeroes d edge_attr first.
+// (removed self loops) are not written: the caller zeroes d edge_attr first. d = row.col.
 @compute @workgroup_size(WG)
-fn csr_edge_attr_backward(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn csr_edge_attr_backward(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
-  let i = t / P.width;
-  let d = t % P.width;
-  let first = row_ptr[i];
-  var end = row_ptr[i + 1u];
-  let has_loop = end > first && edge_id[end - 1u] < 0;
+  let row = row_column_of(t);
   var share = 0.0;
-  var arg = end;
-  if (has_loop) {
-    end -= 1u;
-    let g = grad_in[end * P.width + d];
+  var arg = row.end;
+  if (row.has_loop) {
+    let g = grad_in[row.end * P.width + row.col];
     if (FILL == FILL_ADD) { share = g; }
-    if (FILL == FILL_MEAN && end > first) { share = g / f32(end - first); }
+    if (FILL == FILL_MEAN && row.end > row.first) { share = g / f32(row.end - row.first); }
     if (FILL == FILL_MAX || FILL == FILL_MIN) {
-      arg = first_extreme(first, end, d);
+      arg = first_extreme(row.first, row.end, row.col);
       share = g;
     }
   }
   let extreme = FILL == FILL_MAX || FILL == FILL_MIN;
-  for (var p = first; p < end; p++) {
-    var g = grad_in[p * P.width + d];
+  for (var p = row.first; p < row.end; p++) {
+    var g = grad_in[p * P.width + row.col];
     if (!extreme || p == arg) { g += share; }
-    out[u32(edge_id[p]) * P.width + d] = g;
+    out[u32(edge_id[p]) * P.width + row.col] = g;
   }
 }

@@ -69,7 +69,14 @@ fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col;
 fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
 
 // Chunk loads and stores (left4, right4, att4, store4, store4_out2) are in the preludes chunk-out.wgsl and
-// chunk-attention.wgsl.
+// chunk-attention.wgsl; in_edges is in in-edges.wgsl.
+
+// Chunk q's channels of node n in the left / right view.
+fn left_of(n: u32, q: Chunk) -> vec4f { return left4(left_at(n, q.col), q.width); }
+fn right_of(n: u32, q: Chunk) -> vec4f { return right4(right_at(n, q.col), q.width); }
+
+// Writes chunk q of the gradient output view (out), adding to it when `accumulate`.
+fn store_grad(q: Chunk, v: vec4f, accumulate: bool) { store4(grad_at(q.node, q.col), q.width, v, accumulate); }
 
 // ---- GATv2 ----
 
@@ -77,28 +84,21 @@ fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; 
 // One thread per (destination i, head) walking i's CSR segment once per chunk of 4 channels: xr[i] and att are
 // loaded once per chunk, only xl[src_k] (and the edge term) per edge. out = e [E, H].
 @compute @workgroup_size(WG)
-fn gatv2_score(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_score(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let i = t / P.heads;
-  let h = t % P.heads;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  if (begin == end) { return; }
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
+  let edges = in_edges(nh.row);
+  if (edges.first == edges.end) { return; }
   for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
-    let col = h * P.channels + c0;
-    let width = min(4u, P.channels - c0);
-    let a = att4(col, width);
-    let xr_i = right4(right_at(i, col), width);
-    for (var k = begin; k < end; k++) {
-      var z = left4(left_at(src[k], col), width) + xr_i;
-      if (EDGE) { z += edge4(k, col, width); }
+    let q = chunk_at(nh.row, nh.col, c0, P.channels);
+    let a = att4(q.col, q.width);
+    let xr_i = right_of(q.node, q);
+    for (var k = edges.first; k < edges.end; k++) {
+      var z = left_of(src[k], q) + xr_i;
+      if (EDGE) { z += edge4(k, q.col, q.width); }
       let e = dot(a, leaky_relu4(z, P.slope));
-      put(k * P.heads + h, e, c0 > 0u);
+      put(k * P.heads + q.head, e, c0 > 0u);
     }
   }
 }
@@ -108,24 +108,20 @@ fn gatv2_score(
 //   partial[i, h, c] =             sum_k de[k, h] * lrelu(z)     (datt = column sum of the partials)
 // One thread per (node, head, chunk of 4 channels); out = dxr (strided view), out2 = partials [N, H * C].
 @compute @workgroup_size(WG)
-fn gatv2_score_dxr(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_score_dxr(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
-  let xr_i = right4(right_at(q.node, q.col), q.width);
+  let xr_i = right_of(q.node, q);
   var dz = vec4f(0.0);
   var partial = vec4f(0.0);
   for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
-    let z = left4(left_at(src[k], q.col), q.width) + xr_i;
+    let z = left_of(src[k], q) + xr_i;
     let de = grad_in[k * P.heads + q.head];
     dz += de * leaky_relu_grad4(z, P.slope);
     partial += de * leaky_relu4(z, P.slope);
   }
-  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, false);
+  store_grad(q, att4(q.col, q.width) * dz, false);
   store4_out2(q.node * P.heads * P.channels + q.col, q.width, partial);
 }
 
@@ -133,22 +129,18 @@ fn gatv2_score_dxr(
 //   dxl[j, h, c] (+)= att[h, c] * sum_k de[k, h] * lrelu'(z)
 // One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
 @compute @workgroup_size(WG)
-fn gatv2_score_dxl(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_score_dxl(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
-  let xl_j = left4(left_at(q.node, q.col), q.width);
+  let xl_j = left_of(q.node, q);
   var dz = vec4f(0.0);
   for (var e = col_ptr[q.node]; e < col_ptr[q.node + 1u]; e++) {
     let k = perm[e];
-    let z = xl_j + right4(right_at(dst[k], q.col), q.width);
+    let z = xl_j + right_of(dst[k], q);
     dz += grad_in[k * P.heads + q.head] * leaky_relu_grad4(z, P.slope);
   }
-  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, P.accumulate != 0u);
+  store_grad(q, att4(q.col, q.width) * dz, P.accumulate != 0u);
 }
 
 // GATv2 backward with an edge term, in three passes (the first binds 8 buffers, so the 9th, att, waits):
@@ -158,21 +150,17 @@ fn gatv2_score_dxl(
 //      partial[i, h, c] = sum_k de[k, h] * lrelu(z)       (datt = column sum of the partials)
 //    One thread per (node, head, chunk of 4 channels); out2 = partials.
 @compute @workgroup_size(WG)
-fn gatv2_score_dz_edge(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_score_dz_edge(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
   let hc = P.heads * P.channels;
-  let xr_i = right4(right_at(q.node, q.col), q.width);
+  let xr_i = right_of(q.node, q);
   var dz = vec4f(0.0);
   var partial = vec4f(0.0);
   for (var k = row_ptr[q.node]; k < row_ptr[q.node + 1u]; k++) {
     let o = k * hc + q.col;
-    let z = left4(left_at(src[k], q.col), q.width) + xr_i + edge_io4(o, q.width);
+    let z = left_of(src[k], q) + xr_i + edge_io4(o, q.width);
     let de = grad_in[k * P.heads + q.head];
     let dz_k = de * leaky_relu_grad4(z, P.slope);
     put_edge_io4(o, q.width, dz_k);
@@ -187,12 +175,8 @@ fn gatv2_score_dz_edge(
 //      dxl[j, h, c] (+)= att[h, c] * sum_k dz_k[h, c];   dedge[k, h, c] = att[h, c] * dz_k[h, c]  (over dz_k)
 //    One thread per (node, head, chunk of 4 channels); out = dxl (strided view).
 @compute @workgroup_size(WG)
-fn gatv2_score_dxl_edge(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gatv2_score_dxl_edge(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
   let hc = P.heads * P.channels;
@@ -204,22 +188,18 @@ fn gatv2_score_dxl_edge(
     put_edge_io4(o, q.width, a * dz_k);
     dz += dz_k;
   }
-  store4(grad_at(q.node, q.col), q.width, a * dz, P.accumulate != 0u);
+  store_grad(q, a * dz, P.accumulate != 0u);
 }
 
 // 3. dxr[i, h, c] = att[h, c] * dz[i, h, c], dz the [N, H * C] of pass 1 in grad_in; out = dxr (strided view).
 @compute @workgroup_size(WG)
-fn scale_by_att(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn scale_by_att(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
   let i = lanes(q.node * P.heads * P.channels + q.col, q.width);
   let dz = vec4f(grad_in[i.x], grad_in[i.y], grad_in[i.z], grad_in[i.w]);
-  store4(grad_at(q.node, q.col), q.width, att4(q.col, q.width) * dz, false);
+  store_grad(q, att4(q.col, q.width) * dz, false);
 }
 
 // ---- head-dot weight gradient, first pass: weighted sums over blocks of P.block_rows rows (no atomics or
@@ -243,12 +223,8 @@ fn block_count() -> u32 {
 
 // out[b, col] = sum_{n in block b} da[n, col / C] * left[n, col]   (da in grad_in, [N, H])
 @compute @workgroup_size(WG)
-fn weighted_column_sum(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn weighted_column_sum(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= block_count() * P.heads * P.channels) { return; }
   let b = block_of(t);
   let h = b.col / P.channels;
@@ -259,23 +235,20 @@ fn weighted_column_sum(
 
 // ---- GAT (GATConv) ----
 
+// as[src_k, h] + ad_i: GAT's score on edge k, head h before the edge term and LeakyReLU (ad_i = ad[dst_k, h]).
+fn gat_z(k: u32, h: u32, ad_i: f32) -> f32 { return left[src[k] * P.heads + h] + ad_i; }
+
 // a[n, h] = sum_c x[n, h, c] * att[h, c]   (alpha_src / alpha_dst in PyG)
 // One thread per (node, head); x in `left`, out = a [N, H].
 @compute @workgroup_size(WG)
-fn head_dot(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn head_dot(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let n = t / P.heads;
-  let h = t % P.heads;
+  let nh = cell_of(t, P.heads);  // node nh.row, head nh.col
   var a = 0.0;
   for (var c0 = 0u; c0 < P.channels; c0 += 4u) {
-    let col = h * P.channels + c0;
-    let width = min(4u, P.channels - c0);
-    a += dot(att4(col, width), left4(left_at(n, col), width));
+    let q = chunk_at(nh.row, nh.col, c0, P.channels);
+    a += dot(att4(q.col, q.width), left_of(q.node, q));
   }
   out[t] = a;
 }
@@ -283,36 +256,26 @@ fn head_dot(
 // dx[n, h, c] (+)= da[n, h] * att[h, c]
 // One thread per (node, head, chunk of 4 channels); da in `grad_in`, out = dx (strided view).
 @compute @workgroup_size(WG)
-fn head_dot_dx(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn head_dot_dx(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads * chunks_per_head(P.channels)) { return; }
   let q = chunk_of(t, P.heads, P.channels);
-  let dx = grad_in[q.node * P.heads + q.head] * att4(q.col, q.width);
-  store4(grad_at(q.node, q.col), q.width, dx, P.accumulate != 0u);
+  store_grad(q, grad_in[q.node * P.heads + q.head] * att4(q.col, q.width), P.accumulate != 0u);
 }
 
 // e[k, h] = LeakyReLU(as[src_k, h] + ad[dst_k, h] (+ edge[k, h], EDGE))
 // One thread per (destination i, head) walking i's CSR segment; as in `left`, ad in `right` (both [N, H]),
 // out = e [E, H].
 @compute @workgroup_size(WG)
-fn gat_score(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_score(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let i = t / P.heads;
-  let h = t % P.heads;
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
   let ad_i = right[t];
-  for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
-    var s = left[src[k] * P.heads + h] + ad_i;
-    if (EDGE) { s += edge[k * P.heads + h]; }
-    out[k * P.heads + h] = leaky_relu(s, P.slope);
+  for (var k = row_ptr[nh.row]; k < row_ptr[nh.row + 1u]; k++) {
+    var s = gat_z(k, nh.col, ad_i);
+    if (EDGE) { s += edge[k * P.heads + nh.col]; }
+    out[k * P.heads + nh.col] = leaky_relu(s, P.slope);
   }
 }
 
@@ -320,20 +283,15 @@ fn gat_score(
 // One thread per (node, head); out = dad [N, H]. With EDGE the edge term comes in edge_io, and dedge[k, h] (the
 // summand) goes over it.
 @compute @workgroup_size(WG)
-fn gat_score_dad(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_score_dad(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let i = t / P.heads;
-  let h = t % P.heads;
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
   let ad_i = right[t];
   var g = 0.0;
-  for (var k = row_ptr[i]; k < row_ptr[i + 1u]; k++) {
-    let kh = k * P.heads + h;
-    var s = left[src[k] * P.heads + h] + ad_i;
+  for (var k = row_ptr[nh.row]; k < row_ptr[nh.row + 1u]; k++) {
+    let kh = k * P.heads + nh.col;
+    var s = gat_z(k, nh.col, ad_i);
     if (EDGE) { s += edge_io[kh]; }
     let g_k = grad_in[kh] * leaky_relu_grad(s, P.slope);
     if (EDGE) { edge_io[kh] = g_k; }
@@ -346,23 +304,18 @@ fn gat_score_dad(
 // One thread per (node, head); out = das [N, H]. With EDGE the summands are dedge, which gat_score_dad left in
 // edge_io.
 @compute @workgroup_size(WG)
-fn gat_score_das(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
-) {
-  let t = thread_index(wid, nwg, lid);
+fn gat_score_das(inv: Invocation) {
+  let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let j = t / P.heads;
-  let h = t % P.heads;
+  let nh = cell_of(t, P.heads);  // source nh.row, head nh.col
   let as_j = left[t];
   var g = 0.0;
-  for (var q = col_ptr[j]; q < col_ptr[j + 1u]; q++) {
+  for (var q = col_ptr[nh.row]; q < col_ptr[nh.row + 1u]; q++) {
     let k = perm[q];
     if (EDGE) {
-      g += edge_io[k * P.heads + h];
+      g += edge_io[k * P.heads + nh.col];
     } else {
-      g += grad_in[k * P.heads + h] * leaky_relu_grad(as_j + right[dst[k] * P.heads + h], P.slope);
+      g += grad_in[k * P.heads + nh.col] * leaky_relu_grad(as_j + right[dst[k] * P.heads + nh.col], P.slope);
     }
   }
   out[t] = g;

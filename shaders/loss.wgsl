@@ -49,6 +49,15 @@ fn row_exp_sum(base: u32, mx: f32) -> f32 {
   return s;
 }
 
+// Row r (at base = r * C) if it is off the mask: writes its zero gradient and zero row_stats (it adds nothing to
+// the loss) and returns true; a masked row is left to the caller.
+fn skip_row(base: u32, r: u32) -> bool {
+  if (mask[r] != 0u) { return false; }
+  for (var c = 0u; c < P.c; c++) { out[base + c] = 0.0; }
+  row_stats[r] = vec2f(0.0, 0.0);
+  return true;
+}
+
 // Forward and backward of the masked mean NLL of log_softmax, per row:
 //   logp[r, c] = logits[r, c] - max_c logits[r, :] - log(sum_c exp(logits[r, c] - max));
 //   masked rows: row_stats[r] = (-logp[r, y_r], argmax_c logits[r, :] == y_r);
@@ -60,11 +69,7 @@ fn nll_rows(inv: Invocation) {
   let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
-  if (mask[r] == 0u) {
-    for (var c = 0u; c < P.c; c++) { out[base + c] = 0.0; }
-    row_stats[r] = vec2f(0.0, 0.0);
-    return;
-  }
+  if (skip_row(base, r)) { return; }
   // row_max and row_exp_sum of the row, read through logit().
   var m = RowMax(logit(base), 0u);
   for (var c = 1u; c < P.c; c++) {
@@ -92,12 +97,6 @@ fn log1p(z: f32) -> f32 {
   return log(u) * (z / (u - 1.0));
 }
 
-// A row off the mask: zero gradient, nothing to the loss.
-fn skip_row(base: u32, r: u32) {
-  for (var c = 0u; c < P.c; c++) { out[base + c] = 0.0; }
-  row_stats[r] = vec2f(0.0, 0.0);
-}
-
 // Binary cross-entropy with logits, per element of masked rows, in PyTorch's stable form:
 //   loss = (1 - y) x - log_sigmoid(x) = (1 - y) x - min(x, 0) + log1p(exp(-|x|));
 //   dx = (sigmoid(x) - y) / count, with count = masked rows * C (sigmoid(x) = 1 - sigmoid(-x) taken exactly);
@@ -108,10 +107,7 @@ fn bce_rows(inv: Invocation) {
   let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
-  if (mask[r] == 0u) {
-    skip_row(base, r);
-    return;
-  }
+  if (skip_row(base, r)) { return; }
   var sum = 0.0;
   for (var c = 0u; c < P.c; c++) {
     let v = logit(base + c);
@@ -132,10 +128,7 @@ fn mse_rows(inv: Invocation) {
   let r = thread_of(inv);
   if (r >= P.n) { return; }
   let base = r * P.c;
-  if (mask[r] == 0u) {
-    skip_row(base, r);
-    return;
-  }
+  if (skip_row(base, r)) { return; }
   var sum = 0.0;
   for (var c = 0u; c < P.c; c++) {
     let d = logit(base + c) - targets[base + c];

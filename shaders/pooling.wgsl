@@ -25,18 +25,19 @@ struct Params {
 
 const NO_NODE = 0xffffffffu;
 
+// Graph g's nodes, graph_ptr[g] .. graph_ptr[g + 1] - 1.
+fn nodes_of(g: u32) -> Segment { return Segment(graph_ptr[g], graph_ptr[g + 1u]); }
+
 // out[g, f] = sum over graph g's nodes of x[n, f], divided by the node count with MEAN; an empty graph gives 0.
 @compute @workgroup_size(WG)
 fn segment_sum(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
-  let g = t / P.width;
-  let f = t % P.width;
-  let first = graph_ptr[g];
-  let end = graph_ptr[g + 1u];
+  let gf = cell_of(t, P.width);  // graph gf.row, column gf.col
+  let nodes = nodes_of(gf.row);
   var s = 0.0;
-  for (var n = first; n < end; n++) { s += x_in[n * P.width + f]; }
-  if (MEAN && end > first) { s /= f32(end - first); }
+  for (var n = nodes.first; n < nodes.end; n++) { s += x_in[n * P.width + gf.col]; }
+  if (MEAN && nodes.end > nodes.first) { s /= f32(nodes.end - nodes.first); }
   out[t] = s;
 }
 
@@ -45,9 +46,9 @@ fn segment_sum(inv: Invocation) {
 fn segment_sum_backward(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
-  let n = t / P.width;
-  let g = graph_of[n];
-  var upstream = grad_in[g * P.width + t % P.width];
+  let nf = cell_of(t, P.width);  // node nf.row, column nf.col
+  let g = graph_of[nf.row];
+  var upstream = grad_in[g * P.width + nf.col];
   if (MEAN) { upstream /= f32(graph_ptr[g + 1u] - graph_ptr[g]); }
   out[t] = upstream;
 }
@@ -58,12 +59,11 @@ fn segment_sum_backward(inv: Invocation) {
 fn segment_max(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
-  let g = t / P.width;
-  let f = t % P.width;
+  let gf = cell_of(t, P.width);  // graph gf.row, column gf.col
   var best = 0.0;
   var arg = NO_NODE;
-  for (var n = graph_ptr[g]; n < graph_ptr[g + 1u]; n++) {
-    let v = x_in[n * P.width + f];
+  for (var n = graph_ptr[gf.row]; n < graph_ptr[gf.row + 1u]; n++) {
+    let v = x_in[n * P.width + gf.col];
     if (arg == NO_NODE || v > best) {
       best = v;
       arg = n;
@@ -78,9 +78,9 @@ fn segment_max(inv: Invocation) {
 fn segment_max_backward(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * P.width) { return; }
-  let n = t / P.width;
-  let k = graph_of[n] * P.width + t % P.width;
-  out[t] = select(0.0, grad_in[k], arg_in[k] == n);
+  let nf = cell_of(t, P.width);  // node nf.row, column nf.col
+  let k = graph_of[nf.row] * P.width + nf.col;
+  out[t] = select(0.0, grad_in[k], arg_in[k] == nf.row);
 }
 
 // beta[n, j] = exp(x[n, j] - m) / sum_{n' in g} exp(x[n', j] - m), m = max_{n' in g} x[n', j]: the softmax of each
@@ -89,16 +89,15 @@ fn segment_max_backward(inv: Invocation) {
 fn segment_softmax(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.graphs * P.gates) { return; }
-  let g = t / P.gates;
-  let j = t % P.gates;
-  let first = graph_ptr[g];
-  let end = graph_ptr[g + 1u];
-  if (end == first) { return; }
-  var m = x_in[first * P.gates + j];
-  for (var n = first + 1u; n < end; n++) { m = max(m, x_in[n * P.gates + j]); }
+  let gj = cell_of(t, P.gates);  // graph gj.row, gate column j
+  let j = gj.col;
+  let nodes = nodes_of(gj.row);
+  if (nodes.end == nodes.first) { return; }
+  var m = x_in[nodes.first * P.gates + j];
+  for (var n = nodes.first + 1u; n < nodes.end; n++) { m = max(m, x_in[n * P.gates + j]); }
   var s = 0.0;
-  for (var n = first; n < end; n++) { s += exp(x_in[n * P.gates + j] - m); }
-  for (var n = first; n < end; n++) { out[n * P.gates + j] = exp(x_in[n * P.gates + j] - m) / s; }
+  for (var n = nodes.first; n < nodes.end; n++) { s += exp(x_in[n * P.gates + j] - m); }
+  for (var n = nodes.first; n < nodes.end; n++) { out[n * P.gates + j] = exp(x_in[n * P.gates + j] - m) / s; }
 }
 
 // out[g, f] = sum_{n in g} beta[n, f % G] * x[n, f]: the attention-weighted sum of each graph's nodes.
@@ -106,11 +105,13 @@ fn segment_softmax(inv: Invocation) {
 fn weighted_pool(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.graphs * P.width) { return; }
-  let g = t / P.width;
-  let f = t % P.width;
+  let gf = cell_of(t, P.width);  // graph gf.row, column f
+  let f = gf.col;
   let j = f % P.gates;
   var s = 0.0;
-  for (var n = graph_ptr[g]; n < graph_ptr[g + 1u]; n++) { s += beta[n * P.gates + j] * x_in[n * P.width + f]; }
+  for (var n = graph_ptr[gf.row]; n < graph_ptr[gf.row + 1u]; n++) {
+    s += beta[n * P.gates + j] * x_in[n * P.width + f];
+  }
   out[t] = s;
 }
 
@@ -121,12 +122,12 @@ fn weighted_pool(inv: Invocation) {
 fn weighted_pool_backward(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * P.gates) { return; }
-  let n = t / P.gates;
-  let j = t % P.gates;
+  let nj = cell_of(t, P.gates);  // node n, gate column nj.col
+  let n = nj.row;
   let g = graph_of[n];
   let b = beta[t];
   var s = 0.0;
-  for (var f = j; f < P.width; f += P.gates) {
+  for (var f = nj.col; f < P.width; f += P.gates) {
     let upstream = grad_in[g * P.width + f];
     out[n * P.width + f] = b * upstream;
     s += upstream * x_in[n * P.width + f];
@@ -140,13 +141,12 @@ fn weighted_pool_backward(inv: Invocation) {
 fn segment_softmax_backward(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.graphs * P.gates) { return; }
-  let g = t / P.gates;
-  let j = t % P.gates;
-  let first = graph_ptr[g];
-  let end = graph_ptr[g + 1u];
+  let gj = cell_of(t, P.gates);  // graph gj.row, gate column j
+  let j = gj.col;
+  let nodes = nodes_of(gj.row);
   var s = 0.0;
-  for (var n = first; n < end; n++) { s += beta[n * P.gates + j] * grad_gate[n * P.gates + j]; }
-  for (var n = first; n < end; n++) {
+  for (var n = nodes.first; n < nodes.end; n++) { s += beta[n * P.gates + j] * grad_gate[n * P.gates + j]; }
+  for (var n = nodes.first; n < nodes.end; n++) {
     let k = n * P.gates + j;
     grad_gate[k] = beta[k] * (grad_gate[k] - s);
   }

@@ -20,15 +20,13 @@ struct Params {
 fn segment_softmax(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let i = t / P.heads;
-  let h = t % P.heads;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
-  if (begin == end) { return; }
-  var m = x_in[begin * P.heads + h];
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
+  let edges = in_edges(nh.row);
+  if (edges.first == edges.end) { return; }
+  var m = x_in[edges.first * P.heads + nh.col];
   var s = 0.0;
-  for (var k = begin; k < end; k++) {
-    let v = x_in[k * P.heads + h];
+  for (var k = edges.first; k < edges.end; k++) {
+    let v = x_in[k * P.heads + nh.col];
     if (v > m) {
       s = s * exp(m - v) + 1.0;
       m = v;
@@ -36,8 +34,8 @@ fn segment_softmax(inv: Invocation) {
       s += exp(v - m);
     }
   }
-  for (var k = begin; k < end; k++) {
-    let j = k * P.heads + h;
+  for (var k = edges.first; k < edges.end; k++) {
+    let j = k * P.heads + nh.col;
     out[j] = exp(x_in[j] - m) / s;
   }
 }
@@ -47,17 +45,15 @@ fn segment_softmax(inv: Invocation) {
 fn segment_softmax_backward(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * P.heads) { return; }
-  let i = t / P.heads;
-  let h = t % P.heads;
-  let begin = row_ptr[i];
-  let end = row_ptr[i + 1u];
+  let nh = cell_of(t, P.heads);  // destination nh.row, head nh.col
+  let edges = in_edges(nh.row);
   var dot = 0.0;
-  for (var k = begin; k < end; k++) {
-    let j = k * P.heads + h;
+  for (var k = edges.first; k < edges.end; k++) {
+    let j = k * P.heads + nh.col;
     dot += x_in[j] * y_in[j];
   }
-  for (var k = begin; k < end; k++) {
-    let j = k * P.heads + h;
+  for (var k = edges.first; k < edges.end; k++) {
+    let j = k * P.heads + nh.col;
     out[j] = x_in[j] * (y_in[j] - dot);
   }
 }

@@ -2,6 +2,8 @@
 // alpha * dropout * x[src], per head, and its backward.
 import chunkOut from '../../shaders/chunk-out.wgsl';
 import code from '../../shaders/aggregate.wgsl';
+import edgeDropout from '../../shaders/edge-dropout.wgsl';
+import inEdges from '../../shaders/in-edges.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -27,7 +29,7 @@ function variants(entryPoint: string) {
     kernel({
       name: `aggregate.${entryPoint}${dropout ? '+dropout' : ''}`,
       code,
-      preludes: [chunkOut],
+      preludes: [chunkOut, inEdges, edgeDropout],
       entryPoint,
       overrides: dropout ? { DROPOUT: true } : undefined,
     });

@@ -3,6 +3,7 @@
 // per-edge values by CSR position, while the caller's edge_attr follows its edge_index. The graph's edgeId maps one
 // to the other (-1 for an added self loop).
 import code from '../../shaders/edge-attr.wgsl';
+import inEdges from '../../shaders/in-edges.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -24,7 +25,13 @@ const variants = (entryPoint: string) =>
   Object.fromEntries(
     Object.entries(FILL_CODES).map(([kind, c]) => [
       kind,
-      kernel({ name: `edge_attr.${entryPoint}.${kind}`, code, entryPoint, overrides: { FILL: c } }),
+      kernel({
+        name: `edge_attr.${entryPoint}.${kind}`,
+        code,
+        preludes: [inEdges],
+        entryPoint,
+        overrides: { FILL: c },
+      }),
     ]),
   ) as Record<FillKind, Kernel>;
 

@@ -5,6 +5,7 @@
 import chunkAttention from '../../shaders/chunk-attention.wgsl';
 import chunkOut from '../../shaders/chunk-out.wgsl';
 import code from '../../shaders/edge-scores.wgsl';
+import inEdges from '../../shaders/in-edges.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -27,7 +28,7 @@ const entry = (entryPoint: string, edge = false) =>
   kernel({
     name: `edge_scores.${entryPoint}${edge ? '+edge' : ''}`,
     code,
-    preludes: [chunkOut, chunkAttention],
+    preludes: [chunkOut, chunkAttention, inEdges],
     entryPoint,
     overrides: edge ? { EDGE: true } : {},
   });

@@ -1,4 +1,5 @@
 // Softmax over each destination's incoming edges (shaders/softmax.wgsl), per head, and its backward.
+import inEdges from '../../shaders/in-edges.wgsl';
 import code from '../../shaders/softmax.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel } from '../gpu/kernel.ts';
@@ -7,8 +8,13 @@ import type { GraphTensors } from '../graph.ts';
 import { expectGraph, expectNoAlias, expectPositiveInt, expectTensor, outputFor } from './check.ts';
 
 const K = {
-  forward: kernel({ name: 'softmax.segment_softmax', code, entryPoint: 'segment_softmax' }),
-  backward: kernel({ name: 'softmax.segment_softmax_backward', code, entryPoint: 'segment_softmax_backward' }),
+  forward: kernel({ name: 'softmax.segment_softmax', code, preludes: [inEdges], entryPoint: 'segment_softmax' }),
+  backward: kernel({
+    name: 'softmax.segment_softmax_backward',
+    code,
+    preludes: [inEdges],
+    entryPoint: 'segment_softmax_backward',
+  }),
 };
 
 function expectEdgeValues(op: string, g: GraphTensors, heads: number, named: Record<string, Tensor>): void {
