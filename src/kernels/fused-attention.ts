@@ -49,8 +49,6 @@ import {
 } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
-export type { AttendDims, AttendOptions, GatAttendGrads, Gatv2AttendGrads } from './attention-args.ts';
-
 const PASSES = {
   forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention] },
   backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, scratchLayout] },
@@ -159,6 +157,8 @@ export function canFuseAttention(gpu: Gpu): boolean {
   );
   return gpu.device.limits.maxStorageBuffersPerShaderStage >= maxStorageBindings;
 }
+
+export type { AttendDims, AttendOptions, GatAttendGrads, Gatv2AttendGrads } from './attention-args.ts';
 
 interface Views extends AttentionViews {
   dropout?: EdgeDropout;
