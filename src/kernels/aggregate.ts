@@ -5,11 +5,15 @@ import code from '../../shaders/aggregate.wgsl';
 import edgeDropout from '../../shaders/edge-dropout.wgsl';
 import inEdges from '../../shaders/in-edges.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import {
+  activeDropout,
   chunkThreads,
+  dispatchThreads,
+  dropoutStep,
+  dropoutUniforms,
   type EdgeDropout,
   expectDropout,
   expectGraph,
@@ -40,7 +44,7 @@ const K = {
   dalpha: variants('aggregate_dalpha'),
   dx: variants('aggregate_dx'),
 };
-const pick = <T>(v: { plain: T; dropout: T }, d?: EdgeDropout) => (d && d.p > 0 ? v.dropout : v.plain);
+const pick = <T>(v: { plain: T; dropout: T }, d?: EdgeDropout) => (activeDropout(d) ? v.dropout : v.plain);
 
 interface Dims {
   heads: number;
@@ -66,32 +70,9 @@ function params(
     g_stride: dx?.stride ?? 0,
     g_offset: dx?.offset ?? 0,
     accumulate,
-    p: dropout?.p ?? 0,
-    seed: (dropout?.seed ?? 0) >>> 0,
+    ...dropoutUniforms(dropout),
   };
 }
-
-type Bindings = Partial<Record<'row_ptr' | 'col_ptr' | 'perm' | 'src' | 'dst' | 'alpha' | 'x_in' | 'dout', Tensor>> & {
-  out: Tensor;
-  step: Tensor;
-};
-
-function run(
-  gpu: Gpu,
-  k: Kernel,
-  bindings: Bindings,
-  uniforms: ReturnType<typeof params>,
-  threads: number,
-  cost: { bytes: number; flops: number },
-): void {
-  gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
-}
-
-/**
- * The step buffer: every pipeline binds one (WGSL counts a use under the DROPOUT flag as a use); those without
- * dropout never read it.
- */
-const stepOf = (gpu: Gpu, d?: EdgeDropout) => (d && d.p > 0 ? d.step : gpu.unread('u32'));
 
 function expectCommon(op: string, g: GraphTensors, alpha: Tensor, x: NodeMatrix, dims: Dims): void {
   expectPositiveInt(op, 'heads', dims.heads);
@@ -121,10 +102,10 @@ export function aggregate(
     HC = dims.heads * dims.channels;
   const out = outputFor(gpu, op, 'out', [N, HC], opts.out);
   expectNoAlias(op, ['out', out], { alpha, x: x.t });
-  run(
+  dispatchThreads(
     gpu,
     pick(K.forward, opts.dropout),
-    { row_ptr: g.rowPtr, src: g.src, alpha, x_in: x.t, out, step: stepOf(gpu, opts.dropout) },
+    { row_ptr: g.rowPtr, src: g.src, alpha, x_in: x.t, out, step: dropoutStep(gpu, opts.dropout) },
     params(g, dims, x, null, false, opts.dropout),
     chunkThreads(N, dims.heads, dims.channels),
     { bytes: 4 * (N + 1 + E + E * dims.heads + E * HC + N * HC), flops: 3 * E * HC },
@@ -157,9 +138,9 @@ export function aggregateBackward(
   const dalpha = outputFor(gpu, op, 'dalpha', [E, H], grads.dalpha);
   expectNoAlias(op, ['dalpha', dalpha], { alpha, x: x.t, dout });
   expectNoAlias(op, ['dx', grads.dx.t], { alpha, x: x.t, dout, dalpha });
-  const step = stepOf(gpu, grads.dropout);
+  const step = dropoutStep(gpu, grads.dropout);
   const accumulate = grads.accumulateDx ?? false;
-  run(
+  dispatchThreads(
     gpu,
     pick(K.dalpha, grads.dropout),
     { row_ptr: g.rowPtr, src: g.src, x_in: x.t, dout, out: dalpha, step },
@@ -167,7 +148,7 @@ export function aggregateBackward(
     N * H,
     { bytes: 4 * (N + 1 + E + E * HC + N * HC + E * H), flops: 2 * E * HC },
   );
-  run(
+  dispatchThreads(
     gpu,
     pick(K.dx, grads.dropout),
     { col_ptr: g.colPtr, perm: g.perm, dst: g.dst, alpha, dout, out: grads.dx.t, step },

@@ -1,6 +1,8 @@
 // What the kernel modules share: argument checks (every shape or type problem becomes an error naming the
-// operation), strided node-matrix views, and the output and thread-count helpers of the graph kernels.
-import type { Gpu } from '../gpu/gpu.ts';
+// operation), strided node-matrix views, the output and thread-count helpers of the graph kernels, the dropout
+// fields of their uniform blocks, and a dispatch by thread count.
+import type { DispatchCall, Gpu } from '../gpu/gpu.ts';
+import { groups, type Kernel } from '../gpu/kernel.ts';
 import type { DType, Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 
@@ -21,6 +23,24 @@ export interface EdgeDropout {
   seed: number;
   /** u32 [1]: the training step. */
   step: Tensor;
+}
+
+/** The dropout, when it drops anything (p > 0). */
+export function activeDropout<D extends { p: number }>(d: D | undefined): D | undefined {
+  return d && d.p > 0 ? d : undefined;
+}
+
+/**
+ * The step buffer of a dropout that drops anything; else an unread stand-in (pipelines without dropout bind one, as
+ * WGSL counts a use under their DROPOUT flag, but never read it).
+ */
+export function dropoutStep(gpu: Gpu, d?: EdgeDropout): Tensor {
+  return activeDropout(d)?.step ?? gpu.unread('u32');
+}
+
+/** The dropout fields of a uniform block: p and the site seed as u32; 0 and 0 without dropout. */
+export function dropoutUniforms(d: { p: number; seed: number } | undefined): { p: number; seed: number } {
+  return { p: d?.p ?? 0, seed: (d?.seed ?? 0) >>> 0 };
 }
 
 /** Throws unless `d` (when given) is usable dropout: p in [0, 1) and the step a u32 tensor, named `stepName`. */
@@ -109,6 +129,18 @@ export function expectNodeMatrix(op: string, what: string, m: NodeMatrix, rows: 
     const want = `${rows} rows of stride ${stride} (${rows * stride} values)`;
     throw new Error(`${op}: shape mismatch for ${what}: expected ${want}, got [${m.t.shape}]`);
   }
+}
+
+/** Dispatches `k` over `threads` threads: as many workgroups of its size as that takes. */
+export function dispatchThreads(
+  gpu: Gpu,
+  k: Kernel,
+  bindings: DispatchCall['bindings'],
+  uniforms: DispatchCall['uniforms'],
+  threads: number,
+  cost: DispatchCall['cost'],
+): void {
+  gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost });
 }
 
 /** Threads of the chunked node kernels: one per (node, head, chunk of 4 channels). */

@@ -7,13 +7,21 @@ import chunkOut from '../../shaders/chunk-out.wgsl';
 import code from '../../shaders/edge-scores.wgsl';
 import inEdges from '../../shaders/in-edges.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import {
+  type AttentionViews,
+  attendSizes,
+  attentionUniforms,
+  expectEdgeGrads,
+  expectGatInputs,
+  expectGatv2Inputs,
+} from './attention-args.ts';
+import {
   chunkThreads,
+  dispatchThreads,
   expectDims,
-  expectGraph,
   expectNodeMatrix,
   expectNoAlias,
   expectSize,
@@ -73,8 +81,7 @@ function run(
   for (const b of k.iface.storage) {
     if ((b.name === 'edge' || b.name === 'edge_io') && !bindings[b.name]) unread[b.name] = gpu.unread('f32');
   }
-  const workgroups = groups(threads, k.workgroupSize);
-  gpu.dispatch(k, { bindings: { ...bindings, ...unread }, uniforms, workgroups, cost });
+  dispatchThreads(gpu, k, { ...bindings, ...unread }, uniforms, threads, cost);
 }
 
 /** The optional edge term of a forward: f32 [E, width], not aliasing the output. */
@@ -82,48 +89,14 @@ function expectEdge(op: string, edge: Tensor | undefined, E: number, width: numb
   if (edge) expectTensor(op, 'edge', edge, 'f32', [E, width]);
 }
 
-/** A backward's edge tensors: both or neither; edge [E, width] as the forward took it, dedge [E, width] written. */
-function expectEdgeGrads(
-  op: string,
-  grads: { edge?: Tensor; dedge?: Tensor },
-  E: number,
-  width: number,
-): { edge: Tensor; dedge: Tensor } | null {
-  if (!grads.edge && !grads.dedge) return null;
-  if (!grads.edge) throw new Error(`${op}: dedge was given without edge; pass the forward's edge term too`);
-  if (!grads.dedge) throw new Error(`${op}: edge was given without dedge; pass an f32 [${E}, ${width}] output for it`);
-  expectTensor(op, 'edge', grads.edge, 'f32', [E, width]);
-  expectTensor(op, 'dedge', grads.dedge, 'f32', [E, width]);
-  expectNoAlias(op, ['dedge', grads.dedge], { edge: grads.edge });
-  return { edge: grads.edge, dedge: grads.dedge };
-}
-
-interface Views {
-  left?: NodeMatrix;
-  right?: NodeMatrix;
-  grad?: NodeMatrix;
-  accumulate?: boolean;
+interface Views extends AttentionViews {
   /** Column sums: rows per block. */
   blockRows?: number;
 }
 
 /** Uniform block of edge-scores.wgsl. */
 function params(nodes: number, edges: number, heads: number, channels: number, slope: number, v: Views = {}) {
-  return {
-    nodes,
-    edges,
-    heads,
-    channels,
-    slope,
-    l_stride: v.left?.stride ?? 0,
-    l_offset: v.left?.offset ?? 0,
-    r_stride: v.right?.stride ?? 0,
-    r_offset: v.right?.offset ?? 0,
-    g_stride: v.grad?.stride ?? 0,
-    g_offset: v.grad?.offset ?? 0,
-    accumulate: v.accumulate ?? false,
-    block_rows: v.blockRows ?? 1,
-  };
+  return { ...attentionUniforms(nodes, edges, { heads, channels, slope }, v), block_rows: v.blockRows ?? 1 };
 }
 
 /**
@@ -177,13 +150,7 @@ export function gatv2Score(
 ): Tensor {
   const op = 'gatv2Score';
   const { heads: H, channels: C, slope } = dims;
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges;
-  expectNodeMatrix(op, 'xl', xl, N, H * C);
-  expectNodeMatrix(op, 'xr', xr, N, H * C);
-  expectSize(op, 'att', att, 'f32', H * C);
+  const { N, E } = expectGatv2Inputs(op, g, dims, xl, xr, att);
   expectEdge(op, opts.edge, E, H * C);
   out = outputFor(gpu, op, 'out', [E, H], out);
   expectNoAlias(op, ['out', out], { xl: xl.t, xr: xr.t, att, ...(opts.edge ? { edge: opts.edge } : {}) });
@@ -221,14 +188,7 @@ export function gatv2ScoreBackward(
 ): void {
   const op = 'gatv2ScoreBackward';
   const { heads: H, channels: C, slope } = dims;
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges,
-    HC = H * C;
-  expectNodeMatrix(op, 'xl', xl, N, HC);
-  expectNodeMatrix(op, 'xr', xr, N, HC);
-  expectSize(op, 'att', att, 'f32', HC);
+  const { N, E, HC } = expectGatv2Inputs(op, g, dims, xl, xr, att);
   expectTensor(op, 'de', de, 'f32', [E, H]);
   expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
   expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
@@ -278,9 +238,7 @@ function gatv2ScoreBackwardEdge(
   grads: { dxl: NodeMatrix; dxr: NodeMatrix; datt: Tensor; accumulateDxl?: boolean; edge: Tensor; dedge: Tensor },
 ): void {
   const { heads: H, channels: C, slope } = dims;
-  const N = g.numNodes,
-    E = g.numEdges,
-    HC = H * C;
+  const { N, E, HC } = attendSizes(g, dims);
   const partials = gpu.empty('f32', [N, HC]);
   const dz = gpu.empty('f32', [N, HC]);
   gpu.copy(grads.edge, grads.dedge);
@@ -391,12 +349,7 @@ export function gatScore(
 ): Tensor {
   const op = 'gatScore';
   const { heads: H, slope } = dims;
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges;
-  expectTensor(op, 'as', as, 'f32', [N, H]);
-  expectTensor(op, 'ad', ad, 'f32', [N, H]);
+  const { N, E } = expectGatInputs(op, g, dims, as, ad);
   expectEdge(op, opts.edge, E, H);
   out = outputFor(gpu, op, 'out', [E, H], out);
   const edge = opts.edge;
@@ -428,12 +381,7 @@ export function gatScoreBackward(
 ): { das: Tensor; dad: Tensor } {
   const op = 'gatScoreBackward';
   const { heads: H, slope } = dims;
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges;
-  expectTensor(op, 'as', as, 'f32', [N, H]);
-  expectTensor(op, 'ad', ad, 'f32', [N, H]);
+  const { N, E } = expectGatInputs(op, g, dims, as, ad);
   expectTensor(op, 'de', de, 'f32', [E, H]);
   const edge = expectEdgeGrads(op, grads, E, H);
   const das = outputFor(gpu, op, 'das', [N, H], grads.das);

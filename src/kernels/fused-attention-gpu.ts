@@ -18,7 +18,16 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
-import type { EdgeDropout, NodeMatrix } from './check.ts';
+import {
+  type AttendDims,
+  type AttendOptions,
+  type AttentionViews,
+  attendSizes,
+  attentionUniforms,
+  type GatAttendGrads,
+  type Gatv2AttendGrads,
+} from './attention-args.ts';
+import { activeDropout, dropoutUniforms, type EdgeDropout, type NodeMatrix } from './check.ts';
 import { columnSum } from './reduce.ts';
 
 const WG = 64;
@@ -43,18 +52,10 @@ function rowsKernel(gpu: Gpu, entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows
   return k;
 }
 
-interface Forward {
-  dims: { heads: number; channels: number; slope: number };
-  dropout?: EdgeDropout;
-  bias?: Tensor;
-  alpha: Tensor;
-  out: Tensor;
-  /** The edge term, [E, H*C] (GATv2) or [E, H] (GAT), CSR order. */
-  edge?: Tensor;
-}
+/** gatv2Attend's or gatAttend's dims and options, with the outputs made. */
+type Forward = AttendOptions & { dims: AttendDims; alpha: Tensor; out: Tensor };
 
 function uniforms(g: GraphTensors, f: Forward, left: NodeMatrix, right?: NodeMatrix) {
-  const d = f.dropout && f.dropout.p > 0 ? f.dropout : undefined;
   return {
     nodes: g.numNodes,
     heads: f.dims.heads,
@@ -64,15 +65,46 @@ function uniforms(g: GraphTensors, f: Forward, left: NodeMatrix, right?: NodeMat
     l_offset: left.offset,
     r_stride: right?.stride ?? 0,
     r_offset: right?.offset ?? 0,
-    p: d?.p ?? 0,
-    seed: (d?.seed ?? 0) >>> 0,
+    ...dropoutUniforms(activeDropout(f.dropout)),
     has_bias: f.bias ? 1 : 0,
   };
 }
 
 /** The step tensor, or any u32 tensor in its place (the graph's row pointers) without dropout. */
 function stepFor(g: GraphTensors, d?: EdgeDropout): Tensor {
-  return d && d.p > 0 ? d.step : g.rowPtr;
+  return activeDropout(d)?.step ?? g.rowPtr;
+}
+
+/**
+ * The forward dispatch, a workgroup per destination: `left`, `right` and `att` as the entry point binds them (GAT's
+ * node scores in `att` and `right`); the optional bias and edge term bind `att` in their place when absent.
+ */
+function attendRows(
+  gpu: Gpu,
+  g: GraphTensors,
+  entryPoint: 'gatv2_attend_rows' | 'gat_attend_rows',
+  f: Forward,
+  t: { left: Tensor; right: Tensor; att: Tensor },
+  views: [NodeMatrix, NodeMatrix?],
+  cost: { bytes: number; flops: number },
+): void {
+  gpu.dispatch(rowsKernel(gpu, entryPoint, !!f.edge), {
+    bindings: {
+      row_ptr: g.rowPtr,
+      src: g.src,
+      left: t.left,
+      right: t.right,
+      att: t.att,
+      bias: f.bias ?? t.att,
+      step: stepFor(g, f.dropout),
+      alpha_out: f.alpha,
+      out: f.out,
+      edge: f.edge ?? t.att,
+    },
+    uniforms: uniforms(g, f, ...views),
+    workgroups: g.numNodes,
+    cost,
+  });
 }
 
 /** gatv2Attend, arguments already checked. */
@@ -84,56 +116,21 @@ export function gatv2AttendRows(
   att: Tensor,
   f: Forward,
 ): void {
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = f.dims.heads,
-    HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel(gpu, 'gatv2_attend_rows', !!f.edge), {
-    bindings: {
-      row_ptr: g.rowPtr,
-      src: g.src,
-      left: xl.t,
-      right: xr.t,
-      att,
-      bias: f.bias ?? att,
-      step: stepFor(g, f.dropout),
-      alpha_out: f.alpha,
-      out: f.out,
-      edge: f.edge ?? att,
-    },
-    uniforms: uniforms(g, f, xl, xr),
-    workgroups: N,
-    // Scores gather xl[src] and xr[i] per edge; the aggregation gathers xl[src] again; e / alpha written, read,
-    // rewritten, read.
-    cost: {
-      bytes: 4 * (N + 1 + 2 * E + 2 * E * HC + N * HC + 4 * E * H + N * HC),
-      flops: 4 * E * HC + 6 * E * H + 3 * E * HC,
-    },
+  const { N, E, H, HC } = attendSizes(g, f.dims);
+  // Scores gather xl[src] and xr[i] per edge; the aggregation gathers xl[src] again; e / alpha written, read,
+  // rewritten, read.
+  attendRows(gpu, g, 'gatv2_attend_rows', f, { left: xl.t, right: xr.t, att }, [xl, xr], {
+    bytes: 4 * (N + 1 + 2 * E + 2 * E * HC + N * HC + 4 * E * H + N * HC),
+    flops: 4 * E * HC + 6 * E * H + 3 * E * HC,
   });
 }
 
 /** gatAttend, arguments already checked. */
 export function gatAttendRows(gpu: Gpu, g: GraphTensors, as: Tensor, ad: Tensor, x: NodeMatrix, f: Forward): void {
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = f.dims.heads,
-    HC = H * f.dims.channels;
-  gpu.dispatch(rowsKernel(gpu, 'gat_attend_rows', !!f.edge), {
-    bindings: {
-      row_ptr: g.rowPtr,
-      src: g.src,
-      left: x.t,
-      right: ad,
-      att: as,
-      bias: f.bias ?? as,
-      step: stepFor(g, f.dropout),
-      alpha_out: f.alpha,
-      out: f.out,
-      edge: f.edge ?? as,
-    },
-    uniforms: uniforms(g, f, x),
-    workgroups: N,
-    cost: { bytes: 4 * (N + 1 + 2 * E + E * H + N * H + 4 * E * H + E * HC + N * HC), flops: 12 * E * H + 3 * E * HC },
+  const { N, E, H, HC } = attendSizes(g, f.dims);
+  attendRows(gpu, g, 'gat_attend_rows', f, { left: x.t, right: ad, att: as }, [x], {
+    bytes: 4 * (N + 1 + 2 * E + E * H + N * H + 4 * E * H + E * HC + N * HC),
+    flops: 12 * E * H + 3 * E * HC,
   });
 }
 
@@ -170,44 +167,23 @@ function backwardKernel(gpu: Gpu, entryPoint: BackwardEntry, edge: boolean): Ker
   return k;
 }
 
-interface Views {
-  left?: NodeMatrix;
-  right?: NodeMatrix;
-  grad?: NodeMatrix;
-  accumulate?: boolean;
+function backwardUniforms(g: GraphTensors, dims: AttendDims, dropout: EdgeDropout | undefined, v: AttentionViews) {
+  return { ...attentionUniforms(g.numNodes, g.numEdges, dims, v), ...dropoutUniforms(activeDropout(dropout)) };
 }
 
-function backwardUniforms(g: GraphTensors, dims: Forward['dims'], dropout: EdgeDropout | undefined, v: Views) {
-  const d = dropout && dropout.p > 0 ? dropout : undefined;
-  return {
-    nodes: g.numNodes,
-    edges: g.numEdges,
-    heads: dims.heads,
-    channels: dims.channels,
-    slope: dims.slope,
-    l_stride: v.left?.stride ?? 0,
-    l_offset: v.left?.offset ?? 0,
-    r_stride: v.right?.stride ?? 0,
-    r_offset: v.right?.offset ?? 0,
-    g_stride: v.grad?.stride ?? 0,
-    g_offset: v.grad?.offset ?? 0,
-    accumulate: v.accumulate ?? false,
-    p: d?.p ?? 0,
-    seed: (d?.seed ?? 0) >>> 0,
-  };
+/**
+ * The scratch of a backward, `words` u32 long, with the dropout step (when it drops anything) copied into its word
+ * `stepAt`; and that dropout.
+ */
+function scratchWithStep(gpu: Gpu, words: number, stepAt: number, dropout?: EdgeDropout) {
+  const scratch = gpu.empty('u32', [words]);
+  const d = activeDropout(dropout);
+  if (d) gpu.copy(d.step, scratch, stepAt, 0, 1);
+  return { scratch, d };
 }
 
-interface Gatv2Backward {
-  dims: Forward['dims'];
-  dropout?: EdgeDropout;
-  dxl: NodeMatrix;
-  dxr: NodeMatrix;
-  datt: Tensor;
-  accumulateDxl?: boolean;
-  /** The forward's edge term [E, H*C] and its gradient (written), both or neither (checked by the caller). */
-  edge?: Tensor;
-  dedge?: Tensor;
-}
+/** gatv2AttendBackward's grads and dims; the edge term and its gradient both or neither (checked by the caller). */
+type Gatv2Backward = Gatv2AttendGrads & { dims: AttendDims };
 
 /**
  * gatv2AttendBackward, arguments already checked. The scratch (layout in fused-attention-gpu-backward.wgsl) takes
@@ -225,15 +201,9 @@ export function gatv2AttendBackwardRows(
   dagg: Tensor,
   b: Gatv2Backward,
 ): void {
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = b.dims.heads,
-    C = b.dims.channels,
-    HC = H * C;
-  const words = 2 + Math.ceil(C / 32);
-  const scratch = gpu.empty('u32', [N * HC + 1 + E * H * words]);
-  const d = b.dropout && b.dropout.p > 0 ? b.dropout : undefined;
-  if (d) gpu.copy(d.step, scratch, N * HC, 0, 1);
+  const { N, E, H, HC } = attendSizes(g, b.dims);
+  const words = 2 + Math.ceil(b.dims.channels / 32);
+  const { scratch, d } = scratchWithStep(gpu, N * HC + 1 + E * H * words, N * HC, b.dropout);
   const edge = !!b.edge;
   gpu.dispatch(backwardKernel(gpu, 'gatv2_attend_dst_rows', edge), {
     bindings: {
@@ -295,17 +265,8 @@ export function gatv2AttendBackwardRows(
   scratch.dispose();
 }
 
-interface GatBackward {
-  dims: Forward['dims'];
-  dropout?: EdgeDropout;
-  dx: NodeMatrix;
-  accumulateDx?: boolean;
-  das: Tensor;
-  dad: Tensor;
-  /** The forward's edge term [E, H] and its gradient (written), both or neither (checked by the caller). */
-  edge?: Tensor;
-  dedge?: Tensor;
-}
+/** gatAttendBackward's grads (das and dad made) and dims; edge and dedge both or neither (checked by the caller). */
+type GatBackward = GatAttendGrads & { dims: AttendDims; das: Tensor; dad: Tensor };
 
 /**
  * gatAttendBackward, arguments already checked: the step into the scratch's header word, then the destination
@@ -321,13 +282,8 @@ export function gatAttendBackwardRows(
   dagg: Tensor,
   b: GatBackward,
 ): void {
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = b.dims.heads,
-    HC = H * b.dims.channels;
-  const scratch = gpu.empty('u32', [1 + 2 * E * H]);
-  const d = b.dropout && b.dropout.p > 0 ? b.dropout : undefined;
-  if (d) gpu.copy(d.step, scratch, 0, 0, 1);
+  const { N, E, H, HC } = attendSizes(g, b.dims);
+  const { scratch, d } = scratchWithStep(gpu, 1 + 2 * E * H, 0, b.dropout);
   const edge = !!b.edge;
   gpu.dispatch(backwardKernel(gpu, 'gat_attend_dst_rows', edge), {
     bindings: {

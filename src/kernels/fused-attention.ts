@@ -18,10 +18,22 @@ import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
 import {
+  type AttendDims,
+  type AttendOptions,
+  type AttendSizes,
+  type AttentionViews,
+  attentionUniforms,
+  expectEdgeGrads,
+  expectGatInputs,
+  expectGatv2Inputs,
+  type GatAttendGrads,
+  type Gatv2AttendGrads,
+} from './attention-args.ts';
+import {
+  dropoutStep,
+  dropoutUniforms,
   type EdgeDropout,
-  expectDims,
   expectDropout,
-  expectGraph,
   expectNodeMatrix,
   expectNoAlias,
   expectSize,
@@ -146,40 +158,9 @@ export function canFuseAttention(gpu: Gpu): boolean {
   return gpu.device.limits.maxStorageBuffersPerShaderStage >= maxStorageBindings;
 }
 
-/** The step buffer: pipelines with dropout read it; the others bind one (WGSL counts a use under DROPOUT) unread. */
-const stepOf = (gpu: Gpu, d?: EdgeDropout) => (d && d.p > 0 ? d.step : gpu.unread('u32'));
+export type { AttendDims, AttendOptions, GatAttendGrads, Gatv2AttendGrads } from './attention-args.ts';
 
-export interface AttendDims {
-  heads: number;
-  channels: number;
-  /** LeakyReLU negative slope of the scores. */
-  slope: number;
-}
-
-export interface AttendOptions {
-  /** Dropout on alpha after the softmax (mask index k*H + h, as aggregate()). */
-  dropout?: EdgeDropout;
-  /** f32 [H*C], added to every row of out. */
-  bias?: Tensor;
-  /**
-   * Output: alpha [E, H], the coefficients before dropout (what the backward and attention() need). Pooled when
-   * absent.
-   */
-  alpha?: Tensor;
-  /** Output: [N, H*C] contiguous. Pooled when absent. */
-  out?: Tensor;
-  /**
-   * The edge term, in the graph's CSR order: f32 [E, H*C] for gatv2Attend (added inside the LeakyReLU), [E, H] for
-   * gatAttend (added to the score before it). Absent: no edge term.
-   */
-  edge?: Tensor;
-}
-
-interface Views {
-  left?: NodeMatrix;
-  right?: NodeMatrix;
-  grad?: NodeMatrix;
-  accumulate?: boolean;
+interface Views extends AttentionViews {
   dropout?: EdgeDropout;
   bias?: boolean;
 }
@@ -187,20 +168,8 @@ interface Views {
 /** Uniform block of fused-attention.wgsl. */
 function params(g: GraphTensors, dims: { heads: number; channels: number; slope: number }, v: Views = {}) {
   return {
-    nodes: g.numNodes,
-    edges: g.numEdges,
-    heads: dims.heads,
-    channels: dims.channels,
-    slope: dims.slope,
-    l_stride: v.left?.stride ?? 0,
-    l_offset: v.left?.offset ?? 0,
-    r_stride: v.right?.stride ?? 0,
-    r_offset: v.right?.offset ?? 0,
-    g_stride: v.grad?.stride ?? 0,
-    g_offset: v.grad?.offset ?? 0,
-    accumulate: v.accumulate ?? false,
-    p: v.dropout?.p ?? 0,
-    seed: (v.dropout?.seed ?? 0) >>> 0,
+    ...attentionUniforms(g.numNodes, g.numEdges, dims, v),
+    ...dropoutUniforms(v.dropout),
     has_bias: v.bias ?? false,
   };
 }
@@ -280,15 +249,7 @@ export function gatv2Attend(
   opts: AttendOptions = {},
 ): { alpha: Tensor; out: Tensor } {
   const op = 'gatv2Attend';
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = dims.heads,
-    HC = H * dims.channels;
-  expectNodeMatrix(op, 'xl', xl, N, HC);
-  expectNodeMatrix(op, 'xr', xr, N, HC);
-  expectSize(op, 'att', att, 'f32', HC);
+  const { N, E, H, HC } = expectGatv2Inputs(op, g, dims, xl, xr, att);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { xl: xl.t, xr: xr.t, att }, HC);
   if (gpu.kernelShape === 'gpu')
     return (gatv2AttendRows(gpu, g, xl, xr, att, { dims, ...opts, alpha, out }), { alpha, out });
@@ -306,7 +267,7 @@ export function gatv2Attend(
       right: xr.t,
       att,
       bias: opts.bias ?? gpu.unread('f32'),
-      step: stepOf(gpu, opts.dropout),
+      step: dropoutStep(gpu, opts.dropout),
       alpha_out: alpha,
       out,
       ...(opts.edge ? { edge: opts.edge } : {}),
@@ -320,21 +281,6 @@ export function gatv2Attend(
     },
   );
   return { alpha, out };
-}
-
-export interface Gatv2AttendGrads {
-  dropout?: EdgeDropout;
-  /** d xl; written (or added to, with accumulateDxl) by the source-side kernel. May share a buffer with dxr. */
-  dxl: NodeMatrix;
-  /** d xr, written. With shared weights (xl and xr one view) pass a separate buffer and add it to dxl yourself. */
-  dxr: NodeMatrix;
-  /** d att [H*C], written. */
-  datt: Tensor;
-  accumulateDxl?: boolean;
-  /** The forward's edge term [E, H*C] (CSR order), when it had one; then dedge is required. */
-  edge?: Tensor;
-  /** d edge [E, H*C], written: de[k,h] * att[h,c] * lrelu'(z). */
-  dedge?: Tensor;
 }
 
 /**
@@ -370,19 +316,10 @@ export function gatv2AttendBackward(
   grads: Gatv2AttendGrads,
 ): void {
   const op = 'gatv2AttendBackward';
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = dims.heads,
-    C = dims.channels,
-    HC = H * C;
-  expectNodeMatrix(op, 'xl', xl, N, HC);
-  expectNodeMatrix(op, 'xr', xr, N, HC);
-  expectSize(op, 'att', att, 'f32', HC);
-  expectTensor(op, 'alpha', alpha, 'f32', [E, H]);
-  expectTensor(op, 'dagg', dagg, 'f32', [N, HC]);
-  expectDropout(op, grads.dropout);
+  const s = expectGatv2Inputs(op, g, dims, xl, xr, att);
+  expectBackwardInputs(op, s, alpha, dagg, grads.dropout);
+  const { N, E, H, HC } = s,
+    C = dims.channels;
   expectNodeMatrix(op, 'dxl', grads.dxl, N, HC);
   expectNodeMatrix(op, 'dxr', grads.dxr, N, HC);
   expectSize(op, 'datt', grads.datt, 'f32', HC);
@@ -413,7 +350,7 @@ export function gatv2AttendBackward(
   const scratch = gatv2Scratch(gpu, N, E, H, C, !!edge);
   const edgeAt = N * HC + 1 + (wide ? 1 : 2) * E * H;
   if (edge) gpu.copy(edge.edge, scratch, edgeAt);
-  const step = stepOf(gpu, grads.dropout);
+  const step = dropoutStep(gpu, grads.dropout);
   const accumulate = grads.accumulateDxl ?? false;
   run(
     gpu,
@@ -490,22 +427,11 @@ function gatv2Scratch(gpu: Gpu, N: number, E: number, H: number, C: number, edge
   return gpu.empty('u32', [N * H * C + 1 + (C > 8 ? 1 : 2) * E * H + (edge ? E * H * C : 0)]);
 }
 
-/**
- * The backward's edge tensors: both or neither; edge [E, width] as the forward took it, dedge [E, width] written.
- */
-function expectEdgeGrads(
-  op: string,
-  grads: { edge?: Tensor; dedge?: Tensor },
-  E: number,
-  width: number,
-): { edge: Tensor; dedge: Tensor } | null {
-  if (!grads.edge && !grads.dedge) return null;
-  if (!grads.edge) throw new Error(`${op}: dedge was given without edge; pass the forward's edge term too`);
-  if (!grads.dedge) throw new Error(`${op}: edge was given without dedge; pass an f32 [${E}, ${width}] output for it`);
-  expectTensor(op, 'edge', grads.edge, 'f32', [E, width]);
-  expectTensor(op, 'dedge', grads.dedge, 'f32', [E, width]);
-  expectNoAlias(op, ['dedge', grads.dedge], { edge: grads.edge });
-  return { edge: grads.edge, dedge: grads.dedge };
+/** What both backwards take after the forward's inputs: alpha [E, H], dagg [N, H*C] and the dropout. */
+function expectBackwardInputs(op: string, s: AttendSizes, alpha: Tensor, dagg: Tensor, dropout?: EdgeDropout): void {
+  expectTensor(op, 'alpha', alpha, 'f32', [s.E, s.H]);
+  expectTensor(op, 'dagg', dagg, 'f32', [s.N, s.HC]);
+  expectDropout(op, dropout);
 }
 
 /** GAT: per-edge (value, alpha * drop) pairs between the two backward kernels: [E, H, 2], at least one vec2 to bind. */
@@ -543,15 +469,7 @@ export function gatAttend(
   opts: AttendOptions = {},
 ): { alpha: Tensor; out: Tensor } {
   const op = 'gatAttend';
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = dims.heads,
-    HC = H * dims.channels;
-  expectTensor(op, 'as', as, 'f32', [N, H]);
-  expectTensor(op, 'ad', ad, 'f32', [N, H]);
-  expectNodeMatrix(op, 'x', x, N, HC);
+  const { N, E, H, HC } = expectGatInputs(op, g, dims, as, ad, x);
   const { alpha, out } = forwardOutputs(gpu, op, g, dims, opts, { as, ad, x: x.t }, H);
   if (gpu.kernelShape === 'gpu')
     return (gatAttendRows(gpu, g, as, ad, x, { dims, ...opts, alpha, out }), { alpha, out });
@@ -567,7 +485,7 @@ export function gatAttend(
       score_src: as,
       score_dst: ad,
       bias: opts.bias ?? gpu.unread('f32'),
-      step: stepOf(gpu, opts.dropout),
+      step: dropoutStep(gpu, opts.dropout),
       alpha_out: alpha,
       out,
       ...(opts.edge ? { edge: opts.edge } : {}),
@@ -580,20 +498,6 @@ export function gatAttend(
     },
   );
   return { alpha, out };
-}
-
-export interface GatAttendGrads {
-  dropout?: EdgeDropout;
-  /** d x from the aggregation; written (or added to, with accumulateDx). */
-  dx: NodeMatrix;
-  accumulateDx?: boolean;
-  /** Outputs d as, d ad [N, H]; pooled when absent. */
-  das?: Tensor;
-  dad?: Tensor;
-  /** The forward's edge term [E, H] (CSR order), when it had one; then dedge is required. */
-  edge?: Tensor;
-  /** d edge [E, H], written: de[k,h] * lrelu'(s_k). */
-  dedge?: Tensor;
 }
 
 /**
@@ -620,19 +524,10 @@ export function gatAttendBackward(
   grads: GatAttendGrads,
 ): { das: Tensor; dad: Tensor } {
   const op = 'gatAttendBackward';
-  expectDims(op, dims);
-  expectGraph(op, g);
-  const N = g.numNodes,
-    E = g.numEdges,
-    H = dims.heads,
-    C = dims.channels,
-    HC = H * C;
-  expectTensor(op, 'as', as, 'f32', [N, H]);
-  expectTensor(op, 'ad', ad, 'f32', [N, H]);
-  expectNodeMatrix(op, 'x', x, N, HC);
-  expectTensor(op, 'alpha', alpha, 'f32', [E, H]);
-  expectTensor(op, 'dagg', dagg, 'f32', [N, HC]);
-  expectDropout(op, grads.dropout);
+  const s = expectGatInputs(op, g, dims, as, ad, x);
+  expectBackwardInputs(op, s, alpha, dagg, grads.dropout);
+  const { N, E, H, HC } = s,
+    C = dims.channels;
   expectNodeMatrix(op, 'dx', grads.dx, N, HC);
   const edge = expectEdgeGrads(op, grads, E, H);
   const das = outputFor(gpu, op, 'das', [N, H], grads.das);
@@ -670,7 +565,7 @@ export function gatAttendBackward(
       score_dst: ad,
       alpha,
       dagg,
-      step: stepOf(gpu, grads.dropout),
+      step: dropoutStep(gpu, grads.dropout),
       pair_out: pairs,
       ...(io ? { edge_io: io } : { out: dad }),
     },

@@ -30,6 +30,7 @@ const K = {
 function params(n: number, c: number, count = 0) {
   return { n, c, count, inv_count: count > 0 ? 1 / count : 0 };
 }
+type Params = ReturnType<typeof params>;
 
 export interface NllResult {
   /** f32 [1]: mean over masked rows. */
@@ -46,6 +47,29 @@ export function validateLabels(labels: Int32Array, numClasses: number): void {
     const y = labels[i];
     if (y < 0 || y >= numClasses) throw new Error(`label ${y} at node ${i} is out of range for ${numClasses} classes`);
   }
+}
+
+/** Throws unless count, the number of masked rows, is an integer in [0, n]. */
+function expectCount(op: string, count: number, n: number): void {
+  if (!Number.isInteger(count) || count < 0 || count > n) {
+    throw new Error(`${op}: count must be the number of masked rows, an integer in [0, ${n}], got ${count}`);
+  }
+}
+
+/** The single workgroup that sums the row_stats of the uniforms' n rows into loss (and correct). */
+function total(
+  gpu: Gpu,
+  k: Kernel,
+  bindings: Record<'row_stats' | 'loss' | 'correct', Tensor>,
+  uniforms: Params,
+): void {
+  const { n } = uniforms;
+  gpu.dispatch(k, {
+    bindings,
+    uniforms,
+    workgroups: 1,
+    cost: { bytes: n * 8 + 8, flops: 2 * n },
+  });
 }
 
 /** Checks logits [N, C] with C >= 1 and returns [N, C]. */
@@ -76,9 +100,7 @@ export function nllLoss(
   const [n, c] = rowsAndClasses('nllLoss', logits);
   expectSize('nllLoss', 'labels', labels, 'i32', n);
   expectSize('nllLoss', 'mask', mask, 'u32', n);
-  if (!Number.isInteger(count) || count < 0 || count > n) {
-    throw new Error(`nllLoss: count must be the number of masked rows, an integer in [0, ${n}], got ${count}`);
-  }
+  expectCount('nllLoss', count, n);
   const dlogits = opts.dlogits ?? gpu.empty('f32', [n, c]);
   const loss = opts.loss ?? gpu.empty('f32', [1]);
   const correct = opts.correct ?? gpu.empty('f32', [1]);
@@ -95,12 +117,7 @@ export function nllLoss(
     workgroups: groups(n, K.nllRows.workgroupSize),
     cost: { bytes: n * (2 * c * 4 + 8 + 8), flops: n * c * 6 },
   });
-  gpu.dispatch(K.nllTotal, {
-    bindings: { row_stats: rowStats, loss, correct },
-    uniforms,
-    workgroups: 1,
-    cost: { bytes: n * 8 + 8, flops: 2 * n },
-  });
+  total(gpu, K.nllTotal, { row_stats: rowStats, loss, correct }, uniforms);
   // Dispatches run in recording order, so the scratch buffer may go back to the pool now.
   rowStats.dispose();
   return { loss, correct, dlogits };
@@ -157,53 +174,54 @@ export interface ElementLossResult {
   dinput: Tensor;
 }
 
-/** The shared shape of the two losses below: input and target [N, C], mask u32 [N], count of masked rows. */
-function elementLoss(
+/** The arguments of the two losses below: input and target [N, C], mask u32 [N], count of masked rows. */
+type ElementLoss = (
   gpu: Gpu,
-  op: string,
-  rows: [Kernel, Kernel],
   input: Tensor,
   target: Tensor,
   mask: Tensor,
   count: number,
-  opts: { dinput?: Tensor; loss?: Tensor },
-  flopsPerElement: number,
-): ElementLossResult {
-  expectTensor(op, 'input', input, 'f32', [-1, -1]);
-  const [n, c] = input.shape;
-  expectTensor(op, 'target', target, 'f32', [n, c]);
-  expectSize(op, 'mask', mask, 'u32', n);
-  if (!Number.isInteger(count) || count < 0 || count > n) {
-    throw new Error(`${op}: count must be the number of masked rows, an integer in [0, ${n}], got ${count}`);
-  }
-  const dinput = opts.dinput ?? gpu.empty('f32', [n, c]);
-  const loss = opts.loss ?? gpu.empty('f32', [1]);
-  expectTensor(op, 'dinput', dinput, 'f32', [n, c]);
-  expectSize(op, 'loss', loss, 'f32', 1);
-  if (dinput === target) throw new Error(`${op}: dinput must not be the target (it may be the input)`);
+  opts?: { dinput?: Tensor; loss?: Tensor },
+) => ElementLossResult;
 
-  // The mean is over elements: count rows of C each (none when C is 0).
-  const elements = count * c;
-  const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]);
-  const scratch = gpu.empty('f32', [1]);
-  const uniforms = params(n, c, elements);
-  const inPlace = dinput === input;
-  gpu.dispatch(inPlace ? rows[1] : rows[0], {
-    bindings: { logits: inPlace ? gpu.unread('f32') : input, mask, out: dinput, row_stats: rowStats, targets: target },
-    uniforms,
-    workgroups: groups(n, K.bceRows.workgroupSize),
-    cost: { bytes: n * (3 * c * 4 + 4 + 8), flops: n * c * flopsPerElement },
-  });
-  gpu.dispatch(K.meanTotal, {
-    bindings: { row_stats: rowStats, loss, correct: scratch },
-    uniforms,
-    workgroups: 1,
-    cost: { bytes: n * 8 + 8, flops: 2 * n },
-  });
-  rowStats.dispose();
-  scratch.dispose();
-  return { loss, dinput };
-}
+/** A loss over the elements of masked rows: its name in errors, its row pipelines (plain, in place), its cost. */
+const elementLossFor =
+  (op: string, rows: [Kernel, Kernel], flopsPerElement: number): ElementLoss =>
+  (gpu, input, target, mask, count, opts = {}) => {
+    expectTensor(op, 'input', input, 'f32', [-1, -1]);
+    const [n, c] = input.shape;
+    expectTensor(op, 'target', target, 'f32', [n, c]);
+    expectSize(op, 'mask', mask, 'u32', n);
+    expectCount(op, count, n);
+    const dinput = opts.dinput ?? gpu.empty('f32', [n, c]);
+    const loss = opts.loss ?? gpu.empty('f32', [1]);
+    expectTensor(op, 'dinput', dinput, 'f32', [n, c]);
+    expectSize(op, 'loss', loss, 'f32', 1);
+    if (dinput === target) throw new Error(`${op}: dinput must not be the target (it may be the input)`);
+
+    // The mean is over elements: count rows of C each (none when C is 0).
+    const elements = count * c;
+    const rowStats = gpu.empty('f32', [Math.max(n, 1), 2]);
+    const scratch = gpu.empty('f32', [1]);
+    const uniforms = params(n, c, elements);
+    const inPlace = dinput === input;
+    gpu.dispatch(inPlace ? rows[1] : rows[0], {
+      bindings: {
+        logits: inPlace ? gpu.unread('f32') : input,
+        mask,
+        out: dinput,
+        row_stats: rowStats,
+        targets: target,
+      },
+      uniforms,
+      workgroups: groups(n, K.bceRows.workgroupSize),
+      cost: { bytes: n * (3 * c * 4 + 4 + 8), flops: n * c * flopsPerElement },
+    });
+    total(gpu, K.meanTotal, { row_stats: rowStats, loss, correct: scratch }, uniforms);
+    rowStats.dispose();
+    scratch.dispose();
+    return { loss, dinput };
+  };
 
 /**
  * Binary cross-entropy with logits (multi-label), PyTorch's `binary_cross_entropy_with_logits` in its numerically
@@ -213,29 +231,15 @@ function elementLoss(
  * rows (masks are static: the caller passes it; see maskFromIndex). count = 0 gives loss 0 and zero gradients.
  * `dinput` may be `input` itself: the gradient then overwrites the logits.
  */
-export function bceWithLogitsLoss(
-  gpu: Gpu,
-  input: Tensor,
-  target: Tensor,
-  mask: Tensor,
-  count: number,
-  opts: { dinput?: Tensor; loss?: Tensor } = {},
-): ElementLossResult {
-  return elementLoss(gpu, 'bceWithLogitsLoss', [K.bceRows, K.bceRowsInPlace], input, target, mask, count, opts, 12);
-}
+export const bceWithLogitsLoss: ElementLoss = elementLossFor('bceWithLogitsLoss', [K.bceRows, K.bceRowsInPlace], 12);
 
 /**
  * Mean squared error, PyTorch's `mse_loss` (reduction 'mean') over every element of the rows where mask[r] != 0:
  *   loss = 1/(count C) sum_{r in mask} sum_c (x - y)^2,  dinput = 2 (x - y) / (count C) on masked rows, 0 elsewhere.
  * Arguments as bceWithLogitsLoss; `dinput` may be `input` itself.
  */
-export function meanSquaredErrorLoss(
-  gpu: Gpu,
-  input: Tensor,
-  target: Tensor,
-  mask: Tensor,
-  count: number,
-  opts: { dinput?: Tensor; loss?: Tensor } = {},
-): ElementLossResult {
-  return elementLoss(gpu, 'meanSquaredErrorLoss', [K.mseRows, K.mseRowsInPlace], input, target, mask, count, opts, 5);
-}
+export const meanSquaredErrorLoss: ElementLoss = elementLossFor(
+  'meanSquaredErrorLoss',
+  [K.mseRows, K.mseRowsInPlace],
+  5,
+);

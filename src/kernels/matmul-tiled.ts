@@ -5,6 +5,8 @@ import code from '../../shaders/matmul-tiled.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { activeDropout, dropoutUniforms } from './check.ts';
+import { kernelCache } from './kernel-cache.ts';
 import type { MatmulOptions } from './matmul.ts';
 
 const WG = 256;
@@ -17,14 +19,10 @@ const SPLIT_TARGET_GROUPS = 256;
 /** ... each split getting at least this much of K. */
 const MIN_SPLIT_K = 128;
 
-const kernels = new Map<string, Kernel>();
-function cached(key: string, make: () => Kernel): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = make()));
-  return k;
-}
+const cached = kernelCache();
 
-interface Flags {
+/** What both matmul shapes compile in (matmul.wgsl and matmul-tiled.wgsl name the overrides alike). */
+export interface MatmulFlags {
   transA: boolean;
   transB: boolean;
   accumulate: boolean;
@@ -32,21 +30,22 @@ interface Flags {
   dropoutA: boolean;
 }
 
-function tiledKernel(f: Flags): Kernel {
-  const key = `tiled|${+f.transA}${+f.transB}${+f.accumulate}${+f.bias}${+f.dropoutA}`;
-  return cached(key, () =>
+/** The flags as a cache key, 0s and 1s. */
+export const flagsKey = (f: MatmulFlags) => `${+f.transA}${+f.transB}${+f.accumulate}${+f.bias}${+f.dropoutA}`;
+
+/** The flags as WGSL overrides. */
+export function flagOverrides(f: MatmulFlags): Record<string, boolean> {
+  return { TRANS_A: f.transA, TRANS_B: f.transB, ACCUMULATE: f.accumulate, BIAS: f.bias, A_DROPOUT: f.dropoutA };
+}
+
+function tiledKernel(f: MatmulFlags): Kernel {
+  return cached(`tiled|${flagsKey(f)}`, () =>
     kernel({
       name: f.dropoutA ? 'matmul.tiled+dropout' : 'matmul.tiled',
       code,
       entryPoint: 'matmul_tiled',
       workgroupSize: WG,
-      overrides: {
-        TRANS_A: f.transA,
-        TRANS_B: f.transB,
-        ACCUMULATE: f.accumulate,
-        BIAS: f.bias,
-        A_DROPOUT: f.dropoutA,
-      },
+      overrides: flagOverrides(f),
     }),
   );
 }
@@ -90,8 +89,8 @@ export function matmulTiled(
   opts: MatmulOptions,
 ): Tensor {
   const { m, n, k } = dims;
-  const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
-  const f: Flags = {
+  const drop = activeDropout(opts.dropoutA);
+  const f: MatmulFlags = {
     transA: !!opts.transA,
     transB: !!opts.transB,
     accumulate: !!opts.accumulate,
@@ -109,8 +108,7 @@ export function matmulTiled(
     tiles,
     k_chunk: kChunk,
     splits,
-    p: drop?.p ?? 0,
-    seed: (drop?.seed ?? 0) >>> 0,
+    ...dropoutUniforms(drop),
   };
   // Stand-ins for unread bindings: B for the bias, a one-word u32 tensor for the step.
   const extra = { bias: opts.bias ?? b, step: drop?.step ?? stepStandIn(gpu) };

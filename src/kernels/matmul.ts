@@ -4,9 +4,10 @@ import code from '../../shaders/matmul.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectDropout, expectTensor } from './check.ts';
+import { activeDropout, dropoutUniforms, expectDropout, expectTensor } from './check.ts';
 import type { DropoutArgs } from './elementwise.ts';
-import { matmulTiled } from './matmul-tiled.ts';
+import { kernelCache } from './kernel-cache.ts';
+import { flagOverrides, flagsKey, type MatmulFlags, matmulTiled } from './matmul-tiled.ts';
 
 export interface MatmulOptions {
   /** A is stored [K, M] and used transposed. */
@@ -36,40 +37,22 @@ const SPLIT_TARGET_THREADS = 1024;
 /** ... giving every split at least this much of K. */
 const MIN_SPLIT_K = 128;
 
-interface Variant {
-  transA: boolean;
-  transB: boolean;
-  accumulate: boolean;
-  bias: boolean;
-  dropoutA: boolean;
+interface Variant extends MatmulFlags {
   /** Rows and columns of C per thread: 4, 8, 12 or 16 (matmulBlock). */
   blockM: number;
   blockN: number;
 }
 
-const kernels = new Map<string, Kernel>();
-function cached(key: string, make: () => Kernel): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = make()));
-  return k;
-}
+const cached = kernelCache();
 
 function matmulKernel(v: Variant): Kernel {
-  return cached(`matmul|${+v.transA}${+v.transB}${+v.accumulate}${+v.bias}${+v.dropoutA}|${v.blockM}x${v.blockN}`, () =>
+  return cached(`matmul|${flagsKey(v)}|${v.blockM}x${v.blockN}`, () =>
     kernel({
       name: v.dropoutA ? 'matmul+dropout' : 'matmul',
       code,
       entryPoint: 'matmul',
       workgroupSize: WG,
-      overrides: {
-        TRANS_A: v.transA,
-        TRANS_B: v.transB,
-        ACCUMULATE: v.accumulate,
-        BIAS: v.bias,
-        A_DROPOUT: v.dropoutA,
-        BLOCK_M: v.blockM,
-        BLOCK_N: v.blockN,
-      },
+      overrides: { ...flagOverrides(v), BLOCK_M: v.blockM, BLOCK_N: v.blockN },
     }),
   );
 }
@@ -147,7 +130,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
       throw new Error(`matmul: shape mismatch: bias has ${bias.size} values, the product has ${n} columns`);
     if (out.buffer === bias.buffer) throw new Error('matmul: out must not share a buffer with bias');
   }
-  const drop = opts.dropoutA && opts.dropoutA.p > 0 ? opts.dropoutA : undefined;
+  const drop = activeDropout(opts.dropoutA);
   expectDropout('matmul', opts.dropoutA, 'dropoutA.step');
   if (m === 0 || n === 0) return out;
   if (gpu.kernelShape === 'gpu') return matmulTiled(gpu, a, b, out, { m, n, k }, opts);
@@ -165,8 +148,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {})
     blocks,
     k_chunk: kChunk,
     splits,
-    p: drop?.p ?? 0,
-    seed: (drop?.seed ?? 0) >>> 0,
+    ...dropoutUniforms(drop),
   };
   // The bias and the step are declared for every variant; without BIAS or A_DROPOUT they are not read.
   const extra = { bias: bias ?? gpu.unread('f32'), step: drop?.step ?? gpu.unread('u32') };

@@ -4,9 +4,9 @@
 // the graph of each node (PyG's `batch` vector). No atomics: every output element is one thread's ordered sum.
 import code from '../../shaders/pooling.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
+import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectTensor, outputFor } from './check.ts';
+import { dispatchThreads, expectTensor, outputFor } from './check.ts';
 
 /** How a batch's nodes split into graphs, on the GPU. */
 export interface GraphSegments {
@@ -52,6 +52,17 @@ function expectMode(op: string, mode: PoolMode): void {
     throw new Error(`${op}: mode must be 'add', 'mean' or 'max', got '${String(mode)}'`);
 }
 
+/**
+ * What globalPool and its backward check first: the mode, the segments, and `what`, f32 with `rows` rows; returns
+ * its columns F, the graphs B and the nodes N.
+ */
+function expectPoolInputs(op: string, mode: PoolMode, seg: GraphSegments, what: string, t: Tensor, rows: number) {
+  expectMode(op, mode);
+  expectSegments(op, seg);
+  expectTensor(op, what, t, 'f32', [rows, -1]);
+  return { F: t.shape[1], B: seg.numGraphs, N: seg.numNodes };
+}
+
 function sizes(s: GraphSegments, width: number, gates = 1) {
   return { graphs: s.numGraphs, nodes: s.numNodes, width, gates };
 }
@@ -66,7 +77,7 @@ function launch(
   flops: number,
 ): void {
   if (threads === 0) return;
-  gpu.dispatch(k, { bindings, uniforms, workgroups: groups(threads, k.workgroupSize), cost: { bytes, flops } });
+  dispatchThreads(gpu, k, bindings, uniforms, threads, { bytes, flops });
 }
 
 export interface PoolResult {
@@ -89,12 +100,7 @@ export function globalPool(
   opts: { out?: Tensor; argmax?: Tensor } = {},
 ): PoolResult {
   const op = 'globalPool';
-  expectMode(op, mode);
-  expectSegments(op, seg);
-  expectTensor(op, 'x', x, 'f32', [seg.numNodes, -1]);
-  const F = x.shape[1],
-    B = seg.numGraphs,
-    N = seg.numNodes;
+  const { F, B, N } = expectPoolInputs(op, mode, seg, 'x', x, seg.numNodes);
   const out = outputFor(gpu, op, 'out', [B, F], opts.out);
   if (out.buffer === x.buffer) throw new Error(`${op}: out must not share a GPU buffer with x`);
   const bytes = 4 * (B + 1 + N * F + B * F);
@@ -135,12 +141,7 @@ export function globalPoolBackward(
   opts: { argmax?: Tensor | null; dx?: Tensor } = {},
 ): Tensor {
   const op = 'globalPoolBackward';
-  expectMode(op, mode);
-  expectSegments(op, seg);
-  expectTensor(op, 'dout', dout, 'f32', [seg.numGraphs, -1]);
-  const F = dout.shape[1],
-    B = seg.numGraphs,
-    N = seg.numNodes;
+  const { F, B, N } = expectPoolInputs(op, mode, seg, 'dout', dout, seg.numGraphs);
   const dx = outputFor(gpu, op, 'dx', [N, F], opts.dx);
   if (dx.buffer === dout.buffer) throw new Error(`${op}: dx must not share a GPU buffer with dout`);
   const bytes = 4 * (N + N * F + N * F);

@@ -7,6 +7,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { ELEMENT_TYPE, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { GraphTensors } from '../graph.ts';
+import { kernelCache } from './kernel-cache.ts';
 import { spmmLanes } from './spmm-gpu.ts';
 
 const SCATTER_WG = 64;
@@ -16,12 +17,7 @@ const COLUMN_GROUP_COLS = 32;
 /** Rows per column-sum workgroup: more rows than this take another pass over the per-block sums. */
 export const COLUMN_GROUP_ROWS = 1024;
 
-const kernels = new Map<string, Kernel>();
-function cached(key: string, make: () => Kernel): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = make()));
-  return k;
-}
+const cached = kernelCache();
 
 /** Over f32 columns (w = 1) or vec4 column groups (w = 4). */
 function scatterKernel(by: 'dst' | 'src', w: 1 | 4, lanes: number): Kernel {

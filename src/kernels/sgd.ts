@@ -1,9 +1,9 @@
 // SGD optimizer step (shaders/sgd.wgsl) over one flat buffer of every parameter of a model.
 import code from '../../shaders/sgd.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { groups, kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { expectSize } from './check.ts';
+import { dispatchFlatStep, flatStepKernels } from './flat-step.ts';
 
 export interface SgdConfig {
   lr: number;
@@ -15,10 +15,8 @@ export interface SgdConfig {
 
 // The momentum buffer is bound only by the sgd_momentum_* entry points.
 const K = {
-  step4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_step4', workgroupSize: 128 }),
-  tail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_tail', workgroupSize: 4 }),
-  momentumStep4: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_step4', workgroupSize: 128 }),
-  momentumTail: kernel({ name: 'sgd.step', code, entryPoint: 'sgd_momentum_tail', workgroupSize: 4 }),
+  plain: flatStepKernels('sgd.step', code, { step4: 'sgd_step4', tail: 'sgd_tail' }),
+  momentum: flatStepKernels('sgd.step', code, { step4: 'sgd_momentum_step4', tail: 'sgd_momentum_tail' }),
 };
 
 /** Throws unless the settings are ones torch.optim.SGD accepts. */
@@ -85,19 +83,8 @@ export function sgdStep(
   const bindings = momentum
     ? { param: params, grad: grads, momentum_buffer: momentumBuffer!, scalars }
     : { param: params, grad: grads, scalars };
-  const [step4, tail] = momentum ? [K.momentumStep4, K.momentumTail] : [K.step4, K.tail];
-  const vec4s = Math.floor(n / 4);
-  const bytes = momentum ? 80 : 48;
-  gpu.dispatch(step4, {
-    bindings,
-    uniforms,
-    workgroups: groups(vec4s, step4.workgroupSize),
-    cost: { bytes: vec4s * bytes, flops: vec4s * 24 },
-  });
-  gpu.dispatch(tail, {
-    bindings,
-    uniforms,
-    workgroups: n % 4 === 0 ? 0 : 1,
-    cost: { bytes: ((n % 4) * bytes) / 4, flops: (n % 4) * 6 },
+  dispatchFlatStep(gpu, momentum ? K.momentum : K.plain, n, bindings, uniforms, {
+    bytes: momentum ? 80 : 48,
+    flops: 24,
   });
 }
