@@ -1,9 +1,9 @@
 // Fused attention, backward, destination side (gatv2_attend_dst, gat_attend_dst): over each destination's incoming
 // edges, dalpha, t = sum_k alpha * dalpha and (GATv2) dxr and the datt partials in one gather pass, then de in a
 // scalar pass, left for the source side in the scratch (GATv2) or the pairs (GAT).
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl and the edge
-// prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl). With EDGE, z (GATv2) and s (GAT) include the
-// edge term; GAT's second pass writes dedge = g_k.
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, edge-dropout.wgsl,
+// fused-attention-scratch.wgsl and the edge prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl).
+// With EDGE, z (GATv2) and s (GAT) include the edge term; GAT's second pass writes dedge = g_k.
 
 // GATv2 backward, destination side, state of one head h of destination i: the first 8 channels of dagg[i] and
 // xr[i] (in registers; wider heads load the rest of dagg per edge), t and, for channels 0..7, U and V (below).

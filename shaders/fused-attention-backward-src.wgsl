@@ -1,7 +1,7 @@
 // Fused attention, backward, source side (gatv2_attend_src, gat_attend_src): over each source's outgoing edges (CSC),
 // dxl / dx from what the destination side left per edge, and (GATv2) its share of the datt partials, (GAT) das.
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, fused-attention-scratch.wgsl and the edge
-// prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl).
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl, edge-dropout.wgsl,
+// fused-attention-scratch.wgsl and the edge prelude (fused-attention-edge.wgsl or fused-attention-no-edge.wgsl).
 
 // The source-side kernels take one thread per (source j, heads h0 .., block of 8 channels) over j's outgoing edges:
 // the per-edge loads perm and dst are shared by the thread's heads, each head's pair by 8 channels. Thread t of a

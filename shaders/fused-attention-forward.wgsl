@@ -1,7 +1,7 @@
 // Fused attention, forward (gatv2_attend, gat_attend): scores, the online softmax over each destination's incoming
 // edges, dropout on the coefficients and the aggregation in one pass over the edges, then alpha in a scalar pass.
-// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl (bindings, uniforms, dropout, blocks) and
-// fused-attention-edge.wgsl or fused-attention-no-edge.wgsl (the edge term, EDGE).
+// Preludes: chunk-out.wgsl, chunk-attention.wgsl, fused-attention.wgsl (bindings, uniforms, blocks),
+// edge-dropout.wgsl and fused-attention-edge.wgsl or fused-attention-no-edge.wgsl (the edge term, EDGE).
 
 // Online softmax fused with the aggregation of the first block: a running max m, s = sum_k exp(e_k - m) and
 // acc = sum_k exp(e_k - m) * drop_k * left[src_k] (block 0), all three rescaled by exp(m_old - m_new) when m grows.

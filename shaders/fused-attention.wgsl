@@ -3,7 +3,7 @@
 // the backward of the whole chain in two (fused-attention-backward-dst.wgsl, fused-attention-backward-src.wgsl).
 // Same results as edge-scores.wgsl's scores -> softmax.wgsl -> aggregate.wgsl (and their backward), with fewer
 // passes over the edges and fewer dispatches. This file holds what the passes share: the uniform block, the
-// bindings, node-matrix views, dropout, the WIDE and HEADS_PER_THREAD variants and blocks of 8 channels.
+// bindings, node-matrix views, the WIDE and HEADS_PER_THREAD variants and blocks of 8 channels.
 //
 // Node matrices are strided views: element (n, j) of a view lives at m[n * stride + offset + j], with head h,
 // channel c at column j = h * C + c. Per-edge values are [E, H] in CSR order (edges sorted by destination); dagg and
@@ -73,20 +73,7 @@ fn left_at(n: u32, col: u32) -> u32 { return n * P.l_stride + P.l_offset + col; 
 fn right_at(n: u32, col: u32) -> u32 { return n * P.r_stride + P.r_offset + col; }
 fn grad_at(n: u32, col: u32) -> u32 { return n * P.g_stride + P.g_offset + col; }
 
-// ---- dropout (as aggregate.wgsl): pipelines with and without it; without, drop() is the constant 1 ----
-
-override DROPOUT: bool = false;
-
-var<private> mask_site: u32;
-
-fn init_dropout() {
-  if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
-}
-
-fn drop(k: u32, h: u32) -> f32 {
-  if (!DROPOUT) { return 1.0; }
-  return dropout_scale_at(mask_site, k * P.heads + h, P.p);
-}
+// Dropout on the coefficients, drop(k, h) and init_dropout(): the edge-dropout.wgsl prelude, declared after this one.
 
 // ---- head width: pipelines for C <= 8 and for C > 8 ----
 

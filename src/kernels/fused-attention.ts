@@ -6,6 +6,7 @@
 // and its backward, with the same dropout masks (dropout_scale(seed, step, k*H + h, p) on alpha after the softmax).
 import chunkAttention from '../../shaders/chunk-attention.wgsl';
 import chunkOut from '../../shaders/chunk-out.wgsl';
+import edgeDropout from '../../shaders/edge-dropout.wgsl';
 import fusedAttention from '../../shaders/fused-attention.wgsl';
 import backwardDst from '../../shaders/fused-attention-backward-dst.wgsl';
 import backwardSrc from '../../shaders/fused-attention-backward-src.wgsl';
@@ -50,9 +51,9 @@ import {
 import { columnSum } from './reduce.ts';
 
 const PASSES = {
-  forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention] },
-  backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, scratchLayout] },
-  backwardSrc: { code: backwardSrc, preludes: [chunkOut, chunkAttention, fusedAttention, scratchLayout] },
+  forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout] },
+  backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout, scratchLayout] },
+  backwardSrc: { code: backwardSrc, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout, scratchLayout] },
 };
 
 /**

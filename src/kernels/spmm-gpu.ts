@@ -4,27 +4,24 @@ import code from '../../shaders/spmm-gpu.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { kernel, type Kernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { kernelCache } from './kernel-cache.ts';
 import type { SparseWalk, SpmmOptions } from './spmm.ts';
 
 /** Threads per workgroup. */
 const WG = 64;
 
-const kernels = new Map<string, Kernel>();
+const cached = kernelCache();
 function rowsKernel(vec4: boolean, lanes: number, accumulate: boolean, kept: boolean, bias: boolean): Kernel {
   const entryPoint = vec4 ? 'spmm_rows_vec4' : 'spmm_rows_scalar';
-  const key = `${entryPoint}|${lanes}|${+accumulate}${+kept}${+bias}`;
-  let k = kernels.get(key);
-  if (!k) {
-    k = kernel({
+  return cached(`${entryPoint}|${lanes}|${+accumulate}${+kept}${+bias}`, () =>
+    kernel({
       name: 'spmm.rows',
       code,
       entryPoint,
       workgroupSize: WG,
       overrides: { ROW_LANES: lanes, ACCUMULATE: accumulate, KEPT: kept, BIAS: bias },
-    });
-    kernels.set(key, k);
-  }
-  return k;
+    }),
+  );
 }
 
 /**

@@ -5,7 +5,8 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { KernelCost } from '../gpu/profiler.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { expectDropout, expectTensor } from './check.ts';
+import { activeDropout, dropoutUniforms, expectDropout, expectTensor } from './check.ts';
+import { kernelCache } from './kernel-cache.ts';
 import { spmmRows } from './spmm-gpu.ts';
 
 /** A CSR matrix on the host: row r's nonzeros are positions rowPtr[r] .. rowPtr[r+1]-1. */
@@ -135,22 +136,18 @@ export function uploadSparseTranspose(gpu: Gpu, m: SparseRows): SparseTensors {
 }
 
 const WG = 64;
-const kernels = new Map<string, Kernel>();
+const cached = kernelCache();
 function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, kept: boolean, bias: boolean): Kernel {
   const entryPoint = vec4 ? 'spmm_vec4' : 'spmm_scalar';
-  const key = `${entryPoint}|${quads}|${+accumulate}${+kept}${+bias}`;
-  let k = kernels.get(key);
-  if (!k) {
-    k = kernel({
+  return cached(`${entryPoint}|${quads}|${+accumulate}${+kept}${+bias}`, () =>
+    kernel({
       name: 'spmm',
       code,
       entryPoint,
       workgroupSize: WG,
       overrides: { QUADS: quads, ACCUMULATE: accumulate, KEPT: kept, BIAS: bias },
-    });
-    kernels.set(key, k);
-  }
-  return k;
+    }),
+  );
 }
 
 const keepNonzerosKernel = kernel({ name: 'spmm.keep_nonzeros', code, entryPoint: 'keep_nonzeros', workgroupSize: WG });
@@ -194,7 +191,7 @@ function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions[
       kept_val_out: values,
       kept_end_out: keptEnd,
     },
-    uniforms: { rows: a.rows, p: drop.p, seed: drop.seed >>> 0 },
+    uniforms: { rows: a.rows, ...dropoutUniforms(drop) },
     workgroups: groups(a.rows, WG),
     cost: { bytes: 4 * (a.rows + 1 + a.nnz * 5 + a.rows + 1), flops: a.nnz },
   });
@@ -228,9 +225,10 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
   if (a.rows === 0 || n === 0) return out;
 
   // With dropout, the product walks only the kept nonzeros (a scratch copy, back to the pool after the dispatch).
-  const kept = drop && drop.p > 0 ? keepNonzeros(gpu, a, drop) : null;
+  const active = activeDropout(drop);
+  const kept = active ? keepNonzeros(gpu, a, active) : null;
   // Nonzeros the product reads: all of them, or (unknown on the host) the kept ones, counted as 1 - p of them.
-  const nnzRead = kept ? a.nnz * (1 - drop!.p) : a.nnz;
+  const nnzRead = active ? a.nnz * (1 - active.p) : a.nnz;
   const walk: SparseWalk = {
     rows: a.rows,
     cols: a.cols,
