@@ -93,16 +93,32 @@ fn hash32(x: u32) -> u32 {
 //   u = hash32(i ^ site) / 2^32 with site = hash32(seed ^ hash32(step)), keeping the top 24 bits so u is exact in f32;
 //   the element is kept when u >= p and then scaled by 1 / (1 - p).
 // The site hash depends on the step only, so kernels compute it once per thread (dropout_site) and call
-// dropout_scale_at per element; dropout_scale does both.
+// dropout_scale_at per element; dropout_scale does both. Kernels that drop many elements per thread take the
+// per-thread constants once (dropout_with_site) and call dropout_keep per element.
 fn dropout_site(seed: u32, step: u32) -> u32 {
   return hash32(seed ^ hash32(step));
 }
 
-// 0 with probability p, else 1 / (1 - p). p = 0 keeps everything.
+// A dropout site's per-thread constants: the site hash; keep_from, since u >= p exactly when the top 24 bits of the
+// element's hash are >= ceil(p * 2^24) (u = those bits / 2^24 is exact in f32, and so is p * 2^24); the scale of a
+// kept element. p = 0 gives keep_from 0 and scale 1: everything kept, unchanged.
+struct DropoutSite {
+  site: u32,
+  keep_from: u32,
+  scale: f32,
+}
+
+fn dropout_with_site(site: u32, p: f32) -> DropoutSite {
+  return DropoutSite(site, u32(ceil(p * 16777216.0)), 1.0 / (1.0 - p));
+}
+
+// 0 with probability p, else 1 / (1 - p).
+fn dropout_keep(d: DropoutSite, i: u32) -> f32 {
+  return select(0.0, d.scale, (hash32(i ^ d.site) >> 8u) >= d.keep_from);
+}
+
 fn dropout_scale_at(site: u32, i: u32, p: f32) -> f32 {
-  if (p <= 0.0) { return 1.0; }
-  let u = f32(hash32(i ^ site) >> 8u) * (1.0 / 16777216.0);
-  return select(0.0, 1.0 / (1.0 - p), u >= p);
+  return dropout_keep(dropout_with_site(site, p), i);
 }
 
 fn dropout_scale(seed: u32, step: u32, i: u32, p: f32) -> f32 {

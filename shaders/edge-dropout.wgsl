@@ -6,15 +6,15 @@
 // Pipelines with and without dropout: without, drop() is the constant 1 (no hash, no branch in the loops).
 override DROPOUT: bool = false;
 
-// The step-only part of the dropout hash, computed once per thread by init_dropout().
-var<private> mask_site: u32;
+// The step-only part of the dropout hash and the per-thread constants, computed once per thread by init_dropout().
+var<private> mask: DropoutSite;
 
 fn init_dropout() {
-  if (DROPOUT) { mask_site = dropout_site(P.seed, step[0]); }
+  if (DROPOUT) { mask = dropout_with_site(dropout_site(P.seed, step[0]), P.p); }
 }
 
-// Dropout multiplier of attention coefficient (edge k, head h), with the site hash of init_dropout().
+// Dropout multiplier of attention coefficient (edge k, head h), with the constants of init_dropout().
 fn drop(k: u32, h: u32) -> f32 {
   if (!DROPOUT) { return 1.0; }
-  return dropout_scale_at(mask_site, k * P.heads + h, P.p);
+  return dropout_keep(mask, k * P.heads + h);
 }

@@ -67,13 +67,8 @@ fn relu_or_leaky4(v: vec4f, a: f32) -> vec4f {
 
 // dropout_scale of common.wgsl for the 4 elements, the site hash computed once.
 fn dropout4(i: vec4u, p: f32) -> vec4f {
-  let site = dropout_site(P.seed, step[0]);
-  return vec4f(
-    dropout_scale_at(site, i.x, p),
-    dropout_scale_at(site, i.y, p),
-    dropout_scale_at(site, i.z, p),
-    dropout_scale_at(site, i.w, p)
-  );
+  let d = dropout_with_site(dropout_site(P.seed, step[0]), p);
+  return vec4f(dropout_keep(d, i.x), dropout_keep(d, i.y), dropout_keep(d, i.z), dropout_keep(d, i.w));
 }
 
 // out[r, c] = x_in[r, c] + bias[c]

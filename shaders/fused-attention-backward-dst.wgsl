@@ -161,7 +161,7 @@ fn gatv2_attend_dst(inv: Invocation) {
   let t = thread_of(inv);
   if (t >= P.nodes * head_groups()) { return; }
   init_dropout();
-  if (DROPOUT && WIDE && t == 0u) { scratch[site_word()] = mask_site; }
+  if (DROPOUT && WIDE && t == 0u) { scratch[site_word()] = mask.site; }
   let d = dst_thread_of(t);
   var s0 = gatv2_dst_head(d.i, d.h0);
   var s1 = s0;

@@ -55,6 +55,6 @@ fn grad_from_bits4(bits: u32, chunk: u32) -> vec4f {
 // takes the site from the scratch's header word, where thread 0 of gatv2_attend_dst (an earlier dispatch) put it, and
 // hashes; for C <= 8 it takes drop(k, h) from the keep bit next to the sign bits (see pair_word) and never hashes.
 fn init_dropout_from_scratch() {
-  if (DROPOUT && WIDE) { mask_site = scratch[site_word()]; }
+  if (DROPOUT && WIDE) { mask = dropout_with_site(scratch[site_word()], P.p); }
   if (DROPOUT && !WIDE) { keep_scale = 1.0 / (1.0 - P.p); }
 }

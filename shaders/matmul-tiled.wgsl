@@ -47,12 +47,12 @@ var<workgroup> a_tile: array<f32, 1024>;  // op(A)[m0 + r, k0 + d] at d * TILE +
 var<workgroup> b_tile: array<f32, 1024>;  // op(B)[k0 + d, n0 + c] at d * TILE + c
 
 // op(A)[m, k], 0 outside [0, M) x [0, k_end).
-fn load_a(m: u32, k: u32, k_end: u32, site: u32) -> f32 {
+fn load_a(m: u32, k: u32, k_end: u32, drop: DropoutSite) -> f32 {
   if (m >= P.m || k >= k_end) { return 0.0; }
   var i: u32;
   if (TRANS_A) { i = k * P.m + m; } else { i = m * P.k + k; }
   var v = a_in[i];
-  if (A_DROPOUT) { v *= dropout_scale_at(site, i, P.p); }
+  if (A_DROPOUT) { v *= dropout_keep(drop, i); }
   return v;
 }
 
@@ -76,8 +76,8 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let k_end = min(P.k, k_begin + P.k_chunk);
   let tx = li % SIDE;
   let ty = li / SIDE;
-  var site = 0u;
-  if (A_DROPOUT) { site = dropout_site(P.seed, step[0]); }
+  var drop = DropoutSite(0u, 0u, 1.0);
+  if (A_DROPOUT) { drop = dropout_with_site(dropout_site(P.seed, step[0]), P.p); }
 
   // acc_i: C[m0 + 4 ty + i, n0 + 4 tx .. + 3]
   var acc0 = vec4f(0.0);
@@ -92,7 +92,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       // Neighbouring threads load neighbouring addresses: along K when A is [M, K], along M when it is [K, M].
       var am: u32; var ad: u32;
       if (TRANS_A) { am = e % TILE; ad = e / TILE; } else { am = e / DEPTH; ad = e % DEPTH; }
-      a_tile[ad * TILE + am] = load_a(m0 + am, k0 + ad, k_end, site);
+      a_tile[ad * TILE + am] = load_a(m0 + am, k0 + ad, k_end, drop);
       var bn: u32; var bd: u32;
       if (TRANS_B) { bn = e / DEPTH; bd = e % DEPTH; } else { bn = e % TILE; bd = e / TILE; }
       b_tile[bd * TILE + bn] = load_b(k0 + bd, n0 + bn, k_end);

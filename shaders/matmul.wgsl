@@ -49,7 +49,7 @@ struct Params {
 var<private> M: u32;
 var<private> N: u32;
 var<private> K: u32;
-var<private> SITE: u32;  // A_DROPOUT: dropout_site(seed, step), hashed once per thread
+var<private> SITE: DropoutSite;  // A_DROPOUT: the dropout constants, computed once per thread
 
 // op(A)[m, k], zero for k >= k_end; m is clamped into range.
 fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
@@ -58,7 +58,7 @@ fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
   var i: u32;
   if (TRANS_A) { i = kk * M + row; } else { i = row * K + kk; }
   var v = a_in[i];
-  if (A_DROPOUT) { v *= dropout_scale_at(SITE, i, P.p); }
+  if (A_DROPOUT) { v *= dropout_keep(SITE, i); }
   return select(0.0, v, k < k_end);
 }
 
@@ -133,7 +133,7 @@ fn matmul(inv: Invocation) {
   M = P.m;
   N = P.n;
   K = P.k;
-  if (A_DROPOUT) { SITE = dropout_site(P.seed, step[0]); }
+  if (A_DROPOUT) { SITE = dropout_with_site(dropout_site(P.seed, step[0]), P.p); }
   let split = t / blocks;
   let blk = t % blocks;
   let m = (blk / P.blocks_n) * BLOCK_M;

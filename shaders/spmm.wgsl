@@ -69,12 +69,11 @@ fn job_of(inv: Invocation) -> Job {
 fn keep_nonzeros(inv: Invocation) {
   let row = thread_of(inv);
   if (row >= D.rows) { return; }
-  let site = dropout_site(D.seed, step[0]);
-  let p_drop = D.p;
+  let d = dropout_with_site(dropout_site(D.seed, step[0]), D.p);
   var at = row_ptr[row];
   let end = row_ptr[row + 1u];
   for (var p = at; p < end; p++) {
-    let scale = dropout_scale_at(site, nz_id[p], p_drop);
+    let scale = dropout_keep(d, nz_id[p]);
     kept_col_out[at] = col_idx[p];
     kept_val_out[at] = values[p] * scale;
     at += select(0u, 1u, scale != 0.0);

@@ -1,8 +1,10 @@
 import * as ew from '../../src/kernels/elementwise.ts';
 import * as ref from '../reference/elementwise.ts';
+import { uniform01 } from '../reference/common.ts';
 import { checkVjp } from '../reference/fd.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import {
+  assert,
   assertBitIdentical,
   assertClose,
   assertEqual,
@@ -95,6 +97,35 @@ export const cases: KernelCase[] = [
         const next = (await ew.dropout(gpu, tx, { p, seed, step }, poisoned(gpu, 'f32', [n])).read()) as Float32Array;
         if (next.every((v, i) => (v === 0) === (got[i] === 0)))
           throw new Error('the mask did not change with the step');
+      });
+    },
+  },
+  {
+    name:
+      "dropout at p equal to an element's hashed u keeps it, and one 24-bit step above drops it (the kernels " +
+      'compare the hash with ceil(p * 2^24))',
+    async run(gpu) {
+      await repeat(CASES, 17, async (rand) => {
+        const n = 64,
+          seed = randInt(rand, 0, 2 ** 31),
+          stepV = randInt(rand, 0, 1000);
+        const step = gpu.tensor('u32', [1], [stepV]);
+        const tx = gpu.tensor('f32', [n], new Float32Array(n).fill(1));
+        for (let i = 0; i < 8; i++) {
+          const u = uniform01(seed, stepV, i); // k / 2^24, exact in f32
+          if (u >= 1 - 2 ** -24) continue; // p must stay below 1
+          for (const [p, kept] of [
+            [u, true],
+            [u + 2 ** -24, false],
+          ] as const) {
+            const out = ew.dropout(gpu, tx, { p, seed, step }, poisoned(gpu, 'f32', [n]));
+            const got = (await out.read()) as Float32Array;
+            out.dispose();
+            assert((got[i] !== 0) === kept, `element ${i}, u = ${u}, p = ${p}: ${kept ? 'dropped' : 'kept'}`);
+            assertClose(`p = ${p}`, got, ref.dropout(new Float32Array(n).fill(1), p, seed, stepV));
+          }
+        }
+        [step, tx].forEach((t) => t.dispose());
       });
     },
   },
