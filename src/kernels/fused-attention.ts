@@ -50,6 +50,12 @@ import {
 } from './fused-attention-gpu.ts';
 import { columnSum } from './reduce.ts';
 
+/**
+ * Threads per workgroup of the CPU-shaped passes. On SwiftShader 32 ran the Cora epoch in about 0.92 of the time of
+ * 64 (docs/kernels.md); 16 gained nothing over 64.
+ */
+const WORKGROUP_SIZE = 32;
+
 const PASSES = {
   forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout] },
   backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout, scratchLayout] },
@@ -91,6 +97,7 @@ function variants(
         preludes: [...preludes, edge ? edgeTerm : noEdgeTerm],
         entryPoint,
         overrides,
+        workgroupSize: WORKGROUP_SIZE,
       });
       made.set(key, k);
     }
