@@ -26,7 +26,11 @@ export interface MatmulOptions {
   out?: Tensor;
 }
 
-const WG = 64;
+/**
+ * Threads per workgroup. A Cora-sized product has a few hundred blocks; 16 threads a workgroup spread them over the
+ * CPU driver's cores more evenly than 64 (docs/kernels.md).
+ */
+const WG = 16;
 /**
  * Split K when there are fewer threads than this (weight gradients: a tiny C, K = the number of nodes). With 16 x 16
  * blocks a 256 x 256 C has 256 threads, enough to keep the CPU driver busy (docs/kernels.md).
