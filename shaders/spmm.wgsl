@@ -18,6 +18,8 @@
 // Two entry points: spmm_vec4 reads B and writes Y as vec4 (needs N % 4 == 0), spmm_scalar one float at a time.
 
 override ACCUMULATE: bool = false;
+// keep_nonzeros: nz_id[p] = p (the forward matrix): hash p and leave nz_id unread (a gather saved per nonzero).
+override NZ_ID_IS_POSITION: bool = false;
 override KEPT: bool = false;  // walk row_ptr[r] .. kept_end[r] (keep_nonzeros' output) instead of the whole row
 override BIAS: bool = false;
 override QUADS: u32 = 4;  // vec4 accumulators per thread: 1 to 8 (spmm_scalar: 1 to 4)
@@ -73,7 +75,9 @@ fn keep_nonzeros(inv: Invocation) {
   var at = row_ptr[row];
   let end = row_ptr[row + 1u];
   for (var p = at; p < end; p++) {
-    let scale = dropout_keep(d, nz_id[p]);
+    var id = p;
+    if (!NZ_ID_IS_POSITION) { id = nz_id[p]; }
+    let scale = dropout_keep(d, id);
     kept_col_out[at] = col_idx[p];
     kept_val_out[at] = values[p] * scale;
     at += select(0u, 1u, scale != 0.0);

@@ -28,6 +28,8 @@ export interface SparseTensors {
   values: Tensor;
   /** For each nonzero, its index in the forward matrix (0..nnz-1 for the forward matrix itself): the dropout key. */
   nzId: Tensor;
+  /** Whether nzId[p] = p for every p (a matrix from uploadSparse): dropout then hashes p without reading nzId. */
+  nzIdIsPosition: boolean;
   dispose(): void;
 }
 
@@ -74,7 +76,7 @@ export function validateSparse(m: SparseRows, what = 'sparse matrix'): void {
   }
 }
 
-function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
+function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array, nzIdIsPosition: boolean): SparseTensors {
   const nnz = m.colIdx.length;
   const made: Tensor[] = [];
   const keep = (t: Tensor) => (made.push(t), t);
@@ -90,7 +92,14 @@ function upload(gpu: Gpu, m: SparseRows, nzId: Uint32Array): SparseTensors {
     made.forEach((x) => x.dispose()); // nothing left behind on refusal
     throw err;
   }
-  return { rows: m.rows, cols: m.cols, nnz, ...t, dispose: () => Object.values(t).forEach((x) => x.dispose()) };
+  return {
+    rows: m.rows,
+    cols: m.cols,
+    nnz,
+    ...t,
+    nzIdIsPosition,
+    dispose: () => Object.values(t).forEach((x) => x.dispose()),
+  };
 }
 
 /**
@@ -101,7 +110,7 @@ export function uploadSparse(gpu: Gpu, m: SparseRows): SparseTensors {
   validateSparse(m);
   const nzId = new Uint32Array(m.colIdx.length);
   for (let p = 0; p < nzId.length; p++) nzId[p] = p;
-  return upload(gpu, m, nzId);
+  return upload(gpu, m, nzId, true);
 }
 
 /**
@@ -132,7 +141,7 @@ export function transposeSparse(m: SparseRows): { matrix: SparseRows; nzId: Uint
 /** Uploads the transpose of `m`, keyed so that dropout on it drops the same entries as on `m`. */
 export function uploadSparseTranspose(gpu: Gpu, m: SparseRows): SparseTensors {
   const { matrix, nzId } = transposeSparse(m);
-  return upload(gpu, matrix, nzId);
+  return upload(gpu, matrix, nzId, false);
 }
 
 const WG = 64;
@@ -150,7 +159,15 @@ function spmmKernel(vec4: boolean, quads: number, accumulate: boolean, kept: boo
   );
 }
 
-const keepNonzerosKernel = kernel({ name: 'spmm.keep_nonzeros', code, entryPoint: 'keep_nonzeros', workgroupSize: WG });
+const keepNonzerosKernels = [false, true].map((position) =>
+  kernel({
+    name: 'spmm.keep_nonzeros',
+    code,
+    entryPoint: 'keep_nonzeros',
+    workgroupSize: WG,
+    overrides: { NZ_ID_IS_POSITION: position },
+  }),
+);
 
 function expectSparse(op: string, a: SparseTensors): void {
   expectTensor(op, 'A.rowPtr', a.rowPtr, 'u32', [a.rows + 1]);
@@ -180,7 +197,7 @@ function keepNonzeros(gpu: Gpu, a: SparseTensors, drop: NonNullable<SpmmOptions[
   const colIdx = gpu.empty('u32', [Math.max(a.nnz, 1)]);
   const values = gpu.empty('f32', [Math.max(a.nnz, 1)]);
   const keptEnd = gpu.empty('u32', [a.rows]);
-  gpu.dispatch(keepNonzerosKernel, {
+  gpu.dispatch(keepNonzerosKernels[+a.nzIdIsPosition], {
     bindings: {
       row_ptr: a.rowPtr,
       col_idx: a.colIdx,
