@@ -8,7 +8,7 @@
 //   t = sum_k alpha_k * dalpha_k                                   (workgroup sum)
 //   de_k = alpha_k * (dalpha_k - t)                                (softmax backward)
 // into the scratch with alpha_k * drop(k, h) and the sign bits of z (see the layout in the prelude).
-fn gatv2_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_size: u32) {
+fn gatv2_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, dmask: DropoutSite, sg_size: u32) {
   let col = h * P.channels;
   let row = i * P.heads * P.channels + col;
   var t = 0.0;
@@ -29,7 +29,7 @@ fn gatv2_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_s
         bits = 0u;
       }
     }
-    let dr = dropout_scale_at(site, kh, P.p);
+    let dr = dropout_keep(dmask, kh);
     let a = alpha[kh];
     d *= dr;
     t += a * d;
@@ -88,8 +88,8 @@ fn gatv2_attend_dst(wid: vec3u, nwg: vec3u, li: u32, sg_size: u32) {
     }
     return;
   }
-  let site = site_from(gatv2_step_word());
-  for (var h = 0u; h < P.heads; h++) { gatv2_dst_head(i, h, li, begin, end, site, sg_size); }
+  let dmask = dropout_from(gatv2_step_word());
+  for (var h = 0u; h < P.heads; h++) { gatv2_dst_head(i, h, li, begin, end, dmask, sg_size); }
   // Every lane's de and sign bits are in the scratch before any lane reads another's.
   storageBarrier();
   gatv2_dst_columns(i, li, begin, end);
@@ -99,7 +99,7 @@ fn gatv2_attend_dst(wid: vec3u, nwg: vec3u, li: u32, sg_size: u32) {
 //   dalpha_k = drop(k, h) * sum_c dagg[i, h, c] * x[j, h, c];  t = sum_k alpha_k * dalpha_k     (workgroup sum)
 //   g_k = alpha_k * (dalpha_k - t) * lrelu'(s_k);  dad[i, h] = sum_k g_k                         (workgroup sum)
 // (g_k, alpha_k * drop(k, h)) into the scratch; (dalpha_k, lrelu'(s_k)) park there in between.
-fn gat_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_size: u32) {
+fn gat_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, dmask: DropoutSite, sg_size: u32) {
   let col = h * P.channels;
   let row = i * P.heads * P.channels + col;
   let ad_i = score_dst[i * P.heads + h];
@@ -109,7 +109,7 @@ fn gat_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_siz
     let kh = k * P.heads + h;
     var d = 0.0;
     for (var c = 0u; c < P.channels; c++) { d += dagg[row + c] * left[left_at(j, col + c)]; }
-    d *= dropout_scale_at(site, kh, P.p);
+    d *= dropout_keep(dmask, kh);
     t += alpha[kh] * d;
     var score = score_src[j * P.heads + h] + ad_i;
     if (EDGE) { score += edge[kh]; }
@@ -125,7 +125,7 @@ fn gat_dst_head(i: u32, h: u32, li: u32, begin: u32, end: u32, site: u32, sg_siz
     let a = alpha[kh];
     let g = a * (f32_at(w) - t) * f32_at(w + 1u);
     scratch[w] = bitcast<u32>(g);
-    scratch[w + 1u] = bitcast<u32>(a * dropout_scale_at(site, kh, P.p));
+    scratch[w + 1u] = bitcast<u32>(a * dropout_keep(dmask, kh));
     dad += g;
   }
   dad = workgroup_sum(li, dad, sg_size);
@@ -141,6 +141,6 @@ fn gat_attend_dst(wid: vec3u, nwg: vec3u, li: u32, sg_size: u32) {
     for (var h = li; h < P.heads; h += WG) { out[i * P.heads + h] = 0.0; }
     return;
   }
-  let site = site_from(0u);
-  for (var h = 0u; h < P.heads; h++) { gat_dst_head(i, h, li, begin, end, site, sg_size); }
+  let dmask = dropout_from(0u);
+  for (var h = 0u; h < P.heads; h++) { gat_dst_head(i, h, li, begin, end, dmask, sg_size); }
 }

@@ -13,22 +13,7 @@
 // the step comes through the scratch's header word (copied there before the destination pass). Every output element
 // has one writer, every sum a fixed order, no atomics: bit-identical run to run.
 
-struct Params {
-  nodes: u32,      // N
-  edges: u32,      // E
-  heads: u32,      // H
-  channels: u32,   // C
-  slope: f32,      // LeakyReLU negative slope
-  l_stride: u32,   // left view: xl (GATv2) or x (GAT)
-  l_offset: u32,
-  r_stride: u32,   // right view: xr (GATv2)
-  r_offset: u32,
-  g_stride: u32,   // gradient output view (dxr, dxl, dx)
-  g_offset: u32,
-  accumulate: u32, // 1: add into the gradient output instead of overwriting it
-  p: f32,          // dropout probability on alpha (0: none)
-  seed: u32,       // dropout site seed
-}
+// The uniform block P (has_bias unused here): the fused-attention-params.wgsl prelude.
 
 @group(0) @binding(0) var<storage, read> row_ptr: array<u32>;     // CSR row pointer [N + 1]
 @group(0) @binding(1) var<storage, read> col_ptr: array<u32>;     // CSC row pointer [N + 1]
@@ -92,11 +77,12 @@ fn grad_from_signs(w: u32, c: u32) -> f32 {
   return select(P.slope, 1.0, ((scratch[w + c / 32u] >> (c % 32u)) & 1u) != 0u);
 }
 
-// The dropout site of this step (the step from word `at` of the scratch); 0 without dropout, where
-// dropout_scale_at ignores it.
-fn site_from(at: u32) -> u32 {
-  if (P.p > 0.0) { return dropout_site(P.seed, scratch[at]); }
-  return 0u;
+// The dropout constants of this step (the step from word `at` of the scratch); without dropout (p = 0) they keep
+// everything with scale 1.
+fn dropout_from(at: u32) -> DropoutSite {
+  var site = 0u;
+  if (P.p > 0.0) { site = dropout_site(P.seed, scratch[at]); }
+  return dropout_with_site(site, P.p);
 }
 
 // ---- lanes over the columns of a node's gradient rows ----

@@ -88,13 +88,14 @@ fn softmax_head(i: u32, h: u32, li: u32, begin: u32, end: u32, gatv2: bool, sg_s
 fn aggregate_row(i: u32, li: u32, begin: u32, end: u32) {
   var site = 0u;
   if (P.p > 0.0) { site = dropout_site(P.seed, step[0]); }
+  let dmask = dropout_with_site(site, P.p);
   let width = P.heads * P.channels;
   for (var col = li; col < width; col += WG) {
     let h = col / P.channels;
     var acc = 0.0;
     for (var k = begin; k < end; k++) {
       let kh = k * P.heads + h;
-      acc += alpha_out[kh] * dropout_scale_at(site, kh, P.p) * left[src[k] * P.l_stride + P.l_offset + col];
+      acc += alpha_out[kh] * dropout_keep(dmask, kh) * left[src[k] * P.l_stride + P.l_offset + col];
     }
     if (P.has_bias != 0u) { acc += bias[col]; }
     out[i * width + col] = acc;

@@ -29,23 +29,7 @@
 // The dropout multiplier of edge k, head h is drop(k, h) = dropout_scale(seed, step, k * H + h, p), applied to
 // alpha AFTER the softmax (as PyG does), hashed and never stored; alpha itself is written before dropout.
 
-struct Params {
-  nodes: u32,      // N
-  edges: u32,      // E
-  heads: u32,      // H
-  channels: u32,   // C
-  slope: f32,      // LeakyReLU negative slope
-  l_stride: u32,   // left view: xl (GATv2) or x (GAT)
-  l_offset: u32,
-  r_stride: u32,   // right view: xr (GATv2)
-  r_offset: u32,
-  g_stride: u32,   // gradient output view (dxr, dxl, dx)
-  g_offset: u32,
-  accumulate: u32, // 1: add into the gradient output instead of overwriting it
-  p: f32,          // dropout probability on alpha (0: none)
-  seed: u32,       // dropout site seed
-  has_bias: u32,   // 1: add bias[h * C + c] to the aggregated output
-}
+// The uniform block P: the fused-attention-params.wgsl prelude.
 
 @group(0) @binding(0) var<storage, read> row_ptr: array<u32>;      // CSR row pointer [N + 1]
 @group(0) @binding(1) var<storage, read> col_ptr: array<u32>;      // CSC row pointer [N + 1]

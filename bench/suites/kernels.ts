@@ -141,18 +141,14 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
   // An edge term (lin_edge(edge_attr) in CSR order, [E, H*C]) and its gradient, for the edge-feature variants.
   const edge = random(gpu, [E, HC], 16, 0.5),
     dedge = gpu.empty('f32', [E, HC]);
+  // The gradients of GATv2's score: x_l and x_r as the two column blocks of d lin, and d att.
+  const scoreGrads = { dxl: nodeMatrix(dlin, 2 * HC, 0), dxr: nodeMatrix(dlin, 2 * HC, HC), datt };
   // The fused kernels the layers run, then the separate ones (devices with fewer than 10 storage buffers per stage).
   const steps: [string, () => void][] = [
     ['gatv2Attend', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg })],
     [
       'gatv2AttendBackward',
-      () =>
-        gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
-          dropout,
-          dxl: nodeMatrix(dlin, 2 * HC, 0),
-          dxr: nodeMatrix(dlin, 2 * HC, HC),
-          datt,
-        }),
+      () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { dropout, ...scoreGrads }),
     ],
     ['gatv2Score', () => gatv2Score(gpu, g, xl, xr, att, dims, e)],
     ['segmentSoftmax', () => segmentSoftmax(gpu, g, e, H, alpha)],
@@ -164,41 +160,19 @@ function layerSteps(gpu: Gpu, g: GraphTensors, adj: SparseTensors, H: number, C:
     ['segmentSoftmaxBackward', () => segmentSoftmaxBackward(gpu, g, alpha, dalpha, H, de)],
     [
       'gatv2ScoreBackward',
-      () =>
-        gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
-          dxl: nodeMatrix(dlin, 2 * HC, 0),
-          dxr: nodeMatrix(dlin, 2 * HC, HC),
-          datt,
-          accumulateDxl: true,
-        }),
+      () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, { ...scoreGrads, accumulateDxl: true }),
     ],
     // The same attention kernels with an edge term (GATv2Conv with edgeDim); names end in '+edge' (the kernels' own
     // names with timestamps, these without), so the tables pair each with its variant without edge features.
     ['gatv2Attend+edge', () => gatv2Attend(gpu, g, xl, xr, att, dims, { dropout, alpha, out: agg, edge })],
     [
       'gatv2AttendBackward+edge',
-      () =>
-        gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, {
-          dropout,
-          dxl: nodeMatrix(dlin, 2 * HC, 0),
-          dxr: nodeMatrix(dlin, 2 * HC, HC),
-          datt,
-          edge,
-          dedge,
-        }),
+      () => gatv2AttendBackward(gpu, g, xl, xr, att, alpha, dagg, dims, { dropout, ...scoreGrads, edge, dedge }),
     ],
     ['gatv2Score+edge', () => gatv2Score(gpu, g, xl, xr, att, dims, e, { edge })],
     [
       'gatv2ScoreBackward+edge',
-      () =>
-        gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, {
-          dxl: nodeMatrix(dlin, 2 * HC, 0),
-          dxr: nodeMatrix(dlin, 2 * HC, HC),
-          datt,
-          accumulateDxl: true,
-          edge,
-          dedge,
-        }),
+      () => gatv2ScoreBackward(gpu, g, xl, xr, att, de, dims, { ...scoreGrads, accumulateDxl: true, edge, dedge }),
     ],
     ['scatterAdd dst', () => scatterAdd(gpu, g, alpha, 'dst', byDst)],
     ['scatterAdd src', () => scatterAdd(gpu, g, alpha, 'src', bySrc)],

@@ -5,6 +5,7 @@
 // columns and the outgoing edges). gatv2Attend(), gatAttend() and their backward functions check their arguments
 // and route here when gpu.kernelShape is 'gpu'; either shape's backward takes either shape's alpha.
 import backwardShared from '../../shaders/fused-attention-gpu-backward.wgsl';
+import fusedAttentionParams from '../../shaders/fused-attention-params.wgsl';
 import backwardDst from '../../shaders/fused-attention-gpu-backward-dst.wgsl';
 import backwardSrc from '../../shaders/fused-attention-gpu-backward-src.wgsl';
 import backwardWithSubgroups from '../../shaders/fused-attention-gpu-backward-subgroups.wgsl';
@@ -161,14 +162,25 @@ function backwardKernel(gpu: Gpu, entryPoint: BackwardEntry, edge: boolean): Ker
     const overrides: Record<string, boolean> = edge ? { EDGE: true } : {};
     kernels.set(
       key,
-      (k = kernel({ name, code, preludes: [backwardShared], entryPoint, workgroupSize: WG, overrides })),
+      (k = kernel({
+        name,
+        code,
+        preludes: [fusedAttentionParams, backwardShared],
+        entryPoint,
+        workgroupSize: WG,
+        overrides,
+      })),
     );
   }
   return k;
 }
 
 function backwardUniforms(g: GraphTensors, dims: AttendDims, dropout: EdgeDropout | undefined, v: AttentionViews) {
-  return { ...attentionUniforms(g.numNodes, g.numEdges, dims, v), ...dropoutUniforms(activeDropout(dropout)) };
+  return {
+    ...attentionUniforms(g.numNodes, g.numEdges, dims, v),
+    ...dropoutUniforms(activeDropout(dropout)),
+    has_bias: false,
+  };
 }
 
 /**

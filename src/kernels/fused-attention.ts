@@ -8,6 +8,7 @@ import chunkAttention from '../../shaders/chunk-attention.wgsl';
 import chunkOut from '../../shaders/chunk-out.wgsl';
 import edgeDropout from '../../shaders/edge-dropout.wgsl';
 import fusedAttention from '../../shaders/fused-attention.wgsl';
+import fusedAttentionParams from '../../shaders/fused-attention-params.wgsl';
 import backwardDst from '../../shaders/fused-attention-backward-dst.wgsl';
 import backwardSrc from '../../shaders/fused-attention-backward-src.wgsl';
 import edgeTerm from '../../shaders/fused-attention-edge.wgsl';
@@ -56,10 +57,12 @@ import { columnSum } from './reduce.ts';
  */
 const WORKGROUP_SIZE = 32;
 
+// Every pass's preludes, in order; the backward passes add the scratch layout.
+const SHARED_PRELUDES = [chunkOut, chunkAttention, fusedAttentionParams, fusedAttention, edgeDropout];
 const PASSES = {
-  forward: { code: forward, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout] },
-  backwardDst: { code: backwardDst, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout, scratchLayout] },
-  backwardSrc: { code: backwardSrc, preludes: [chunkOut, chunkAttention, fusedAttention, edgeDropout, scratchLayout] },
+  forward: { code: forward, preludes: SHARED_PRELUDES },
+  backwardDst: { code: backwardDst, preludes: [...SHARED_PRELUDES, scratchLayout] },
+  backwardSrc: { code: backwardSrc, preludes: [...SHARED_PRELUDES, scratchLayout] },
 };
 
 /**

@@ -61,6 +61,30 @@ const FORMS = [
 ];
 const label = (f: { transA?: boolean; transB?: boolean }) => `A${f.transA ? '^T' : ''} B${f.transB ? '^T' : ''}`;
 
+/**
+ * dropout(A) B (op(A) [m, k], A stored transposed when transA) on the GPU, the mask applied as A is read, into a
+ * poisoned C; with the float64 product of the masked A.
+ */
+async function dropoutCase(gpu: Gpu, rand: () => number, m: number, k: number, n: number, transA: boolean) {
+  // p as the GPU holds it (f32), so that no element sits between p and its rounding.
+  const p = Math.fround(0.1 + 0.8 * rand()),
+    seed = randInt(rand, 0, 2 ** 31),
+    stepV = randInt(rand, 0, 1000);
+  const a = randomArray(rand, m * k),
+    b = randomArray(rand, k * n);
+  const ta = gpu.tensor('f32', transA ? [k, m] : [m, k], a),
+    tb = gpu.tensor('f32', [k, n], b),
+    step = gpu.tensor('u32', [1], [stepV]);
+  const got = await matmul(gpu, ta, tb, {
+    transA,
+    dropoutA: { p, seed, step },
+    out: poisoned(gpu, 'f32', [m, n]),
+  }).read();
+  [ta, tb, step].forEach((t) => t.dispose());
+  // The mask indexes A's storage, so it is the one dropout() puts on the stored tensor.
+  return { got, want: ref.matmul(refDropout(a, p, seed, stepV), b, { m, n, k, transA }) };
+}
+
 export const cases: KernelCase[] = [
   {
     name: 'A B, A^T B, A B^T, A^T B^T (+ bias) match float64 on random ragged shapes',
@@ -128,25 +152,8 @@ export const cases: KernelCase[] = [
           // Dropout on A, A stored either way, K short or split.
           const transA = rand() < 0.5,
             kd = rand() < 0.5 ? randInt(rand, 1, 40) : randInt(rand, 256, 1500);
-          const p = Math.fround(0.1 + 0.8 * rand()),
-            seed = randInt(rand, 0, 2 ** 31),
-            stepV = randInt(rand, 0, 1000);
-          const a = randomArray(rand, m * kd),
-            b = randomArray(rand, kd * n);
-          const ta = gpu.tensor('f32', transA ? [kd, m] : [m, kd], a),
-            tb = gpu.tensor('f32', [kd, n], b),
-            step = gpu.tensor('u32', [1], [stepV]);
-          const got = await matmul(gpu, ta, tb, {
-            transA,
-            dropoutA: { p, seed, step },
-            out: poisoned(gpu, 'f32', [m, n]),
-          }).read();
-          assertClose(
-            `${block}: dropout(A)${transA ? '^T' : ''} B [${m}, ${kd}] x [${kd}, ${n}]`,
-            got,
-            ref.matmul(refDropout(a, p, seed, stepV), b, { m, n, k: kd, transA }),
-          );
-          [ta, tb, step].forEach((t) => t.dispose());
+          const { got, want } = await dropoutCase(gpu, rand, m, kd, n, transA);
+          assertClose(`${block}: dropout(A)${transA ? '^T' : ''} B [${m}, ${kd}] x [${kd}, ${n}]`, got, want);
         });
       }
     },
@@ -174,24 +181,8 @@ export const cases: KernelCase[] = [
         const m = transA ? randInt(rand, 1, 40) : randInt(rand, 1, 200),
           n = randInt(rand, 1, 40);
         const k = transA ? randInt(rand, 1, 3000) : randInt(rand, 1, 150);
-        // p as the GPU holds it (f32), so that no element sits between p and its rounding.
-        const p = Math.fround(0.1 + 0.8 * rand()),
-          seed = randInt(rand, 0, 2 ** 31),
-          stepV = randInt(rand, 0, 1000);
-        const a = randomArray(rand, m * k),
-          b = randomArray(rand, k * n);
-        const ta = gpu.tensor('f32', transA ? [k, m] : [m, k], a),
-          tb = gpu.tensor('f32', [k, n], b),
-          step = gpu.tensor('u32', [1], [stepV]);
-        const got = await matmul(gpu, ta, tb, {
-          transA,
-          dropoutA: { p, seed, step },
-          out: poisoned(gpu, 'f32', [m, n]),
-        }).read();
-        // The mask indexes A's storage, so it is the one dropout() puts on the stored tensor.
-        const want = ref.matmul(refDropout(a, p, seed, stepV), b, { m, n, k, transA });
+        const { got, want } = await dropoutCase(gpu, rand, m, k, n, transA);
         assertClose(`dropout(A)${transA ? '^T' : ''} B [${m}, ${k}] x [${k}, ${n}]`, got, want);
-        [ta, tb, step].forEach((t) => t.dispose());
       });
     },
   },
