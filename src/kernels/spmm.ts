@@ -5,7 +5,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { groups, kernel, type Kernel } from '../gpu/kernel.ts';
 import type { KernelCost } from '../gpu/profiler.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { activeDropout, dropoutUniforms, expectDropout, expectTensor } from './check.ts';
+import { activeDropout, dropoutUniforms, expectDropout, expectTensor, outputFor } from './check.ts';
 import { kernelCache } from './kernel-cache.ts';
 import { spmmRows } from './spmm-gpu.ts';
 
@@ -230,15 +230,18 @@ export function spmm(gpu: Gpu, a: SparseTensors, b: Tensor, opts: SpmmOptions = 
     if (drop.step.size < 1) throw new Error('spmm: dropout.step must hold the step counter (at least one u32)');
   }
   if (opts.accumulate && !opts.out) throw new Error('spmm: accumulate needs the tensor to add to, as `out`');
-  const out = opts.out ?? gpu.empty('f32', [a.rows, n]);
-  expectTensor('spmm', 'out', out, 'f32', [a.rows, n]);
-  if (out.buffer === b.buffer) throw new Error('spmm: out must not share a buffer with B');
+  if (opts.out) {
+    expectTensor('spmm', 'out', opts.out, 'f32', [a.rows, n]);
+    if (opts.out.buffer === b.buffer) throw new Error('spmm: out must not share a buffer with B');
+  }
   if (opts.bias) {
     expectTensor('spmm', 'bias', opts.bias, 'f32', [-1]);
     if (opts.bias.size !== n)
       throw new Error(`spmm: shape mismatch: bias has ${opts.bias.size} values, the product has ${n} columns`);
-    if (out.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
+    if (opts.out?.buffer === opts.bias.buffer) throw new Error('spmm: out must not share a buffer with bias');
   }
+  // Every argument checked: the output is allocated only now, so a refusal leaves nothing behind.
+  const out = outputFor(gpu, 'spmm', 'out', [a.rows, n], opts.out);
   if (a.rows === 0 || n === 0) return out;
 
   // With dropout, the product walks only the kept nonzeros (a scratch copy, back to the pool after the dispatch).

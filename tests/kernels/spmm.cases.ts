@@ -534,11 +534,17 @@ export const cases: KernelCase[] = [
         /spmm: shape mismatch for out: expected \[3,5\], got \[4,5\]/,
       );
       assertThrows('accumulate', call(gpu.empty('f32', [4, 5]), { accumulate: true }), /accumulate needs/);
+      // Refused before the output is allocated: nothing stays held.
+      const b45 = gpu.empty('f32', [4, 5]),
+        bias4 = gpu.empty('f32', [4]);
+      const inUse = gpu.pool.bytesInUse;
       assertThrows(
         'bias',
-        call(gpu.empty('f32', [4, 5]), { bias: gpu.empty('f32', [4]) }),
+        call(b45, { bias: bias4 }),
         /spmm: shape mismatch: bias has 4 values, the product has 5 columns/,
       );
+      assert(gpu.pool.bytesInUse === inUse, `a refused call left ${gpu.pool.bytesInUse - inUse} bytes in use`);
+      [b45, bias4].forEach((t) => t.dispose());
       const step = gpu.tensor('u32', [1], [0]);
       assertThrows(
         'p',
